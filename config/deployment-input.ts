@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/** The execution input: what CI, a person or an alarm asks the runbook to do. */
+
+/** Larger inputs are refused before they are parsed. */
+export const MAX_INPUT_BYTES = 8 * 1024;
+
+const version = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'must start with a letter or digit and use only letters, digits, . _ + -');
+
+/** `registry[:port]/path[:tag][@sha256:digest]`, as Docker accepts it. */
+export const IMAGE_REFERENCE =
+  /^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+const image = z.string().min(1).max(512).regex(IMAGE_REFERENCE, 'must be an image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1.4.2');
+const who = z.string().min(1).max(128);
+const reason = z.string().min(1).max(1024);
+
+export const DeployRequest = z.strictObject({
+  action: z.literal('deploy').default('deploy'),
+  version,
+  image: image.optional(),
+  requestedBy: who.optional(),
+  reason: reason.optional(),
+});
+
+export const RollbackRequest = z.strictObject({
+  action: z.literal('rollback'),
+  /** Set by the EventBridge rule on a CloudWatch alarm entering ALARM. */
+  alarm: z
+    .strictObject({
+      name: z.string().min(1).max(255),
+      reason: z.string().max(4096).optional(),
+      time: z.string().max(64).optional(),
+    })
+    .optional(),
+  requestedBy: who.optional(),
+  reason: reason.optional(),
+});
+
+export type DeploymentRequest = z.output<typeof DeployRequest> | z.output<typeof RollbackRequest>;
+
+/** Picks the schema by `action` so that errors speak of the request the caller meant. */
+export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest {
+  const action = raw !== null && typeof raw === 'object' ? (raw as { action?: unknown }).action : undefined;
+  return action === 'rollback' ? RollbackRequest : DeployRequest;
+}

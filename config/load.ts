@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { formatIssues } from './issues';
+import { RunbookConfig } from './schema';
+
+/** The configuration is unusable; `problems` has one line per field, each naming the value received. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${source} is not a valid deploy-runbook configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Validates and fills defaults; throws a ConfigError listing every invalid field. */
+export function parseConfig(raw: unknown, source = 'configuration'): RunbookConfig {
+  const result = RunbookConfig.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error, raw));
+  return result.data;
+}
+
+/** Reads a JSON configuration file; JSON syntax errors are reported with the file name. */
+export function loadConfigFile(path: string): RunbookConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot be read: ${(error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(path, [`is not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseConfig(raw, path);
+}
+
+const LOCAL_ONLY: Record<string, readonly string[]> = {
+  target: ['command', 'process'],
+  database: ['postgres'],
+  migrations: ['command'],
+  alarms: ['prometheus'],
+};
+
+/** Kinds that only the rehearsal can run (shell commands, a local PostgreSQL, Prometheus metrics). */
+export function localOnlyProblems(config: RunbookConfig): string[] {
+  const problems: string[] = [];
+  for (const [field, kinds] of Object.entries(LOCAL_ONLY)) {
+    const section = config[field as keyof RunbookConfig] as { kind?: string } | null;
+    if (section?.kind && kinds.includes(section.kind)) {
+      problems.push(`${field}.kind: '${section.kind}' runs only in a local rehearsal; on AWS use ${awsKinds(field)} (got "${section.kind}")`);
+    }
+  }
+  return problems;
+}
+
+function awsKinds(field: string): string {
+  const kinds: Record<string, string> = {
+    target: "'ecs' or 'hook'",
+    database: "'rds-instance' or 'aurora-cluster'",
+    migrations: "'ecs-task' or 'hook'",
+    alarms: "'cloudwatch'",
+  };
+  return kinds[field];
+}
+
+/** For the CDK app: the configuration must describe AWS resources. */
+export function assertDeployableToAws(config: RunbookConfig, source = 'configuration'): void {
+  const problems = localOnlyProblems(config);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+}

@@ -1,0 +1,275 @@
+import { z } from 'zod';
+
+/**
+ * The pieces of execution state the tasks exchange through the state machine. Each task parses the
+ * slice it reads with these schemas, so a shape change breaks a test rather than a deployment.
+ * Slots not yet filled are `null` (LoadConfig initialises them), never missing.
+ */
+
+const isoTime = z.string().min(1);
+
+/** `$.execution`, from the context object. */
+export const Execution = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  startedAt: isoTime,
+});
+export type Execution = z.output<typeof Execution>;
+
+/** `$.deployment`: the validated request (ValidateInput's result). */
+export const Deployment = z.object({
+  /** Unique per execution; snapshot, manifest and report names derive from it. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  action: z.enum(['deploy', 'rollback']),
+  target: z.string().min(1),
+  version: z.string().nullable(),
+  image: z.string().nullable(),
+  requestedBy: z.string().nullable(),
+  reason: z.string().nullable(),
+  alarm: z.object({ name: z.string(), reason: z.string().nullable(), time: z.string().nullable() }).nullable(),
+  /** Alarm evaluations in the bake: ceil(bake.durationSeconds / bake.pollSeconds), at least one. */
+  bakeChecks: z.number().int().min(1),
+  /** Restore approval wait, for the Task's TimeoutSecondsPath. */
+  approvalTimeoutSeconds: z.number().int().min(1),
+  executionId: z.string().min(1),
+  startedAt: isoTime,
+});
+export type Deployment = z.output<typeof Deployment>;
+
+/** `$.lock`: the lease a deployment holds on its target. */
+export const Lease = z.object({
+  key: z.string().min(1),
+  owner: z.string().min(1),
+  executionId: z.string().min(1),
+  etag: z.string().min(1),
+  acquiredAt: isoTime,
+  expiresAt: isoTime,
+  /** True when a stale lease of a dead execution was taken over. */
+  tookOver: z.boolean(),
+  previousOwner: z.string().nullable(),
+});
+export type Lease = z.output<typeof Lease>;
+
+/** What runs on the target: enough to redeploy it exactly. */
+export const DeployedVersion = z.object({
+  version: z.string().nullable(),
+  image: z.string().nullable(),
+  /** ECS: task definition ARN; hook: its reference; local: the version. */
+  ref: z.string().min(1),
+});
+export type DeployedVersion = z.output<typeof DeployedVersion>;
+
+export const AlarmStateValue = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
+export const AlarmState = z.object({
+  name: z.string().min(1),
+  state: AlarmStateValue,
+  reason: z.string().nullable(),
+  updatedAt: z.string().nullable(),
+});
+export type AlarmState = z.output<typeof AlarmState>;
+
+export const Baseline = z.object({
+  takenAt: isoTime,
+  alarms: z.array(AlarmState),
+});
+export type Baseline = z.output<typeof Baseline>;
+
+export const DatabaseInfo = z.object({
+  kind: z.enum(['rds-instance', 'aurora-cluster', 'postgres']),
+  identifier: z.string().min(1),
+  arn: z.string().nullable(),
+  engine: z.string(),
+  engineVersion: z.string().nullable(),
+  status: z.string(),
+  encrypted: z.boolean().nullable(),
+  sizeBytes: z.number().nullable(),
+});
+export type DatabaseInfo = z.output<typeof DatabaseInfo>;
+
+export const PreflightCheck = z.object({ name: z.string(), ok: z.boolean(), detail: z.string() });
+export type PreflightCheck = z.output<typeof PreflightCheck>;
+
+/** `$.preflight`. */
+export const Preflight = z.object({
+  running: DeployedVersion,
+  baseline: Baseline,
+  database: DatabaseInfo.nullable(),
+  checks: z.array(PreflightCheck),
+  checkedAt: isoTime,
+});
+export type Preflight = z.output<typeof Preflight>;
+
+/** `$.snapshot`: the pre-deploy backup. */
+export const SnapshotRef = z.object({
+  id: z.string().min(1),
+  arn: z.string().nullable(),
+  kind: z.enum(['rds-instance', 'aurora-cluster', 'postgres']),
+  source: z.string().min(1),
+  status: z.enum(['creating', 'available', 'failed']),
+  engine: z.string().nullable(),
+  encrypted: z.boolean().nullable(),
+  sizeBytes: z.number().nullable(),
+  /** Local backups: where the dump lives in the artifact store. */
+  location: z.string().nullable(),
+  /** Local backups: sha256 of the dump. */
+  checksum: z.string().nullable(),
+  startedAt: isoTime,
+  completedAt: z.string().nullable(),
+  /** What was checked once it became available (encryption, pg_restore --list, …). */
+  verification: z.array(z.string()),
+});
+export type SnapshotRef = z.output<typeof SnapshotRef>;
+
+/** `$.backup`: RecordBackup's result. */
+export const BackupRecord = z.object({ manifestKey: z.string(), location: z.string(), snapshotId: z.string(), recordedAt: isoTime });
+export type BackupRecord = z.output<typeof BackupRecord>;
+
+/** `$.release` (deploy) and `$.rollback`: a started deployment to poll. */
+export const DeployHandle = z.object({
+  kind: z.enum(['ecs', 'hook', 'command', 'process']),
+  /** What is being rolled out (task definition ARN, hook reference, version). */
+  ref: z.string().min(1),
+  version: z.string().nullable(),
+  image: z.string().nullable(),
+  /** ECS deployment id, hook deployment id… */
+  deploymentId: z.string().nullable(),
+  startedAt: isoTime,
+});
+export type DeployHandle = z.output<typeof DeployHandle>;
+
+/** `$.deployStatus` / `$.rollbackStatus`. A failed rollout throws DeploymentFailedError instead. */
+export const DeployStatus = z.object({
+  status: z.enum(['in-progress', 'completed']),
+  detail: z.string(),
+  checkedAt: isoTime,
+});
+export type DeployStatus = z.output<typeof DeployStatus>;
+
+/** `$.migrations`. `started` is what the `when-migrations-ran` restore policy reads. */
+export const MigrationsState = z.object({
+  started: z.boolean(),
+  status: z.enum(['starting', 'running', 'succeeded']),
+  ref: z.string().nullable().default(null),
+  startedAt: z.string().nullable().default(null),
+  finishedAt: z.string().nullable().default(null),
+  detail: z.string().nullable().default(null),
+});
+export type MigrationsState = z.output<typeof MigrationsState>;
+
+export const SmokeResult = z.object({
+  name: z.string(),
+  passed: z.boolean(),
+  status: z.number().nullable(),
+  latencyMs: z.number().nullable(),
+  attempts: z.number().int(),
+  /** Why it failed; never contains a secret or captured value. */
+  failures: z.array(z.string()),
+});
+export type SmokeResult = z.output<typeof SmokeResult>;
+
+/** `$.smoke` (after deploy) and `$.verify` (after rollback). */
+export const SmokeReport = z.object({
+  phase: z.enum(['deploy', 'rollback']),
+  passed: z.boolean(),
+  expectedVersion: z.string().nullable(),
+  summary: z.string(),
+  results: z.array(SmokeResult),
+  startedAt: isoTime,
+  durationMs: z.number(),
+});
+export type SmokeReport = z.output<typeof SmokeReport>;
+
+/** `$.bake`: carried from one alarm evaluation to the next. */
+export const BakeState = z.object({
+  checks: z.number().int().min(0),
+  /** Null until the first evaluation. */
+  startedAt: z.string().nullable(),
+  decision: z.enum(['healthy', 'regressed']),
+  firing: z.array(AlarmState),
+  /** Alarms in ALARM now that were not at the baseline: these roll back. */
+  newlyFiring: z.array(z.string()),
+  /** Alarms already in ALARM at the baseline: reported, not blocking. */
+  firingAtBaseline: z.array(z.string()),
+  lastCheckedAt: z.string().nullable().default(null),
+});
+export type BakeState = z.output<typeof BakeState>;
+
+/** A caught error as Step Functions records it. On AWS a Lambda's Cause is JSON: {errorType, errorMessage, trace}. */
+export const TaskError = z.object({ Error: z.string(), Cause: z.string().nullable().default(null) });
+export type TaskError = z.output<typeof TaskError>;
+
+/** Reads the human message out of a Cause, whether it is a Lambda's JSON or plain text. */
+export function causeMessage(error: TaskError | null | undefined): string {
+  if (!error) return '';
+  const cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (parsed && typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text cause
+  }
+  return cause;
+}
+
+/** `$.approval`: what SendTaskSuccess returned for a restore approval. */
+export const Approval = z.object({ approved: z.boolean(), by: z.string().nullable().default(null), comment: z.string().nullable().default(null) });
+export type Approval = z.output<typeof Approval>;
+
+/** `$.restore`: the rename-swap's progress, one idempotent step per AdvanceRestore call. */
+export const RestoreState = z.object({
+  restored: z.boolean(),
+  /** `skipped` / `not-approved` when no restore happens. */
+  decision: z.enum(['skipped', 'not-approved', 'restoring', 'restored']),
+  phase: z.string().nullable().default(null),
+  /** Where the broken database was kept. */
+  failedCopy: z.string().nullable().default(null),
+  snapshotId: z.string().nullable().default(null),
+  steps: z.array(z.object({ phase: z.string(), at: isoTime, detail: z.string() })).default([]),
+  startedAt: z.string().nullable().default(null),
+  finishedAt: z.string().nullable().default(null),
+});
+export type RestoreState = z.output<typeof RestoreState>;
+
+/** One release in the ledger: what an alarm-triggered rollback needs to undo it. */
+export const ReleaseRecord = z.object({
+  deploymentId: z.string(),
+  executionId: z.string(),
+  version: z.string().nullable(),
+  image: z.string().nullable(),
+  ref: z.string(),
+  previous: DeployedVersion,
+  snapshot: SnapshotRef.nullable(),
+  migrationsRan: z.boolean(),
+  finishedAt: isoTime,
+  rolledBack: z
+    .object({ at: isoTime, executionId: z.string(), reason: z.string() })
+    .nullable(),
+});
+export type ReleaseRecord = z.output<typeof ReleaseRecord>;
+
+/** `$.window`: CheckRollbackWindow's decision for an alarm-triggered rollback. */
+export const WindowDecision = z.object({
+  decision: z.enum(['rollback', 'outside-window', 'already-rolled-back', 'no-release']),
+  message: z.string(),
+  release: ReleaseRecord.nullable(),
+  /** Merged into the execution state (States.JsonMerge) when the decision is `rollback`. */
+  patch: z
+    .object({
+      rollbackTo: DeployedVersion,
+      snapshot: SnapshotRef.nullable(),
+      migrations: MigrationsState,
+      error: TaskError,
+      release: DeployHandle,
+    })
+    .nullable(),
+});
+export type WindowDecision = z.output<typeof WindowDecision>;
+
+/** `$.outcome`: what the ledger wrote and the sentence the final state reports. */
+export const Outcome = z.object({
+  result: z.enum(['succeeded', 'rolled-back', 'aborted', 'rollback-failed']),
+  cause: z.string(),
+  reportKey: z.string().nullable(),
+  ledgerKey: z.string().nullable(),
+});
+export type Outcome = z.output<typeof Outcome>;

@@ -1,0 +1,185 @@
+import './promise-with-resolvers';
+import { randomUUID } from 'node:crypto';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import {
+  configSubstitutions,
+  FUNCTION_PLACEHOLDERS,
+  type FunctionPlaceholder,
+  functionFolder,
+  type Json,
+  loadDefinition,
+  substitute,
+} from '../../statemachines/definition';
+
+/** Names the local "ARNs" so that a Task's Resource tells which function folder serves it. */
+const LOCAL_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:deploy-runbook-';
+const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/** One Task invocation, as the rehearsal's dispatcher or a test's script sees it. */
+export interface TaskCall {
+  /** The state name, e.g. `CheckDeployment`. */
+  readonly state: string;
+  /** The function folder under `lambdas/`, e.g. `deploy-target`. */
+  readonly folder: string;
+  /** The Lambda event: the Task's effective Parameters (a waitForTaskToken task's Payload). */
+  readonly event: Json;
+}
+
+export type TaskHandler = (call: TaskCall) => Promise<Json> | Json;
+
+export interface StateEvent {
+  readonly type: 'entered' | 'exited' | 'failed' | 'retried' | 'caught';
+  readonly state: string;
+  readonly stateType: string;
+  readonly at: number;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+export interface ExecutionResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** The Fail state's Error, e.g. `RolledBack`. */
+  readonly error: string | null;
+  readonly cause: string | null;
+  readonly output: Json | null;
+  readonly executionId: string;
+  readonly executionName: string;
+  readonly events: readonly StateEvent[];
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+export interface RunOptions {
+  /** The parsed configuration (defaults filled): it replaces `${RunbookConfig}` as on AWS. */
+  readonly config: { executionTimeoutMinutes: number } & Record<string, unknown>;
+  readonly input: Json;
+  readonly handler: TaskHandler;
+  readonly executionName?: string;
+  /** Milliseconds every Wait state lasts; the rehearsal shortens minutes to moments. */
+  readonly waitMs?: number;
+  /** Milliseconds between Retry attempts. */
+  readonly retryMs?: number;
+  /** Called as states start and end, for live progress. */
+  readonly onEvent?: (event: StateEvent) => void;
+}
+
+/** The definition with local names in place of ARNs: the same file AWS runs, no local copy. */
+export function localDefinition(config: RunOptions['config']): StateMachineDefinition {
+  const arns: Record<string, Json> = {};
+  for (const placeholder of FUNCTION_PLACEHOLDERS) arns[placeholder] = LOCAL_ARN_PREFIX + functionFolder(placeholder);
+  const definition = substitute(loadDefinition(), { ...configSubstitutions(config), ...arns });
+  return definition as unknown as StateMachineDefinition;
+}
+
+const FOLDERS = new Set(FUNCTION_PLACEHOLDERS.map((p: FunctionPlaceholder) => functionFolder(p)));
+
+function folderOf(resource: string): string {
+  const folder = resource.startsWith(LOCAL_ARN_PREFIX) ? resource.slice(LOCAL_ARN_PREFIX.length) : '';
+  if (!FOLDERS.has(folder)) throw new Error(`Task resource ${resource} does not name a deploy-runbook function`);
+  return folder;
+}
+
+/**
+ * Emulates how Step Functions reports a Lambda error: Error is the error's name, Cause the JSON
+ * `{errorType, errorMessage}` a Lambda returns, so states that read `$.error.Cause` see the same data.
+ */
+function asLambdaError(error: unknown): Error {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const wrapped = new Error(JSON.stringify({ errorType: original.name, errorMessage: original.message }));
+  wrapped.name = original.name;
+  return wrapped;
+}
+
+/** Runs the runbook in-process with `aws-local-stepfunctions`, every Task served by `handler`. */
+export async function runRunbook(options: RunOptions): Promise<ExecutionResult> {
+  const definition = localDefinition(options.config);
+  const executionName = options.executionName ?? `local-${randomUUID()}`;
+  const executionId = `arn:aws:states:us-east-1:000000000000:execution:deploy-runbook:${executionName}`;
+  const startedAt = Date.now();
+
+  const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
+  const waits: Record<string, number> = {};
+  const retries: Record<string, number> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type === 'Wait') waits[name] = options.waitMs ?? 0;
+    if (state.Type === 'Task') {
+      retries[name] = options.retryMs ?? 0;
+      const integration = state.Resource === WAIT_FOR_TOKEN;
+      const resource = integration ? String((state.Parameters as Record<string, Json>).FunctionName) : state.Resource;
+      const folder = folderOf(resource);
+      taskHandlers[name] = async (input: Json) => {
+        // lambda:invoke integrations receive {FunctionName, Payload}; the function itself sees only Payload.
+        const event = integration ? ((input as Record<string, Json>).Payload ?? null) : input;
+        try {
+          return await options.handler({ state: name, folder, event });
+        } catch (error) {
+          throw asLambdaError(error);
+        }
+      };
+    }
+  }
+
+  const events: StateEvent[] = [];
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const execution = machine.run(options.input, {
+    overrides: { taskResourceLocalHandlers: taskHandlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
+    context: {
+      Execution: { Id: executionId, Name: executionName, StartTime: new Date(startedAt).toISOString(), Input: options.input },
+      Task: { Token: `local-task-token:${executionName}` },
+    },
+  });
+
+  const collecting = (async () => {
+    for await (const log of execution.eventLogs) {
+      const event = toStateEvent(log);
+      if (!event) continue;
+      events.push(event);
+      options.onEvent?.(event);
+    }
+  })();
+
+  let status: ExecutionResult['status'] = 'SUCCEEDED';
+  let output: Json | null = null;
+  let failure: Error | null = null;
+  try {
+    output = (await execution.result) as Json;
+  } catch (thrown) {
+    status = 'FAILED';
+    failure = thrown as Error;
+  }
+  await collecting;
+  // The ExecutionFailed event carries the Fail state's Error and Cause, as DescribeExecution would.
+  const failed = events.find((e) => e.state === '(execution)');
+  const error = failure ? (failed?.error ?? failure.name) : null;
+  const cause = failure ? (failed?.cause ?? failure.message) : null;
+  return { status, error, cause, output, executionId, executionName, events, startedAt, finishedAt: Date.now() };
+}
+
+type EventLog = { type: string; timestamp: number; state?: { name: string; type: string }; Error?: string; Cause?: unknown };
+
+function toStateEvent(log: EventLog): StateEvent | null {
+  const kinds: Record<string, StateEvent['type']> = {
+    StateEntered: 'entered',
+    StateExited: 'exited',
+    StateFailed: 'failed',
+    StateRetried: 'retried',
+    StateCaught: 'caught',
+  };
+  const type = kinds[log.type];
+  if (log.type === 'ExecutionFailed') {
+    return { type: 'failed', state: '(execution)', stateType: 'Execution', at: log.timestamp, error: log.Error, cause: stringify(log.Cause) };
+  }
+  if (!type || !log.state) return null;
+  return {
+    type,
+    state: log.state.name,
+    stateType: log.state.type,
+    at: log.timestamp,
+    ...(log.Error !== undefined ? { error: log.Error, cause: stringify(log.Cause) } : {}),
+  };
+}
+
+function stringify(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The runbook: the one state machine definition both AWS and the rehearsal run. */
+export const DEFINITION_PATH = fileURLToPath(new URL('./deployment.asl.json', import.meta.url));
+
+/** Placeholders filled with a Lambda ARN: on AWS by CloudFormation, in the rehearsal by local names. */
+export const FUNCTION_PLACEHOLDERS = [
+  'ValidateInputFunctionArn',
+  'DeploymentLockFunctionArn',
+  'PreflightFunctionArn',
+  'DatabaseSnapshotFunctionArn',
+  'DeployTargetFunctionArn',
+  'MigrationsFunctionArn',
+  'SmokeTestFunctionArn',
+  'EvaluateAlarmsFunctionArn',
+  'LedgerFunctionArn',
+  'RestoreDatabaseFunctionArn',
+  'NotifyFunctionArn',
+] as const;
+export type FunctionPlaceholder = (typeof FUNCTION_PLACEHOLDERS)[number];
+
+/** `DeployTargetFunctionArn` → `deploy-target`: the folder under `lambdas/`. */
+export function functionFolder(placeholder: FunctionPlaceholder): string {
+  return placeholder
+    .replace(/FunctionArn$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export function loadDefinition(): Record<string, Json> {
+  return JSON.parse(readFileSync(DEFINITION_PATH, 'utf8')) as Record<string, Json>;
+}
+
+const WHOLE = /^\$\{([A-Za-z][A-Za-z0-9]*)\}$/;
+const INNER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
+
+/** Every `${Name}` the definition uses, in order of first use. */
+export function placeholdersOf(definition: Json): string[] {
+  const found = new Set<string>();
+  walkStrings(definition, (s) => {
+    for (const m of s.matchAll(INNER)) found.add(m[1]);
+  });
+  return [...found];
+}
+
+function walkStrings(value: Json, visit: (s: string) => void): void {
+  if (typeof value === 'string') visit(value);
+  else if (Array.isArray(value)) value.forEach((v) => walkStrings(v, visit));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => walkStrings(v, visit));
+}
+
+/**
+ * Fills placeholders. A string that is exactly `${Name}` becomes the value itself (so a number stays a
+ * number and the configuration an object); a placeholder inside a longer string is interpolated.
+ * Names not in `values` are left as they are, for CloudFormation's DefinitionSubstitutions.
+ */
+export function substitute(definition: Json, values: Record<string, Json>): Json {
+  if (typeof definition === 'string') {
+    const whole = WHOLE.exec(definition);
+    if (whole && whole[1] in values) return values[whole[1]];
+    return definition.replace(INNER, (match, name: string) => {
+      if (!(name in values)) return match;
+      const value = values[name];
+      if (typeof value === 'object' && value !== null) throw new Error(`placeholder \${${name}} is an object and cannot sit inside the string "${definition}"`);
+      return String(value);
+    });
+  }
+  if (Array.isArray(definition)) return definition.map((v) => substitute(v, values));
+  if (definition && typeof definition === 'object') {
+    return Object.fromEntries(Object.entries(definition).map(([k, v]) => [k, substitute(v, values)]));
+  }
+  return definition;
+}
+
+/** Values the definition takes from the configuration, the same on AWS and in the rehearsal. */
+export function configSubstitutions(config: { executionTimeoutMinutes: number }): Record<string, Json> {
+  return {
+    RunbookConfig: config as unknown as Json,
+    ExecutionTimeoutSeconds: config.executionTimeoutMinutes * 60,
+  };
+}

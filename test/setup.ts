@@ -1,0 +1,2 @@
+import '../local/engine/promise-with-resolvers';
+import 'aws-sdk-client-mock-vitest/extend';
