@@ -40,6 +40,10 @@ export const EcsTarget = z.strictObject({
   service: awsName,
   /** The container whose image the deployment replaces. */
   container: z.string().min(1).max(255),
+  /** Task definition family of the service: new revisions are registered in it (and IAM is scoped to it). */
+  family: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be a task definition family name'),
+  /** Task role and execution role ARNs the task definition uses: registering a revision passes them (iam:PassRole). */
+  passRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, 'must be an IAM role ARN')).min(1).max(4),
   /** When set, an input image must come from this repository (e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`). */
   imageRepository: z.string().min(1).max(256).optional(),
 });
@@ -90,15 +94,21 @@ const databaseCommon = {
   snapshotQuotaHeadroom: z.number().int().min(0).max(1000).default(1),
 };
 
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN');
+
 export const RdsInstanceDatabase = z.strictObject({
   kind: z.literal('rds-instance'),
   instanceIdentifier: dbIdentifier,
+  /** KMS key of the encrypted database: restoring its snapshot needs grants on it. */
+  kmsKeyArn: kmsKeyArn.optional(),
   ...databaseCommon,
 });
 
 export const AuroraClusterDatabase = z.strictObject({
   kind: z.literal('aurora-cluster'),
   clusterIdentifier: dbIdentifier,
+  /** KMS key of the encrypted database: restoring its snapshot needs grants on it. */
+  kmsKeyArn: kmsKeyArn.optional(),
   ...databaseCommon,
 });
 

@@ -25,7 +25,8 @@ export interface TaskCall {
   readonly event: Json;
 }
 
-export type TaskHandler = (call: TaskCall) => Promise<Json> | Json;
+/** Returns the function's result; it is JSON round-tripped as a Lambda response would be. */
+export type TaskHandler = (call: TaskCall) => unknown;
 
 export interface StateEvent {
   readonly type: 'entered' | 'exited' | 'failed' | 'retried' | 'caught';
@@ -111,7 +112,8 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
         // lambda:invoke integrations receive {FunctionName, Payload}; the function itself sees only Payload.
         const event = integration ? ((input as Record<string, Json>).Payload ?? null) : input;
         try {
-          return await options.handler({ state: name, folder, event });
+          const result = await options.handler({ state: name, folder, event: JSON.parse(JSON.stringify(event)) as Json });
+          return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as Json);
         } catch (error) {
           throw asLambdaError(error);
         }
