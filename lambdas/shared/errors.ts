@@ -36,6 +36,9 @@ export class AlarmStateUnavailableError extends RunbookError {}
 /** The database restore cannot proceed (snapshot missing, instance in a wrong state, quota). */
 export class RestoreFailedError extends RunbookError {}
 
+/** A secret the smoke tests use cannot be read (missing, not permitted, wrong JSON key); the message names it, never its value. */
+export class SecretUnavailableError extends RunbookError {}
+
 /** A conditional write in the artifact store did not match (HTTP 412 or 409). */
 export class PreconditionFailedError extends RunbookError {
   constructor(
@@ -45,6 +48,9 @@ export class PreconditionFailedError extends RunbookError {
     super(`conditional write to ${key} did not match (HTTP ${status})`);
   }
 }
+
+/** An object the runbook expected in its artifact store (a dump, a manifest) does not exist. */
+export class ArtifactNotFoundError extends RunbookError {}
 
 /** A required environment variable is missing. */
 export class MissingEnvironmentError extends RunbookError {}
