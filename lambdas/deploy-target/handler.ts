@@ -1,4 +1,21 @@
-// PLACEHOLDER: replaced by the task's implementation (middy handler). Exists so the CDK construct can reference the entry.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { systemClock } from '../ports/clock';
+import { logger, tracer } from '../shared/powertools';
+import { awsDeployTarget } from './aws-deploy-target';
+import { DeployTargetEvent, runDeployTarget } from './deploy-target';
+
+const clients = {
+  ecs: tracer.captureAWSv3Client(new ECSClient({})),
+  lambda: tracer.captureAWSv3Client(new LambdaClient({})),
 };
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(parser({ schema: DeployTargetEvent }))
+  .handler((event) => runDeployTarget(event, { target: awsDeployTarget(event.config.target, clients), clock: systemClock }));

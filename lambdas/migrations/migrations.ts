@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { RunbookConfig } from '../../config/schema';
+import type { Clock } from '../ports/clock';
+import type { Migrator } from '../ports/migrator';
+import { DeployHandle, Deployment, MigrationsState } from '../shared/model';
+
+const common = { config: RunbookConfig, deployment: Deployment };
+
+/** The Parameters of StartMigrations and CheckMigrations. */
+export const MigrationsEvent = z.discriminatedUnion('operation', [
+  z.object({ operation: z.literal('start'), ...common, handle: DeployHandle }),
+  z.object({ operation: z.literal('status'), ...common, migrations: MigrationsState }),
+]);
+export type MigrationsEvent = z.output<typeof MigrationsEvent>;
+
+/**
+ * Starts the migrations of the release just deployed, or checks on them. `started` stays true from the
+ * first attempt on: the `when-migrations-ran` restore policy must see a migration that began and then failed.
+ */
+export async function runMigrations(event: MigrationsEvent, deps: { migrator: Migrator; clock: Clock }): Promise<MigrationsState> {
+  const now = () => deps.clock.now().toISOString();
+  if (event.operation === 'start') {
+    const state = await deps.migrator.start(event.handle);
+    return { ...state, started: true, startedAt: state.startedAt ?? now() };
+  }
+  const state = await deps.migrator.status(event.migrations);
+  return { ...state, started: true, finishedAt: state.status === 'succeeded' ? (state.finishedAt ?? now()) : null };
+}

@@ -1,0 +1,41 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { RunbookConfig } from '../../config/schema';
+import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
+import { AuroraClusterBackups, RdsInstanceBackups } from '../adapters/aws/rds-backups';
+import { awsDeployTarget } from '../deploy-target/aws-deploy-target';
+import type { AlarmSource } from '../ports/alarm-source';
+import type { DatabaseBackups } from '../ports/database-backups';
+import { InvalidInputError } from '../shared/errors';
+import type { PreflightDeps } from './preflight';
+
+export interface PreflightClients {
+  readonly ecs: ECSClient;
+  readonly lambda: LambdaClient;
+  readonly rds: RDSClient;
+  readonly cloudwatch: CloudWatchClient;
+}
+
+/** The AWS adapters for the configured target, database and alarms. */
+export function awsPreflightDeps(config: RunbookConfig, clients: PreflightClients): Omit<PreflightDeps, 'clock'> {
+  return { target: awsDeployTarget(config.target, clients), backups: awsBackups(config, clients.rds), alarms: awsAlarms(config, clients.cloudwatch) };
+}
+
+function awsBackups({ database }: RunbookConfig, rds: RDSClient): DatabaseBackups | null {
+  if (database === null) return null;
+  switch (database.kind) {
+    case 'rds-instance':
+      return new RdsInstanceBackups(rds, database);
+    case 'aurora-cluster':
+      return new AuroraClusterBackups(rds, database);
+    default:
+      throw new InvalidInputError(`database.kind: "${database.kind}" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "rds-instance" or "aurora-cluster"`);
+  }
+}
+
+function awsAlarms({ alarms }: RunbookConfig, cloudwatch: CloudWatchClient): AlarmSource {
+  if (alarms.kind === 'cloudwatch') return new CloudWatchAlarmSource(cloudwatch);
+  throw new InvalidInputError(`alarms.kind: "${alarms.kind}" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "cloudwatch"`);
+}
