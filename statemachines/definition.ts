@@ -76,9 +76,14 @@ export function substitute(definition: Json, values: Record<string, Json>): Json
 }
 
 /** Values the definition takes from the configuration, the same on AWS and in the rehearsal. */
-export function configSubstitutions(config: { executionTimeoutMinutes: number }): Record<string, Json> {
+export function configSubstitutions(config: {
+  executionTimeoutMinutes: number;
+  database?: { restoreApproval: { timeoutMinutes: number } } | null;
+}): Record<string, Json> {
   return {
     RunbookConfig: config as unknown as Json,
     ExecutionTimeoutSeconds: config.executionTimeoutMinutes * 60,
+    // A static timeout: TimeoutSecondsPath would be read after Parameters in some engines.
+    RestoreApprovalTimeoutSeconds: (config.database?.restoreApproval.timeoutMinutes ?? 60) * 60,
   };
 }

@@ -227,6 +227,8 @@ export const RestoreState = z.object({
   steps: z.array(z.object({ phase: z.string(), at: isoTime, detail: z.string() })).default([]),
   startedAt: z.string().nullable().default(null),
   finishedAt: z.string().nullable().default(null),
+  /** What a restorer recorded for its later steps (the original's settings, the names it chose). */
+  captured: z.record(z.string(), z.json()).optional(),
 });
 export type RestoreState = z.output<typeof RestoreState>;
 
@@ -262,7 +264,9 @@ export const WindowDecision = z.object({
       release: DeployHandle,
     })
     .nullable(),
-});
+})
+  // PrepareAlarmRollback merges the patch: a rollback without one would stop the execution with the lock held.
+  .refine((w) => (w.decision === 'rollback') === (w.patch !== null), { message: 'patch must be set exactly when the decision is rollback', path: ['patch'] });
 export type WindowDecision = z.output<typeof WindowDecision>;
 
 /** `$.outcome`: what the ledger wrote and the sentence the final state reports. */

@@ -122,7 +122,7 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
   }
 
   const events: StateEvent[] = [];
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = machineFor(definition);
   const execution = machine.run(options.input, {
     overrides: { taskResourceLocalHandlers: taskHandlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     context: {
@@ -155,6 +155,19 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
   const error = failure ? (failed?.error ?? failure.name) : null;
   const cause = failure ? (failed?.cause ?? failure.message) : null;
   return { status, error, cause, output, executionId, executionName, events, startedAt, finishedAt: Date.now() };
+}
+
+const machines = new Map<string, StateMachine>();
+
+/** Validating the definition costs ~0.4 s; a rehearsal or test suite reuses the machine for an identical definition. */
+function machineFor(definition: StateMachineDefinition): StateMachine {
+  const key = JSON.stringify(definition);
+  let machine = machines.get(key);
+  if (!machine) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    machines.set(key, machine);
+  }
+  return machine;
 }
 
 type EventLog = { type: string; timestamp: number; state?: { name: string; type: string }; Error?: string; Cause?: unknown };

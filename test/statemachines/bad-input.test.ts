@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { validateInput, ValidateInputEvent } from '../../lambdas/validate-input/validate-input';
+import type { TaskCall } from '../../local/engine/engine';
+import type { Json } from '../../statemachines/definition';
+import { alarmInput, deployInput, ending, happyPath, NEW_IMAGE, REPOSITORY, runScripted, type Script, testConfig } from './harness';
+
+const CLOCK = { now: () => new Date('2025-03-04T10:00:00.000Z') };
+
+/** The real ValidateInput logic as the state's handler, parsing its event as the Lambda's middleware would. */
+const realValidateInput: Script = (call: TaskCall) => validateInput(ValidateInputEvent.parse(call.event), { clock: CLOCK });
+
+const release = (changes: Record<string, unknown>): Json => ({ ...(deployInput() as Record<string, Json>), ...changes }) as Json;
+const withoutField = (field: string): Json => Object.fromEntries(Object.entries(deployInput() as Record<string, Json>).filter(([key]) => key !== field));
+
+/** Each bad input, the field the message must name and the value it must quote. */
+const BAD_INPUTS: { name: string; input: Json; field: string; value: string }[] = [
+  { name: 'a missing version', input: withoutField('version'), field: 'version:', value: 'required' },
+  { name: 'a version with a path in it', input: release({ version: '../etc' }), field: 'version:', value: '"../etc"' },
+  { name: 'a version with spaces', input: release({ version: 'v1 5 0' }), field: 'version:', value: '"v1 5 0"' },
+  { name: 'a 200-character version', input: release({ version: 'v'.repeat(200) }), field: 'version:', value: `"${'v'.repeat(60)}` },
+  { name: 'a version that is a number', input: release({ version: 42 }), field: 'version:', value: '(got 42)' },
+  { name: 'no image for an ECS target', input: withoutField('image'), field: 'image:', value: 'service shop-api' },
+  {
+    name: 'an image from another repository',
+    input: release({ image: '999999999999.dkr.ecr.eu-west-1.amazonaws.com/other:v1.5.0' }),
+    field: 'image:',
+    value: '"999999999999.dkr.ecr.eu-west-1.amazonaws.com/other:v1.5.0"',
+  },
+  { name: 'a malformed image', input: release({ image: 'Shop API:latest' }), field: 'image:', value: '"Shop API:latest"' },
+  { name: 'an unknown field', input: release({ force: true }), field: 'force:', value: 'unknown field (got true)' },
+  { name: 'an input over 8 KiB', input: release({ reason: 'r'.repeat(9000) }), field: 'input is', value: 'the limit is 8192' },
+  { name: 'an array', input: ['v1.5.0'], field: 'input must be a JSON object', value: '(got ["v1.5.0"])' },
+  { name: 'a string', input: 'v1.5.0', field: 'input must be a JSON object', value: '(got "v1.5.0")' },
+  { name: 'a rollback for an alarm the target does not watch', input: alarmInput('disk-full'), field: 'alarm.name:', value: '"disk-full"' },
+  { name: 'a rollback that names a version', input: { action: 'rollback', version: 'v1.4.2' }, field: 'version:', value: 'unknown field (got "v1.4.2")' },
+];
+
+describe('bad execution input through the real ValidateInput', () => {
+  it.each(BAD_INPUTS.map((row) => [row.name, row] as const))('fails when the input is %s: InvalidInput naming the field and value, nothing else runs', async (_name, row) => {
+    const run = await runScripted({ config: testConfig(), input: row.input, tasks: { ValidateInput: realValidateInput } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'InvalidInput', error: 'InvalidInput' });
+    const cause = JSON.parse(run.cause ?? 'null') as { errorType: string; errorMessage: string };
+    expect(cause.errorType).toBe('InvalidInputError');
+    expect(cause.errorMessage).toContain(row.field);
+    expect(cause.errorMessage).toContain(row.value);
+    expect(run.states).toEqual(['ValidateInput']);
+  });
+
+  it('lets a valid release through with the Deployment the real function builds', async () => {
+    const run = await runScripted({ config: testConfig(), input: deployInput(), tasks: { ValidateInput: realValidateInput } });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual(happyPath());
+    expect(run.log.event('AcquireLock').deployment).toEqual({
+      id: expect.stringMatching(/^ci-release-1-5-0-[0-9a-f]{8}$/),
+      action: 'deploy',
+      target: 'shop-api',
+      version: 'v1.5.0',
+      image: NEW_IMAGE,
+      requestedBy: 'github-actions',
+      reason: 'release 1.5.0',
+      alarm: null,
+      bakeChecks: 3,
+      approvalTimeoutSeconds: 3600,
+      executionId: run.executionId,
+      startedAt: '2025-03-04T10:00:00.000Z',
+    });
+  });
+
+  it('lets an image pinned by digest from the configured repository through', async () => {
+    const image = `${REPOSITORY}@sha256:${'a'.repeat(64)}`;
+    const run = await runScripted({ config: testConfig(), input: release({ image }), tasks: { ValidateInput: realValidateInput } });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.log.event('Deploy').deployment.image).toBe(image);
+  });
+
+  it('lets a rollback for a watched alarm through to the rollback window check', async () => {
+    const run = await runScripted({ config: testConfig(), input: alarmInput('shop-api-p95-latency'), tasks: { ValidateInput: realValidateInput } });
+
+    expect(run.states.slice(0, 3)).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow']);
+    expect(run.log.event('CheckRollbackWindow').deployment).toMatchObject({ action: 'rollback', version: null, alarm: { name: 'shop-api-p95-latency' } });
+  });
+});

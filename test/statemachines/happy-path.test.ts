@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BAKE_CHECKS,
+  databaseWith,
+  defaultWith,
+  deployInput,
+  happyPath,
+  NEW_IMAGE,
+  NEW_VERSION,
+  RUNNING,
+  runScripted,
+  sequence,
+  testConfig,
+} from './harness';
+
+describe('a deployment that goes well', () => {
+  it('runs every step once, in order, and succeeds (database and ECS-task migrations)', async () => {
+    const run = await runScripted({ config: testConfig(), input: deployInput() });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.error).toBeNull();
+    expect(run.states).toEqual([
+      'ValidateInput',
+      'AcquireLock',
+      'Preflight',
+      'TakeSnapshot',
+      'CheckSnapshot',
+      'RecordBackup',
+      'Deploy',
+      'CheckDeployment',
+      'StartMigrations',
+      'CheckMigrations',
+      'SmokeTest',
+      'EvaluateAlarms',
+      'EvaluateAlarms',
+      'EvaluateAlarms',
+      'RecordRelease',
+      'ReleaseLock',
+      'NotifySucceeded',
+    ]);
+    expect(run.log.callsTo('RollbackApp')).toEqual([]);
+  });
+
+  it('hands each task the slots the earlier ones filled', async () => {
+    const run = await runScripted({ config: testConfig(), input: deployInput() });
+    const { log } = run;
+    const deployment = log.event('AcquireLock').deployment;
+
+    expect(log.event('ValidateInput')).toMatchObject({ input: deployInput(), config: { name: 'shop-api' }, execution: { name: 'ci-release-1-5-0' } });
+    expect(deployment).toMatchObject({ action: 'deploy', version: NEW_VERSION, image: NEW_IMAGE, bakeChecks: BAKE_CHECKS });
+    expect(log.event('AcquireLock')).toMatchObject({ operation: 'acquire' });
+    expect(log.event('TakeSnapshot')).toMatchObject({ operation: 'take', preflight: { running: RUNNING } });
+    expect(log.event('CheckSnapshot')).toMatchObject({ operation: 'check', snapshot: { status: 'creating' } });
+    expect(log.event('RecordBackup')).toMatchObject({ operation: 'record-backup', snapshot: { status: 'available' } });
+    expect(log.event('Deploy')).toMatchObject({ operation: 'deploy', deployment, preflight: { running: RUNNING } });
+    expect(log.event('CheckDeployment')).toMatchObject({ operation: 'status', handle: { version: NEW_VERSION } });
+    expect(log.event('StartMigrations')).toMatchObject({ operation: 'start', handle: { version: NEW_VERSION } });
+    expect(log.event('CheckMigrations')).toMatchObject({ operation: 'status', migrations: { started: true, status: 'running' } });
+    expect(log.event('SmokeTest')).toMatchObject({ phase: 'deploy', expectedVersion: NEW_VERSION });
+    expect(log.callsTo('EvaluateAlarms').map((c) => (c.event as { bake: { checks: number } }).bake.checks)).toEqual([0, 1, 2]);
+    expect(log.event('EvaluateAlarms')).toMatchObject({ baseline: { alarms: [{ name: 'shop-api-5xx-rate' }, { name: 'shop-api-p95-latency' }] } });
+    expect(log.event('RecordRelease')).toMatchObject({
+      operation: 'record-release',
+      rollbackTo: RUNNING,
+      migrations: { started: true, status: 'succeeded' },
+      bake: { checks: BAKE_CHECKS, decision: 'healthy' },
+      error: null,
+    });
+    expect(log.event('ReleaseLock')).toMatchObject({ operation: 'release', lease: { owner: deployment.id } });
+    expect(log.event('NotifySucceeded')).toMatchObject({ event: 'succeeded', outcome: { result: 'succeeded' } });
+  });
+
+  it('keeps polling while the snapshot is creating, and goes on once it is available', async () => {
+    const run = await runScripted({
+      config: testConfig(),
+      input: deployInput(),
+      tasks: { CheckSnapshot: sequence(defaultWith({ status: 'creating' }), defaultWith({ status: 'creating' }), defaultWith({ status: 'available' })) },
+    });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.log.callsTo('CheckSnapshot')).toHaveLength(3);
+    expect(run.states.slice(3, 8)).toEqual(['TakeSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'RecordBackup']);
+  });
+
+  it('keeps polling a rollout and a migration that take several checks', async () => {
+    const run = await runScripted({
+      config: testConfig(),
+      input: deployInput(),
+      tasks: {
+        CheckDeployment: sequence(defaultWith({ status: 'in-progress' }), defaultWith({ status: 'in-progress' }), defaultWith({ status: 'completed' })),
+        CheckMigrations: sequence(defaultWith({ status: 'running' }), defaultWith({ status: 'succeeded' })),
+      },
+    });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.log.callsTo('CheckDeployment')).toHaveLength(3);
+    expect(run.log.callsTo('CheckMigrations')).toHaveLength(2);
+  });
+
+  it('goes straight to the smoke test when StartMigrations reports the migrations already succeeded', async () => {
+    const run = await runScripted({ config: testConfig(), input: deployInput(), tasks: { StartMigrations: defaultWith({ status: 'succeeded' }) } });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.log.callsTo('CheckMigrations')).toEqual([]);
+  });
+
+  it('evaluates the alarms as many times as the bake duration allows', async () => {
+    const run = await runScripted({ config: testConfig({ bake: { durationSeconds: 300, pollSeconds: 60 } }), input: deployInput() });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual(happyPath(5));
+  });
+
+  it.each([
+    { name: 'neither database nor migrations', database: null, migrations: null, skipped: ['TakeSnapshot', 'CheckSnapshot', 'RecordBackup', 'StartMigrations', 'CheckMigrations'] },
+    { name: 'a database without migrations', database: databaseWith({}), migrations: null, skipped: ['StartMigrations', 'CheckMigrations'] },
+    {
+      name: 'hook migrations without a database',
+      database: null,
+      migrations: { kind: 'hook', functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:shop-migrate' },
+      skipped: ['TakeSnapshot', 'CheckSnapshot', 'RecordBackup'],
+    },
+  ])('skips the states it does not need with $name', async ({ database, migrations, skipped }) => {
+    const run = await runScripted({ config: testConfig({ database, migrations }), input: deployInput() });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.states).toEqual(happyPath().filter((state) => !skipped.includes(state)));
+    expect(run.log.event('RecordRelease')).toMatchObject({ snapshot: database ? { status: 'available' } : null, migrations: { started: migrations !== null } });
+  });
+});

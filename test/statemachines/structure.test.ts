@@ -1,0 +1,369 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { Deployment } from '../../lambdas/shared/model';
+import {
+  configSubstitutions,
+  FUNCTION_PLACEHOLDERS,
+  functionFolder,
+  type Json,
+  loadDefinition,
+  placeholdersOf,
+  substitute,
+} from '../../statemachines/definition';
+import { testConfig } from './harness';
+
+type State = Record<string, any>;
+type Definition = { StartAt: string; States: Record<string, State> };
+type Validate = (definition: unknown, options?: { checkPaths: boolean; checkArn: boolean }) => { isValid: boolean; errorsText: (separator?: string) => string };
+
+// asl-validator ships CommonJS without type declarations.
+const validate = createRequire(import.meta.url)('asl-validator') as Validate;
+
+const config = testConfig();
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** A Lambda runs 15 minutes at most: a longer Task timeout could never fire. */
+const LAMBDA_MAX_SECONDS = 900;
+
+/** The definition with the configuration's values filled in, the function ARN placeholders left as they are. */
+function definition(): Definition {
+  return substitute(loadDefinition(), configSubstitutions(config)) as unknown as Definition;
+}
+
+function filled(): Json {
+  const arns = Object.fromEntries(
+    FUNCTION_PLACEHOLDERS.map((p) => [p, `arn:aws:lambda:eu-west-1:123456789012:function:deploy-runbook-${functionFolder(p)}`]),
+  );
+  return substitute(loadDefinition(), { ...configSubstitutions(config), ...arns });
+}
+
+function tasksOf(def: Definition): [string, State][] {
+  return Object.entries(def.States).filter(([, s]) => s.Type === 'Task');
+}
+
+/** Every state a state can hand over to: Next, Default, Choices and Catch targets. */
+function successors(state: State): string[] {
+  return [state.Next, state.Default, ...(state.Choices ?? []).map((c: State) => c.Next), ...(state.Catch ?? []).map((c: State) => c.Next)].filter(
+    (s): s is string => typeof s === 'string',
+  );
+}
+
+function timeoutProblems(def: Definition): string[] {
+  return tasksOf(def).flatMap(([name, s]) => {
+    if (typeof s.TimeoutSeconds === 'number') {
+      const max = s.Resource === WAIT_FOR_TOKEN ? Infinity : LAMBDA_MAX_SECONDS;
+      return s.TimeoutSeconds >= 1 && s.TimeoutSeconds <= max ? [] : [`${name}: TimeoutSeconds ${s.TimeoutSeconds} is out of range`];
+    }
+    const path = /^\$\.deployment\.([A-Za-z]+)$/.exec(s.TimeoutSecondsPath ?? '');
+    return path && path[1] in Deployment.shape ? [] : [`${name}: no TimeoutSeconds, nor a TimeoutSecondsPath into $.deployment (got ${s.TimeoutSecondsPath})`];
+  });
+}
+
+function retryProblems(def: Definition): string[] {
+  return tasksOf(def).flatMap(([name, s]) => {
+    const retry: State[] = s.Retry ?? [];
+    const retrier = retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e)));
+    const problems: string[] = [];
+    if (!retrier) problems.push(`${name}: no retrier covers ${LAMBDA_SERVICE_ERRORS.join(', ')}`);
+    else {
+      if (retrier.JitterStrategy !== 'FULL') problems.push(`${name}: JitterStrategy is ${retrier.JitterStrategy}, not FULL`);
+      if (!(retrier.BackoffRate > 1)) problems.push(`${name}: BackoffRate ${retrier.BackoffRate} does not back off`);
+      if (!(retrier.IntervalSeconds >= 1 && retrier.MaxAttempts >= 2)) problems.push(`${name}: IntervalSeconds ${retrier.IntervalSeconds} / MaxAttempts ${retrier.MaxAttempts}`);
+    }
+    // Retrying every error would redeploy after a failed rollout or re-run a failed migration.
+    const all = retry.flatMap((r) => r.ErrorEquals).filter((e: string) => e === 'States.ALL' || e === 'States.TaskFailed');
+    if (all.length > 0) problems.push(`${name}: retries ${all.join(', ')}`);
+    return problems;
+  });
+}
+
+function catchProblems(def: Definition): string[] {
+  return tasksOf(def).flatMap(([name, s]) => {
+    const catchers: State[] = s.Catch ?? [];
+    const problems: string[] = [];
+    if (JSON.stringify(catchers.at(-1)?.ErrorEquals) !== '["States.ALL"]') problems.push(`${name}: the last catcher is not States.ALL`);
+    // Without a ResultPath the error would replace the whole execution state.
+    for (const c of catchers) if (!(typeof c.ResultPath === 'string' && c.ResultPath.startsWith('$.'))) problems.push(`${name}: a catcher has ResultPath ${c.ResultPath}`);
+    return problems;
+  });
+}
+
+function reachabilityProblems(def: Definition): string[] {
+  const problems: string[] = [];
+  const seen = new Set([def.StartAt]);
+  const queue = [def.StartAt];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    for (const to of successors(def.States[name])) {
+      if (!(to in def.States)) problems.push(`${name}: goes to the unknown state ${to}`);
+      else if (!seen.has(to)) {
+        seen.add(to);
+        queue.push(to);
+      }
+    }
+  }
+  return [...problems, ...Object.keys(def.States).filter((n) => !seen.has(n)).map((n) => `${n}: unreachable from ${def.StartAt}`)];
+}
+
+function transitionProblems(def: Definition): string[] {
+  return Object.entries(def.States).flatMap(([name, s]) => {
+    if (s.Type === 'Succeed' || s.Type === 'Fail') return [];
+    if (s.Type === 'Choice') {
+      const rules = (s.Choices ?? []) as State[];
+      if (rules.length === 0 || rules.some((r) => typeof r.Next !== 'string')) return [`${name}: a choice rule has no Next`];
+      return typeof s.Default === 'string' ? [] : [`${name}: Choice without Default`];
+    }
+    return typeof s.Next === 'string' && s.End === undefined ? [] : [`${name}: no Next`];
+  });
+}
+
+/** Strongly connected components (Tarjan): the loops of the flow. */
+function loops(def: Definition): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (name: string): void => {
+    index.set(name, index.size);
+    low.set(name, index.get(name)!);
+    stack.push(name);
+    onStack.add(name);
+    for (const to of successors(def.States[name]).filter((t) => t in def.States)) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(name, Math.min(low.get(name)!, low.get(to)!));
+      } else if (onStack.has(to)) low.set(name, Math.min(low.get(name)!, index.get(to)!));
+    }
+    if (low.get(name) !== index.get(name)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== name);
+    if (component.length > 1 || successors(def.States[name]).includes(name)) found.push(component);
+  };
+  for (const name of Object.keys(def.States)) if (!index.has(name)) visit(name);
+  return found;
+}
+
+/** Reads a simple `$.a.b.c` path out of a value. */
+function at(root: unknown, path: string): unknown {
+  return path
+    .slice(2)
+    .split('.')
+    .reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), root);
+}
+
+/**
+ * Every loop waits, exits on a counter compared with a configured limit, increments that counter inside
+ * the loop, and is entered only through a state that resets it.
+ */
+function loopProblems(def: Definition): string[] {
+  const problems: string[] = [];
+  const found = loops(def);
+  for (const [name, s] of Object.entries(def.States)) {
+    if (s.Type === 'Wait' && !found.some((loop) => loop.includes(name))) problems.push(`${name}: a Wait outside any loop`);
+  }
+  const limits = { config, deployment: { bakeChecks: 3 } };
+  for (const loop of found) {
+    const label = loop.join(' ↺ ');
+    if (!loop.some((n) => def.States[n].Type === 'Wait')) problems.push(`${label}: loops without waiting`);
+    const exits = loop.flatMap((n) =>
+      ((def.States[n].Choices ?? []) as State[])
+        .filter((rule) => !loop.includes(rule.Next) && typeof rule.NumericGreaterThanEqualsPath === 'string')
+        .map((rule) => ({ counter: rule.Variable as string, limit: rule.NumericGreaterThanEqualsPath as string })),
+    );
+    if (exits.length !== 1 || !['$.poll.attempts', '$.bake.checks'].includes(exits[0].counter)) {
+      problems.push(`${label}: no single counter exit ($.poll.attempts or $.bake.checks >= a limit)`);
+      continue;
+    }
+    const [{ counter, limit }] = exits;
+    if (typeof at(limits, limit) !== 'number') problems.push(`${label}: the limit ${limit} is not a configured number`);
+    const [slot, field] = [counter.split('.').slice(0, 2).join('.'), counter.split('.')[2]];
+    const writers = loop.filter((n) => def.States[n].ResultPath === slot);
+    const increments = slot === '$.poll' ? writers.filter((n) => def.States[n].Parameters?.['attempts.$'] === 'States.MathAdd($.poll.attempts, 1)') : writers;
+    if (increments.length === 0) problems.push(`${label}: nothing in the loop increments ${counter}`);
+    const entries = Object.keys(def.States).filter((n) => !loop.includes(n) && successors(def.States[n]).some((to) => loop.includes(to)));
+    for (const entry of entries) {
+      const s = def.States[entry];
+      if (!(s.Type === 'Pass' && s.ResultPath === slot && s.Result?.[field] === 0)) problems.push(`${label}: entered from ${entry}, which does not reset ${counter}`);
+    }
+  }
+  return problems;
+}
+
+/** Fail and Succeed states, each with its type. */
+function terminalStates(def: Definition): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(def.States)
+      .filter(([, s]) => s.Type === 'Succeed' || s.Type === 'Fail')
+      .map(([name, s]) => [name, s.Type as string]),
+  );
+}
+
+/** The terminal states the docs promise, from the "Terminal states" table of docs/architecture.md. */
+function documentedTerminalStates(): Record<string, string> {
+  const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
+  const section = doc.split('### Terminal states')[1]?.split(/\n#{2,3} /)[0] ?? '';
+  return Object.fromEntries([...section.matchAll(/^\| `([A-Za-z]+)` \| (Succeed|Fail) \|/gm)].map((m) => [m[1], m[2]]));
+}
+
+describe('the runbook definition', () => {
+  it('validates with asl-validator once every placeholder is filled', () => {
+    const filledIn = filled();
+    expect(JSON.stringify(filledIn)).not.toContain('${');
+    // asl-validator writes QueryLanguage into the states it checks.
+    const result = validate(structuredClone(filledIn), { checkPaths: true, checkArn: true });
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('uses only configuration and function ARN placeholders, and every function placeholder', () => {
+    const known = [...Object.keys(configSubstitutions(config)), ...FUNCTION_PLACEHOLDERS];
+    const used = placeholdersOf(loadDefinition());
+    expect(used.filter((p) => !known.includes(p))).toEqual([]);
+    expect(FUNCTION_PLACEHOLDERS.filter((p) => !used.includes(p))).toEqual([]);
+  });
+
+  it('runs every Task on a deploy-runbook function; only the approval goes through waitForTaskToken, with the token in its Payload', () => {
+    const arns = FUNCTION_PLACEHOLDERS.map((p) => `\${${p}}`);
+    for (const [name, s] of tasksOf(definition())) {
+      expect(arns, name).toContain(s.Resource === WAIT_FOR_TOKEN ? s.Parameters.FunctionName : s.Resource);
+    }
+    const waiting = tasksOf(definition()).filter(([, s]) => s.Resource === WAIT_FOR_TOKEN);
+    expect(waiting.map(([name]) => name)).toEqual(['RequestRestoreApproval']);
+    expect(waiting[0][1].Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+  });
+
+  it('gives every Task a timeout', () => {
+    expect(timeoutProblems(definition())).toEqual([]);
+  });
+
+  it('retries Lambda service errors and throttling on every Task with backoff and full jitter, and never every error', () => {
+    expect(retryProblems(definition())).toEqual([]);
+  });
+
+  it('catches States.ALL last on every Task, into a slot, so the execution state survives the error', () => {
+    expect(catchProblems(definition())).toEqual([]);
+  });
+
+  it('reaches every state from StartAt, and names only existing states', () => {
+    expect(reachabilityProblems(definition())).toEqual([]);
+  });
+
+  it('gives every non-terminal state a way on, and every Choice a Default', () => {
+    expect(transitionProblems(definition())).toEqual([]);
+  });
+
+  it('puts every Wait in a loop that exits on a counter it increments and its entry resets', () => {
+    const def = definition();
+    expect(loopProblems(def)).toEqual([]);
+    expect(loops(def).length).toBe(Object.values(def.States).filter((s) => s.Type === 'Wait').length);
+  });
+
+  it('ends only in the terminal states docs/architecture.md lists, each Fail reporting its own name', () => {
+    const def = definition();
+    expect(terminalStates(def)).toEqual(documentedTerminalStates());
+    for (const [name, type] of Object.entries(terminalStates(def))) if (type === 'Fail') expect(def.States[name].Error).toBe(name);
+  });
+
+  it('reads only slots that LoadConfig creates or a state writes', () => {
+    const { States } = definition();
+    // These name where a state writes its own result, not what it reads.
+    const WRITES = ['ResultPath', 'OutputPath'];
+    const created = Object.keys(States.LoadConfig.Parameters).map((k) => k.replace(/\.\$$/, ''));
+    const written = Object.values(States).flatMap((s) => [s.ResultPath, ...(s.Catch ?? []).map((c: State) => c.ResultPath)]);
+    const slots = new Set([...created, ...written.filter((p): p is string => typeof p === 'string').map((p) => p.split('.')[1])]);
+    const reads: string[] = [];
+    const collect = (value: unknown, key = ''): void => {
+      if (typeof value === 'string') {
+        if (key.endsWith('.$') || (/Path$|^Variable$/.test(key) && !WRITES.includes(key))) reads.push(...(value.match(/(?<!\$)\$\.[A-Za-z]+/g) ?? []));
+      } else if (Array.isArray(value)) value.forEach((v) => collect(v, key));
+      else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) collect(v, k);
+    };
+    for (const [name, s] of Object.entries(States)) if (name !== 'LoadConfig') collect(s);
+    expect(reads.length).toBeGreaterThan(50);
+    expect([...new Set(reads.map((r) => r.slice(2)))].filter((slot) => !slots.has(slot))).toEqual([]);
+  });
+});
+
+/** The checks above, run on broken copies of the definition: each must name the fault. */
+describe('the structure checks', () => {
+  const broken = (change: (def: Definition) => void): Definition => {
+    const def = definition();
+    change(def);
+    return def;
+  };
+
+  it('fails when a Task has no timeout', () => {
+    expect(timeoutProblems(broken((d) => delete d.States.Deploy.TimeoutSeconds))).toEqual([
+      'Deploy: no TimeoutSeconds, nor a TimeoutSecondsPath into $.deployment (got undefined)',
+    ]);
+  });
+
+  it('fails when a Lambda Task timeout exceeds what a Lambda can run', () => {
+    expect(timeoutProblems(broken((d) => (d.States.SmokeTest.TimeoutSeconds = 3600)))).toEqual(['SmokeTest: TimeoutSeconds 3600 is out of range']);
+  });
+
+  it('fails when throttling is not retried', () => {
+    const def = broken((d) => (d.States.CheckSnapshot.Retry[0].ErrorEquals = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException']));
+    expect(retryProblems(def)).toEqual([`CheckSnapshot: no retrier covers ${LAMBDA_SERVICE_ERRORS.join(', ')}`]);
+  });
+
+  it('fails when the jitter is not FULL or a Task retries every error', () => {
+    const def = broken((d) => {
+      delete d.States.Preflight.Retry[0].JitterStrategy;
+      d.States.Deploy.Retry.push({ ErrorEquals: ['States.ALL'], MaxAttempts: 2 });
+    });
+    expect(retryProblems(def)).toEqual(['Preflight: JitterStrategy is undefined, not FULL', 'Deploy: retries States.ALL']);
+  });
+
+  it('fails when a Catch misses States.ALL or drops the execution state', () => {
+    const def = broken((d) => {
+      d.States.SmokeTest.Catch = [{ ErrorEquals: ['DeploymentFailedError'], ResultPath: '$.error', Next: 'RollbackApp' }];
+      delete d.States.Deploy.Catch[0].ResultPath;
+    });
+    expect(catchProblems(def)).toEqual(['Deploy: a catcher has ResultPath undefined', 'SmokeTest: the last catcher is not States.ALL']);
+  });
+
+  it('fails when a state is unreachable or a transition names no state', () => {
+    const def = broken((d) => {
+      d.States.Orphan = { Type: 'Succeed' };
+      d.States.NotifySucceeded.Next = 'Done';
+    });
+    expect(reachabilityProblems(def)).toEqual(['NotifySucceeded: goes to the unknown state Done', 'Orphan: unreachable from LoadConfig']);
+  });
+
+  it('fails when a Choice has no Default or a state has no Next', () => {
+    const def = broken((d) => {
+      delete d.States.SnapshotReady.Default;
+      delete d.States.RememberRunningVersion.Next;
+    });
+    expect(transitionProblems(def)).toEqual(['RememberRunningVersion: no Next', 'SnapshotReady: Choice without Default']);
+  });
+
+  it('fails when a polling loop has no counter exit', () => {
+    const def = broken((d) => d.States.SnapshotReady.Choices.pop());
+    expect(loopProblems(def)).toEqual(['SnapshotReady ↺ CountSnapshotPoll ↺ CheckSnapshot ↺ WaitForSnapshot: no single counter exit ($.poll.attempts or $.bake.checks >= a limit)']);
+  });
+
+  it('fails when a loop is entered without resetting its counter or never counts', () => {
+    const def = broken((d) => {
+      d.States.TakeSnapshot.Next = 'WaitForSnapshot';
+      d.States.CountDeploymentPoll.Parameters = { 'attempts.$': '$.poll.attempts' };
+    });
+    expect(loopProblems(def).sort()).toEqual([
+      'DeploymentReady ↺ CountDeploymentPoll ↺ CheckDeployment ↺ WaitForDeployment: nothing in the loop increments $.poll.attempts',
+      'SnapshotReady ↺ CountSnapshotPoll ↺ CheckSnapshot ↺ WaitForSnapshot: entered from TakeSnapshot, which does not reset $.poll.attempts',
+    ]);
+  });
+
+  it('fails when a Fail state is missing from the documented terminal states', () => {
+    const def = broken((d) => (d.States.Timeout = { Type: 'Fail', Error: 'Timeout' }));
+    expect(terminalStates(def)).not.toEqual(documentedTerminalStates());
+  });
+});
