@@ -1,4 +1,32 @@
-// PLACEHOLDER: replaced by the task's implementation (middy handler). Exists so the CDK construct can reference the entry.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { RDSClient } from '@aws-sdk/client-rds';
+import type { DatabaseConfig } from '../../config/schema';
+import { AuroraClusterBackups, RdsInstanceBackups } from '../adapters/aws/rds-backups';
+import { systemClock } from '../ports/clock';
+import type { DatabaseBackups } from '../ports/database-backups';
+import { InvalidInputError } from '../shared/errors';
+import { logger, tracer } from '../shared/powertools';
+import { DatabaseSnapshotEvent, runDatabaseSnapshot } from './database-snapshot';
+
+const rds = tracer.captureAWSv3Client(new RDSClient({}));
+
+/** The AWS backups for the configured database; the `postgres` kind only exists in the rehearsal. */
+export function awsBackupsFor(database: DatabaseConfig | null, client: RDSClient = rds): DatabaseBackups {
+  switch (database?.kind) {
+    case 'rds-instance':
+      return new RdsInstanceBackups(client, database);
+    case 'aurora-cluster':
+      return new AuroraClusterBackups(client, database);
+    default:
+      throw new InvalidInputError(`config.database.kind "${database?.kind ?? 'none'}" cannot be snapshotted on AWS: use rds-instance or aurora-cluster (postgres is for the local rehearsal)`);
+  }
+}
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(parser({ schema: DatabaseSnapshotEvent }))
+  .handler((event) => runDatabaseSnapshot(event, { backups: awsBackupsFor(event.config.database), clock: systemClock }));

@@ -1,4 +1,33 @@
-// PLACEHOLDER: replaced by the task's implementation (middy handler). Exists so the CDK construct can reference the entry.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { RDSClient } from '@aws-sdk/client-rds';
+import type { DatabaseConfig } from '../../config/schema';
+import { AuroraClusterRestorer } from '../adapters/aws/aurora-restorer';
+import { RdsInstanceRestorer } from '../adapters/aws/rds-restorer';
+import { systemClock } from '../ports/clock';
+import type { DatabaseRestorer } from '../ports/database-restorer';
+import { InvalidInputError } from '../shared/errors';
+import { logger, tracer } from '../shared/powertools';
+import { RestoreDatabaseEvent, runRestoreDatabase } from './restore-database';
+
+const rds = tracer.captureAWSv3Client(new RDSClient({}));
+
+/** The AWS restorer for the configured database; the `postgres` kind only exists in the rehearsal. */
+export function awsRestorerFor(database: DatabaseConfig | null, client: RDSClient = rds): DatabaseRestorer {
+  switch (database?.kind) {
+    case 'rds-instance':
+      return new RdsInstanceRestorer(client, database);
+    case 'aurora-cluster':
+      return new AuroraClusterRestorer(client, database);
+    default:
+      throw new InvalidInputError(`config.database.kind "${database?.kind ?? 'none'}" cannot be restored on AWS: use rds-instance or aurora-cluster (postgres is for the local rehearsal)`);
+  }
+}
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(parser({ schema: RestoreDatabaseEvent }))
+  .handler((event) => runRestoreDatabase(event, { restorer: awsRestorerFor(event.config.database), clock: systemClock }));

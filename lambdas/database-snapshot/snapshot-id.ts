@@ -1,0 +1,27 @@
+/** RDS snapshot identifiers are at most this long (DB and cluster snapshots alike). */
+const MAX_LENGTH = 255;
+
+/**
+ * Makes a string a valid RDS snapshot identifier: lowercase letters, digits and single hyphens, no
+ * trailing hyphen. RDS stores identifiers in lowercase, so comparing with what it returns works.
+ */
+function rdsIdentifier(raw: string): string {
+  return raw
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, MAX_LENGTH)
+    .replace(/-+$/, '');
+}
+
+/**
+ * The pre-deploy snapshot of a deployment: `deploy-runbook-<target>-<deploymentId>`, made valid for RDS.
+ * Deterministic, so a retried TakeSnapshot finds the snapshot its first attempt created.
+ */
+export function snapshotIdFor(target: string, deploymentId: string): string {
+  return rdsIdentifier(`deploy-runbook-${target}-${deploymentId}`);
+}
+
+/** What every snapshot of `target` starts with: IAM policies scope snapshot permissions to `<prefix>*`. */
+export function snapshotIdPrefix(target: string): string {
+  return `${rdsIdentifier(`deploy-runbook-${target}`)}-`;
+}

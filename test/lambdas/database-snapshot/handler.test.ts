@@ -1,0 +1,44 @@
+import { CreateDBSnapshotCommand, DBSnapshotNotFoundFault, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { AuroraClusterBackups, RdsInstanceBackups } from '../../../lambdas/adapters/aws/rds-backups';
+import type { DatabaseSnapshotEvent } from '../../../lambdas/database-snapshot/database-snapshot';
+import { awsBackupsFor, handler } from '../../../lambdas/database-snapshot/handler';
+import { InvalidInputError } from '../../../lambdas/shared/errors';
+import { INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, preflight } from '../adapters/rds-fixtures';
+
+const context = { functionName: 'database-snapshot', awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' } as Context;
+
+describe('database-snapshot handler', () => {
+  const rds = mockClient(RDSClient);
+  afterEach(() => rds.reset());
+  afterAll(() => rds.restore());
+
+  it('uses RDS instance backups for an rds-instance database', () => {
+    expect(awsBackupsFor(config().database, new RDSClient(clientConfig))).toBeInstanceOf(RdsInstanceBackups);
+  });
+
+  it('uses Aurora cluster backups for an aurora-cluster database', () => {
+    expect(awsBackupsFor(auroraConfig().database, new RDSClient(clientConfig))).toBeInstanceOf(AuroraClusterBackups);
+  });
+
+  it('fails when the database kind only exists in the rehearsal', () => {
+    const local = config({ database: { kind: 'postgres' } }).database;
+    expect(() => awsBackupsFor(local)).toThrow(new InvalidInputError('config.database.kind "postgres" cannot be snapshotted on AWS: use rds-instance or aurora-cluster (postgres is for the local rehearsal)'));
+  });
+
+  it('parses the TakeSnapshot event and creates the snapshot through RDS', async () => {
+    rds.on(DescribeDBSnapshotsCommand).rejects(new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} }));
+    rds.on(CreateDBSnapshotCommand).resolves({ DBSnapshot: { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'creating' } });
+    const result = await handler({ operation: 'take', config: config(), deployment, preflight: preflight() }, context);
+    expect(result).toMatchObject({ id: SNAPSHOT_ID, kind: 'rds-instance', source: INSTANCE_ID, status: 'creating' });
+    expect(rds).toHaveReceivedCommandWith(CreateDBSnapshotCommand, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID });
+  });
+
+  it('fails when the TakeSnapshot event has no preflight', async () => {
+    const incomplete = { operation: 'take', config: config(), deployment } as unknown as DatabaseSnapshotEvent;
+    await expect(handler(incomplete, context)).rejects.toMatchObject({ name: 'ParseError' });
+    expect(rds).not.toHaveReceivedAnyCommand();
+  });
+});

@@ -1,0 +1,46 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CloudWatchAlarmSource } from '../../../lambdas/adapters/aws/cloudwatch-alarms';
+import { awsAlarmSourceFor, cloudwatch, handler } from '../../../lambdas/evaluate-alarms/handler';
+import { InvalidInputError } from '../../../lambdas/shared/errors';
+import { clientConfig, config, deployment } from '../adapters/rds-fixtures';
+
+const context = { functionName: 'evaluate-alarms', awsRequestId: '8f5c3a1e-2b7d-4e8a-9c0f-1d2e3f4a5b6c' } as Context;
+
+describe('evaluate-alarms handler', () => {
+  it('reads CloudWatch alarms for a cloudwatch configuration', () => {
+    expect(awsAlarmSourceFor(config().alarms, new CloudWatchClient(clientConfig))).toBeInstanceOf(CloudWatchAlarmSource);
+  });
+
+  it('fails when the alarms come from the rehearsal-only Prometheus source', () => {
+    const prometheus = config({ alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:8080/metrics' } }).alarms;
+    expect(() => awsAlarmSourceFor(prometheus)).toThrow(
+      new InvalidInputError('config.alarms.kind "prometheus" cannot be evaluated on AWS: use cloudwatch (prometheus is for the local rehearsal)'),
+    );
+  });
+
+  it('retries CloudWatch calls five times, adaptively', async () => {
+    expect(await cloudwatch.config.maxAttempts()).toBe(5);
+    expect(await cloudwatch.config.retryStrategy()).toMatchObject({ mode: 'adaptive' });
+  });
+
+});
+
+describe('evaluate-alarms handler, invoked', () => {
+  const mock = mockClient(CloudWatchClient);
+  afterAll(() => mock.restore());
+
+  it('parses the EvaluateAlarms event and returns the next bake state', async () => {
+    mock.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'shop-api-5xx-rate', StateValue: 'ALARM' },
+        { AlarmName: 'shop-api-p95-latency', StateValue: 'OK' },
+      ],
+    });
+    const bake = { checks: 0, startedAt: null, decision: 'healthy' as const, firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null };
+    const result = await handler({ config: config(), deployment, baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [] }, bake }, context);
+    expect(result).toMatchObject({ checks: 1, decision: 'regressed', newlyFiring: ['shop-api-5xx-rate'] });
+  });
+});
