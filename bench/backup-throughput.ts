@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PostgresDatabase } from '../config/schema';
+import { systemClock } from '../lambdas/ports/clock';
+import { FileArtifactStore } from '../local/adapters/file-artifact-store';
+import { PgBackups } from '../local/adapters/pg-backups';
+import { parsePostgresUrl, withClient, withDatabase } from '../local/adapters/pg-connection';
+import { exitOf, programEnv } from '../local/postgres/process';
+import { startPostgres } from '../local/postgres/server';
+
+/** What one run measured; times are the best of `rounds`. */
+export interface BackupThroughputResult {
+  readonly dbBytes: number;
+  readonly dumpBytes: number;
+  /** `pg_dump -Fc > /dev/null`: the floor no backup can beat. */
+  readonly pgDumpMs: number;
+  /** `PgBackups.create` into a FileArtifactStore: the same dump, hashed and stored. */
+  readonly storeMs: number;
+  /** storeMs / pgDumpMs: the cost of streaming into the store. */
+  readonly ratio: number;
+}
+
+/** Size and repetitions of a run; the environment variables apply when standalone. */
+export interface BackupThroughputOptions {
+  /** Table data to generate. @default BENCH_BACKUP_MB or 300 MB */
+  readonly targetBytes?: number;
+  /** @default BENCH_BACKUP_ROUNDS or 3 */
+  readonly rounds?: number;
+  readonly log?: (line: string) => void;
+}
+
+const MB = 1024 * 1024;
+const SAMPLE_ROWS = 20_000;
+
+/**
+ * Measures what storing a pre-deploy backup costs over pg_dump alone, on one throwaway database of a
+ * few hundred MB. Prints a JSON line and a readable line, and returns the figures.
+ */
+export async function run(options: BackupThroughputOptions = {}): Promise<BackupThroughputResult> {
+  const targetBytes = options.targetBytes ?? Number(process.env.BENCH_BACKUP_MB ?? 300) * MB;
+  const rounds = options.rounds ?? Number(process.env.BENCH_BACKUP_ROUNDS ?? 3);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const server = await startPostgres();
+  const storeRoot = await mkdtemp(join(tmpdir(), 'bench-backup-'));
+  try {
+    await withClient(server.url, (client) => client.query('CREATE DATABASE bench'));
+    const url = withDatabase(server.url, 'bench');
+    const dbBytes = await generate(url, targetBytes);
+    const backups = new PgBackups(PostgresDatabase.parse({ kind: 'postgres' }), {
+      url,
+      target: 'bench',
+      store: new FileArtifactStore(storeRoot),
+      clock: systemClock,
+      binDir: server.binDir,
+    });
+
+    const pgDumpMs = await best(rounds, () => dumpToDevNull(join(server.binDir, 'pg_dump'), url));
+    let dumpBytes = 0;
+    const storeMs = await best(rounds, async (round) => {
+      const snapshot = await backups.create(`bench-${round}`, {});
+      dumpBytes = snapshot.sizeBytes ?? 0;
+    });
+
+    const result: BackupThroughputResult = { dbBytes, dumpBytes, pgDumpMs, storeMs, ratio: Number((storeMs / pgDumpMs).toFixed(3)) };
+    log(JSON.stringify({ bench: 'backup-throughput', ...result }));
+    log(
+      `backup-throughput: ${(dbBytes / MB).toFixed(0)} MB database -> ${(dumpBytes / MB).toFixed(0)} MB dump; ` +
+        `pg_dump > /dev/null ${(pgDumpMs / 1000).toFixed(2)} s (${rate(dbBytes, pgDumpMs)}), ` +
+        `PgBackups.create ${(storeMs / 1000).toFixed(2)} s (${rate(dbBytes, storeMs)}), ${result.ratio}x pg_dump alone (best of ${rounds})`,
+    );
+    return result;
+  } finally {
+    await server.stop();
+    await rm(storeRoot, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Fills an `events` table until its data reaches `targetBytes`: a sample sets the row size, then one
+ * insert adds the rest. Payloads are half random, half repeated, so the dump compresses as real data does.
+ * Returns pg_database_size afterwards.
+ */
+async function generate(url: string, targetBytes: number): Promise<number> {
+  return withClient(url, async (client) => {
+    await client.query('CREATE TABLE events (id bigint PRIMARY KEY, created_at timestamptz NOT NULL, kind text NOT NULL, payload text NOT NULL)');
+    const insert = (from: number, to: number) =>
+      client.query(
+        `INSERT INTO events SELECT g, timestamptz '2025-01-01' + g * interval '1 second', (ARRAY['order', 'refund', 'login', 'view'])[1 + g % 4],
+                md5(random()::text) || md5(g::text) || repeat('x', 64)
+         FROM generate_series($1::bigint, $2::bigint) g`,
+        [from, to],
+      );
+    await insert(1, SAMPLE_ROWS);
+    const { rows: sample } = await client.query<{ size: string }>("SELECT pg_table_size('events')::text AS size");
+    const rows = Math.max(SAMPLE_ROWS, Math.ceil((targetBytes / Number(sample[0].size)) * SAMPLE_ROWS));
+    if (rows > SAMPLE_ROWS) await insert(SAMPLE_ROWS + 1, rows);
+    await client.query('VACUUM ANALYZE events');
+    const { rows: size } = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
+    return Number(size[0].size);
+  });
+}
+
+async function dumpToDevNull(pgDump: string, url: string): Promise<void> {
+  const { safeUrl, password } = parsePostgresUrl(url);
+  const devNull = await open('/dev/null', 'w');
+  try {
+    const child = spawn(pgDump, ['--format=custom', '--no-password', `--dbname=${safeUrl}`], { env: programEnv({ PGPASSWORD: password }), stdio: ['ignore', devNull.fd, 'inherit'] });
+    const exit = await exitOf(child);
+    if (exit.code !== 0) throw new Error(`pg_dump exited with ${exit.code ?? exit.signal}`);
+  } finally {
+    await devNull.close();
+  }
+}
+
+/** Fastest of `rounds` runs, in milliseconds: the least disturbed by the rest of the machine. */
+async function best(rounds: number, work: (round: number) => Promise<void>): Promise<number> {
+  let fastest = Number.POSITIVE_INFINITY;
+  for (let round = 1; round <= rounds; round++) {
+    const start = performance.now();
+    await work(round);
+    fastest = Math.min(fastest, performance.now() - start);
+  }
+  return Math.round(fastest);
+}
+
+function rate(bytes: number, ms: number): string {
+  return `${(bytes / MB / (ms / 1000)).toFixed(0)} MB/s`;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await run();
+}
