@@ -1,4 +1,18 @@
-// PLACEHOLDER: replaced by the task's implementation (middy handler). Exists so the CDK construct can reference the entry.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3ArtifactStore } from '../adapters/aws/s3-artifact-store';
+import { systemClock } from '../ports/clock';
+import { requireEnv } from '../shared/errors';
+import { logger, tracer } from '../shared/powertools';
+import { LedgerEvent, runLedger } from './ledger';
+
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+export const handler = middy()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(parser({ schema: LedgerEvent }))
+  .handler((event) => runLedger(event, { store: new S3ArtifactStore(s3, requireEnv('RUNBOOK_BUCKET')), clock: systemClock }));

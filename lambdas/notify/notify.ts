@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { RunbookConfig } from '../../config/schema';
+import type { Notifier } from '../ports/notifier';
+import { Deployment, Outcome, SnapshotRef, TaskError, WindowDecision } from '../shared/model';
+import { messageFor } from './messages';
+
+const common = { config: RunbookConfig, deployment: Deployment };
+/** RollbackUnrecorded leaves only `cause` in `$.outcome`. */
+const NotifiedOutcome = Outcome.partial().required({ cause: true });
+const optionalError = TaskError.nullable().default(null);
+
+/** The Parameters of the Notify* states, and the Payload of RequestRestoreApproval. */
+export const NotifyEvent = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('succeeded'), ...common, outcome: NotifiedOutcome }),
+  z.object({ event: z.literal('aborted'), ...common, error: optionalError }),
+  z.object({ event: z.literal('rolled-back'), ...common, outcome: NotifiedOutcome.nullable().default(null), error: optionalError }),
+  z.object({ event: z.literal('rollback-failed'), ...common, error: optionalError, rollbackError: optionalError }),
+  z.object({ event: z.literal('no-rollback'), ...common, window: WindowDecision }),
+  z.object({ event: z.literal('approval-requested'), ...common, taskToken: z.string().min(1), snapshot: SnapshotRef, error: optionalError }),
+]);
+export type NotifyEvent = z.output<typeof NotifyEvent>;
+
+export interface NotifyDeps {
+  /** Null when the target has no notification topic: nothing is sent. */
+  readonly notifier: Notifier | null;
+  /** Where to say that a notification could not go out; never given the task token. */
+  readonly warn?: (message: string) => void;
+}
+
+/** Tells people what happened, or asks one of them to approve a database restore. */
+export async function notify(event: NotifyEvent, deps: NotifyDeps): Promise<{ published: boolean }> {
+  if (!deps.notifier) {
+    if (event.event === 'approval-requested') {
+      deps.warn?.(
+        `restore approval for ${event.config.name} was requested but notifications.topicArn is not set: nobody was told; ` +
+          `without an answer within ${Math.round(event.deployment.approvalTimeoutSeconds / 60)} min the database is not restored`,
+      );
+    }
+    return { published: false };
+  }
+  const { subject, message } = messageFor(event);
+  await deps.notifier.publish(subject, message, { event: event.event, target: event.config.name });
+  return { published: true };
+}
