@@ -69,5 +69,10 @@ function awsKinds(field: string): string {
 /** For the CDK app: the configuration must describe AWS resources. */
 export function assertDeployableToAws(config: RunbookConfig, source = 'configuration'): void {
   const problems = localOnlyProblems(config);
+  if (config.database?.restoreApproval.required && !config.notifications.topicArn) {
+    problems.push(
+      'database.restoreApproval.required: true needs notifications.topicArn — the approval request (with its task token) is sent there, and without it nobody would be asked (got notifications.topicArn unset)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(source, problems);
 }

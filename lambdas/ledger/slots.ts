@@ -18,9 +18,6 @@ import {
   WindowDecision,
 } from '../shared/model';
 
-/** LoadConfig starts `$.migrations` as `{started: false}`: no status until migrations are marked started. */
-const MigrationsSlot = MigrationsState.partial({ status: true });
-
 /**
  * The execution state the ledger Tasks send (`operation` aside). Slots not filled yet are null; a Task
  * that sends fewer slots (RecordBackup, CheckRollbackWindow) leaves the others null too.
@@ -33,7 +30,7 @@ export const LedgerSlots = z.object({
   snapshot: SnapshotRef.nullable().default(null),
   backup: BackupRecord.nullable().default(null),
   release: DeployHandle.nullable().default(null),
-  migrations: MigrationsSlot.nullable().default(null),
+  migrations: MigrationsState.nullable().default(null),
   smoke: SmokeReport.nullable().default(null),
   bake: BakeState.nullable().default(null),
   error: TaskError.nullable().default(null),

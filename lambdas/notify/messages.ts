@@ -1,5 +1,5 @@
 import { describeError, versionLabel } from '../ledger/causes';
-import type { Deployment } from '../shared/model';
+import type { Deployment, TaskError } from '../shared/model';
 import type { NotifyEvent } from './notify';
 
 /** A notification: the subject is a mail subject (the SNS adapter makes it ASCII and short), the message plain text. */
@@ -23,12 +23,20 @@ export function messageFor(event: NotifyEvent): Message {
           '',
           ...footer,
           event.outcome.reportKey ? `Evidence report: ${event.outcome.reportKey} (in the runbook's artifact store)` : null,
+          lockWarning(target, event.lockError),
         ),
       };
     case 'aborted':
       return {
         subject: `${target}: ${what(event.deployment)} aborted`,
-        message: lines(`The ${what(event.deployment)} of ${target} was aborted before anything changed.`, '', `Why: ${describeError(event.error)}`, '', ...footer),
+        message: lines(
+          `The ${what(event.deployment)} of ${target} was aborted before anything changed.`,
+          '',
+          `Why: ${describeError(event.error)}`,
+          '',
+          ...footer,
+          lockWarning(target, event.lockError),
+        ),
       };
     case 'rolled-back':
       return {
@@ -40,6 +48,7 @@ export function messageFor(event: NotifyEvent): Message {
           '',
           ...footer,
           event.outcome?.reportKey ? `Evidence report: ${event.outcome.reportKey} (in the runbook's artifact store)` : null,
+          lockWarning(target, event.lockError),
         ),
       };
     case 'rollback-failed':
@@ -91,6 +100,12 @@ function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requeste
       ...details(deployment),
     ),
   };
+}
+
+/** A lock that could not be released is not fatal, but the next deployment waits for its lease to expire: say so. */
+function lockWarning(target: string, lockError: TaskError | null): string | null {
+  if (!lockError) return null;
+  return `\nWarning: the deployment lock on ${target} could not be released (${describeError(lockError)}); the next deployment waits until its lease expires.`;
 }
 
 function what(deployment: Deployment): string {

@@ -11,9 +11,9 @@ const optionalError = TaskError.nullable().default(null);
 
 /** The Parameters of the Notify* states, and the Payload of RequestRestoreApproval. */
 export const NotifyEvent = z.discriminatedUnion('event', [
-  z.object({ event: z.literal('succeeded'), ...common, outcome: NotifiedOutcome }),
-  z.object({ event: z.literal('aborted'), ...common, error: optionalError }),
-  z.object({ event: z.literal('rolled-back'), ...common, outcome: NotifiedOutcome.nullable().default(null), error: optionalError }),
+  z.object({ event: z.literal('succeeded'), ...common, outcome: NotifiedOutcome, lockError: optionalError }),
+  z.object({ event: z.literal('aborted'), ...common, error: optionalError, lockError: optionalError }),
+  z.object({ event: z.literal('rolled-back'), ...common, outcome: NotifiedOutcome.nullable().default(null), error: optionalError, lockError: optionalError }),
   z.object({ event: z.literal('rollback-failed'), ...common, error: optionalError, rollbackError: optionalError }),
   z.object({ event: z.literal('no-rollback'), ...common, window: WindowDecision }),
   z.object({ event: z.literal('approval-requested'), ...common, taskToken: z.string().min(1), snapshot: SnapshotRef, error: optionalError }),

@@ -148,7 +148,8 @@ export type DeployStatus = z.output<typeof DeployStatus>;
 /** `$.migrations`. `started` is what the `when-migrations-ran` restore policy reads. */
 export const MigrationsState = z.object({
   started: z.boolean(),
-  status: z.enum(['starting', 'running', 'succeeded']),
+  /** `not-run` until the migrations step starts (and for targets without migrations). */
+  status: z.enum(['not-run', 'starting', 'running', 'succeeded']),
   ref: z.string().nullable().default(null),
   startedAt: z.string().nullable().default(null),
   finishedAt: z.string().nullable().default(null),

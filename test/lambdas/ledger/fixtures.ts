@@ -176,7 +176,7 @@ export function emptySlots() {
     snapshot: null,
     backup: null,
     release: null,
-    migrations: { started: false },
+    migrations: { started: false, status: 'not-run' },
     smoke: null,
     bake: null,
     error: null,

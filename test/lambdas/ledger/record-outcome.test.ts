@@ -119,7 +119,7 @@ describe('ledger outcomes in the file store', () => {
     ['no database configured', { config: { ...config, database: null }, restore: { restored: false, decision: 'skipped' } }, 'No database is configured.'],
     [
       'no migration ran',
-      { migrations: { started: false }, restore: { restored: false, decision: 'skipped' } },
+      { migrations: { started: false, status: 'not-run' }, restore: { restored: false, decision: 'skipped' } },
       'Database not restored: restorePolicy is when-migrations-ran and no migration ran.',
     ],
     ['restore rejected', { restore: { restored: false, decision: 'not-approved' }, approval: { approved: false, by: 'alice', comment: 'orders written since' } }, 'Database not restored: the restore was not approved (rejected by alice: orders written since).'],

@@ -120,6 +120,21 @@ describe('notify', () => {
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('Alarm: shop-api-5xx-rate: Threshold Crossed');
   });
 
+  it('warns that the lock is still held when releasing it failed after a release', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    const lockError = { Error: 'LockLostError', Cause: JSON.stringify({ errorType: 'LockLostError', errorMessage: 'locks/shop-api.json is now held by ci-7' }) };
+    await notify(eventOf({ event: 'succeeded', outcome: { cause: 'Released v1.4.2' }, lockError }), { notifier: snsNotifierFor(client, config) });
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain(
+      'Warning: the deployment lock on shop-api could not be released (LockLostError: locks/shop-api.json is now held by ci-7)',
+    );
+  });
+
+  it('says nothing about the lock when it was released', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    await notify(eventOf({ event: 'aborted', error: smokeFailed, lockError: null }), { notifier: snsNotifierFor(client, config) });
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).not.toContain('lock');
+  });
+
   it('fails when an approval request has no task token', () => {
     expect(() => eventOf({ event: 'approval-requested', snapshot, error: smokeFailed })).toThrow();
   });
