@@ -95,7 +95,7 @@ function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requeste
       'Reject:',
       `  aws stepfunctions send-task-failure --task-token ${taskToken} --error RestoreRejected`,
       '',
-      `Or with the runbook's CLI: npx deploy-runbook approve --task-token ${taskToken} --by <name> (see npx deploy-runbook approve --help to reject).`,
+      `Or with the runbook's CLI: npx deploy-runbook approve --token ${taskToken} --by <name> (add --reject to refuse).`,
       '',
       ...details(deployment),
     ),

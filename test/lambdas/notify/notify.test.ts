@@ -65,7 +65,7 @@ describe('notify', () => {
     expect(input.Subject).toBe(`APPROVAL NEEDED: restore shop-api database from ${snapshot.id}?`);
     expect(input.Message).toContain(`aws stepfunctions send-task-success --task-token ${TOKEN} --task-output '{"approved":true,"by":"<name>"}'`);
     expect(input.Message).toContain(`aws stepfunctions send-task-failure --task-token ${TOKEN} --error RestoreRejected`);
-    expect(input.Message).toContain(`npx deploy-runbook approve --task-token ${TOKEN}`);
+    expect(input.Message).toContain(`npx deploy-runbook approve --token ${TOKEN}`);
     expect(input.Message).toContain('Answer within 60 min; without an answer the database is not restored.');
     expect(input.Message).toContain('every write since then is lost');
     expect(input.MessageAttributes?.event).toEqual({ DataType: 'String', StringValue: 'approval-requested' });

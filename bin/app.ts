@@ -1,0 +1,31 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { assertDeployableToAws, ConfigError, loadConfigFile } from '../config/load';
+import { DeployRunbookStack } from '../lib/deploy-runbook-stack';
+
+/** Context key naming the configuration file (`cdk synth -c deploy-runbook:config=path/to.json`). */
+const CONFIG_CONTEXT = 'deploy-runbook:config';
+const DEFAULT_CONFIG = 'config/example.json';
+
+function main(): void {
+  const app = new App();
+  const configPath: string = app.node.tryGetContext(CONFIG_CONTEXT) ?? DEFAULT_CONFIG;
+  const config = loadConfigFile(configPath);
+  // Checked here too so that the message names the file rather than the construct.
+  assertDeployableToAws(config, configPath);
+  const account = process.env.CDK_DEFAULT_ACCOUNT;
+  const region = process.env.CDK_DEFAULT_REGION;
+  new DeployRunbookStack(app, `DeployRunbook-${config.name}`, {
+    config,
+    env: account || region ? { account, region } : undefined,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
+
+try {
+  main();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}

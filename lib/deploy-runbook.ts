@@ -1,0 +1,134 @@
+import { Names, type RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { assertDeployableToAws, parseConfig } from '../config/load';
+import type { RunbookConfig, RunbookConfigInput } from '../config/schema';
+import { configSubstitutions, FUNCTION_PLACEHOLDERS, functionFolder, loadDefinition, substitute } from '../statemachines/definition';
+import { AlarmRollbackRule } from './alarm-rollback-rule';
+import { ArtifactBucket } from './artifact-bucket';
+import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
+import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import { RunbookFunction } from './runbook-function';
+import { taskGrants } from './task-permissions';
+import { stateTimeouts } from './task-timeouts';
+
+export interface DeployRunbookProps {
+  /**
+   * The runbook configuration: parsed (`RunbookConfig`) or raw JSON. It is validated again here, and kinds
+   * that only run in a local rehearsal (command, process, postgres, prometheus) are rejected.
+   */
+  readonly config: RunbookConfig | RunbookConfigInput;
+  /** Name of the state machine. @default - a name CloudFormation generates */
+  readonly stateMachineName?: string;
+  /** Retention of the state machine's and the functions' log groups. @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the artifact bucket (ledger, locks, backup manifests, reports) and its access-log bucket
+   * when they leave the stack. `DESTROY` only succeeds once the buckets are empty.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Start a rollback execution when a configured CloudWatch alarm enters ALARM.
+   * @default - on when `alarms` is `cloudwatch` with at least one name and `rollbackWindowHours` > 0
+   */
+  readonly alarmRollback?: boolean;
+}
+
+/**
+ * A production deployment runbook on AWS: a Standard Step Functions state machine running
+ * `statemachines/deployment.asl.json` with the configuration baked in, one Lambda function per task
+ * folder with least-privilege permissions, the S3 artifact store, and (optionally) the EventBridge rule that
+ * rolls a release back when one of its alarms fires.
+ */
+export class DeployRunbook extends Construct {
+  /** The validated configuration, defaults filled in, as the state machine carries it. */
+  readonly config: RunbookConfig;
+  /** The runbook state machine (the construct's default child). */
+  readonly stateMachine: StateMachine;
+  /** The artifact store: `locks/`, `ledger/`, `backups/`, `reports/`. */
+  readonly bucket: Bucket;
+  /** The task functions by folder under `lambdas/` (`deploy-target`, `smoke-test`, …). */
+  readonly functions: Readonly<Record<string, RunbookFunction>>;
+  /** The alarm-triggered rollback, when enabled. */
+  readonly alarmRollback?: AlarmRollbackRule;
+
+  constructor(scope: Construct, id: string, props: DeployRunbookProps) {
+    super(scope, id);
+    const source = `DeployRunbook ${this.node.path} config`;
+    this.config = parseConfig(props.config, source);
+    assertDeployableToAws(this.config, source);
+    const rollbackAlarms = this.rollbackAlarms(props.alarmRollback);
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    this.bucket = new ArtifactBucket(this, 'Artifacts', { removalPolicy: props.removalPolicy }).bucket;
+
+    const definition = loadDefinition();
+    const timeouts = stateTimeouts(definition);
+    const grants = taskGrants(this, this.config, this.bucket);
+    const functions: Record<string, RunbookFunction> = {};
+    for (const placeholder of FUNCTION_PLACEHOLDERS) {
+      const folder = functionFolder(placeholder);
+      const stateTimeout = timeouts.get(placeholder);
+      if (!stateTimeout) throw new DefinitionMismatchError(`no Task state calling \${${placeholder}} has a TimeoutSeconds (lambdas/${folder})`);
+      functions[folder] = new RunbookFunction(this, placeholder.replace(/Arn$/, ''), {
+        folder,
+        stateTimeout,
+        bucket: this.bucket,
+        grants: grants[folder] ?? [],
+        logRetention,
+      });
+    }
+    this.functions = functions;
+
+    const placeholderArns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, functions[functionFolder(p)].functionArn]));
+    this.stateMachine = new StateMachine(this, 'Resource', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      // The configuration is substituted at synth: the template holds the exact definition that runs.
+      definitionBody: DefinitionBody.fromString(JSON.stringify(substitute(definition, configSubstitutions(this.config)))),
+      definitionSubstitutions: placeholderArns,
+      logs: {
+        // The vendedlogs prefix keeps Step Functions from growing the account's CloudWatch Logs resource policy.
+        destination: new LogGroup(this, 'ExecutionLogs', {
+          logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 400 })}`,
+          retention: logRetention,
+        }),
+        level: LogLevel.ALL,
+        includeExecutionData: true,
+      },
+      tracingEnabled: true,
+    });
+    // Exactly the unqualified ARNs the definition calls; grantInvoke would add every version and alias (`:*`).
+    this.stateMachine.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: Object.values(placeholderArns) }));
+    acknowledgeWildcardResources(this.stateMachine.role, [
+      {
+        resource: '*',
+        reason:
+          'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing (xray:PutTraceSegments and related) have no resource-level permissions',
+      },
+    ]);
+
+    if (rollbackAlarms) {
+      this.alarmRollback = new AlarmRollbackRule(this, 'AlarmRollback', { stateMachine: this.stateMachine, alarmNames: rollbackAlarms });
+    }
+  }
+
+  /** The alarms whose ALARM state starts a rollback, or undefined when the alarm rollback is off. */
+  private rollbackAlarms(requested: boolean | undefined): readonly string[] | undefined {
+    const { alarms, rollbackWindowHours } = this.config;
+    const names = alarms.kind === 'cloudwatch' ? alarms.names : [];
+    const enabled = requested ?? (names.length > 0 && rollbackWindowHours > 0);
+    if (!enabled) return undefined;
+    if (names.length === 0) {
+      throw new InvalidRunbookPropsError(`alarmRollback: true needs at least one CloudWatch alarm in alarms.names (got ${JSON.stringify(names)})`);
+    }
+    if (rollbackWindowHours === 0) {
+      throw new InvalidRunbookPropsError('alarmRollback: true needs rollbackWindowHours > 0: with 0 every alarm rollback is refused (got 0)');
+    }
+    return names;
+  }
+}

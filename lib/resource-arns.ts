@@ -1,0 +1,70 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** Snapshots the runbook takes are named `deploy-runbook-<target>-<deployment id>` (docs/architecture.md). */
+export function snapshotPrefix(target: string): string {
+  return `deploy-runbook-${target}-`;
+}
+
+/**
+ * ARNs of the existing resources a configuration names, built with `Stack.formatArn` so that
+ * `cdk synth` needs no look-ups: account and region stay the stack's (tokens when env-agnostic).
+ */
+export class ResourceArns {
+  private readonly stack: Stack;
+
+  constructor(scope: IConstruct) {
+    this.stack = Stack.of(scope);
+  }
+
+  /** An ECS cluster given by name or ARN. */
+  ecsCluster(cluster: string): string {
+    if (isArn(cluster)) return cluster;
+    return this.format('ecs', 'cluster', cluster, ArnFormat.SLASH_RESOURCE_NAME);
+  }
+
+  /** An ECS service given by name or ARN, in the long ARN format (`service/<cluster>/<service>`). */
+  ecsService(cluster: string, service: string): string {
+    if (isArn(service)) return service;
+    return this.format('ecs', 'service', `${lastSegment(cluster)}/${service}`, ArnFormat.SLASH_RESOURCE_NAME);
+  }
+
+  /** Every revision of a task definition family. */
+  ecsTaskDefinitionRevisions(family: string): string {
+    return this.format('ecs', 'task-definition', `${family}:*`, ArnFormat.SLASH_RESOURCE_NAME);
+  }
+
+  /** Every task of a cluster (task ids are assigned when the task starts). */
+  ecsTasks(cluster: string): string {
+    return this.format('ecs', 'task', `${lastSegment(cluster)}/*`, ArnFormat.SLASH_RESOURCE_NAME);
+  }
+
+  /** An RDS resource such as `db:<id>`, `snapshot:<name>`, `cluster:<id>`, `subgrp:*`. */
+  rds(resource: string, name: string): string {
+    return this.format('rds', resource, name, ArnFormat.COLON_RESOURCE_NAME);
+  }
+
+  /** A CloudWatch alarm by name. */
+  alarm(name: string): string {
+    return this.format('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME);
+  }
+
+  /** A Secrets Manager secret by ARN (used as given) or name (any of the six random suffix characters). */
+  secret(nameOrArn: string): string {
+    if (isArn(nameOrArn)) return nameOrArn;
+    return this.format('secretsmanager', 'secret', `${nameOrArn}-??????`, ArnFormat.COLON_RESOURCE_NAME);
+  }
+
+  private format(service: string, resource: string, resourceName: string, arnFormat: ArnFormat): string {
+    return this.stack.formatArn({ service, resource, resourceName, arnFormat });
+  }
+}
+
+function isArn(value: string): boolean {
+  return value.startsWith('arn:');
+}
+
+/** `arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod` → `shop-prod`; a plain name stays as it is. */
+function lastSegment(nameOrArn: string): string {
+  return nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1);
+}

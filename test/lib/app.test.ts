@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../lib/runbook-function';
+import { exampleInput } from './fixtures';
+
+const work = mkdtempSync(join(tmpdir(), 'deploy-runbook-app-'));
+
+/** Runs `bin/app.ts` the way `cdk synth` does: context in CDK_CONTEXT_JSON, the assembly into CDK_OUTDIR. */
+function runApp(context: Record<string, unknown>, env: Record<string, string> = {}) {
+  const outdir = mkdtempSync(join(work, 'out-'));
+  const { CDK_DEFAULT_ACCOUNT: _account, CDK_DEFAULT_REGION: _region, ...inherited } = process.env;
+  const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules/tsx/dist/cli.mjs'), 'bin/app.ts'], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { ...inherited, ...env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }) },
+  });
+  return { ...result, outdir };
+}
+
+function writeConfig(name: string, config: unknown): string {
+  const path = join(work, name);
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+describe('bin/app.ts', { timeout: 120_000 }, () => {
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('synthesizes DeployRunbook-<name> from config/example.json by default, passing cdk-nag', () => {
+    const { status, stderr, outdir } = runApp({});
+    expect(stderr).not.toMatch(/AwsSolutions|Error/);
+    expect(status).toBe(0);
+    const template = JSON.parse(readFileSync(join(outdir, 'DeployRunbook-shop-api.template.json'), 'utf8'));
+    expect(Object.keys(template.Outputs)).toEqual(['StateMachineArn', 'BucketName']);
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts['DeployRunbook-shop-api'].environment).toBe('aws://unknown-account/unknown-region');
+    expect(manifest.missing).toBeUndefined();
+  });
+
+  it('reads the configuration named by the deploy-runbook:config context and the account and region from the CLI', () => {
+    const path = writeConfig('billing.json', { ...exampleInput, name: 'billing-api' });
+    const { status, outdir } = runApp({ 'deploy-runbook:config': path }, { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' });
+    expect(status).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts['DeployRunbook-billing-api'].environment).toBe('aws://123456789012/eu-west-1');
+  });
+
+  it('fails when the configuration is invalid, printing the file, the field and the value', () => {
+    const path = writeConfig('invalid.json', { ...exampleInput, rollbackWindowHours: 500 });
+    const { status, stderr } = runApp({ 'deploy-runbook:config': path });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`${path} is not a valid deploy-runbook configuration`);
+    expect(stderr).toMatch(/rollbackWindowHours: .*\(got 500\)/);
+    expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it('fails when the configuration names a kind that only runs locally', () => {
+    const path = writeConfig('local.json', { ...exampleInput, alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:9/metrics' } });
+    const { status, stderr } = runApp({ 'deploy-runbook:config': path });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`alarms.kind: 'prometheus' runs only in a local rehearsal; on AWS use 'cloudwatch' (got "prometheus")`);
+  });
+
+  it('fails when the configuration file does not exist', () => {
+    const { status, stderr } = runApp({ 'deploy-runbook:config': join(work, 'missing.json') });
+    expect(status).toBe(1);
+    expect(stderr).toContain('missing.json is not a valid deploy-runbook configuration');
+    expect(stderr).toContain('cannot be read');
+  });
+});

@@ -1,0 +1,120 @@
+import { App, type CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { Template } from 'aws-cdk-lib/assertions';
+import { parseConfig } from '../../config/load';
+import type { RunbookConfig, RunbookConfigInput } from '../../config/schema';
+import example from '../../config/example.json';
+import { DeployRunbookStack, type DeployRunbookStackProps } from '../../lib/deploy-runbook-stack';
+
+/** The example configuration `cdk synth` uses: ECS service, RDS instance, ECS-task migrations, alarms, SNS. */
+export const exampleInput = example as RunbookConfigInput;
+
+export const HOOK_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:shop-deployer';
+export const MIGRATE_HOOK_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:shop-migrate:live';
+export const KMS_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/0c6e4bd4-53b5-4e7f-9a1c-6a1d2f9e8b11';
+export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:shop-deployments';
+
+/** A hook Lambda deploys and migrates; the database is as in the example. */
+export const hookInput: RunbookConfigInput = {
+  ...exampleInput,
+  target: { kind: 'hook', functionArn: HOOK_ARN },
+  migrations: { kind: 'hook', functionArn: MIGRATE_HOOK_ARN },
+};
+
+/** The example on an Aurora cluster whose snapshots are restored after approval. */
+export const auroraInput: RunbookConfigInput = {
+  ...exampleInput,
+  database: { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod', kmsKeyArn: KMS_KEY_ARN, restorePolicy: 'always', restoreApproval: { required: true } },
+};
+
+/** Nothing optional: no database, no migrations, no alarm names, no topic, no secrets. */
+export const bareInput: RunbookConfigInput = {
+  name: 'bare-api',
+  target: exampleInput.target,
+  smokeTests: { baseUrl: 'https://bare.example.com', checks: [{ name: 'health', path: '/health' }] },
+  alarms: { kind: 'cloudwatch', names: [] },
+};
+
+export function config(input: RunbookConfigInput): RunbookConfig {
+  return parseConfig(input);
+}
+
+export interface Synthesized {
+  readonly app: App;
+  readonly stack: DeployRunbookStack;
+  readonly template: Template;
+}
+
+/** Synthesizes a runbook stack without bundling the functions (bundling is covered once, in bundling.test.ts). */
+export function synth(props: DeployRunbookStackProps): Synthesized {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new DeployRunbookStack(app, 'RunbookTest', props);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; [key: string]: unknown }>;
+
+export function resources(template: Template): Resources {
+  return template.toJSON().Resources as Resources;
+}
+
+/**
+ * A CloudFormation value as one readable string, the way cdk-nag names findings:
+ * `Fn::Join` is joined, `Ref` becomes `<Name>` and `Fn::GetAtt` `<Id.Attr>`.
+ */
+export function flat(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const node = value as Record<string, unknown>;
+  if (node['Fn::Join']) {
+    const [separator, parts] = node['Fn::Join'] as [string, unknown[]];
+    return parts.map(flat).join(separator);
+  }
+  if (node.Ref) return `<${String(node.Ref)}>`;
+  if (node['Fn::GetAtt']) return `<${(node['Fn::GetAtt'] as string[]).join('.')}>`;
+  throw new Error(`cannot flatten ${JSON.stringify(value)}`);
+}
+
+/** An ARN of the stack's account and region, as an env-agnostic template spells it. */
+export function arn(service: string, resource: string): string {
+  return `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+}
+
+const INTRINSICS = ['Fn::Join', 'Ref', 'Fn::GetAtt'];
+
+/** `flat` applied to every intrinsic inside a JSON value. */
+export function flatDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(flatDeep);
+  if (value === null || typeof value !== 'object') return value;
+  if (INTRINSICS.some((key) => key in value)) return flat(value);
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, flatDeep(inner)]));
+}
+
+/** A policy statement with Action and Resource always arrays and every ARN flattened. */
+export interface Statement {
+  readonly Effect: string;
+  readonly Action: string[];
+  readonly Resource: string[];
+  readonly Condition?: unknown;
+}
+
+function normalize(statement: Record<string, unknown>): Statement {
+  const list = (v: unknown) => (Array.isArray(v) ? v : [v]);
+  return flatDeep({ ...statement, Action: list(statement.Action), Resource: list(statement.Resource) }) as Statement;
+}
+
+/** Every statement of the identity policies attached to `role`. */
+export function roleStatements(s: Synthesized, role: IConstruct): Statement[] {
+  const roleId = s.stack.getLogicalId(role.node.defaultChild as CfnElement);
+  return Object.values(resources(s.template))
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement)
+    .map(normalize);
+}
+
+/** What a task function may do beyond tracing and writing its own log group. */
+export function taskStatements(s: Synthesized, folder: string): Statement[] {
+  const fn = s.stack.runbook.functions[folder];
+  return roleStatements(s, fn.role as unknown as IConstruct).filter(
+    (statement) => !statement.Action.every((action) => action.startsWith('xray:') || action.startsWith('logs:')),
+  );
+}

@@ -1,0 +1,306 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { RunbookConfigInput } from '../../config/schema';
+import { FUNCTION_PLACEHOLDERS, functionFolder } from '../../statemachines/definition';
+import { taskGrants } from '../../lib/task-permissions';
+import {
+  arn,
+  auroraInput,
+  bareInput,
+  config,
+  exampleInput,
+  flat,
+  HOOK_ARN,
+  hookInput,
+  KMS_KEY_ARN,
+  MIGRATE_HOOK_ARN,
+  resources,
+  roleStatements,
+  synth,
+  taskStatements,
+  TOPIC_ARN,
+  type Statement,
+  type Synthesized,
+} from './fixtures';
+
+const FOLDERS = FUNCTION_PLACEHOLDERS.map(functionFolder);
+const PASS_ROLES = ['arn:aws:iam::123456789012:role/shop-api-task', 'arn:aws:iam::123456789012:role/shop-api-execution'];
+const ECS_TASKS = { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } };
+const SERVICE = arn('ecs', 'service/shop-prod/shop-api');
+const FAMILY = arn('ecs', 'task-definition/shop-api:*');
+const DB = arn('rds', 'db:shop-prod-db');
+const SNAPSHOTS = arn('rds', 'snapshot:deploy-runbook-shop-api-*');
+const ALARMS = [arn('cloudwatch', 'alarm:shop-api-5xx-rate'), arn('cloudwatch', 'alarm:shop-api-p95-latency')];
+
+function allow(Action: string[], Resource: string[], Condition?: unknown): Statement {
+  return Condition ? { Effect: 'Allow', Action, Resource, Condition } : { Effect: 'Allow', Action, Resource };
+}
+
+/** Every object in the template that has a `Statement` list: identity, bucket, queue and trust policies alike. */
+function everyStatement(value: unknown): Record<string, unknown>[] {
+  if (value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return value.flatMap(everyStatement);
+  const own = Array.isArray((value as { Statement?: unknown }).Statement) ? ((value as { Statement: Record<string, unknown>[] }).Statement) : [];
+  return [...own, ...Object.values(value).flatMap(everyStatement)];
+}
+
+const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function bucketArn(s: Synthesized): string {
+  return flat(s.stack.resolve(s.stack.runbook.bucket.bucketArn));
+}
+
+describe('IAM of the whole template', () => {
+  const variants: [string, RunbookConfigInput][] = [
+    ['example', exampleInput],
+    ['hook', hookInput],
+    ['aurora', auroraInput],
+    ['bare', bareInput],
+  ];
+
+  it.each(variants)('has no wildcard action in any Allow statement (%s)', (_name, input) => {
+    const statements = everyStatement(synth({ config: input }).template.toJSON());
+    expect(statements.length).toBeGreaterThan(30);
+    for (const statement of statements) {
+      expect(statement).not.toHaveProperty('NotAction');
+      expect(statement).not.toHaveProperty('NotResource');
+      const wildcards = asList(statement.Action).filter((action) => typeof action !== 'string' || action.includes('*'));
+      if (wildcards.length === 0) continue;
+      // The only `*` actions are the TLS-only denials that enforceSSL writes into bucket and queue policies.
+      expect(statement, `wildcard action in ${JSON.stringify(statement)}`).toMatchObject({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      });
+    }
+  });
+
+  it.each(variants)('attaches no managed policy to any role (%s)', (_name, input) => {
+    const roles = Object.values(resources(synth({ config: input }).template)).filter((r) => r.Type === 'AWS::IAM::Role');
+    expect(roles.length).toBeGreaterThanOrEqual(12);
+    for (const role of roles) expect(role.Properties).not.toHaveProperty('ManagedPolicyArns');
+  });
+});
+
+describe('task function permissions (example config: ECS, RDS instance, ECS-task migrations)', () => {
+  const s = synth({ config: exampleInput });
+
+  it('gives every function X-Ray and its own log group, and nothing else in common', () => {
+    for (const folder of FOLDERS) {
+      const fn = s.stack.runbook.functions[folder];
+      const logGroup = flat(s.stack.resolve(fn.logGroup.logGroupArn));
+      expect(roleStatements(s, fn.role as never)).toEqual(
+        expect.arrayContaining([
+          allow(['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], ['*']),
+          allow(['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup]),
+        ]),
+      );
+    }
+  });
+
+  it('gives validate-input nothing', () => {
+    expect(taskStatements(s, 'validate-input')).toEqual([]);
+  });
+
+  it('lets deployment-lock read and write only the lock keys', () => {
+    expect(taskStatements(s, 'deployment-lock')).toEqual([
+      allow(['s3:GetObject', 's3:PutObject'], [`${bucketArn(s)}/locks/*`]),
+      allow(['s3:ListBucket'], [bucketArn(s)]),
+    ]);
+  });
+
+  it('lets the ledger read and write the ledger, backup manifests and reports', () => {
+    const bucket = bucketArn(s);
+    expect(taskStatements(s, 'ledger')).toEqual([
+      allow(['s3:GetObject', 's3:PutObject'], [`${bucket}/ledger/*`, `${bucket}/backups/*`, `${bucket}/reports/*`]),
+      allow(['s3:ListBucket'], [bucket]),
+    ]);
+  });
+
+  it('lets preflight describe the service, the database, the quota and the alarms', () => {
+    expect(taskStatements(s, 'preflight')).toEqual([
+      allow(['ecs:DescribeServices'], [SERVICE]),
+      allow(['ecs:DescribeTaskDefinition'], ['*']),
+      allow(['rds:DescribeDBInstances'], [DB]),
+      allow(['rds:DescribeAccountAttributes'], ['*']),
+      allow(['cloudwatch:DescribeAlarms'], ALARMS),
+    ]);
+  });
+
+  it('lets database-snapshot create and tag only deploy-runbook snapshots of the instance', () => {
+    expect(taskStatements(s, 'database-snapshot')).toEqual([
+      allow(['rds:CreateDBSnapshot', 'rds:DescribeDBSnapshots'], [DB, SNAPSHOTS]),
+      allow(['rds:AddTagsToResource'], [SNAPSHOTS]),
+      allow(['rds:DescribeDBInstances'], [DB]),
+    ]);
+  });
+
+  it('lets deploy-target update the service, register revisions of its family and pass only its roles to ECS tasks', () => {
+    expect(taskStatements(s, 'deploy-target')).toEqual([
+      allow(['ecs:DescribeServices', 'ecs:UpdateService'], [SERVICE]),
+      allow(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']),
+      allow(['ecs:TagResource'], [FAMILY], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } }),
+      allow(['iam:PassRole'], PASS_ROLES, ECS_TASKS),
+    ]);
+  });
+
+  it('lets migrations run revisions of the family only in the target cluster', () => {
+    const tasks = arn('ecs', 'task/shop-prod/*');
+    expect(taskStatements(s, 'migrations')).toEqual([
+      allow(['ecs:RunTask'], [FAMILY], { ArnEquals: { 'ecs:cluster': arn('ecs', 'cluster/shop-prod') } }),
+      allow(['ecs:DescribeTasks'], [tasks]),
+      allow(['ecs:TagResource'], [tasks], { StringEquals: { 'ecs:CreateAction': 'RunTask' } }),
+      allow(['ecs:DescribeServices'], [SERVICE]),
+      allow(['iam:PassRole'], PASS_ROLES, ECS_TASKS),
+    ]);
+  });
+
+  it('lets smoke-test read only the secrets its checks reference', () => {
+    expect(taskStatements(s, 'smoke-test')).toEqual([allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:shop/prod/smoke-user-??????')])]);
+  });
+
+  it('lets evaluate-alarms describe only the configured alarms', () => {
+    expect(taskStatements(s, 'evaluate-alarms')).toEqual([allow(['cloudwatch:DescribeAlarms'], ALARMS)]);
+  });
+
+  it('lets restore-database swap only this instance and restore only deploy-runbook snapshots', () => {
+    expect(taskStatements(s, 'restore-database')).toEqual([
+      allow(['rds:DescribeDBInstances', 'rds:ModifyDBInstance'], [DB, arn('rds', 'db:shop-prod-db-failed-*')]),
+      allow(['rds:RestoreDBInstanceFromDBSnapshot'], [DB, SNAPSHOTS, arn('rds', 'subgrp:*'), arn('rds', 'pg:*'), arn('rds', 'og:*')]),
+      allow(['rds:AddTagsToResource'], [DB]),
+      allow(['rds:DescribeDBSnapshots'], [SNAPSHOTS]),
+      allow(['kms:CreateGrant', 'kms:DescribeKey'], [KMS_KEY_ARN]),
+    ]);
+  });
+
+  it('lets notify publish only to the configured topic', () => {
+    expect(taskStatements(s, 'notify')).toEqual([allow(['sns:Publish'], [TOPIC_ARN])]);
+  });
+
+  it('lets the state machine invoke exactly the 11 task functions, unqualified', () => {
+    const role = s.stack.runbook.stateMachine.role;
+    const invoke = roleStatements(s, role as never).filter((st) => st.Action.some((a) => a.startsWith('lambda:')));
+    const functionArns = FOLDERS.map((folder) => flat(s.stack.resolve(s.stack.runbook.functions[folder].functionArn)));
+    expect(invoke).toEqual([allow(['lambda:InvokeFunction'], functionArns)]);
+    expect(new Set(functionArns).size).toBe(11);
+  });
+
+  it('lets EventBridge start executions of this state machine only', () => {
+    const events = Object.entries(resources(s.template)).filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r).includes('states:'));
+    expect(events).toHaveLength(1);
+    const statements = (events[0][1].Properties.PolicyDocument as { Statement: unknown[] }).Statement;
+    expect(statements).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: s.stack.getLogicalId(s.stack.runbook.stateMachine.node.defaultChild as never) } }]);
+  });
+});
+
+describe('task function permissions (variants)', () => {
+  it('invokes the hook instead of touching ECS when the target and migrations are hooks', () => {
+    const s = synth({ config: hookInput });
+    expect(taskStatements(s, 'deploy-target')).toEqual([allow(['lambda:InvokeFunction'], [HOOK_ARN])]);
+    expect(taskStatements(s, 'migrations')).toEqual([allow(['lambda:InvokeFunction'], [MIGRATE_HOOK_ARN])]);
+    expect(taskStatements(s, 'preflight')[0]).toEqual(allow(['lambda:InvokeFunction'], [HOOK_ARN]));
+    const actions = FOLDERS.flatMap((folder) => taskStatements(s, folder).flatMap((st) => st.Action));
+    expect(actions.filter((a) => a.startsWith('ecs:') || a === 'iam:PassRole')).toEqual([]);
+  });
+
+  it('uses the cluster and cluster-snapshot actions for an Aurora cluster', () => {
+    const s = synth({ config: auroraInput });
+    const cluster = arn('rds', 'cluster:shop-prod');
+    const snapshots = arn('rds', 'cluster-snapshot:deploy-runbook-shop-api-*');
+    const instances = arn('rds', 'db:shop-prod-*');
+    expect(taskStatements(s, 'preflight')).toContainEqual(allow(['rds:DescribeDBClusters'], [cluster]));
+    expect(taskStatements(s, 'database-snapshot')).toEqual([
+      allow(['rds:CreateDBClusterSnapshot', 'rds:DescribeDBClusterSnapshots'], [cluster, snapshots]),
+      allow(['rds:AddTagsToResource'], [snapshots]),
+      allow(['rds:DescribeDBClusters'], [cluster]),
+    ]);
+    expect(taskStatements(s, 'restore-database')).toEqual([
+      allow(['rds:DescribeDBClusters', 'rds:ModifyDBCluster'], [cluster, arn('rds', 'cluster:shop-prod-failed-*')]),
+      allow(['rds:RestoreDBClusterFromSnapshot'], [cluster, snapshots, arn('rds', 'subgrp:*'), arn('rds', 'cluster-pg:*'), arn('rds', 'og:*')]),
+      allow(['rds:DescribeDBInstances', 'rds:ModifyDBInstance'], [instances]),
+      allow(['rds:CreateDBInstance'], [instances, cluster, arn('rds', 'subgrp:*'), arn('rds', 'pg:*'), arn('rds', 'og:*')]),
+      allow(['rds:AddTagsToResource'], [cluster, instances]),
+      allow(['rds:DescribeDBClusterSnapshots'], [snapshots]),
+      allow(['kms:CreateGrant', 'kms:DescribeKey'], [KMS_KEY_ARN]),
+    ]);
+    const snapshotActions = FOLDERS.flatMap((folder) => taskStatements(s, folder).flatMap((st) => st.Action)).filter((a) => a.includes('Snapshot'));
+    expect(snapshotActions.every((a) => a.includes('DBClusterSnapshot') || a === 'rds:RestoreDBClusterFromSnapshot')).toBe(true);
+  });
+
+  it('grants nothing for a database, alarms, secrets or a topic that are not configured', () => {
+    const s = synth({ config: bareInput });
+    for (const folder of ['database-snapshot', 'restore-database', 'evaluate-alarms', 'smoke-test', 'notify', 'migrations']) {
+      expect(taskStatements(s, folder), folder).toEqual([]);
+    }
+    expect(taskStatements(s, 'preflight')).toEqual([allow(['ecs:DescribeServices'], [SERVICE]), allow(['ecs:DescribeTaskDefinition'], ['*'])]);
+  });
+
+  it('grants restore-database nothing when the restore policy is never', () => {
+    const s = synth({ config: { ...exampleInput, database: { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db', restorePolicy: 'never' } } });
+    expect(taskStatements(s, 'restore-database')).toEqual([]);
+    expect(taskStatements(s, 'database-snapshot')).not.toEqual([]);
+  });
+
+  it('uses ARNs as given: a secret ARN, an ECS service ARN and a cluster ARN', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/prod/smoke-user-AbCdEf';
+    const s = synth({
+      config: {
+        ...exampleInput,
+        target: {
+          ...(exampleInput.target as object),
+          kind: 'ecs',
+          cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod',
+          service: 'arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/shop-api',
+        } as RunbookConfigInput['target'],
+        smokeTests: { ...exampleInput.smokeTests, secrets: { SMOKE_PASSWORD: { secretsManager: secretArn, jsonKey: 'password' } } },
+      },
+    });
+    expect(taskStatements(s, 'smoke-test')).toEqual([allow(['secretsmanager:GetSecretValue'], [secretArn])]);
+    expect(taskStatements(s, 'deploy-target')[0]).toEqual(allow(['ecs:DescribeServices', 'ecs:UpdateService'], ['arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/shop-api']));
+    expect(taskStatements(s, 'migrations')[0].Condition).toEqual({ ArnEquals: { 'ecs:cluster': 'arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod' } });
+    expect(taskStatements(s, 'migrations')[1].Resource).toEqual([arn('ecs', 'task/shop-prod/*')]);
+  });
+});
+
+describe('taskGrants', () => {
+  const awsConfig = fc.record({
+    target: fc.constantFrom<RunbookConfigInput['target']>(exampleInput.target, { kind: 'hook', functionArn: HOOK_ARN }),
+    database: fc.constantFrom<RunbookConfigInput['database']>(null, exampleInput.database, auroraInput.database, {
+      kind: 'rds-instance',
+      instanceIdentifier: 'db-1',
+      restorePolicy: 'never',
+    }),
+    migrations: fc.constantFrom<RunbookConfigInput['migrations']>(null, { kind: 'hook', functionArn: MIGRATE_HOOK_ARN }, exampleInput.migrations),
+    alarmNames: fc.array(fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/), { maxLength: 4 }),
+    topic: fc.boolean(),
+  });
+
+  it('names every action in full and gives every wildcard resource a reason, for any AWS configuration', () => {
+    fc.assert(
+      fc.property(awsConfig, ({ target, database, migrations, alarmNames, topic }) => {
+        fc.pre(!(migrations?.kind === 'ecs-task' && target.kind !== 'ecs'));
+        const stack = new Stack(new App(), 'Grants');
+        const grants = taskGrants(
+          stack,
+          config({
+            ...exampleInput,
+            target,
+            database,
+            migrations,
+            alarms: { kind: 'cloudwatch', names: alarmNames },
+            notifications: topic ? { topicArn: TOPIC_ARN } : {},
+          }),
+          new Bucket(stack, 'Bucket'),
+        );
+        expect(Object.keys(grants).sort()).toEqual([...FOLDERS].sort());
+        for (const grant of Object.values(grants).flat()) {
+          for (const action of grant.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+          if (grant.resources.some((r) => r.includes('*'))) expect(grant.wildcardReason?.length ?? 0).toBeGreaterThan(20);
+          expect(grant.resources.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
