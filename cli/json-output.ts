@@ -1,0 +1,29 @@
+import type { RunResult } from './run-result';
+
+/** The one object `--json` prints: stable keys for scripts. */
+export interface JsonOutput {
+  readonly outcome: RunResult['outcome'];
+  readonly states: { name: string; status: string; ms: number }[];
+  readonly durationMs: number;
+  readonly report: string | null;
+  readonly error: string | null;
+  readonly cause: string | null;
+  readonly executionArn: string | null;
+}
+
+export function toJsonOutput(result: RunResult): JsonOutput {
+  return {
+    outcome: result.outcome,
+    states: result.steps.map((step) => ({ name: step.name, status: step.status, ms: Math.max(0, (step.endedAt ?? step.startedAt) - step.startedAt) })),
+    durationMs: result.durationMs,
+    report: result.report,
+    error: result.error,
+    cause: result.cause,
+    executionArn: result.executionArn,
+  };
+}
+
+/** One line, so that `| jq` and line-based readers both work. */
+export function jsonLine(result: RunResult): string {
+  return `${JSON.stringify(toJsonOutput(result))}\n`;
+}

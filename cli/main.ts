@@ -1,0 +1,87 @@
+import { Command, CommanderError, Option } from 'commander';
+import { approve } from './commands/approve';
+import { start } from './commands/start';
+import { status } from './commands/status';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
+import { type CliIo, processIo } from './io';
+import { jsonLine } from './json-output';
+import { UsageError } from './usage-error';
+
+/**
+ * The operator's CLI. Returns the exit code instead of exiting, so that tests call it in-process with
+ * their own streams and mocked AWS clients.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let exitCode: number = ExitCode.Succeeded;
+  const run = async (json: boolean, command: () => Promise<number>): Promise<void> => {
+    try {
+      exitCode = await command();
+    } catch (error) {
+      exitCode = reportError(error, json, io);
+    }
+  };
+
+  const program = new Command('deploy-runbook')
+    .description('Start, follow and answer deploy-runbook executions on AWS Step Functions.')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  const startCommand = program
+    .command('start')
+    .description('start a deployment; with --wait, follow it and exit with its outcome')
+    .requiredOption('--version <version>', 'the version to deploy, e.g. v1.4.2 or a commit SHA')
+    .option('--image <uri>', 'the container image (required for an ECS target)')
+    .option('--reason <text>', 'why: kept in the evidence report')
+    .option('--requested-by <name>', 'who asks (default: $GITHUB_ACTOR or $USER)')
+    .option('--wait', 'follow the execution until it ends')
+    .option('--json', 'print one JSON object on stdout at the end (progress goes to stderr)')
+    .addOption(new Option('--state-machine-arn <arn>', 'the state machine to start').conflicts(['stack', 'config']))
+    .addOption(new Option('--stack <name>', "read the StateMachineArn output of this stack (default: DeployRunbook-<name> of the configuration)").conflicts('config'))
+    .option('--config <file>', 'the runbook configuration (default: the "deploy-runbook:config" context of ./cdk.json)')
+    .option('--region <region>', 'AWS region (default: the ARN\'s region, $AWS_REGION)')
+    .addHelpText('after', EXIT_CODES_HELP);
+  startCommand.action(() => run(startCommand.opts().json === true, () => start(startCommand.opts(), io)));
+
+  const statusCommand = program
+    .command('status')
+    .description("show an execution's steps and outcome")
+    .argument('<execution-arn>', 'the execution, as start prints it')
+    .option('--wait', 'follow the execution until it ends')
+    .option('--json', 'print one JSON object on stdout (progress goes to stderr)')
+    .option('--region <region>', "AWS region (default: the ARN's region)")
+    .addHelpText('after', EXIT_CODES_HELP);
+  statusCommand.action((executionArn: string) => run(statusCommand.opts().json === true, () => status(executionArn, statusCommand.opts(), io)));
+
+  const approveCommand = program
+    .command('approve')
+    .description('approve (or --reject) the database restore a rollback waits for')
+    .requiredOption('--token <token>', 'the task token from the approval request')
+    .option('--reject', 'reject: roll back without restoring the database')
+    .option('--by <name>', 'who decides (default: $GITHUB_ACTOR or $USER)')
+    .option('--comment <text>', 'why, kept in the evidence report')
+    .option('--region <region>', 'AWS region (default: $AWS_REGION)');
+  approveCommand.action(() => run(false, () => approve(approveCommand.opts(), io)));
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Succeeded : ExitCode.Usage;
+    throw error;
+  }
+  return exitCode;
+}
+
+/** Usage errors exit 64, anything else 1; with --json the error is also the one JSON object. */
+function reportError(error: unknown, json: boolean, io: CliIo): number {
+  const failure = error instanceof Error ? error : new Error(String(error));
+  const usage = failure instanceof UsageError;
+  io.stderr.write(`deploy-runbook: ${usage ? '' : `${failure.name}: `}${failure.message}\n`);
+  if (json) {
+    io.stdout.write(
+      jsonLine({ outcome: 'failed', executionArn: null, version: null, steps: [], durationMs: 0, error: failure.name, cause: failure.message, report: null, snapshotId: null, alarms: null }),
+    );
+  }
+  return usage ? ExitCode.Usage : ExitCode.Failed;
+}

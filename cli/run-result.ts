@@ -1,0 +1,19 @@
+import type { Outcome } from './exit-codes';
+import type { AlarmFacts } from './history';
+import type { Step } from './steps';
+
+/** What one command learned about an execution: rendered as the final line, JSON and the CI summary. */
+export interface RunResult {
+  /** `started`: start without --wait; `running`: status of an execution not finished yet. */
+  readonly outcome: Outcome | 'running' | 'started';
+  readonly executionArn: string | null;
+  readonly version: string | null;
+  readonly steps: readonly Step[];
+  readonly durationMs: number;
+  /** The Fail state's Error (`RolledBack`, `DeploymentAborted`, …) or the CLI's own error name. */
+  readonly error: string | null;
+  readonly cause: string | null;
+  readonly report: string | null;
+  readonly snapshotId: string | null;
+  readonly alarms: AlarmFacts | null;
+}

@@ -1,0 +1,70 @@
+import { appendFileSync } from 'node:fs';
+import { formatDuration } from './duration';
+import type { RunResult } from './run-result';
+
+const HEADINGS: Record<RunResult['outcome'], string> = {
+  succeeded: '✅ succeeded',
+  'rolled-back': '↩️ rolled back',
+  failed: '❌ failed',
+  running: '⏳ running',
+  started: '▶️ started',
+};
+
+/** The Markdown a GitHub Actions job shows on its summary page. */
+export function stepSummary(result: RunResult): string {
+  const facts: [string, string][] = [['Outcome', `**${HEADINGS[result.outcome]}**`]];
+  if (result.error && result.outcome !== 'succeeded') facts.push(['Error', code(result.error)]);
+  if (result.cause) facts.push(['Cause', cell(result.cause)]);
+  if (result.outcome !== 'started') facts.push(['Duration', formatDuration(result.durationMs)]);
+  if (result.snapshotId) facts.push(['Snapshot', code(result.snapshotId)]);
+  if (result.alarms) facts.push(['Alarms', alarms(result.alarms)]);
+  if (result.report) facts.push(['Report', code(result.report)]);
+  if (result.executionArn) facts.push(['Execution', executionLink(result.executionArn)]);
+
+  const lines = [
+    `### deploy-runbook: ${result.version ? code(result.version) : 'deployment'} ${HEADINGS[result.outcome]}`,
+    '',
+    '| | |',
+    '|---|---|',
+    ...facts.map(([name, value]) => `| ${name} | ${value} |`),
+  ];
+  if (result.steps.length > 0) {
+    lines.push('', '| Step | Result | Duration |', '|---|---|---|');
+    for (const step of result.steps) {
+      const name = `${step.rollback ? '↩ ' : ''}${step.name}${step.visits > 1 ? ` ×${step.visits}` : ''}`;
+      const icon = { running: '⏳', succeeded: '✔', failed: `✖${step.error ? ` ${code(step.error)}` : ''}` }[step.status];
+      lines.push(`| ${cell(name)} | ${icon} | ${formatDuration((step.endedAt ?? step.startedAt) - step.startedAt)} |`);
+    }
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+/** Appends to the file GitHub Actions names in GITHUB_STEP_SUMMARY. */
+export function appendStepSummary(path: string, markdown: string): void {
+  appendFileSync(path, markdown, 'utf8');
+}
+
+function alarms(facts: NonNullable<RunResult['alarms']>): string {
+  const parts = [
+    facts.newlyFiring.length > 0 ? `newly firing: ${facts.newlyFiring.map(code).join(', ')}` : '',
+    facts.firingAtBaseline.length > 0 ? `firing before the deploy: ${facts.firingAtBaseline.map(code).join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.join('; ') || 'none firing';
+}
+
+/** A link to the execution in the Step Functions console, in the ARN's region. */
+function executionLink(arn: string): string {
+  const region = arn.split(':')[3];
+  if (!region) return code(arn);
+  return `[${cell(arn.split(':').at(-1) ?? arn)}](https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(arn)})`;
+}
+
+/** Inline code that survives backticks in the value. */
+function code(text: string): string {
+  return `\`${text.replaceAll('`', "'")}\``;
+}
+
+/** Keeps a value inside its table cell. */
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replace(/\s*\n\s*/g, ' ');
+}

@@ -1,0 +1,69 @@
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main';
+import { EXECUTION_ARN, sfnHistory, STARTED_AT, serveHistory, testIo } from './fixtures';
+
+const sfn = mockClient(SFNClient);
+
+beforeEach(() => sfn.reset());
+
+describe('deploy-runbook status', () => {
+  it('shows the steps so far and the running step, and exits 3 while the execution runs', async () => {
+    serveHistory(sfn, sfnHistory([{ task: 'ValidateInput' }, { task: 'Deploy' }, { wait: 'WaitForDeployment' }, { task: 'CheckDeployment' }, { wait: 'WaitForDeployment' }]));
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION_ARN, status: 'RUNNING', startDate: new Date(STARTED_AT), stateMachineArn: 'x' });
+    const io = testIo({ now: new Date(STARTED_AT + 90_000) });
+
+    const code = await main(['status', EXECUTION_ARN], io);
+
+    expect(code).toBe(3);
+    expect(io.out()).toBe(
+      ['✔ ValidateInput 0.4s', '✔ Deploy 0.4s', '… CheckDeployment 1m28s', '… deployment v1.4.2 still running after 1m30s', `  execution: ${EXECUTION_ARN}`, ''].join('\n'),
+    );
+    expect(io.sleeps).toEqual([]);
+    expect(io.regions).toEqual(['eu-west-1']);
+    expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: EXECUTION_ARN });
+  });
+
+  it('exits with the outcome of a finished execution and prints it as JSON', async () => {
+    const events = sfnHistory([{ task: 'SmokeTest' }, { pass: 'SmokeTestsFailed' }, { task: 'RollbackApp' }, { fail: 'RolledBack', error: 'RolledBack', cause: 'rolled back to v1.4.1' }]);
+    serveHistory(sfn, events);
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXECUTION_ARN,
+      status: 'FAILED',
+      error: 'RolledBack',
+      cause: 'rolled back to v1.4.1',
+      startDate: new Date(STARTED_AT),
+      stopDate: events.at(-1)?.timestamp,
+      stateMachineArn: 'x',
+    });
+    const io = testIo();
+
+    const code = await main(['status', EXECUTION_ARN, '--json'], io);
+
+    expect(code).toBe(2);
+    expect(JSON.parse(io.out())).toEqual({
+      outcome: 'rolled-back',
+      states: [
+        { name: 'SmokeTest', status: 'failed', ms: 400 },
+        { name: 'RollbackApp', status: 'succeeded', ms: 400 },
+      ],
+      durationMs: 1301,
+      report: null,
+      error: 'RolledBack',
+      cause: 'rolled back to v1.4.1',
+      executionArn: EXECUTION_ARN,
+    });
+  });
+
+  it('fails with exit 64 when the argument is not an execution ARN', async () => {
+    const io = testIo();
+
+    const code = await main(['status', 'arn:aws:states:eu-west-1:123456789012:stateMachine:deploy'], io);
+
+    expect(code).toBe(64);
+    expect(io.err()).toContain('execution-arn: must be an execution ARN');
+    expect(io.err()).toContain('(got "arn:aws:states:eu-west-1:123456789012:stateMachine:deploy")');
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+});

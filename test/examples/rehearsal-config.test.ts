@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { localOnlyProblems, parseConfig } from '../../config/load';
+import { watchedAlarms } from '../../lambdas/validate-input/validate-input';
+import raw from '../../examples/rehearsal/runbook.json';
+import { REPO_ROOT } from './demo-app-process';
+
+describe('examples/rehearsal/runbook.json', () => {
+  const config = parseConfig(raw, 'examples/rehearsal/runbook.json');
+
+  it('parses, and uses the local kinds only a rehearsal runs', () => {
+    expect(localOnlyProblems(config).map((problem) => problem.split(':')[0])).toEqual(['target.kind', 'database.kind', 'migrations.kind', 'alarms.kind']);
+  });
+
+  it('runs the demo app and its migrations from files that exist', () => {
+    if (config.target.kind !== 'process' || config.migrations?.kind !== 'command') throw new Error('expected a process target and command migrations');
+    expect(existsSync(resolve(REPO_ROOT, config.target.command[1]))).toBe(true);
+    expect(config.migrations.command).toBe('node examples/demo-app/migrate.mjs {{version}}');
+    expect(config.database).toMatchObject({ kind: 'postgres', urlEnv: 'DATABASE_URL', restorePolicy: 'when-migrations-ran' });
+  });
+
+  it('points the smoke tests and the metrics at the port the target listens on', () => {
+    if (config.target.kind !== 'process' || config.alarms.kind !== 'prometheus') throw new Error('expected a process target and prometheus alarms');
+    expect(new URL(config.smokeTests.baseUrl)).toMatchObject({ hostname: '127.0.0.1', port: String(config.target.port) });
+    expect(new URL(config.alarms.metricsUrl)).toMatchObject({ hostname: '127.0.0.1', port: String(config.target.port), pathname: '/metrics' });
+  });
+
+  it("models the seeds' smoke tests: health with the version, database, login → token → profile, 401 without a token", () => {
+    const checks = config.smokeTests.checks;
+    expect(checks.map((check) => check.name)).toEqual(['health', 'database health', 'items', 'login', 'profile with token', 'protected without token']);
+    expect(checks[0].expect.json).toContainEqual({ path: '$.version', equals: '{{version}}' });
+    expect(checks.filter((check) => check.expect.maxLatencyMs !== undefined).map((check) => [check.name, check.expect.maxLatencyMs])).toEqual([
+      ['health', 500],
+      ['database health', 500],
+      ['items', 500],
+      ['profile with token', 500],
+    ]);
+    expect(checks[3].capture).toEqual({ token: '$.token' });
+    expect(checks[4].headers).toEqual({ Authorization: 'Bearer {{vars.token}}' });
+    expect(checks[5].expect.status).toBe(401);
+    expect(config.smokeTests.secrets).toEqual({ SMOKE_PASSWORD: { env: 'DEMO_SMOKE_PASSWORD' } });
+    expect(JSON.stringify(raw)).not.toMatch(/password"\s*:\s*"(?!\{\{)/i);
+  });
+
+  it("alarms on the seeds' thresholds (5xx > 1 %, p95 > 500 ms) over a short bake", () => {
+    if (config.alarms.kind !== 'prometheus') throw new Error('expected prometheus alarms');
+    expect(config.alarms.rules.map(({ metric, threshold }) => ({ metric, threshold }))).toEqual([
+      { metric: 'error-ratio', threshold: 0.01 },
+      { metric: 'latency-p95', threshold: 500 },
+    ]);
+    expect(watchedAlarms(config)).toHaveLength(2);
+    expect(config.bake.durationSeconds).toBeLessThanOrEqual(60);
+  });
+});
