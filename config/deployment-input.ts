@@ -9,18 +9,24 @@ const version = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'must start with a letter or digit and use only letters, digits, . _ + -');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'must start with a letter or digit and use only letters, digits, . _ + -')
+  // The version reaches file names and commands (`migrate.mjs {{version}}`): `..` could climb out of a directory.
+  .refine((text) => !text.includes('..'), 'must not contain ..');
+
+const REPOSITORY = String.raw`(?:[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*`;
+
+/** `registry[:port]/path`: an image reference without its tag or digest. */
+export const IMAGE_REPOSITORY = new RegExp(`^${REPOSITORY}$`);
 
 /** `registry[:port]/path[:tag][@sha256:digest]`, as Docker accepts it. */
-export const IMAGE_REFERENCE =
-  /^(?:[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+export const IMAGE_REFERENCE = new RegExp(String.raw`^${REPOSITORY}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
 
 const image = z.string().min(1).max(512).regex(IMAGE_REFERENCE, 'must be an image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1.4.2');
 const who = z.string().min(1).max(128);
 const reason = z.string().min(1).max(1024);
 
 export const DeployRequest = z.strictObject({
-  action: z.literal('deploy').default('deploy'),
+  action: z.literal('deploy', { error: 'must be "deploy" (the default) or "rollback"' }).default('deploy'),
   version,
   image: image.optional(),
   requestedBy: who.optional(),

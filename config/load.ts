@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { RunbookError } from '../lambdas/shared/errors';
 import { formatIssues } from './issues';
 import { RunbookConfig } from './schema';
 
 /** The configuration is unusable; `problems` has one line per field, each naming the value received. */
-export class ConfigError extends Error {
+export class ConfigError extends RunbookError {
   override readonly name = 'ConfigError';
   constructor(
     readonly source: string,
@@ -30,7 +31,8 @@ export function loadConfigFile(path: string): RunbookConfig {
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    // Editors on Windows may save a byte-order mark, which JSON.parse refuses.
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new ConfigError(path, [`is not valid JSON: ${(error as Error).message}`]);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IMAGE_REPOSITORY } from './deployment-input';
 
 /**
  * The one configuration of a deploy-runbook target. The CDK construct, the Lambdas, the CLI and the
@@ -21,6 +22,54 @@ const dbIdentifier = z
   .regex(/^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,61}[A-Za-z0-9]$/, 'must be an RDS identifier: a letter, then letters, digits or single hyphens (max 63)');
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 const nonEmpty = z.string().min(1).max(2048);
+
+/** The configuration travels in every state's input; Step Functions caps a state's data at 256 KiB, shared with every slot. */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function parsedUrl(text: string): URL | null {
+  return URL.canParse(text) ? new URL(text) : null;
+}
+
+/** An http(s) URL without a user name or password: a configuration holds references to secrets, never secrets. */
+const httpUrl = (instead: string) =>
+  z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).refine((text) => {
+    const url = parsedUrl(text);
+    return url === null || (url.username === '' && url.password === '');
+  }, `must not contain a user name or password: ${instead}`);
+
+/** A key ending in `.$` inside Parameters is read by Step Functions as a path, and the configuration sits in a Pass state's Parameters. */
+const STATE_PATH_KEY = /\.\$$/;
+
+function statePathKeys(value: unknown, at: PropertyKey[] = []): PropertyKey[][] {
+  if (Array.isArray(value)) return value.flatMap((item, index) => statePathKeys(item, [...at, index]));
+  if (!isRecord(value)) return [];
+  return Object.entries(value).flatMap(([name, item]) => [...(STATE_PATH_KEY.test(name) ? [[...at, name]] : []), ...statePathKeys(item, [...at, name])]);
+}
+
+/** Free-form JSON the user writes (a request body, an expected value): any JSON, except keys Step Functions would evaluate. */
+function withoutStatePathKeys<T extends z.ZodType>(schema: T): T {
+  return schema.superRefine((value, ctx) => {
+    for (const path of statePathKeys(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: 'keys ending in ".$" are read as JSONPath by Step Functions (the configuration is part of the state machine definition); rename the key',
+      });
+    }
+  });
+}
+
+/**
+ * Options for a cross-field rule: it runs unless one of `fields` is itself invalid, so it is reported
+ * together with mistakes elsewhere instead of after they are fixed.
+ */
+function unlessInvalid(...fields: string[]): { when: (payload: z.core.ParsePayload) => boolean } {
+  return { when: (payload) => isRecord(payload.value) && !payload.issues.some((issue) => fields.includes(String(issue.path?.[0]))) };
+}
 
 const polling = (intervalSeconds: number, maxAttempts: number) =>
   z
@@ -45,7 +94,11 @@ export const EcsTarget = z.strictObject({
   /** Task role and execution role ARNs the task definition uses: registering a revision passes them (iam:PassRole). */
   passRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, 'must be an IAM role ARN')).min(1).max(4),
   /** When set, an input image must come from this repository (e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`). */
-  imageRepository: z.string().min(1).max(256).optional(),
+  imageRepository: z
+    .string()
+    .max(256)
+    .regex(IMAGE_REPOSITORY, 'must be an image repository without a tag or digest, such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api')
+    .optional(),
 });
 
 export const HookTarget = z.strictObject({
@@ -94,7 +147,10 @@ const databaseCommon = {
   snapshotQuotaHeadroom: z.number().int().min(0).max(1000).default(1),
 };
 
-const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN');
+/** Grants and IAM policies for a restore name the key itself: an alias ARN would not match them. */
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<key id>, not an alias');
 
 export const RdsInstanceDatabase = z.strictObject({
   kind: z.literal('rds-instance'),
@@ -153,12 +209,15 @@ export const SecretRef = z.union([
   z.strictObject({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name') }),
 ]);
 
+/** A simple JSONPath: `$.a.b`, `$.items[0].id`; no wildcards or filters, so it points at one value. */
+const jsonPath = z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/, 'must be a simple JSONPath such as $.data.items[0].id');
+
 export const JsonAssertion = z
   .strictObject({
-    /** A simple JSONPath: `$.a.b`, `$.items[0].id`. */
-    path: z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/, 'must be a simple JSONPath such as $.data.items[0].id'),
-    equals: z.json().optional(),
+    path: jsonPath,
+    equals: withoutStatePathKeys(z.json()).optional(),
     exists: z.boolean().optional(),
+    /** A regular expression, matched as written: templates are not expanded in it. */
     matches: z.string().max(512).optional(),
   })
   .refine((a) => [a.equals, a.exists, a.matches].filter((x) => x !== undefined).length === 1, {
@@ -182,58 +241,142 @@ export const SmokeCheck = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/, 'must be 1-64 letters, digits, spaces or _ . : -'),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
     /** Appended to `baseUrl`; templates `{{secrets.X}}`, `{{vars.X}}`, `{{version}}` are expanded. */
-    path: z.string().startsWith('/').max(2048),
+    path: z
+      .string()
+      .max(2048)
+      .regex(/^\/(?!\/)/, 'must be a path starting with a single / such as /api/health: it is appended to smokeTests.baseUrl, which holds the scheme and host'),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name'), z.string().max(4096)).default({}),
     /** A JSON body (sent as application/json) or a string. */
-    body: z.union([z.string().max(65_536), z.record(z.string(), z.json()), z.array(z.json())]).optional(),
+    body: withoutStatePathKeys(z.union([z.string().max(65_536), z.record(z.string(), z.json()), z.array(z.json())])).optional(),
     expect: z
       .strictObject({
         status: z.union([httpStatus, z.array(httpStatus).min(1)]).default(200),
         json: z.array(JsonAssertion).max(32).default([]),
+        /** Matched as written: templates are not expanded in it. */
         bodyContains: z.string().max(1024).optional(),
         /** The seeds' latency budget: 200-500 ms for a health check. */
         maxLatencyMs: z.number().int().min(1).max(120_000).optional(),
       })
       .prefault({}),
     /** Values taken from this response for later checks: `{"token": "$.token"}` → `{{vars.token}}`. */
-    capture: z.record(key, z.string().regex(/^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])*$/)).default({}),
+    capture: z.record(key, jsonPath).default({}),
     retries: z.number().int().min(0).max(10).default(0),
     retryDelayMs: z.number().int().min(0).max(60_000).default(1000),
+  })
+  .superRefine((check, ctx) => {
+    // fetch refuses a body on GET and HEAD, and a HEAD response has no body to judge.
+    if (check.body !== undefined && (check.method === 'GET' || check.method === 'HEAD')) {
+      ctx.addIssue({ code: 'custom', path: ['body'], message: `a ${check.method} request cannot carry a body; set method to POST, PUT, PATCH or DELETE` });
+    }
+    if (check.method === 'HEAD' && (check.expect.json.length > 0 || check.expect.bodyContains !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['expect'], message: 'a HEAD response has no body: expect.json and expect.bodyContains could never pass' });
+    }
   });
 
 export const SmokeTests = z
   .strictObject({
-    baseUrl: z.url({ protocol: /^https?$/ }),
+    baseUrl: httpUrl('declare the credential in smokeTests.secrets and send it in a header with {{secrets.NAME}}').refine((text) => {
+      const url = parsedUrl(text);
+      return url === null || (url.search === '' && url.hash === '');
+    }, 'must not have a query string or fragment: each check appends its path to it'),
     /** Independent checks run this many at a time. */
     concurrency: z.number().int().min(1).max(32).default(4),
     requestTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     secrets: z.record(key, SecretRef).default({}),
     checks: z.array(SmokeCheck).min(1).max(50),
-  })
-  .superRefine((smoke, ctx) => {
-    const names = new Set<string>();
-    const captured = new Set<string>();
-    smoke.checks.forEach((check, index) => {
-      if (names.has(check.name)) {
-        ctx.addIssue({ code: 'custom', path: ['checks', index, 'name'], message: `duplicate check name '${check.name}'`, input: check.name });
-      }
-      names.add(check.name);
-      for (const ref of templateRefs(check)) {
-        if (ref.scope === 'secrets' && !(ref.name in smoke.secrets)) {
-          ctx.addIssue({ code: 'custom', path: ['checks', index], message: `uses {{secrets.${ref.name}}} but smokeTests.secrets has no '${ref.name}'`, input: ref.name });
-        }
-        if (ref.scope === 'vars' && !captured.has(ref.name)) {
-          ctx.addIssue({ code: 'custom', path: ['checks', index], message: `uses {{vars.${ref.name}}} but no earlier check captures '${ref.name}'`, input: ref.name });
-        }
-      }
-      for (const name of Object.keys(check.capture)) captured.add(name);
-    });
   });
 
-/** `{{scope.name}}` references in a check's path, headers and body. */
-export function templateRefs(check: { path: string; headers: Record<string, string>; body?: unknown }): { scope: string; name: string }[] {
-  const text = [check.path, ...Object.values(check.headers), check.body === undefined ? '' : JSON.stringify(check.body)].join('\n');
-  return [...text.matchAll(/\{\{\s*(secrets|vars)\.([A-Za-z][A-Za-z0-9_-]*)\s*\}\}/g)].map((m) => ({ scope: m[1], name: m[2] }));
+/**
+ * Check names are unique; each `{{secrets.X}}` is declared and each `{{vars.X}}` captured by an earlier
+ * check. It reads the checks defensively, so it also runs when some of their fields are invalid.
+ */
+function checkNamesAndTemplates(smoke: { checks: unknown[]; secrets: Record<string, unknown> }, ctx: z.core.$RefinementCtx): void {
+  const names = new Map<string, number>();
+  const capturedBy = new Map<string, number>();
+  smoke.checks.forEach((check, index) => {
+    if (!isRecord(check) || !isRecord(check.capture)) return;
+    for (const name of Object.keys(check.capture)) if (!capturedBy.has(name)) capturedBy.set(name, index);
+  });
+  smoke.checks.forEach((check, index) => {
+    if (!isRecord(check)) return;
+    if (typeof check.name === 'string') {
+      const first = names.get(check.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['smokeTests', 'checks', index, 'name'], message: `duplicate check name: smokeTests.checks[${first}] is already called '${check.name}'` });
+      } else {
+        names.set(check.name, index);
+      }
+    }
+    for (const ref of templateRefs(check)) {
+      const path = ['smokeTests', 'checks', index, ...ref.at];
+      if (ref.scope === 'secrets' && !Object.hasOwn(smoke.secrets, ref.name)) {
+        ctx.addIssue({ code: 'custom', path, message: `uses {{secrets.${ref.name}}} but smokeTests.secrets has no '${ref.name}'` });
+      }
+      const producer = capturedBy.get(ref.name);
+      if (ref.scope === 'vars' && (producer === undefined || producer >= index)) {
+        const first =
+          producer === undefined
+            ? ''
+            : producer === index
+              ? ": this check captures it from its own response, which arrives only after the request is sent"
+              : `: it is first captured by smokeTests.checks[${producer}], which runs after this one`;
+        ctx.addIssue({ code: 'custom', path, message: `uses {{vars.${ref.name}}} but no earlier check captures '${ref.name}'${first}` });
+      }
+    }
+    for (const at of literalFields(check)) {
+      if (TEMPLATE.test(at.text)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['smokeTests', 'checks', index, ...at.at],
+          message: 'templates are not expanded here, so it would be matched literally; compare expanded values with expect.json and equals',
+        });
+      }
+    }
+  });
+}
+
+const TEMPLATE = /\{\{\s*(?:(secrets|vars)\.([A-Za-z][A-Za-z0-9_-]*)|version)\s*\}\}/;
+const TEMPLATES = new RegExp(TEMPLATE.source, 'g');
+
+/** A string found in a check, with its path inside the check. */
+interface Located {
+  readonly at: PropertyKey[];
+  readonly text: string;
+}
+
+function stringsIn(value: unknown, at: PropertyKey[]): Located[] {
+  if (typeof value === 'string') return [{ at, text: value }];
+  if (Array.isArray(value)) return value.flatMap((item, index) => stringsIn(item, [...at, index]));
+  if (isRecord(value)) return Object.entries(value).flatMap(([key, item]) => stringsIn(item, [...at, key]));
+  return [];
+}
+
+/** The strings the smoke test expands templates in: path, header values, body and expected JSON values. */
+function expandedFields(check: Record<string, unknown>): Located[] {
+  const json = isRecord(check.expect) && Array.isArray(check.expect.json) ? check.expect.json : [];
+  return [
+    ...stringsIn(check.path, ['path']),
+    ...stringsIn(check.headers, ['headers']),
+    ...stringsIn(check.body, ['body']),
+    ...json.flatMap((assertion, index) => (isRecord(assertion) ? stringsIn(assertion.equals, ['expect', 'json', index, 'equals']) : [])),
+  ];
+}
+
+/** The strings compared as written: `expect.bodyContains` and each `expect.json[].matches`. */
+function literalFields(check: Record<string, unknown>): Located[] {
+  if (!isRecord(check.expect)) return [];
+  const json = Array.isArray(check.expect.json) ? check.expect.json : [];
+  return [
+    ...stringsIn(check.expect.bodyContains, ['expect', 'bodyContains']),
+    ...json.flatMap((assertion, index) => (isRecord(assertion) ? stringsIn(assertion.matches, ['expect', 'json', index, 'matches']) : [])),
+  ];
+}
+
+/** `{{secrets.X}}` and `{{vars.X}}` references in the fields a check expands, each with where it sits in the check. */
+export function templateRefs(check: Record<string, unknown>): { scope: 'secrets' | 'vars'; name: string; at: PropertyKey[] }[] {
+  return expandedFields(check).flatMap(({ at, text }) =>
+    [...text.matchAll(TEMPLATES)].filter((m) => m[1] !== undefined).map((m) => ({ scope: m[1] as 'secrets' | 'vars', name: m[2], at })),
+  );
 }
 
 export const PreexistingAlarms = z.enum(['report', 'block']);
@@ -249,7 +392,7 @@ export const CloudWatchAlarms = z.strictObject({
 /** Rehearsal: alarms computed from the app's Prometheus `/metrics`. */
 export const PrometheusAlarms = z.strictObject({
   kind: z.literal('prometheus'),
-  metricsUrl: z.url({ protocol: /^https?$/ }),
+  metricsUrl: httpUrl('serve the rehearsal metrics without authentication'),
   rules: z
     .array(
       z.strictObject({
@@ -259,6 +402,10 @@ export const PrometheusAlarms = z.strictObject({
         threshold: z.number().nonnegative(),
         /** Requests needed in the window before the rule can fire. */
         minRequests: z.number().int().min(0).default(10),
+      }).superRefine((rule, ctx) => {
+        if (rule.metric === 'error-ratio' && rule.threshold >= 1) {
+          ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'an error-ratio threshold is a fraction (0.01 = 1 %); 1 or more could never fire' });
+        }
       }),
     )
     .default([]),
@@ -289,7 +436,12 @@ export const RunbookConfig = z
     notifications: z
       .strictObject({
         /** SNS topic ARN for success, rollback and rollback-failure messages. */
-        topicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN').optional(),
+        topicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'must be an SNS topic ARN')
+          // A FIFO topic refuses a Publish without a message group id, and the notifications send none.
+          .refine((arn) => !arn.endsWith('.fifo'), 'must be a standard SNS topic: a FIFO topic needs a message group id, which the notifications do not send')
+          .optional(),
       })
       .prefault({}),
     polling: z
@@ -314,22 +466,48 @@ export const RunbookConfig = z
       ctx.addIssue({
         code: 'custom',
         path: ['lock', 'leaseMinutes'],
-        input: config.lock.leaseMinutes,
         message: `must be at least executionTimeoutMinutes (${config.executionTimeoutMinutes}): a shorter lease could be taken over while the execution still runs`,
       });
     }
+  }, unlessInvalid('lock', 'executionTimeoutMinutes'))
+  .superRefine((config, ctx) => {
     if (config.migrations?.kind === 'ecs-task' && config.target.kind !== 'ecs') {
-      ctx.addIssue({ code: 'custom', path: ['migrations', 'kind'], input: 'ecs-task', message: "'ecs-task' migrations need an 'ecs' target" });
-    }
-    if (config.bake.durationSeconds > 0 && config.bake.pollSeconds > config.bake.durationSeconds) {
       ctx.addIssue({
         code: 'custom',
-        path: ['bake', 'pollSeconds'],
-        input: config.bake.pollSeconds,
-        message: `must not exceed bake.durationSeconds (${config.bake.durationSeconds})`,
+        path: ['migrations', 'kind'],
+        message: `'ecs-task' migrations run a task of the target's ECS service, but target.kind is '${config.target.kind}'; use 'hook' migrations`,
       });
     }
+  }, unlessInvalid('migrations', 'target'))
+  .superRefine((config, ctx) => {
+    if (config.bake.durationSeconds > 0 && config.bake.pollSeconds > config.bake.durationSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['bake', 'pollSeconds'], message: `must not exceed bake.durationSeconds (${config.bake.durationSeconds})` });
+    }
+  }, unlessInvalid('bake'))
+  .superRefine((config, ctx) => {
+    const approval = config.database?.restoreApproval;
+    if (approval?.required && approval.timeoutMinutes >= config.executionTimeoutMinutes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'restoreApproval', 'timeoutMinutes'],
+        message: `must be less than executionTimeoutMinutes (${config.executionTimeoutMinutes}): the execution would time out while waiting, leaving the rollback unfinished`,
+      });
+    }
+  }, unlessInvalid('database', 'executionTimeoutMinutes'))
+  // Judged on the whole configuration with the other cross-field rules; SmokeTests itself checks shapes only.
+  .superRefine((config, ctx) => checkNamesAndTemplates(config.smokeTests, ctx), {
+    when: ({ value }) => isRecord(value) && isRecord(value.smokeTests) && Array.isArray(value.smokeTests.checks) && isRecord(value.smokeTests.secrets),
   })
+  .superRefine((config, ctx) => {
+    const bytes = Buffer.byteLength(JSON.stringify(config));
+    if (bytes > MAX_CONFIG_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `the configuration is ${bytes} bytes of JSON with defaults filled in; at most ${MAX_CONFIG_BYTES} fit, as it travels in every state's input`,
+      });
+    }
+  }, unlessInvalid())
   .transform((config) => ({
     ...config,
     lock: { leaseMinutes: config.lock.leaseMinutes ?? config.executionTimeoutMinutes + 5 },

@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { RunbookError } from '../lambdas/shared/errors';
+
+/** A placeholder's value cannot be written where the definition uses it. */
+export class PlaceholderTypeError extends RunbookError {}
 
 /** The runbook: the one state machine definition both AWS and the rehearsal run. */
 export const DEFINITION_PATH = fileURLToPath(new URL('./deployment.asl.json', import.meta.url));
@@ -64,7 +68,9 @@ export function substitute(definition: Json, values: Record<string, Json>): Json
     return definition.replace(INNER, (match, name: string) => {
       if (!(name in values)) return match;
       const value = values[name];
-      if (typeof value === 'object' && value !== null) throw new Error(`placeholder \${${name}} is an object and cannot sit inside the string "${definition}"`);
+      if (typeof value === 'object' || value === null) {
+        throw new PlaceholderTypeError(`placeholder \${${name}} is ${value === null ? 'null' : 'an object'} and cannot sit inside the string "${definition}"`);
+      }
       return String(value);
     });
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_INPUT_BYTES, requestSchemaFor } from '../../config/deployment-input';
-import { formatIssues } from '../../config/issues';
+import { describeValue, formatIssues } from '../../config/issues';
 import { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import { deploymentIdFor } from '../shared/deployment-id';
@@ -28,7 +28,7 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
   const size = Buffer.byteLength(JSON.stringify(event.input ?? null));
   if (size > MAX_INPUT_BYTES) throw new InvalidInputError(`input is ${size} bytes; the limit is ${MAX_INPUT_BYTES}`);
   if (event.input === null || typeof event.input !== 'object' || Array.isArray(event.input)) {
-    throw new InvalidInputError(`input must be a JSON object such as {"version": "v1.4.2", "image": "..."} (got ${JSON.stringify(event.input)?.slice(0, 80)})`);
+    throw new InvalidInputError(`input must be a JSON object such as {"version": "v1.4.2", "image": "..."} (got ${describeValue(event.input)})`);
   }
 
   const parsed = requestSchemaFor(event.input).safeParse(event.input);

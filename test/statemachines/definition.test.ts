@@ -1,0 +1,153 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load';
+import {
+  configSubstitutions,
+  FUNCTION_PLACEHOLDERS,
+  functionFolder,
+  type Json,
+  loadDefinition,
+  placeholdersOf,
+  substitute,
+  PlaceholderTypeError,
+} from '../../statemachines/definition';
+import { exampleDraft, exampleWith, minimalDraft } from '../config/fixtures';
+
+const LAMBDAS = fileURLToPath(new URL('../../lambdas/', import.meta.url));
+
+describe('substitute', () => {
+  it('replaces a whole-string placeholder by the value itself, keeping its type', () => {
+    const values: Record<string, Json> = { Seconds: 3600, Config: { name: 'shop-api', checks: [1, 2] }, Flag: false, Nothing: null, List: ['a'] };
+    const definition: Json = { a: '${Seconds}', b: '${Config}', c: ['${Flag}', '${Nothing}', '${List}'] };
+
+    expect(substitute(definition, values)).toEqual({ a: 3600, b: { name: 'shop-api', checks: [1, 2] }, c: [false, null, ['a']] });
+  });
+
+  it('interpolates placeholders inside a longer string', () => {
+    const values = { Partition: 'aws', Seconds: 30, Flag: true };
+    expect(substitute('arn:${Partition}:states:::lambda:invoke after ${Seconds}s (${Flag})', values)).toBe('arn:aws:states:::lambda:invoke after 30s (true)');
+  });
+
+  it.each([
+    ['an object', { RunbookConfig: { name: 'shop-api' } }],
+    ['an array', { RunbookConfig: ['a'] }],
+  ])('refuses %s inside a longer string, naming the placeholder and the string', (_kind, values) => {
+    expect(() => substitute({ Comment: 'config: ${RunbookConfig}' }, values as Record<string, Json>)).toThrow('placeholder ${RunbookConfig} is an object and cannot sit inside the string "config: ${RunbookConfig}"');
+  });
+
+  it('refuses null inside a longer string rather than writing "null"', () => {
+    expect(() => substitute({ Comment: 'timeout ${Seconds}s' }, { Seconds: null })).toThrow(PlaceholderTypeError);
+    expect(() => substitute({ Comment: 'timeout ${Seconds}s' }, { Seconds: null })).toThrow('placeholder ${Seconds} is null');
+  });
+
+  it('leaves unknown placeholders for CloudFormation, whole or inside a string', () => {
+    const definition: Json = { Resource: '${LedgerFunctionArn}', Comment: 'v${Version} via ${LedgerFunctionArn}' };
+    expect(substitute(definition, { Version: 2 })).toEqual({ Resource: '${LedgerFunctionArn}', Comment: 'v2 via ${LedgerFunctionArn}' });
+  });
+
+  it('leaves JSONPaths, keys and strings that only look like placeholders alone', () => {
+    const definition: Json = { 'input.$': '$', 'id.$': '$$.Execution.Id', '${Name}': 'x', odd: ['${1abc}', '${With-Hyphen}', '$Name', '{Name}'] };
+    expect(substitute(definition, { Name: 'value', '1abc': 'no' })).toEqual(definition);
+  });
+
+  it('does not change the definition it was given', () => {
+    const definition: Json = { a: ['${N}'], b: { c: '${N}' } };
+    const before = structuredClone(definition);
+    substitute(definition, { N: 1 });
+    expect(definition).toEqual(before);
+  });
+
+  it('is the identity when there is nothing to fill in', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(substitute(value as Json, {})).toEqual(value);
+      }),
+    );
+  });
+
+  it('puts any JSON value where its whole-string placeholder was', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(substitute({ slot: ['${Value}'] }, { Value: value as Json })).toEqual({ slot: [value] });
+      }),
+    );
+  });
+});
+
+describe('placeholdersOf', () => {
+  it('lists each placeholder once, in order of first use, whole or inside strings', () => {
+    const definition: Json = { b: '${Second}', a: ['x ${First} y ${Second}', { c: '${Third}' }], d: '${First}', e: 42, f: null, g: '$.not' };
+    expect(placeholdersOf(definition)).toEqual(['Second', 'First', 'Third']);
+  });
+
+  it('finds exactly the function ARNs and the configuration values in the runbook, the timeout first', () => {
+    const used = placeholdersOf(loadDefinition());
+
+    expect(used.slice(0, 2)).toEqual(['ExecutionTimeoutSeconds', 'RunbookConfig']);
+    expect([...used].sort()).toEqual([...FUNCTION_PLACEHOLDERS, ...Object.keys(configSubstitutions(parseConfig(exampleDraft())))].sort());
+  });
+
+  it('finds none left once the configuration and the function ARNs are filled in', () => {
+    const arns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, `arn:aws:lambda:eu-west-1:123456789012:function:${functionFolder(p)}`]));
+    const filled = substitute(loadDefinition(), { ...configSubstitutions(parseConfig(exampleDraft())), ...arns });
+
+    expect(placeholdersOf(filled)).toEqual([]);
+  });
+});
+
+describe('functionFolder', () => {
+  it('turns each function placeholder into the kebab-case folder name', () => {
+    expect(FUNCTION_PLACEHOLDERS.map(functionFolder)).toEqual([
+      'validate-input',
+      'deployment-lock',
+      'preflight',
+      'database-snapshot',
+      'deploy-target',
+      'migrations',
+      'smoke-test',
+      'evaluate-alarms',
+      'ledger',
+      'restore-database',
+      'notify',
+    ]);
+  });
+
+  it.each(FUNCTION_PLACEHOLDERS)('maps %s to a real handler under lambdas/', (placeholder) => {
+    const handler = `${LAMBDAS}${functionFolder(placeholder)}/handler.ts`;
+
+    expect(existsSync(handler)).toBe(true);
+    expect(readFileSync(handler, 'utf8')).toMatch(/export const handler\b/);
+  });
+
+  it('leaves no handler folder without a placeholder', () => {
+    const withHandler = readdirSync(LAMBDAS).filter((folder) => existsSync(`${LAMBDAS}${folder}/handler.ts`));
+    expect(withHandler.sort()).toEqual(FUNCTION_PLACEHOLDERS.map(functionFolder).sort());
+  });
+});
+
+describe('configSubstitutions', () => {
+  it('carries the configuration itself and its timeouts in seconds', () => {
+    const config = parseConfig(exampleDraft());
+    const values = configSubstitutions(config);
+
+    expect(values).toEqual({ RunbookConfig: config, ExecutionTimeoutSeconds: 21_600, RestoreApprovalTimeoutSeconds: 3600 });
+    expect(values.RunbookConfig).toBe(config);
+  });
+
+  it('takes the approval timeout from the database, and 60 minutes without a database', () => {
+    const approving = parseConfig(exampleWith((c) => ((c.database.restoreApproval = { required: true, timeoutMinutes: 15 }), (c.executionTimeoutMinutes = 45))));
+    expect(configSubstitutions(approving)).toMatchObject({ ExecutionTimeoutSeconds: 2700, RestoreApprovalTimeoutSeconds: 900 });
+    expect(configSubstitutions(parseConfig(minimalDraft()))).toMatchObject({ RestoreApprovalTimeoutSeconds: 3600 });
+  });
+
+  it('fills the runbook with the configuration object and numeric timeouts', () => {
+    const config = parseConfig(exampleWith((c) => (c.database.restoreApproval = { required: true, timeoutMinutes: 20 })));
+    const filled = substitute(loadDefinition(), configSubstitutions(config)) as { TimeoutSeconds: unknown; States: Record<string, { Parameters?: { config?: unknown }; TimeoutSeconds?: unknown }> };
+
+    expect(filled.TimeoutSeconds).toBe(21_600);
+    expect(filled.States.LoadConfig.Parameters?.config).toEqual(config);
+    expect(filled.States.RequestRestoreApproval.TimeoutSeconds).toBe(1200);
+  });
+});
