@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
+import { DEFAULT_WAIT_MS } from '../local/rehearsal/rehearse';
+import { SCENARIOS } from '../local/rehearsal/scenarios';
 import { approve } from './commands/approve';
+import { rehearseCommand } from './commands/rehearse';
 import { start } from './commands/start';
 import { status } from './commands/status';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
@@ -22,7 +25,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   };
 
   const program = new Command('deploy-runbook')
-    .description('Start, follow and answer deploy-runbook executions on AWS Step Functions.')
+    .description('Start, follow and answer deploy-runbook executions on AWS Step Functions, or rehearse one on this machine.')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run with --help for usage)')
@@ -63,6 +66,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--comment <text>', 'why, kept in the evidence report')
     .option('--region <region>', 'AWS region (default: $AWS_REGION)');
   approveCommand.action(() => run(false, () => approve(approveCommand.opts(), io)));
+
+  const rehearse = program
+    .command('rehearse')
+    .description('rehearse a deployment on this machine, no AWS account: the same state machine, a throwaway PostgreSQL, the demo app')
+    .option('--config <file>', 'a rehearsal configuration (default: examples/rehearsal/runbook.json of this package)')
+    .option('--scenario <name>', `what happens to the release: ${SCENARIOS.map((s) => s.name).join(', ')}`, SCENARIOS[0].name)
+    .option('--json', 'print one JSON object on stdout at the end (progress goes to stderr)')
+    .option('--port <n>', 'run the demo app on this port (the smoke tests and metrics follow)')
+    .option('--workdir <dir>', 'the workspace: artifact store and process log (default: .rehearsal/<time>-<scenario>)')
+    .option('--keep', 'leave the app and PostgreSQL running afterwards, and print how to reach and stop them')
+    .option('--use-database-url', "rehearse against the database in the configuration's urlEnv (DATABASE_URL) instead of a throwaway one: it is migrated, and renamed aside and restored on rollback")
+    .option('--wait-ms <n>', `how long every Wait state lasts (default: ${DEFAULT_WAIT_MS})`)
+    .addHelpText('after', `\nScenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}\n${EXIT_CODES_HELP}`);
+  rehearse.action(() => run(rehearse.opts().json === true, () => rehearseCommand(rehearse.opts(), io)));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

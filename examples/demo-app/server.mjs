@@ -44,6 +44,7 @@ const durations = new Map();
 let dataRequests = 0;
 
 const routes = {
+  'GET /ready': ready,
   'GET /health': health,
   'GET /api/health/db': databaseHealth,
   'GET /api/items': listItems,
@@ -53,6 +54,8 @@ const routes = {
   'GET /metrics': metrics,
 };
 const knownPaths = new Set(Object.keys(routes).map((key) => key.split(' ')[1]));
+/** Scrapes and readiness probes are not traffic: counting them would let the alarm window fill up with the runbook's own requests. */
+const UNCOUNTED = new Set(['/metrics', '/ready']);
 
 const server = createServer((req, res) => {
   handle(req, res).catch((error) => {
@@ -74,12 +77,16 @@ async function handle(req, res) {
   const started = process.hrtime.bigint();
   const path = new URL(req.url ?? '/', 'http://demo').pathname;
   const route = knownPaths.has(path) ? path : 'unmatched';
-  // Scrapes are not traffic: counting them would let the alarm window fill up with its own requests.
-  if (path !== '/metrics') res.on('finish', () => record(req.method ?? 'GET', route, res.statusCode, started));
+  if (!UNCOUNTED.has(path)) res.on('finish', () => record(req.method ?? 'GET', route, res.statusCode, started));
   const handler = routes[`${req.method} ${path}`];
   if (!handler) return send(res, knownPaths.has(path) ? 405 : 404, { error: knownPaths.has(path) ? 'method not allowed' : 'not found' });
   if (faults.slowMs > 0 && path !== '/metrics') await sleep(faults.slowMs);
   return handler(req, res);
+}
+
+/** The deploy target's readiness probe: the process listens. Deeper checks (and DEMO_FAULT=smoke) belong to /health. */
+function ready(_req, res) {
+  return send(res, 200, { ready: true, version });
 }
 
 function health(_req, res) {

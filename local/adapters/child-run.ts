@@ -81,6 +81,16 @@ export class ChildRun {
     return this.exited;
   }
 
+  /**
+   * Lets the process outlive ours (`rehearse --keep`): its output is no longer read and it no longer
+   * keeps this process alive. It must not need its stdout any more: Node ignores the broken pipe in console calls.
+   */
+  release(): void {
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    this.child.unref();
+  }
+
   private end(exit: ChildExit): ChildExit {
     this.ended ??= exit;
     return this.ended;

@@ -10,7 +10,10 @@ import { type ChildExit, ChildRun, describeExit } from './child-run';
 export type ProcessTargetConfig = Extract<TargetConfig, { kind: 'process' }>;
 
 export interface ProcessTargetOptions {
-  /** The environment every version starts with (the rehearsal adds DATABASE_URL). @default process.env */
+  /**
+   * The environment every version starts with (the rehearsal adds DATABASE_URL). It is read at each start,
+   * so a change to this object applies to the versions started after it. @default process.env
+   */
   readonly env?: NodeJS.ProcessEnv;
   /** Receives the processes' output, one line at a time, prefixed with the version. */
   readonly log?: (line: string) => void;
@@ -122,6 +125,14 @@ export class ProcessTarget implements DeployTarget {
   async stopAll(): Promise<void> {
     await Promise.all([...this.started.values()].map((entry) => entry.run.stop(this.options.stopTimeoutMs ?? 5000)));
     this.running = null;
+  }
+
+  /** Leaves the running version up after this process exits (`rehearse --keep`); returns it, or null when nothing runs. */
+  release(): { version: string; pid: number | undefined } | null {
+    const current = this.running;
+    if (!current || current.run.exit()) return null;
+    current.run.release();
+    return { version: current.version, pid: current.run.pid };
   }
 
   private async start(version: string, image: string | null): Promise<DeployHandle> {

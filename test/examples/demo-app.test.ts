@@ -74,6 +74,15 @@ describe('demo app', () => {
     expect((await call('/health')).status).toBe(200);
   });
 
+  it('answers /ready while DEMO_FAULT=smoke fails /health, and does not count the probes in the metrics', async () => {
+    app = await startDemoApp({ APP_VERSION: 'v2', DEMO_FAULT: 'smoke' });
+    expect(await call('/ready')).toMatchObject({ status: 200, body: { ready: true, version: 'v2' } });
+    expect((await call('/health')).status).toBe(500);
+
+    const samples = await metrics();
+    expect(samples.filter((s) => s.name === 'http_requests_total').map((s) => s.labels.route)).toEqual(['/health']);
+  });
+
   it('answers 500 on data endpoints after n requests with DEMO_FAULT=errors-after:n', async () => {
     app = await startDemoApp({ DEMO_FAULT: 'errors-after:2' });
     const statuses = [];

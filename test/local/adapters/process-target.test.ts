@@ -139,6 +139,31 @@ describe('ProcessTarget', () => {
     await expect(target.status(foreign)).rejects.toThrow(new DeploymentFailedError('the process target did not start deployment process-99 (version v9): it has no process to check'));
   });
 
+  it('starts each version with the environment as it is then: a fault armed after v1 started hits v2 only', async () => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+    const port = await freePort();
+    const target = new ProcessTarget({ kind: 'process', command: [process.execPath, DEMO_SERVER], port, readyPath: '/health', env: {} }, { env, clock, statusWaitMs: 3000 });
+    targets.push(target);
+    await target.deploy(request('v1'));
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+    env.DEMO_FAULT = 'crash';
+    const handle = await target.deploy(request('v2'));
+
+    await expect(target.status(handle)).rejects.toThrow('DEMO_FAULT=crash');
+  });
+
+  it('leaves the running version up when released, reporting its pid', async () => {
+    const { target, port } = await demoTarget();
+    await target.deploy(request('v1'));
+
+    const released = target.release();
+
+    expect(released).toEqual({ version: 'v1', pid: expect.any(Number) });
+    expect(await health(port)).toMatchObject({ version: 'v1' });
+    process.kill(released?.pid ?? 0, 'SIGTERM');
+  });
+
   it('masks passwords in connection URLs the process printed', async () => {
     const script = "console.error('cannot connect to postgres://app:hunter2@127.0.0.1:5432/shop'); process.exit(3)";
     const { target } = await demoTarget({ command: [process.execPath, '-e', script] });

@@ -1,0 +1,21 @@
+import { run as backupThroughput } from './backup-throughput';
+import { run as rehearsal } from './rehearsal';
+
+/**
+ * `npm run bench`: every benchmark, one after the other (they would disturb each other's timings).
+ * Each prints its JSON line(s) and readable lines as it goes; a summary closes the run.
+ */
+const log = (line: string) => console.log(line);
+
+const backup = await backupThroughput({ log });
+const rehearsals = await rehearsal({ log });
+
+log('');
+log('summary:');
+log(
+  `  backup-throughput  ${(backup.dbBytes / 1024 / 1024).toFixed(0)} MB database: PgBackups.create ${(backup.storeMs / 1000).toFixed(2)} s, ` +
+    `${backup.ratio}x pg_dump alone`,
+);
+for (const r of rehearsals) {
+  log(`  rehearsal ${r.scenario.padEnd(8)} ${r.outcome}: ${(r.wallMs / 1000).toFixed(1)} s wall, ${r.transitions} state transitions ($${r.costUsd.toFixed(4)} on Standard)`);
+}

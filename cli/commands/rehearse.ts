@@ -1,0 +1,160 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import { ConfigError } from '../../config/load';
+import { RehearsalInterruptedError } from '../../local/rehearsal/dispatch';
+import { loadRehearsalConfig } from '../../local/rehearsal/rehearsal-config';
+import { DEFAULT_WAIT_MS, type RehearsalResult, rehearse } from '../../local/rehearsal/rehearse';
+import { DEFAULT_SCENARIO, type Scenario, scenarioNamed, UnknownScenarioError } from '../../local/rehearsal/scenarios';
+import { verificationLines } from '../../local/rehearsal/verification';
+import { DEFAULT_CONFIG_PATH, defaultWorkdir, PACKAGE_ROOT } from '../../local/rehearsal/workspace';
+import { loadDefinition } from '../../statemachines/definition';
+import { ExitCode, exitCodeFor } from '../exit-codes';
+import type { CliIo, OutputStream } from '../io';
+import { toJsonOutput } from '../json-output';
+import { outcomeLines, Progress } from '../progress';
+import type { RunResult } from '../run-result';
+import { verdictStates } from '../steps';
+import { appendStepSummary, stepSummary } from '../summary';
+import { UsageError } from '../usage-error';
+
+/** The flags as commander hands them over. */
+export interface RehearseOptions {
+  readonly config?: string;
+  readonly scenario?: string;
+  readonly json?: boolean;
+  readonly port?: string;
+  readonly workdir?: string;
+  readonly keep?: boolean;
+  readonly waitMs?: string;
+  readonly useDatabaseUrl?: boolean;
+}
+
+/** Shells report a process ended by a signal as 128 + its number. */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** `--port` and `--wait-ms`: a whole number in a range, or a UsageError naming the flag (exit 64, with --json too). */
+export function integerFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) throw new UsageError(`${flag}: must be a whole number from ${min} to ${max} (got "${value}")`);
+  return number;
+}
+
+/**
+ * `deploy-runbook rehearse`: runs the runbook's state machine on this machine against a throwaway
+ * PostgreSQL and the demo app, in one scenario, and exits as a real deployment would (0, 2 or 1).
+ */
+export async function rehearseCommand(options: RehearseOptions, io: CliIo): Promise<number> {
+  const json = options.json === true;
+  const out = json ? io.stderr : io.stdout;
+  let scenario: Scenario | null = null;
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = new Progress({ out, verdicts: verdictStates(loadDefinition()) });
+  try {
+    const port = integerFlag('--port', options.port, 1, 65535);
+    const waitMs = integerFlag('--wait-ms', options.waitMs, 0, 600_000) ?? DEFAULT_WAIT_MS;
+    scenario = scenarioNamed(options.scenario ?? DEFAULT_SCENARIO);
+    const configPath = options.config === undefined ? DEFAULT_CONFIG_PATH : resolve(io.cwd, options.config);
+    // The built-in example names its files from the package root; a user's configuration, from where they run the CLI.
+    const config = loadRehearsalConfig(configPath, { baseDir: options.config === undefined ? PACKAGE_ROOT : io.cwd, port });
+    if (options.useDatabaseUrl && config.database?.kind === 'postgres' && !io.env[config.database.urlEnv]) {
+      throw new UsageError(`--use-database-url: ${config.database.urlEnv} is not set (got nothing)`);
+    }
+    const workdir = options.workdir === undefined ? defaultWorkdir(io.cwd, scenario.name, io.now()) : resolve(io.cwd, options.workdir);
+
+    out.write(`▶ rehearsal ${scenario.name}: ${scenario.description}\n`);
+    const result = await rehearse({
+      config,
+      scenario,
+      workdir,
+      waitMs,
+      keep: options.keep,
+      useDatabaseUrl: options.useDatabaseUrl === true,
+      env: { ...io.env },
+      signal: controller.signal,
+      onEvent: (event) => progress.push(event),
+      announce: (line) => out.write(`· ${line}\n`),
+    });
+    progress.finish(result.execution.finishedAt);
+    emit(result, runResultOf(result, scenario, progress), json, io);
+    return exitCodeFor(result.outcome);
+  } catch (error) {
+    progress.stop();
+    const failure = error instanceof Error ? error : new Error(String(error));
+    const usage = failure instanceof UsageError || failure instanceof ConfigError || failure instanceof UnknownScenarioError;
+    io.stderr.write(`deploy-runbook: ${usage ? '' : `${failure.name}: `}${failure.message}\n`);
+    if (json) io.stdout.write(jsonText({ outcome: 'failed', states: [], durationMs: 0, report: null, error: failure.name, cause: failure.message, scenario: scenario?.name ?? null, verification: null }));
+    if (usage) return ExitCode.Usage;
+    const signal = controller.signal.reason as NodeJS.Signals | undefined;
+    return failure instanceof RehearsalInterruptedError && signal ? (SIGNAL_EXIT[signal] ?? ExitCode.Failed) : ExitCode.Failed;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function runResultOf(result: RehearsalResult, scenario: Scenario, progress: Progress): RunResult {
+  const { execution } = result;
+  return {
+    outcome: result.outcome,
+    // The local engine's execution ARN names no real execution: nothing to link to.
+    executionArn: null,
+    version: scenario.input.version,
+    steps: progress.steps,
+    durationMs: execution.finishedAt - execution.startedAt,
+    error: execution.error,
+    cause: execution.cause,
+    report: result.report?.markdown ?? null,
+    snapshotId: result.snapshotId,
+    alarms: result.alarms,
+  };
+}
+
+/** The closing lines, or the one JSON object; and the GitHub Actions step summary when there is one. */
+function emit(result: RehearsalResult, run: RunResult, json: boolean, io: CliIo): void {
+  if (json) {
+    const { outcome, states, durationMs, report, error, cause } = toJsonOutput(run);
+    io.stdout.write(jsonText({ outcome, states, durationMs, report, error, cause, scenario: result.scenario, verification: result.verification, workspace: result.workspace }));
+  } else {
+    writeSummary(io.stdout, result, { ...run, report: run.report && shown(run.report, io.cwd) }, io.cwd);
+  }
+  const summaryPath = io.env.GITHUB_STEP_SUMMARY;
+  if (summaryPath) {
+    const checks = verificationLines(result.verification).map((line) => `- ${line.replace(/\r?\n/g, ' ')}`);
+    appendStepSummary(summaryPath, `${stepSummary(run)}#### Rehearsal checks (${result.scenario})\n\n${checks.join('\n')}\n\n`);
+  }
+}
+
+function writeSummary(out: OutputStream, result: RehearsalResult, run: RunResult, cwd: string): void {
+  const { workspace, verification } = result;
+  const lines = [
+    ...outcomeLines(run),
+    `  store:     ${shown(workspace.store, cwd)}`,
+    `  log:       ${shown(workspace.log, cwd)}`,
+    '',
+    `rehearsal checks (${result.scenario}): ${verification.ok ? 'all hold' : 'SOME DO NOT HOLD'}`,
+    ...verificationLines(verification).map((line) => `  ${line}`),
+  ];
+  if (result.cleanupProblems.length > 0) lines.push('', ...result.cleanupProblems.map((problem) => `⚠ cleanup: ${problem}`));
+  const kept = workspace.kept;
+  if (kept) {
+    lines.push('', 'left running (--keep):');
+    if (kept.app) lines.push(`  app:       ${workspace.app.url} (${kept.app.version}, pid ${kept.app.pid}); stop: kill ${kept.app.pid}`);
+    if (kept.database && workspace.database) {
+      lines.push(`  database:  ${workspace.database.url}`, `             connect: ${kept.database.psql}`, `             stop:    ${kept.database.stop}`);
+    }
+  }
+  out.write(`${lines.join('\n')}\n`);
+}
+
+/** A path under the current directory as a relative one: shorter to read and to copy. */
+function shown(path: string, cwd: string): string {
+  const from = relative(cwd, path);
+  return from.startsWith('..') || isAbsolute(from) ? path : from;
+}
+
+function jsonText(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
+}

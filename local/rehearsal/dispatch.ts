@@ -1,0 +1,90 @@
+import { parse } from '@aws-lambda-powertools/parser';
+import type { z } from 'zod';
+import { DatabaseSnapshotEvent, runDatabaseSnapshot } from '../../lambdas/database-snapshot/database-snapshot';
+import { DeployTargetEvent, runDeployTarget } from '../../lambdas/deploy-target/deploy-target';
+import { DeploymentLockEvent, runDeploymentLock } from '../../lambdas/deployment-lock/deployment-lock';
+import { evaluateAlarms, EvaluateAlarmsEvent } from '../../lambdas/evaluate-alarms/evaluate-alarms';
+import { LedgerEvent, runLedger } from '../../lambdas/ledger/ledger';
+import { MigrationsEvent, runMigrations } from '../../lambdas/migrations/migrations';
+import { notify, NotifyEvent } from '../../lambdas/notify/notify';
+import { PreflightEvent, runPreflight } from '../../lambdas/preflight/preflight';
+import { RestoreDatabaseEvent, runRestoreDatabase } from '../../lambdas/restore-database/restore-database';
+import { InvalidInputError, RunbookError } from '../../lambdas/shared/errors';
+import { runSmokeTests, SmokeTestEvent } from '../../lambdas/smoke-test/smoke-test';
+import { validateInput, ValidateInputEvent } from '../../lambdas/validate-input/validate-input';
+import type { TaskCall } from '../engine/engine';
+import type { LocalPorts } from './local-ports';
+
+/** A function folder's event schema and its run function called with local ports: what its handler.ts does on AWS. */
+interface Route {
+  readonly schema: z.ZodType;
+  readonly run: (event: never, ports: LocalPorts) => Promise<unknown>;
+}
+
+function route<S extends z.ZodType>(schema: S, run: (event: z.output<S>, ports: LocalPorts) => Promise<unknown>): Route {
+  return { schema, run: run as Route['run'] };
+}
+
+/** A port the configuration leaves out (no database, no migrations) was asked for anyway. */
+function required<T>(port: T | null, folder: string, section: string): T {
+  if (port === null) throw new InvalidInputError(`${folder} was called, but config.${section} is null: this rehearsal has no ${section} to work on`);
+  return port;
+}
+
+/** Every function folder of the runbook, as the handlers wire them, with the local adapters instead of AWS ones. */
+export const ROUTES: Readonly<Record<string, Route>> = {
+  'validate-input': route(ValidateInputEvent, (event, { clock }) => validateInput(event, { clock })),
+  'deployment-lock': route(DeploymentLockEvent, (event, { store, clock }) => runDeploymentLock(event, { store, clock })),
+  preflight: route(PreflightEvent, (event, { target, backups, alarms, clock }) => runPreflight(event, { target, backups, alarms, clock })),
+  'database-snapshot': route(DatabaseSnapshotEvent, (event, { backups, clock }) =>
+    runDatabaseSnapshot(event, { backups: required(backups, 'database-snapshot', 'database'), clock }),
+  ),
+  'deploy-target': route(DeployTargetEvent, (event, { target, clock }) => runDeployTarget(event, { target, clock })),
+  migrations: route(MigrationsEvent, (event, { migrator, clock }) => runMigrations(event, { migrator: required(migrator, 'migrations', 'migrations'), clock })),
+  'smoke-test': route(SmokeTestEvent, (event, { secrets, clock }) => runSmokeTests(event, { secrets, clock })),
+  'evaluate-alarms': route(EvaluateAlarmsEvent, (event, { alarms, clock }) => evaluateAlarms(event, { alarms, clock })),
+  ledger: route(LedgerEvent, (event, { store, clock }) => runLedger(event, { store, clock })),
+  'restore-database': route(RestoreDatabaseEvent, (event, { restorer, clock }) =>
+    runRestoreDatabase(event, { restorer: required(restorer, 'restore-database', 'database'), clock }),
+  ),
+  notify: route(NotifyEvent, (event, { notifier }) => notify(event, { notifier })),
+};
+
+/** The rehearsal was interrupted (SIGINT, SIGTERM): no task starts any more. */
+export class RehearsalInterruptedError extends RunbookError {}
+
+export interface DispatcherOptions {
+  /** Once aborted, every call fails with RehearsalInterruptedError, so the execution ends without touching anything more. */
+  readonly signal?: AbortSignal;
+}
+
+/** The engine's TaskHandler, and a way to wait for the task in flight. */
+export interface Dispatcher {
+  readonly handle: (call: TaskCall) => Promise<unknown>;
+  /** Resolves once no task runs: teardown waits for it, so nothing starts a process after the processes were stopped. */
+  settled(): Promise<void>;
+}
+
+/**
+ * Serves every Task of the rehearsal: parses the event with the function's own schema through the
+ * Powertools parser (as the handler's middleware does, so an invalid event fails with the same
+ * ParseError), then calls the function's run function with the local ports. Errors pass through with
+ * their name, which is what the state machine's Catch and Retry match.
+ */
+export function createDispatcher(ports: LocalPorts, options: DispatcherOptions = {}): Dispatcher {
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const handle = (call: TaskCall): Promise<unknown> => {
+    const work = dispatch(call, ports, options.signal);
+    inFlight = work.catch(() => undefined);
+    return work;
+  };
+  return { handle, settled: () => inFlight.then(() => undefined) };
+}
+
+async function dispatch(call: TaskCall, ports: LocalPorts, signal: AbortSignal | undefined): Promise<unknown> {
+  if (signal?.aborted) throw new RehearsalInterruptedError(`the rehearsal was interrupted (${String(signal.reason)}): ${call.state} did not run`);
+  const target = ROUTES[call.folder];
+  if (!target) throw new InvalidInputError(`${call.state} names function folder "${call.folder}", which the rehearsal does not serve (folders: ${Object.keys(ROUTES).join(', ')})`);
+  const event = parse(call.event, undefined, target.schema);
+  return target.run(event as never, ports);
+}

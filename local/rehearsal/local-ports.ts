@@ -1,0 +1,95 @@
+import type { RunbookConfig } from '../../config/schema';
+import { EnvSecretSource } from '../../lambdas/adapters/env-secret-source';
+import type { AlarmSource } from '../../lambdas/ports/alarm-source';
+import type { ArtifactStore } from '../../lambdas/ports/artifact-store';
+import { type Clock, systemClock } from '../../lambdas/ports/clock';
+import type { DatabaseBackups } from '../../lambdas/ports/database-backups';
+import type { DatabaseRestorer } from '../../lambdas/ports/database-restorer';
+import type { DeployTarget } from '../../lambdas/ports/deploy-target';
+import type { Migrator } from '../../lambdas/ports/migrator';
+import type { Notifier } from '../../lambdas/ports/notifier';
+import type { SecretSource } from '../../lambdas/ports/secret-source';
+import { AlarmStateUnavailableError, requireEnv } from '../../lambdas/shared/errors';
+import { CommandMigrator } from '../adapters/command-migrator';
+import { CommandTarget } from '../adapters/command-target';
+import { FileArtifactStore } from '../adapters/file-artifact-store';
+import { LocalNotifier } from '../adapters/local-notifier';
+import { PgBackups } from '../adapters/pg-backups';
+import { PgRestorer } from '../adapters/pg-restorer';
+import { ProcessTarget } from '../adapters/process-target';
+import { PrometheusAlarms } from '../adapters/prometheus-alarms';
+
+/** Every port a task may need, as the rehearsal provides them: the local counterpart of the Lambda handlers' AWS adapters. */
+export interface LocalPorts {
+  readonly store: ArtifactStore;
+  readonly target: DeployTarget;
+  /** Null exactly when `config.database` is null. */
+  readonly backups: DatabaseBackups | null;
+  readonly restorer: DatabaseRestorer | null;
+  /** Null exactly when `config.migrations` is null. */
+  readonly migrator: Migrator | null;
+  readonly alarms: AlarmSource;
+  readonly secrets: SecretSource;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+}
+
+export interface LocalPortsOptions {
+  /** The artifact store's directory. */
+  readonly storeDir: string;
+  /**
+   * Environment of the app, the migrations and the secret source; it holds `database.urlEnv`. Adapters
+   * read it when they start something, so a change applies to every process started after it.
+   */
+  readonly env: NodeJS.ProcessEnv;
+  /** Receives the processes' output and the notifications, one line at a time. */
+  readonly log: (line: string) => void;
+  /** Where pg_dump and pg_restore are. @default the newest installed PostgreSQL */
+  readonly binDir?: string;
+  readonly clock?: Clock;
+}
+
+/** The ports, and the process target behind `target` when there is one: its processes outlive a task. */
+export interface RehearsalPorts {
+  readonly ports: LocalPorts;
+  readonly processes: ProcessTarget | null;
+}
+
+/**
+ * Builds the local adapters once per rehearsal. They keep state between tasks (the running process,
+ * started migrations, the previous metrics scrape), as a deployment's real resources would.
+ */
+export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOptions): RehearsalPorts {
+  const clock = options.clock ?? systemClock;
+  const { env, log } = options;
+  const store = new FileArtifactStore(options.storeDir);
+  const processes = config.target.kind === 'process' ? new ProcessTarget(config.target, { env, log, clock }) : null;
+  const target = processes ?? commandTarget(config, env, log, clock);
+  const database = config.database?.kind === 'postgres' ? config.database : null;
+  const url = database ? requireEnv(database.urlEnv, env) : null;
+  const ports: LocalPorts = {
+    store,
+    target,
+    backups: database && url ? new PgBackups(database, { url, target: config.name, store, clock, binDir: options.binDir }) : null,
+    restorer: database && url ? new PgRestorer(database, { url, store, clock, binDir: options.binDir }) : null,
+    migrator: config.migrations?.kind === 'command' ? new CommandMigrator(config.migrations, { env, log, clock }) : null,
+    alarms: config.alarms.kind === 'prometheus' ? new PrometheusAlarms(config.alarms, fetch, { clock }) : NO_ALARMS,
+    secrets: new EnvSecretSource(env),
+    notifier: new LocalNotifier(store, log, clock),
+    clock,
+  };
+  return { ports, processes };
+}
+
+function commandTarget(config: RunbookConfig, env: NodeJS.ProcessEnv, log: (line: string) => void, clock: Clock): DeployTarget {
+  if (config.target.kind !== 'command') throw new TypeError(`target.kind '${config.target.kind}' has no local adapter (rehearsalProblems rejects it)`);
+  return new CommandTarget(config.target, { env, log, clock });
+}
+
+/** A configuration without alarms watches none: the tasks never ask, and asking anyway fails closed. */
+const NO_ALARMS: AlarmSource = {
+  async states(names) {
+    if (names.length === 0) return [];
+    throw new AlarmStateUnavailableError(`alarms ${names.join(', ')} are CloudWatch alarms, which a rehearsal cannot read`);
+  },
+};

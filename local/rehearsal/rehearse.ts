@@ -1,0 +1,187 @@
+import type { RunbookConfig } from '../../config/schema';
+import { redact } from '../adapters/pg-connection';
+import { type ExecutionResult, runRunbook, type StateEvent } from '../engine/engine';
+import { compactTimestamp } from '../postgres/identifiers';
+import { dataFingerprint } from './data-fingerprint';
+import { createDispatcher } from './dispatch';
+import { buildLocalPorts } from './local-ports';
+import { OutcomeRecorder } from './outcome-recorder';
+import { type ReportPaths, rewriteEvidenceReport } from './report';
+import type { ExpectedOutcome, Scenario } from './scenarios';
+import { assertPortFree, bringUpPreviousRelease, interrupted, type KeptResources, keptDatabase, provideDatabase, rehearsalEnv } from './setup';
+import { stateTimings } from './state-timings';
+import { bakeTrafficListener, Traffic, TRAFFIC_PATH, trafficRate } from './traffic';
+import { type RehearsalVerification, verifyRehearsal } from './verification';
+import { openWorkspace, Teardown } from './workspace';
+
+/**
+ * Every Wait state's length unless told otherwise. Short enough that a rehearsal takes seconds; long
+ * enough that the bake's traffic (sized from it, see trafficRate) crosses the alarms' minRequests at each evaluation.
+ */
+export const DEFAULT_WAIT_MS = 500;
+
+export interface RehearsalOptions {
+  /** Validated for a rehearsal, ports and paths already adjusted (see loadRehearsalConfig). */
+  readonly config: RunbookConfig;
+  readonly scenario: Scenario;
+  /** The workspace: the artifact store and the processes' log go here. */
+  readonly workdir: string;
+  /** How long every Wait state lasts: the rehearsal's minutes become moments. */
+  readonly waitMs: number;
+  /** Leave the app and PostgreSQL running after a completed rehearsal. @default false */
+  readonly keep?: boolean;
+  /**
+   * Work on the database named by `database.urlEnv` in `env` rather than a throwaway one. Off unless asked:
+   * a rehearsal migrates its database and, on rollback, renames it aside and restores a copy in its place.
+   * @default false
+   */
+  readonly useDatabaseUrl?: boolean;
+  /** The environment the rehearsal starts from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Once aborted, no task starts any more, and everything started is stopped. */
+  readonly signal?: AbortSignal;
+  /** Each state as it starts and ends, for live progress. */
+  readonly onEvent?: (event: StateEvent) => void;
+  /** One line per preparation step (starting PostgreSQL, migrating to v1…). */
+  readonly announce?: (line: string) => void;
+  readonly now?: () => Date;
+}
+
+/** Where things are, and what `--keep` left running. */
+export interface RehearsalWorkspace {
+  readonly dir: string;
+  readonly store: string;
+  readonly log: string;
+  readonly app: { readonly url: string };
+  /** The URL with its password masked; `started` when the rehearsal started the server itself. */
+  readonly database: { readonly url: string; readonly started: boolean; readonly port: number | null; readonly dataDir: string | null } | null;
+  readonly kept: KeptResources | null;
+}
+
+export interface RehearsalResult {
+  readonly scenario: string;
+  readonly outcome: ExpectedOutcome;
+  readonly execution: ExecutionResult;
+  /** StateEntered events: what Step Functions Standard bills. */
+  readonly transitions: number;
+  readonly states: ReturnType<typeof stateTimings>;
+  readonly report: ReportPaths | null;
+  readonly snapshotId: string | null;
+  readonly alarms: { readonly firing: string[]; readonly newlyFiring: string[]; readonly firingAtBaseline: string[] } | null;
+  readonly verification: RehearsalVerification;
+  readonly workspace: RehearsalWorkspace;
+  /** Cleanup steps that failed; the rehearsal's result stands. */
+  readonly cleanupProblems: readonly string[];
+}
+
+/**
+ * The rehearsal: prepares PostgreSQL and the previous release (migrated, seeded, running), runs the
+ * real runbook ASL in-process with every Task served by the functions and local adapters, generates
+ * traffic during the bake, then checks the machine and adds the timings and the checks to the evidence
+ * report. Everything it started is stopped afterwards (unless `keep`), also when it fails or is interrupted.
+ */
+export async function rehearse(options: RehearsalOptions): Promise<RehearsalResult> {
+  const { config, scenario, signal } = options;
+  const announce = options.announce ?? (() => undefined);
+  const now = options.now ?? (() => new Date());
+  const teardown = new Teardown();
+  const workspace = await openWorkspace(options.workdir);
+  teardown.add('close the log', () => workspace.close());
+  let keepRunning = false;
+  try {
+    await assertPortFree(config);
+    const database = await provideDatabase(config, options.env ?? process.env, options.useDatabaseUrl === true, teardown, () => keepRunning, announce);
+    interrupted(signal);
+
+    const env = rehearsalEnv(config, scenario, options.env ?? process.env, database?.url ?? null, announce);
+    const { ports, processes } = buildLocalPorts(config, { storeDir: workspace.storeDir, env, log: (line) => workspace.log(line), binDir: database?.server?.binDir });
+    const dispatcher = createDispatcher(ports, { signal });
+    if (processes) teardown.add('stop the app', () => (keepRunning ? Promise.resolve() : processes.stopAll()));
+    // Registered after the app's stop, so it runs before it: no task may start a process once they were stopped.
+    teardown.add('wait for the task in flight', () => dispatcher.settled());
+
+    await bringUpPreviousRelease(scenario.previousVersion, ports.target, ports.migrator, database?.url ?? null, announce, signal);
+    const before = database ? await dataFingerprint(database.url) : null;
+    interrupted(signal);
+    Object.assign(env, scenario.envAfterSetup);
+
+    const traffic = prometheusTraffic(config, options.waitMs);
+    if (traffic) teardown.add('stop the traffic', () => traffic.stop());
+    const recorder = new OutcomeRecorder(dispatcher.handle);
+    const trafficListener = traffic ? bakeTrafficListener(traffic) : () => undefined;
+    announce(`running the runbook: deploy ${scenario.input.version} over ${scenario.previousVersion} (Wait states last ${options.waitMs} ms)`);
+    const execution = await runRunbook({
+      config,
+      input: { ...scenario.input, requestedBy: 'deploy-runbook rehearse' },
+      handler: recorder.handle,
+      executionName: `rehearse-${scenario.name}-${compactTimestamp(now().toISOString())}`,
+      waitMs: options.waitMs,
+      retryMs: options.waitMs,
+      onEvent: (event) => {
+        trafficListener(event);
+        options.onEvent?.(event);
+      },
+    });
+    const trafficSummary = traffic ? await traffic.stop() : null;
+    interrupted(signal);
+
+    const outcome = outcomeOf(execution);
+    const slots = recorder.slots(execution);
+    const verification = await verifyRehearsal({
+      scenario,
+      outcome,
+      config,
+      slots,
+      store: ports.store,
+      database: database && before ? { url: database.url, before } : null,
+      traffic: traffic?.started ? trafficSummary : null,
+    });
+    const states = stateTimings(execution.events);
+    const report = slots ? await rewriteEvidenceReport(ports.store, slots, states, { scenario: scenario.name, verification }, new Date(execution.finishedAt)) : null;
+
+    let kept: KeptResources | null = null;
+    if (options.keep) {
+      keepRunning = true;
+      kept = { app: processes?.release() ?? null, database: database?.server ? keptDatabase(database.server, database.name) : null };
+    }
+    const bake = slots?.bake ?? null;
+    return {
+      scenario: scenario.name,
+      outcome,
+      execution,
+      transitions: execution.events.filter((event) => event.type === 'entered').length,
+      states,
+      report,
+      snapshotId: slots?.snapshot?.id ?? null,
+      alarms: bake ? { firing: bake.firing.map((alarm) => alarm.name), newlyFiring: bake.newlyFiring, firingAtBaseline: bake.firingAtBaseline } : null,
+      verification,
+      workspace: {
+        dir: workspace.dir,
+        store: workspace.storeDir,
+        log: workspace.logPath,
+        app: { url: config.smokeTests.baseUrl },
+        database: database ? { url: redact(database.url, []), started: database.server !== null, port: database.server?.port ?? null, dataDir: database.server?.dataDir ?? null } : null,
+        kept,
+      },
+      // Cleaned up before returning, so that the result can tell what failed; the finally below then has nothing left.
+      cleanupProblems: await teardown.run(),
+    };
+  } finally {
+    const problems = await teardown.run();
+    if (problems.length > 0) announce(`cleanup: ${problems.join('; ')}`);
+  }
+}
+
+/** Traffic for the bake when Prometheus rules judge it: dense enough for every rule's minRequests per evaluation. */
+function prometheusTraffic(config: RunbookConfig, waitMs: number): Traffic | null {
+  if (config.alarms.kind !== 'prometheus' || config.alarms.rules.length === 0) return null;
+  const minRequests = Math.max(...config.alarms.rules.map((rule) => rule.minRequests));
+  return new Traffic(`${config.smokeTests.baseUrl.replace(/\/$/, '')}${TRAFFIC_PATH}`, trafficRate(minRequests, waitMs));
+}
+
+/** `RolledBack` is the Fail state of a completed rollback; every other failure is a failure (see cli/exit-codes.ts). */
+function outcomeOf(execution: ExecutionResult): ExpectedOutcome {
+  if (execution.status === 'SUCCEEDED') return 'succeeded';
+  return execution.error === 'RolledBack' ? 'rolled-back' : 'failed';
+}
+

@@ -1,0 +1,88 @@
+import { RunbookError } from '../../lambdas/shared/errors';
+
+/** How a rehearsed execution ends, as the CLI's exit code tells it. */
+export type ExpectedOutcome = 'succeeded' | 'rolled-back' | 'failed';
+
+/**
+ * One rehearsal: the release running before, the one deployed, and the demo app's fault knobs.
+ * Faults are real behaviour of the app (examples/demo-app/server.mjs), never scripted task results.
+ */
+export interface Scenario {
+  readonly name: string;
+  /** One line for `--help` and the progress header. */
+  readonly description: string;
+  /** Migrated to and started before the execution: what the rollback goes back to. */
+  readonly previousVersion: string;
+  /** The execution input, as CI would send it. */
+  readonly input: { readonly version: string; readonly reason: string };
+  /** Environment of every process the rehearsal starts, from the first one on. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Added once the previous release runs, so that it applies to every process started later (the rollback's too). */
+  readonly envAfterSetup: Readonly<Record<string, string>>;
+  /** What the runbook should do about it. */
+  readonly expected: ExpectedOutcome;
+}
+
+/** Data requests the `alarm` scenario's v2 serves before answering 500: the smoke tests make one, the bake's traffic the rest. */
+const ERRORS_AFTER_REQUESTS = 20;
+
+/** The built-in scenarios, the default first. */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'healthy',
+    description: 'deploy v2 and its migration; smoke tests and alarms stay green → succeeded',
+    previousVersion: 'v1',
+    input: { version: 'v2', reason: 'rehearsal: healthy release' },
+    env: {},
+    envAfterSetup: {},
+    expected: 'succeeded',
+  },
+  {
+    name: 'smoke-failure',
+    description: "v2's /health answers 500 → SmokeTest fails → app back to v1, database restored (its migration ran) → rolled back",
+    previousVersion: 'v1',
+    input: { version: 'v2', reason: 'rehearsal: release failing its smoke tests' },
+    env: { DEMO_FAULT: 'smoke', DEMO_FAULT_VERSION: 'v2' },
+    envAfterSetup: {},
+    expected: 'rolled-back',
+  },
+  {
+    name: 'alarm',
+    description: 'v2 starts answering 5xx under traffic during the bake → the error-ratio alarm fires → rolled back',
+    previousVersion: 'v1',
+    input: { version: 'v2', reason: 'rehearsal: release regressing during the bake' },
+    env: { DEMO_FAULT: `errors-after:${ERRORS_AFTER_REQUESTS}`, DEMO_FAULT_VERSION: 'v2' },
+    envAfterSetup: {},
+    expected: 'rolled-back',
+  },
+  {
+    name: 'migration-failure',
+    description: 'deploy v3-broken: its migration destroys data, then fails → app back to v1, database restored, broken one kept → rolled back',
+    previousVersion: 'v1',
+    input: { version: 'v3-broken', reason: 'rehearsal: release whose migration fails half-way' },
+    env: {},
+    envAfterSetup: {},
+    expected: 'rolled-back',
+  },
+  {
+    name: 'rollback-failure',
+    description: 'every version started from now on fails /health, v1 too → VerifyRollback fails → lock kept for a person → failed',
+    previousVersion: 'v1',
+    input: { version: 'v2', reason: 'rehearsal: rollback that cannot bring the previous version back' },
+    env: {},
+    envAfterSetup: { DEMO_FAULT: 'smoke' },
+    expected: 'failed',
+  },
+];
+
+export const DEFAULT_SCENARIO = SCENARIOS[0].name;
+
+/** `--scenario` names no built-in scenario. */
+export class UnknownScenarioError extends RunbookError {}
+
+/** The scenario called `name`; the error lists the valid names. */
+export function scenarioNamed(name: string): Scenario {
+  const found = SCENARIOS.find((scenario) => scenario.name === name);
+  if (!found) throw new UnknownScenarioError(`scenario: there is no scenario "${name}"; the scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return found;
+}

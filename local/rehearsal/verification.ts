@@ -1,0 +1,135 @@
+import type { RunbookConfig } from '../../config/schema';
+import type { ArtifactStore } from '../../lambdas/ports/artifact-store';
+import { lockKey } from '../../lambdas/deployment-lock/deployment-lock';
+import type { LedgerSlots } from '../../lambdas/ledger/slots';
+import { withClient, withDatabase } from '../adapters/pg-connection';
+import { compareFingerprints, type DataComparison, type DataFingerprint, dataFingerprint } from './data-fingerprint';
+import type { ExpectedOutcome, Scenario } from './scenarios';
+import type { TrafficSummary } from './traffic';
+
+/** The demo app's health endpoint: it reports the running version (the smoke tests read it too). */
+export const HEALTH_PATH = '/health';
+
+/** One thing a person would check after the rehearsal, and whether it holds. */
+export interface VerificationCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** What the rehearsal found on the machine after the execution, beside what the runbook reported. */
+export interface RehearsalVerification {
+  /** Every check holds. */
+  readonly ok: boolean;
+  readonly checks: readonly VerificationCheck[];
+  readonly app: { readonly url: string; readonly status: number | null; readonly version: string | null; readonly expectedVersion: string | null };
+  readonly data: { readonly before: DataFingerprint; readonly after: DataFingerprint; readonly comparison: DataComparison } | null;
+  /** `<db>_failed_*` databases on the server: broken databases a restore kept. */
+  readonly failedDatabases: readonly string[];
+  readonly lock: { readonly state: string | null; readonly note: string | null };
+  readonly traffic: TrafficSummary | null;
+}
+
+/** What the verification reads. */
+export interface VerificationInput {
+  readonly scenario: Scenario;
+  readonly outcome: ExpectedOutcome;
+  readonly config: RunbookConfig;
+  /** The slots the ledger recorded the outcome from; null when the execution ended before (bad input, lock held). */
+  readonly slots: LedgerSlots | null;
+  readonly store: ArtifactStore;
+  /** The database, when the configuration has one. */
+  readonly database: { readonly url: string; readonly before: DataFingerprint } | null;
+  readonly traffic: TrafficSummary | null;
+}
+
+/**
+ * Checks what a person would after a deployment: the version the app reports, the data against the
+ * pre-deploy fingerprint (identical after a restore, no rows lost otherwise), the broken database kept
+ * when a restore happened, and the lock released (or kept, marked stuck, after a failed rollback).
+ */
+export async function verifyRehearsal(input: VerificationInput): Promise<RehearsalVerification> {
+  const { scenario, outcome, slots } = input;
+  const checks: VerificationCheck[] = [
+    { name: 'outcome', ok: outcome === scenario.expected, detail: `${outcome}; the ${scenario.name} scenario expects ${scenario.expected}` },
+  ];
+
+  const expectedVersion = outcome === 'succeeded' ? (slots?.deployment.version ?? null) : outcome === 'rolled-back' ? (slots?.rollbackTo?.version ?? null) : null;
+  const app = { ...(await readHealth(`${input.config.smokeTests.baseUrl.replace(/\/$/, '')}${HEALTH_PATH}`)), expectedVersion };
+  const answered = app.status === null ? 'does not answer' : `answers ${app.status} with version ${app.version ?? '(none)'}`;
+  if (expectedVersion === null) {
+    checks.push({ name: 'app', ok: true, detail: `${app.url} ${answered} (no version is expected after a ${outcome} execution)` });
+  } else {
+    const healthy = app.status !== null && app.status >= 200 && app.status < 300;
+    const why = outcome === 'succeeded' ? 'the version deployed' : 'the version rolled back to';
+    checks.push({ name: 'app', ok: healthy && app.version === expectedVersion, detail: `${app.url} ${answered}; expected ${expectedVersion} (${why})` });
+  }
+
+  const restore = slots?.restore ?? null;
+  let data: RehearsalVerification['data'] = null;
+  let failedDatabases: string[] = [];
+  if (input.database) {
+    const after = await dataFingerprint(input.database.url);
+    const comparison = compareFingerprints(input.database.before, after);
+    data = { before: input.database.before, after, comparison };
+    checks.push(dataCheck(comparison, restore?.restored === true));
+    failedDatabases = await failedCopies(input.database.url);
+    if (restore?.restored) {
+      const kept = restore.failedCopy !== null && failedDatabases.includes(restore.failedCopy);
+      checks.push({ name: 'failed database kept', ok: kept, detail: kept ? `${restore.failedCopy} is still on the server` : `${restore.failedCopy ?? 'no copy'} is not on the server` });
+    }
+  }
+
+  const lock = await readLock(input.store, input.config.name);
+  if (slots) {
+    const expected = slots.rollbackError !== null ? 'stuck' : 'released';
+    const why = expected === 'stuck' ? 'the rollback failed: a person must check the target' : 'the execution is over';
+    checks.push({ name: 'lock', ok: lock.state === expected, detail: `${lockKey(input.config.name)} is ${lock.state ?? 'missing'}; expected ${expected} (${why})` });
+  }
+
+  return { ok: checks.every((check) => check.ok), checks, app, data, failedDatabases, lock, traffic: input.traffic };
+}
+
+function dataCheck(comparison: DataComparison, restored: boolean): VerificationCheck {
+  const changes = comparison.differences.length > 0 ? `: ${comparison.differences.join('; ')}` : '';
+  const rows = `${comparison.rowsBefore} → ${comparison.rowsAfter} rows`;
+  if (restored) {
+    return {
+      name: 'data',
+      ok: comparison.identical,
+      detail: comparison.identical ? `identical to the pre-deploy fingerprint (${comparison.rowsAfter} rows)` : `differs from the pre-deploy fingerprint after the restore (${rows})${changes}`,
+    };
+  }
+  return { name: 'data', ok: comparison.noRowsLost, detail: `${comparison.noRowsLost ? 'no rows lost' : 'ROWS LOST'} (${rows})${changes}` };
+}
+
+async function readHealth(url: string): Promise<{ url: string; status: number | null; version: string | null }> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const body = (await response.json().catch(() => null)) as { version?: unknown } | null;
+    return { url, status: response.status, version: typeof body?.version === 'string' ? body.version : null };
+  } catch {
+    return { url, status: null, version: null };
+  }
+}
+
+/** Databases the restore kept aside, `<db>_failed_<yyyymmddhhmmss>`, read from the server's maintenance database. */
+async function failedCopies(url: string): Promise<string[]> {
+  const database = decodeURIComponent(new URL(url).pathname.slice(1));
+  return withClient(withDatabase(url, 'postgres'), async (client) => {
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [`${database}_failed_`]);
+    return rows.map((row) => row.datname);
+  });
+}
+
+async function readLock(store: ArtifactStore, target: string): Promise<{ state: string | null; note: string | null }> {
+  const stored = await store.get(lockKey(target));
+  if (!stored) return { state: null, note: null };
+  const record = JSON.parse(stored.body.toString('utf8')) as { state?: unknown; note?: unknown };
+  return { state: typeof record.state === 'string' ? record.state : null, note: typeof record.note === 'string' ? record.note : null };
+}
+
+/** The checks as lines for a terminal or Markdown: `✔ data: identical to the pre-deploy fingerprint (3505 rows)`. */
+export function verificationLines(verification: RehearsalVerification): string[] {
+  return verification.checks.map((check) => `${check.ok ? '✔' : '✖'} ${check.name}: ${check.detail}`);
+}

@@ -1,0 +1,256 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import rehearsalConfig from '../../examples/rehearsal/runbook.json';
+import { freePort } from '../examples/demo-app-process';
+
+const BIN = resolve(import.meta.dirname, '../../bin/deploy-runbook.js');
+/** Each rehearsal starts its own PostgreSQL and demo app. */
+const REHEARSAL_TIMEOUT_MS = 120_000;
+/** Known to the test, so that it can tell it never appears in any output. */
+const SMOKE_PASSWORD = `e2e-${Date.now()}-never-printed`;
+
+const workdirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(workdirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly json: Record<string, any>;
+  readonly workdir: string;
+  readonly port: number;
+}
+
+/** `node bin/deploy-runbook.js rehearse --json --port <free> --workdir <tmp> …`, as a user would run it. */
+async function rehearseCli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
+  const workdir = await mkdtemp(join(tmpdir(), 'e2e-rehearse-'));
+  workdirs.push(workdir);
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, DEMO_SMOKE_PASSWORD: SMOKE_PASSWORD };
+  // The rehearsal would use a database from the environment: these runs must start their own.
+  delete env.DATABASE_URL;
+  delete env.GITHUB_STEP_SUMMARY;
+  Object.assign(env, extraEnv);
+  const child = spawn(process.execPath, [BIN, 'rehearse', '--json', '--port', String(port), '--workdir', workdir, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const code = await new Promise<number | null>((done) => child.once('close', done));
+  const lines = stdout.trim().split('\n');
+  expect(lines, `stdout must be one JSON object; stderr:\n${stderr}`).toHaveLength(1);
+  return { code, stdout, stderr, json: JSON.parse(lines[0]), workdir, port };
+}
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(false);
+    });
+    socket.once('error', () => done(true));
+  });
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** What every rehearsal must leave: the evidence report with each state's duration, nothing running, no secret anywhere. */
+async function expectEvidenceAndCleanup(run: CliRun): Promise<Record<string, any>> {
+  expect(Object.keys(run.json)).toEqual(expect.arrayContaining(['outcome', 'states', 'durationMs', 'report', 'error', 'cause', 'scenario', 'verification']));
+  const markdownPath: string = run.json.report;
+  expect(markdownPath.startsWith(join(run.workdir, 'store', 'reports', 'demo-app'))).toBe(true);
+  const report = JSON.parse(await readFile(markdownPath.replace(/\.md$/, '.json'), 'utf8'));
+  const markdown = await readFile(markdownPath, 'utf8');
+  const reportStates: { name: string; status: string; ms: number }[] = report.states;
+  expect(reportStates.length).toBeGreaterThan(run.json.states.length);
+  for (const state of reportStates) {
+    expect(state.ms).toBeGreaterThanOrEqual(0);
+    expect(markdown).toContain(`| ${state.name} | ${state.status} | ${state.ms} ms |`);
+  }
+  expect(reportStates.map((s) => s.name)).toEqual(expect.arrayContaining(run.json.states.map((s: { name: string }) => s.name)));
+  expect(report.rehearsal.verification.checks).toEqual(run.json.verification.checks);
+  expect(markdown).toContain(`## Rehearsal: ${run.json.scenario}`);
+
+  const { database } = run.json.workspace;
+  expect(await refusesConnections(run.port)).toBe(true);
+  expect(await refusesConnections(database.port)).toBe(true);
+  expect(existsSync(database.dataDir)).toBe(false);
+  expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(database.dataDir);
+
+  for (const file of await filesUnder(run.workdir)) expect((await readFile(file)).includes(SMOKE_PASSWORD), file).toBe(false);
+  expect(run.stdout + run.stderr).not.toContain(SMOKE_PASSWORD);
+  return report;
+}
+
+const check = (run: CliRun, name: string) => run.json.verification.checks.find((c: { name: string }) => c.name === name);
+
+describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () => {
+  it(
+    'healthy: deploys v2 with its migration, exits 0, the app reports v2 and no row is lost',
+    async () => {
+      const summaryDir = await mkdtemp(join(tmpdir(), 'e2e-summary-'));
+      workdirs.push(summaryDir);
+      const summary = join(summaryDir, 'step-summary.md');
+      // A developer's own database in the environment is left alone unless --use-database-url asks for it.
+      const run = await rehearseCli([], { GITHUB_STEP_SUMMARY: summary, DATABASE_URL: 'postgres://dev:devpass@127.0.0.1:1/their_app' });
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain('DATABASE_URL is set but not used: pass --use-database-url to rehearse against that database');
+      expect(run.stderr).toContain('starting a throwaway PostgreSQL');
+      const markdown = await readFile(summary, 'utf8');
+      expect(markdown).toContain('### deploy-runbook: `v2` ✅ succeeded');
+      expect(markdown).toContain('| EvaluateAlarms ×6 | ✔ |');
+      expect(markdown).toContain('#### Rehearsal checks (healthy)\n\n- ✔ outcome: succeeded; the healthy scenario expects succeeded');
+      expect(run.json).toMatchObject({ outcome: 'succeeded', scenario: 'healthy', error: null });
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v2', expectedVersion: 'v2' });
+      expect(run.json.verification.data.comparison).toMatchObject({ noRowsLost: true, identical: false });
+      expect(run.json.verification.data.after.tables.items.columns).toContain('price_cents');
+      expect(run.json.verification.data.before.tables.items.rows).toBeGreaterThan(3000);
+      expect(run.json.verification.ok).toBe(true);
+      expect(run.stderr).toContain('✔ EvaluateAlarms ×6');
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.outcome.result).toBe('succeeded');
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    'alarm: v2 answers 5xx under the bake traffic, exits 2 with the app back on v1 and the data intact',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'alarm']);
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.json).toMatchObject({ outcome: 'rolled-back', error: 'RolledBack' });
+      expect(run.json.cause).toContain('AlarmFired');
+      expect(run.json.verification.traffic.byStatus['500']).toBeGreaterThan(0);
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
+      expect(run.json.verification.data.comparison.identical).toBe(true);
+      expect(run.json.verification.ok).toBe(true);
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.alarms.bake).toMatchObject({ decision: 'regressed', newlyFiring: ['demo-app-5xx-ratio'] });
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    'migration-failure: v3-broken destroys data then fails, exits 2 with the data restored and the broken database kept',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'migration-failure']);
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.json.cause).toContain('MigrationFailedError');
+      const { data, failedDatabases } = run.json.verification;
+      expect(data.comparison.identical).toBe(true);
+      expect(data.after).toEqual(data.before);
+      expect(failedDatabases).toHaveLength(1);
+      expect(failedDatabases[0]).toMatch(/^demo_app_failed_\d{14}$/);
+      expect(check(run, 'failed database kept')).toMatchObject({ ok: true, detail: `${failedDatabases[0]} is still on the server` });
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.restore).toMatchObject({ restored: true, failedCopy: failedDatabases[0] });
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    "smoke-failure: v2's /health fails the smoke tests, exits 2 with v1 back and the database restored",
+    async () => {
+      const run = await rehearseCli(['--scenario', 'smoke-failure']);
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.json.cause).toContain('SmokeTestFailed');
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
+      expect(run.json.verification.data.comparison.identical).toBe(true);
+      await expectEvidenceAndCleanup(run);
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    'rollback-failure: v1 cannot come back healthy, exits 1 and leaves the lock stuck for a person',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'rollback-failure']);
+
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.json).toMatchObject({ outcome: 'failed', error: 'RollbackFailed' });
+      const lock = JSON.parse(await readFile(join(run.workdir, 'store', 'locks', 'demo-app.json'), 'utf8'));
+      expect(lock).toMatchObject({ state: 'stuck', note: expect.stringContaining('RollbackVerificationFailed') });
+      expect(check(run, 'lock')).toMatchObject({ ok: true });
+      expect(run.json.verification.app).toMatchObject({ status: 500, version: 'v1' });
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.outcome.result).toBe('rollback-failed');
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it('fails when the configuration is invalid, with exit 64 naming the field, and starts nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'e2e-config-'));
+    workdirs.push(dir);
+    const config = join(dir, 'runbook.json');
+    await writeFile(config, JSON.stringify({ ...rehearsalConfig, bake: { durationSeconds: 30, pollSeconds: 1 } }));
+
+    const run = await rehearseCli(['--config', config]);
+
+    expect(run.code).toBe(64);
+    expect(run.json).toMatchObject({ outcome: 'failed', error: 'ConfigError', report: null });
+    expect(run.stderr).toMatch(/bake\.pollSeconds: .*\(got 1\)/);
+    expect(await readdir(run.workdir)).toEqual([]);
+  });
+
+  it('fails when the configuration needs AWS, with exit 64 naming the field', async () => {
+    const run = await rehearseCli(['--config', resolve(import.meta.dirname, '../../config/example.json')]);
+
+    expect(run.code).toBe(64);
+    expect(run.stderr).toContain("target.kind: 'ecs' needs AWS");
+  });
+
+  it("fails when the app's port is taken, with exit 1, before starting anything", async () => {
+    const squatter = createServer();
+    const port = await freePort();
+    await new Promise<void>((done) => squatter.listen(port, '127.0.0.1', done));
+    try {
+      const run = await rehearseCli(['--port', String(port)]);
+
+      expect(run.code).toBe(1);
+      expect(run.json).toMatchObject({ outcome: 'failed', error: 'RehearsalSetupError' });
+      expect(run.json.cause).toContain(`port ${port} on 127.0.0.1 is in use`);
+      expect(run.stderr).not.toContain('starting a throwaway PostgreSQL');
+    } finally {
+      await new Promise((done) => squatter.close(done));
+    }
+  });
+
+  it('fails when --port is not a port, with exit 64 and the JSON object', async () => {
+    const run = await rehearseCli(['--port', '0']);
+
+    expect(run.code).toBe(64);
+    expect(run.json).toMatchObject({ outcome: 'failed', error: 'UsageError', cause: '--port: must be a whole number from 1 to 65535 (got "0")' });
+  });
+
+  it('fails when --use-database-url is given but the variable is not set, with exit 64 naming it', async () => {
+    const run = await rehearseCli(['--use-database-url']);
+
+    expect(run.code).toBe(64);
+    expect(run.json).toMatchObject({ outcome: 'failed', error: 'UsageError', cause: '--use-database-url: DATABASE_URL is not set (got nothing)' });
+    expect(await readdir(run.workdir)).toEqual([]);
+  });
+
+  it('fails when the scenario does not exist, with exit 64 listing the scenarios', async () => {
+    const run = await rehearseCli(['--scenario', 'chaos']);
+
+    expect(run.code).toBe(64);
+    expect(run.json).toMatchObject({ error: 'UnknownScenarioError', scenario: null });
+    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, rollback-failure');
+  });
+});

@@ -1,0 +1,120 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import exampleConfig from '../../../config/example.json';
+import { ConfigError, parseConfig } from '../../../config/load';
+import rehearsalConfig from '../../../examples/rehearsal/runbook.json';
+import { loadRehearsalConfig, rehearsalProblems, withCommandsIn, withPort } from '../../../local/rehearsal/rehearsal-config';
+import { DEFAULT_CONFIG_PATH, PACKAGE_ROOT } from '../../../local/rehearsal/workspace';
+import { useTempDirs } from './fake-ports';
+
+const tempDir = useTempDirs();
+const demo = () => parseConfig(structuredClone(rehearsalConfig));
+
+describe('rehearsalProblems', () => {
+  it('accepts the built-in demo configuration', () => {
+    expect(rehearsalProblems(demo())).toEqual([]);
+  });
+
+  it('fails when sections need AWS, naming each field, what it needs and the kind received', () => {
+    const aws = parseConfig(structuredClone(exampleConfig));
+
+    const problems = rehearsalProblems(aws);
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "target.kind: 'ecs' needs AWS (an ECS service or a hook Lambda); a rehearsal runs 'process' or 'command' (got \"ecs\")",
+        "database.kind: 'rds-instance' needs AWS (RDS or Aurora); a rehearsal runs 'postgres' or none (got \"rds-instance\")",
+        "migrations.kind: 'ecs-task' needs AWS (an ECS task or a hook Lambda); a rehearsal runs 'command' or none (got \"ecs-task\")",
+        expect.stringMatching(/^alarms\.kind: 'cloudwatch' alarms need AWS; .* \(got "cloudwatch" with \d+ alarm name\(s\)\)$/),
+      ]),
+    );
+    for (const name of Object.keys(aws.smokeTests.secrets)) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^smokeTests\\.secrets\\.${name}: Secrets Manager needs AWS`)));
+    }
+  });
+
+  it('accepts CloudWatch alarms only when none are named: there is nothing to read then', () => {
+    expect(rehearsalProblems(parseConfig({ ...structuredClone(rehearsalConfig), alarms: { kind: 'cloudwatch' } }))).toEqual([]);
+  });
+
+  it('fails when a restore needs an approval, which only Step Functions can deliver', () => {
+    const config = parseConfig({ ...structuredClone(rehearsalConfig), database: { kind: 'postgres', restoreApproval: { required: true, timeoutMinutes: 10 } } });
+
+    expect(rehearsalProblems(config)).toEqual([expect.stringMatching(/^database\.restoreApproval\.required: .*set it to false \(got true\)$/)]);
+  });
+});
+
+describe('withPort', () => {
+  it('moves the target, the smoke tests and the metrics to the port', () => {
+    const moved = withPort(demo(), 51234);
+
+    expect(moved.target).toMatchObject({ kind: 'process', port: 51234 });
+    expect(moved.smokeTests.baseUrl).toBe('http://127.0.0.1:51234');
+    expect(moved.alarms).toMatchObject({ metricsUrl: 'http://127.0.0.1:51234/metrics' });
+  });
+
+  it('leaves URLs that point at another port alone, and keeps a base path', () => {
+    const config = parseConfig({
+      ...structuredClone(rehearsalConfig),
+      smokeTests: { ...structuredClone(rehearsalConfig.smokeTests), baseUrl: 'http://127.0.0.1:47800/api/' },
+      alarms: { ...structuredClone(rehearsalConfig.alarms), metricsUrl: 'http://127.0.0.1:9090/metrics' },
+    });
+
+    const moved = withPort(config, 50000);
+
+    expect(moved.smokeTests.baseUrl).toBe('http://127.0.0.1:50000/api/');
+    expect(moved.alarms).toMatchObject({ metricsUrl: 'http://127.0.0.1:9090/metrics' });
+  });
+
+  it('puts every port into the target and the URLs that followed it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 65535 }), (port) => {
+        const moved = withPort(demo(), port);
+        const urlPort = (url: string) => new URL(url).port || '80';
+        return moved.target.kind === 'process' && moved.target.port === port && urlPort(moved.smokeTests.baseUrl) === String(port) && moved.alarms.kind === 'prometheus' && urlPort(moved.alarms.metricsUrl) === String(port);
+      }),
+    );
+  });
+
+  it('fails when the target is not a process, naming target.kind', () => {
+    const commands = parseConfig({ ...structuredClone(rehearsalConfig), target: { kind: 'command', deploy: 'deploy {{version}}', rollback: 'rollback {{version}}', current: 'cat VERSION' } });
+
+    expect(() => withPort(commands, 50000, 'mine.json')).toThrow(/target\.kind: --port moves a 'process' target, .*\(got "command"\)/);
+  });
+});
+
+describe('withCommandsIn', () => {
+  it('runs the commands from the base directory, or from their relative cwd under it', () => {
+    const config = parseConfig({ ...structuredClone(rehearsalConfig), migrations: { kind: 'command', command: 'node migrate.mjs {{version}}', cwd: 'db' } });
+
+    const placed = withCommandsIn(config, '/srv/app');
+
+    expect(placed.target).toMatchObject({ cwd: '/srv/app' });
+    expect(placed.migrations).toMatchObject({ cwd: '/srv/app/db' });
+  });
+});
+
+describe('loadRehearsalConfig', () => {
+  it('reads the built-in configuration with its files found from the package root', () => {
+    const config = loadRehearsalConfig(DEFAULT_CONFIG_PATH, { baseDir: PACKAGE_ROOT, port: 50001 });
+
+    expect(config.target).toMatchObject({ kind: 'process', port: 50001, cwd: PACKAGE_ROOT });
+  });
+
+  it('fails when the file is invalid, naming the field and the value', async () => {
+    const path = join(await tempDir(), 'bad.json');
+    await writeFile(path, JSON.stringify({ ...rehearsalConfig, bake: { durationSeconds: 30, pollSeconds: 1 } }));
+
+    expect(() => loadRehearsalConfig(path, { baseDir: PACKAGE_ROOT })).toThrow(ConfigError);
+    expect(() => loadRehearsalConfig(path, { baseDir: PACKAGE_ROOT })).toThrow(/bake\.pollSeconds: .*\(got 1\)/);
+  });
+
+  it('fails when the configuration is valid but needs AWS', async () => {
+    const path = join(await tempDir(), 'aws.json');
+    await writeFile(path, JSON.stringify(exampleConfig));
+
+    expect(() => loadRehearsalConfig(path, { baseDir: PACKAGE_ROOT })).toThrow(/target\.kind: 'ecs' needs AWS/);
+  });
+});

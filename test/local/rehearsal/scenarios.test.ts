@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { DeployRequest } from '../../../config/deployment-input';
+import { DEFAULT_SCENARIO, SCENARIOS, scenarioNamed, UnknownScenarioError } from '../../../local/rehearsal/scenarios';
+
+describe('scenarios', () => {
+  it('offers the healthy release first, then each way a deployment goes wrong', () => {
+    expect(DEFAULT_SCENARIO).toBe('healthy');
+    expect(SCENARIOS.map((s) => [s.name, s.expected])).toEqual([
+      ['healthy', 'succeeded'],
+      ['smoke-failure', 'rolled-back'],
+      ['alarm', 'rolled-back'],
+      ['migration-failure', 'rolled-back'],
+      ['rollback-failure', 'failed'],
+    ]);
+  });
+
+  it('sends inputs the state machine accepts', () => {
+    for (const scenario of SCENARIOS) expect(DeployRequest.safeParse(scenario.input).success).toBe(true);
+  });
+
+  it("limits the faults of the rolled-back scenarios to the new version, so the rollback brings a healthy one back", () => {
+    for (const scenario of SCENARIOS.filter((s) => s.expected === 'rolled-back' && s.env.DEMO_FAULT)) {
+      expect(scenario.env.DEMO_FAULT_VERSION).toBe(scenario.input.version);
+    }
+  });
+
+  it('arms the rollback failure only once the previous release runs: it hits every version started later', () => {
+    const scenario = scenarioNamed('rollback-failure');
+
+    expect(scenario.env).toEqual({});
+    expect(scenario.envAfterSetup).toEqual({ DEMO_FAULT: 'smoke' });
+  });
+
+  it('deploys v3-broken in the migration-failure scenario: the migration that destroys data, then fails', () => {
+    expect(scenarioNamed('migration-failure').input.version).toBe('v3-broken');
+  });
+
+  it('fails when the scenario does not exist, listing the valid ones', () => {
+    expect(() => scenarioNamed('chaos')).toThrow(UnknownScenarioError);
+    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, rollback-failure');
+  });
+});
