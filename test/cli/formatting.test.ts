@@ -23,15 +23,18 @@ describe('executionName', () => {
 
 describe('formatDuration', () => {
   it.each([
-    [0, '0.0s'],
-    [412, '0.4s'],
+    [0, '0ms'],
+    [76, '76ms'],
+    [412, '412ms'],
+    [999, '999ms'],
+    [1000, '1.0s'],
     [41_299, '41.2s'],
     [59_999, '59.9s'],
     [60_000, '1m00s'],
     [362_000, '6m02s'],
     [3_599_999, '59m59s'],
     [3_900_000, '1h05m'],
-    [-5, '0.0s'],
+    [-5, '0ms'],
   ])('formats %i ms as %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });

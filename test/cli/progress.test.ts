@@ -48,11 +48,11 @@ describe('Progress', () => {
       { heartbeatMs: Number.POSITIVE_INFINITY },
     );
     expect(lines).toEqual([
-      '✔ ValidateInput 0.6s',
+      '✔ ValidateInput 600ms',
       '✔ TakeSnapshot 1.1s',
       '✔ CheckSnapshot ×2 1m01s',
       '✔ EvaluateAlarms ×30 30m20s',
-      '✔ RecordRelease 0.4s',
+      '✔ RecordRelease 400ms',
     ]);
   });
 
@@ -73,19 +73,19 @@ describe('Progress', () => {
       ]),
     );
     expect(lines).toEqual([
-      '✔ Deploy 0.4s',
+      '✔ Deploy 400ms',
       '✖ CheckDeployment 1.5s — DeploymentFailedError',
       '↩ rolling back: DeploymentFailedError: ECS circuit breaker: 3 tasks failed to start',
-      '  ✔ RollbackApp 0.4s',
+      '  ✔ RollbackApp 400ms',
       '  ✔ CheckRollback 1.5s',
-      '  ✔ VerifyRollback 0.4s',
-      '  ✔ RecordRollback 0.4s',
+      '  ✔ VerifyRollback 400ms',
+      '  ✔ RecordRollback 400ms',
     ]);
   });
 
   it('marks a task failed when the definition records a failure verdict after it (SmokeTestsFailed)', () => {
     const { lines } = render(fromScript([{ task: 'SmokeTest' }, { choice: 'SmokeTestsPassed' }, { pass: 'SmokeTestsFailed' }, { task: 'RollbackApp' }]));
-    expect(lines).toEqual(['✖ SmokeTest 0.4s — SmokeTestFailed', '↩ rolling back: SmokeTestFailed', '  ✔ RollbackApp 0.4s']);
+    expect(lines).toEqual(['✖ SmokeTest 400ms — SmokeTestFailed', '↩ rolling back: SmokeTestFailed', '  ✔ RollbackApp 400ms']);
   });
 
   it('counts retries on the step', () => {
@@ -95,7 +95,7 @@ describe('Progress', () => {
 
   it('marks a task failed when its error ends the execution without a Catch', () => {
     const { lines, progress } = render(fromScript([{ task: 'Preflight', uncaught: { error: 'States.Timeout' } }]));
-    expect(lines).toEqual(['✖ Preflight 0.4s — States.Timeout']);
+    expect(lines).toEqual(['✖ Preflight 400ms — States.Timeout']);
     expect(progress.steps.map((s) => s.status)).toEqual(['failed']);
   });
 
@@ -121,8 +121,8 @@ describe('Progress', () => {
     expect(text).toContain('\r\x1b[2K⠹ Deploy 4.9s');
     events.slice(2).forEach((event) => progress.push(event));
     progress.finish(events.at(-1)?.at ?? 0);
-    expect(text.endsWith('\r\x1b[2K✔ SmokeTest 0.4s\n')).toBe(true);
-    expect(text).toContain('\r\x1b[2K✔ Deploy 0.4s\n');
+    expect(text.endsWith('\r\x1b[2K✔ SmokeTest 400ms\n')).toBe(true);
+    expect(text).toContain('\r\x1b[2K✔ Deploy 400ms\n');
   });
 
   it('renders a local engine run and the same run replayed as Step Functions history identically', async () => {
@@ -142,7 +142,7 @@ describe('Progress', () => {
     });
     expect(engine.error).toBe('RolledBack');
     const replayed = new HistoryReader().read(sfnHistory(scriptOf(engine.events)));
-    const withoutTimes = (lines: string[]) => lines.map((line) => line.replace(/ \d+(\.\d)?s|\d+m\d\ds/g, ' <t>'));
+    const withoutTimes = (lines: string[]) => lines.map((line) => line.replace(/ \d+(\.\d)?(ms|s)\b|\d+m\d\ds/g, ' <t>'));
     const local = render(engine.events).lines;
     expect(withoutTimes(render(replayed).lines)).toEqual(withoutTimes(local));
     expect(local).toContain('↩ rolling back: DeploymentFailedError: circuit breaker triggered');

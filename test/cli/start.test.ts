@@ -164,14 +164,14 @@ describe('deploy-runbook start', () => {
 
     expect(code).toBe(2);
     const lines = io.out().split('\n');
-    const smoke = lines.indexOf('✖ SmokeTest 0.4s — SmokeTestFailed');
+    const smoke = lines.indexOf('✖ SmokeTest 400ms — SmokeTestFailed');
     expect(smoke).toBeGreaterThan(0);
     expect(lines.slice(smoke + 1, smoke + 6)).toEqual([
       '↩ rolling back: SmokeTestFailed',
-      '  ✔ RollbackApp 0.4s',
+      '  ✔ RollbackApp 400ms',
       expect.stringMatching(/^ {2}✔ CheckRollback /),
-      '  ✔ VerifyRollback 0.4s',
-      '  ✔ RecordRollback 0.4s',
+      '  ✔ VerifyRollback 400ms',
+      '  ✔ RecordRollback 400ms',
     ]);
     expect(lines.some((line) => line.startsWith(`↩ deployment v1.4.2 rolled back after `) && line.endsWith(`: ${ROLLBACK_CAUSE}`))).toBe(true);
   });
@@ -183,7 +183,7 @@ describe('deploy-runbook start', () => {
     const code = await main([...args, '--wait'], io);
 
     expect(code).toBe(1);
-    expect(io.out()).toContain('↩ rolling back: DeploymentFailedError: circuit breaker\n  ✖ RollbackApp 0.4s — DeploymentFailedError\n');
+    expect(io.out()).toContain('↩ rolling back: DeploymentFailedError: circuit breaker\n  ✖ RollbackApp 400ms — DeploymentFailedError\n');
     expect(io.out()).toContain('✖ deployment v1.4.2 failed after ');
     expect(io.out()).toContain(': RollbackFailed: task definition shop-api:41 is INACTIVE');
   });
@@ -219,8 +219,8 @@ describe('deploy-runbook start', () => {
     expect(markdown).toContain(`| Cause | ${ROLLBACK_CAUSE} |`);
     expect(markdown).toContain(`| Snapshot | \`${SNAPSHOT}\` |`);
     expect(markdown).toContain(`| Report | \`${REPORT}\` |`);
-    expect(markdown).toContain('| SmokeTest | ✖ `SmokeTestFailed` | 0.4s |');
-    expect(markdown).toContain('| ↩ RollbackApp | ✔ | 0.4s |');
+    expect(markdown).toContain('| SmokeTest | ✖ `SmokeTestFailed` | 400ms |');
+    expect(markdown).toContain('| ↩ RollbackApp | ✔ | 400ms |');
     expect(markdown).toContain(`https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${encodeURIComponent(EXECUTION_ARN)}`);
   });
 

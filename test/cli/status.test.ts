@@ -18,7 +18,7 @@ describe('deploy-runbook status', () => {
 
     expect(code).toBe(3);
     expect(io.out()).toBe(
-      ['✔ ValidateInput 0.4s', '✔ Deploy 0.4s', '… CheckDeployment 1m28s', '… deployment v1.4.2 still running after 1m30s', `  execution: ${EXECUTION_ARN}`, ''].join('\n'),
+      ['✔ ValidateInput 400ms', '✔ Deploy 400ms', '… CheckDeployment 1m28s', '… deployment v1.4.2 still running after 1m30s', `  execution: ${EXECUTION_ARN}`, ''].join('\n'),
     );
     expect(io.sleeps).toEqual([]);
     expect(io.regions).toEqual(['eu-west-1']);
