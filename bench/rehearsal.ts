@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../local/free-port';
 import { loadRehearsalConfig } from '../local/rehearsal/rehearsal-config';
 import { DEFAULT_WAIT_MS, rehearse } from '../local/rehearsal/rehearse';
 import { scenarioNamed } from '../local/rehearsal/scenarios';
@@ -48,6 +48,7 @@ export async function run(options: RehearsalBenchOptions = {}): Promise<Rehearsa
   for (const name of options.scenarios ?? ['healthy', 'alarm']) {
     const workdir = await mkdtemp(join(tmpdir(), 'bench-rehearsal-'));
     try {
+      // Each rehearsal gets its own demo app port.
       const config = loadRehearsalConfig(DEFAULT_CONFIG_PATH, { baseDir: PACKAGE_ROOT, port: await freePort() });
       const started = performance.now();
       const rehearsal = await rehearse({ config, scenario: scenarioNamed(name), workdir, waitMs, env });
@@ -81,19 +82,6 @@ export async function run(options: RehearsalBenchOptions = {}): Promise<Rehearsa
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
-}
-
-/** A port nothing listens on now: each rehearsal gets its own demo app port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

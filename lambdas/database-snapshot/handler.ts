@@ -4,7 +4,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { RDSClient } from '@aws-sdk/client-rds';
 import type { DatabaseConfig } from '../../config/schema';
-import { AuroraClusterBackups, RdsInstanceBackups } from '../adapters/aws/rds-backups';
+import { awsDatabaseAdapters } from '../adapters/aws/rds-database-adapters';
 import { systemClock } from '../ports/clock';
 import type { DatabaseBackups } from '../ports/database-backups';
 import { InvalidInputError } from '../shared/errors';
@@ -15,14 +15,11 @@ const rds = tracer.captureAWSv3Client(new RDSClient({}));
 
 /** The AWS backups for the configured database; the `postgres` kind only exists in the rehearsal. */
 export function awsBackupsFor(database: DatabaseConfig | null, client: RDSClient = rds): DatabaseBackups {
-  switch (database?.kind) {
-    case 'rds-instance':
-      return new RdsInstanceBackups(client, database);
-    case 'aurora-cluster':
-      return new AuroraClusterBackups(client, database);
-    default:
-      throw new InvalidInputError(`config.database.kind "${database?.kind ?? 'none'}" cannot be snapshotted on AWS: use rds-instance or aurora-cluster (postgres is for the local rehearsal)`);
+  const adapters = awsDatabaseAdapters(database, client);
+  if (!adapters) {
+    throw new InvalidInputError(`config.database.kind "${database?.kind ?? 'none'}" cannot be snapshotted on AWS: use rds-instance or aurora-cluster (postgres is for the local rehearsal)`);
   }
+  return adapters.backups;
 }
 
 export const handler = middy()

@@ -4,7 +4,7 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { RunbookConfig } from '../../config/schema';
 import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
-import { AuroraClusterBackups, RdsInstanceBackups } from '../adapters/aws/rds-backups';
+import { awsDatabaseAdapters } from '../adapters/aws/rds-database-adapters';
 import { awsDeployTarget } from '../deploy-target/aws-deploy-target';
 import type { AlarmSource } from '../ports/alarm-source';
 import type { DatabaseBackups } from '../ports/database-backups';
@@ -25,14 +25,9 @@ export function awsPreflightDeps(config: RunbookConfig, clients: PreflightClient
 
 function awsBackups({ database }: RunbookConfig, rds: RDSClient): DatabaseBackups | null {
   if (database === null) return null;
-  switch (database.kind) {
-    case 'rds-instance':
-      return new RdsInstanceBackups(rds, database);
-    case 'aurora-cluster':
-      return new AuroraClusterBackups(rds, database);
-    default:
-      throw new InvalidInputError(`database.kind: "${database.kind}" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "rds-instance" or "aurora-cluster"`);
-  }
+  const adapters = awsDatabaseAdapters(database, rds);
+  if (!adapters) throw new InvalidInputError(`database.kind: "${database.kind}" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "rds-instance" or "aurora-cluster"`);
+  return adapters.backups;
 }
 
 function awsAlarms({ alarms }: RunbookConfig, cloudwatch: CloudWatchClient): AlarmSource {

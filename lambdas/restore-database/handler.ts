@@ -4,8 +4,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { RDSClient } from '@aws-sdk/client-rds';
 import type { DatabaseConfig } from '../../config/schema';
-import { AuroraClusterRestorer } from '../adapters/aws/aurora-restorer';
-import { RdsInstanceRestorer } from '../adapters/aws/rds-restorer';
+import { awsDatabaseAdapters } from '../adapters/aws/rds-database-adapters';
 import { systemClock } from '../ports/clock';
 import type { DatabaseRestorer } from '../ports/database-restorer';
 import { InvalidInputError } from '../shared/errors';
@@ -16,14 +15,11 @@ const rds = tracer.captureAWSv3Client(new RDSClient({}));
 
 /** The AWS restorer for the configured database; the `postgres` kind only exists in the rehearsal. */
 export function awsRestorerFor(database: DatabaseConfig | null, client: RDSClient = rds): DatabaseRestorer {
-  switch (database?.kind) {
-    case 'rds-instance':
-      return new RdsInstanceRestorer(client, database);
-    case 'aurora-cluster':
-      return new AuroraClusterRestorer(client, database);
-    default:
-      throw new InvalidInputError(`config.database.kind "${database?.kind ?? 'none'}" cannot be restored on AWS: use rds-instance or aurora-cluster (postgres is for the local rehearsal)`);
+  const adapters = awsDatabaseAdapters(database, client);
+  if (!adapters) {
+    throw new InvalidInputError(`config.database.kind "${database?.kind ?? 'none'}" cannot be restored on AWS: use rds-instance or aurora-cluster (postgres is for the local rehearsal)`);
   }
+  return adapters.restorer;
 }
 
 export const handler = middy()

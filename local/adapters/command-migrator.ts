@@ -3,8 +3,8 @@ import { type Clock, systemClock } from '../../lambdas/ports/clock';
 import type { Migrator } from '../../lambdas/ports/migrator';
 import { MigrationFailedError } from '../../lambdas/shared/errors';
 import type { DeployHandle, MigrationsState } from '../../lambdas/shared/model';
-import { ChildRun, describeExit } from './child-run';
-import { fillCommand } from './command-template';
+import { BackgroundRuns, failureDetail, runningDetail } from './background-runs';
+import { commandFor } from './command-template';
 
 export type CommandMigrationsConfig = Extract<MigrationsConfig, { kind: 'command' }>;
 
@@ -21,8 +21,7 @@ export interface CommandMigratorOptions {
  * {{version}}`) as a child process; the state machine's status loop waits for its exit.
  */
 export class CommandMigrator implements Migrator {
-  private readonly runs = new Map<string, ChildRun>();
-  private sequence = 0;
+  private readonly runs = new BackgroundRuns();
   private readonly clock: Clock;
 
   constructor(
@@ -33,34 +32,25 @@ export class CommandMigrator implements Migrator {
   }
 
   async start(release: DeployHandle): Promise<MigrationsState> {
-    let command: string;
-    try {
-      command = fillCommand(this.config.command, { version: release.version, image: release.image });
-    } catch (error) {
-      throw new MigrationFailedError((error as Error).message);
-    }
-    const ref = `migration-${++this.sequence}`;
-    const run = new ChildRun(command, command, [], {
+    const command = commandFor(this.config.command, { version: release.version, image: release.image }, (message) => new MigrationFailedError(message));
+    const ref = this.runs.start('migration', command, {
       cwd: this.config.cwd,
       env: this.options.env ?? process.env,
       label: `migrate ${release.version ?? ''}`.trim(),
       log: this.options.log,
-      shell: true,
     });
-    this.runs.set(ref, run);
-    return { started: true, status: 'running', ref, startedAt: this.clock.now().toISOString(), finishedAt: null, detail: `"${command}" is running` };
+    const run = this.runs.get(ref);
+    // The run's description has passwords in URLs masked; the raw command may not.
+    return { started: true, status: 'running', ref, startedAt: this.clock.now().toISOString(), finishedAt: null, detail: run ? runningDetail(run) : 'started' };
   }
 
   /** `running` until the command exits; `succeeded` on exit code 0; MigrationFailedError otherwise. */
   async status(state: MigrationsState): Promise<MigrationsState> {
-    const run = state.ref ? this.runs.get(state.ref) : undefined;
+    const run = this.runs.get(state.ref);
     if (!run) throw new MigrationFailedError(`no migration run ${state.ref} was started by this rehearsal (migrations.ref)`);
     const exit = run.exit();
-    if (!exit) return { ...state, status: 'running', detail: `"${run.description}" is running (pid ${run.pid})` };
-    if (exit.code !== 0) {
-      const stderr = run.stderrTail(8);
-      throw new MigrationFailedError(`"${run.description}" ${describeExit(exit)}${stderr ? `; stderr:\n${stderr}` : ''}`);
-    }
+    if (!exit) return { ...state, status: 'running', detail: runningDetail(run) };
+    if (exit.code !== 0) throw new MigrationFailedError(failureDetail(run, exit));
     const lastLine = run.stdoutTail(1);
     return { ...state, status: 'succeeded', finishedAt: this.clock.now().toISOString(), detail: lastLine || `"${run.description}" exited with code 0` };
   }

@@ -3,8 +3,9 @@ import { type Clock, systemClock } from '../../lambdas/ports/clock';
 import type { DeployRequest, DeployTarget } from '../../lambdas/ports/deploy-target';
 import { DeploymentFailedError, PreflightFailedError } from '../../lambdas/shared/errors';
 import type { DeployedVersion, DeployHandle, DeployStatus, PreflightCheck } from '../../lambdas/shared/model';
-import { ChildRun, describeExit } from './child-run';
-import { fillCommand } from './command-template';
+import { BackgroundRuns, failureDetail, runningDetail, startShellCommand } from './background-runs';
+import { describeExit } from './child-run';
+import { commandFor } from './command-template';
 
 export type CommandTargetConfig = Extract<TargetConfig, { kind: 'command' }>;
 
@@ -23,8 +24,7 @@ export interface CommandTargetOptions {
  * is a script. A deploy or rollback runs in the background; `status` reports its exit.
  */
 export class CommandTarget implements DeployTarget {
-  private readonly runs = new Map<string, ChildRun>();
-  private sequence = 0;
+  private readonly runs = new BackgroundRuns();
   private readonly clock: Clock;
 
   constructor(
@@ -61,31 +61,24 @@ export class CommandTarget implements DeployTarget {
   }
 
   async status(handle: DeployHandle): Promise<DeployStatus> {
-    const run = handle.deploymentId ? this.runs.get(handle.deploymentId) : undefined;
+    const run = this.runs.get(handle.deploymentId);
     if (!run) throw new DeploymentFailedError(`the command target did not start ${handle.deploymentId} (version ${handle.version}): nothing to check`);
     const checkedAt = this.clock.now().toISOString();
     const exit = run.exit();
-    if (!exit) return { status: 'in-progress', detail: `"${run.description}" is running (pid ${run.pid})`, checkedAt };
+    if (!exit) return { status: 'in-progress', detail: runningDetail(run), checkedAt };
     if (exit.code === 0) return { status: 'completed', detail: `"${run.description}" exited with code 0`, checkedAt };
-    const stderr = run.stderrTail(8);
-    throw new DeploymentFailedError(`"${run.description}" ${describeExit(exit)}${stderr ? `; stderr:\n${stderr}` : ''}`);
+    throw new DeploymentFailedError(failureDetail(run, exit));
   }
 
   private async launch(action: 'deploy' | 'rollback', template: string, version: string, image: string | null): Promise<DeployHandle> {
-    let command: string;
-    try {
-      command = fillCommand(template, { version, image });
-    } catch (error) {
-      throw new DeploymentFailedError((error as Error).message);
-    }
-    const deploymentId = `${action}-${++this.sequence}`;
-    this.runs.set(deploymentId, new ChildRun(command, command, [], { cwd: this.config.cwd, env: this.env(), label: `${action} ${version}`, log: this.options.log, shell: true }));
+    const command = commandFor(template, { version, image }, (message) => new DeploymentFailedError(message));
+    const deploymentId = this.runs.start(action, command, { cwd: this.config.cwd, env: this.env(), label: `${action} ${version}`, log: this.options.log });
     return { kind: 'command', ref: version, version, image, deploymentId, startedAt: this.clock.now().toISOString() };
   }
 
   private async readCurrent(): Promise<string> {
     const command = this.config.current;
-    const run = new ChildRun(command, command, [], { cwd: this.config.cwd, env: this.env(), label: 'current', log: this.options.log, shell: true });
+    const run = startShellCommand(command, { cwd: this.config.cwd, env: this.env(), label: 'current', log: this.options.log });
     const timeoutMs = this.options.currentTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {

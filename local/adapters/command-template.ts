@@ -19,3 +19,12 @@ export function fillCommand(template: string, values: { version: string | null; 
     return value;
   });
 }
+
+/** `fillCommand` for a task: a refused value fails with `toError(message)`, the error the task's Catch routes on. */
+export function commandFor(template: string, values: { version: string | null; image: string | null }, toError: (message: string) => Error): string {
+  try {
+    return fillCommand(template, values);
+  } catch (error) {
+    throw toError((error as Error).message);
+  }
+}

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunbookError } from '../../lambdas/shared/errors';
+import { freePort } from '../free-port';
 import { findPostgresBinaries } from './binaries';
 import { programEnv, type ProgramResult, runProgram, tail } from './process';
 
@@ -68,6 +68,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
     const attempts = options.portAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
+      // Another process may take a free port before PostgreSQL binds it, hence the attempts.
       const port = attempt === 1 && options.port !== undefined ? options.port : await freePort();
       await appendFile(
         join(dataDir, 'postgresql.conf'),
@@ -137,19 +138,6 @@ function serviceOwner(): { uid: number; gid: number } | null {
       `running as root, PostgreSQL must run as another user, but there is no '${SERVICE_ACCOUNT}' account (the postgresql package creates it)`,
     );
   }
-}
-
-/** A port nobody listens on right now; another process may still take it first, hence the retries. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function describeExit(result: ProgramResult): string {

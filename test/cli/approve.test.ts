@@ -2,7 +2,7 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
-import { testIo } from './fixtures';
+import { runUsageError, testIo } from './fixtures';
 
 const sfn = mockClient(SFNClient);
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAW1zZWNyZXQtdGFzay10b2tlbg==';
@@ -54,12 +54,8 @@ describe('deploy-runbook approve', () => {
     [['approve', '--token', ' '], '--token: must be the task token from the approval request, 1-2048 characters (got 0 characters)'],
     [['approve', '--token', TOKEN, '--by', 'x'.repeat(129)], '--by: must be 1-128 characters'],
   ])('fails with exit 64 before any AWS call when the usage is wrong: %j', async (argv, message) => {
-    const io = testIo();
+    const io = await runUsageError(argv, [sfn]);
 
-    const code = await main(argv, io);
-
-    expect(code).toBe(64);
     expect(io.err()).toContain(message);
-    expect(sfn).not.toHaveReceivedAnyCommand();
   });
 });

@@ -1,7 +1,9 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetExecutionHistoryCommand, type GetExecutionHistoryCommandInput, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { expect } from 'vitest';
 import type { CliIo } from '../../cli/io';
+import { main } from '../../cli/main';
 import type { StateEvent } from '../../local/engine/engine';
 
 /** One entry of a scripted execution, in the order Step Functions would run it. */
@@ -23,6 +25,11 @@ export type ScriptItem =
   | { readonly wait: string; readonly ms?: number }
   | { readonly fail: string; readonly error: string; readonly cause?: string }
   | { readonly succeed: string; readonly output?: unknown };
+
+/** The bake loop: Wait → EvaluateAlarms → BakeVerdict, `checks` times, a minute apart. */
+export function bake(checks: number): ScriptItem[] {
+  return Array.from({ length: checks }, (): ScriptItem[] => [{ wait: 'WaitDuringBake', ms: 60_000 }, { task: 'EvaluateAlarms' }, { choice: 'BakeVerdict' }]).flat();
+}
 
 export const EXECUTION_ARN = 'arn:aws:states:eu-west-1:123456789012:execution:deploy-runbook-shop-api:v1.4.2-20250102T030405Z';
 export const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:deploy-runbook-shop-api';
@@ -152,4 +159,12 @@ export function testIo(overrides: { env?: Record<string, string | undefined>; cw
     sleeps,
     regions,
   };
+}
+
+/** Runs the CLI with a usage mistake: it must exit 64 before any call to `clients`. Returns the streams for the message. */
+export async function runUsageError(argv: string[], clients: readonly (AwsClientStub<SFNClient> | AwsClientStub<CloudFormationClient>)[]): Promise<TestIo> {
+  const io = testIo();
+  expect(await main(argv, io)).toBe(64);
+  for (const client of clients) expect(client).not.toHaveReceivedAnyCommand();
+  return io;
 }

@@ -6,7 +6,7 @@ import { parseConfig } from '../../config/load';
 import exampleConfig from '../../config/example.json';
 import { runRunbook, type StateEvent, type TaskCall } from '../../local/engine/engine';
 import { loadDefinition } from '../../statemachines/definition';
-import { type ScriptItem, scriptOf, sfnHistory, STARTED_AT } from './fixtures';
+import { bake, type ScriptItem, scriptOf, sfnHistory, STARTED_AT } from './fixtures';
 
 const verdicts = verdictStates(loadDefinition());
 
@@ -19,10 +19,6 @@ function render(events: readonly StateEvent[], options: { tty?: boolean; heartbe
 }
 
 const fromScript = (script: ScriptItem[]) => new HistoryReader().read(sfnHistory(script));
-
-/** The bake loop: Wait → EvaluateAlarms → BakeVerdict, `checks` times. */
-const bake = (checks: number): ScriptItem[] =>
-  Array.from({ length: checks }, () => [{ wait: 'WaitDuringBake', ms: 60_000 }, { task: 'EvaluateAlarms' }, { choice: 'BakeVerdict' }] as ScriptItem[]).flat();
 
 describe('Progress', () => {
   it('prints one line per task with its duration and folds a polling loop into one line', () => {

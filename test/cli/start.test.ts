@@ -6,7 +6,7 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartE
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
-import { EXECUTION_ARN, type ScriptItem, sfnHistory, STARTED_AT, STATE_MACHINE_ARN, serveHistory, testIo } from './fixtures';
+import { bake, EXECUTION_ARN, runUsageError, type ScriptItem, sfnHistory, STARTED_AT, STATE_MACHINE_ARN, serveHistory, testIo } from './fixtures';
 
 const sfn = mockClient(SFNClient);
 const cloudFormation = mockClient(CloudFormationClient);
@@ -50,7 +50,7 @@ const succeeded: ScriptItem[] = [
   { task: 'SmokeTest' },
   { choice: 'SmokeTestsPassed' },
   { pass: 'StartBake' },
-  ...[1, 2, 3].flatMap((): ScriptItem[] => [{ wait: 'WaitDuringBake', ms: 60_000 }, { task: 'EvaluateAlarms' }, { choice: 'BakeVerdict' }]),
+  ...bake(3),
   { task: 'RecordRelease', output: { outcome: { result: 'succeeded', reportKey: REPORT } } },
   { task: 'ReleaseLock' },
   { task: 'NotifySucceeded' },
@@ -284,14 +284,9 @@ describe('deploy-runbook start', () => {
     [['start', '--version', 'v1', '--config', 'missing.json'], 'missing.json is not a valid deploy-runbook configuration'],
     [['start', '--version', 'v1', '--unknown'], "unknown option '--unknown'"],
   ])('fails with exit 64 before any AWS call when the usage is wrong: %j', async (argv, message) => {
-    const io = testIo();
+    const io = await runUsageError(argv, [sfn, cloudFormation]);
 
-    const code = await main(argv, io);
-
-    expect(code).toBe(64);
     expect(io.err()).toContain(message);
-    expect(sfn).not.toHaveReceivedAnyCommand();
-    expect(cloudFormation).not.toHaveReceivedAnyCommand();
   });
 
   it('fails when the version is invalid, with --json printing the error as the one object', async () => {

@@ -2,7 +2,7 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
-import { EXECUTION_ARN, sfnHistory, STARTED_AT, serveHistory, testIo } from './fixtures';
+import { EXECUTION_ARN, runUsageError, sfnHistory, STARTED_AT, serveHistory, testIo } from './fixtures';
 
 const sfn = mockClient(SFNClient);
 
@@ -57,13 +57,9 @@ describe('deploy-runbook status', () => {
   });
 
   it('fails with exit 64 when the argument is not an execution ARN', async () => {
-    const io = testIo();
+    const io = await runUsageError(['status', 'arn:aws:states:eu-west-1:123456789012:stateMachine:deploy'], [sfn]);
 
-    const code = await main(['status', 'arn:aws:states:eu-west-1:123456789012:stateMachine:deploy'], io);
-
-    expect(code).toBe(64);
     expect(io.err()).toContain('execution-arn: must be an execution ARN');
     expect(io.err()).toContain('(got "arn:aws:states:eu-west-1:123456789012:stateMachine:deploy")');
-    expect(sfn).not.toHaveReceivedAnyCommand();
   });
 });

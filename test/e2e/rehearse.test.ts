@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import rehearsalConfig from '../../examples/rehearsal/runbook.json';
-import { freePort } from '../examples/demo-app-process';
+import { freePort } from '../../local/free-port';
 
 const BIN = resolve(import.meta.dirname, '../../bin/deploy-runbook.js');
 /** Each rehearsal starts its own PostgreSQL and demo app. */

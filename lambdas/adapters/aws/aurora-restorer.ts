@@ -16,16 +16,27 @@ import { describeError, findCluster, findClusterSnapshot, findInstance, isFault,
 import {
   RESTORED_FROM_TAG,
   type RenameOutcome,
-  beginRestore,
   definedOnly,
   failedCopyName,
   finishStep,
   instanceRenamed,
   isStuck,
   renameInstanceAside,
-  restoreError,
   restoredTags,
 } from './restore-progress';
+import {
+  type SnapshotNames,
+  advanceRestore,
+  afterRename,
+  capturedOf,
+  checkSnapshotBeforeRestore,
+  createOnce,
+  failedCopyOf,
+  finishWhen,
+  finishWhenAvailable,
+  isOwnRestore,
+  verifyRestored,
+} from './restore-steps';
 
 const TagList = z.array(z.object({ Key: z.string(), Value: z.string() })).optional();
 
@@ -113,6 +124,9 @@ export function captureWriterSettings(writer: DBInstance, engine: string): Write
   });
 }
 
+/** How this restore names its snapshot in messages. */
+const SNAPSHOT: SnapshotNames = { noun: 'cluster snapshot', notFound: 'DBClusterSnapshotNotFound' };
+
 /**
  * Restores an Aurora DB cluster from the pre-deploy cluster snapshot by rename-swap, one step per call:
  * capture → rename-cluster → wait-cluster-renamed → rename-writer → wait-writer-renamed →
@@ -126,34 +140,19 @@ export class AuroraClusterRestorer implements DatabaseRestorer {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
-    const current = state?.phase ? state : beginRestore(snapshot, this.clock.now());
-    switch (current.phase) {
-      case 'capture':
-        return this.capture(snapshot, current);
-      case 'rename-cluster':
-        return this.renameCluster(current);
-      case 'wait-cluster-renamed':
-        return this.waitClusterRenamed(current);
-      case 'rename-writer':
-        return this.renameWriter(current);
-      case 'wait-writer-renamed':
-        return this.waitWriterRenamed(current);
-      case 'restore-cluster':
-        return this.restoreCluster(snapshot, current);
-      case 'wait-cluster-available':
-        return this.waitClusterAvailable(current);
-      case 'create-writer':
-        return this.createWriter(snapshot, current);
-      case 'wait-writer-available':
-        return this.waitWriterAvailable(current);
-      case 'verify':
-        return this.verify(snapshot, current);
-      case 'done':
-        return current;
-      default:
-        throw new RestoreFailedError(`restore.phase "${current.phase}" is not a step of an Aurora DB cluster restore`);
-    }
+  advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    return advanceRestore(snapshot, state, this.clock, 'Aurora DB cluster restore', {
+      capture: (current) => this.capture(snapshot, current),
+      'rename-cluster': (current) => this.renameCluster(current),
+      'wait-cluster-renamed': (current) => this.waitClusterRenamed(current),
+      'rename-writer': (current) => this.renameWriter(current),
+      'wait-writer-renamed': (current) => this.waitWriterRenamed(current),
+      'restore-cluster': (current) => this.restoreCluster(snapshot, current),
+      'wait-cluster-available': (current) => this.waitClusterAvailable(current),
+      'create-writer': (current) => this.createWriter(snapshot, current),
+      'wait-writer-available': (current) => this.waitWriterAvailable(current),
+      verify: (current) => this.verify(snapshot, current),
+    });
   }
 
   private get original(): string {
@@ -163,11 +162,7 @@ export class AuroraClusterRestorer implements DatabaseRestorer {
   /** Checks the snapshot before anything is touched, then records the cluster's and writer's settings and the names to keep them under. */
   private async capture(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
     const found = await findClusterSnapshot(this.rds, snapshot.id);
-    if (!found) throw new RestoreFailedError(`cluster snapshot ${snapshot.id} does not exist (DBClusterSnapshotNotFound): nothing was changed`);
-    if (found.Status !== 'available') throw new RestoreFailedError(`cluster snapshot ${snapshot.id} is in status "${found.Status}", not "available": nothing was changed`);
-    if (found.DBClusterIdentifier !== this.original) {
-      throw new RestoreFailedError(`cluster snapshot ${snapshot.id} was taken from DB cluster "${found.DBClusterIdentifier}", not "${this.original}": nothing was changed`);
-    }
+    checkSnapshotBeforeRestore(found && { status: found.Status, source: found.DBClusterIdentifier }, snapshot.id, SNAPSHOT, 'DB cluster', this.original);
     const cluster = await findCluster(this.rds, this.original);
     if (!cluster) throw new RestoreFailedError(`DB cluster ${this.original} does not exist: there is nothing to copy its settings from`);
     const writerId = cluster.DBClusterMembers?.find((member) => member.IsClusterWriter)?.DBInstanceIdentifier;
@@ -186,85 +181,69 @@ export class AuroraClusterRestorer implements DatabaseRestorer {
   }
 
   private async renameCluster(state: RestoreState): Promise<RestoreState> {
-    const failedCopy = this.failedCopyOf(state);
+    const failedCopy = failedCopyOf(state);
     const outcome = await renameClusterAside(this.rds, this.original, failedCopy);
-    if (outcome === 'waiting') return state;
-    const detail = outcome === 'renamed' ? `renamed cluster ${this.original} to ${failedCopy}` : `cluster ${this.original} was already being renamed to ${failedCopy}`;
-    return finishStep(state, detail, 'wait-cluster-renamed', this.clock.now());
+    return afterRename(state, outcome, `cluster ${this.original}`, failedCopy, 'wait-cluster-renamed', this.clock);
   }
 
   private async waitClusterRenamed(state: RestoreState): Promise<RestoreState> {
-    const failedCopy = this.failedCopyOf(state);
-    if (await findCluster(this.rds, this.original)) return state;
-    if ((await findCluster(this.rds, failedCopy))?.Status !== 'available') return state;
-    return finishStep(state, `cluster ${failedCopy} is available and the name ${this.original} is free`, 'rename-writer', this.clock.now());
+    const failedCopy = failedCopyOf(state);
+    const renamed = await clusterRenamed(this.rds, this.original, failedCopy);
+    return finishWhen(renamed, state, `cluster ${failedCopy} is available and the name ${this.original} is free`, 'rename-writer', this.clock);
   }
 
   private async renameWriter(state: RestoreState): Promise<RestoreState> {
-    const { writer, failedWriter } = this.capturedOf(state);
+    const { writer, failedWriter } = capturedOf(state, Captured);
     const outcome = await renameInstanceAside(this.rds, writer.DBInstanceIdentifier, failedWriter);
-    if (outcome === 'waiting') return state;
-    const detail = outcome === 'renamed' ? `renamed writer ${writer.DBInstanceIdentifier} to ${failedWriter}` : `writer ${writer.DBInstanceIdentifier} was already being renamed to ${failedWriter}`;
-    return finishStep(state, detail, 'wait-writer-renamed', this.clock.now());
+    return afterRename(state, outcome, `writer ${writer.DBInstanceIdentifier}`, failedWriter, 'wait-writer-renamed', this.clock);
   }
 
   private async waitWriterRenamed(state: RestoreState): Promise<RestoreState> {
-    const { writer, failedWriter } = this.capturedOf(state);
-    if (!(await instanceRenamed(this.rds, writer.DBInstanceIdentifier, failedWriter))) return state;
-    return finishStep(state, `writer ${failedWriter} is available and the name ${writer.DBInstanceIdentifier} is free`, 'restore-cluster', this.clock.now());
+    const { writer, failedWriter } = capturedOf(state, Captured);
+    const renamed = await instanceRenamed(this.rds, writer.DBInstanceIdentifier, failedWriter);
+    return finishWhen(renamed, state, `writer ${failedWriter} is available and the name ${writer.DBInstanceIdentifier} is free`, 'restore-cluster', this.clock);
   }
 
   private async restoreCluster(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
-    const already = () => finishStep(state, `cluster ${this.original} was already being restored from ${snapshot.id}`, 'wait-cluster-available', this.clock.now());
-    if (await this.clusterRestoreStarted(snapshot)) return already();
-    const { cluster } = this.capturedOf(state);
-    try {
-      await this.rds.send(
-        new RestoreDBClusterFromSnapshotCommand({
-          ...cluster,
-          DBClusterIdentifier: this.original,
-          SnapshotIdentifier: snapshot.id,
-          Tags: restoredTags(cluster.Tags, snapshot.id),
-        }),
-      );
-    } catch (error) {
-      // Right after a restore starts RDS may still report the name free: a repeated call then meets its own cluster.
-      if (isFault(error, 'DBClusterAlreadyExistsFault') && (await this.clusterRestoreStarted(snapshot))) return already();
-      throw restoreError(error, `DB cluster ${this.original}`, snapshot.id);
-    }
-    return finishStep(state, `started restoring cluster ${this.original} from snapshot ${snapshot.id}`, 'wait-cluster-available', this.clock.now());
-  }
-
-  /** True when the original name holds the cluster this restore started; throws when something else took the name. */
-  private async clusterRestoreStarted(snapshot: SnapshotRef): Promise<boolean> {
-    const existing = await findCluster(this.rds, this.original);
-    if (!existing) return false;
-    if (tagValue(existing.TagList, RESTORED_FROM_TAG) !== snapshot.id) {
-      throw new RestoreFailedError(`DB cluster ${this.original} exists again but was not restored from snapshot ${snapshot.id}: refusing to touch it`);
-    }
-    return true;
+    const outcome = await createOnce({
+      created: async () => isOwnRestore(await findCluster(this.rds, this.original), `DB cluster ${this.original}`, snapshot.id),
+      create: () => {
+        const { cluster } = capturedOf(state, Captured);
+        return this.rds.send(
+          new RestoreDBClusterFromSnapshotCommand({
+            ...cluster,
+            DBClusterIdentifier: this.original,
+            SnapshotIdentifier: snapshot.id,
+            Tags: restoredTags(cluster.Tags, snapshot.id),
+          }),
+        );
+      },
+      alreadyExistsFault: 'DBClusterAlreadyExistsFault',
+      target: `DB cluster ${this.original}`,
+      snapshotId: snapshot.id,
+    });
+    const detail =
+      outcome === 'created' ? `started restoring cluster ${this.original} from snapshot ${snapshot.id}` : `cluster ${this.original} was already being restored from ${snapshot.id}`;
+    return finishStep(state, detail, 'wait-cluster-available', this.clock.now());
   }
 
   private async waitClusterAvailable(state: RestoreState): Promise<RestoreState> {
-    // RDS may not list a cluster it has just started restoring: keep waiting until it does.
     const status = (await findCluster(this.rds, this.original))?.Status;
-    if (isStuck(status)) throw new RestoreFailedError(`the restored DB cluster ${this.original} is in status "${status}"`);
-    if (status !== 'available') return state;
-    return finishStep(state, `cluster ${this.original} is available`, 'create-writer', this.clock.now());
+    return finishWhenAvailable(state, status, { creating: `the restored DB cluster ${this.original}`, ready: `cluster ${this.original}` }, 'create-writer', this.clock);
   }
 
   private async createWriter(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
-    const { writer } = this.capturedOf(state);
+    const { writer } = capturedOf(state, Captured);
     const id = writer.DBInstanceIdentifier;
-    const already = () => finishStep(state, `writer ${id} was already being created`, 'wait-writer-available', this.clock.now());
-    if (await this.writerCreated(id, snapshot)) return already();
-    try {
-      await this.rds.send(new CreateDBInstanceCommand({ ...writer, DBClusterIdentifier: this.original, Tags: restoredTags(writer.Tags, snapshot.id) }));
-    } catch (error) {
-      if (isFault(error, 'DBInstanceAlreadyExistsFault') && (await this.writerCreated(id, snapshot))) return already();
-      throw restoreError(error, `writer ${id} of DB cluster ${this.original}`, snapshot.id);
-    }
-    return finishStep(state, `started creating writer ${id} (${writer.DBInstanceClass}) in cluster ${this.original}`, 'wait-writer-available', this.clock.now());
+    const outcome = await createOnce({
+      created: () => this.writerCreated(id, snapshot),
+      create: () => this.rds.send(new CreateDBInstanceCommand({ ...writer, DBClusterIdentifier: this.original, Tags: restoredTags(writer.Tags, snapshot.id) })),
+      alreadyExistsFault: 'DBInstanceAlreadyExistsFault',
+      target: `writer ${id} of DB cluster ${this.original}`,
+      snapshotId: snapshot.id,
+    });
+    const detail = outcome === 'created' ? `started creating writer ${id} (${writer.DBInstanceClass}) in cluster ${this.original}` : `writer ${id} was already being created`;
+    return finishStep(state, detail, 'wait-writer-available', this.clock.now());
   }
 
   /** True when `id` is the writer this restore created; throws when another instance took the name. */
@@ -278,39 +257,25 @@ export class AuroraClusterRestorer implements DatabaseRestorer {
   }
 
   private async waitWriterAvailable(state: RestoreState): Promise<RestoreState> {
-    const id = this.capturedOf(state).writer.DBInstanceIdentifier;
+    const id = capturedOf(state, Captured).writer.DBInstanceIdentifier;
     const status = (await findInstance(this.rds, id))?.DBInstanceStatus;
-    if (isStuck(status)) throw new RestoreFailedError(`the new writer ${id} is in status "${status}"`);
-    if (status !== 'available') return state;
-    return finishStep(state, `writer ${id} is available`, 'verify', this.clock.now());
+    return finishWhenAvailable(state, status, { creating: `the new writer ${id}`, ready: `writer ${id}` }, 'verify', this.clock);
   }
 
   private async verify(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
-    const { cluster: settings, writer } = this.capturedOf(state);
+    const { cluster: settings, writer } = capturedOf(state, Captured);
+    const what = `the restored DB cluster ${this.original}`;
     const cluster = await findCluster(this.rds, this.original);
-    if (!cluster) throw new RestoreFailedError(`the restored DB cluster ${this.original} failed verification: it does not exist`);
-    const problems: string[] = [];
-    if (cluster.Status !== 'available') problems.push(`status is "${cluster.Status}"`);
-    const restoredFrom = tagValue(cluster.TagList, RESTORED_FROM_TAG);
-    if (restoredFrom !== snapshot.id) problems.push(`tag ${RESTORED_FROM_TAG} is "${restoredFrom ?? 'missing'}"`);
-    if (!cluster.Endpoint) problems.push('it has no endpoint');
+    if (!cluster) throw new RestoreFailedError(`${what} failed verification: it does not exist`);
     const isWriter = cluster.DBClusterMembers?.some((member) => member.IsClusterWriter && member.DBInstanceIdentifier === writer.DBInstanceIdentifier);
-    if (!isWriter) problems.push(`${writer.DBInstanceIdentifier} is not its writer`);
-    if (settings.KmsKeyId !== undefined && cluster.KmsKeyId !== settings.KmsKeyId) problems.push(`KMS key is "${cluster.KmsKeyId ?? 'none'}", not "${settings.KmsKeyId}"`);
-    if (problems.length > 0) throw new RestoreFailedError(`the restored DB cluster ${this.original} failed verification: ${problems.join('; ')}`);
+    verifyRestored(
+      what,
+      { status: cluster.Status, tags: cluster.TagList, hasEndpoint: Boolean(cluster.Endpoint), kmsKeyId: cluster.KmsKeyId },
+      { snapshotId: snapshot.id, kmsKeyId: settings.KmsKeyId },
+      isWriter ? [] : [`${writer.DBInstanceIdentifier} is not its writer`],
+    );
     const detail = `verified ${this.original}: available at ${cluster.Endpoint}:${cluster.Port}, writer ${writer.DBInstanceIdentifier}, restored from ${snapshot.id}; the broken cluster is kept as ${state.failedCopy}`;
     return finishStep(state, detail, 'done', this.clock.now());
-  }
-
-  private failedCopyOf(state: RestoreState): string {
-    if (!state.failedCopy) throw new RestoreFailedError(`restore.failedCopy is missing in phase "${state.phase}": the capture step did not record it`);
-    return state.failedCopy;
-  }
-
-  private capturedOf(state: RestoreState): Captured {
-    const parsed = Captured.safeParse(state.captured);
-    if (!parsed.success) throw new RestoreFailedError(`restore.captured is missing or malformed in phase "${state.phase}": the capture step did not record the original's settings`);
-    return parsed.data;
   }
 }
 
@@ -335,4 +300,10 @@ async function renameClusterAside(rds: RDSClient, original: string, failed: stri
     throw error;
   }
   return 'renamed';
+}
+
+/** True once `original` is free and the renamed cluster `failed` is available again. */
+async function clusterRenamed(rds: RDSClient, original: string, failed: string): Promise<boolean> {
+  if (await findCluster(rds, original)) return false;
+  return (await findCluster(rds, failed))?.Status === 'available';
 }

@@ -12,7 +12,7 @@ import type { DatabaseBackups, SnapshotQuota } from '../../ports/database-backup
 import { PreflightFailedError, SnapshotFailedError } from '../../shared/errors';
 import type { DatabaseInfo, SnapshotRef } from '../../shared/model';
 import { describeError, findCluster, findClusterSnapshot, findDbSnapshot, findInstance, isFault, toTagList } from './rds-lookups';
-import { gibToBytes, snapshotStatus, verifySnapshot } from './snapshot-checks';
+import { type SnapshotExpectations, type SnapshotFacts, gibToBytes, snapshotStatus, verifySnapshot } from './snapshot-checks';
 
 /** `config.database` when it names an RDS DB instance. */
 export type RdsInstanceDatabaseConfig = Extract<DatabaseConfig, { kind: 'rds-instance' }>;
@@ -35,6 +35,105 @@ function creationError(error: unknown, snapshotId: string, source: string): unkn
     return new SnapshotFailedError(`cannot create snapshot ${snapshotId}: ${source} is not in a state to snapshot (${describeError(error)})`, { cause: error });
   }
   return error;
+}
+
+/** A DB snapshot or a DB cluster snapshot as the runbook reads it: the two APIs name the same facts differently. */
+interface RdsSnapshot extends Omit<SnapshotFacts, 'id'> {
+  readonly identifier: string | undefined;
+  readonly arn: string | undefined;
+  readonly engine: string | undefined;
+  readonly allocatedGib: number | undefined;
+  readonly createdAt: Date | undefined;
+}
+
+function fromDbSnapshot(snapshot: DBSnapshot): RdsSnapshot {
+  return {
+    identifier: snapshot.DBSnapshotIdentifier,
+    arn: snapshot.DBSnapshotArn,
+    source: snapshot.DBInstanceIdentifier,
+    status: snapshot.Status,
+    engine: snapshot.Engine,
+    encrypted: snapshot.Encrypted,
+    kmsKeyId: snapshot.KmsKeyId,
+    allocatedGib: snapshot.AllocatedStorage,
+    createdAt: snapshot.SnapshotCreateTime,
+  };
+}
+
+function fromClusterSnapshot(snapshot: DBClusterSnapshot): RdsSnapshot {
+  return {
+    identifier: snapshot.DBClusterSnapshotIdentifier,
+    arn: snapshot.DBClusterSnapshotArn,
+    source: snapshot.DBClusterIdentifier,
+    status: snapshot.Status,
+    engine: snapshot.Engine,
+    encrypted: snapshot.StorageEncrypted,
+    kmsKeyId: snapshot.KmsKeyId,
+    allocatedGib: snapshot.AllocatedStorage,
+    createdAt: snapshot.SnapshotCreateTime,
+  };
+}
+
+/** What differs between the two kinds of snapshot, beyond the API calls: names in results and messages. */
+interface SnapshotKind {
+  readonly kind: SnapshotRef['kind'];
+  /** `snapshot` or `cluster snapshot`. */
+  readonly noun: string;
+  /** The fault a create call gets when the identifier is taken. */
+  readonly alreadyExistsFault: string;
+  /** `instance` or `cluster`, as verification names the source. */
+  readonly sourceKind: string;
+}
+
+const INSTANCE_SNAPSHOT: SnapshotKind = { kind: 'rds-instance', noun: 'snapshot', alreadyExistsFault: 'DBSnapshotAlreadyExistsFault', sourceKind: 'instance' };
+const CLUSTER_SNAPSHOT: SnapshotKind = { kind: 'aurora-cluster', noun: 'cluster snapshot', alreadyExistsFault: 'DBClusterSnapshotAlreadyExistsFault', sourceKind: 'cluster' };
+
+/** The runbook's record of a snapshot RDS reported; `source` stands in for a source RDS left out. */
+function toRef(kind: SnapshotKind, snapshot: RdsSnapshot, requestedId: string, source: string, clock: Clock): SnapshotRef {
+  return {
+    id: snapshot.identifier ?? requestedId,
+    arn: snapshot.arn ?? null,
+    kind: kind.kind,
+    source: snapshot.source ?? source,
+    status: snapshotStatus(snapshot.status),
+    engine: snapshot.engine ?? null,
+    encrypted: snapshot.encrypted ?? null,
+    sizeBytes: gibToBytes(snapshot.allocatedGib),
+    location: null,
+    checksum: null,
+    startedAt: (snapshot.createdAt ?? clock.now()).toISOString(),
+    completedAt: null,
+    verification: [],
+  };
+}
+
+/** Makes the create call; when the identifier is taken, the snapshot found under it is the result. `sourceName` is for messages. */
+async function createOrAdopt(
+  kind: SnapshotKind,
+  snapshotId: string,
+  sourceName: string,
+  calls: { readonly create: () => Promise<SnapshotRef>; readonly find: () => Promise<SnapshotRef | undefined> },
+): Promise<SnapshotRef> {
+  try {
+    return await calls.create();
+  } catch (error) {
+    // A concurrent attempt of the same task created it first: that snapshot is ours.
+    if (!isFault(error, kind.alreadyExistsFault)) throw creationError(error, snapshotId, sourceName);
+    const existing = await calls.find();
+    if (!existing) throw new SnapshotFailedError(`${kind.noun} ${snapshotId} was reported as existing but cannot be found`, { cause: error });
+    return existing;
+  }
+}
+
+/** Checks the snapshot RDS reports now against the configured database, or fails when it is gone. */
+function verifyFound(
+  kind: SnapshotKind,
+  found: RdsSnapshot | undefined,
+  snapshotId: string,
+  expected: Omit<SnapshotExpectations, 'sourceKind'>,
+): string[] {
+  if (!found) throw new SnapshotFailedError(`${kind.noun} ${snapshotId} no longer exists`);
+  return verifySnapshot({ ...found, id: snapshotId }, { ...expected, sourceKind: kind.sourceKind });
 }
 
 /** Pre-deploy backups of an RDS DB instance: manual DB snapshots. */
@@ -70,47 +169,30 @@ export class RdsInstanceBackups implements DatabaseBackups {
     return snapshot && this.toRef(snapshot, snapshotId);
   }
 
-  async create(snapshotId: string, tags: Record<string, string>): Promise<SnapshotRef> {
+  create(snapshotId: string, tags: Record<string, string>): Promise<SnapshotRef> {
     const source = this.database.instanceIdentifier;
-    try {
-      const { DBSnapshot: created } = await this.rds.send(
-        new CreateDBSnapshotCommand({ DBSnapshotIdentifier: snapshotId, DBInstanceIdentifier: source, Tags: toTagList(tags) }),
-      );
-      return this.toRef(created ?? { DBInstanceIdentifier: source, Status: 'creating' }, snapshotId);
-    } catch (error) {
-      // A concurrent attempt of the same task created it first: that snapshot is ours.
-      if (!isFault(error, 'DBSnapshotAlreadyExistsFault')) throw creationError(error, snapshotId, `RDS DB instance ${source}`);
-      const existing = await this.find(snapshotId);
-      if (!existing) throw new SnapshotFailedError(`snapshot ${snapshotId} was reported as existing but cannot be found`, { cause: error });
-      return existing;
-    }
+    return createOrAdopt(INSTANCE_SNAPSHOT, snapshotId, `RDS DB instance ${source}`, {
+      create: async () => {
+        const { DBSnapshot: created } = await this.rds.send(
+          new CreateDBSnapshotCommand({ DBSnapshotIdentifier: snapshotId, DBInstanceIdentifier: source, Tags: toTagList(tags) }),
+        );
+        return this.toRef(created ?? { DBInstanceIdentifier: source, Status: 'creating' }, snapshotId);
+      },
+      find: () => this.find(snapshotId),
+    });
   }
 
   async verify(snapshot: SnapshotRef, source: DatabaseInfo): Promise<string[]> {
     const found = await findDbSnapshot(this.rds, snapshot.id);
-    if (!found) throw new SnapshotFailedError(`snapshot ${snapshot.id} no longer exists`);
-    return verifySnapshot(
-      { id: snapshot.id, status: found.Status, encrypted: found.Encrypted, kmsKeyId: found.KmsKeyId, source: found.DBInstanceIdentifier },
-      { sourceKind: 'instance', source: this.database.instanceIdentifier, sourceEncrypted: source.encrypted, kmsKeyArn: this.database.kmsKeyArn },
-    );
+    return verifyFound(INSTANCE_SNAPSHOT, found && fromDbSnapshot(found), snapshot.id, {
+      source: this.database.instanceIdentifier,
+      sourceEncrypted: source.encrypted,
+      kmsKeyArn: this.database.kmsKeyArn,
+    });
   }
 
   private toRef(snapshot: DBSnapshot, requestedId: string): SnapshotRef {
-    return {
-      id: snapshot.DBSnapshotIdentifier ?? requestedId,
-      arn: snapshot.DBSnapshotArn ?? null,
-      kind: 'rds-instance',
-      source: snapshot.DBInstanceIdentifier ?? this.database.instanceIdentifier,
-      status: snapshotStatus(snapshot.Status),
-      engine: snapshot.Engine ?? null,
-      encrypted: snapshot.Encrypted ?? null,
-      sizeBytes: gibToBytes(snapshot.AllocatedStorage),
-      location: null,
-      checksum: null,
-      startedAt: (snapshot.SnapshotCreateTime ?? this.clock.now()).toISOString(),
-      completedAt: null,
-      verification: [],
-    };
+    return toRef(INSTANCE_SNAPSHOT, fromDbSnapshot(snapshot), requestedId, this.database.instanceIdentifier, this.clock);
   }
 }
 
@@ -148,46 +230,29 @@ export class AuroraClusterBackups implements DatabaseBackups {
     return snapshot && this.toRef(snapshot, snapshotId);
   }
 
-  async create(snapshotId: string, tags: Record<string, string>): Promise<SnapshotRef> {
+  create(snapshotId: string, tags: Record<string, string>): Promise<SnapshotRef> {
     const source = this.database.clusterIdentifier;
-    try {
-      const { DBClusterSnapshot: created } = await this.rds.send(
-        new CreateDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshotId, DBClusterIdentifier: source, Tags: toTagList(tags) }),
-      );
-      return this.toRef(created ?? { DBClusterIdentifier: source, Status: 'creating' }, snapshotId);
-    } catch (error) {
-      // A concurrent attempt of the same task created it first: that snapshot is ours.
-      if (!isFault(error, 'DBClusterSnapshotAlreadyExistsFault')) throw creationError(error, snapshotId, `Aurora DB cluster ${source}`);
-      const existing = await this.find(snapshotId);
-      if (!existing) throw new SnapshotFailedError(`cluster snapshot ${snapshotId} was reported as existing but cannot be found`, { cause: error });
-      return existing;
-    }
+    return createOrAdopt(CLUSTER_SNAPSHOT, snapshotId, `Aurora DB cluster ${source}`, {
+      create: async () => {
+        const { DBClusterSnapshot: created } = await this.rds.send(
+          new CreateDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshotId, DBClusterIdentifier: source, Tags: toTagList(tags) }),
+        );
+        return this.toRef(created ?? { DBClusterIdentifier: source, Status: 'creating' }, snapshotId);
+      },
+      find: () => this.find(snapshotId),
+    });
   }
 
   async verify(snapshot: SnapshotRef, source: DatabaseInfo): Promise<string[]> {
     const found = await findClusterSnapshot(this.rds, snapshot.id);
-    if (!found) throw new SnapshotFailedError(`cluster snapshot ${snapshot.id} no longer exists`);
-    return verifySnapshot(
-      { id: snapshot.id, status: found.Status, encrypted: found.StorageEncrypted, kmsKeyId: found.KmsKeyId, source: found.DBClusterIdentifier },
-      { sourceKind: 'cluster', source: this.database.clusterIdentifier, sourceEncrypted: source.encrypted, kmsKeyArn: this.database.kmsKeyArn },
-    );
+    return verifyFound(CLUSTER_SNAPSHOT, found && fromClusterSnapshot(found), snapshot.id, {
+      source: this.database.clusterIdentifier,
+      sourceEncrypted: source.encrypted,
+      kmsKeyArn: this.database.kmsKeyArn,
+    });
   }
 
   private toRef(snapshot: DBClusterSnapshot, requestedId: string): SnapshotRef {
-    return {
-      id: snapshot.DBClusterSnapshotIdentifier ?? requestedId,
-      arn: snapshot.DBClusterSnapshotArn ?? null,
-      kind: 'aurora-cluster',
-      source: snapshot.DBClusterIdentifier ?? this.database.clusterIdentifier,
-      status: snapshotStatus(snapshot.Status),
-      engine: snapshot.Engine ?? null,
-      encrypted: snapshot.StorageEncrypted ?? null,
-      sizeBytes: gibToBytes(snapshot.AllocatedStorage),
-      location: null,
-      checksum: null,
-      startedAt: (snapshot.SnapshotCreateTime ?? this.clock.now()).toISOString(),
-      completedAt: null,
-      verification: [],
-    };
+    return toRef(CLUSTER_SNAPSHOT, fromClusterSnapshot(snapshot), requestedId, this.database.clusterIdentifier, this.clock);
   }
 }

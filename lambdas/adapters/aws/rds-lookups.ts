@@ -21,48 +21,34 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** The DB instance with this identifier, or undefined when there is none. */
-export async function findInstance(rds: RDSClient, identifier: string): Promise<DBInstance | undefined> {
+/** The first item a Describe call lists, or undefined when RDS answers with the call's not-found fault. */
+async function describeOne<T>(notFoundFault: string, describe: () => Promise<T[] | undefined>): Promise<T | undefined> {
   try {
-    const { DBInstances } = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
-    return DBInstances?.[0];
+    return (await describe())?.[0];
   } catch (error) {
-    if (isFault(error, 'DBInstanceNotFoundFault')) return undefined;
+    if (isFault(error, notFoundFault)) return undefined;
     throw error;
   }
+}
+
+/** The DB instance with this identifier, or undefined when there is none. */
+export function findInstance(rds: RDSClient, identifier: string): Promise<DBInstance | undefined> {
+  return describeOne('DBInstanceNotFoundFault', async () => (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }))).DBInstances);
 }
 
 /** The DB cluster with this identifier, or undefined when there is none. */
-export async function findCluster(rds: RDSClient, identifier: string): Promise<DBCluster | undefined> {
-  try {
-    const { DBClusters } = await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
-    return DBClusters?.[0];
-  } catch (error) {
-    if (isFault(error, 'DBClusterNotFoundFault')) return undefined;
-    throw error;
-  }
+export function findCluster(rds: RDSClient, identifier: string): Promise<DBCluster | undefined> {
+  return describeOne('DBClusterNotFoundFault', async () => (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }))).DBClusters);
 }
 
 /** The manual DB snapshot with this identifier, or undefined when there is none. */
-export async function findDbSnapshot(rds: RDSClient, identifier: string): Promise<DBSnapshot | undefined> {
-  try {
-    const { DBSnapshots } = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: identifier }));
-    return DBSnapshots?.[0];
-  } catch (error) {
-    if (isFault(error, 'DBSnapshotNotFoundFault')) return undefined;
-    throw error;
-  }
+export function findDbSnapshot(rds: RDSClient, identifier: string): Promise<DBSnapshot | undefined> {
+  return describeOne('DBSnapshotNotFoundFault', async () => (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: identifier }))).DBSnapshots);
 }
 
 /** The DB cluster snapshot with this identifier, or undefined when there is none. */
-export async function findClusterSnapshot(rds: RDSClient, identifier: string): Promise<DBClusterSnapshot | undefined> {
-  try {
-    const { DBClusterSnapshots } = await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: identifier }));
-    return DBClusterSnapshots?.[0];
-  } catch (error) {
-    if (isFault(error, 'DBClusterSnapshotNotFoundFault')) return undefined;
-    throw error;
-  }
+export function findClusterSnapshot(rds: RDSClient, identifier: string): Promise<DBClusterSnapshot | undefined> {
+  return describeOne('DBClusterSnapshotNotFoundFault', async () => (await rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: identifier }))).DBClusterSnapshots);
 }
 
 /** The value of one tag, if the resource carries it. */

@@ -5,19 +5,21 @@ import type { DatabaseRestorer } from '../../ports/database-restorer';
 import { RestoreFailedError } from '../../shared/errors';
 import type { RestoreState, SnapshotRef } from '../../shared/model';
 import type { RdsInstanceDatabaseConfig } from './rds-backups';
-import { findDbSnapshot, findInstance, isFault, tagValue } from './rds-lookups';
+import { findDbSnapshot, findInstance } from './rds-lookups';
+import { definedOnly, failedCopyName, finishStep, instanceRenamed, renameInstanceAside, restoredTags } from './restore-progress';
 import {
-  RESTORED_FROM_TAG,
-  beginRestore,
-  definedOnly,
-  failedCopyName,
-  finishStep,
-  instanceRenamed,
-  isStuck,
-  renameInstanceAside,
-  restoreError,
-  restoredTags,
-} from './restore-progress';
+  type SnapshotNames,
+  advanceRestore,
+  afterRename,
+  capturedOf,
+  checkSnapshotBeforeRestore,
+  createOnce,
+  failedCopyOf,
+  finishWhen,
+  finishWhenAvailable,
+  isOwnRestore,
+  verifyRestored,
+} from './restore-steps';
 
 /** Below this size RDS only accepts gp3's baseline IOPS and throughput, and rejects explicit values. */
 const GP3_PROVISIONED_MIN_GIB = 400;
@@ -86,6 +88,9 @@ export function captureInstanceSettings(instance: DBInstance): InstanceSettings 
   });
 }
 
+/** How this restore names its snapshot in messages. */
+const SNAPSHOT: SnapshotNames = { noun: 'snapshot', notFound: 'DBSnapshotNotFound' };
+
 /**
  * Restores an RDS DB instance from the pre-deploy snapshot by rename-swap, one step per call:
  * capture → rename → wait-renamed → restore → wait-available → verify → done.
@@ -99,26 +104,15 @@ export class RdsInstanceRestorer implements DatabaseRestorer {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
-    const current = state?.phase ? state : beginRestore(snapshot, this.clock.now());
-    switch (current.phase) {
-      case 'capture':
-        return this.capture(snapshot, current);
-      case 'rename':
-        return this.rename(current);
-      case 'wait-renamed':
-        return this.waitRenamed(current);
-      case 'restore':
-        return this.restore(snapshot, current);
-      case 'wait-available':
-        return this.waitAvailable(current);
-      case 'verify':
-        return this.verify(snapshot, current);
-      case 'done':
-        return current;
-      default:
-        throw new RestoreFailedError(`restore.phase "${current.phase}" is not a step of an RDS DB instance restore`);
-    }
+  advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    return advanceRestore(snapshot, state, this.clock, 'RDS DB instance restore', {
+      capture: (current) => this.capture(snapshot, current),
+      rename: (current) => this.rename(current),
+      'wait-renamed': (current) => this.waitRenamed(current),
+      restore: (current) => this.restore(snapshot, current),
+      'wait-available': (current) => this.waitAvailable(current),
+      verify: (current) => this.verify(snapshot, current),
+    });
   }
 
   private get original(): string {
@@ -128,11 +122,7 @@ export class RdsInstanceRestorer implements DatabaseRestorer {
   /** Checks the snapshot before anything is touched, then records the original's settings and the name to keep it under. */
   private async capture(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
     const found = await findDbSnapshot(this.rds, snapshot.id);
-    if (!found) throw new RestoreFailedError(`snapshot ${snapshot.id} does not exist (DBSnapshotNotFound): nothing was changed`);
-    if (found.Status !== 'available') throw new RestoreFailedError(`snapshot ${snapshot.id} is in status "${found.Status}", not "available": nothing was changed`);
-    if (found.DBInstanceIdentifier !== this.original) {
-      throw new RestoreFailedError(`snapshot ${snapshot.id} was taken from DB instance "${found.DBInstanceIdentifier}", not "${this.original}": nothing was changed`);
-    }
+    checkSnapshotBeforeRestore(found && { status: found.Status, source: found.DBInstanceIdentifier }, snapshot.id, SNAPSHOT, 'DB instance', this.original);
     const instance = await findInstance(this.rds, this.original);
     if (!instance) throw new RestoreFailedError(`DB instance ${this.original} does not exist: there is nothing to copy its settings from`);
     const now = this.clock.now();
@@ -143,84 +133,57 @@ export class RdsInstanceRestorer implements DatabaseRestorer {
   }
 
   private async rename(state: RestoreState): Promise<RestoreState> {
-    const failedCopy = this.failedCopyOf(state);
+    const failedCopy = failedCopyOf(state);
     const outcome = await renameInstanceAside(this.rds, this.original, failedCopy);
-    if (outcome === 'waiting') return state;
-    const detail = outcome === 'renamed' ? `renamed ${this.original} to ${failedCopy}` : `${this.original} was already being renamed to ${failedCopy}`;
-    return finishStep(state, detail, 'wait-renamed', this.clock.now());
+    return afterRename(state, outcome, this.original, failedCopy, 'wait-renamed', this.clock);
   }
 
   private async waitRenamed(state: RestoreState): Promise<RestoreState> {
-    const failedCopy = this.failedCopyOf(state);
-    if (!(await instanceRenamed(this.rds, this.original, failedCopy))) return state;
-    return finishStep(state, `${failedCopy} is available and the name ${this.original} is free`, 'restore', this.clock.now());
+    const failedCopy = failedCopyOf(state);
+    const renamed = await instanceRenamed(this.rds, this.original, failedCopy);
+    return finishWhen(renamed, state, `${failedCopy} is available and the name ${this.original} is free`, 'restore', this.clock);
   }
 
   private async restore(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
-    const already = () => finishStep(state, `${this.original} was already being restored from ${snapshot.id}`, 'wait-available', this.clock.now());
-    if (await this.restoreStarted(snapshot)) return already();
-    const { settings } = this.capturedOf(state);
-    try {
-      await this.rds.send(
-        new RestoreDBInstanceFromDBSnapshotCommand({
-          ...settings,
-          DBInstanceIdentifier: this.original,
-          DBSnapshotIdentifier: snapshot.id,
-          Tags: restoredTags(settings.Tags, snapshot.id),
-        }),
-      );
-    } catch (error) {
-      // Right after a restore starts RDS may still report the name free: a repeated call then meets its own instance.
-      if (isFault(error, 'DBInstanceAlreadyExistsFault') && (await this.restoreStarted(snapshot))) return already();
-      throw restoreError(error, this.original, snapshot.id);
-    }
-    return finishStep(state, `started restoring ${this.original} from snapshot ${snapshot.id}`, 'wait-available', this.clock.now());
-  }
-
-  /** True when the original name holds the instance this restore started; throws when something else took the name. */
-  private async restoreStarted(snapshot: SnapshotRef): Promise<boolean> {
-    const existing = await findInstance(this.rds, this.original);
-    if (!existing) return false;
-    if (tagValue(existing.TagList, RESTORED_FROM_TAG) !== snapshot.id) {
-      throw new RestoreFailedError(`DB instance ${this.original} exists again but was not restored from snapshot ${snapshot.id}: refusing to touch it`);
-    }
-    return true;
+    const outcome = await createOnce({
+      created: async () => isOwnRestore(await findInstance(this.rds, this.original), `DB instance ${this.original}`, snapshot.id),
+      create: () => {
+        const { settings } = capturedOf(state, Captured);
+        return this.rds.send(
+          new RestoreDBInstanceFromDBSnapshotCommand({
+            ...settings,
+            DBInstanceIdentifier: this.original,
+            DBSnapshotIdentifier: snapshot.id,
+            Tags: restoredTags(settings.Tags, snapshot.id),
+          }),
+        );
+      },
+      alreadyExistsFault: 'DBInstanceAlreadyExistsFault',
+      target: this.original,
+      snapshotId: snapshot.id,
+    });
+    const detail = outcome === 'created' ? `started restoring ${this.original} from snapshot ${snapshot.id}` : `${this.original} was already being restored from ${snapshot.id}`;
+    return finishStep(state, detail, 'wait-available', this.clock.now());
   }
 
   private async waitAvailable(state: RestoreState): Promise<RestoreState> {
-    // RDS may not list an instance it has just started restoring: keep waiting until it does.
     const status = (await findInstance(this.rds, this.original))?.DBInstanceStatus;
-    if (isStuck(status)) throw new RestoreFailedError(`the restored DB instance ${this.original} is in status "${status}"`);
-    if (status !== 'available') return state;
-    return finishStep(state, `${this.original} is available`, 'verify', this.clock.now());
+    return finishWhenAvailable(state, status, { creating: `the restored DB instance ${this.original}`, ready: this.original }, 'verify', this.clock);
   }
 
   private async verify(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
-    const { settings, kmsKeyId } = this.capturedOf(state);
+    const { settings, kmsKeyId } = capturedOf(state, Captured);
+    const what = `the restored DB instance ${this.original}`;
     const instance = await findInstance(this.rds, this.original);
-    if (!instance) throw new RestoreFailedError(`the restored DB instance ${this.original} failed verification: it does not exist`);
-    const problems: string[] = [];
-    if (instance.DBInstanceStatus !== 'available') problems.push(`status is "${instance.DBInstanceStatus}"`);
-    const restoredFrom = tagValue(instance.TagList, RESTORED_FROM_TAG);
-    if (restoredFrom !== snapshot.id) problems.push(`tag ${RESTORED_FROM_TAG} is "${restoredFrom ?? 'missing'}"`);
-    if (!instance.Endpoint?.Address) problems.push('it has no endpoint');
-    if (settings.DBInstanceClass !== undefined && instance.DBInstanceClass !== settings.DBInstanceClass) {
-      problems.push(`class is "${instance.DBInstanceClass}", not "${settings.DBInstanceClass}"`);
-    }
-    if (kmsKeyId !== null && instance.KmsKeyId !== kmsKeyId) problems.push(`KMS key is "${instance.KmsKeyId ?? 'none'}", not "${kmsKeyId}"`);
-    if (problems.length > 0) throw new RestoreFailedError(`the restored DB instance ${this.original} failed verification: ${problems.join('; ')}`);
+    if (!instance) throw new RestoreFailedError(`${what} failed verification: it does not exist`);
+    const classChanged = settings.DBInstanceClass !== undefined && instance.DBInstanceClass !== settings.DBInstanceClass;
+    verifyRestored(
+      what,
+      { status: instance.DBInstanceStatus, tags: instance.TagList, hasEndpoint: Boolean(instance.Endpoint?.Address), kmsKeyId: instance.KmsKeyId },
+      { snapshotId: snapshot.id, kmsKeyId: kmsKeyId ?? undefined },
+      classChanged ? [`class is "${instance.DBInstanceClass}", not "${settings.DBInstanceClass}"`] : [],
+    );
     const endpoint = `${instance.Endpoint?.Address}:${instance.Endpoint?.Port}`;
     return finishStep(state, `verified ${this.original}: available at ${endpoint}, restored from ${snapshot.id}; the broken database is kept as ${state.failedCopy}`, 'done', this.clock.now());
-  }
-
-  private failedCopyOf(state: RestoreState): string {
-    if (!state.failedCopy) throw new RestoreFailedError(`restore.failedCopy is missing in phase "${state.phase}": the capture step did not record it`);
-    return state.failedCopy;
-  }
-
-  private capturedOf(state: RestoreState): Captured {
-    const parsed = Captured.safeParse(state.captured);
-    if (!parsed.success) throw new RestoreFailedError(`restore.captured is missing or malformed in phase "${state.phase}": the capture step did not record the original's settings`);
-    return parsed.data;
   }
 }

@@ -13,7 +13,7 @@ import { AuroraClusterRestorer, captureClusterSettings } from '../../../lambdas/
 import { RESTORED_FROM_TAG } from '../../../lambdas/adapters/aws/restore-progress';
 import { RestoreFailedError } from '../../../lambdas/shared/errors';
 import type { RestoreState } from '../../../lambdas/shared/model';
-import { FakeRds } from './fake-rds';
+import { FakeRds, restoreLoop } from './fake-rds';
 import { CLUSTER_ID, KMS_KEY, SNAPSHOT_ID, TestClock, auroraDatabase, snapshotRef } from './rds-fixtures';
 
 const $metadata = {};
@@ -85,27 +85,7 @@ function setup(cluster: DBCluster = originalCluster()) {
   });
   const clock = new TestClock('2025-03-14T09:26:53.000Z');
   const restorer = new AuroraClusterRestorer(rds.client, auroraDatabase, clock);
-  const step = async (state: RestoreState | null): Promise<RestoreState> => {
-    const next = await restorer.advance(snapshot, state);
-    rds.tick();
-    clock.advance(30);
-    return next;
-  };
-  const runToDone = async (from: RestoreState | null = null): Promise<RestoreState[]> => {
-    const states: RestoreState[] = [];
-    let state = from;
-    for (let call = 0; call < 30 && state?.phase !== 'done'; call += 1) {
-      state = await step(state);
-      states.push(state);
-    }
-    return states;
-  };
-  const runTo = async (phase: string): Promise<RestoreState> => {
-    let state = await step(null);
-    while (state.phase !== phase) state = await step(state);
-    return state;
-  };
-  return { rds, clock, restorer, step, runToDone, runTo };
+  return { rds, clock, restorer, ...restoreLoop(rds, restorer, clock, snapshot, 30) };
 }
 
 describe('AuroraClusterRestorer: the rename-swap', () => {
@@ -203,15 +183,8 @@ describe('AuroraClusterRestorer: the rename-swap', () => {
     for (const retry of ['at once', 'after a wait'] as const) {
       for (let crashAt = 0; crashAt < CALLS; crashAt += 1) {
         it(`repeats call ${crashAt + 1} ${retry}`, async () => {
-          const { rds, clock, restorer, step, runToDone } = setup();
-          let state: RestoreState | null = null;
-          for (let call = 0; call < crashAt; call += 1) state = await step(state);
-          await restorer.advance(snapshot, state);
-          if (retry === 'after a wait') {
-            rds.tick();
-            clock.advance(30);
-          }
-          expect((await runToDone(state)).at(-1)).toMatchObject({ phase: 'done', restored: true });
+          const { rds, runWithLostResult } = setup();
+          expect((await runWithLostResult(crashAt, retry === 'after a wait')).at(-1)).toMatchObject({ phase: 'done', restored: true });
           expect(rds.mock).toHaveReceivedCommandTimes(ModifyDBClusterCommand, 1);
           expect(rds.mock).toHaveReceivedCommandTimes(ModifyDBInstanceCommand, 1);
           expect(rds.mock).toHaveReceivedCommandTimes(RestoreDBClusterFromSnapshotCommand, 1);

@@ -21,7 +21,9 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
-import { clientConfig } from './rds-fixtures';
+import type { DatabaseRestorer } from '../../../lambdas/ports/database-restorer';
+import type { RestoreState, SnapshotRef } from '../../../lambdas/shared/model';
+import { type TestClock, clientConfig } from './rds-fixtures';
 
 const $metadata = {};
 const ENDPOINT_SUFFIX = 'c9akciq32.eu-west-1.rds.amazonaws.com';
@@ -213,4 +215,48 @@ export class FakeRds {
     });
     return { DBInstance: structuredClone(instance) };
   }
+}
+
+/**
+ * Drives a restorer the way the state machine does against a FakeRds: `step` is one AdvanceRestore call
+ * followed by the Wait state before the next (RDS moves one stage on, the clock 30 seconds).
+ */
+export function restoreLoop(rds: FakeRds, restorer: DatabaseRestorer, clock: TestClock, snapshot: SnapshotRef, maxCalls: number) {
+  const step = async (state: RestoreState | null): Promise<RestoreState> => {
+    const next = await restorer.advance(snapshot, state);
+    rds.tick();
+    clock.advance(30);
+    return next;
+  };
+  /** The state machine's loop: call until done, at most `maxCalls` times. */
+  const runToDone = async (from: RestoreState | null = null): Promise<RestoreState[]> => {
+    const states: RestoreState[] = [];
+    let state = from;
+    for (let call = 0; call < maxCalls && state?.phase !== 'done'; call += 1) {
+      state = await step(state);
+      states.push(state);
+    }
+    return states;
+  };
+  /** A new restore, stepped until it reaches `phase`. */
+  const runTo = async (phase: string): Promise<RestoreState> => {
+    let state = await step(null);
+    while (state.phase !== phase) state = await step(state);
+    return state;
+  };
+  /**
+   * A call that did its work but whose Lambda died before the result reached the state machine: `calls`
+   * steps, the lost call, the Wait before the retry when `waitBeforeRetry`, then the loop from the last state it saw.
+   */
+  const runWithLostResult = async (calls: number, waitBeforeRetry: boolean): Promise<RestoreState[]> => {
+    let state: RestoreState | null = null;
+    for (let call = 0; call < calls; call += 1) state = await step(state);
+    await restorer.advance(snapshot, state);
+    if (waitBeforeRetry) {
+      rds.tick();
+      clock.advance(30);
+    }
+    return runToDone(state);
+  };
+  return { step, runToDone, runTo, runWithLostResult };
 }

@@ -11,6 +11,7 @@ import {
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
+  InvalidDBClusterStateFault,
   InvalidDBInstanceStateFault,
   RDSClient,
   SnapshotQuotaExceededFault,
@@ -143,6 +144,12 @@ describe('RdsInstanceBackups', () => {
     rds.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'creating' }] });
     expect(await backups.create(SNAPSHOT_ID, tags)).toMatchObject({ id: SNAPSHOT_ID, status: 'creating' });
     expect(rds.calls().map((call) => call.args[0].constructor.name)).toEqual(['CreateDBSnapshotCommand', 'DescribeDBSnapshotsCommand']);
+  });
+
+  it('fails when RDS says the snapshot exists but does not list it', async () => {
+    rds.on(CreateDBSnapshotCommand).rejects(new DBSnapshotAlreadyExistsFault({ message: 'already exists', $metadata }));
+    rds.on(DescribeDBSnapshotsCommand).rejects(new DBSnapshotNotFoundFault({ message: 'not found', $metadata }));
+    await expect(backups.create(SNAPSHOT_ID, tags)).rejects.toThrow(new SnapshotFailedError(`snapshot ${SNAPSHOT_ID} was reported as existing but cannot be found`));
   });
 
   it('fails when the manual snapshot quota is used up', async () => {
@@ -294,6 +301,24 @@ describe('AuroraClusterBackups', () => {
     rds.on(DescribeDBClusterSnapshotsCommand).resolves({ DBClusterSnapshots: [{ DBClusterSnapshotIdentifier: SNAPSHOT_ID, DBClusterIdentifier: CLUSTER_ID, Status: 'creating' }] });
     expect(await backups.create(SNAPSHOT_ID, tags)).toMatchObject({ id: SNAPSHOT_ID, status: 'creating' });
     expect(rds).toHaveReceivedCommandTimes(DescribeDBClusterSnapshotsCommand, 1);
+  });
+
+  it('fails when RDS says the cluster snapshot exists but does not list it', async () => {
+    rds.on(CreateDBClusterSnapshotCommand).rejects(new DBClusterSnapshotAlreadyExistsFault({ message: 'already exists', $metadata }));
+    rds.on(DescribeDBClusterSnapshotsCommand).rejects(new DBClusterSnapshotNotFoundFault({ message: 'not found', $metadata }));
+    await expect(backups.create(SNAPSHOT_ID, tags)).rejects.toThrow(new SnapshotFailedError(`cluster snapshot ${SNAPSHOT_ID} was reported as existing but cannot be found`));
+  });
+
+  it('fails when the cluster is not in a state to snapshot, naming it', async () => {
+    rds.on(CreateDBClusterSnapshotCommand).rejects(new InvalidDBClusterStateFault({ message: 'DB cluster is not available', $metadata }));
+    await expect(backups.create(SNAPSHOT_ID, tags)).rejects.toThrow(`Aurora DB cluster ${CLUSTER_ID} is not in a state to snapshot`);
+  });
+
+  it('fails when the cluster snapshot is gone', async () => {
+    rds.on(DescribeDBClusterSnapshotsCommand).rejects(new DBClusterSnapshotNotFoundFault({ message: 'not found', $metadata }));
+    await expect(backups.verify(snapshotRef({ kind: 'aurora-cluster', source: CLUSTER_ID }), clusterInfo)).rejects.toThrow(
+      new SnapshotFailedError(`cluster snapshot ${SNAPSHOT_ID} no longer exists`),
+    );
   });
 
   it('verifies encryption, KMS key and source cluster', async () => {

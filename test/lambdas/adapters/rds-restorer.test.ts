@@ -12,7 +12,7 @@ import { RdsInstanceRestorer, captureInstanceSettings } from '../../../lambdas/a
 import { RESTORED_FROM_TAG, failedCopyName, restoredTags } from '../../../lambdas/adapters/aws/restore-progress';
 import { RestoreFailedError } from '../../../lambdas/shared/errors';
 import type { RestoreState } from '../../../lambdas/shared/model';
-import { FakeRds } from './fake-rds';
+import { FakeRds, restoreLoop } from './fake-rds';
 import { INSTANCE_ID, KMS_KEY, OTHER_KMS_KEY, SNAPSHOT_ID, TestClock, rdsDatabase, snapshotRef } from './rds-fixtures';
 
 const $metadata = {};
@@ -88,24 +88,7 @@ function setup(original: DBInstance | null = originalInstance()) {
   rds.snapshots.set(SNAPSHOT_ID, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available', Engine: 'postgres', Encrypted: true, KmsKeyId: KMS_KEY });
   const clock = new TestClock('2025-03-14T09:26:53.000Z');
   const restorer = new RdsInstanceRestorer(rds.client, rdsDatabase, clock);
-  /** One AdvanceRestore call, then the Wait state before the next one. */
-  const step = async (state: RestoreState | null): Promise<RestoreState> => {
-    const next = await restorer.advance(snapshot, state);
-    rds.tick();
-    clock.advance(30);
-    return next;
-  };
-  /** The state machine's loop: call until done. */
-  const runToDone = async (from: RestoreState | null = null): Promise<RestoreState[]> => {
-    const states: RestoreState[] = [];
-    let state = from;
-    for (let call = 0; call < 20 && state?.phase !== 'done'; call += 1) {
-      state = await step(state);
-      states.push(state);
-    }
-    return states;
-  };
-  return { rds, clock, restorer, step, runToDone };
+  return { rds, clock, restorer, ...restoreLoop(rds, restorer, clock, snapshot, 20) };
 }
 
 describe('RdsInstanceRestorer: the rename-swap', () => {
@@ -193,16 +176,8 @@ describe('RdsInstanceRestorer: the rename-swap', () => {
     for (const retry of ['at once', 'after a wait'] as const) {
       for (let crashAt = 0; crashAt < CALLS; crashAt += 1) {
         it(`repeats call ${crashAt + 1} ${retry}`, async () => {
-          const { rds, clock, restorer, step, runToDone } = setup();
-          let state: RestoreState | null = null;
-          for (let call = 0; call < crashAt; call += 1) state = await step(state);
-          // The call did its work, then the Lambda died before its result reached the state machine.
-          await restorer.advance(snapshot, state);
-          if (retry === 'after a wait') {
-            rds.tick();
-            clock.advance(30);
-          }
-          const done = (await runToDone(state)).at(-1);
+          const { rds, runWithLostResult } = setup();
+          const done = (await runWithLostResult(crashAt, retry === 'after a wait')).at(-1);
 
           expect(done).toMatchObject({ phase: 'done', restored: true });
           expect(rds.instances.get(done?.failedCopy ?? '')).toMatchObject({ DBInstanceStatus: 'available', DeletionProtection: true });
@@ -226,9 +201,8 @@ describe('RdsInstanceRestorer: the rename-swap', () => {
   });
 
   it('recognises its own restore when RDS still reported the name free before the repeated call', async () => {
-    const { rds, restorer, step } = setup();
-    let state = await step(null);
-    while (state.phase !== 'restore') state = await step(state);
+    const { rds, restorer, runTo } = setup();
+    const state = await runTo('restore');
     await restorer.advance(snapshot, state);
     rds.staleReads.add(INSTANCE_ID);
     const next = await restorer.advance(snapshot, state);
@@ -239,9 +213,8 @@ describe('RdsInstanceRestorer: the rename-swap', () => {
   });
 
   it('keeps waiting while RDS does not list the instance it just started restoring', async () => {
-    const { rds, step } = setup();
-    let state = await step(null);
-    while (state.phase !== 'wait-available') state = await step(state);
+    const { rds, step, runTo } = setup();
+    const state = await runTo('wait-available');
     rds.staleReads.add(INSTANCE_ID);
     expect(await step(state)).toBe(state);
   });
@@ -304,17 +277,15 @@ describe('RdsInstanceRestorer: failures', () => {
     ['InstanceQuotaExceeded', new InstanceQuotaExceededFault({ message: 'DB instance quota exceeded', $metadata })],
     ['StorageQuotaExceeded', new StorageQuotaExceededFault({ message: 'Storage quota exceeded', $metadata })],
   ])('fails when the restore hits %s', async (_, fault) => {
-    const { rds, step } = setup();
+    const { rds, step, runTo } = setup();
     rds.mock.on(RestoreDBInstanceFromDBSnapshotCommand).rejects(fault);
-    let state = await step(null);
-    while (state.phase !== 'restore') state = await step(state);
+    const state = await runTo('restore');
     await expect(step(state)).rejects.toThrow(`cannot restore ${INSTANCE_ID} from ${SNAPSHOT_ID}: an account quota is exceeded (${fault.name}: ${fault.message})`);
   });
 
   it('fails when the snapshot was deleted after the original was renamed', async () => {
-    const { rds, step } = setup();
-    let state = await step(null);
-    while (state.phase !== 'restore') state = await step(state);
+    const { rds, step, runTo } = setup();
+    const state = await runTo('restore');
     rds.snapshots.clear();
     const error = await step(state).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreFailedError);
@@ -323,27 +294,24 @@ describe('RdsInstanceRestorer: failures', () => {
   });
 
   it('refuses to touch an instance that took the original name meanwhile', async () => {
-    const { rds, step } = setup();
-    let state = await step(null);
-    while (state.phase !== 'restore') state = await step(state);
+    const { rds, step, runTo } = setup();
+    const state = await runTo('restore');
     rds.instances.set(INSTANCE_ID, originalInstance({ TagList: [] }));
     await expect(step(state)).rejects.toThrow(`DB instance ${INSTANCE_ID} exists again but was not restored from snapshot ${SNAPSHOT_ID}: refusing to touch it`);
     expect(rds.mock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
   });
 
   it('fails when the restored instance ends in an incompatible status', async () => {
-    const { rds, step } = setup();
-    let state = await step(null);
-    while (state.phase !== 'wait-available') state = await step(state);
+    const { rds, step, runTo } = setup();
+    const state = await runTo('wait-available');
     rds.tick();
     (rds.instances.get(INSTANCE_ID) as DBInstance).DBInstanceStatus = 'incompatible-restore';
     await expect(step(state)).rejects.toThrow(`the restored DB instance ${INSTANCE_ID} is in status "incompatible-restore"`);
   });
 
   it('fails verification when the restored instance uses another KMS key', async () => {
-    const { rds, step } = setup();
-    let state = await step(null);
-    while (state.phase !== 'verify') state = await step(state);
+    const { rds, step, runTo } = setup();
+    const state = await runTo('verify');
     (rds.instances.get(INSTANCE_ID) as DBInstance).KmsKeyId = OTHER_KMS_KEY;
     await expect(step(state)).rejects.toThrow(`the restored DB instance ${INSTANCE_ID} failed verification: KMS key is "${OTHER_KMS_KEY}", not "${KMS_KEY}"`);
   });

@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../../lambdas/adapters/aws/s3-artifact-store';
 import {
   acquireLock,
@@ -19,7 +16,7 @@ import {
 import { DeploymentInProgressError, LockLostError } from '../../../lambdas/shared/errors';
 import type { Execution, Lease } from '../../../lambdas/shared/model';
 import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
-import { config, deploymentFor, executionNamed, fixedClock } from '../ledger/fixtures';
+import { config, deploymentFor, executionNamed, fixedClock, tempFileStore } from '../ledger/fixtures';
 
 const BUCKET = 'runbook-artifacts-123456789012';
 const KEY = 'locks/shop-api.json';
@@ -222,18 +219,14 @@ describe('deployment lock against S3', () => {
 });
 
 describe('deployment lock against the file store', () => {
-  let root: string;
   let store: FileArtifactStore;
   const clock = fixedClock(NOW);
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'deployment-lock-'));
-    store = new FileArtifactStore(root);
+    const temp = await tempFileStore('deployment-lock-');
+    store = temp.store;
     clock.set(NOW);
-  });
-
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
+    return temp.remove;
   });
 
   const readLock = async () => JSON.parse((await store.get(KEY))!.body.toString()) as LockRecord;

@@ -1,14 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../../lambdas/adapters/aws/s3-artifact-store';
 import { BackupManifestConflictError } from '../../../lambdas/ledger/backup-manifest';
 import { LedgerEvent, runLedger } from '../../../lambdas/ledger/ledger';
 import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
-import { config, deployment, execution, executionNamed, fixedClock, preflight, snapshot } from './fixtures';
+import { config, deployment, execution, executionNamed, fixedClock, preflight, snapshot, tempFileStore } from './fixtures';
 
 const RECORDED = '2025-03-04T10:06:45.000Z';
 
@@ -40,18 +37,14 @@ describe('record-backup', () => {
   });
 
   describe('in the file store', () => {
-    let root: string;
     let store: FileArtifactStore;
     const clock = fixedClock(RECORDED);
 
     beforeEach(async () => {
-      root = await mkdtemp(join(tmpdir(), 'backup-manifest-'));
-      store = new FileArtifactStore(root);
+      const temp = await tempFileStore('backup-manifest-');
+      store = temp.store;
       clock.set(RECORDED);
-    });
-
-    afterEach(async () => {
-      await rm(root, { recursive: true, force: true });
+      return temp.remove;
     });
 
     it('returns the same record to a retried task without rewriting the manifest', async () => {

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import exampleConfig from '../../../config/example.json';
 import { parseConfig } from '../../../config/load';
 import type { RunbookConfig } from '../../../config/schema';
@@ -14,6 +17,7 @@ import type {
   SmokeReport,
   SnapshotRef,
 } from '../../../lambdas/shared/model';
+import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
 
 /**
  * Execution state of a realistic deployment of the example target (shop-api on ECS with RDS, as in the
@@ -22,6 +26,12 @@ import type {
 export const config: RunbookConfig = parseConfig(exampleConfig);
 
 export const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:execution:shop-api-runbook';
+
+/** A FileArtifactStore in a new temporary folder; a `beforeEach` returns `remove` so the folder goes after each test. */
+export async function tempFileStore(prefix: string): Promise<{ store: FileArtifactStore; remove: () => Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  return { store: new FileArtifactStore(root), remove: () => rm(root, { recursive: true, force: true }) };
+}
 
 /** A clock the test moves by hand. */
 export function fixedClock(iso: string): Clock & { set(iso: string): void; advanceMinutes(minutes: number): void } {

@@ -1,16 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../../lambdas/adapters/aws/s3-artifact-store';
 import { LedgerEvent, runLedger } from '../../../lambdas/ledger/ledger';
 import { type LedgerDocument, readLedger } from '../../../lambdas/ledger/release-ledger';
 import type { LedgerSlots } from '../../../lambdas/ledger/slots';
 import type { Outcome, ReleaseRecord, RestoreState } from '../../../lambdas/shared/model';
 import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
-import { config, deployment, emptySlots, execution, fixedClock, preflight, releasedSlots, restored, smokeReport, snapshot } from './fixtures';
+import { config, deployment, emptySlots, execution, fixedClock, preflight, releasedSlots, restored, smokeReport, snapshot, tempFileStore } from './fixtures';
 
 const FINISHED = '2025-03-04T10:45:00.000Z';
 
@@ -33,20 +30,16 @@ function failedAfterSmoke(overrides: Partial<Record<keyof LedgerSlots, unknown>>
 }
 
 describe('ledger outcomes in the file store', () => {
-  let root: string;
   let store: FileArtifactStore;
   const clock = fixedClock(FINISHED);
   const deps = () => ({ store, clock });
   const ledger = async (): Promise<LedgerDocument> => (await readLedger(store, 'shop-api')).document;
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'ledger-'));
-    store = new FileArtifactStore(root);
+    const temp = await tempFileStore('ledger-');
+    store = temp.store;
     clock.set(FINISHED);
-  });
-
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
+    return temp.remove;
   });
 
   it('records a release as current, with the report written, and says what was released', async () => {

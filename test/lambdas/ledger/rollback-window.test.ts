@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { RunbookConfig } from '../../../config/schema';
 import { acquireLock, releaseLock } from '../../../lambdas/deployment-lock/deployment-lock';
 import { LedgerEvent, runLedger } from '../../../lambdas/ledger/ledger';
@@ -9,7 +6,7 @@ import { readLedger } from '../../../lambdas/ledger/release-ledger';
 import { DeploymentInProgressError } from '../../../lambdas/shared/errors';
 import type { Execution, Outcome, WindowDecision } from '../../../lambdas/shared/model';
 import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
-import { config, deployment, deploymentFor, executionNamed, fixedClock, preflight, releasedSlots, smokeReport, snapshot } from './fixtures';
+import { config, deployment, deploymentFor, executionNamed, fixedClock, preflight, releasedSlots, smokeReport, snapshot, tempFileStore } from './fixtures';
 
 const RELEASED_AT = '2025-03-04T10:45:00.000Z';
 const ALARM_AT = '2025-03-04T12:20:00.000Z';
@@ -31,19 +28,15 @@ function eventOf(operation: LedgerEvent['operation'], slots: object): LedgerEven
 }
 
 describe('check-window', () => {
-  let root: string;
   let store: FileArtifactStore;
   const clock = fixedClock(RELEASED_AT);
   const deps = () => ({ store, clock });
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'rollback-window-'));
-    store = new FileArtifactStore(root);
+    const temp = await tempFileStore('rollback-window-');
+    store = temp.store;
     clock.set(RELEASED_AT);
-  });
-
-  afterEach(async () => {
-    await rm(root, { recursive: true, force: true });
+    return temp.remove;
   });
 
   /** v1.4.1 released the day before, then v1.4.2 at RELEASED_AT. */

@@ -30,7 +30,7 @@ describe('CommandMigrator', () => {
   it('starts the command with {{version}} filled in and reports it running', async () => {
     const migrations = migrator('sleep 5 # {{version}}');
     const state = await migrations.start(release('v2'));
-    expect(state).toEqual({ started: true, status: 'running', ref: 'migration-1', startedAt: '2025-01-02T03:04:05.000Z', finishedAt: null, detail: '"sleep 5 # v2" is running' });
+    expect(state).toEqual({ started: true, status: 'running', ref: 'migration-1', startedAt: '2025-01-02T03:04:05.000Z', finishedAt: null, detail: expect.stringMatching(/^"sleep 5 # v2" is running \(pid \d+\)$/) });
     expect(await migrations.status(state)).toMatchObject({ status: 'running', detail: expect.stringMatching(/^"sleep 5 # v2" is running \(pid \d+\)$/) });
   });
 
@@ -47,6 +47,13 @@ describe('CommandMigrator', () => {
     expect((failure as Error).message).toBe(
       '"echo "connecting to postgres://app:***@db/shop" >&2; echo "ERROR: column missing" >&2; exit 3" exited with code 3; stderr:\nconnecting to postgres://app:***@db/shop\nERROR: column missing',
     );
+  });
+
+  it('masks a password written into the command in the running detail', async () => {
+    const migrations = migrator('sleep 5 # postgres://app:hunter2@db/shop {{version}}');
+    const state = await migrations.start(release('v2'));
+    expect(state.detail).toContain('postgres://app:***@db/shop v2');
+    expect(JSON.stringify(state)).not.toContain('hunter2');
   });
 
   it('fails when asked about a run it did not start', async () => {

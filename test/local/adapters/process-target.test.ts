@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProcessTarget, type ProcessTargetConfig } from '../../../local/adapters/process-target';
 import { DeploymentFailedError } from '../../../lambdas/shared/errors';
 import type { DeployHandle } from '../../../lambdas/shared/model';
-import { DEMO_SERVER, freePort } from '../../examples/demo-app-process';
+import { freePort } from '../../../local/free-port';
+import { DEMO_SERVER } from '../../examples/demo-app-process';
 
 const clock = { now: () => new Date('2025-01-02T03:04:05.000Z') };
 const targets: ProcessTarget[] = [];

@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { histogramQuantile, PrometheusAlarms, type PrometheusAlarmsConfig } from '../../../local/adapters/prometheus-alarms';
 import { MetricsFormatError, parsePrometheusText } from '../../../local/adapters/prometheus-text';
 import { AlarmStateUnavailableError } from '../../../lambdas/shared/errors';
-import { type DemoApp, freePort, startDemoApp } from '../../examples/demo-app-process';
+import { freePort } from '../../../local/free-port';
+import { type DemoApp, startDemoApp } from '../../examples/demo-app-process';
 
 const clock = { now: () => new Date('2025-01-02T03:04:05.000Z') };
 const UPDATED = '2025-01-02T03:04:05.000Z';
