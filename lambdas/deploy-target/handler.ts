@@ -6,7 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { systemClock } from '../ports/clock';
 import { logger, tracer } from '../shared/powertools';
-import { awsDeployTarget } from './aws-deploy-target';
+import { awsDeployTarget } from '../adapters/aws/aws-deploy-target';
 import { DeployTargetEvent, runDeployTarget } from './deploy-target';
 
 const clients = {

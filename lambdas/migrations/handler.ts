@@ -6,7 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { systemClock } from '../ports/clock';
 import { logger, tracer } from '../shared/powertools';
-import { awsMigrator } from './aws-migrator';
+import { awsMigrator } from '../adapters/aws/aws-migrator';
 import { MigrationsEvent, runMigrations } from './migrations';
 
 const clients = {

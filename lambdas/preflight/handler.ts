@@ -8,7 +8,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { systemClock } from '../ports/clock';
 import { logger, tracer } from '../shared/powertools';
-import { awsPreflightDeps } from './aws-preflight-deps';
+import { awsPreflightDeps } from '../adapters/aws/aws-preflight-deps';
 import { PreflightEvent, runPreflight } from './preflight';
 
 const clients = {

@@ -36,6 +36,7 @@ import {
   finishWhenAvailable,
   isOwnRestore,
   verifyRestored,
+  plainTags,
 } from './restore-steps';
 
 const TagList = z.array(z.object({ Key: z.string(), Value: z.string() })).optional();
@@ -82,10 +83,6 @@ const Captured = z.object({
   failedWriter: z.string(),
 });
 type Captured = z.output<typeof Captured>;
-
-function plainTags(tags: DBCluster['TagList']): ClusterSettings['Tags'] {
-  return tags?.flatMap((tag) => (tag.Key !== undefined && tag.Value !== undefined ? [{ Key: tag.Key, Value: tag.Value }] : []));
-}
 
 /** Reads the original cluster's settings so the restored cluster matches it. */
 export function captureClusterSettings(cluster: DBCluster): ClusterSettings {

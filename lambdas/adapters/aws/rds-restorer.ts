@@ -19,6 +19,7 @@ import {
   finishWhenAvailable,
   isOwnRestore,
   verifyRestored,
+  plainTags,
 } from './restore-steps';
 
 /** Below this size RDS only accepts gp3's baseline IOPS and throughput, and rejects explicit values. */
@@ -84,7 +85,7 @@ export function captureInstanceSettings(instance: DBInstance): InstanceSettings 
     EnableCloudwatchLogsExports: instance.EnabledCloudwatchLogsExports?.length ? instance.EnabledCloudwatchLogsExports : undefined,
     BackupRetentionPeriod: instance.BackupRetentionPeriod,
     PreferredBackupWindow: instance.PreferredBackupWindow,
-    Tags: instance.TagList?.flatMap((tag) => (tag.Key !== undefined && tag.Value !== undefined ? [{ Key: tag.Key, Value: tag.Value }] : [])),
+    Tags: plainTags(instance.TagList),
   });
 }
 

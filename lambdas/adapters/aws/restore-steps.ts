@@ -166,3 +166,8 @@ export function capturedOf<T>(state: RestoreState, schema: z.ZodType<T>): T {
   if (!parsed.success) throw new RestoreFailedError(`restore.captured is missing or malformed in phase "${state.phase}": the capture step did not record the original's settings`);
   return parsed.data;
 }
+
+/** An RDS tag list with only complete key/value pairs, as the restore and create calls accept it. */
+export function plainTags(tags: Tag[] | undefined): { Key: string; Value: string }[] | undefined {
+  return tags?.flatMap((tag) => (tag.Key !== undefined && tag.Value !== undefined ? [{ Key: tag.Key, Value: tag.Value }] : []));
+}

@@ -3,7 +3,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { describe, expect, it } from 'vitest';
 import { EcsDeployTarget } from '../../../lambdas/adapters/aws/ecs-deploy-target';
 import { HookDeployTarget } from '../../../lambdas/adapters/aws/hook-deploy-target';
-import { awsDeployTarget } from '../../../lambdas/deploy-target/aws-deploy-target';
+import { awsDeployTarget } from '../../../lambdas/adapters/aws/aws-deploy-target';
 import { DeployTargetEvent, elapsed, runDeployTarget } from '../../../lambdas/deploy-target/deploy-target';
 import type { DeployRequest, DeployTarget } from '../../../lambdas/ports/deploy-target';
 import { InvalidInputError } from '../../../lambdas/shared/errors';

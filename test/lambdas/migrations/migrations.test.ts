@@ -3,7 +3,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { describe, expect, it } from 'vitest';
 import { EcsMigrator } from '../../../lambdas/adapters/aws/ecs-migrator';
 import { HookMigrator } from '../../../lambdas/adapters/aws/hook-migrator';
-import { awsMigrator } from '../../../lambdas/migrations/aws-migrator';
+import { awsMigrator } from '../../../lambdas/adapters/aws/aws-migrator';
 import { MigrationsEvent, runMigrations } from '../../../lambdas/migrations/migrations';
 import type { Migrator } from '../../../lambdas/ports/migrator';
 import { InvalidInputError, MigrationFailedError } from '../../../lambdas/shared/errors';

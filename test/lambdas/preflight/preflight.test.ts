@@ -10,7 +10,7 @@ import { AuroraClusterBackups, RdsInstanceBackups } from '../../../lambdas/adapt
 import type { AlarmSource } from '../../../lambdas/ports/alarm-source';
 import type { DatabaseBackups, SnapshotQuota } from '../../../lambdas/ports/database-backups';
 import type { DeployTarget } from '../../../lambdas/ports/deploy-target';
-import { awsPreflightDeps } from '../../../lambdas/preflight/aws-preflight-deps';
+import { awsPreflightDeps } from '../../../lambdas/adapters/aws/aws-preflight-deps';
 import { PreflightEvent, runPreflight } from '../../../lambdas/preflight/preflight';
 import { AlarmStateUnavailableError, InvalidInputError, PreflightFailedError } from '../../../lambdas/shared/errors';
 import type { AlarmState, DatabaseInfo, DeployedVersion, PreflightCheck } from '../../../lambdas/shared/model';

@@ -1,10 +1,10 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { RunbookConfig } from '../../config/schema';
-import { EcsMigrator } from '../adapters/aws/ecs-migrator';
-import { HookMigrator } from '../adapters/aws/hook-migrator';
-import type { Migrator } from '../ports/migrator';
-import { InvalidInputError } from '../shared/errors';
+import type { RunbookConfig } from '../../../config/schema';
+import { EcsMigrator } from './ecs-migrator';
+import { HookMigrator } from './hook-migrator';
+import type { Migrator } from '../../ports/migrator';
+import { InvalidInputError } from '../../shared/errors';
 
 /** The AWS migrator for the configured migrations; `deploymentId` is the runbook's, their idempotency key. */
 export function awsMigrator(config: RunbookConfig, deploymentId: string, clients: { ecs: ECSClient; lambda: LambdaClient }): Migrator {

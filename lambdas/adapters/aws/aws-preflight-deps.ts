@@ -2,14 +2,14 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { RDSClient } from '@aws-sdk/client-rds';
-import type { RunbookConfig } from '../../config/schema';
-import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
-import { awsDatabaseAdapters } from '../adapters/aws/rds-database-adapters';
-import { awsDeployTarget } from '../deploy-target/aws-deploy-target';
-import type { AlarmSource } from '../ports/alarm-source';
-import type { DatabaseBackups } from '../ports/database-backups';
-import { InvalidInputError } from '../shared/errors';
-import type { PreflightDeps } from './preflight';
+import type { RunbookConfig } from '../../../config/schema';
+import { CloudWatchAlarmSource } from './cloudwatch-alarms';
+import { awsDatabaseAdapters } from './rds-database-adapters';
+import { awsDeployTarget } from './aws-deploy-target';
+import type { AlarmSource } from '../../ports/alarm-source';
+import type { DatabaseBackups } from '../../ports/database-backups';
+import { InvalidInputError } from '../../shared/errors';
+import type { PreflightDeps } from '../../preflight/preflight';
 
 export interface PreflightClients {
   readonly ecs: ECSClient;

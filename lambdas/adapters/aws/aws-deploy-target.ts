@@ -1,10 +1,10 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { TargetConfig } from '../../config/schema';
-import { EcsDeployTarget } from '../adapters/aws/ecs-deploy-target';
-import { HookDeployTarget } from '../adapters/aws/hook-deploy-target';
-import type { DeployTarget } from '../ports/deploy-target';
-import { InvalidInputError } from '../shared/errors';
+import type { TargetConfig } from '../../../config/schema';
+import { EcsDeployTarget } from './ecs-deploy-target';
+import { HookDeployTarget } from './hook-deploy-target';
+import type { DeployTarget } from '../../ports/deploy-target';
+import { InvalidInputError } from '../../shared/errors';
 
 /** The AWS adapter for the configured target (used by the deploy-target and preflight functions). */
 export function awsDeployTarget(target: TargetConfig, clients: { ecs: ECSClient; lambda: LambdaClient }): DeployTarget {
