@@ -71,6 +71,8 @@ export class RunbookFunction extends NodejsFunction {
       },
       bundling: {
         minify: true,
+        // The runtime reports error.name as the errorType that Retry/Catch match: minified class names must survive.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         format: OutputFormat.ESM,
