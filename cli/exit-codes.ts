@@ -1,5 +1,4 @@
-/** How an execution ended, as CI sees it. */
-export type Outcome = 'succeeded' | 'rolled-back' | 'failed';
+import type { ExecutionOutcome } from '../lambdas/shared/execution-outcome';
 
 /** Process exit codes: CI branches on them, so they never change meaning. */
 export const ExitCode = {
@@ -11,23 +10,24 @@ export const ExitCode = {
   RolledBack: 2,
   /** `status` only: the execution is still running. */
   Running: 3,
+  /** `rehearse` only: the rehearsal's checks of the machine (app version, data, kept database, lock) do not all hold. */
+  VerificationFailed: 4,
   /** Bad usage or configuration: nothing was started. */
   Usage: 64,
 } as const;
 
-/** The Fail state a completed rollback ends in. */
-export const ROLLED_BACK_ERROR = 'RolledBack';
-
-/** Maps DescribeExecution's status and error to an outcome; null while the execution runs. */
-export function outcomeOf(status: string | undefined, error: string | null | undefined): Outcome | null {
-  if (status === 'RUNNING' || status === 'PENDING_REDRIVE') return null;
-  if (status === 'SUCCEEDED') return 'succeeded';
-  return status === 'FAILED' && error === ROLLED_BACK_ERROR ? 'rolled-back' : 'failed';
-}
-
-export function exitCodeFor(outcome: Outcome | null): number {
+/** The one mapping from how an execution ended to the process's exit code; null while it runs. */
+export function exitCodeFor(outcome: ExecutionOutcome | null): number {
   if (outcome === null) return ExitCode.Running;
   return { succeeded: ExitCode.Succeeded, 'rolled-back': ExitCode.RolledBack, failed: ExitCode.Failed }[outcome];
+}
+
+/**
+ * A rehearsal's exit code: what it found on the machine outranks how the execution ended, so a rehearsal
+ * that lost rows or left the wrong version running never exits 0 or 2.
+ */
+export function rehearsalExitCode(outcome: ExecutionOutcome, verified: boolean): number {
+  return verified ? exitCodeFor(outcome) : ExitCode.VerificationFailed;
 }
 
 /** For `--help`. */
@@ -37,4 +37,5 @@ Exit codes:
   1   failed (RollbackFailed, DeploymentAborted, InvalidInput, DeploymentInProgress, timed out, aborted, AWS errors)
   2   rolled back: the deployment failed and the previous version runs again
   3   still running (status without --wait)
+  4   rehearse: the execution ended, but the rehearsal's checks of the machine do not all hold
   64  bad usage or configuration: nothing was started`;

@@ -1,6 +1,7 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import { outcomeOf } from '../lambdas/shared/execution-outcome';
 import { loadDefinition } from '../statemachines/definition';
-import { exitCodeFor, outcomeOf } from './exit-codes';
+import { exitCodeFor } from './exit-codes';
 import { HistoryReader } from './history';
 import type { CliIo } from './io';
 import { jsonLine } from './json-output';

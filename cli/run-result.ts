@@ -1,11 +1,11 @@
-import type { Outcome } from './exit-codes';
+import type { ExecutionOutcome } from '../lambdas/shared/execution-outcome';
 import type { AlarmFacts } from './history';
 import type { Step } from './steps';
 
 /** What one command learned about an execution: rendered as the final line, JSON and the CI summary. */
 export interface RunResult {
   /** `started`: start without --wait; `running`: status of an execution not finished yet. */
-  readonly outcome: Outcome | 'running' | 'started';
+  readonly outcome: ExecutionOutcome | 'running' | 'started';
   readonly executionArn: string | null;
   readonly version: string | null;
   readonly steps: readonly Step[];

@@ -7,7 +7,7 @@ import { DEFAULT_SCENARIO, type Scenario, scenarioNamed, UnknownScenarioError } 
 import { verificationLines } from '../../local/rehearsal/verification';
 import { DEFAULT_CONFIG_PATH, defaultWorkdir, PACKAGE_ROOT } from '../../local/rehearsal/workspace';
 import { loadDefinition } from '../../statemachines/definition';
-import { ExitCode, exitCodeFor } from '../exit-codes';
+import { ExitCode, rehearsalExitCode } from '../exit-codes';
 import type { CliIo, OutputStream } from '../io';
 import { toJsonOutput } from '../json-output';
 import { outcomeLines, Progress } from '../progress';
@@ -41,7 +41,8 @@ export function integerFlag(flag: string, value: string | undefined, min: number
 
 /**
  * `deploy-runbook rehearse`: runs the runbook's state machine on this machine against a throwaway
- * PostgreSQL and the demo app, in one scenario, and exits as a real deployment would (0, 2 or 1).
+ * PostgreSQL and the demo app, in one scenario, and exits as a real deployment would (0, 2 or 1), or 4
+ * when its checks of the machine afterwards do not all hold.
  */
 export async function rehearseCommand(options: RehearseOptions, io: CliIo): Promise<number> {
   const json = options.json === true;
@@ -79,7 +80,7 @@ export async function rehearseCommand(options: RehearseOptions, io: CliIo): Prom
     });
     progress.finish(result.execution.finishedAt);
     emit(result, runResultOf(result, scenario, progress), json, io);
-    return exitCodeFor(result.outcome);
+    return rehearsalExitCode(result.outcome, result.verification.ok);
   } catch (error) {
     progress.stop();
     const failure = error instanceof Error ? error : new Error(String(error));

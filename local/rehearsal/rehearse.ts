@@ -1,4 +1,5 @@
 import type { RunbookConfig } from '../../config/schema';
+import { type ExecutionOutcome, outcomeOf } from '../../lambdas/shared/execution-outcome';
 import { redact } from '../adapters/pg-connection';
 import { type ExecutionResult, runRunbook, type StateEvent } from '../engine/engine';
 import { compactTimestamp } from '../postgres/identifiers';
@@ -7,7 +8,7 @@ import { createDispatcher } from './dispatch';
 import { buildLocalPorts } from './local-ports';
 import { OutcomeRecorder } from './outcome-recorder';
 import { type ReportPaths, rewriteEvidenceReport } from './report';
-import type { ExpectedOutcome, Scenario } from './scenarios';
+import type { Scenario } from './scenarios';
 import { assertPortFree, bringUpPreviousRelease, interrupted, type KeptResources, keptDatabase, provideDatabase, rehearsalEnv } from './setup';
 import { stateTimings } from './state-timings';
 import { bakeTrafficListener, Traffic, TRAFFIC_PATH, trafficRate } from './traffic';
@@ -60,7 +61,7 @@ export interface RehearsalWorkspace {
 
 export interface RehearsalResult {
   readonly scenario: string;
-  readonly outcome: ExpectedOutcome;
+  readonly outcome: ExecutionOutcome;
   readonly execution: ExecutionResult;
   /** StateEntered events: what Step Functions Standard bills. */
   readonly transitions: number;
@@ -125,7 +126,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     const trafficSummary = traffic ? await traffic.stop() : null;
     interrupted(signal);
 
-    const outcome = outcomeOf(execution);
+    const outcome = outcomeOf(execution.status, execution.error);
     const slots = recorder.slots(execution);
     const verification = await verifyRehearsal({
       scenario,
@@ -178,10 +179,3 @@ function prometheusTraffic(config: RunbookConfig, waitMs: number): Traffic | nul
   const minRequests = Math.max(...config.alarms.rules.map((rule) => rule.minRequests));
   return new Traffic(`${config.smokeTests.baseUrl.replace(/\/$/, '')}${TRAFFIC_PATH}`, trafficRate(minRequests, waitMs));
 }
-
-/** `RolledBack` is the Fail state of a completed rollback; every other failure is a failure (see cli/exit-codes.ts). */
-function outcomeOf(execution: ExecutionResult): ExpectedOutcome {
-  if (execution.status === 'SUCCEEDED') return 'succeeded';
-  return execution.error === 'RolledBack' ? 'rolled-back' : 'failed';
-}
-

@@ -1,7 +1,5 @@
 import { RunbookError } from '../../lambdas/shared/errors';
-
-/** How a rehearsed execution ends, as the CLI's exit code tells it. */
-export type ExpectedOutcome = 'succeeded' | 'rolled-back' | 'failed';
+import type { ExecutionOutcome } from '../../lambdas/shared/execution-outcome';
 
 /**
  * One rehearsal: the release running before, the one deployed, and the demo app's fault knobs.
@@ -20,7 +18,7 @@ export interface Scenario {
   /** Added once the previous release runs, so that it applies to every process started later (the rollback's too). */
   readonly envAfterSetup: Readonly<Record<string, string>>;
   /** What the runbook should do about it. */
-  readonly expected: ExpectedOutcome;
+  readonly expected: ExecutionOutcome;
 }
 
 /** Data requests the `alarm` scenario's v2 serves before answering 500: the smoke tests make one, the bake's traffic the rest. */

@@ -1,10 +1,11 @@
 import type { RunbookConfig } from '../../config/schema';
 import type { ArtifactStore } from '../../lambdas/ports/artifact-store';
 import { lockKey } from '../../lambdas/deployment-lock/deployment-lock';
-import type { LedgerSlots } from '../../lambdas/ledger/slots';
+import type { ReportSlots } from '../../lambdas/ledger/evidence-report';
+import type { ExecutionOutcome } from '../../lambdas/shared/execution-outcome';
 import { withClient, withDatabase } from '../adapters/pg-connection';
 import { compareFingerprints, type DataComparison, type DataFingerprint, dataFingerprint } from './data-fingerprint';
-import type { ExpectedOutcome, Scenario } from './scenarios';
+import type { Scenario } from './scenarios';
 import type { TrafficSummary } from './traffic';
 
 /** The demo app's health endpoint: it reports the running version (the smoke tests read it too). */
@@ -33,14 +34,24 @@ export interface RehearsalVerification {
 /** What the verification reads. */
 export interface VerificationInput {
   readonly scenario: Scenario;
-  readonly outcome: ExpectedOutcome;
+  readonly outcome: ExecutionOutcome;
   readonly config: RunbookConfig;
   /** The slots the ledger recorded the outcome from; null when the execution ended before (bad input, lock held). */
-  readonly slots: LedgerSlots | null;
+  readonly slots: ReportSlots | null;
   readonly store: ArtifactStore;
   /** The database, when the configuration has one. */
   readonly database: { readonly url: string; readonly before: DataFingerprint } | null;
   readonly traffic: TrafficSummary | null;
+}
+
+/** What the rehearsal finds on the machine after the execution, before judging it. */
+export interface MachineState {
+  readonly app: { readonly url: string; readonly status: number | null; readonly version: string | null };
+  /** The data before the deploy and now; null when the configuration has no database. */
+  readonly data: { readonly before: DataFingerprint; readonly after: DataFingerprint } | null;
+  /** `<db>_failed_*` databases on the server. */
+  readonly failedDatabases: readonly string[];
+  readonly lock: { readonly state: string | null; readonly note: string | null };
 }
 
 /**
@@ -49,45 +60,68 @@ export interface VerificationInput {
  * when a restore happened, and the lock released (or kept, marked stuck, after a failed rollback).
  */
 export async function verifyRehearsal(input: VerificationInput): Promise<RehearsalVerification> {
+  return judgeRehearsal(input, await observeMachine(input));
+}
+
+/** Reads the app's health, the data, the kept databases and the lock. */
+export async function observeMachine(input: Pick<VerificationInput, 'config' | 'store' | 'database'>): Promise<MachineState> {
+  const app = await readHealth(`${input.config.smokeTests.baseUrl.replace(/\/$/, '')}${HEALTH_PATH}`);
+  const lock = await readLock(input.store, input.config.name);
+  if (!input.database) return { app, data: null, failedDatabases: [], lock };
+  const after = await dataFingerprint(input.database.url);
+  return { app, data: { before: input.database.before, after }, failedDatabases: await failedCopies(input.database.url), lock };
+}
+
+/** Judges what was found against what the scenario and the execution's own record say should be there. */
+export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outcome' | 'config' | 'slots' | 'traffic'>, machine: MachineState): RehearsalVerification {
   const { scenario, outcome, slots } = input;
   const checks: VerificationCheck[] = [
     { name: 'outcome', ok: outcome === scenario.expected, detail: `${outcome}; the ${scenario.name} scenario expects ${scenario.expected}` },
   ];
 
-  const expectedVersion = outcome === 'succeeded' ? (slots?.deployment.version ?? null) : outcome === 'rolled-back' ? (slots?.rollbackTo?.version ?? null) : null;
-  const app = { ...(await readHealth(`${input.config.smokeTests.baseUrl.replace(/\/$/, '')}${HEALTH_PATH}`)), expectedVersion };
+  const expected = expectedVersion(outcome, slots);
+  const app = { ...machine.app, expectedVersion: expected?.version ?? null };
   const answered = app.status === null ? 'does not answer' : `answers ${app.status} with version ${app.version ?? '(none)'}`;
-  if (expectedVersion === null) {
+  if (expected === null) {
     checks.push({ name: 'app', ok: true, detail: `${app.url} ${answered} (no version is expected after a ${outcome} execution)` });
   } else {
     const healthy = app.status !== null && app.status >= 200 && app.status < 300;
-    const why = outcome === 'succeeded' ? 'the version deployed' : 'the version rolled back to';
-    checks.push({ name: 'app', ok: healthy && app.version === expectedVersion, detail: `${app.url} ${answered}; expected ${expectedVersion} (${why})` });
+    checks.push({ name: 'app', ok: healthy && app.version === expected.version, detail: `${app.url} ${answered}; expected ${expected.version} (${expected.why})` });
   }
 
   const restore = slots?.restore ?? null;
   let data: RehearsalVerification['data'] = null;
-  let failedDatabases: string[] = [];
-  if (input.database) {
-    const after = await dataFingerprint(input.database.url);
-    const comparison = compareFingerprints(input.database.before, after);
-    data = { before: input.database.before, after, comparison };
+  if (machine.data) {
+    const comparison = compareFingerprints(machine.data.before, machine.data.after);
+    data = { ...machine.data, comparison };
     checks.push(dataCheck(comparison, restore?.restored === true));
-    failedDatabases = await failedCopies(input.database.url);
     if (restore?.restored) {
-      const kept = restore.failedCopy !== null && failedDatabases.includes(restore.failedCopy);
+      const kept = restore.failedCopy !== null && machine.failedDatabases.includes(restore.failedCopy);
       checks.push({ name: 'failed database kept', ok: kept, detail: kept ? `${restore.failedCopy} is still on the server` : `${restore.failedCopy ?? 'no copy'} is not on the server` });
     }
   }
 
-  const lock = await readLock(input.store, input.config.name);
+  const { lock } = machine;
   if (slots) {
-    const expected = slots.rollbackError !== null ? 'stuck' : 'released';
-    const why = expected === 'stuck' ? 'the rollback failed: a person must check the target' : 'the execution is over';
-    checks.push({ name: 'lock', ok: lock.state === expected, detail: `${lockKey(input.config.name)} is ${lock.state ?? 'missing'}; expected ${expected} (${why})` });
+    const expectedLock = slots.rollbackError !== null ? 'stuck' : 'released';
+    const why = expectedLock === 'stuck' ? 'the rollback failed: a person must check the target' : 'the execution is over';
+    checks.push({ name: 'lock', ok: lock.state === expectedLock, detail: `${lockKey(input.config.name)} is ${lock.state ?? 'missing'}; expected ${expectedLock} (${why})` });
   }
 
-  return { ok: checks.every((check) => check.ok), checks, app, data, failedDatabases, lock, traffic: input.traffic };
+  return { ok: checks.every((check) => check.ok), checks, app, data, failedDatabases: machine.failedDatabases, lock, traffic: input.traffic };
+}
+
+/** The version the app must report after the execution, and why; null when nothing can be expected (a failed rollback, bad input). */
+function expectedVersion(outcome: ExecutionOutcome, slots: ReportSlots | null): { version: string; why: string } | null {
+  if (outcome === 'succeeded') return known(slots?.deployment.version, 'the version deployed');
+  if (outcome === 'rolled-back') return known(slots?.rollbackTo?.version, 'the version rolled back to');
+  // An abort happens before the deploy step: the release found running must still run.
+  if (slots?.outcome?.result === 'aborted') return known(slots.preflight?.running.version, 'nothing was deployed: the version running before');
+  return null;
+}
+
+function known(version: string | null | undefined, why: string): { version: string; why: string } | null {
+  return version ? { version, why } : null;
 }
 
 function dataCheck(comparison: DataComparison, restored: boolean): VerificationCheck {

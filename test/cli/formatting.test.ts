@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatDuration } from '../../cli/duration';
 import { executionName } from '../../cli/execution-name';
-import { exitCodeFor, outcomeOf } from '../../cli/exit-codes';
+import { exitCodeFor, rehearsalExitCode } from '../../cli/exit-codes';
+import { outcomeOf } from '../../lambdas/shared/execution-outcome';
 
 describe('executionName', () => {
   it('is the version and a UTC timestamp', () => {
@@ -54,5 +55,17 @@ describe('exit codes', () => {
   ])('maps %s %s to %s and exit %i', (status, error, outcome, code) => {
     expect(outcomeOf(status, error)).toBe(outcome);
     expect(exitCodeFor(outcomeOf(status, error))).toBe(code);
+  });
+
+  it.each([
+    ['succeeded', 0],
+    ['rolled-back', 2],
+    ['failed', 1],
+  ] as const)('exits a rehearsal that ended %s and whose checks hold as the deployment would: %i', (outcome, code) => {
+    expect(rehearsalExitCode(outcome, true)).toBe(code);
+  });
+
+  it.each(['succeeded', 'rolled-back', 'failed'] as const)('exits 4 from a rehearsal that ended %s when its checks of the machine do not hold', (outcome) => {
+    expect(rehearsalExitCode(outcome, false)).toBe(4);
   });
 });

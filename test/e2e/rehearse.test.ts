@@ -194,6 +194,28 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
     REHEARSAL_TIMEOUT_MS,
   );
 
+  it(
+    "exits 4 when the rehearsal's checks do not hold, whatever the execution did: a smoke check v2 cannot pass rolls the healthy scenario back",
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'e2e-config-'));
+      workdirs.push(dir);
+      const config = join(dir, 'runbook.json');
+      // Only v1 passes it: the deploy of v2 fails its smoke tests, the rollback to v1 passes them.
+      const checks = [...rehearsalConfig.smokeTests.checks, { name: 'still v1', path: '/health', expect: { json: [{ path: '$.version', equals: 'v1' }] } }];
+      await writeFile(config, JSON.stringify({ ...rehearsalConfig, smokeTests: { ...rehearsalConfig.smokeTests, checks } }));
+
+      const run = await rehearseCli(['--config', config]);
+
+      expect(run.code, run.stderr).toBe(4);
+      expect(run.json).toMatchObject({ outcome: 'rolled-back', error: 'RolledBack', scenario: 'healthy', verification: { ok: false } });
+      expect(check(run, 'outcome')).toEqual({ name: 'outcome', ok: false, detail: 'rolled-back; the healthy scenario expects succeeded' });
+      expect(run.json.verification.checks.filter((c: { ok: boolean }) => !c.ok)).toHaveLength(1);
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1', expectedVersion: 'v1' });
+      await expectEvidenceAndCleanup(run);
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
   it('fails when the configuration is invalid, with exit 64 naming the field, and starts nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'e2e-config-'));
     workdirs.push(dir);

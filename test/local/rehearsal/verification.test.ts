@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import type { ReportSlots } from '../../../lambdas/ledger/evidence-report';
+import { LedgerSlots } from '../../../lambdas/ledger/slots';
+import type { ExecutionOutcome } from '../../../lambdas/shared/execution-outcome';
+import type { Outcome } from '../../../lambdas/shared/model';
+import type { DataFingerprint } from '../../../local/rehearsal/data-fingerprint';
+import { scenarioNamed } from '../../../local/rehearsal/scenarios';
+import { judgeRehearsal, type MachineState, type VerificationCheck } from '../../../local/rehearsal/verification';
+import { config, deployment, emptySlots, preflight, releasedSlots, restored, smokeReport } from '../../lambdas/ledger/fixtures';
+
+const HEALTH_URL = 'http://127.0.0.1:47800/health';
+const DEPLOYED = deployment.version as string;
+const PREVIOUS = preflight.running.version as string;
+const FAILED_COPY = restored.failedCopy as string;
+
+const BEFORE: DataFingerprint = {
+  tables: {
+    items: { rows: 3000, md5: '5f1c0a', columns: ['id', 'name'] },
+    users: { rows: 5, md5: '9b2e44', columns: ['id', 'email'] },
+  },
+};
+/** What the healthy release's migration leaves: a column added, every row kept. */
+const MIGRATED: DataFingerprint = { tables: { ...BEFORE.tables, items: { rows: 3000, md5: '77aa01', columns: ['id', 'name', 'price_cents'] } } };
+/** What the broken release's migration leaves: rows deleted. */
+const ROWS_DELETED: DataFingerprint = { tables: { ...BEFORE.tables, items: { rows: 1500, md5: '0c0c0c', columns: ['id', 'name'] } } };
+
+function ended(result: Outcome['result'], slots: Record<string, unknown>): ReportSlots {
+  return { ...LedgerSlots.parse(JSON.parse(JSON.stringify(slots))), outcome: { result, cause: `${result} in the test` } };
+}
+
+const succeeded = () => ended('succeeded', releasedSlots());
+const rolledBack = () =>
+  ended('rolled-back', {
+    ...releasedSlots(),
+    error: { Error: 'SmokeTestFailed', Cause: 'health failed' },
+    rollback: { ...releasedSlots().release, ref: preflight.running.ref, version: PREVIOUS },
+    restore: restored,
+    verify: smokeReport('rollback'),
+  });
+const rollbackFailed = () => ended('rollback-failed', { ...releasedSlots(), error: { Error: 'SmokeTestFailed', Cause: 'health failed' }, rollbackError: { Error: 'RollbackVerificationFailed', Cause: 'health failed again' } });
+const aborted = () => ended('aborted', { ...emptySlots(), preflight, rollbackTo: preflight.running, error: { Error: 'SnapshotFailedError', Cause: 'pg_dump failed' } });
+
+/** What a person finds after a release that went as planned: the version deployed answers, every row is there, the lock is released. */
+function machine(changes: Partial<MachineState> = {}): MachineState {
+  return {
+    app: { url: HEALTH_URL, status: 200, version: DEPLOYED },
+    data: { before: BEFORE, after: MIGRATED },
+    failedDatabases: [],
+    lock: { state: 'released', note: null },
+    ...changes,
+  };
+}
+
+function judge(scenario: string, outcome: ExecutionOutcome, slots: ReportSlots | null, seen: MachineState) {
+  return judgeRehearsal({ scenario: scenarioNamed(scenario), outcome, config, slots, traffic: null }, seen);
+}
+
+function check(checks: readonly VerificationCheck[], name: string): VerificationCheck | undefined {
+  return checks.find((c) => c.name === name);
+}
+
+/** The checks that do not hold, by name. */
+function failing(checks: readonly VerificationCheck[]): string[] {
+  return checks.filter((c) => !c.ok).map((c) => c.name);
+}
+
+describe('judgeRehearsal', () => {
+  it('holds after a release that went as planned, checking the outcome, the app, the data and the lock', () => {
+    const verification = judge('healthy', 'succeeded', succeeded(), machine());
+
+    expect(verification.ok).toBe(true);
+    expect(verification.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['outcome', true],
+      ['app', true],
+      ['data', true],
+      ['lock', true],
+    ]);
+    expect(verification.app).toEqual({ url: HEALTH_URL, status: 200, version: DEPLOYED, expectedVersion: DEPLOYED });
+  });
+
+  it('holds after a rollback with a restore: the previous version answers, the data is identical and the broken database is kept', () => {
+    const verification = judge('smoke-failure', 'rolled-back', rolledBack(), machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: BEFORE }, failedDatabases: [FAILED_COPY] }));
+
+    expect(verification.ok).toBe(true);
+    expect(check(verification.checks, 'failed database kept')).toEqual({ name: 'failed database kept', ok: true, detail: `${FAILED_COPY} is still on the server` });
+  });
+
+  it('fails the outcome check when the execution ended otherwise than the scenario expects', () => {
+    const verification = judge('healthy', 'rolled-back', rolledBack(), machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: BEFORE }, failedDatabases: [FAILED_COPY] }));
+
+    expect(verification.ok).toBe(false);
+    expect(failing(verification.checks)).toEqual(['outcome']);
+    expect(check(verification.checks, 'outcome')?.detail).toBe('rolled-back; the healthy scenario expects succeeded');
+  });
+
+  it('fails the app check when the app reports another version than the one deployed', () => {
+    const verification = judge('healthy', 'succeeded', succeeded(), machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS } }));
+
+    expect(failing(verification.checks)).toEqual(['app']);
+    expect(check(verification.checks, 'app')?.detail).toBe(`${HEALTH_URL} answers 200 with version ${PREVIOUS}; expected ${DEPLOYED} (the version deployed)`);
+  });
+
+  it('fails the app check when the right version answers with an error status', () => {
+    const verification = judge('healthy', 'succeeded', succeeded(), machine({ app: { url: HEALTH_URL, status: 500, version: DEPLOYED } }));
+
+    expect(failing(verification.checks)).toEqual(['app']);
+  });
+
+  it('fails the app check when the app does not answer', () => {
+    const verification = judge('healthy', 'succeeded', succeeded(), machine({ app: { url: HEALTH_URL, status: null, version: null } }));
+
+    expect(failing(verification.checks)).toEqual(['app']);
+    expect(check(verification.checks, 'app')?.detail).toBe(`${HEALTH_URL} does not answer; expected ${DEPLOYED} (the version deployed)`);
+  });
+
+  it('fails the app check when a rolled-back release still answers', () => {
+    const verification = judge('smoke-failure', 'rolled-back', rolledBack(), machine({ data: { before: BEFORE, after: BEFORE }, failedDatabases: [FAILED_COPY] }));
+
+    expect(failing(verification.checks)).toEqual(['app']);
+    expect(check(verification.checks, 'app')?.detail).toContain(`expected ${PREVIOUS} (the version rolled back to)`);
+  });
+
+  it('fails the app check when a deployment aborted before its deploy step no longer runs the version found running', () => {
+    const holds = judge('rollback-failure', 'failed', aborted(), machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: BEFORE } }));
+    const broken = judge('rollback-failure', 'failed', aborted(), machine({ app: { url: HEALTH_URL, status: 200, version: DEPLOYED }, data: { before: BEFORE, after: BEFORE } }));
+
+    expect(holds.ok).toBe(true);
+    expect(holds.app.expectedVersion).toBe(PREVIOUS);
+    expect(failing(broken.checks)).toEqual(['app']);
+    expect(check(broken.checks, 'app')?.detail).toContain(`expected ${PREVIOUS} (nothing was deployed: the version running before)`);
+  });
+
+  it('expects no version after a failed rollback: the app may be anything, and the lock must be stuck', () => {
+    const verification = judge('rollback-failure', 'failed', rollbackFailed(), machine({ app: { url: HEALTH_URL, status: 500, version: PREVIOUS }, lock: { state: 'stuck', note: 'RollbackVerificationFailed' } }));
+
+    expect(verification.ok).toBe(true);
+    expect(verification.app.expectedVersion).toBeNull();
+    expect(check(verification.checks, 'app')?.detail).toBe(`${HEALTH_URL} answers 500 with version ${PREVIOUS} (no version is expected after a failed execution)`);
+  });
+
+  it('fails the data check when rows were lost and nothing was restored', () => {
+    const verification = judge('healthy', 'succeeded', succeeded(), machine({ data: { before: BEFORE, after: ROWS_DELETED } }));
+
+    expect(failing(verification.checks)).toEqual(['data']);
+    expect(check(verification.checks, 'data')?.detail).toBe('ROWS LOST (3005 → 1505 rows): items: 3000 → 1500 rows');
+  });
+
+  it('fails the data check when the restored data differs from the pre-deploy fingerprint, even with no row lost', () => {
+    const verification = judge('smoke-failure', 'rolled-back', rolledBack(), machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: MIGRATED }, failedDatabases: [FAILED_COPY] }));
+
+    expect(failing(verification.checks)).toEqual(['data']);
+    expect(check(verification.checks, 'data')?.detail).toBe('differs from the pre-deploy fingerprint after the restore (3005 → 3005 rows): items: column price_cents added');
+  });
+
+  it('fails the failed-database check when the copy the restore kept is not on the server', () => {
+    const verification = judge('smoke-failure', 'rolled-back', rolledBack(), machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: BEFORE }, failedDatabases: ['demo_app_failed_20240101000000'] }));
+
+    expect(failing(verification.checks)).toEqual(['failed database kept']);
+    expect(check(verification.checks, 'failed database kept')?.detail).toBe(`${FAILED_COPY} is not on the server`);
+  });
+
+  it('fails the lock check when the lock is still held after the execution', () => {
+    const verification = judge('healthy', 'succeeded', succeeded(), machine({ lock: { state: 'held', note: null } }));
+
+    expect(failing(verification.checks)).toEqual(['lock']);
+    expect(check(verification.checks, 'lock')?.detail).toBe('locks/shop-api.json is held; expected released (the execution is over)');
+  });
+
+  it('fails the lock check when a failed rollback released the lock instead of keeping it for a person', () => {
+    const verification = judge('rollback-failure', 'failed', rollbackFailed(), machine({ app: { url: HEALTH_URL, status: 500, version: PREVIOUS } }));
+
+    expect(failing(verification.checks)).toEqual(['lock']);
+    expect(check(verification.checks, 'lock')?.detail).toBe('locks/shop-api.json is released; expected stuck (the rollback failed: a person must check the target)');
+  });
+
+  it('checks neither the data nor the lock when there is no database and the execution ended before the ledger', () => {
+    const verification = judge('rollback-failure', 'failed', null, machine({ data: null, lock: { state: null, note: null } }));
+
+    expect(verification.checks.map((c) => c.name)).toEqual(['outcome', 'app']);
+    expect(verification.data).toBeNull();
+  });
+});
