@@ -45,8 +45,18 @@ describe('an alarm-triggered rollback', () => {
     expect(run.log.event('RecordRollback')).toMatchObject({ rollbackTo: PREVIOUS, release: released.handle, preflight: null, window: { decision: 'rollback' } });
   });
 
-  it("skips the restore even with restorePolicy 'always' when the patch has no snapshot (the ledger's answer when no approval is required)", async () => {
-    const run = await runScripted({ config: testConfig({ database: databaseWith({ restorePolicy: 'always' }) }), input: alarmInput() });
+  it.each(['always', 'when-migrations-ran'])(
+    "never restores the database without a person's approval, with restorePolicy '%s' and the release's snapshot in the patch",
+    async (restorePolicy) => {
+      const run = await runScripted({ config: testConfig({ database: databaseWith({ restorePolicy, restoreApproval: { required: false } }) }), input: alarmInput() });
+
+      expect(run.states).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow', 'RollbackApp', 'CheckRollback', ...TAIL]);
+      expect(run.log.event('RecordRollback')).toMatchObject({ snapshot: releasedVersion().snapshot, restore: { restored: false, decision: 'skipped' } });
+    },
+  );
+
+  it("skips the restore when the patch has no snapshot (the ledger's answer when no approval is required)", async () => {
+    const run = await runScripted({ config: testConfig({ database: databaseWith({ restorePolicy: 'always' }) }), input: alarmInput(), tasks: { CheckRollbackWindow: rollbackWith({ snapshot: null }) } });
 
     expect(run.states).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow', 'RollbackApp', 'CheckRollback', ...TAIL]);
     expect(run.log.event('RecordRollback')).toMatchObject({ snapshot: null, restore: { restored: false, decision: 'skipped' } });

@@ -275,7 +275,7 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   RecordAbort: (e): Outcome => outcome(e, 'aborted', `aborted before deploying after ${e.error?.Error}: ${causeMessage(e.error)}`),
   RecordRollback: (e): Outcome => outcome(e, 'rolled-back', `rolled back to ${e.rollbackTo.version} after ${e.error.Error}: ${causeMessage(e.error)}`),
   RecordRollbackFailure: (e): Outcome => outcome(e, 'rollback-failed', `rollback failed after ${e.rollbackError?.Error}`),
-  CheckRollbackWindow: (e): WindowDecision => rollbackWindow(e.deployment, e.config.database?.restoreApproval.required === true),
+  CheckRollbackWindow: (e): WindowDecision => rollbackWindow(e.deployment),
   RollbackApp: (e): DeployHandle => ({
     kind: 'ecs',
     ref: e.rollbackTo.ref,
@@ -400,16 +400,16 @@ export function releasedVersion(): { handle: DeployHandle; snapshot: SnapshotRef
 }
 
 /**
- * CheckRollbackWindow's `rollback` decision for the release in `releasedVersion()`. As the ledger does, the
- * patch carries the release's snapshot only when a person must approve a restore.
+ * CheckRollbackWindow's `rollback` decision for the release in `releasedVersion()`. The patch always carries
+ * the release's snapshot: the ledger withholds it without approval, but the ASL must hold that rule on its own.
  */
-export function rollbackWindow(deployment: { alarm: { name: string } | null }, approvalRequired: boolean): WindowDecision {
+export function rollbackWindow(deployment: { alarm: { name: string } | null }): WindowDecision {
   const released = releasedVersion();
   const error: TaskError = { Error: 'AlarmFired', Cause: `${deployment.alarm?.name ?? 'an alarm'} entered ALARM 2 hours after ${NEW_VERSION} was released` };
   return {
     decision: 'rollback',
     message: `${NEW_VERSION} was released 2 hours ago, inside the 8-hour window`,
     release: null,
-    patch: { rollbackTo: RUNNING, snapshot: approvalRequired ? released.snapshot : null, migrations: released.migrations, error, release: released.handle },
+    patch: { rollbackTo: RUNNING, snapshot: released.snapshot, migrations: released.migrations, error, release: released.handle },
   };
 }
