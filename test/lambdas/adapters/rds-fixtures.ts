@@ -1,3 +1,13 @@
+import {
+  type DBClusterSnapshot,
+  DBClusterSnapshotNotFoundFault,
+  type DBSnapshot,
+  DBSnapshotNotFoundFault,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBSnapshotsCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { parseConfig } from '../../../config/load';
 import type { RunbookConfig, RunbookConfigInput } from '../../../config/schema';
 import exampleConfig from '../../../config/example.json';
@@ -100,4 +110,25 @@ export function snapshotRef(overrides: Partial<SnapshotRef> = {}): SnapshotRef {
     verification: ['status is available'],
     ...overrides,
   };
+}
+
+/**
+ * DescribeDBSnapshots as RDS answers it: each snapshot only to its own identifier, DBSnapshotNotFound to
+ * any other, so a describe of the wrong identifier fails the test instead of finding the snapshot anyway.
+ */
+export function describesSnapshots(rds: AwsClientStub<RDSClient>, ...snapshots: DBSnapshot[]): void {
+  rds.on(DescribeDBSnapshotsCommand).callsFake(async ({ DBSnapshotIdentifier: id }) => {
+    const found = snapshots.find((snapshot) => snapshot.DBSnapshotIdentifier === id);
+    if (!found) throw new DBSnapshotNotFoundFault({ message: `DBSnapshot ${id} not found.`, $metadata: {} });
+    return { DBSnapshots: [found] };
+  });
+}
+
+/** DescribeDBClusterSnapshots as RDS answers it: each cluster snapshot only to its own identifier. */
+export function describesClusterSnapshots(rds: AwsClientStub<RDSClient>, ...snapshots: DBClusterSnapshot[]): void {
+  rds.on(DescribeDBClusterSnapshotsCommand).callsFake(async ({ DBClusterSnapshotIdentifier: id }) => {
+    const found = snapshots.find((snapshot) => snapshot.DBClusterSnapshotIdentifier === id);
+    if (!found) throw new DBClusterSnapshotNotFoundFault({ message: `DBClusterSnapshot ${id} not found.`, $metadata: {} });
+    return { DBClusterSnapshots: [found] };
+  });
 }

@@ -14,6 +14,7 @@ import {
   clientConfig,
   config,
   deployment,
+  describesSnapshots,
   instanceInfo,
   preflight,
   rdsDatabase,
@@ -165,9 +166,7 @@ describe('runDatabaseSnapshot with the RDS instance backups', () => {
       ],
     });
 
-    rds.on(DescribeDBSnapshotsCommand).resolves({
-      DBSnapshots: [{ DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available', Encrypted: true, KmsKeyId: KMS_KEY }],
-    });
+    describesSnapshots(rds, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available', Encrypted: true, KmsKeyId: KMS_KEY });
     const checked = await runDatabaseSnapshot(check(started), { backups, clock });
     expect(checked.status).toBe('available');
     expect(checked.verification).toEqual(['status is available', `taken from instance ${INSTANCE_ID}`, 'encrypted, like its source', `encrypted with KMS key ${KMS_KEY}`]);

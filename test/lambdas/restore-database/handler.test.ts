@@ -1,4 +1,4 @@
-import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { AuroraClusterRestorer } from '../../../lambdas/adapters/aws/aurora-rest
 import { RdsInstanceRestorer } from '../../../lambdas/adapters/aws/rds-restorer';
 import { awsRestorerFor, handler } from '../../../lambdas/restore-database/handler';
 import { InvalidInputError } from '../../../lambdas/shared/errors';
-import { INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, execution, snapshotRef } from '../adapters/rds-fixtures';
+import { INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, describesSnapshots, execution, snapshotRef } from '../adapters/rds-fixtures';
 
 describe('restore-database handler', () => {
   const client = new RDSClient(clientConfig);
@@ -30,7 +30,7 @@ describe('restore-database handler, invoked', () => {
   afterAll(() => mock.restore());
 
   it('parses the AdvanceRestore event and takes the first step of the swap', async () => {
-    mock.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: [{ DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available' }] });
+    describesSnapshots(mock, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available' });
     mock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: INSTANCE_ID, DBInstanceStatus: 'available', DBInstanceClass: 'db.t4g.medium' }] });
     const context = { functionName: 'restore-database', awsRequestId: '3b1f0c2a-9d8e-4f7a-b6c5-4d3e2f1a0b9c' } as Context;
     const result = await handler({ config: config(), deployment, snapshot: snapshotRef(), restore: null, execution }, context);
