@@ -352,6 +352,28 @@ describe('EcsDeployTarget.status', () => {
 
     await expect(target().status(newRelease)).resolves.toMatchObject({ status: 'completed' });
   });
+
+  it.each([
+    {
+      when: 'ECS reports the rollout IN_PROGRESS, even at full count',
+      list: [{ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 2, pendingCount: 0, rolloutState: 'IN_PROGRESS' as const }],
+    },
+    {
+      when: 'there is no rollout state and the old deployment still runs',
+      list: [
+        { id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 2, pendingCount: 0 },
+        { id: OLD_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD41, desiredCount: 2, runningCount: 1 },
+      ],
+    },
+    {
+      when: 'there is no rollout state and the lone primary is short of its desired count',
+      list: [{ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 1, pendingCount: 1 }],
+    },
+  ])('reports in-progress when $when', async ({ list }) => {
+    deployments(...list);
+
+    await expect(target().status(newRelease)).resolves.toMatchObject({ status: 'in-progress' });
+  });
 });
 
 describe('EcsDeployTarget.rollback', () => {

@@ -140,6 +140,24 @@ describe('check-window', () => {
     expect(document.current?.rolledBack).toBeNull();
   });
 
+  it('still rolls back an alarm checked exactly rollbackWindowHours after the release, and not a millisecond later', async () => {
+    await releaseTwoVersions();
+    clock.set('2025-03-04T18:45:00.000Z');
+    expect((await checkWindow(executionNamed('alarm-at-the-end'), config, '2025-03-04T18:44:59.000Z')).decision).toBe('rollback');
+
+    clock.set('2025-03-04T18:45:00.001Z');
+    expect((await checkWindow(executionNamed('alarm-just-after'), config, '2025-03-04T18:44:59.000Z')).decision).toBe('outside-window');
+  });
+
+  it('measures the window up to the time of the check, not to the alarm time the input claims', async () => {
+    await releaseTwoVersions();
+    clock.set('2025-03-04T18:46:00.000Z');
+    expect((await checkWindow(executionNamed('alarm-claims-early'), config, '2025-03-04T12:00:00.000Z')).decision).toBe('outside-window');
+
+    clock.set('2025-03-04T12:21:00.000Z');
+    expect((await checkWindow(executionNamed('alarm-claims-late'), config, '2025-03-05T09:00:00.000Z')).decision).toBe('rollback');
+  });
+
   it('does not roll back when rollbackWindowHours is 0', async () => {
     await releaseTwoVersions();
     clock.set('2025-03-04T10:46:00.000Z');
