@@ -1,0 +1,299 @@
+import type { z } from 'zod';
+import { RunbookError } from '../lambdas/shared/errors';
+import type { Json } from './definition';
+
+/**
+ * A small builder for Amazon States Language (JSONPath only: the local engine runs neither JSONata nor
+ * Assign). It writes what every Task shares once — the Lambda retrier, the catch policies, the polling
+ * loop — and checks each Task's Parameters against the event schema of the function it calls.
+ */
+
+const PATH = Symbol('path');
+declare const TYPE: unique symbol;
+
+/** A JSONPath into the execution state or the context object, typed by the value it points at. */
+export interface Ref<T> {
+  readonly [PATH]: string;
+  readonly [TYPE]?: T;
+}
+
+type Leaf = string | number | boolean | null | undefined | readonly unknown[];
+
+/** A Ref whose fields are Refs too: `$.config.target` is the `target` of `$.config`. */
+export type Path<T> = Ref<T> & (NonNullable<T> extends Leaf ? unknown : { readonly [K in keyof NonNullable<T> & string]-?: Path<NonNullable<T>[K]> });
+
+/** The root of the execution state (`$`) or of the context object (`$$`), typed by what it holds. */
+export function root<T>(path: '$' | '$$'): Path<T> {
+  return pathTo(path) as Path<T>;
+}
+
+function pathTo(path: string): Ref<unknown> {
+  return new Proxy({ [PATH]: path } as Ref<unknown>, {
+    get: (target, key) => (key === PATH ? path : typeof key === 'string' ? pathTo(`${path}.${key}`) : Reflect.get(target, key)),
+  });
+}
+
+function isRef(value: unknown): value is Ref<unknown> {
+  return typeof value === 'object' && value !== null && PATH in value;
+}
+
+/** The JSONPath a Ref stands for. */
+export function pathOf(ref: Ref<unknown>): string {
+  return ref[PATH];
+}
+
+/** An intrinsic function call (`States.Format(...)`), written where a path may stand. */
+export interface Intrinsic {
+  readonly intrinsic: string;
+}
+
+/** `States.Format('template', args…)`: arguments are Refs or literal numbers. */
+export function format(template: string, ...args: Ref<unknown>[]): Intrinsic {
+  return { intrinsic: `States.Format('${template}', ${args.map(pathOf).join(', ')})` };
+}
+
+/** Any intrinsic, written out: for the few that have no helper. */
+export function intrinsic(text: string): Intrinsic {
+  return { intrinsic: text };
+}
+
+function isIntrinsic(value: unknown): value is Intrinsic {
+  return typeof value === 'object' && value !== null && 'intrinsic' in value && Object.keys(value).length === 1;
+}
+
+/** A value a Parameters field may take: a literal, a Ref to a value of the field's type, or an object of such fields. */
+export type Param<T> = T | Ref<T> | (NonNullable<T> extends Leaf ? never : { readonly [K in keyof NonNullable<T>]: Param<NonNullable<T>[K]> });
+
+/** Parameters for a function whose event is `E`: each field a literal or a Ref of the field's type. */
+export type Params<E> = E extends unknown ? { readonly [K in keyof E]: Param<E[K]> } : never;
+
+/** Fields of a Pass state's Parameters: literals, Refs and intrinsics of any type. */
+export type PassParams = { readonly [key: string]: Json | Ref<unknown> | Intrinsic | PassParams };
+
+/** Writes Parameters as ASL: a Ref or an intrinsic becomes a `key.$` field. */
+export function parameters(fields: PassParams | Params<unknown>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(fields as Record<string, unknown>)) {
+    if (isRef(value)) out[`${key}.$`] = pathOf(value);
+    else if (isIntrinsic(value)) out[`${key}.$`] = value.intrinsic;
+    else if (typeof value === 'object' && value !== null && !Array.isArray(value)) out[key] = parameters(value as PassParams);
+    else out[key] = value as Json;
+  }
+  return out;
+}
+
+/** A runbook function: the placeholder its ARN is written as, and the schema of the event it accepts. */
+export interface LambdaFunction<E> {
+  readonly placeholder: string;
+  readonly schema: z.core.$ZodType;
+  /** Phantom: the event's input type, so Parameters are checked against it. */
+  readonly event?: E;
+}
+
+/** Declares a function by its ARN placeholder and event schema. */
+export function lambdaFunction<S extends z.core.$ZodType>(placeholder: string, schema: S): LambdaFunction<z.input<S>> {
+  return { placeholder, schema };
+}
+
+/** Parameters name a field the event schema does not have, or leave out one it requires. */
+export class ParametersMismatchError extends RunbookError {}
+
+/** Two states were given the same name. */
+export class DuplicateStateError extends RunbookError {}
+
+type ZodInternals = {
+  _zod: { def: { type: string; shape?: Record<string, ZodInternals>; options?: ZodInternals[]; discriminator?: string; values?: unknown[] } };
+};
+
+/** Fields that may be left out: the schema fills or ignores them. */
+const OMITTABLE = new Set(['optional', 'default', 'prefault', 'unknown', 'any']);
+
+/** The object schema the Parameters address: the schema itself, or the union member their discriminator selects. */
+function eventShape(state: string, schema: ZodInternals, given: Record<string, unknown>): Record<string, ZodInternals> {
+  const { def } = schema._zod;
+  if (def.type === 'object' && def.shape) return def.shape;
+  if (def.type === 'union' && def.discriminator && def.options) {
+    const key = def.discriminator;
+    const member = def.options.find((option) => option._zod.def.shape?.[key]?._zod.def.values?.includes(given[key]));
+    if (!member?._zod.def.shape)
+      throw new ParametersMismatchError(`${state}: Parameters.${key} is ${JSON.stringify(given[key])}, which selects no event of the function`);
+    return member._zod.def.shape;
+  }
+  throw new ParametersMismatchError(`${state}: the function's event schema is a ${def.type}, not an object or a discriminated union of objects`);
+}
+
+/** Fails when the Parameters and the function's event schema disagree on which fields there are. */
+export function checkParameters(state: string, fn: LambdaFunction<unknown>, given: Record<string, unknown>): void {
+  const shape = eventShape(state, fn.schema as unknown as ZodInternals, given);
+  const unknown = Object.keys(given).filter((key) => !(key in shape));
+  const missing = Object.keys(shape).filter((key) => !(key in given) && !OMITTABLE.has(shape[key]._zod.def.type));
+  const problems = [
+    ...unknown.map((key) => `Parameters.${key} is not a field of the event (fields: ${Object.keys(shape).join(', ')})`),
+    ...missing.map((key) => `the event needs ${key}, which the Parameters do not give`),
+  ];
+  if (problems.length > 0) throw new ParametersMismatchError(`${state} (${fn.placeholder}): ${problems.join('; ')}`);
+}
+
+/** A Catch rule: the errors it matches, the slot the error is written to, the state that follows. */
+export interface Catcher {
+  readonly ErrorEquals: readonly string[];
+  readonly ResultPath: string;
+  readonly Next: string;
+}
+
+/**
+ * Where a failure goes: the error is written to `resultPath` and the execution continues at `next`.
+ * A Task inside the zone catches every error this way; a verdict (a timeout, a failed check) is written the same way.
+ */
+export interface FailureZone {
+  readonly resultPath: string;
+  readonly next: string;
+}
+
+/** Catches the named errors into the zone. */
+export function catching(errors: string | readonly string[], zone: FailureZone): Catcher {
+  return { ErrorEquals: typeof errors === 'string' ? [errors] : errors, ResultPath: zone.resultPath, Next: zone.next };
+}
+
+/** Catches every error into the zone. */
+export function catchAll(zone: FailureZone): Catcher {
+  return catching('States.ALL', zone);
+}
+
+/** Lambda's own failures (not the function's errors), throttling included: retried on every Task with backoff and full jitter. */
+export const LAMBDA_RETRY = {
+  ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Lambda.Unknown'],
+  IntervalSeconds: 2,
+  MaxAttempts: 6,
+  BackoffRate: 2,
+  MaxDelaySeconds: 30,
+  JitterStrategy: 'FULL',
+} as const;
+
+const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/** A retrier for errors of the function itself that are worth another attempt. */
+export interface Retrier {
+  readonly ErrorEquals: readonly string[];
+  readonly IntervalSeconds: number;
+  readonly MaxAttempts: number;
+  readonly BackoffRate: number;
+  readonly JitterStrategy: 'FULL';
+}
+
+export interface TaskOptions {
+  readonly comment?: string;
+  /** Where the result goes; null discards it. */
+  readonly resultPath: string | null;
+  /** Seconds, or a `${Placeholder}` filled with a number. */
+  readonly timeoutSeconds: number | string;
+  readonly catch: readonly Catcher[];
+  readonly next: string;
+  /** Retriers after the Lambda one. */
+  readonly retry?: readonly Retrier[];
+  /** Waits for SendTaskSuccess: the function is invoked with the Parameters as its Payload. */
+  readonly waitForTaskToken?: boolean;
+}
+
+/** A Task calling a runbook function with the Lambda retrier; its Parameters are checked against the function's event. */
+export function task<E>(state: string, fn: LambdaFunction<E>, given: Params<E>, options: TaskOptions): Record<string, Json> {
+  checkParameters(state, fn as LambdaFunction<unknown>, given as Record<string, unknown>);
+  const arn = `\${${fn.placeholder}}`;
+  const event = parameters(given as Params<unknown>);
+  return {
+    Type: 'Task',
+    ...(options.comment ? { Comment: options.comment } : {}),
+    Resource: options.waitForTaskToken ? WAIT_FOR_TOKEN : arn,
+    Parameters: options.waitForTaskToken ? { FunctionName: arn, Payload: event } : event,
+    ResultPath: options.resultPath,
+    TimeoutSeconds: options.timeoutSeconds,
+    Retry: [LAMBDA_RETRY, ...(options.retry ?? [])].map((r) => structuredClone(r) as unknown as Json),
+    Catch: options.catch.map((c) => ({ ErrorEquals: [...c.ErrorEquals], ResultPath: c.ResultPath, Next: c.Next })),
+    Next: options.next,
+  };
+}
+
+export interface PassOptions {
+  readonly comment?: string;
+  readonly inputPath?: Ref<unknown>;
+  readonly parameters?: PassParams;
+  readonly result?: Json;
+  readonly resultPath?: string;
+  readonly outputPath?: string;
+  readonly next: string;
+}
+
+/** A Pass state. */
+export function pass(options: PassOptions): Record<string, Json> {
+  return {
+    Type: 'Pass',
+    ...(options.comment ? { Comment: options.comment } : {}),
+    ...(options.inputPath ? { InputPath: pathOf(options.inputPath) } : {}),
+    ...(options.parameters ? { Parameters: parameters(options.parameters) } : {}),
+    ...(options.result !== undefined ? { Result: options.result } : {}),
+    ...(options.resultPath ? { ResultPath: options.resultPath } : {}),
+    ...(options.outputPath ? { OutputPath: options.outputPath } : {}),
+    Next: options.next,
+  };
+}
+
+/** Writes a verdict (a timeout, a failed check) into the zone as Catch would write an error, and goes where the zone goes. */
+export function verdict(zone: FailureZone, error: string, cause: Ref<unknown> | Intrinsic): Record<string, Json> {
+  return pass({ parameters: { Error: error, Cause: cause }, resultPath: zone.resultPath, next: zone.next });
+}
+
+/** A Choice condition on one path. */
+export type Condition = Record<string, Json>;
+
+export const is = {
+  stringEquals: (ref: Ref<string | null>, value: string): Condition => ({ Variable: pathOf(ref), StringEquals: value }),
+  booleanEquals: (ref: Ref<boolean | null>, value: boolean): Condition => ({ Variable: pathOf(ref), BooleanEquals: value }),
+  null: (ref: Ref<unknown>): Condition => ({ Variable: pathOf(ref), IsNull: true }),
+  atLeast: (ref: Ref<number>, limit: Ref<number>): Condition => ({ Variable: pathOf(ref), NumericGreaterThanEqualsPath: pathOf(limit) }),
+  all: (...conditions: Condition[]): Condition => ({ And: conditions }),
+};
+
+/** A Choice rule: when the condition holds, go to `next`. */
+export function when(condition: Condition, next: string): Record<string, Json> {
+  return { ...condition, Next: next };
+}
+
+/** A Choice state; the Comment tells a reader of the console graph why the branch exists. */
+export function choice(options: { comment?: string; rules: Record<string, Json>[]; otherwise: string }): Record<string, Json> {
+  return { Type: 'Choice', ...(options.comment ? { Comment: options.comment } : {}), Choices: options.rules, Default: options.otherwise };
+}
+
+/** A Wait state whose length the configuration sets. */
+export function wait(seconds: Ref<number>, next: string, comment?: string): Record<string, Json> {
+  return { Type: 'Wait', ...(comment ? { Comment: comment } : {}), SecondsPath: pathOf(seconds), Next: next };
+}
+
+/** A Fail state named after its Error, so the CLI and CI read the outcome from the name. */
+export function fail(error: string, cause: Ref<unknown>, comment?: string): Record<string, Json> {
+  return { Type: 'Fail', ...(comment ? { Comment: comment } : {}), Error: error, CausePath: pathOf(cause) };
+}
+
+/** A Succeed state. */
+export function succeed(comment?: string): Record<string, Json> {
+  return { Type: 'Succeed', ...(comment ? { Comment: comment } : {}) };
+}
+
+/** The states of a machine in the order they were added; a name is added once. */
+export class States {
+  private readonly states: Record<string, Record<string, Json>> = {};
+
+  add(name: string, state: Record<string, Json>): this {
+    if (name in this.states) throw new DuplicateStateError(`state ${name} is defined twice`);
+    this.states[name] = state;
+    return this;
+  }
+
+  /** Adds a Task calling `fn` (see task()). */
+  task<E>(name: string, fn: LambdaFunction<E>, given: Params<E>, options: TaskOptions): this {
+    return this.add(name, task(name, fn, given, options));
+  }
+
+  toJSON(): Record<string, Record<string, Json>> {
+    return this.states;
+  }
+}

@@ -1,0 +1,669 @@
+import type { RunbookConfig } from '../config/schema';
+import { DatabaseSnapshotEvent } from '../lambdas/database-snapshot/database-snapshot';
+import { DeployTargetEvent } from '../lambdas/deploy-target/deploy-target';
+import { DeploymentLockEvent } from '../lambdas/deployment-lock/deployment-lock';
+import { EvaluateAlarmsEvent } from '../lambdas/evaluate-alarms/evaluate-alarms';
+import { LedgerEvent } from '../lambdas/ledger/ledger';
+import { MigrationsEvent } from '../lambdas/migrations/migrations';
+import { NotifyEvent } from '../lambdas/notify/notify';
+import { PreflightEvent } from '../lambdas/preflight/preflight';
+import { RestoreDatabaseEvent } from '../lambdas/restore-database/restore-database';
+import type {
+  Approval,
+  BackupRecord,
+  BakeState,
+  DeployedVersion,
+  DeployHandle,
+  DeployStatus,
+  Deployment,
+  Execution,
+  Lease,
+  MigrationsState,
+  Outcome,
+  Preflight,
+  RestoreState,
+  SmokeReport,
+  SnapshotRef,
+  TaskError,
+  WindowDecision,
+} from '../lambdas/shared/model';
+import { SmokeTestEvent } from '../lambdas/smoke-test/smoke-test';
+import { ValidateInputEvent } from '../lambdas/validate-input/validate-input';
+import {
+  catchAll,
+  catching,
+  choice,
+  type Condition,
+  fail,
+  type FailureZone,
+  format,
+  type Intrinsic,
+  intrinsic,
+  is,
+  type LambdaFunction,
+  lambdaFunction,
+  type Params,
+  pass,
+  type Ref,
+  root,
+  States,
+  succeed,
+  type TaskOptions,
+  verdict,
+  wait,
+  when,
+} from './asl';
+import type { Json } from './definition';
+
+/**
+ * The execution state (`$`): each slot with the type it has once written. LoadConfig creates every slot
+ * (null until filled), so no path ever points at a missing field.
+ */
+export interface ExecutionState {
+  input: unknown;
+  config: RunbookConfig;
+  execution: Execution;
+  deployment: Deployment;
+  lock: Lease;
+  preflight: Preflight;
+  rollbackTo: DeployedVersion;
+  snapshot: SnapshotRef;
+  backup: BackupRecord;
+  release: DeployHandle;
+  deployStatus: DeployStatus;
+  migrations: MigrationsState;
+  smoke: SmokeReport;
+  bake: BakeState;
+  poll: { attempts: number };
+  error: TaskError;
+  rollback: DeployHandle;
+  rollbackStatus: DeployStatus;
+  rollbackError: TaskError;
+  approval: Approval;
+  restore: RestoreState;
+  verify: SmokeReport;
+  window: WindowDecision;
+  outcome: Outcome;
+  lockError: TaskError;
+  notifyError: TaskError;
+  recordError: TaskError;
+  approvalError: TaskError;
+}
+
+/** The context object (`$$`) fields the runbook reads. */
+interface Context {
+  Execution: { Id: string; Name: string; StartTime: string };
+  Task: { Token: string };
+}
+
+const $ = root<ExecutionState>('$');
+const $$ = root<Context>('$$');
+
+/** The runbook's functions: each Task's Parameters are checked against the event its function accepts. */
+const fn = {
+  validateInput: lambdaFunction('ValidateInputFunctionArn', ValidateInputEvent),
+  lock: lambdaFunction('DeploymentLockFunctionArn', DeploymentLockEvent),
+  preflight: lambdaFunction('PreflightFunctionArn', PreflightEvent),
+  snapshot: lambdaFunction('DatabaseSnapshotFunctionArn', DatabaseSnapshotEvent),
+  deployTarget: lambdaFunction('DeployTargetFunctionArn', DeployTargetEvent),
+  migrations: lambdaFunction('MigrationsFunctionArn', MigrationsEvent),
+  smokeTest: lambdaFunction('SmokeTestFunctionArn', SmokeTestEvent),
+  evaluateAlarms: lambdaFunction('EvaluateAlarmsFunctionArn', EvaluateAlarmsEvent),
+  ledger: lambdaFunction('LedgerFunctionArn', LedgerEvent),
+  restoreDatabase: lambdaFunction('RestoreDatabaseFunctionArn', RestoreDatabaseEvent),
+  notify: lambdaFunction('NotifyFunctionArn', NotifyEvent),
+};
+
+/** Nothing has changed on the target yet: a failure is recorded, the lock released, the deployment aborted. */
+const BEFORE_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RecordAbort' };
+/** The new version may be running: a failure rolls it back. */
+const AFTER_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RollbackApp' };
+/** The rollback itself failed: people are told and the lock is kept for them. */
+const DURING_ROLLBACK: FailureZone = { resultPath: '$.rollbackError', next: 'NotifyRollbackFailed' };
+/** A step that only reports (record, release, notify): its failure is kept in `slot` and the execution goes on to `next`. */
+const bestEffort = (slot: string, next: string): FailureZone => ({ resultPath: slot, next });
+
+/** Every slot a ledger Record* Task hands over: the evidence report and the ledger are written from them. */
+const allSlots = {
+  config: $.config,
+  deployment: $.deployment,
+  execution: $.execution,
+  preflight: $.preflight,
+  snapshot: $.snapshot,
+  backup: $.backup,
+  release: $.release,
+  migrations: $.migrations,
+  smoke: $.smoke,
+  bake: $.bake,
+  error: $.error,
+  rollbackTo: $.rollbackTo,
+  rollback: $.rollback,
+  restore: $.restore,
+  approval: $.approval,
+  verify: $.verify,
+  rollbackError: $.rollbackError,
+  window: $.window,
+};
+
+const releaseLock = { operation: 'release', config: $.config, deployment: $.deployment, execution: $.execution, lease: $.lock } as const;
+
+/** A Task to add later, once the state after it is known. */
+interface TaskSpec<E> {
+  readonly name: string;
+  readonly fn: LambdaFunction<E>;
+  readonly params: Params<E>;
+  readonly options: Omit<TaskOptions, 'next'>;
+}
+
+/** Polls with `check` until `until` holds, at most `maxAttempts` times; the count restarts at zero for each loop. */
+function poll<E>(
+  states: States,
+  o: {
+    noun: string;
+    ready: string;
+    check: TaskSpec<E>;
+    interval: Ref<number>;
+    maxAttempts: Ref<number>;
+    until: Condition;
+    then: string;
+    timeout: { zone: FailureZone; cause: Intrinsic };
+  },
+): void {
+  const [start, waitFor, count, timedOut] = [`Start${o.noun}Poll`, `WaitFor${o.noun}`, `Count${o.noun}Poll`, `${o.noun}TimedOut`];
+  states
+    .add(start, pass({ result: { attempts: 0 }, resultPath: '$.poll', next: waitFor }))
+    .add(waitFor, wait(o.interval, o.check.name))
+    .task(o.check.name, o.check.fn, o.check.params, { ...o.check.options, next: count })
+    .add(count, pass({ parameters: { attempts: intrinsic('States.MathAdd($.poll.attempts, 1)') }, resultPath: '$.poll', next: o.ready }))
+    .add(o.ready, choice({ rules: [when(o.until, o.then), when(is.atLeast($.poll.attempts, o.maxAttempts), timedOut)], otherwise: waitFor }))
+    .add(timedOut, verdict(o.timeout.zone, `${o.noun}TimedOut`, o.timeout.cause));
+}
+
+/** The runbook as ASL: what `statemachines/deployment.asl.json` holds. */
+export function runbookDefinition(): Record<string, Json> {
+  const states = new States();
+
+  states.add(
+    'LoadConfig',
+    pass({
+      comment: 'Carries the validated configuration (filled in at synth) and empty slots every later state may read.',
+      parameters: {
+        input: $,
+        config: '${RunbookConfig}',
+        execution: { id: $$.Execution.Id, name: $$.Execution.Name, startedAt: $$.Execution.StartTime },
+        deployment: null,
+        lock: null,
+        preflight: null,
+        rollbackTo: null,
+        snapshot: null,
+        backup: null,
+        release: null,
+        deployStatus: null,
+        migrations: { started: false, status: 'not-run' },
+        smoke: null,
+        bake: null,
+        poll: { attempts: 0 },
+        error: null,
+        rollback: null,
+        rollbackStatus: null,
+        rollbackError: null,
+        approval: null,
+        restore: null,
+        verify: null,
+        window: null,
+        outcome: null,
+        lockError: null,
+        notifyError: null,
+        recordError: null,
+        approvalError: null,
+      } satisfies Record<keyof ExecutionState, unknown>,
+      next: 'ValidateInput',
+    }),
+  );
+
+  states
+    .task(
+      'ValidateInput',
+      fn.validateInput,
+      { input: $.input, config: $.config, execution: $.execution },
+      {
+        comment: 'Rejects bad input before anything is touched: no lock, no snapshot, no deploy.',
+        resultPath: '$.deployment',
+        timeoutSeconds: 30,
+        catch: [
+          catching('InvalidInputError', { resultPath: '$.error', next: 'InvalidInput' }),
+          catchAll({ resultPath: '$.error', next: 'ValidationUnavailable' }),
+        ],
+        next: 'AcquireLock',
+      },
+    )
+    .add('InvalidInput', fail('InvalidInput', $.error.Cause))
+    .add(
+      'ValidationUnavailable',
+      fail('ValidationUnavailable', $.error.Cause, 'The validator itself failed (timeout, crash): nothing was touched, but the input was not judged.'),
+    )
+    .task(
+      'AcquireLock',
+      fn.lock,
+      { operation: 'acquire', config: $.config, deployment: $.deployment, execution: $.execution },
+      {
+        resultPath: '$.lock',
+        timeoutSeconds: 30,
+        catch: [
+          catching('DeploymentInProgressError', { resultPath: '$.error', next: 'LockHeld' }),
+          catchAll({ resultPath: '$.error', next: 'LockUnavailable' }),
+        ],
+        next: 'RouteAction',
+      },
+    )
+    .add('LockHeld', choice({ rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'SkippedLockHeld')], otherwise: 'DeploymentInProgress' }))
+    .add('SkippedLockHeld', succeed('An alarm rollback while another execution holds the target: that execution owns the outcome.'))
+    .add('DeploymentInProgress', fail('DeploymentInProgress', $.error.Cause))
+    .add('LockUnavailable', fail('LockUnavailable', $.error.Cause))
+    .add('RouteAction', choice({ rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'CheckRollbackWindow')], otherwise: 'Preflight' }));
+
+  states
+    .task(
+      'Preflight',
+      fn.preflight,
+      { config: $.config, deployment: $.deployment },
+      {
+        comment: 'Target stable, database available, snapshot quota, running version and alarm baseline.',
+        resultPath: '$.preflight',
+        timeoutSeconds: 120,
+        catch: [catchAll(BEFORE_DEPLOY)],
+        next: 'RememberRunningVersion',
+      },
+    )
+    .add('RememberRunningVersion', pass({ inputPath: $.preflight.running, resultPath: '$.rollbackTo', next: 'DatabaseConfigured' }))
+    .add('DatabaseConfigured', choice({ rules: [when(is.null($.config.database), 'Deploy')], otherwise: 'TakeSnapshot' }))
+    .task(
+      'TakeSnapshot',
+      fn.snapshot,
+      { operation: 'take', config: $.config, deployment: $.deployment, preflight: $.preflight },
+      { resultPath: '$.snapshot', timeoutSeconds: 300, catch: [catchAll(BEFORE_DEPLOY)], next: 'StartSnapshotPoll' },
+    );
+  poll(states, {
+    noun: 'Snapshot',
+    ready: 'SnapshotReady',
+    check: {
+      name: 'CheckSnapshot',
+      fn: fn.snapshot,
+      params: { operation: 'check', config: $.config, deployment: $.deployment, preflight: $.preflight, snapshot: $.snapshot },
+      options: { resultPath: '$.snapshot', timeoutSeconds: 120, catch: [catchAll(BEFORE_DEPLOY)] },
+    },
+    interval: $.config.polling.snapshot.intervalSeconds,
+    maxAttempts: $.config.polling.snapshot.maxAttempts,
+    until: is.stringEquals($.snapshot.status, 'available'),
+    then: 'RecordBackup',
+    timeout: { zone: BEFORE_DEPLOY, cause: format('Snapshot {} was not available after {} checks', $.snapshot.id, $.poll.attempts) },
+  });
+  states.task(
+    'RecordBackup',
+    fn.ledger,
+    { operation: 'record-backup', config: $.config, deployment: $.deployment, execution: $.execution, preflight: $.preflight, snapshot: $.snapshot },
+    {
+      comment: 'Writes the backup manifest; nothing has changed yet.',
+      resultPath: '$.backup',
+      timeoutSeconds: 60,
+      catch: [catchAll(BEFORE_DEPLOY)],
+      next: 'Deploy',
+    },
+  );
+
+  states.task(
+    'Deploy',
+    fn.deployTarget,
+    { operation: 'deploy', config: $.config, deployment: $.deployment, preflight: $.preflight },
+    { resultPath: '$.release', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'StartDeploymentPoll' },
+  );
+  poll(states, {
+    noun: 'Deployment',
+    ready: 'DeploymentReady',
+    check: {
+      name: 'CheckDeployment',
+      fn: fn.deployTarget,
+      params: { operation: 'status', config: $.config, deployment: $.deployment, handle: $.release },
+      options: { resultPath: '$.deployStatus', timeoutSeconds: 60, catch: [catchAll(AFTER_DEPLOY)] },
+    },
+    interval: $.config.polling.deployment.intervalSeconds,
+    maxAttempts: $.config.polling.deployment.maxAttempts,
+    until: is.stringEquals($.deployStatus.status, 'completed'),
+    then: 'MigrationsConfigured',
+    timeout: { zone: AFTER_DEPLOY, cause: format('Deployment of {} did not complete after {} checks', $.deployment.version, $.poll.attempts) },
+  });
+
+  states
+    .add('MigrationsConfigured', choice({ rules: [when(is.null($.config.migrations), 'SmokeTest')], otherwise: 'MarkMigrationsStarted' }))
+    .add(
+      'MarkMigrationsStarted',
+      pass({
+        comment: 'Set before starting so that a crash mid-start still counts as "migrations ran" for the restore policy.',
+        result: { started: true, status: 'starting' },
+        resultPath: '$.migrations',
+        next: 'StartMigrations',
+      }),
+    )
+    .task(
+      'StartMigrations',
+      fn.migrations,
+      { operation: 'start', config: $.config, deployment: $.deployment, handle: $.release },
+      { resultPath: '$.migrations', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'StartMigrationsPoll' },
+    )
+    .add('StartMigrationsPoll', pass({ result: { attempts: 0 }, resultPath: '$.poll', next: 'MigrationsFinished' }))
+    .add(
+      'MigrationsFinished',
+      choice({
+        rules: [
+          when(is.stringEquals($.migrations.status, 'succeeded'), 'SmokeTest'),
+          when(is.atLeast($.poll.attempts, $.config.polling.migrations.maxAttempts), 'MigrationsTimedOut'),
+        ],
+        otherwise: 'WaitForMigrations',
+      }),
+    )
+    .add('WaitForMigrations', wait($.config.polling.migrations.intervalSeconds, 'CheckMigrations'))
+    .task(
+      'CheckMigrations',
+      fn.migrations,
+      { operation: 'status', config: $.config, deployment: $.deployment, migrations: $.migrations },
+      { resultPath: '$.migrations', timeoutSeconds: 60, catch: [catchAll(AFTER_DEPLOY)], next: 'CountMigrationsPoll' },
+    )
+    .add(
+      'CountMigrationsPoll',
+      pass({ parameters: { attempts: intrinsic('States.MathAdd($.poll.attempts, 1)') }, resultPath: '$.poll', next: 'MigrationsFinished' }),
+    )
+    .add('MigrationsTimedOut', verdict(AFTER_DEPLOY, 'MigrationsTimedOut', format('Migrations did not finish after {} checks', $.poll.attempts)));
+
+  states
+    .task(
+      'SmokeTest',
+      fn.smokeTest,
+      { phase: 'deploy', config: $.config, deployment: $.deployment, expectedVersion: $.deployment.version },
+      { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'SmokeTestsPassed' },
+    )
+    .add('SmokeTestsPassed', choice({ rules: [when(is.booleanEquals($.smoke.passed, true), 'StartBake')], otherwise: 'SmokeTestsFailed' }))
+    .add('SmokeTestsFailed', verdict(AFTER_DEPLOY, 'SmokeTestFailed', $.smoke.summary));
+
+  states
+    .add(
+      'StartBake',
+      pass({
+        comment: 'EvaluateAlarms stamps startedAt on its first call.',
+        result: { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null },
+        resultPath: '$.bake',
+        next: 'WaitDuringBake',
+      }),
+    )
+    .add('WaitDuringBake', wait($.config.bake.pollSeconds, 'EvaluateAlarms'))
+    .task(
+      'EvaluateAlarms',
+      fn.evaluateAlarms,
+      { config: $.config, deployment: $.deployment, baseline: $.preflight.baseline, bake: $.bake },
+      {
+        comment: 'Only alarms that were not firing at the baseline roll back; unreadable alarm states fail closed.',
+        resultPath: '$.bake',
+        timeoutSeconds: 60,
+        retry: [{ ErrorEquals: ['AlarmStateUnavailableError'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
+        catch: [catchAll(AFTER_DEPLOY)],
+        next: 'BakeVerdict',
+      },
+    )
+    .add(
+      'BakeVerdict',
+      choice({
+        rules: [when(is.stringEquals($.bake.decision, 'regressed'), 'AlarmFired'), when(is.atLeast($.bake.checks, $.deployment.bakeChecks), 'RecordRelease')],
+        otherwise: 'WaitDuringBake',
+      }),
+    )
+    .add(
+      'AlarmFired',
+      verdict(AFTER_DEPLOY, 'AlarmFired', intrinsic("States.Format('New alarm(s) during the bake: {}', States.JsonToString($.bake.newlyFiring))")),
+    );
+
+  states
+    .task(
+      'RecordRelease',
+      fn.ledger,
+      { operation: 'record-release', ...allSlots },
+      {
+        comment: 'A release that cannot be recorded cannot be rolled back later by an alarm, so it is not kept.',
+        resultPath: '$.outcome',
+        timeoutSeconds: 60,
+        catch: [catchAll(AFTER_DEPLOY)],
+        next: 'ReleaseLock',
+      },
+    )
+    .task('ReleaseLock', fn.lock, releaseLock, {
+      resultPath: null,
+      timeoutSeconds: 30,
+      catch: [catchAll(bestEffort('$.lockError', 'NotifySucceeded'))],
+      next: 'NotifySucceeded',
+    })
+    .task(
+      'NotifySucceeded',
+      fn.notify,
+      { event: 'succeeded', config: $.config, deployment: $.deployment, outcome: $.outcome, lockError: $.lockError },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'DeploymentSucceeded'))], next: 'DeploymentSucceeded' },
+    )
+    .add('DeploymentSucceeded', succeed());
+
+  states
+    .task(
+      'RecordAbort',
+      fn.ledger,
+      { operation: 'record-abort', ...allSlots },
+      { resultPath: '$.outcome', timeoutSeconds: 60, catch: [catchAll(bestEffort('$.recordError', 'ReleaseLockAfterAbort'))], next: 'ReleaseLockAfterAbort' },
+    )
+    .task('ReleaseLockAfterAbort', fn.lock, releaseLock, {
+      resultPath: null,
+      timeoutSeconds: 30,
+      catch: [catchAll(bestEffort('$.lockError', 'NotifyAborted'))],
+      next: 'NotifyAborted',
+    })
+    .task(
+      'NotifyAborted',
+      fn.notify,
+      { event: 'aborted', config: $.config, deployment: $.deployment, error: $.error, lockError: $.lockError },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'DeploymentAborted'))], next: 'DeploymentAborted' },
+    )
+    .add('DeploymentAborted', fail('DeploymentAborted', $.error.Cause));
+
+  states
+    .task(
+      'CheckRollbackWindow',
+      fn.ledger,
+      { operation: 'check-window', config: $.config, deployment: $.deployment, execution: $.execution },
+      {
+        comment: 'Rolls back only the latest release, only inside the rollback window, and only once.',
+        resultPath: '$.window',
+        timeoutSeconds: 60,
+        catch: [catchAll(BEFORE_DEPLOY)],
+        next: 'WindowDecision',
+      },
+    )
+    .add('WindowDecision', choice({ rules: [when(is.stringEquals($.window.decision, 'rollback'), 'PrepareAlarmRollback')], otherwise: 'NotifyNoRollback' }))
+    .add(
+      'PrepareAlarmRollback',
+      pass({
+        comment: 'The release being rolled back supplies what a deploy would have recorded: previous version, snapshot, migrations.',
+        parameters: { state: intrinsic('States.JsonMerge($, $.window.patch, false)') },
+        outputPath: '$.state',
+        next: 'RollbackApp',
+      }),
+    )
+    .task(
+      'NotifyNoRollback',
+      fn.notify,
+      { event: 'no-rollback', config: $.config, deployment: $.deployment, window: $.window },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'ReleaseLockNoRollback'))], next: 'ReleaseLockNoRollback' },
+    )
+    .task('ReleaseLockNoRollback', fn.lock, releaseLock, {
+      resultPath: null,
+      timeoutSeconds: 30,
+      catch: [catchAll(bestEffort('$.lockError', 'NoRollbackNeeded'))],
+      next: 'NoRollbackNeeded',
+    })
+    .add('NoRollbackNeeded', succeed());
+
+  states.task(
+    'RollbackApp',
+    fn.deployTarget,
+    { operation: 'rollback', config: $.config, deployment: $.deployment, rollbackTo: $.rollbackTo, handle: $.release, error: $.error },
+    {
+      comment: 'Redeploys the version recorded before the deploy.',
+      resultPath: '$.rollback',
+      timeoutSeconds: 300,
+      catch: [catchAll(DURING_ROLLBACK)],
+      next: 'StartRollbackPoll',
+    },
+  );
+  poll(states, {
+    noun: 'Rollback',
+    ready: 'RollbackReady',
+    check: {
+      name: 'CheckRollback',
+      fn: fn.deployTarget,
+      params: { operation: 'status', config: $.config, deployment: $.deployment, handle: $.rollback },
+      options: { resultPath: '$.rollbackStatus', timeoutSeconds: 60, catch: [catchAll(DURING_ROLLBACK)] },
+    },
+    interval: $.config.polling.deployment.intervalSeconds,
+    maxAttempts: $.config.polling.deployment.maxAttempts,
+    until: is.stringEquals($.rollbackStatus.status, 'completed'),
+    then: 'RestoreDecision',
+    timeout: { zone: DURING_ROLLBACK, cause: format('Rollback to {} did not complete after {} checks', $.rollbackTo.ref, $.poll.attempts) },
+  });
+
+  states
+    .add(
+      'RestoreDecision',
+      choice({
+        comment:
+          'Rules run in order, so a later rule never reads a missing database. An alarm rollback hours after a release restores only with a person approving.',
+        rules: [
+          when(is.null($.config.database), 'SkipRestore'),
+          when(is.null($.snapshot), 'SkipRestore'),
+          when(is.all(is.stringEquals($.deployment.action, 'rollback'), is.booleanEquals($.config.database.restoreApproval.required, false)), 'SkipRestore'),
+          when(is.stringEquals($.config.database.restorePolicy, 'always'), 'RestoreApprovalNeeded'),
+          when(
+            is.all(is.stringEquals($.config.database.restorePolicy, 'when-migrations-ran'), is.booleanEquals($.migrations.started, true)),
+            'RestoreApprovalNeeded',
+          ),
+        ],
+        otherwise: 'SkipRestore',
+      }),
+    )
+    .add('SkipRestore', pass({ result: { restored: false, decision: 'skipped' }, resultPath: '$.restore', next: 'VerifyRollback' }))
+    .add(
+      'RestoreApprovalNeeded',
+      choice({ rules: [when(is.booleanEquals($.config.database.restoreApproval.required, true), 'RequestRestoreApproval')], otherwise: 'StartRestorePoll' }),
+    )
+    .task(
+      'RequestRestoreApproval',
+      fn.notify,
+      { event: 'approval-requested', taskToken: $$.Task.Token, config: $.config, deployment: $.deployment, snapshot: $.snapshot, error: $.error },
+      {
+        comment: 'Waits for a person: SendTaskSuccess with {"approved": true|false, "by": "..."}; rejection or timeout means no restore.',
+        waitForTaskToken: true,
+        resultPath: '$.approval',
+        timeoutSeconds: '${RestoreApprovalTimeoutSeconds}',
+        catch: [catchAll({ resultPath: '$.approvalError', next: 'RestoreNotApproved' })],
+        next: 'ApprovalDecision',
+      },
+    )
+    .add('ApprovalDecision', choice({ rules: [when(is.booleanEquals($.approval.approved, true), 'StartRestorePoll')], otherwise: 'RestoreNotApproved' }))
+    .add('RestoreNotApproved', pass({ result: { restored: false, decision: 'not-approved' }, resultPath: '$.restore', next: 'VerifyRollback' }))
+    .add('StartRestorePoll', pass({ result: { attempts: 0 }, resultPath: '$.poll', next: 'AdvanceRestore' }))
+    .task(
+      'AdvanceRestore',
+      fn.restoreDatabase,
+      { config: $.config, deployment: $.deployment, snapshot: $.snapshot, restore: $.restore, execution: $.execution },
+      {
+        comment: 'One idempotent step of the rename-swap per call: rerunning after a crash converges.',
+        resultPath: '$.restore',
+        timeoutSeconds: 300,
+        catch: [catchAll(DURING_ROLLBACK)],
+        next: 'CountRestorePoll',
+      },
+    )
+    .add('CountRestorePoll', pass({ parameters: { attempts: intrinsic('States.MathAdd($.poll.attempts, 1)') }, resultPath: '$.poll', next: 'RestoreFinished' }))
+    .add(
+      'RestoreFinished',
+      choice({
+        rules: [
+          when(is.stringEquals($.restore.phase, 'done'), 'VerifyRollback'),
+          when(is.atLeast($.poll.attempts, $.config.polling.restore.maxAttempts), 'RestoreTimedOut'),
+        ],
+        otherwise: 'WaitForRestore',
+      }),
+    )
+    .add('WaitForRestore', wait($.config.polling.restore.intervalSeconds, 'AdvanceRestore'))
+    .add(
+      'RestoreTimedOut',
+      verdict(DURING_ROLLBACK, 'RestoreTimedOut', format('Database restore stuck in phase {} after {} checks', $.restore.phase, $.poll.attempts)),
+    );
+
+  states
+    .task(
+      'VerifyRollback',
+      fn.smokeTest,
+      { phase: 'rollback', config: $.config, deployment: $.deployment, expectedVersion: $.rollbackTo.version },
+      { resultPath: '$.verify', timeoutSeconds: 300, catch: [catchAll(DURING_ROLLBACK)], next: 'RollbackVerified' },
+    )
+    .add('RollbackVerified', choice({ rules: [when(is.booleanEquals($.verify.passed, true), 'RecordRollback')], otherwise: 'RollbackVerificationFailed' }))
+    .add('RollbackVerificationFailed', verdict(DURING_ROLLBACK, 'RollbackVerificationFailed', $.verify.summary))
+    .task(
+      'RecordRollback',
+      fn.ledger,
+      { operation: 'record-rollback', ...allSlots },
+      { resultPath: '$.outcome', timeoutSeconds: 60, catch: [catchAll(bestEffort('$.recordError', 'RollbackUnrecorded'))], next: 'ReleaseLockAfterRollback' },
+    )
+    .add(
+      'RollbackUnrecorded',
+      pass({
+        parameters: { cause: format('Rolled back after {}, but the rollback record could not be written: {}', $.error.Error, $.recordError.Cause) },
+        resultPath: '$.outcome',
+        next: 'ReleaseLockAfterRollback',
+      }),
+    )
+    .task('ReleaseLockAfterRollback', fn.lock, releaseLock, {
+      resultPath: null,
+      timeoutSeconds: 30,
+      catch: [catchAll(bestEffort('$.lockError', 'NotifyRolledBack'))],
+      next: 'NotifyRolledBack',
+    })
+    .task(
+      'NotifyRolledBack',
+      fn.notify,
+      { event: 'rolled-back', config: $.config, deployment: $.deployment, outcome: $.outcome, error: $.error, lockError: $.lockError },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'RolledBack'))], next: 'RolledBack' },
+    )
+    .add('RolledBack', fail('RolledBack', $.outcome.cause, 'A rollback is a failed deployment: CI must see it.'));
+
+  states
+    .task(
+      'NotifyRollbackFailed',
+      fn.notify,
+      { event: 'rollback-failed', config: $.config, deployment: $.deployment, error: $.error, rollbackError: $.rollbackError },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'KeepLockForHuman'))], next: 'KeepLockForHuman' },
+    )
+    .task(
+      'KeepLockForHuman',
+      fn.lock,
+      { operation: 'mark-stuck', config: $.config, deployment: $.deployment, execution: $.execution, lease: $.lock, rollbackError: $.rollbackError },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.lockError', 'RecordRollbackFailure'))], next: 'RecordRollbackFailure' },
+    )
+    .task(
+      'RecordRollbackFailure',
+      fn.ledger,
+      { operation: 'record-rollback-failure', ...allSlots },
+      { resultPath: '$.outcome', timeoutSeconds: 60, catch: [catchAll(bestEffort('$.recordError', 'RollbackFailed'))], next: 'RollbackFailed' },
+    )
+    .add('RollbackFailed', fail('RollbackFailed', $.rollbackError.Cause));
+
+  return {
+    Comment: 'deploy-runbook: lock, preflight, snapshot, deploy, migrate, smoke-test, bake; roll back on failure. JSONPath only.',
+    StartAt: 'LoadConfig',
+    TimeoutSeconds: '${ExecutionTimeoutSeconds}',
+    States: states.toJSON() as unknown as Json,
+  };
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { catchAll, DuplicateStateError, format, lambdaFunction, parameters, ParametersMismatchError, root, States, task } from '../../statemachines/asl';
+import { renderDefinition } from '../../statemachines/build';
+import { DEFINITION_PATH } from '../../statemachines/definition';
+
+const $ = root<{ deployment: { id: string; version: string | null }; lock: { key: string } }>('$');
+const Event = z.discriminatedUnion('operation', [
+  z.object({ operation: z.literal('acquire'), deployment: z.object({ id: z.string() }) }),
+  z.object({ operation: z.literal('release'), deployment: z.object({ id: z.string() }), note: z.string().nullable().default(null) }),
+]);
+const lockFunction = lambdaFunction('DeploymentLockFunctionArn', Event);
+const options = { resultPath: '$.lock', timeoutSeconds: 30, catch: [catchAll({ resultPath: '$.error', next: 'Failed' })], next: 'Done' };
+
+describe('the definition builder', () => {
+  it('writes exactly the committed statemachines/deployment.asl.json (run npm run build:asl after changing statemachines/runbook.ts)', () => {
+    expect(renderDefinition()).toBe(readFileSync(DEFINITION_PATH, 'utf8'));
+  });
+
+  it('writes Refs and intrinsics as path fields, literals and nested objects as they are', () => {
+    expect(parameters({ id: $.deployment.id, cause: format('{} failed', $.deployment.version), kind: 'ecs', nested: { key: $.lock.key, n: 1 } })).toEqual({
+      'id.$': '$.deployment.id',
+      'cause.$': "States.Format('{} failed', $.deployment.version)",
+      kind: 'ecs',
+      nested: { 'key.$': '$.lock.key', n: 1 },
+    });
+  });
+
+  it('gives every Task the Lambda retrier, its catchers and the ARN placeholder of its function', () => {
+    expect(task('AcquireLock', lockFunction, { operation: 'acquire', deployment: $.deployment }, options)).toMatchObject({
+      Type: 'Task',
+      Resource: '${DeploymentLockFunctionArn}',
+      Parameters: { operation: 'acquire', 'deployment.$': '$.deployment' },
+      Retry: [{ ErrorEquals: expect.arrayContaining(['Lambda.TooManyRequestsException']), JitterStrategy: 'FULL' }],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' }],
+      Next: 'Done',
+    });
+  });
+
+  it('leaves out fields the event fills with a default', () => {
+    expect(() => task('ReleaseLock', lockFunction, { operation: 'release', deployment: $.deployment }, options)).not.toThrow();
+  });
+
+  it('fails when Parameters name a field the event does not have', () => {
+    const extra = { operation: 'acquire', deployment: $.deployment, lease: $.lock } as never;
+    expect(() => task('AcquireLock', lockFunction, extra, options)).toThrow(
+      new ParametersMismatchError('AcquireLock (DeploymentLockFunctionArn): Parameters.lease is not a field of the event (fields: operation, deployment)'),
+    );
+  });
+
+  it('fails when Parameters leave out a field the event requires', () => {
+    expect(() => task('AcquireLock', lockFunction, { operation: 'acquire' } as never, options)).toThrow(
+      'AcquireLock (DeploymentLockFunctionArn): the event needs deployment, which the Parameters do not give',
+    );
+  });
+
+  it('fails when the discriminator selects no event of the function', () => {
+    expect(() => task('StealLock', lockFunction, { operation: 'steal', deployment: $.deployment } as never, options)).toThrow(
+      'StealLock: Parameters.operation is "steal", which selects no event of the function',
+    );
+  });
+
+  it('fails when two states have the same name', () => {
+    expect(() => new States().add('Done', { Type: 'Succeed' }).add('Done', { Type: 'Succeed' })).toThrow(
+      new DuplicateStateError('state Done is defined twice'),
+    );
+  });
+});
