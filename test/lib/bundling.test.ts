@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeployRunbookStack } from '../../lib/deploy-runbook-stack';
-import { PROJECT_ROOT } from '../../lib/runbook-function';
 import { FUNCTION_PLACEHOLDERS, functionFolder } from '../../statemachines/definition';
 import { exampleInput } from './fixtures';
 
@@ -25,7 +24,7 @@ const ALLOWED_CLIENTS: Record<string, string[]> = {
   notify: ['client-sns'],
 };
 
-/** The client a finished handler cannot work without (a PLACEHOLDER handler imports nothing yet). */
+/** The client each handler cannot work without; validate-input calls no AWS service. */
 const REQUIRED_CLIENT: Record<string, string | undefined> = {
   'deployment-lock': 'client-s3',
   ledger: 'client-s3',
@@ -42,10 +41,6 @@ const REQUIRED_CLIENT: Record<string, string | undefined> = {
 interface Bundle {
   readonly code: string;
   readonly sources: string[];
-}
-
-function isPlaceholder(folder: string): boolean {
-  return readFileSync(join(PROJECT_ROOT, 'lambdas', folder, 'handler.ts'), 'utf8').includes('PLACEHOLDER');
 }
 
 function clientsIn(bundle: Bundle): string[] {
@@ -84,8 +79,8 @@ describe('function bundles (real esbuild bundling)', { timeout: 300_000 }, () =>
     expect(code.startsWith("import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);\n")).toBe(true);
     expect(code).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\}/);
     expect(code.trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
-    // Minified: a handful of very long lines (PLACEHOLDER handlers are a few lines in all).
-    expect(code.length / code.split('\n').length).toBeGreaterThan(isPlaceholder(folder) ? 30 : 1000);
+    // Minified: a handful of very long lines.
+    expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
   });
 
   it.each(FOLDERS)('puts into %s only the SDK clients that function uses, and no CDK code', (folder) => {
@@ -93,7 +88,7 @@ describe('function bundles (real esbuild bundling)', { timeout: 300_000 }, () =>
     const clients = clientsIn(bundle);
     for (const client of clients) expect(ALLOWED_CLIENTS[folder], `${folder} bundles @aws-sdk/${client}`).toContain(client);
     const required = REQUIRED_CLIENT[folder];
-    if (required && !isPlaceholder(folder)) expect(clients).toContain(required);
+    if (required) expect(clients).toContain(required);
     expect(bundle.sources.filter((source) => /node_modules\/(aws-cdk-lib|constructs|cdk-nag|esbuild)\//.test(source))).toEqual([]);
   });
 
