@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
 import { App, Stack } from 'aws-cdk-lib';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config/load';
+import { AlarmRollbackRule } from '../../lib/alarm-rollback-rule';
 import { DeployRunbook } from '../../lib/deploy-runbook';
 import { STACK_OUTPUTS } from '../../lib/deploy-runbook-stack';
 import { InvalidRunbookPropsError } from '../../lib/errors';
@@ -127,7 +128,11 @@ describe('DeployRunbook props', () => {
   });
 
   it('turns the alarm rollback on by default when alarms are named and the window is open', () => {
-    expect(build({})().alarmRollback).toBeDefined();
+    const runbook = build({})();
+    expect(runbook.alarmRollback).toBeInstanceOf(AlarmRollbackRule);
+    Template.fromStack(Stack.of(runbook)).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: { alarmName: ['shop-api-5xx-rate', 'shop-api-p95-latency'], state: { value: ['ALARM'] } } }),
+    });
     expect(build({ config: bareInput })().alarmRollback).toBeUndefined();
     expect(build({ config: { ...exampleInput, rollbackWindowHours: 0 } })().alarmRollback).toBeUndefined();
     expect(build({ alarmRollback: false })().alarmRollback).toBeUndefined();

@@ -270,7 +270,7 @@ describe('EcsDeployTarget.deploy', () => {
   it('fails when the service disappeared before the deploy', async () => {
     ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
 
-    await expect(target().deploy(request)).rejects.toBeInstanceOf(DeploymentFailedError);
+    await expect(target().deploy(request)).rejects.toThrow(new DeploymentFailedError('ECS service shop-api in cluster shop-prod was not found (MISSING)'));
     expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
   });
 });

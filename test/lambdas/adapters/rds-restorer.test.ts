@@ -290,7 +290,8 @@ describe('RdsInstanceRestorer: failures', () => {
     const error = await step(state).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RestoreFailedError);
     expect((error as Error).message).toMatch(`cannot restore ${INSTANCE_ID}: snapshot ${SNAPSHOT_ID} no longer exists (DBSnapshotNotFoundFault`);
-    expect(rds.instances.get(FAILED_COPY)).toBeDefined();
+    expect(rds.instances.get(FAILED_COPY)).toMatchObject({ DBInstanceIdentifier: FAILED_COPY, DBInstanceClass: COPIED_SETTINGS.DBInstanceClass });
+    expect(rds.instances.has(INSTANCE_ID)).toBe(false);
   });
 
   it('refuses to touch an instance that took the original name meanwhile', async () => {

@@ -6,7 +6,8 @@ import { AuroraClusterBackups, RdsInstanceBackups } from '../../../lambdas/adapt
 import type { DatabaseSnapshotEvent } from '../../../lambdas/database-snapshot/database-snapshot';
 import { awsBackupsFor, handler } from '../../../lambdas/database-snapshot/handler';
 import { InvalidInputError } from '../../../lambdas/shared/errors';
-import { INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, preflight } from '../adapters/rds-fixtures';
+import { FakeRds } from '../adapters/fake-rds';
+import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config, deployment, preflight } from '../adapters/rds-fixtures';
 
 const context = { functionName: 'database-snapshot', awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' } as Context;
 
@@ -15,12 +16,22 @@ describe('database-snapshot handler', () => {
   afterEach(() => rds.reset());
   afterAll(() => rds.restore());
 
-  it('uses RDS instance backups for an rds-instance database', () => {
-    expect(awsBackupsFor(config().database, new RDSClient(clientConfig))).toBeInstanceOf(RdsInstanceBackups);
+  it('uses RDS instance backups of the configured instance for an rds-instance database', async () => {
+    const fake = new FakeRds();
+    fake.instances.set(INSTANCE_ID, { DBInstanceIdentifier: INSTANCE_ID, DBInstanceStatus: 'available', Engine: 'postgres' });
+    const backups = awsBackupsFor(config().database, fake.client);
+
+    expect(backups).toBeInstanceOf(RdsInstanceBackups);
+    expect(await backups.describe()).toMatchObject({ kind: 'rds-instance', identifier: INSTANCE_ID });
   });
 
-  it('uses Aurora cluster backups for an aurora-cluster database', () => {
-    expect(awsBackupsFor(auroraConfig().database, new RDSClient(clientConfig))).toBeInstanceOf(AuroraClusterBackups);
+  it('uses Aurora cluster backups of the configured cluster for an aurora-cluster database', async () => {
+    const fake = new FakeRds();
+    fake.clusters.set(CLUSTER_ID, { DBClusterIdentifier: CLUSTER_ID, Status: 'available', Engine: 'aurora-postgresql' });
+    const backups = awsBackupsFor(auroraConfig().database, fake.client);
+
+    expect(backups).toBeInstanceOf(AuroraClusterBackups);
+    expect(await backups.describe()).toMatchObject({ kind: 'aurora-cluster', identifier: CLUSTER_ID });
   });
 
   it('fails when the database kind only exists in the rehearsal', () => {

@@ -1,5 +1,6 @@
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { EcsDeployTarget } from '../../../lambdas/adapters/aws/ecs-deploy-target';
 import { HookDeployTarget } from '../../../lambdas/adapters/aws/hook-deploy-target';
@@ -125,9 +126,26 @@ describe('awsDeployTarget', () => {
     lambda: new LambdaClient({ region, credentials: testCredentials }),
   };
 
-  it('picks the ECS adapter for an ecs target and the hook adapter for a hook target', () => {
-    expect(awsDeployTarget(config().target, clients)).toBeInstanceOf(EcsDeployTarget);
-    expect(awsDeployTarget({ kind: 'hook', functionArn: HOOK_ARN }, clients)).toBeInstanceOf(HookDeployTarget);
+  it('picks the ECS adapter for an ecs target, which reads the configured service in the configured cluster', async () => {
+    const ecs = mockClient(clients.ecs);
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+    const target = awsDeployTarget(config().target, clients);
+
+    expect(target).toBeInstanceOf(EcsDeployTarget);
+    await expect(target.current()).rejects.toThrow(/shop-api/);
+    expect(ecs).toHaveReceivedCommandExactlyOnceWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    ecs.restore();
+  });
+
+  it('picks the hook adapter for a hook target, which invokes the configured function', async () => {
+    const lambda = mockClient(clients.lambda);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ version: 'v1.4.2', image: null, ref: 'v1.4.2' })) as unknown as InvokeCommandOutput['Payload'] });
+    const target = awsDeployTarget({ kind: 'hook', functionArn: HOOK_ARN }, clients);
+
+    expect(target).toBeInstanceOf(HookDeployTarget);
+    await target.current();
+    expect(lambda).toHaveReceivedCommandExactlyOnceWith(InvokeCommand, { FunctionName: HOOK_ARN, Payload: JSON.stringify({ action: 'current' }) });
+    lambda.restore();
   });
 
   it('fails when the target kind runs only in the rehearsal', () => {

@@ -1,7 +1,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CloudWatchAlarmSource } from '../../../lambdas/adapters/aws/cloudwatch-alarms';
 import { awsAlarmSourceFor, cloudwatch, handler } from '../../../lambdas/evaluate-alarms/handler';
 import { InvalidInputError } from '../../../lambdas/shared/errors';
@@ -9,9 +9,19 @@ import { clientConfig, config, deployment } from '../adapters/rds-fixtures';
 
 const context = { functionName: 'evaluate-alarms', awsRequestId: '8f5c3a1e-2b7d-4e8a-9c0f-1d2e3f4a5b6c' } as Context;
 
+const mock = mockClient(CloudWatchClient);
+afterEach(() => mock.reset());
+afterAll(() => mock.restore());
+
 describe('evaluate-alarms handler', () => {
-  it('reads CloudWatch alarms for a cloudwatch configuration', () => {
-    expect(awsAlarmSourceFor(config().alarms, new CloudWatchClient(clientConfig))).toBeInstanceOf(CloudWatchAlarmSource);
+  it('reads CloudWatch alarms for a cloudwatch configuration, through the client it is given', async () => {
+    const client = new CloudWatchClient(clientConfig);
+    mock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'shop-api-5xx-rate', StateValue: 'ALARM', StateReason: 'Threshold Crossed' }] });
+    const source = awsAlarmSourceFor(config().alarms, client);
+
+    expect(source).toBeInstanceOf(CloudWatchAlarmSource);
+    expect(await source.states(['shop-api-5xx-rate'])).toMatchObject([{ name: 'shop-api-5xx-rate', state: 'ALARM' }]);
+    expect(mock).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['shop-api-5xx-rate'] });
   });
 
   it('fails when the alarms come from the rehearsal-only Prometheus source', () => {
@@ -25,13 +35,9 @@ describe('evaluate-alarms handler', () => {
     expect(await cloudwatch.config.maxAttempts()).toBe(5);
     expect(await cloudwatch.config.retryStrategy()).toMatchObject({ mode: 'adaptive' });
   });
-
 });
 
 describe('evaluate-alarms handler, invoked', () => {
-  const mock = mockClient(CloudWatchClient);
-  afterAll(() => mock.restore());
-
   it('parses the EvaluateAlarms event and returns the next bake state', async () => {
     mock.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [

@@ -92,7 +92,8 @@ describe('lock, ledger and notify behind the runbook definition', () => {
     const { document } = await readLedger(store, 'shop-api');
     expect(document.current).toMatchObject({ version: 'v1.4.2', ref: 'td:42', previous: preflight.running, migrationsRan: true });
     expect(await lock()).toMatchObject({ owner: 'deploy-1', state: 'released' });
-    expect(await store.get(`backups/shop-api/${document.current!.deploymentId}.json`)).toBeDefined();
+    const manifest = await store.get(`backups/shop-api/${document.current!.deploymentId}.json`);
+    expect(JSON.parse(manifest!.body.toString())).toMatchObject({ deploymentId: document.current!.deploymentId, snapshot: { id: document.current!.snapshot!.id } });
     expect(printed[0]).toMatch(/\[succeeded\] shop-api: v1\.4\.2 released$/);
   });
 

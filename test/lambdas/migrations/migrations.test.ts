@@ -1,5 +1,6 @@
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { EcsMigrator } from '../../../lambdas/adapters/aws/ecs-migrator';
 import { HookMigrator } from '../../../lambdas/adapters/aws/hook-migrator';
@@ -78,7 +79,7 @@ describe('runMigrations', () => {
     const migrator = new ScriptedMigrator(new MigrationFailedError('container api exited with code 1'));
     const event = MigrationsEvent.parse({ operation: 'status', config: config(), deployment, migrations: { ...state('running'), started: true } });
 
-    await expect(runMigrations(event, { migrator, clock: fixedClock })).rejects.toBeInstanceOf(MigrationFailedError);
+    await expect(runMigrations(event, { migrator, clock: fixedClock })).rejects.toThrow(new MigrationFailedError('container api exited with code 1'));
   });
 
   it('fails to parse a status check without the migrations slot', () => {
@@ -89,9 +90,26 @@ describe('runMigrations', () => {
 describe('awsMigrator', () => {
   const clients = { ecs: new ECSClient({ region, credentials: testCredentials }), lambda: new LambdaClient({ region, credentials: testCredentials }) };
 
-  it('picks the ECS task migrator for ecs-task migrations and the hook migrator for hook migrations', () => {
-    expect(awsMigrator(config(), deployment.id, clients)).toBeInstanceOf(EcsMigrator);
-    expect(awsMigrator(config({ migrations: { kind: 'hook', functionArn: HOOK_ARN } }), deployment.id, clients)).toBeInstanceOf(HookMigrator);
+  it('picks the ECS task migrator for ecs-task migrations, which runs the release in the configured cluster', async () => {
+    const ecs = mockClient(clients.ecs);
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+    const migrator = awsMigrator(config(), deployment.id, clients);
+
+    expect(migrator).toBeInstanceOf(EcsMigrator);
+    await expect(migrator.start(newRelease)).rejects.toThrow(/shop-api/);
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    ecs.restore();
+  });
+
+  it('picks the hook migrator for hook migrations, which invokes the configured function', async () => {
+    const lambda = mockClient(clients.lambda);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ status: 'running', ref: 'migration-7' })) as unknown as InvokeCommandOutput['Payload'] });
+    const migrator = awsMigrator(config({ migrations: { kind: 'hook', functionArn: HOOK_ARN } }), deployment.id, clients);
+
+    expect(migrator).toBeInstanceOf(HookMigrator);
+    await migrator.start(newRelease);
+    expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input.FunctionName)).toEqual([HOOK_ARN]);
+    lambda.restore();
   });
 
   it('fails when no migrations are configured', () => {

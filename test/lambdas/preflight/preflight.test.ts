@@ -1,7 +1,8 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { ECSClient } from '@aws-sdk/client-ecs';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CloudWatchAlarmSource } from '../../../lambdas/adapters/aws/cloudwatch-alarms';
@@ -15,6 +16,7 @@ import { PreflightEvent, runPreflight } from '../../../lambdas/preflight/preflig
 import { AlarmStateUnavailableError, InvalidInputError, PreflightFailedError } from '../../../lambdas/shared/errors';
 import type { AlarmState, DatabaseInfo, DeployedVersion, PreflightCheck } from '../../../lambdas/shared/model';
 import { config, deployment, fixedClock, NOW, region, REPO, TD41, testCredentials } from '../adapters/deploy-fixtures';
+import { FakeRds } from '../adapters/fake-rds';
 
 const running: DeployedVersion = { version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 };
 const settled: PreflightCheck[] = [{ name: 'ecs service', ok: true, detail: 'shop-api in cluster shop-prod is ACTIVE' }];
@@ -254,15 +256,34 @@ describe('awsPreflightDeps', () => {
     cloudwatch: new CloudWatchClient({ region, credentials: testCredentials }),
   };
 
-  it('composes the ECS target, the RDS instance backups and the CloudWatch alarms', () => {
-    const deps = awsPreflightDeps(config(), clients);
+  it('composes the ECS target, the RDS instance backups and the CloudWatch alarms, each reading what the configuration names', async () => {
+    const rds = new FakeRds();
+    rds.instances.set('shop-prod-db', { DBInstanceIdentifier: 'shop-prod-db', DBInstanceStatus: 'available', Engine: 'postgres' });
+    const ecs = mockClient(clients.ecs);
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+    const cloudwatch = mockClient(clients.cloudwatch);
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'shop-api-5xx-rate', StateValue: 'OK' }] });
+    const deps = awsPreflightDeps(config(), { ...clients, rds: rds.client });
+
     expect(deps.target).toBeInstanceOf(EcsDeployTarget);
     expect(deps.backups).toBeInstanceOf(RdsInstanceBackups);
     expect(deps.alarms).toBeInstanceOf(CloudWatchAlarmSource);
+    await expect(deps.target.current()).rejects.toThrow(/shop-api/);
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    expect(await deps.backups?.describe()).toMatchObject({ kind: 'rds-instance', identifier: 'shop-prod-db' });
+    await deps.alarms.states(['shop-api-5xx-rate']);
+    expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['shop-api-5xx-rate'] });
+    ecs.restore();
+    cloudwatch.restore();
   });
 
-  it('uses Aurora cluster backups for an aurora-cluster database and none without a database', () => {
-    expect(awsPreflightDeps(config({ database: { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod' } }), clients).backups).toBeInstanceOf(AuroraClusterBackups);
+  it('uses Aurora cluster backups of the configured cluster for an aurora-cluster database and none without a database', async () => {
+    const rds = new FakeRds();
+    rds.clusters.set('shop-prod', { DBClusterIdentifier: 'shop-prod', Status: 'available', Engine: 'aurora-postgresql' });
+    const backups = awsPreflightDeps(config({ database: { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod' } }), { ...clients, rds: rds.client }).backups;
+
+    expect(backups).toBeInstanceOf(AuroraClusterBackups);
+    expect(await backups?.describe()).toMatchObject({ kind: 'aurora-cluster', identifier: 'shop-prod', status: 'available' });
     expect(awsPreflightDeps(config({ database: null }), clients).backups).toBeNull();
   });
 

@@ -101,12 +101,12 @@ describe('FileArtifactStore', () => {
   });
 
   it('fails when ifMatch is used on a key that does not exist', async () => {
-    await expect(store.put('locks/none.json', 'x', { ifMatch: sha256('x') })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(store.put('locks/none.json', 'x', { ifMatch: sha256('x') })).rejects.toMatchObject({ name: 'PreconditionFailedError', key: 'locks/none.json', status: 412 });
     expect(await store.get('locks/none.json')).toBeUndefined();
   });
 
   it('fails when both ifNoneMatch and ifMatch are given', async () => {
-    await expect(store.put('locks/both.json', 'x', { ifNoneMatch: '*', ifMatch: 'abc' })).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(store.put('locks/both.json', 'x', { ifNoneMatch: '*', ifMatch: 'abc' })).rejects.toMatchObject({ name: 'PreconditionFailedError', key: 'locks/both.json' });
     expect(await store.get('locks/both.json')).toBeUndefined();
   });
 
