@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../local/free-port';
+import { type ExecutionDataFigures, executionDataFigures } from './execution-data';
 import { loadRehearsalConfig } from '../local/rehearsal/rehearsal-config';
 import { DEFAULT_WAIT_MS, rehearse } from '../local/rehearsal/rehearse';
 import { scenarioNamed } from '../local/rehearsal/scenarios';
@@ -24,6 +25,8 @@ export interface RehearsalBenchResult {
   /** StateEntered events: the state transitions Step Functions Standard bills. */
   readonly transitions: number;
   readonly costUsd: number;
+  /** The execution data it carried and would log (see execution-data.ts). */
+  readonly data: ExecutionDataFigures;
 }
 
 export interface RehearsalBenchOptions {
@@ -63,6 +66,7 @@ export async function run(options: RehearsalBenchOptions = {}): Promise<Rehearsa
         waitedMs,
         transitions: rehearsal.transitions,
         costUsd: Number((rehearsal.transitions * USD_PER_TRANSITION).toFixed(6)),
+        data: executionDataFigures(execution),
       };
       results.push(result);
       log(JSON.stringify({ bench: 'rehearsal', waitMs, ...result }));
@@ -77,7 +81,18 @@ export async function run(options: RehearsalBenchOptions = {}): Promise<Rehearsa
       `  ${r.scenario.padEnd(10)} ${r.outcome.padEnd(12)} ${seconds(r.wallMs).padStart(7)} ${seconds(r.executionMs).padStart(10)} ${seconds(r.waitedMs).padStart(8)} ${String(r.transitions).padStart(12)} ${`$${r.costUsd.toFixed(6)}`.padStart(14)}`,
     );
   }
+  log('execution data (level ALL logs every payload):');
+  log(`  ${'scenario'.padEnd(10)} ${'largest payload'.padStart(16)}  ${'at'.padEnd(24)} ${'Task Parameters'.padStart(16)} ${'logged'.padStart(10)}`);
+  for (const { scenario, data } of results) {
+    log(
+      `  ${scenario.padEnd(10)} ${kib(data.largestBytes).padStart(16)}  ${data.largestAt.padEnd(24)} ${kib(data.parametersBytes).padStart(16)} ${kib(data.loggedBytes).padStart(10)}`,
+    );
+  }
   return results;
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 function seconds(ms: number): string {

@@ -1,4 +1,5 @@
 import { run as backupThroughput } from './backup-throughput';
+import { run as bundles } from './bundles';
 import { run as rehearsal } from './rehearsal';
 
 /**
@@ -9,6 +10,7 @@ const log = (line: string) => console.log(line);
 
 const backup = await backupThroughput({ log });
 const rehearsals = await rehearsal({ log });
+const functions = await bundles({ log });
 
 log('');
 log('summary:');
@@ -17,5 +19,15 @@ log(
     `${backup.ratio}x pg_dump alone`,
 );
 for (const r of rehearsals) {
-  log(`  rehearsal ${r.scenario.padEnd(8)} ${r.outcome}: ${(r.wallMs / 1000).toFixed(1)} s wall, ${r.transitions} state transitions ($${r.costUsd.toFixed(4)} on Standard)`);
+  log(
+    `  rehearsal ${r.scenario.padEnd(8)} ${r.outcome}: ${(r.wallMs / 1000).toFixed(1)} s wall, ${r.transitions} state transitions ($${r.costUsd.toFixed(4)} on Standard), ` +
+      `largest payload ${(r.data.largestBytes / 1024).toFixed(1)} KiB, ~${(r.data.loggedBytes / 1024).toFixed(0)} KiB logged`,
+  );
 }
+const [singleClient, ...handlers] = functions;
+const largest = handlers.reduce((max, f) => (f.addedBytes > max.addedBytes ? f : max));
+const slowest = handlers.reduce((max, f) => (f.initRatio > max.initRatio ? f : max));
+log(
+  `  bundles            up to ${(largest.addedBytes / 1024).toFixed(0)} KB beyond the AWS SDK (${largest.name}); init up to ${slowest.initRatio}x ` +
+    `the single-client handler's ${singleClient.initMs.toFixed(0)} ms (${slowest.name})`,
+);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -24,6 +24,21 @@ export const SERVICE_NAME = 'deploy-runbook';
 
 // ESM output still meets CommonJS dependencies that call require(): give them one.
 const REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+/** How every task function is bundled (`npm run bench` bundles the handlers with the same settings). */
+export const FUNCTION_BUNDLING = {
+  minify: true,
+  // The runtime reports error.name as the errorType that Retry/Catch match: minified class names must survive.
+  keepNames: true,
+  sourceMap: true,
+  sourcesContent: false,
+  format: OutputFormat.ESM,
+  banner: REQUIRE_BANNER,
+  mainFields: ['module', 'main'],
+  target: RUNBOOK_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1'),
+  // Bundle the SDK clients instead of using the runtime's copy: the version tested is the version run.
+  bundleAwsSDK: true,
+} as const satisfies BundlingOptions;
 
 export interface RunbookFunctionProps {
   /** Folder under `lambdas/` whose `handler.ts` exports `handler`, e.g. `deploy-target`. */
@@ -69,19 +84,7 @@ export class RunbookFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        minify: true,
-        // The runtime reports error.name as the errorType that Retry/Catch match: minified class names must survive.
-        keepNames: true,
-        sourceMap: true,
-        sourcesContent: false,
-        format: OutputFormat.ESM,
-        banner: REQUIRE_BANNER,
-        mainFields: ['module', 'main'],
-        target: RUNBOOK_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1'),
-        // Bundle the SDK clients instead of using the runtime's copy: the version tested is the version run.
-        bundleAwsSDK: true,
-      },
+      bundling: FUNCTION_BUNDLING,
     });
     logGroup.grants.write(role);
     for (const grant of props.grants) {

@@ -37,6 +37,15 @@ export interface StateEvent {
   readonly cause?: string;
 }
 
+/** The size of one piece of execution data, as Step Functions would log it at level ALL with execution data. */
+export interface PayloadSize {
+  readonly state: string;
+  /** A state's input or output, or a Task's Parameters or result. */
+  readonly kind: 'input' | 'output' | 'parameters' | 'result';
+  /** UTF-8 bytes of its JSON. */
+  readonly bytes: number;
+}
+
 export interface ExecutionResult {
   readonly status: 'SUCCEEDED' | 'FAILED';
   /** The Fail state's Error, e.g. `RolledBack`. */
@@ -46,6 +55,8 @@ export interface ExecutionResult {
   readonly executionId: string;
   readonly executionName: string;
   readonly events: readonly StateEvent[];
+  /** Every state's input and output and every Task's Parameters and result, in order. */
+  readonly payloads: readonly PayloadSize[];
   readonly startedAt: number;
   readonly finishedAt: number;
 }
@@ -98,6 +109,8 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
   const executionId = `arn:aws:states:us-east-1:000000000000:execution:deploy-runbook:${executionName}`;
   const startedAt = Date.now();
 
+  const payloads: PayloadSize[] = [];
+  const measure = (state: string, kind: PayloadSize['kind'], json: string) => payloads.push({ state, kind, bytes: Buffer.byteLength(json) });
   const taskHandlers: Record<string, (input: Json) => Promise<Json>> = {};
   const waits: Record<string, number> = {};
   const retries: Record<string, number> = {};
@@ -112,8 +125,11 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
         // lambda:invoke integrations receive {FunctionName, Payload}; the function itself sees only Payload.
         const event = integration ? ((input as Record<string, Json>).Payload ?? null) : input;
         try {
-          const result = await options.handler({ state: name, folder, event: JSON.parse(JSON.stringify(event)) as Json });
-          return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as Json);
+          const parameters = JSON.stringify(event);
+          measure(name, 'parameters', parameters);
+          const result = JSON.stringify((await options.handler({ state: name, folder, event: JSON.parse(parameters) as Json })) ?? null);
+          measure(name, 'result', result);
+          return JSON.parse(result) as Json;
         } catch (error) {
           throw asLambdaError(error);
         }
@@ -133,6 +149,8 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
 
   const collecting = (async () => {
     for await (const log of execution.eventLogs) {
+      if (log.type === 'StateEntered') measure(log.state.name, 'input', JSON.stringify(log.state.input));
+      if (log.type === 'StateExited') measure(log.state.name, 'output', JSON.stringify(log.state.output ?? null));
       const event = toStateEvent(log);
       if (!event) continue;
       events.push(event);
@@ -154,7 +172,7 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
   const failed = events.find((e) => e.state === '(execution)');
   const error = failure ? (failed?.error ?? failure.name) : null;
   const cause = failure ? (failed?.cause ?? failure.message) : null;
-  return { status, error, cause, output, executionId, executionName, events, startedAt, finishedAt: Date.now() };
+  return { status, error, cause, output, executionId, executionName, events, payloads, startedAt, finishedAt: Date.now() };
 }
 
 const machines = new Map<string, StateMachine>();
