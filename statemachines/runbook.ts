@@ -44,6 +44,7 @@ import {
   lambdaFunction,
   type Params,
   pass,
+  pathOf,
   type Ref,
   root,
   States,
@@ -155,12 +156,20 @@ interface TaskSpec<E> {
   readonly options: Omit<TaskOptions, 'next'>;
 }
 
-/** Polls with `check` until `until` holds, at most `maxAttempts` times; the count restarts at zero for each loop. */
+/** `$.config.polling.snapshot.maxAttempts` → `polling.snapshot.maxAttempts`: how the README names a setting. */
+const setting = (ref: Ref<unknown>) => pathOf(ref).replace(/^\$\.config\./, '');
+
+/**
+ * Every polling loop has one shape: reset the counter, check, count, then go on once `until` holds, give up
+ * after `maxAttempts` checks, or wait `interval` seconds and check again. The count restarts for each loop.
+ */
 function poll<E>(
   states: States,
   o: {
     noun: string;
     ready: string;
+    /** What the loop waits for, as the Comments say it: `the snapshot is available`. */
+    waitingFor: string;
     check: TaskSpec<E>;
     interval: Ref<number>;
     maxAttempts: Ref<number>;
@@ -170,12 +179,23 @@ function poll<E>(
   },
 ): void {
   const [start, waitFor, count, timedOut] = [`Start${o.noun}Poll`, `WaitFor${o.noun}`, `Count${o.noun}Poll`, `${o.noun}TimedOut`];
+  const every = `every ${setting(o.interval)} seconds, at most ${setting(o.maxAttempts)} checks`;
   states
-    .add(start, pass({ result: { attempts: 0 }, resultPath: '$.poll', next: waitFor }))
-    .add(waitFor, wait(o.interval, o.check.name))
+    .add(
+      start,
+      pass({ comment: `Polls until ${o.waitingFor}: ${every}. The count starts at zero.`, result: { attempts: 0 }, resultPath: '$.poll', next: o.check.name }),
+    )
     .task(o.check.name, o.check.fn, o.check.params, { ...o.check.options, next: count })
     .add(count, pass({ parameters: { attempts: intrinsic('States.MathAdd($.poll.attempts, 1)') }, resultPath: '$.poll', next: o.ready }))
-    .add(o.ready, choice({ rules: [when(o.until, o.then), when(is.atLeast($.poll.attempts, o.maxAttempts), timedOut)], otherwise: waitFor }))
+    .add(
+      o.ready,
+      choice({
+        comment: `Goes on once ${o.waitingFor}; after ${setting(o.maxAttempts)} checks it gives up (${timedOut}); otherwise it waits and checks again.`,
+        rules: [when(o.until, o.then), when(is.atLeast($.poll.attempts, o.maxAttempts), timedOut)],
+        otherwise: waitFor,
+      }),
+    )
+    .add(waitFor, wait(o.interval, o.check.name, `${setting(o.interval)} seconds between two checks.`))
     .add(timedOut, verdict(o.timeout.zone, `${o.noun}TimedOut`, o.timeout.cause));
 }
 
@@ -256,11 +276,25 @@ export function runbookDefinition(): Record<string, Json> {
         next: 'RouteAction',
       },
     )
-    .add('LockHeld', choice({ rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'SkippedLockHeld')], otherwise: 'DeploymentInProgress' }))
+    .add(
+      'LockHeld',
+      choice({
+        comment: 'Another execution holds the target: an alarm rollback leaves the outcome to it, a deploy fails without touching anything.',
+        rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'SkippedLockHeld')],
+        otherwise: 'DeploymentInProgress',
+      }),
+    )
     .add('SkippedLockHeld', succeed('An alarm rollback while another execution holds the target: that execution owns the outcome.'))
     .add('DeploymentInProgress', fail('DeploymentInProgress', $.error.Cause))
     .add('LockUnavailable', fail('LockUnavailable', $.error.Cause))
-    .add('RouteAction', choice({ rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'CheckRollbackWindow')], otherwise: 'Preflight' }));
+    .add(
+      'RouteAction',
+      choice({
+        comment: 'An alarm-triggered rollback undoes the latest release (if the ledger allows it); a deploy starts with the preflight.',
+        rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'CheckRollbackWindow')],
+        otherwise: 'Preflight',
+      }),
+    );
 
   states
     .task(
@@ -276,7 +310,14 @@ export function runbookDefinition(): Record<string, Json> {
       },
     )
     .add('RememberRunningVersion', pass({ inputPath: $.preflight.running, resultPath: '$.rollbackTo', next: 'DatabaseConfigured' }))
-    .add('DatabaseConfigured', choice({ rules: [when(is.null($.config.database), 'Deploy')], otherwise: 'TakeSnapshot' }))
+    .add(
+      'DatabaseConfigured',
+      choice({
+        comment: 'Without a database there is nothing to back up: straight to the deploy.',
+        rules: [when(is.null($.config.database), 'Deploy')],
+        otherwise: 'TakeSnapshot',
+      }),
+    )
     .task(
       'TakeSnapshot',
       fn.snapshot,
@@ -286,6 +327,7 @@ export function runbookDefinition(): Record<string, Json> {
   poll(states, {
     noun: 'Snapshot',
     ready: 'SnapshotReady',
+    waitingFor: 'the snapshot is available and verified',
     check: {
       name: 'CheckSnapshot',
       fn: fn.snapshot,
@@ -320,6 +362,7 @@ export function runbookDefinition(): Record<string, Json> {
   poll(states, {
     noun: 'Deployment',
     ready: 'DeploymentReady',
+    waitingFor: 'the new version runs everywhere',
     check: {
       name: 'CheckDeployment',
       fn: fn.deployTarget,
@@ -334,7 +377,14 @@ export function runbookDefinition(): Record<string, Json> {
   });
 
   states
-    .add('MigrationsConfigured', choice({ rules: [when(is.null($.config.migrations), 'SmokeTest')], otherwise: 'MarkMigrationsStarted' }))
+    .add(
+      'MigrationsConfigured',
+      choice({
+        comment: 'Without migrations: straight to the smoke tests.',
+        rules: [when(is.null($.config.migrations), 'SmokeTest')],
+        otherwise: 'MarkMigrationsStarted',
+      }),
+    )
     .add(
       'MarkMigrationsStarted',
       pass({
@@ -349,30 +399,23 @@ export function runbookDefinition(): Record<string, Json> {
       fn.migrations,
       { operation: 'start', config: $.config, deployment: $.deployment, handle: $.release },
       { resultPath: '$.migrations', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'StartMigrationsPoll' },
-    )
-    .add('StartMigrationsPoll', pass({ result: { attempts: 0 }, resultPath: '$.poll', next: 'MigrationsFinished' }))
-    .add(
-      'MigrationsFinished',
-      choice({
-        rules: [
-          when(is.stringEquals($.migrations.status, 'succeeded'), 'SmokeTest'),
-          when(is.atLeast($.poll.attempts, $.config.polling.migrations.maxAttempts), 'MigrationsTimedOut'),
-        ],
-        otherwise: 'WaitForMigrations',
-      }),
-    )
-    .add('WaitForMigrations', wait($.config.polling.migrations.intervalSeconds, 'CheckMigrations'))
-    .task(
-      'CheckMigrations',
-      fn.migrations,
-      { operation: 'status', config: $.config, deployment: $.deployment, migrations: $.migrations },
-      { resultPath: '$.migrations', timeoutSeconds: 60, catch: [catchAll(AFTER_DEPLOY)], next: 'CountMigrationsPoll' },
-    )
-    .add(
-      'CountMigrationsPoll',
-      pass({ parameters: { attempts: intrinsic('States.MathAdd($.poll.attempts, 1)') }, resultPath: '$.poll', next: 'MigrationsFinished' }),
-    )
-    .add('MigrationsTimedOut', verdict(AFTER_DEPLOY, 'MigrationsTimedOut', format('Migrations did not finish after {} checks', $.poll.attempts)));
+    );
+  poll(states, {
+    noun: 'Migrations',
+    ready: 'MigrationsFinished',
+    waitingFor: 'the migrations succeeded',
+    check: {
+      name: 'CheckMigrations',
+      fn: fn.migrations,
+      params: { operation: 'status', config: $.config, deployment: $.deployment, migrations: $.migrations },
+      options: { resultPath: '$.migrations', timeoutSeconds: 60, catch: [catchAll(AFTER_DEPLOY)] },
+    },
+    interval: $.config.polling.migrations.intervalSeconds,
+    maxAttempts: $.config.polling.migrations.maxAttempts,
+    until: is.stringEquals($.migrations.status, 'succeeded'),
+    then: 'SmokeTest',
+    timeout: { zone: AFTER_DEPLOY, cause: format('Migrations did not finish after {} checks', $.poll.attempts) },
+  });
 
   states
     .task(
@@ -381,20 +424,35 @@ export function runbookDefinition(): Record<string, Json> {
       { phase: 'deploy', config: $.config, deployment: $.deployment, expectedVersion: $.deployment.version },
       { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'SmokeTestsPassed' },
     )
-    .add('SmokeTestsPassed', choice({ rules: [when(is.booleanEquals($.smoke.passed, true), 'StartBake')], otherwise: 'SmokeTestsFailed' }))
+    .add(
+      'SmokeTestsPassed',
+      choice({
+        comment: 'Any failed smoke check rolls the release back before alarms are even watched.',
+        rules: [when(is.booleanEquals($.smoke.passed, true), 'StartBake')],
+        otherwise: 'SmokeTestsFailed',
+      }),
+    )
     .add('SmokeTestsFailed', verdict(AFTER_DEPLOY, 'SmokeTestFailed', $.smoke.summary));
 
   states
     .add(
       'StartBake',
       pass({
-        comment: 'EvaluateAlarms stamps startedAt on its first call.',
+        comment:
+          'The bake: alarms are evaluated every bake.pollSeconds for bake.durationSeconds. EvaluateAlarms counts the checks and stamps startedAt on its first call.',
         result: { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null },
         resultPath: '$.bake',
         next: 'WaitDuringBake',
       }),
     )
-    .add('WaitDuringBake', wait($.config.bake.pollSeconds, 'EvaluateAlarms'))
+    .add(
+      'WaitDuringBake',
+      wait(
+        $.config.bake.pollSeconds,
+        'EvaluateAlarms',
+        'bake.pollSeconds before each evaluation, the first too: the new version serves traffic before it is judged.',
+      ),
+    )
     .task(
       'EvaluateAlarms',
       fn.evaluateAlarms,
@@ -411,6 +469,7 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'BakeVerdict',
       choice({
+        comment: 'A new alarm rolls back at once; after deployment.bakeChecks healthy evaluations the release is kept; otherwise the watch goes on.',
         rules: [when(is.stringEquals($.bake.decision, 'regressed'), 'AlarmFired'), when(is.atLeast($.bake.checks, $.deployment.bakeChecks), 'RecordRelease')],
         otherwise: 'WaitDuringBake',
       }),
@@ -481,7 +540,14 @@ export function runbookDefinition(): Record<string, Json> {
         next: 'WindowDecision',
       },
     )
-    .add('WindowDecision', choice({ rules: [when(is.stringEquals($.window.decision, 'rollback'), 'PrepareAlarmRollback')], otherwise: 'NotifyNoRollback' }))
+    .add(
+      'WindowDecision',
+      choice({
+        comment: 'Only the latest release, inside the rollback window and not rolled back yet, is undone; otherwise people are told why not.',
+        rules: [when(is.stringEquals($.window.decision, 'rollback'), 'PrepareAlarmRollback')],
+        otherwise: 'NotifyNoRollback',
+      }),
+    )
     .add(
       'PrepareAlarmRollback',
       pass({
@@ -520,6 +586,7 @@ export function runbookDefinition(): Record<string, Json> {
   poll(states, {
     noun: 'Rollback',
     ready: 'RollbackReady',
+    waitingFor: 'the previous version runs everywhere again',
     check: {
       name: 'CheckRollback',
       fn: fn.deployTarget,
@@ -555,7 +622,11 @@ export function runbookDefinition(): Record<string, Json> {
     .add('SkipRestore', pass({ result: { restored: false, decision: 'skipped' }, resultPath: '$.restore', next: 'VerifyRollback' }))
     .add(
       'RestoreApprovalNeeded',
-      choice({ rules: [when(is.booleanEquals($.config.database.restoreApproval.required, true), 'RequestRestoreApproval')], otherwise: 'StartRestorePoll' }),
+      choice({
+        comment: 'With database.restoreApproval.required a person decides before the database is touched.',
+        rules: [when(is.booleanEquals($.config.database.restoreApproval.required, true), 'RequestRestoreApproval')],
+        otherwise: 'StartRestorePoll',
+      }),
     )
     .task(
       'RequestRestoreApproval',
@@ -570,37 +641,36 @@ export function runbookDefinition(): Record<string, Json> {
         next: 'ApprovalDecision',
       },
     )
-    .add('ApprovalDecision', choice({ rules: [when(is.booleanEquals($.approval.approved, true), 'StartRestorePoll')], otherwise: 'RestoreNotApproved' }))
-    .add('RestoreNotApproved', pass({ result: { restored: false, decision: 'not-approved' }, resultPath: '$.restore', next: 'VerifyRollback' }))
-    .add('StartRestorePoll', pass({ result: { attempts: 0 }, resultPath: '$.poll', next: 'AdvanceRestore' }))
-    .task(
-      'AdvanceRestore',
-      fn.restoreDatabase,
-      { config: $.config, deployment: $.deployment, snapshot: $.snapshot, restore: $.restore, execution: $.execution },
-      {
+    .add(
+      'ApprovalDecision',
+      choice({
+        comment: 'Only an explicit approval restores the snapshot; a rejection keeps the current database.',
+        rules: [when(is.booleanEquals($.approval.approved, true), 'StartRestorePoll')],
+        otherwise: 'RestoreNotApproved',
+      }),
+    )
+    .add('RestoreNotApproved', pass({ result: { restored: false, decision: 'not-approved' }, resultPath: '$.restore', next: 'VerifyRollback' }));
+  poll(states, {
+    noun: 'Restore',
+    ready: 'RestoreFinished',
+    waitingFor: 'the database is restored',
+    check: {
+      name: 'AdvanceRestore',
+      fn: fn.restoreDatabase,
+      params: { config: $.config, deployment: $.deployment, snapshot: $.snapshot, restore: $.restore, execution: $.execution },
+      options: {
         comment: 'One idempotent step of the rename-swap per call: rerunning after a crash converges.',
         resultPath: '$.restore',
         timeoutSeconds: 300,
         catch: [catchAll(DURING_ROLLBACK)],
-        next: 'CountRestorePoll',
       },
-    )
-    .add('CountRestorePoll', pass({ parameters: { attempts: intrinsic('States.MathAdd($.poll.attempts, 1)') }, resultPath: '$.poll', next: 'RestoreFinished' }))
-    .add(
-      'RestoreFinished',
-      choice({
-        rules: [
-          when(is.stringEquals($.restore.phase, 'done'), 'VerifyRollback'),
-          when(is.atLeast($.poll.attempts, $.config.polling.restore.maxAttempts), 'RestoreTimedOut'),
-        ],
-        otherwise: 'WaitForRestore',
-      }),
-    )
-    .add('WaitForRestore', wait($.config.polling.restore.intervalSeconds, 'AdvanceRestore'))
-    .add(
-      'RestoreTimedOut',
-      verdict(DURING_ROLLBACK, 'RestoreTimedOut', format('Database restore stuck in phase {} after {} checks', $.restore.phase, $.poll.attempts)),
-    );
+    },
+    interval: $.config.polling.restore.intervalSeconds,
+    maxAttempts: $.config.polling.restore.maxAttempts,
+    until: is.stringEquals($.restore.phase, 'done'),
+    then: 'VerifyRollback',
+    timeout: { zone: DURING_ROLLBACK, cause: format('Database restore stuck in phase {} after {} checks', $.restore.phase, $.poll.attempts) },
+  });
 
   states
     .task(
@@ -609,7 +679,14 @@ export function runbookDefinition(): Record<string, Json> {
       { phase: 'rollback', config: $.config, deployment: $.deployment, expectedVersion: $.rollbackTo.version },
       { resultPath: '$.verify', timeoutSeconds: 300, catch: [catchAll(DURING_ROLLBACK)], next: 'RollbackVerified' },
     )
-    .add('RollbackVerified', choice({ rules: [when(is.booleanEquals($.verify.passed, true), 'RecordRollback')], otherwise: 'RollbackVerificationFailed' }))
+    .add(
+      'RollbackVerified',
+      choice({
+        comment: 'The version rolled back to must pass the smoke tests too; if it does not, a person is called.',
+        rules: [when(is.booleanEquals($.verify.passed, true), 'RecordRollback')],
+        otherwise: 'RollbackVerificationFailed',
+      }),
+    )
     .add('RollbackVerificationFailed', verdict(DURING_ROLLBACK, 'RollbackVerificationFailed', $.verify.summary))
     .task(
       'RecordRollback',

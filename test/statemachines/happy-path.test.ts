@@ -97,11 +97,12 @@ describe('a deployment that goes well', () => {
     expect(run.log.callsTo('CheckMigrations')).toHaveLength(2);
   });
 
-  it('goes straight to the smoke test when StartMigrations reports the migrations already succeeded', async () => {
+  it('checks once, without waiting, when StartMigrations reports the migrations already succeeded', async () => {
     const run = await runScripted({ config: testConfig(), input: deployInput(), tasks: { StartMigrations: defaultWith({ status: 'succeeded' }) } });
 
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.log.callsTo('CheckMigrations')).toEqual([]);
+    expect(run.log.callsTo('CheckMigrations')).toHaveLength(1);
+    expect(run.events.filter((event) => event.state === 'WaitForMigrations')).toEqual([]);
   });
 
   it('evaluates the alarms as many times as the bake duration allows', async () => {

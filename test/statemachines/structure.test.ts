@@ -348,7 +348,7 @@ describe('the structure checks', () => {
 
   it('fails when a polling loop has no counter exit', () => {
     const def = broken((d) => d.States.SnapshotReady.Choices.pop());
-    expect(loopProblems(def)).toEqual(['SnapshotReady ↺ CountSnapshotPoll ↺ CheckSnapshot ↺ WaitForSnapshot: no single counter exit ($.poll.attempts or $.bake.checks >= a limit)']);
+    expect(loopProblems(def)).toEqual(['WaitForSnapshot ↺ SnapshotReady ↺ CountSnapshotPoll ↺ CheckSnapshot: no single counter exit ($.poll.attempts or $.bake.checks >= a limit)']);
   });
 
   it('fails when a loop is entered without resetting its counter or never counts', () => {
@@ -357,8 +357,8 @@ describe('the structure checks', () => {
       d.States.CountDeploymentPoll.Parameters = { 'attempts.$': '$.poll.attempts' };
     });
     expect(loopProblems(def).sort()).toEqual([
-      'DeploymentReady ↺ CountDeploymentPoll ↺ CheckDeployment ↺ WaitForDeployment: nothing in the loop increments $.poll.attempts',
       'SnapshotReady ↺ CountSnapshotPoll ↺ CheckSnapshot ↺ WaitForSnapshot: entered from TakeSnapshot, which does not reset $.poll.attempts',
+      'WaitForDeployment ↺ DeploymentReady ↺ CountDeploymentPoll ↺ CheckDeployment: nothing in the loop increments $.poll.attempts',
     ]);
   });
 
