@@ -1,6 +1,8 @@
 import type { JsonAssertion, SmokeCheck } from '../../config/schema';
-import { jsonEquals, readJsonPath } from './json-path';
+import { jsonEquals, type PathLookup, readJsonPath } from './json-path';
 import { type Reason, reason, shown } from './reason';
+
+const NOT_FOUND: PathLookup = { found: false };
 
 /** One response as the checks see it. */
 export interface ObservedResponse {
@@ -12,6 +14,10 @@ export interface ObservedResponse {
 /** What a response proved: why it failed (empty when it passed), and the values it captured. */
 export interface Verdict {
   readonly reasons: Reason[];
+  /**
+   * The values the capture paths found, whether the check passed or not: a failing response is quoted in
+   * the report, so its values must be masked too. Only a passing check's values reach the checks that use them.
+   */
   readonly captured: Map<string, string>;
 }
 
@@ -20,29 +26,29 @@ export interface Verdict {
  * of an error page would only add noise to the one fact that matters.
  */
 export function judge(response: ObservedResponse, check: SmokeCheck, assertions: readonly JsonAssertion[]): Verdict {
+  const captures = Object.entries(check.capture);
+  const document = assertions.length > 0 || captures.length > 0 ? parseJson(response.body) : null;
+  // Read before judging, from a failing response too: it is quoted in the report.
+  const lookups = captures.map(([name, path]) => ({ name, path, found: document?.ok ? readJsonPath(document.value, path) : NOT_FOUND }));
+  const captured = new Map<string, string>();
+  for (const { name, found } of lookups) if (found.found && found.value !== null) captured.set(name, typeof found.value === 'string' ? found.value : JSON.stringify(found.value));
+
   const expected = Array.isArray(check.expect.status) ? check.expect.status : [check.expect.status];
   if (!expected.includes(response.status)) {
     const wanted = expected.length === 1 ? String(expected[0]) : `one of ${expected.join(', ')}`;
-    return { reasons: [reason`status ${response.status}, expected ${wanted}`], captured: new Map() };
+    return { reasons: [reason`status ${response.status}, expected ${wanted}`], captured };
   }
 
   const reasons: Reason[] = [];
-  const captured = new Map<string, string>();
-  const captures = Object.entries(check.capture);
-  if (assertions.length > 0 || captures.length > 0) {
-    const document = parseJson(response.body);
-    if (!document.ok) {
-      reasons.push(reason`response is not JSON`);
-    } else {
-      for (const assertion of assertions) {
-        const failure = assertJson(document.value, assertion);
-        if (failure) reasons.push(failure);
-      }
-      for (const [name, path] of captures) {
-        const found = readJsonPath(document.value, path);
-        if (!found.found || found.value === null) reasons.push(reason`capture ${name}: ${path} is ${found.found ? 'null' : 'missing'}`);
-        else captured.set(name, typeof found.value === 'string' ? found.value : JSON.stringify(found.value));
-      }
+  if (document?.ok === false) {
+    reasons.push(reason`response is not JSON`);
+  } else if (document?.ok) {
+    for (const assertion of assertions) {
+      const failure = assertJson(document.value, assertion);
+      if (failure) reasons.push(failure);
+    }
+    for (const { name, path, found } of lookups) {
+      if (!found.found || found.value === null) reasons.push(reason`capture ${name}: ${path} is ${found.found ? 'null' : 'missing'}`);
     }
   }
   if (check.expect.bodyContains !== undefined && !response.body.includes(check.expect.bodyContains)) {
@@ -52,7 +58,7 @@ export function judge(response: ObservedResponse, check: SmokeCheck, assertions:
   if (budget !== undefined && response.latencyMs > budget) {
     reasons.push(reason`took ${response.latencyMs} ms, over the ${budget} ms budget`);
   }
-  return { reasons, captured: reasons.length === 0 ? captured : new Map() };
+  return { reasons, captured };
 }
 
 function assertJson(document: unknown, assertion: JsonAssertion): Reason | undefined {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SmokeCheck } from '../../config/schema';
 import { judge } from './expectations';
 import { type Reason, reason } from './reason';
+import { fetchWithinOrigin, RedirectRefusedError } from './redirects';
 import { type PreparedCheck, prepareCheck } from './request';
 import type { TemplateScope } from './template';
 
@@ -22,6 +23,7 @@ export interface CheckRun {
   readonly reasons: readonly Reason[];
   /** The last failed response's body, for a redacted excerpt. */
   readonly body: string | null;
+  /** What the capture paths found in the last response, passed or not: all of it is masked; dependents run only after a pass. */
   readonly captured: ReadonlyMap<string, string>;
 }
 
@@ -64,18 +66,22 @@ async function attempt(check: SmokeCheck, prepared: PreparedCheck, settings: Che
   const started = performance.now();
   let status: number | null = null;
   try {
-    const response = await settings.fetch(prepared.url, { ...prepared.init, signal: controller.signal });
+    const response = await fetchWithinOrigin(settings.fetch, prepared.url, { ...prepared.init, signal: controller.signal });
     status = response.status;
     const body = await response.text();
     const latencyMs = Math.round(performance.now() - started);
     const verdict = judge({ status, body, latencyMs }, check, prepared.assertions);
     return { status, latencyMs, body, ...verdict };
   } catch (error) {
-    const why = controller.signal.aborted ? reason`timed out after ${settings.requestTimeoutMs} ms` : reason`request failed: ${messageOf(error)}`;
-    return { status, latencyMs: null, reasons: [why], body: null, captured: new Map() };
+    return { status, latencyMs: null, reasons: [requestFailure(error, controller.signal.aborted, settings.requestTimeoutMs)], body: null, captured: new Map() };
   } finally {
     clearTimeout(timer);
   }
+}
+
+function requestFailure(error: unknown, timedOut: boolean, timeoutMs: number): Reason {
+  if (error instanceof RedirectRefusedError) return error.why;
+  return timedOut ? reason`timed out after ${timeoutMs} ms` : reason`request failed: ${messageOf(error)}`;
 }
 
 /** The most specific message of an error: fetch wraps socket errors in a generic "fetch failed". */

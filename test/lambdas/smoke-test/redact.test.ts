@@ -43,6 +43,35 @@ describe('Redactor', () => {
     expect(redactor.redact('aXXb a.*b')).toBe('aXXb ***');
   });
 
+  it.each([0, 1, 2])('masks a value base64-encoded inside a longer encoded text, %i bytes into it', (offset) => {
+    const redactor = new Redactor();
+    redactor.add('hunter2-correct-horse');
+    const encoded = Buffer.from(`${'u'.repeat(offset)}hunter2-correct-horse:tail`).toString('base64');
+
+    const masked = redactor.redact(`Authorization: Basic ${encoded}`);
+
+    expect(masked).toContain('***');
+    expect(masked.length).toBeLessThan(`Authorization: Basic ${encoded}`.length - 20);
+  });
+
+  it('masks a value base64url-encoded on its own, padding bits included', () => {
+    const redactor = new Redactor();
+    redactor.add('Test123!@#');
+    expect(redactor.redact(`token=${Buffer.from('Test123!@#').toString('base64url')}.`)).toBe('token=***.');
+  });
+
+  it('masks a value cut short, from its first 8 characters on', () => {
+    const redactor = new Redactor();
+    redactor.add('tok-live-5d2e8a7c41b09f36');
+    expect(redactor.redact('token tok-live-5d2e8a… and tok-live-5d2e8a7c41b09f36, not tok-liv')).toBe('token ***… and ***, not tok-liv');
+  });
+
+  it('leaves short fragments alone: a value of 8 characters or fewer is masked only whole', () => {
+    const redactor = new Redactor();
+    redactor.add('pass1234');
+    expect(redactor.redact('pass123 pass1234 cGFzczEyMzQ=')).toBe('pass123 *** ***=');
+  });
+
   it('ignores empty values', () => {
     const redactor = new Redactor();
     redactor.add('');

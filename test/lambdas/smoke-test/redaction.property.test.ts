@@ -27,32 +27,43 @@ function leaks(json: string, value: string): string[] {
 describe('redaction', () => {
   it('never lets a secret or a captured token into the report, even when the server echoes them in failing responses', async () => {
     await fc.assert(
-      fc.asyncProperty(secretValue, secretValue, secretValue, fc.constantFrom('text', 'json'), async (apiKey, password, token, format) => {
+      fc.asyncProperty(secretValue, secretValue, secretValue, fc.constantFrom('text', 'json'), fc.boolean(), async (apiKey, password, token, format, passingLogin) => {
         fc.pre(new Set([apiKey, password, token]).size === 3);
         server.reset();
         server.password = password;
         server.token = token;
         const echo = format === 'json' ? '/echo?status=500&format=json' : '/echo?status=500';
+        const login = { method: 'POST', path: '/api/auth/login', body: { email: 'smoke-test@example.com', password: '{{secrets.PASSWORD}}' } };
+        // Without the passing login, the failing one below is the only check that sees the token: its capture alone must mask it.
+        const loggedIn = passingLogin
+          ? [
+              { name: 'login', ...login, capture: { session: '$.token' } },
+              { name: 'echo token', path: echo, headers: { Authorization: 'Bearer {{vars.session}}' } },
+            ]
+          : [];
         const suite = {
           baseUrl: server.baseUrl,
           secrets: { API_KEY: { env: 'API_KEY' }, PASSWORD: { env: 'PASSWORD' } },
           checks: [
-            { name: 'login', method: 'POST', path: '/api/auth/login', body: { email: 'smoke-test@example.com', password: '{{secrets.PASSWORD}}' }, capture: { token: '$.token' } },
-            // Fails on the token it gets back: the failure message quotes it, possibly before login has captured it.
+            ...loggedIn,
+            // Captures the token, then fails on another assertion: the response it quotes holds the token.
+            { name: 'login judged wrong', ...login, capture: { token: '$.token' }, expect: { json: [{ path: '$.user.email', equals: 'nobody@example.com' }] } },
+            // Fails on the token it gets back and captures nothing: the failure message quotes it.
             { name: 'login again', method: 'POST', path: '/api/auth/login', body: { password: '{{secrets.PASSWORD}}' }, expect: { json: [{ path: '$.token', equals: 'nope' }] } },
             { name: 'echo key', method: 'POST', path: echo, headers: { Authorization: 'Bearer {{secrets.API_KEY}}' }, body: { password: '{{secrets.PASSWORD}}' } },
-            { name: 'echo token', path: echo, headers: { Authorization: 'Bearer {{vars.token}}' } },
             { name: 'expects key', path: '/health', expect: { json: [{ path: '$.status', equals: '{{secrets.API_KEY}}' }] } },
           ],
         };
 
         const report = await runSmokeTests(smokeEvent(suite), localDeps({ API_KEY: apiKey, PASSWORD: password }));
         const json = JSON.stringify(report);
+        const result = (name: string) => report.results.find((r) => r.name === name);
 
-        expect(report.results.map((r) => r.passed)).toEqual([true, false, false, false, false]);
+        expect(report.results.map((r) => r.passed)).toEqual([...(passingLogin ? [true, false] : []), false, false, false, false]);
         // The echoes really happened and were masked, so the property is not vacuous.
-        expect(report.results[2].failures.at(-1)).toMatch(/^response: .*\*\*\*.*\*\*\*/);
-        expect(report.results[3].failures.at(-1)).toMatch(/^response: .*\*\*\*/);
+        expect(result('login judged wrong')?.failures.at(-1)).toMatch(/^response: \{"token":"\*\*\*"/);
+        expect(result('echo key')?.failures.at(-1)).toMatch(/^response: .*\*\*\*.*\*\*\*/);
+        if (passingLogin) expect(result('echo token')?.failures.at(-1)).toMatch(/^response: .*\*\*\*/);
         expect(leaks(json, apiKey)).toEqual([]);
         expect(leaks(json, password)).toEqual([]);
         expect(leaks(json, token)).toEqual([]);

@@ -8,6 +8,8 @@ export interface Knob {
   delayMs?: number;
   /** Answer 503 to this many requests, then behave. */
   failFirst?: number;
+  /** Redirect here (with `status`, 302 unless set). */
+  location?: string;
 }
 
 /**
@@ -24,6 +26,8 @@ export interface SeedServer {
   readonly hits: Map<string, number>;
   /** Authorization headers received, in order. */
   readonly authorizations: string[];
+  /** X-Api-Key headers received, in order. */
+  readonly apiKeys: string[];
   /** `> METHOD path` when a request arrives, `< METHOD path` when its response is closed. */
   readonly log: string[];
   /** The largest number of requests in flight at once. */
@@ -41,6 +45,7 @@ export async function startSeedServer(): Promise<SeedServer> {
     knobs: new Map<string, Knob>(),
     hits: new Map<string, number>(),
     authorizations: [] as string[],
+    apiKeys: [] as string[],
     log: [] as string[],
     maxInFlight: 0,
   };
@@ -64,6 +69,8 @@ export async function startSeedServer(): Promise<SeedServer> {
     const count = (state.hits.get(key) ?? 0) + 1;
     state.hits.set(key, count);
     if (req.headers.authorization !== undefined) state.authorizations.push(req.headers.authorization);
+    const apiKey = req.headers['x-api-key'];
+    if (typeof apiKey === 'string') state.apiKeys.push(apiKey);
 
     const knob = state.knobs.get(url.pathname) ?? {};
     if (knob.delayMs) {
@@ -71,6 +78,11 @@ export async function startSeedServer(): Promise<SeedServer> {
       if (!waited) return;
     }
     if (knob.failFirst !== undefined && count <= knob.failFirst) return send(res, 503, { error: 'warming up' });
+    if (knob.location !== undefined) {
+      res.writeHead(knob.status ?? 302, { location: knob.location });
+      res.end();
+      return;
+    }
     if (knob.status !== undefined || knob.body !== undefined) {
       res.writeHead(knob.status ?? 200, { 'content-type': 'application/json' });
       res.end(knob.body ?? '{}');
@@ -125,6 +137,7 @@ export async function startSeedServer(): Promise<SeedServer> {
       state.knobs.clear();
       state.hits.clear();
       state.authorizations.length = 0;
+      state.apiKeys.length = 0;
       state.log.length = 0;
       state.maxInFlight = 0;
     },

@@ -3,7 +3,7 @@ import type { SecretRef } from '../../../config/schema';
 import { SecretUnavailableError } from '../../../lambdas/shared/errors';
 import { SmokeReport } from '../../../lambdas/shared/model';
 import { runSmokeTests, SmokeTestEvent } from '../../../lambdas/smoke-test/smoke-test';
-import { localDeps, seedSuite, smokeEvent, steppingClock } from './fixtures';
+import { localDeps, SMOKE_PASSWORD, seedSuite, smokeEvent, steppingClock } from './fixtures';
 import { type SeedServer, startSeedServer } from './seed-server';
 
 let server: SeedServer;
@@ -434,6 +434,114 @@ describe('secrets', () => {
     await expect(runSmokeTests(smokeEvent(suite), { clock: steppingClock(), secrets })).rejects.toThrow(
       'cannot run the smoke tests: smokeTests.secrets.BAD: careless source: ***',
     );
+  });
+});
+
+describe('values a failing check captured', () => {
+  const LOGIN = { name: 'login', method: 'POST', path: '/api/auth/login', body: { email: 'smoke-test@example.com', password: '{{secrets.SMOKE_PASSWORD}}' }, capture: { token: '$.token' } };
+
+  it('masks a token captured by a check that fails on another assertion, in its reasons and its quoted response', async () => {
+    server.token = 'tok-live-6c1f0a93be77';
+    const event = single({ ...LOGIN, expect: { json: [{ path: '$.user.email', equals: 'someone-else@example.com' }, { path: '$', equals: 'never' }] } }, { secrets: { SMOKE_PASSWORD: { env: 'SMOKE_PASSWORD' } } });
+
+    const report = await runSmokeTests(event, localDeps());
+
+    expect(report.results[0].passed).toBe(false);
+    expect(report.results[0].failures.at(-1)).toBe('response: {"token":"***","user":{"email":"smoke-test@example.com"}}');
+    expect(report.results[0].failures[1]).toBe('$ is {"token":"***","user":{"email":"smoke-test@example.com"}}, expected "never"');
+    expect(JSON.stringify(report)).not.toContain('6c1f0a93be77');
+  });
+
+  it('masks the value a capture path finds in a response whose status is wrong', async () => {
+    server.knobs.set('/api/auth/login', { status: 500, body: '{"token":"tok-leaked-0b7d21e4","error":"session store down"}' });
+
+    const report = await runSmokeTests(single(LOGIN, { secrets: { SMOKE_PASSWORD: { env: 'SMOKE_PASSWORD' } } }), localDeps());
+
+    expect(report.results[0].failures).toEqual(['status 500, expected 200', 'response: {"token":"***","error":"session store down"}']);
+  });
+
+  it('masks a secret echoed base64-encoded, alone or inside a longer encoded text', async () => {
+    const basic = Buffer.from(`smoke-test:${SMOKE_PASSWORD}`).toString('base64');
+    const alone = Buffer.from(SMOKE_PASSWORD).toString('base64url');
+    server.knobs.set('/echo', { status: 401, body: `rejected Basic ${basic}; password ${alone}` });
+
+    const report = await runSmokeTests(single({ path: '/echo', headers: { 'X-Password': '{{secrets.SMOKE_PASSWORD}}' } }, { secrets: { SMOKE_PASSWORD: { env: 'SMOKE_PASSWORD' } } }), localDeps());
+
+    const quoted = report.results[0].failures.at(-1) as string;
+    expect(quoted).toMatch(/^response: rejected Basic .*\*\*\*.*; password \*\*\*$/);
+    expect(quoted).not.toContain(alone);
+    expect(quoted).not.toContain(basic.slice(12, 24));
+  });
+
+  it('masks a captured token that the server echoes cut short', async () => {
+    server.token = 'tok-live-5d2e8a7c41b09f36';
+    server.knobs.set('/api/users/me', { status: 403, body: 'token tok-live-5d2e8a7c… is revoked' });
+    const event = smokeEvent({
+      baseUrl: server.baseUrl,
+      secrets: { SMOKE_PASSWORD: { env: 'SMOKE_PASSWORD' } },
+      checks: [LOGIN, { name: 'profile', path: '/api/users/me', headers: { Authorization: 'Bearer {{vars.token}}' } }],
+    });
+
+    const report = await runSmokeTests(event, localDeps());
+
+    expect(report.results[1].failures).toEqual(['status 403, expected 200', 'response: token ***… is revoked']);
+  });
+});
+
+describe('redirects', () => {
+  let elsewhere: SeedServer;
+  beforeAll(async () => {
+    elsewhere = await startSeedServer();
+  });
+  afterAll(async () => {
+    await elsewhere.close();
+  });
+  beforeEach(() => elsewhere.reset());
+
+  const keyed = { headers: { 'X-Api-Key': '{{secrets.API_KEY}}', Authorization: 'Bearer {{secrets.API_KEY}}' } };
+  const withKey = { secrets: { API_KEY: { env: 'API_KEY' } } };
+  const deps = () => localDeps({ API_KEY: 'key-4e1b9d07' });
+
+  it('fails when a check is redirected to another origin, without sending its headers there', async () => {
+    server.knobs.set('/moved', { location: `${elsewhere.baseUrl}/health` });
+
+    const report = await runSmokeTests(single({ path: '/moved', ...keyed }, withKey), deps());
+
+    expect(elsewhere.hits.size).toBe(0);
+    expect(elsewhere.apiKeys).toEqual([]);
+    expect(elsewhere.authorizations).toEqual([]);
+    expect(report.results[0]).toMatchObject({ passed: false, status: null });
+    expect(report.results[0].failures).toEqual([
+      `redirected to ${elsewhere.baseUrl}, another origin: not followed, so that the check's headers stay with ${server.baseUrl}`,
+    ]);
+  });
+
+  it('follows a redirect within the origin, with the headers', async () => {
+    server.knobs.set('/moved', { status: 301, location: '/api/users/me' });
+
+    const report = await runSmokeTests(single({ path: '/moved', ...keyed, expect: { status: 401 } }, withKey), deps());
+
+    expect(report.passed).toBe(true);
+    expect(server.hits.get('GET /api/users/me')).toBe(1);
+    expect(server.apiKeys).toEqual(['key-4e1b9d07', 'key-4e1b9d07']);
+  });
+
+  it('turns a POST redirected with 303 into a GET without the body, as browsers do', async () => {
+    server.knobs.set('/submit', { status: 303, location: '/health' });
+
+    const report = await runSmokeTests(single({ method: 'POST', path: '/submit', body: { password: 'x' }, expect: { json: [{ path: '$.status', equals: 'healthy' }] } }), localDeps());
+
+    expect(report.passed).toBe(true);
+    expect(server.hits.get('GET /health')).toBe(1);
+  });
+
+  it('fails after 5 redirects within the origin', async () => {
+    server.knobs.set('/loop', { location: '/loop' });
+
+    const report = await runSmokeTests(single({ path: '/loop' }), localDeps());
+
+    expect(report.results[0].failures).toEqual(['more than 5 redirects, the last to /loop']);
+    expect(server.hits.get('GET /loop')).toBe(6);
   });
 });
 
