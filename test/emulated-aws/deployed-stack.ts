@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { FunctionHost } from './function-host';
+import type { MotoServer } from './moto-server';
+import { ACCOUNT, REGION, type SynthesizedTier, stackName, type TierStackName } from './stacks';
+
+/** Static keys for the set-up calls made before IAM is enforced; afterwards only real principals get in. */
+const SETUP_CREDENTIALS = { accessKeyId: 'AKIASETUPSETUPSETUP0', secretAccessKey: 'setup' };
+
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** Client settings for moto as a given principal. */
+export function clientConfig(endpoint: string, credentials: AwsCredentials) {
+  return { endpoint, region: REGION, credentials, forcePathStyle: true, maxAttempts: 1 };
+}
+
+/** A stack deployed into moto by its CloudFormation, its functions served by the host from cdk.out. */
+export interface DeployedStack {
+  readonly stackName: string;
+  readonly stateMachineArn: string;
+  readonly bucketName: string;
+  /** An administrator of the emulated account: the operator (and the CLI) act as this user. */
+  readonly admin: AwsCredentials;
+  /** Function folder (`deploy-target`) → the principal its role's credentials sign as. */
+  readonly principals: Readonly<Record<string, string>>;
+  readonly stateMachinePrincipal: string;
+}
+
+/** An empty zip: moto's CreateFunction wants an archive; the host runs the asset directory it came from. */
+const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
+
+/**
+ * Deploys one synthesized stack into a freshly reset moto as `cdk deploy` would (bootstrap parameter, assets,
+ * CreateStack with the template), registers each function with the host — its bundle directory, the
+ * template's environment and timeout, and credentials of its own role — and then turns IAM enforcement on.
+ */
+export async function deployStack(moto: MotoServer, host: FunctionHost, tier: SynthesizedTier, name: TierStackName): Promise<DeployedStack> {
+  await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
+  await fetch(`${moto.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '1000000000' });
+  moto.control({});
+  moto.clearAuthorizations();
+  const config = clientConfig(moto.endpoint, SETUP_CREDENTIALS);
+  const template = tier.templates[name];
+  const stack = stackName(name);
+
+  await new SSMClient(config).send(new PutParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version', Value: '30', Type: 'String' }));
+  const s3 = new S3Client(config);
+  const assetBucket = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
+  await s3.send(new CreateBucketCommand({ Bucket: assetBucket }));
+  const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  // What cdk deploy uploads: each asset's object key and the cdk.out directory it is zipped from.
+  const manifest = JSON.parse(readFileSync(join(tier.outdir, `${stack}.assets.json`), 'utf8')) as {
+    files: Record<string, { source: { path: string }; destinations: Record<string, { objectKey: string }> }>;
+  };
+  const assetDirs = new Map(
+    Object.values(manifest.files).flatMap((file) => Object.values(file.destinations).map((d) => [d.objectKey, join(tier.outdir, file.source.path)] as const)),
+  );
+  const assetDir = (resource: (typeof functions)[number][1]) => {
+    const key = (resource.Properties.Code as { S3Key: string }).S3Key;
+    const dir = assetDirs.get(key);
+    if (!dir) throw new Error(`${stack}: no asset in ${stack}.assets.json is uploaded as ${key}`);
+    return { key, dir };
+  };
+  for (const [, resource] of functions) {
+    await s3.send(new PutObjectCommand({ Bucket: assetBucket, Key: assetDir(resource).key, Body: EMPTY_ZIP }));
+  }
+
+  const cfn = new CloudFormationClient(config);
+  await cfn.send(new CreateStackCommand({ StackName: stack, TemplateBody: JSON.stringify(template), Capabilities: ['CAPABILITY_IAM'] }));
+  const described = (await cfn.send(new DescribeStacksCommand({ StackName: stack }))).Stacks?.[0];
+  if (described?.StackStatus !== 'CREATE_COMPLETE') throw new Error(`${stack}: ${described?.StackStatus} ${described?.StackStatusReason ?? ''}\n${moto.log()}`);
+  const output = (key: string) => described.Outputs?.find((o) => o.OutputKey === key)?.OutputValue ?? '';
+  const physical = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await cfn.send(new ListStackResourcesCommand({ StackName: stack, NextToken: token }));
+    for (const r of page.StackResourceSummaries ?? []) physical.set(r.LogicalResourceId ?? '', r.PhysicalResourceId ?? '');
+    token = page.NextToken;
+  } while (token);
+
+  const sts = new STSClient(config);
+  const assume = async (roleArn: string) => {
+    const { Credentials: c, AssumedRoleUser: user } = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'tier' }));
+    return { credentials: { accessKeyId: c?.AccessKeyId ?? '', secretAccessKey: c?.SecretAccessKey ?? '', sessionToken: c?.SessionToken ?? '' }, arn: user?.Arn ?? '' };
+  };
+
+  const lambda = new LambdaClient(config);
+  const principals: Record<string, string> = {};
+  for (const [logicalId, resource] of functions) {
+    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physical.get(logicalId) }));
+    const role = await assume(fn.Role ?? '');
+    const folder = /^deploy-runbook (\S+) task$/.exec(String(resource.Properties.Description))?.[1] ?? logicalId;
+    principals[folder] = role.arn;
+    host.register({
+      name: fn.FunctionName ?? '',
+      arn: fn.FunctionArn ?? '',
+      taskRoot: assetDir(resource).dir,
+      handler: fn.Handler ?? 'index.handler',
+      timeoutSeconds: fn.Timeout ?? 3,
+      memoryMb: fn.MemorySize ?? 128,
+      environment: {
+        ...fn.Environment?.Variables,
+        AWS_ACCESS_KEY_ID: role.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: role.credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: role.credentials.sessionToken,
+        // The emulated network's only way to AWS: every SDK client of the bundle talks to moto.
+        AWS_ENDPOINT_URL: moto.endpoint,
+      },
+    });
+  }
+
+  const stateMachineArn = output('StateMachineArn');
+  const machine = await new SFNClient(config).send(new DescribeStateMachineCommand({ stateMachineArn }));
+  const states = await assume(machine.roleArn ?? '');
+  moto.control({ statesCredentials: states.credentials });
+
+  const iam = new IAMClient(config);
+  await iam.send(new CreateUserCommand({ UserName: 'operator' }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'operator',
+      PolicyName: 'administrator',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+    }),
+  );
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'operator' }))).AccessKey;
+  const admin = { accessKeyId: key?.AccessKeyId ?? '', secretAccessKey: key?.SecretAccessKey ?? '' };
+
+  return { stackName: stack, stateMachineArn, bucketName: output('BucketName'), admin, principals, stateMachinePrincipal: states.arn };
+}

@@ -1,0 +1,154 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { clientConfig, type DeployedStack, deployStack } from './deployed-stack';
+import { FunctionHost } from './function-host';
+import { type AuthorizationRecord, type MotoControl, MotoServer } from './moto-server';
+import { type SynthesizedTier, synthesizeTier, type TierStackName } from './stacks';
+import { createWorld, FakeApp, type World } from './world';
+
+/** How an execution ended, read back from moto's Step Functions the way the CLI reads it from AWS. */
+export interface Ended {
+  readonly status: string;
+  /** The Fail state's Error, e.g. `RolledBack`; null for a success. */
+  readonly error: string | null;
+  readonly cause: string | null;
+  /** Every state entered, in order. */
+  readonly states: readonly string[];
+  /** The terminal state (a Succeed or Fail state's name). */
+  readonly end: string;
+  readonly events: readonly HistoryEvent[];
+}
+
+/**
+ * The emulated-AWS tier in one object: the synthesized stacks, moto (patched by moto/launch.py), the function
+ * host running the cdk.out bundles, and the fake app the smoke tests reach. `deploy` starts each scenario from
+ * a freshly reset account.
+ */
+export class EmulatedAws {
+  stack!: DeployedStack;
+  world!: World;
+
+  private constructor(
+    readonly tier: SynthesizedTier,
+    readonly moto: MotoServer,
+    readonly host: FunctionHost,
+    readonly app: FakeApp,
+  ) {}
+
+  static async start(): Promise<EmulatedAws> {
+    const tier = await synthesizeTier();
+    const app = new FakeApp();
+    await app.listen();
+    const host = await FunctionHost.start(app.hosts);
+    const moto = await MotoServer.start(host.url);
+    return new EmulatedAws(tier, moto, host, app);
+  }
+
+  /** Resets moto, deploys `name`, creates the world its configuration names, then enforces IAM. */
+  async deploy(name: TierStackName, control: Omit<MotoControl, 'statesCredentials'> = {}): Promise<DeployedStack> {
+    this.host.reset();
+    this.app.versions = {};
+    this.stack = await deployStack(this.moto, this.host, this.tier, name);
+    [this.world] = await Promise.all([createWorld(this.moto.endpoint, this.stack.admin, name, this.app), this.host.prewarm()]);
+    this.setControl(control);
+    this.moto.clearAuthorizations();
+    await this.moto.enforceIam();
+    return this.stack;
+  }
+
+  /** Changes faults and ECS behaviour; the state machine's credentials stay. */
+  setControl(control: Omit<MotoControl, 'statesCredentials'>): void {
+    this.moto.control({ ...this.currentControl(), ...control });
+  }
+
+  /** Clients acting as the operator. */
+  get operator() {
+    const config = clientConfig(this.moto.endpoint, this.stack.admin);
+    return { sfn: new SFNClient(config), s3: new S3Client(config), config };
+  }
+
+  /** Environment for a CLI child process acting as the operator against moto. */
+  get cliEnv(): Record<string, string> {
+    return {
+      AWS_ENDPOINT_URL: this.moto.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: this.stack.admin.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: this.stack.admin.secretAccessKey,
+    };
+  }
+
+  async startExecution(input: unknown, name = `tier-${Date.now()}-${Math.floor(Math.random() * 1e6)}`): Promise<string> {
+    const started = await this.operator.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stack.stateMachineArn, name, input: JSON.stringify(input) }));
+    return started.executionArn ?? '';
+  }
+
+  /** Waits for the execution to end (or `until` to hold on its history) and reads its history. */
+  async waitFor(executionArn: string, until?: (states: readonly string[]) => boolean, timeoutMs = 60_000): Promise<Ended> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const execution = await this.describe(executionArn);
+      const ended = await this.ended(executionArn, execution);
+      if (execution.status !== 'RUNNING' || (until && until(ended.states))) return ended;
+      if (Date.now() > deadline) throw new Error(`${executionArn} still RUNNING after ${timeoutMs} ms; states: ${ended.states.join(' → ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async run(input: unknown): Promise<Ended> {
+    return this.waitFor(await this.startExecution(input));
+  }
+
+  /** An object in the runbook's bucket, parsed; null when it does not exist. */
+  async artifact<T>(key: string): Promise<T | null> {
+    try {
+      const object = await this.operator.s3.send(new GetObjectCommand({ Bucket: this.stack.bucketName, Key: key }));
+      return JSON.parse(await (object.Body?.transformToString() ?? 'null')) as T;
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return null;
+      throw error;
+    }
+  }
+
+  /** Authorisations moto refused since the scenario started. */
+  denied(): AuthorizationRecord[] {
+    return this.moto.authorizations().filter((record) => !record.allowed);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.host.stop(), this.moto.stop(), this.app.close()]);
+  }
+
+  private currentControl(): MotoControl {
+    return this.moto.currentControl();
+  }
+
+  private describe(executionArn: string): Promise<DescribeExecutionCommandOutput> {
+    return this.operator.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  }
+
+  private async ended(executionArn: string, execution: DescribeExecutionCommandOutput): Promise<Ended> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.operator.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const states = events.filter((e) => e.stateEnteredEventDetails).map((e) => e.stateEnteredEventDetails?.name ?? '');
+    return {
+      status: execution.status ?? 'UNKNOWN',
+      error: execution.error ?? null,
+      cause: execution.cause ?? null,
+      states,
+      end: states.at(-1) ?? '',
+      events,
+    };
+  }
+}

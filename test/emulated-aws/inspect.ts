@@ -1,0 +1,44 @@
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, ListTagsForResourceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { EmulatedAws } from './emulated-aws';
+
+/** What a person would look at after an execution, read as the operator from moto. */
+export function inspect(aws: EmulatedAws) {
+  const { config, s3 } = aws.operator;
+  const ecs = new ECSClient(config);
+  const rds = new RDSClient(config);
+  return {
+    /** The image tag of the service's task definition. */
+    async runningTag(): Promise<string> {
+      const service = (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-prod', services: ['shop-api'] }))).services?.[0];
+      const { taskDefinition } = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: service?.taskDefinition }));
+      const image = taskDefinition?.containerDefinitions?.[0]?.image ?? '';
+      return image.slice(image.lastIndexOf(':') + 1);
+    },
+    /** Identifiers of the RDS instances, with the snapshot each was restored from (its `restored-from` tag). */
+    async instances(): Promise<{ id: string; tags: Record<string, string> }[]> {
+      const described = (await rds.send(new DescribeDBInstancesCommand({}))).DBInstances ?? [];
+      return Promise.all(
+        described.map(async (instance) => {
+          const tags = (await rds.send(new ListTagsForResourceCommand({ ResourceName: instance.DBInstanceArn }))).TagList ?? [];
+          return { id: instance.DBInstanceIdentifier ?? '', tags: Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? ''])) };
+        }),
+      );
+    },
+    async clusters(): Promise<string[]> {
+      return ((await rds.send(new DescribeDBClustersCommand({}))).DBClusters ?? []).map((c) => c.DBClusterIdentifier ?? '');
+    },
+    async manualSnapshots(): Promise<string[]> {
+      return ((await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' }))).DBSnapshots ?? []).map((s) => s.DBSnapshotIdentifier ?? '');
+    },
+    /** Keys in the runbook's bucket. */
+    async keys(): Promise<string[]> {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: aws.stack.bucketName }));
+      return (listed.Contents ?? []).map((o) => o.Key ?? '').sort();
+    },
+    /** The lease in `locks/shop.json`. */
+    lock: () => aws.artifact<{ state: string; executionId: string; note: string | null }>('locks/shop.json'),
+    ledger: () => aws.artifact<{ current: { version: string } | null; releases: { version: string; rolledBackAt?: string | null }[] }>('ledger/shop.json'),
+  };
+}

@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../local/free-port';
+
+const LAUNCHER = fileURLToPath(new URL('./moto/launch.py', import.meta.url));
+
+/** What the tests tell the patched moto (see moto/launch.py): read again whenever it changes. */
+export interface MotoControl {
+  /** Credentials of the state machine's role: the interpreter invokes Lambda with them. */
+  readonly statesCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string };
+  /** Calls that fail after IAM has authorised them: the first `skip` matching calls pass, the next `count` fail. */
+  readonly faults?: readonly {
+    readonly service: string;
+    readonly action: string;
+    readonly error: string;
+    readonly message?: string;
+    readonly skip?: number;
+    readonly count: number;
+  }[];
+  readonly ecs?: {
+    /** Seconds a rollout stays IN_PROGRESS. @default 0.2 */
+    readonly rolloutSeconds?: number;
+    /** Images whose rollout FAILED (the circuit breaker gives up). */
+    readonly failingImages?: readonly string[];
+    /** Seconds a one-off task runs. @default 0.2 */
+    readonly taskSeconds?: number;
+    /** Exit code of a one-off task by the image of its task definition. @default 0 */
+    readonly taskExitCodes?: Readonly<Record<string, number>>;
+  };
+}
+
+/** One authorisation decision, as the patched moto logs it. */
+export interface AuthorizationRecord {
+  readonly principal: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly allowed: boolean;
+  /** The API call that needed it, e.g. `ecs:RegisterTaskDefinition` for an implicit `iam:PassRole`. */
+  readonly request: string;
+}
+
+/**
+ * moto on 127.0.0.1 and a free port, patched for the tier by moto/launch.py. Requests are not authenticated
+ * until `enforceIam()`: the tests set the world up first, then every call is checked against IAM.
+ */
+export class MotoServer {
+  private current: MotoControl = {};
+
+  private constructor(
+    private readonly process: ChildProcess,
+    readonly endpoint: string,
+    private readonly dir: string,
+    private readonly output: string[],
+  ) {}
+
+  static async start(functionHostUrl: string, timeScale = 0.001): Promise<MotoServer> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'deploy-runbook-moto-'));
+    writeFileSync(join(dir, 'control.json'), '{}');
+    writeFileSync(join(dir, 'requests.jsonl'), '');
+    const child = spawn('python3', [LAUNCHER], {
+      env: {
+        ...process.env,
+        MOTO_PORT: String(port),
+        FUNCTION_HOST_URL: functionHostUrl,
+        TIER_CONTROL_FILE: join(dir, 'control.json'),
+        TIER_REQUEST_LOG: join(dir, 'requests.jsonl'),
+        TIER_TIME_SCALE: String(timeScale),
+        // A service's first deployment starts with this many running tasks: the world's services are steady.
+        MOTO_ECS_SERVICE_RUNNING: '2',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    const server = new MotoServer(child, `http://127.0.0.1:${port}`, dir, output);
+    await server.waitUntilUp();
+    return server;
+  }
+
+  /** From now on every request is signed by a known principal and checked against its policies. */
+  async enforceIam(): Promise<void> {
+    const response = await fetch(`${this.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
+    if (!response.ok) throw new Error(`moto refused reset-auth: ${response.status}`);
+  }
+
+  control(control: MotoControl): void {
+    this.current = control;
+    writeFileSync(join(this.dir, 'control.json'), JSON.stringify(control));
+  }
+
+  currentControl(): MotoControl {
+    return this.current;
+  }
+
+  /** Every authorisation moto decided since the start (or the last `clearAuthorizations`). */
+  authorizations(): AuthorizationRecord[] {
+    const file = join(this.dir, 'requests.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as AuthorizationRecord);
+  }
+
+  clearAuthorizations(): void {
+    writeFileSync(join(this.dir, 'requests.jsonl'), '');
+  }
+
+  /** What moto printed: request lines and tracebacks, for a failing test's message. */
+  log(lines = 60): string {
+    return this.output.join('').split('\n').slice(-lines).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode === null) {
+      const exited = new Promise((resolve) => this.process.once('exit', resolve));
+      this.process.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async waitUntilUp(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.process.exitCode !== null) throw new Error(`moto exited with ${this.process.exitCode}:\n${this.log()}`);
+      try {
+        const response = await fetch(`${this.endpoint}/moto-api/`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`moto did not answer on ${this.endpoint} within 30 s:\n${this.log()}`);
+  }
+}

@@ -1,0 +1,774 @@
+"""moto on 127.0.0.1 for the emulated-AWS test tier.
+
+The tier deploys the synthesized template into moto's CloudFormation and runs the synthesized definition in
+moto's own Step Functions interpreter, every Lambda invocation served by the function's bundle from cdk.out.
+Each patch below bridges one gap of moto 5.2 met on that path. They live here, in the test tier, and never in
+product code; each says what AWS does that moto does not.
+
+Environment:
+  MOTO_PORT             the port (the interpreter calls Lambda on it too)
+  FUNCTION_HOST_URL     where Lambda invocations go (test/emulated-aws/function-host.ts)
+  TIER_CONTROL_FILE     JSON written by the tests: credentials of the state machine role, faults, ECS behaviour
+  TIER_REQUEST_LOG      JSON lines appended here: every authorised or denied request of an authenticated caller
+  TIER_TIME_SCALE       Wait states and Retry intervals last this fraction of their seconds
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import fnmatch
+import json
+import os
+import threading
+import time
+import urllib.request
+from typing import Any
+
+from moto.core.config import default_user_config
+
+default_user_config["stepfunctions"]["execute_state_machine"] = True
+
+from moto import settings  # noqa: E402
+from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+
+TIME_SCALE = float(os.environ.get("TIER_TIME_SCALE", "0.001"))
+FUNCTION_HOST_URL = os.environ["FUNCTION_HOST_URL"]
+CONTROL_FILE = os.environ["TIER_CONTROL_FILE"]
+REQUEST_LOG = os.environ["TIER_REQUEST_LOG"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The control file: read again whenever the tests rewrite it.
+# --------------------------------------------------------------------------------------------------------------
+class Control:
+    _lock = threading.Lock()
+    _mtime = -1.0
+    _data: dict[str, Any] = {}
+
+    @classmethod
+    def get(cls) -> dict[str, Any]:
+        with cls._lock:
+            try:
+                mtime = os.stat(CONTROL_FILE).st_mtime_ns
+            except FileNotFoundError:
+                return {}
+            if mtime != cls._mtime:
+                with open(CONTROL_FILE, encoding="utf-8") as f:
+                    text = f.read()
+                cls._data = json.loads(text) if text.strip() else {}
+                cls._mtime = mtime
+            return cls._data
+
+    @classmethod
+    def take_fault(cls, service: str, action: str) -> dict[str, Any] | None:
+        """A fault planned for this call: the file says how many matching calls pass first and how many then fail."""
+        data = cls.get()
+        for index, fault in enumerate(data.get("faults", [])):
+            if fault["service"] == service and fault["action"] == action:
+                key = (cls._mtime, index)
+                seen = _fault_use.get(key, 0)
+                _fault_use[key] = seen + 1
+                skip = fault.get("skip", 0)
+                if skip <= seen < skip + fault.get("count", 1):
+                    return fault
+        return None
+
+
+_fault_use: dict[tuple[float, int], int] = {}
+_log_lock = threading.Lock()
+
+
+def log_request(entry: dict[str, Any]) -> None:
+    with _log_lock, open(REQUEST_LOG, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, default=str) + "\n")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Step Functions
+# --------------------------------------------------------------------------------------------------------------
+import moto.stepfunctions.models as sfn_models  # noqa: E402
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction  # noqa: E402
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfunctions_parser_backends  # noqa: E402
+
+# AWS: one Step Functions. moto: CloudFormation creates state machines in a backend the interpreter never reads.
+sfn_models.stepfunctions_backends = stepfunctions_parser_backends
+
+
+def _create_state_machine_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    """AWS fills DefinitionSubstitutions into the definition; moto ignores them."""
+    properties = cloudformation_json["Properties"]
+    definition = properties.get("DefinitionString", "")
+    for name, value in (properties.get("DefinitionSubstitutions") or {}).items():
+        definition = definition.replace("${" + name + "}", str(value))
+    backend = stepfunctions_parser_backends[account_id][region_name]
+    return backend.create_state_machine(
+        properties.get("StateMachineName", resource_name),
+        definition,
+        properties.get("RoleArn", ""),
+        tags=sfn_models.cfn_to_api_tags(properties.get("Tags", [])),
+    )
+
+
+sfn_models.StateMachine.create_from_cloudformation_json = classmethod(_create_state_machine_from_cfn)
+
+_original_start_execution = StepFunctionsParserBackend.start_execution
+
+
+def _start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+    """moto deep-copies the state machine with its running executions, whose threads cannot be copied."""
+    machine = self.describe_state_machine(state_machine_arn)
+    executions = machine.executions
+    original_deepcopy = copy.deepcopy
+
+    def deepcopy_without_executions(value, memo=None):
+        if value is machine:
+            clone = copy.copy(value)
+            clone.executions = []
+            return original_deepcopy(clone, memo)
+        return original_deepcopy(value, memo)
+
+    copy.deepcopy = deepcopy_without_executions
+    try:
+        return _original_start_execution(self, state_machine_arn, name, execution_input, trace_header)
+    finally:
+        copy.deepcopy = original_deepcopy
+        machine.executions = executions
+
+
+StepFunctionsParserBackend.start_execution = _start_execution
+
+from moto.stepfunctions.parser.backend.execution import Execution as ParserExecution  # noqa: E402
+
+_original_start_details = ParserExecution.get_start_execution_details
+
+
+def _start_details(self):
+    """AWS's `$$.Execution.StartTime` is an ISO 8601 string; moto passes a datetime, which then breaks
+    DescribeExecution of any execution whose output carries it."""
+    details = _original_start_details(self)
+    details.start_time = self.start_date.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return details
+
+
+ParserExecution.get_start_execution_details = _start_details
+
+
+def _scaled_wait(self, env, wait_seconds):
+    """Time is compressed: a Wait lasts TIER_TIME_SCALE of its seconds (loops count checks, not time)."""
+    if wait_seconds > 0:
+        env.program_state_event.wait(wait_seconds * TIME_SCALE)
+
+
+WaitFunction._wait_interval = _scaled_wait
+
+
+class _ScaledTime:
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds):
+        time.sleep(seconds * TIME_SCALE)
+
+
+retrier_decl.time = _ScaledTime()
+
+_clients: dict[tuple[str, str, str], Any] = {}
+
+
+def _states_role_client(region, service, state_credentials=None):
+    """AWS invokes Lambda as the state machine's role; moto signs with a made-up key that IAM would refuse.
+    One client per role and service, as building a boto3 client costs more than the call."""
+    import boto3
+    from botocore.config import Config
+
+    credentials = Control.get().get("statesCredentials") or {"accessKeyId": "ak", "secretAccessKey": "sk", "sessionToken": None}
+    key = (region, service, credentials["accessKeyId"])
+    if key not in _clients:
+        _clients[key] = boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=f"http://127.0.0.1:{settings.moto_server_port()}",
+            aws_access_key_id=credentials["accessKeyId"],
+            aws_secret_access_key=credentials["secretAccessKey"],
+            aws_session_token=credentials["sessionToken"],
+            config=Config(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}, read_timeout=900),
+        )
+    return _clients[key]
+
+
+lambda_eval_utils.boto_client_for = _states_role_client
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Lambda: invocations run the bundle in the function host (moto would need Docker).
+# --------------------------------------------------------------------------------------------------------------
+from moto.awslambda.models import LambdaFunction  # noqa: E402
+
+
+def _invoke(self, body, request_headers, response_headers):
+    request = urllib.request.Request(
+        FUNCTION_HOST_URL + "/invoke",
+        data=json.dumps({"functionName": self.function_name, "functionArn": self.function_arn, "payload": body or "{}"}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=float(self.timeout) + 60) as response:
+        answer = json.loads(response.read())
+    if answer.get("functionError"):
+        response_headers["x-amz-function-error"] = answer["functionError"]
+    return answer["payload"].encode("utf-8")
+
+
+LambdaFunction.invoke = _invoke
+
+
+# --------------------------------------------------------------------------------------------------------------
+# IAM: moto checks the resource only for S3 (and SQS/IAM/STS); for every other service it asks about "*", which a
+# least-privilege policy never allows. Here each call names its resources, implicit permissions and condition
+# keys as AWS documents them, and every check is logged.
+# --------------------------------------------------------------------------------------------------------------
+from moto.iam import access_control  # noqa: E402
+
+# SigV4 signing names that differ from the IAM service prefix, and operations whose IAM action has another name.
+IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses"}
+IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+_context = threading.local()
+
+
+def _name(value: str) -> str:
+    """`arn:…:cluster/shop` or `shop` → `shop`."""
+    return value.split("/")[-1] if value.startswith("arn:") else value
+
+
+class Permissions:
+    """What one request needs: (action, resource, condition context) triples."""
+
+    def __init__(self, response: Any, prefix: str, action: str):
+        self.response = response
+        self.prefix = prefix
+        self.action = action
+        self.region = response.region
+        self.account = response.current_account
+        self.needed: list[tuple[str, str, dict[str, str]]] = []
+
+    def param(self, name: str, default: Any = None) -> Any:
+        value = self.response._get_param(name)
+        if value is None and hasattr(self.response, "_get_multi_param"):
+            multi = self.response._get_multi_param(name + ".member") or self.response._get_multi_param(name)
+            value = multi or None
+        return default if value is None else value
+
+    def arn(self, service: str, rest: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{rest}"
+
+    def need(self, resource: str, action: str | None = None, context: dict[str, str] | None = None) -> None:
+        self.needed.append((action or f"{self.prefix}:{self.action}", resource, context or {}))
+
+    def tags_on_create(self, resource: str, tags: Any, tag_action: str, context: dict[str, str] | None = None) -> None:
+        if tags:
+            self.need(resource, tag_action, context)
+
+
+def _rds(p: Permissions) -> None:
+    a, rds = p.action, lambda kind, name: p.arn("rds", f"{kind}:{name}")
+    groups = (("DBSubnetGroupName", "subgrp"), ("DBParameterGroupName", "pg"), ("DBClusterParameterGroupName", "cluster-pg"), ("OptionGroupName", "og"))
+    if a == "DescribeDBInstances":
+        ident = p.param("DBInstanceIdentifier")
+        p.need(rds("db", ident) if ident else "*")
+    elif a == "DescribeDBClusters":
+        ident = p.param("DBClusterIdentifier")
+        p.need(rds("cluster", ident) if ident else "*")
+    elif a == "DescribeDBSnapshots":
+        snap, inst = p.param("DBSnapshotIdentifier"), p.param("DBInstanceIdentifier")
+        p.need(rds("snapshot", snap) if snap else rds("db", inst) if inst else "*")
+    elif a == "DescribeDBClusterSnapshots":
+        snap, cluster = p.param("DBClusterSnapshotIdentifier"), p.param("DBClusterIdentifier")
+        p.need(rds("cluster-snapshot", snap) if snap else rds("cluster", cluster) if cluster else "*")
+    elif a == "CreateDBSnapshot":
+        p.need(rds("db", p.param("DBInstanceIdentifier")))
+        p.need(rds("snapshot", p.param("DBSnapshotIdentifier")))
+        p.tags_on_create(rds("snapshot", p.param("DBSnapshotIdentifier")), p.param("Tags"), "rds:AddTagsToResource")
+    elif a == "CreateDBClusterSnapshot":
+        p.need(rds("cluster", p.param("DBClusterIdentifier")))
+        p.need(rds("cluster-snapshot", p.param("DBClusterSnapshotIdentifier")))
+        p.tags_on_create(rds("cluster-snapshot", p.param("DBClusterSnapshotIdentifier")), p.param("Tags"), "rds:AddTagsToResource")
+    elif a in ("AddTagsToResource", "ListTagsForResource", "RemoveTagsFromResource"):
+        p.need(p.param("ResourceName"))
+    elif a == "ModifyDBInstance":
+        p.need(rds("db", p.param("DBInstanceIdentifier")))
+    elif a == "ModifyDBCluster":
+        p.need(rds("cluster", p.param("DBClusterIdentifier")))
+    elif a in ("RestoreDBInstanceFromDBSnapshot", "RestoreDBClusterFromSnapshot", "CreateDBInstance"):
+        if a == "RestoreDBClusterFromSnapshot":
+            created = rds("cluster", p.param("DBClusterIdentifier"))
+            p.need(created)
+            p.need(rds("cluster-snapshot", _name(p.param("SnapshotIdentifier"))))
+        else:
+            created = rds("db", p.param("DBInstanceIdentifier"))
+            p.need(created)
+            if a == "RestoreDBInstanceFromDBSnapshot":
+                p.need(rds("snapshot", _name(p.param("DBSnapshotIdentifier"))))
+            elif p.param("DBClusterIdentifier"):
+                p.need(rds("cluster", p.param("DBClusterIdentifier")))
+        for field, kind in groups:
+            if p.param(field):
+                p.need(rds(kind, p.param(field)))
+        p.tags_on_create(created, p.param("Tags"), "rds:AddTagsToResource")
+    else:
+        p.need("*")
+
+
+def _ecs(p: Permissions) -> None:
+    a = p.action
+    cluster = _name(p.param("cluster", "default"))
+    ecs = lambda rest: p.arn("ecs", rest)  # noqa: E731
+    backend = _ecs_backend(p.account, p.region)
+    if a == "DescribeServices":
+        for service in p.param("services", []):
+            p.need(ecs(f"service/{cluster}/{_name(service)}"))
+    elif a == "UpdateService":
+        p.need(ecs(f"service/{cluster}/{_name(p.param('service'))}"))
+    elif a == "RegisterTaskDefinition":
+        p.need("*")
+        for role in (p.param("taskRoleArn"), p.param("executionRoleArn")):
+            if role:
+                p.need(role, "iam:PassRole", {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+        family = p.param("family")
+        revision = len(backend.task_definitions.get(family, {})) + 1
+        p.tags_on_create(ecs(f"task-definition/{family}:{revision}"), p.param("tags"), "ecs:TagResource", {"ecs:CreateAction": "RegisterTaskDefinition"})
+    elif a == "RunTask":
+        definition = p.param("taskDefinition")
+        p.need(definition if definition.startswith("arn:") else ecs(f"task-definition/{definition}"), context={"ecs:cluster": ecs(f"cluster/{cluster}")})
+        p.tags_on_create(ecs(f"task/{cluster}/new"), p.param("tags"), "ecs:TagResource", {"ecs:CreateAction": "RunTask"})
+    elif a == "DescribeTasks":
+        for task in p.param("tasks", []):
+            p.need(ecs(f"task/{cluster}/{_name(task)}"))
+    elif a == "DescribeTaskDefinition":
+        p.need("*")
+    else:
+        p.need("*")
+
+
+def _cloudwatch(p: Permissions) -> None:
+    names = p.param("AlarmNames", []) if p.action == "DescribeAlarms" else []
+    for name in names:
+        p.need(p.arn("cloudwatch", f"alarm:{name}"))
+    if not names:
+        p.need("*")
+
+
+def _secrets(p: Permissions) -> None:
+    secret_id = p.param("SecretId")
+    if not secret_id:
+        p.need("*")
+        return
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        p.need(secretsmanager_backends[p.account][p.region].describe_secret(secret_id).arn)
+    except Exception:
+        # Unknown secret: AWS authorises the ARN the caller named, then answers ResourceNotFound.
+        p.need(secret_id if secret_id.startswith("arn:") else p.arn("secretsmanager", f"secret:{secret_id}"))
+
+
+def _lambda(p: Permissions) -> None:
+    path = p.response.uri.split("?")[0]
+    parts = path.split("/")
+    if "functions" in parts and len(parts) > parts.index("functions") + 1:
+        name = urllib.request.unquote(parts[parts.index("functions") + 1])
+        p.need(name if name.startswith("arn:") else p.arn("lambda", f"function:{name}"))
+    else:
+        p.need("*")
+
+
+def _sns(p: Permissions) -> None:
+    p.need(p.param("TopicArn") or "*")
+
+
+def _states(p: Permissions) -> None:
+    p.need(p.param("stateMachineArn") or p.param("executionArn") or "*")
+
+
+RESOURCES = {"rds": _rds, "ecs": _ecs, "cloudwatch": _cloudwatch, "secretsmanager": _secrets, "lambda": _lambda, "sns": _sns, "states": _states}
+
+
+def _ecs_backend(account: str, region: str):
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[account][region]
+
+
+def _authorize(self, iam_request_cls, resource="*"):
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        ActionAuthenticatorMixin.request_count += 1
+        return
+    from urllib.parse import urlparse
+
+    # moto signs the decoded path and, for a bodiless request, the request's headers as if they were its body:
+    # Lambda's GET calls and its ARN-in-path invocations never match. The raw path and no data do.
+    parsed = urlparse(self.uri)
+    path = (getattr(self, "raw_path", None) or parsed.path) + ("?" + parsed.query if parsed.query else "")
+    is_s3 = iam_request_cls is access_control.S3IAMRequest
+    data = self.data if is_s3 or self.raw_body or getattr(self, "form_data", None) else {}
+    iam_request = iam_request_cls(
+        account_id=self.current_account, method=self.method, path=path, data=data, body=self.raw_body, headers=self.headers, action=self._get_action()
+    )
+    iam_request.check_signature()
+    signing, operation = iam_request._action.split(":", 1)
+    prefix = IAM_PREFIX.get(signing, signing)
+    action = IAM_ACTION.get(f"{prefix}:{operation}", f"{prefix}:{operation}").split(":", 1)[1]
+    if is_s3:
+        needed = [(f"{prefix}:{action}", resource, {})]
+    else:
+        permissions = Permissions(self, prefix, action)
+        RESOURCES.get(prefix, lambda p: p.need("*"))(permissions)
+        needed = permissions.needed
+    principal = iam_request._access_key.arn
+    for needed_action, needed_resource, context in needed:
+        iam_request._action = needed_action
+        _context.values = context
+        try:
+            iam_request.check_action_permitted(needed_resource)
+        except Exception:
+            log_request({"principal": principal, "action": needed_action, "resource": needed_resource, "allowed": False, "request": f"{prefix}:{action}"})
+            raise
+        finally:
+            _context.values = {}
+        log_request({"principal": principal, "action": needed_action, "resource": needed_resource, "allowed": True, "request": f"{prefix}:{action}"})
+    fault = Control.take_fault(prefix, operation)
+    if fault:
+        raise JsonRESTError(fault.get("error", "ServiceUnavailable"), fault.get("message", "injected by the emulated-AWS tier"))
+
+
+ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize
+
+_OPERATORS = {
+    "StringEquals": lambda actual, expected: actual == expected,
+    "StringLike": lambda actual, expected: fnmatch.fnmatchcase(actual, expected),
+    "ArnEquals": lambda actual, expected: actual == expected,
+    "ArnLike": lambda actual, expected: fnmatch.fnmatchcase(actual, expected),
+}
+
+
+def _check_conditions(self, incoming_condition_values=None):
+    """moto evaluates conditions of trust policies only; identity policies get the keys AWS sets for the call."""
+    conditions = self._statement.get("Condition")
+    if not conditions:
+        return True
+    values = getattr(_context, "values", {}) or {}
+    for operator, keys in conditions.items():
+        if operator not in _OPERATORS:
+            raise NotImplementedError(f"the emulated-AWS tier cannot evaluate IAM condition operator {operator}")
+        for key, expected in keys.items():
+            expected_values = expected if isinstance(expected, list) else [expected]
+            actual = values.get(key)
+            if actual is None or not any(_OPERATORS[operator](actual, e) for e in expected_values):
+                return False
+    return True
+
+
+access_control.IAMPolicyStatement._check_conditions = _check_conditions
+
+
+def _match(pattern: str, string: str):
+    """IAM wildcards: `*` any run of characters, `?` exactly one; moto knows only `*` and leaves `.` unescaped."""
+    import re
+
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.match(f"^{regex}$", string, re.DOTALL)
+
+
+access_control.IAMPolicyStatement._match = staticmethod(_match)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# ECS: a service update starts a deployment that completes (or fails) over time; one-off tasks stop.
+# --------------------------------------------------------------------------------------------------------------
+from moto.ecs.models import EC2ContainerServiceBackend  # noqa: E402
+from moto.moto_api._internal import mock_random  # noqa: E402
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(tz=datetime.timezone.utc)
+
+
+def _image_of(backend, task_definition_arn: str) -> str | None:
+    definition = backend.describe_task_definition(task_definition_arn)
+    containers = definition.container_definitions or []
+    return containers[0].get("image") if containers else None
+
+
+_original_update_service = EC2ContainerServiceBackend.update_service
+
+
+def _update_service(self, service_properties):
+    """AWS starts a new PRIMARY deployment when the task definition changes; moto only swaps the field."""
+    requested = service_properties.get("task_definition")
+    service = _original_update_service(self, service_properties)
+    if not requested:
+        return service
+    arn = self.describe_task_definition(requested).arn
+    service.task_definition = arn
+    for deployment in service.deployments:
+        if deployment["status"] == "PRIMARY":
+            deployment["status"] = "ACTIVE"
+    now = _now()
+    deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+    service.deployments.insert(
+        0,
+        {
+            "id": deployment_id,
+            "status": "PRIMARY",
+            "taskDefinition": arn,
+            "desiredCount": service.desired_count,
+            "pendingCount": service.desired_count,
+            "runningCount": 0,
+            "failedTasks": 0,
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": f"ECS deployment {deployment_id} in progress.",
+            "launchType": service.launch_type,
+            "platformFamily": "FARGATE",
+            "createdAt": now,
+            "updatedAt": now,
+        },
+    )
+    return service
+
+
+EC2ContainerServiceBackend.update_service = _update_service
+
+_original_describe_services = EC2ContainerServiceBackend.describe_services
+
+
+def _describe_services(self, cluster_str, service_names_or_arns):
+    """A rollout completes `ecs.rolloutSeconds` after it started, or fails when its image is listed as failing."""
+    services, failures = _original_describe_services(self, cluster_str, service_names_or_arns)
+    ecs = Control.get().get("ecs", {})
+    for service in services:
+        for deployment in service.deployments:
+            if deployment["rolloutState"] != "IN_PROGRESS":
+                continue
+            if (_now() - deployment["createdAt"]).total_seconds() < ecs.get("rolloutSeconds", 0.2):
+                continue
+            image = _image_of(self, deployment["taskDefinition"])
+            deployment["updatedAt"] = _now()
+            if image in ecs.get("failingImages", []):
+                deployment["rolloutState"] = "FAILED"
+                deployment["failedTasks"] = deployment["desiredCount"]
+                deployment["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+            else:
+                deployment["rolloutState"] = "COMPLETED"
+                deployment["runningCount"] = deployment["desiredCount"]
+                deployment["pendingCount"] = 0
+                deployment["rolloutStateReason"] = f"ECS deployment {deployment['id']} completed."
+                service.deployments[:] = [d for d in service.deployments if d["status"] == "PRIMARY"]
+                service.running_count = service.desired_count
+                service.pending_count = 0
+    return services, failures
+
+
+EC2ContainerServiceBackend.describe_services = _describe_services
+
+_original_describe_tasks = EC2ContainerServiceBackend.describe_tasks
+
+
+def _describe_tasks(self, cluster_str, tasks):
+    """AWS stops a one-off task when its container exits; moto's tasks run forever. The exit code comes from
+    `ecs.taskExitCodes[image]` (default 0), `ecs.taskSeconds` after the task started."""
+    described = _original_describe_tasks(self, cluster_str, tasks)
+    ecs = Control.get().get("ecs", {})
+    for task in described:
+        if task.last_status != "RUNNING":
+            continue
+        started = getattr(task, "_tier_started", None) or _now()
+        task._tier_started = started
+        if (_now() - started).total_seconds() < ecs.get("taskSeconds", 0.2):
+            continue
+        image = _image_of(self, task.task_definition_arn)
+        exit_code = ecs.get("taskExitCodes", {}).get(image, 0)
+        task.last_status = "STOPPED"
+        task.desired_status = "STOPPED"
+        task.stopped_reason = "Essential container in task exited"
+        task.stop_code = "EssentialContainerExited"
+        task.stopped_at = _now()
+        for container in task.containers:
+            container.last_status = "STOPPED"
+            container.exitCode = exit_code
+    return described
+
+
+EC2ContainerServiceBackend.describe_tasks = _describe_tasks
+
+
+# --------------------------------------------------------------------------------------------------------------
+# RDS
+# --------------------------------------------------------------------------------------------------------------
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.rds.responses import RDSResponse  # noqa: E402
+
+# AWS's default quotas for manual snapshots per region.
+SNAPSHOT_QUOTA = 100
+
+
+def _describe_account_attributes(self):
+    """AWS reports the account's quotas (the manual snapshot quota Preflight checks); moto has no such call."""
+    backend = self.backend
+    manual = sum(1 for s in backend.database_snapshots.values() if s.snapshot_type == "manual")
+    manual_cluster = sum(1 for s in backend.cluster_snapshots.values() if s.snapshot_type == "manual")
+    return ActionResult(
+        {
+            "AccountQuotas": [
+                {"AccountQuotaName": "ManualSnapshots", "Used": manual, "Max": SNAPSHOT_QUOTA},
+                {"AccountQuotaName": "ManualClusterSnapshots", "Used": manual_cluster, "Max": SNAPSHOT_QUOTA},
+            ]
+        }
+    )
+
+
+RDSResponse.describe_account_attributes = _describe_account_attributes
+
+from moto.rds.models import DBInstance  # noqa: E402
+
+_original_instance_init = DBInstance.__init__
+
+
+def _default_option_group(engine: str, version: str) -> str:
+    """AWS names PostgreSQL's default group by major version (`default:postgres-16`), older engines by major.minor."""
+    parts = version.split(".")
+    return f"default:{engine}-{parts[0] if engine.endswith('postgres') or engine.endswith('postgresql') else '-'.join(parts[:2])}"
+
+
+def _instance_init(self, *args, **kwargs):
+    """Every AWS account has the default option groups, so a restore may name one; moto knows none of them."""
+    requested = kwargs.get("option_group_name")
+    if requested and requested.startswith("default:"):
+        kwargs["option_group_name"] = None
+    _original_instance_init(self, *args, **kwargs)
+    if getattr(self, "engine_version", None) and not getattr(self, "option_group_supplied", True):
+        self.option_group_name = requested or _default_option_group(self.engine, self.engine_version)
+
+
+DBInstance.__init__ = _instance_init
+
+
+def _unique_automated(create):
+    """AWS names automated snapshots to the minute, but never restores an identifier twice within one; the tier
+    does, so a second automated snapshot of the same minute gets the seconds too."""
+
+    def wrapper(self, identifier, snapshot_id, *args, **kwargs):
+        existing = self.database_snapshots if create.__name__ == "create_auto_snapshot" else self.cluster_snapshots
+        candidate, n = snapshot_id, 0
+        while candidate in existing:
+            n += 1
+            candidate = f"{snapshot_id}-{datetime.datetime.now(tz=datetime.timezone.utc):%S}-{n}"
+        return create(self, identifier, candidate, *args, **kwargs)
+
+    return wrapper
+
+
+from moto.rds.models import RDSBackend  # noqa: E402
+
+RDSBackend.create_auto_snapshot = _unique_automated(RDSBackend.create_auto_snapshot)
+RDSBackend.create_auto_cluster_snapshot = _unique_automated(RDSBackend.create_auto_cluster_snapshot)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# EventBridge and CloudWatch: an alarm's state change is an event, and a rule may start an execution.
+# --------------------------------------------------------------------------------------------------------------
+import re  # noqa: E402
+import uuid  # noqa: E402
+
+from moto.cloudwatch.models import CloudWatchBackend  # noqa: E402
+from moto.events.models import Rule as EventsRule  # noqa: E402
+from moto.events.models import events_backends  # noqa: E402
+from moto.iam.models import iam_backends  # noqa: E402
+
+_original_set_alarm_state = CloudWatchBackend.set_alarm_state
+
+
+def _set_alarm_state(self, alarm_name, reason, reason_data, state_value):
+    """AWS sends "CloudWatch Alarm State Change" to the default event bus when an alarm changes state."""
+    previous = self.alarms[alarm_name].state_value if alarm_name in self.alarms else None
+    _original_set_alarm_state(self, alarm_name, reason, reason_data, state_value)
+    if previous == state_value:
+        return
+    now = _now().isoformat(timespec="seconds").replace("+00:00", "Z")
+    detail = {
+        "alarmName": alarm_name,
+        "state": {"value": state_value, "reason": reason, "timestamp": now},
+        "previousState": {"value": previous, "reason": ""},
+    }
+    events_backends[self.account_id][self.region_name].put_events(
+        [{"Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change", "Detail": json.dumps(detail), "Resources": [self.alarms[alarm_name].alarm_arn], "Time": now}]
+    )
+
+
+CloudWatchBackend.set_alarm_state = _set_alarm_state
+
+
+def _transformed_input(target, event):
+    """EventBridge's input transformer: an unquoted placeholder becomes the value as JSON (strings quoted), a
+    quoted one the raw text. moto inserts strings unquoted, which is not JSON."""
+    if "Input" in target:
+        return target["Input"]
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return json.dumps(event)
+    from jsonpath_ng.ext import parse
+
+    values = {}
+    for name, path in transformer.get("InputPathsMap", {}).items():
+        found = parse(path).find(event)
+        values[name] = found[0].value if found else None
+
+    def fill(match):
+        if match.group(1) is not None:
+            return json.dumps(str(values.get(match.group(1)) or ""))
+        return json.dumps(values.get(match.group(2)))
+
+    return re.sub(r'"<([A-Za-z0-9_.-]+)>"|<([A-Za-z0-9_.-]+)>', fill, transformer["InputTemplate"])
+
+
+_original_send_to_targets = EventsRule.send_to_targets
+
+
+def _send_to_targets(self, original_event, transform_input=True):
+    """AWS delivers to Step Functions targets by StartExecution as the target's role; moto cannot."""
+    if not self.event_pattern.matches_event(original_event):
+        return
+    states = [t for t in self.targets if t["Arn"].split(":")[2] == "states"]
+    others = [t for t in self.targets if t not in states]
+    if others:
+        targets, self.targets = self.targets, others
+        try:
+            _original_send_to_targets(self, original_event, transform_input)
+        finally:
+            self.targets = targets
+    for target in states:
+        machine_arn, role_arn = target["Arn"], target.get("RoleArn", "")
+        iam = iam_backends[self.account_id]["aws"]
+        role = iam.get_role_by_arn(role_arn)
+        policies = [iam.get_role_policy(role.name, name)[1] for name in iam.list_role_policies(role.name)]
+        allowed = any(access_control.IAMPolicy(p).is_action_permitted("states:StartExecution", machine_arn) == access_control.PermissionResult.PERMITTED for p in policies)
+        log_request({"principal": role_arn, "action": "states:StartExecution", "resource": machine_arn, "allowed": allowed, "request": "events:PutTargets delivery"})
+        if not allowed:
+            continue
+        stepfunctions_parser_backends[self.account_id][self.region_name].start_execution(machine_arn, name=str(uuid.uuid4()), execution_input=_transformed_input(target, original_event))
+
+
+EventsRule.send_to_targets = _send_to_targets
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Start
+# --------------------------------------------------------------------------------------------------------------
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(["-H", "127.0.0.1", "-p", os.environ["MOTO_PORT"]])

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import type { RunbookConfigInput } from '../../config/schema';
+import { DeployRunbookStack } from '../../lib/deploy-runbook-stack';
+import { PROJECT_ROOT } from '../../lib/runbook-function';
+
+/** The emulated account: moto's default account, one region. */
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+
+/** The app the smoke tests reach: a name the functions' emulated network resolves to the test's fake app. */
+export const APP_HOST = 'shop-api.tier.test';
+export const APP_PORT = 8080;
+export const IMAGE_REPOSITORY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop-api`;
+export const TOPIC_NAME = 'shop-deployments';
+export const SMOKE_SECRET = 'shop/prod/smoke-user';
+export const ALARMS = ['shop-api-5xx-rate', 'shop-api-p95-latency'] as const;
+export const PASS_ROLES = [`arn:aws:iam::${ACCOUNT}:role/shop-api-task`, `arn:aws:iam::${ACCOUNT}:role/shop-api-execution`] as const;
+
+/** A configuration the way a team on ECS + RDS writes it, pointed at resources the tier creates in moto. */
+function shopConfig(name: string, database: RunbookConfigInput['database']): RunbookConfigInput {
+  return {
+    name,
+    target: {
+      kind: 'ecs',
+      cluster: 'shop-prod',
+      service: 'shop-api',
+      container: 'api',
+      family: 'shop-api',
+      passRoleArns: [...PASS_ROLES],
+      imageRepository: IMAGE_REPOSITORY,
+    },
+    database,
+    migrations: { kind: 'ecs-task', command: ['npm', 'run', 'migrate'] },
+    smokeTests: {
+      baseUrl: `http://${APP_HOST}:${APP_PORT}`,
+      secrets: { SMOKE_PASSWORD: { secretsManager: SMOKE_SECRET, jsonKey: 'password' } },
+      checks: [
+        { name: 'health', path: '/health', expect: { json: [{ path: '$.status', equals: 'healthy' }, { path: '$.version', equals: '{{version}}' }] } },
+        {
+          name: 'login',
+          method: 'POST',
+          path: '/api/auth/login',
+          body: { email: 'smoke-test@example.com', password: '{{secrets.SMOKE_PASSWORD}}' },
+          expect: { json: [{ path: '$.token', exists: true }] },
+          capture: { token: '$.token' },
+        },
+        { name: 'profile with token', path: '/api/users/me', headers: { Authorization: 'Bearer {{vars.token}}' }, expect: { json: [{ path: '$.email', equals: 'smoke-test@example.com' }] } },
+        { name: 'protected without token', path: '/api/users/me', expect: { status: 401 } },
+      ],
+    },
+    alarms: { kind: 'cloudwatch', names: [...ALARMS], preexisting: 'report' },
+    // Six evaluations; Wait states are compressed by moto/launch.py, the count is what matters.
+    bake: { durationSeconds: 30, pollSeconds: 5 },
+    rollbackWindowHours: 8,
+    notifications: { topicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:${TOPIC_NAME}` },
+    polling: {
+      snapshot: { intervalSeconds: 1, maxAttempts: 30 },
+      deployment: { intervalSeconds: 1, maxAttempts: 30 },
+      migrations: { intervalSeconds: 1, maxAttempts: 30 },
+      restore: { intervalSeconds: 1, maxAttempts: 60 },
+    },
+  };
+}
+
+/** The stacks the tier deploys, by name: each is one configuration a team could write. */
+export const TIER_STACKS = {
+  /** ECS + RDS PostgreSQL instance; the database is restored when migrations ran, without approval. */
+  instance: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'when-migrations-ran' }),
+  /** The same, but a person approves each restore (deploy-runbook approve). */
+  approval: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'always', restoreApproval: { required: true, timeoutMinutes: 30 } }),
+  /** ECS + Aurora PostgreSQL cluster, restored on every rollback. */
+  aurora: shopConfig('shop', { kind: 'aurora-cluster', clusterIdentifier: 'shop-cluster', restorePolicy: 'always' }),
+} satisfies Record<string, RunbookConfigInput>;
+export type TierStackName = keyof typeof TIER_STACKS;
+
+export function stackName(name: TierStackName): string {
+  return `DeployRunbook-tier-${name}`;
+}
+
+/** What one synthesis produced: the cloud assembly directory and each stack's template. */
+export interface SynthesizedTier {
+  readonly outdir: string;
+  readonly templates: Readonly<Record<TierStackName, TemplateJson>>;
+}
+
+export interface TemplateJson {
+  readonly Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+  readonly [key: string]: unknown;
+}
+
+/** Inputs of a synthesis: when none of these files changes, the cached cloud assembly is still the one `cdk synth` would write. */
+const SOURCES = ['lib', 'lambdas', 'statemachines', 'config', 'package-lock.json', 'test/emulated-aws/stacks.ts'];
+
+function sourceHash(): string {
+  const hash = createHash('sha256');
+  const visit = (path: string) => {
+    if (statSync(path).isDirectory()) {
+      for (const entry of readdirSync(path).sort()) visit(join(path, entry));
+    } else {
+      hash.update(relative(PROJECT_ROOT, path)).update(readFileSync(path));
+    }
+  };
+  for (const source of SOURCES) visit(join(PROJECT_ROOT, source));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Synthesizes the tier's stacks the way `bin/app.ts` does (functions bundled by esbuild into cdk.out), once for
+ * a given source tree: concurrent test files wait for the one that synthesizes, and later runs reuse its output.
+ */
+export async function synthesizeTier(): Promise<SynthesizedTier> {
+  const root = join(PROJECT_ROOT, '.tmp', 'emulated-aws');
+  const outdir = join(root, `cdk.out-${sourceHash()}`);
+  const done = join(outdir, 'tier-synth.done');
+  const lock = `${outdir}.lock`;
+  mkdirSync(root, { recursive: true });
+  const deadline = Date.now() + 300_000;
+  while (!existsSync(done)) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another test file is synthesizing the same sources; a lock older than 5 minutes was left by a crash.
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs! > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
+    try {
+      const staging = `${outdir}.staging`;
+      rmSync(staging, { recursive: true, force: true });
+      const app = new App({ outdir: staging });
+      for (const [name, config] of Object.entries(TIER_STACKS)) {
+        new DeployRunbookStack(app, stackName(name as TierStackName), { config, env: { account: ACCOUNT, region: REGION } });
+      }
+      app.synth();
+      writeFileSync(join(staging, 'tier-synth.done'), new Date().toISOString());
+      rmSync(outdir, { recursive: true, force: true });
+      renameSync(staging, outdir);
+      // Assemblies of older sources are never read again.
+      for (const old of readdirSync(root).filter((entry) => /^cdk\.out-[0-9a-f]+$/.test(entry) && join(root, entry) !== outdir)) {
+        rmSync(join(root, old), { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  const templates = Object.fromEntries(
+    Object.keys(TIER_STACKS).map((name) => [name, JSON.parse(readFileSync(join(outdir, `${stackName(name as TierStackName)}.template.json`), 'utf8'))]),
+  ) as Record<TierStackName, TemplateJson>;
+  return { outdir, templates };
+}

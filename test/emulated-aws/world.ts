@@ -1,0 +1,226 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateSecurityGroupCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type AwsCredentials, clientConfig } from './deployed-stack';
+import { ALARMS, APP_HOST, APP_PORT, IMAGE_REPOSITORY, PASS_ROLES, SMOKE_SECRET, TIER_STACKS, type TierStackName, TOPIC_NAME } from './stacks';
+
+/** How the fake app behaves while a version (image tag) serves. */
+export interface AppVersion {
+  /** Status of `/health`. @default 200 */
+  readonly healthStatus?: number;
+  /** Alarms this version sets to ALARM as soon as it serves a request (a regression the bake sees). */
+  readonly firesAlarms?: readonly string[];
+}
+
+/**
+ * The team's application as the smoke tests reach it: it answers as the version the ECS service runs, read
+ * from moto on each request, so a deploy or a rollback changes what the next smoke test sees.
+ */
+export class FakeApp {
+  readonly address = `127.${randomInt(1, 255)}.${randomInt(0, 255)}.${randomInt(1, 255)}`;
+  /** The smoke-test user's password, stored in Secrets Manager; a canary: it must never appear in an output. */
+  readonly password = `pw-${randomBytes(12).toString('hex')}`;
+  readonly requests: { readonly path: string; readonly version: string }[] = [];
+  versions: Readonly<Record<string, AppVersion>> = {};
+  private readonly tokens = new Set<string>();
+  private readonly fired = new Set<string>();
+  private server?: Server;
+  private clients?: { ecs: ECSClient; cloudwatch: CloudWatchClient };
+
+  async listen(): Promise<void> {
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: Error) => response.writeHead(502).end(error.message));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(APP_PORT, this.address, resolve));
+  }
+
+  /** Reads the running version through `credentials` (the operator's) at `endpoint`. */
+  connect(endpoint: string, credentials: AwsCredentials): void {
+    this.clients = { ecs: new ECSClient(clientConfig(endpoint, credentials)), cloudwatch: new CloudWatchClient(clientConfig(endpoint, credentials)) };
+    this.requests.length = 0;
+    this.fired.clear();
+    this.tokens.clear();
+  }
+
+  get hosts(): Record<string, string> {
+    return { [APP_HOST]: this.address };
+  }
+
+  /** The image tag serving traffic: the new deployment's once its rollout completed, the old one's until then. */
+  async servingVersion(): Promise<string> {
+    const { ecs } = this.clients ?? {};
+    if (!ecs) throw new Error('FakeApp.connect was not called');
+    const service = (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-prod', services: ['shop-api'] }))).services?.[0];
+    const deployments = service?.deployments ?? [];
+    const primary = deployments.find((d) => d.status === 'PRIMARY');
+    const serving = primary?.rolloutState === 'COMPLETED' ? primary : (deployments.find((d) => d.status === 'ACTIVE') ?? primary);
+    const { taskDefinition } = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: serving?.taskDefinition }));
+    const image = taskDefinition?.containerDefinitions?.[0]?.image ?? '';
+    return image.slice(image.lastIndexOf(':') + 1);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const version = await this.servingVersion();
+    const behaviour = this.versions[version] ?? {};
+    const path = request.url ?? '/';
+    this.requests.push({ path, version });
+    for (const alarm of behaviour.firesAlarms ?? []) {
+      if (this.fired.has(alarm)) continue;
+      this.fired.add(alarm);
+      await this.clients?.cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'ALARM', StateReason: `${version} answers 5xx` }));
+    }
+    const body = await new Promise<string>((resolve) => {
+      let text = '';
+      request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      request.on('end', () => resolve(text));
+    });
+    const json = (status: number, value: unknown): void => {
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    };
+    if (path === '/health') return json(behaviour.healthStatus ?? 200, { status: (behaviour.healthStatus ?? 200) === 200 ? 'healthy' : 'failing', version });
+    if (path === '/api/auth/login' && request.method === 'POST') {
+      const { password } = JSON.parse(body || '{}') as { password?: string };
+      if (password !== this.password) return json(401, { error: 'bad credentials' });
+      const token = `tok-${randomBytes(16).toString('hex')}`;
+      this.tokens.add(token);
+      return json(200, { token });
+    }
+    if (path === '/api/users/me') {
+      const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+      return token && this.tokens.has(token) ? json(200, { email: 'smoke-test@example.com' }) : json(401, { error: 'unauthorized' });
+    }
+    return json(404, { error: 'not found' });
+  }
+}
+
+/** The existing resources a configuration names, created in moto before IAM is enforced. */
+export interface World {
+  /** Reads what the runbook published to its topic (through an SQS subscription). */
+  notifications(): Promise<{ subject?: string; message: string }[]>;
+  /** The image tag the service's task definition had at the start. */
+  readonly initialImage: string;
+}
+
+export const IMAGE = (tag: string) => `${IMAGE_REPOSITORY}:${tag}`;
+
+/** Creates the ECS service (running v1), the database, the alarms (OK), the topic and the smoke-test secret. */
+export async function createWorld(endpoint: string, credentials: AwsCredentials, stack: TierStackName, app: FakeApp): Promise<World> {
+  const config = clientConfig(endpoint, credentials);
+  const ecs = new ECSClient(config);
+  await ecs.send(new CreateClusterCommand({ clusterName: 'shop-prod' }));
+  const registered = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: 'shop-api',
+      taskRoleArn: PASS_ROLES[0],
+      executionRoleArn: PASS_ROLES[1],
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [{ name: 'api', image: IMAGE('v1'), essential: true, cpu: 256, memory: 512, portMappings: [{ containerPort: 8080 }] }],
+    }),
+  );
+  // A Fargate service runs in the default VPC's subnets; the migrations task must run there too.
+  const ec2 = new EC2Client(config);
+  const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets ?? [];
+  const group = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'shop-api', Description: 'shop-api tasks', VpcId: subnets[0]?.VpcId }));
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster: 'shop-prod',
+      serviceName: 'shop-api',
+      taskDefinition: registered.taskDefinition?.taskDefinitionArn,
+      desiredCount: 2,
+      launchType: 'FARGATE',
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: subnets.slice(0, 2).map((s) => s.SubnetId ?? ''), securityGroups: [group.GroupId ?? ''], assignPublicIp: 'DISABLED' },
+      },
+    }),
+  );
+
+  const rds = new RDSClient(config);
+  const database = TIER_STACKS[stack].database;
+  if (database?.kind === 'rds-instance') {
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: database.instanceIdentifier,
+        Engine: 'postgres',
+        EngineVersion: '16.4',
+        DBInstanceClass: 'db.t4g.micro',
+        AllocatedStorage: 20,
+        MasterUsername: 'shop',
+        MasterUserPassword: 'not-a-real-password',
+      }),
+    );
+  } else if (database?.kind === 'aurora-cluster') {
+    await rds.send(
+      new CreateDBClusterCommand({
+        DBClusterIdentifier: database.clusterIdentifier,
+        Engine: 'aurora-postgresql',
+        EngineVersion: '16.4',
+        MasterUsername: 'shop',
+        MasterUserPassword: 'not-a-real-password',
+      }),
+    );
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: `${database.clusterIdentifier}-1`,
+        DBClusterIdentifier: database.clusterIdentifier,
+        Engine: 'aurora-postgresql',
+        DBInstanceClass: 'db.r6g.large',
+      }),
+    );
+  }
+
+  const cloudwatch = new CloudWatchClient(config);
+  for (const name of ALARMS) {
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: name,
+        Namespace: 'ShopApi',
+        MetricName: name,
+        Statistic: 'Average',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: name, StateValue: 'OK', StateReason: 'steady' }));
+  }
+
+  const sns = new SNSClient(config);
+  const sqs = new SQSClient(config);
+  const topicArn = (await sns.send(new CreateTopicCommand({ Name: TOPIC_NAME }))).TopicArn;
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'deployments-inbox' }))).QueueUrl ?? '';
+  const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+
+  await new SecretsManagerClient(config).send(new CreateSecretCommand({ Name: SMOKE_SECRET, SecretString: JSON.stringify({ password: app.password }) }));
+  app.connect(endpoint, credentials);
+
+  const received: { subject?: string; message: string }[] = [];
+  return {
+    initialImage: IMAGE('v1'),
+    async notifications() {
+      for (;;) {
+        const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        if (!page.Messages?.length) return received;
+        for (const message of page.Messages) {
+          const envelope = JSON.parse(message.Body ?? '{}') as { Subject?: string; Message?: string };
+          received.push({ subject: envelope.Subject, message: envelope.Message ?? '' });
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+        }
+      }
+    },
+  };
+}
