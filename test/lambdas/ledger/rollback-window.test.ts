@@ -2,11 +2,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { RunbookConfig } from '../../../config/schema';
 import { acquireLock, releaseLock } from '../../../lambdas/deployment-lock/deployment-lock';
 import { LedgerEvent, runLedger } from '../../../lambdas/ledger/ledger';
-import { readLedger } from '../../../lambdas/ledger/release-ledger';
+import { readLedger, updateLedger } from '../../../lambdas/ledger/release-ledger';
 import { DeploymentInProgressError } from '../../../lambdas/shared/errors';
 import type { Execution, Outcome, WindowDecision } from '../../../lambdas/shared/model';
 import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
-import { config, deployment, deploymentFor, executionNamed, fixedClock, preflight, releasedSlots, smokeReport, snapshot, tempFileStore } from './fixtures';
+import { config, deployment, deploymentFor, executionNamed, fixedClock, preflight, releasedSlots, smokeReport, snapshot, STATE_MACHINE, tempFileStore } from './fixtures';
 
 const RELEASED_AT = '2025-03-04T10:45:00.000Z';
 const ALARM_AT = '2025-03-04T12:20:00.000Z';
@@ -156,6 +156,21 @@ describe('check-window', () => {
 
     clock.set('2025-03-04T12:21:00.000Z');
     expect((await checkWindow(executionNamed('alarm-claims-late'), config, '2025-03-05T09:00:00.000Z')).decision).toBe('rollback');
+  });
+
+  it('does nothing when the current release is already marked rolled back, as a person may mark it by hand', async () => {
+    await releaseTwoVersions();
+    const mark = { at: '2025-03-04T11:00:00.000Z', executionId: `${STATE_MACHINE}:by-hand`, reason: 'rolled back by hand' };
+    await updateLedger(store, 'shop-api', (doc) => ({ ...doc, current: doc.current && { ...doc.current, rolledBack: mark } }));
+    clock.set('2025-03-04T12:21:00.000Z');
+
+    const window = await checkWindow(executionNamed('alarm-after-hand-rollback'));
+
+    expect(window).toMatchObject({
+      decision: 'already-rolled-back',
+      message: 'Release v1.4.2 of shop-api was already rolled back at 2025-03-04T11:00:00.000Z: nothing to do for alarm shop-api-5xx-rate.',
+      patch: null,
+    });
   });
 
   it('does not roll back when rollbackWindowHours is 0', async () => {
