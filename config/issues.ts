@@ -60,7 +60,7 @@ export function formatPath(prefix: string, path: readonly PropertyKey[]): string
  * `target.cluster: Invalid input: expected string, received number (got 42)`; values of fields that may
  * hold credentials are described, never shown.
  */
-export function formatIssues(error: z.ZodError, input: unknown, prefix = ''): string[] {
+export function formatIssues(error: z.core.$ZodError, input: unknown, prefix = ''): string[] {
   const lines: string[] = [];
   for (const issue of error.issues) {
     const received = valueAt(input, issue.path);
@@ -82,7 +82,7 @@ export function formatIssues(error: z.ZodError, input: unknown, prefix = ''): st
       // Report the alternative the value was meant for: the one that knows most of its keys, then the one that got furthest.
       const best = [...issue.errors].sort((a, b) => unknownKeys(a) - unknownKeys(b) || depth(b) - depth(a))[0];
       const nested = best.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
-      const fake = { issues: nested } as unknown as z.ZodError;
+      const fake = { issues: nested } as unknown as z.core.$ZodError;
       lines.push(...formatIssues(fake, input, prefix));
       continue;
     }

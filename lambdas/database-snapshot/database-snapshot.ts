@@ -1,21 +1,21 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { DatabaseBackups } from '../ports/database-backups';
 import { InvalidInputError, SnapshotFailedError } from '../shared/errors';
-import { Deployment, Preflight, SnapshotRef } from '../shared/model';
+import { Deployment, judged, Preflight, SnapshotRef } from '../shared/model';
 import { snapshotIdFor } from './snapshot-id';
 
 const TakeSnapshotEvent = z.object({
   operation: z.literal('take'),
-  config: RunbookConfig,
+  config: judged<RunbookConfig>(),
   deployment: Deployment,
   preflight: Preflight,
 });
 
 const CheckSnapshotEvent = z.object({
   operation: z.literal('check'),
-  config: RunbookConfig,
+  config: judged<RunbookConfig>(),
   deployment: Deployment,
   preflight: Preflight,
   snapshot: SnapshotRef,

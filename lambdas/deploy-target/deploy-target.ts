@@ -1,11 +1,11 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { DeployTarget } from '../ports/deploy-target';
 import { InvalidInputError } from '../shared/errors';
-import { DeployedVersion, DeployHandle, DeployStatus, Deployment, Preflight, TaskError } from '../shared/model';
+import { DeployedVersion, DeployHandle, DeployStatus, Deployment, judged, Preflight, TaskError } from '../shared/model';
 
-const common = { config: RunbookConfig, deployment: Deployment };
+const common = { config: judged<RunbookConfig>(), deployment: Deployment };
 
 /** The Parameters of Deploy, CheckDeployment / CheckRollback and RollbackApp. */
 export const DeployTargetEvent = z.discriminatedUnion('operation', [
@@ -16,9 +16,9 @@ export const DeployTargetEvent = z.discriminatedUnion('operation', [
     ...common,
     rollbackTo: DeployedVersion,
     /** The deploy being undone; null when Deploy failed before it started one. */
-    handle: DeployHandle.nullable(),
+    handle: z.nullable(DeployHandle),
     /** Why the rollback happens; the ledger reports it, the target does not need it. */
-    error: TaskError.nullable(),
+    error: z.nullable(TaskError),
   }),
 ]);
 export type DeployTargetEvent = z.output<typeof DeployTargetEvent>;

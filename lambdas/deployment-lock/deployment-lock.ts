@@ -1,36 +1,36 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { describeValue, formatIssues } from '../../config/issues';
-import { RunbookConfig } from '../../config/schema';
+import type { RunbookConfig } from '../../config/schema';
 import type { ArtifactStore } from '../ports/artifact-store';
 import type { Clock } from '../ports/clock';
 import { DeploymentInProgressError, LockLostError, PreconditionFailedError, RunbookError } from '../shared/errors';
-import { causeMessage, Deployment, Execution, Lease, TaskError } from '../shared/model';
+import { causeMessage, Deployment, Execution, judged, Lease, TaskError } from '../shared/model';
 
-const common = { config: RunbookConfig, deployment: Deployment, execution: Execution };
+const common = { config: judged<RunbookConfig>(), deployment: Deployment, execution: Execution };
 
 /** AcquireLock, ReleaseLock* and KeepLockForHuman send these Parameters. */
 export const DeploymentLockEvent = z.discriminatedUnion('operation', [
   z.object({ operation: z.literal('acquire'), ...common }),
   z.object({ operation: z.literal('release'), ...common, lease: Lease }),
-  z.object({ operation: z.literal('mark-stuck'), ...common, lease: Lease, rollbackError: TaskError.nullable().default(null) }),
+  z.object({ operation: z.literal('mark-stuck'), ...common, lease: Lease, rollbackError: z._default(z.nullable(TaskError), null) }),
 ]);
 export type DeploymentLockEvent = z.output<typeof DeploymentLockEvent>;
 
 /** The object at `locks/<target>.json`. It is never deleted: its versions are the lock's history. */
 export const LockRecord = z.object({
   /** Execution name of the holder. */
-  owner: z.string().min(1),
-  executionId: z.string().min(1),
-  deploymentId: z.string().min(1),
-  version: z.string().nullable(),
+  owner: z.string().check(z.minLength(1)),
+  executionId: z.string().check(z.minLength(1)),
+  deploymentId: z.string().check(z.minLength(1)),
+  version: z.nullable(z.string()),
   action: z.enum(['deploy', 'rollback']),
   /** `stuck`: a rollback failed and the target needs a person; never taken over. */
   state: z.enum(['held', 'released', 'stuck']),
-  acquiredAt: z.string().min(1),
-  expiresAt: z.string().min(1),
-  note: z.string().nullable(),
+  acquiredAt: z.string().check(z.minLength(1)),
+  expiresAt: z.string().check(z.minLength(1)),
+  note: z.nullable(z.string()),
   /** Holder of the expired lease this one took over. */
-  previousOwner: z.string().nullable().default(null),
+  previousOwner: z._default(z.nullable(z.string()), null),
 });
 export type LockRecord = z.output<typeof LockRecord>;
 

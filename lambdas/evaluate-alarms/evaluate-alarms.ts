@@ -1,13 +1,13 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
+import { watchedAlarms } from '../../config/watched-alarms';
 import type { AlarmSource } from '../ports/alarm-source';
 import type { Clock } from '../ports/clock';
-import { Baseline, BakeState, Deployment } from '../shared/model';
-import { watchedAlarms } from '../validate-input/validate-input';
+import { Baseline, BakeState, Deployment, judged } from '../shared/model';
 
 /** EvaluateAlarms' Parameters: the bake so far and the alarm states taken before the deploy. */
 export const EvaluateAlarmsEvent = z.object({
-  config: RunbookConfig,
+  config: judged<RunbookConfig>(),
   deployment: Deployment,
   baseline: Baseline,
   bake: BakeState,
@@ -27,7 +27,7 @@ export interface EvaluateAlarmsDeps {
  */
 export async function evaluateAlarms(event: EvaluateAlarmsEvent, deps: EvaluateAlarmsDeps): Promise<BakeState> {
   const now = deps.clock.now().toISOString();
-  const names = watchedAlarms(event.config);
+  const names = watchedAlarms(event.config.alarms);
   const states = names.length === 0 ? [] : await deps.alarms.states(names);
   const firedAtBaseline = new Set(event.baseline.alarms.filter((alarm) => alarm.state === 'ALARM').map((alarm) => alarm.name));
   const firing = states.filter((alarm) => alarm.state === 'ALARM');

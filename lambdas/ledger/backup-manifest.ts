@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { describeValue } from '../../config/issues';
 import type { ArtifactStore } from '../ports/artifact-store';
 import type { Clock } from '../ports/clock';
@@ -12,12 +12,12 @@ export const BackupManifest = z.object({
   target: z.string(),
   deploymentId: z.string(),
   executionId: z.string(),
-  requestedBy: z.string().nullable(),
+  requestedBy: z.nullable(z.string()),
   snapshot: SnapshotRef,
-  database: DatabaseInfo.nullable(),
+  database: z.nullable(DatabaseInfo),
   versions: z.object({
     before: DeployedVersion,
-    after: z.object({ version: z.string().nullable(), image: z.string().nullable() }),
+    after: z.object({ version: z.nullable(z.string()), image: z.nullable(z.string()) }),
   }),
   createdAt: z.string(),
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { BackupRecord, Outcome, WindowDecision } from '../shared/model';
 import { recordBackup } from './backup-manifest';
 import { type LedgerDeps, recordAbort, recordRelease, recordRollback, recordRollbackFailure } from './record-outcome';
@@ -9,7 +9,7 @@ export const LedgerOperation = z.enum(['record-backup', 'record-release', 'recor
 export type LedgerOperation = z.output<typeof LedgerOperation>;
 
 /** RecordBackup, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure and CheckRollbackWindow send `operation` and the slots. */
-export const LedgerEvent = LedgerSlots.extend({ operation: LedgerOperation });
+export const LedgerEvent = z.extend(LedgerSlots, { operation: LedgerOperation });
 export type LedgerEvent = z.output<typeof LedgerEvent>;
 
 export type { LedgerDeps };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { describeValue, formatIssues } from '../../config/issues';
 import type { ArtifactStore } from '../ports/artifact-store';
 import { PreconditionFailedError, RunbookError } from '../shared/errors';
@@ -12,7 +12,7 @@ export const MAX_EVENTS = 200;
 export const LEDGER_WRITE_ATTEMPTS = 5;
 
 export const LedgerEntry = z.object({
-  at: z.string().min(1),
+  at: z.string().check(z.minLength(1)),
   kind: z.enum(['released', 'rolled-back', 'aborted', 'rollback-failed', 'alarm-outside-window']),
   detail: z.string(),
 });
@@ -20,9 +20,9 @@ export type LedgerEntry = z.output<typeof LedgerEntry>;
 
 /** `ledger/<target>.json`: what runs now, what ran before, and what happened. */
 export const LedgerDocument = z.object({
-  target: z.string().min(1),
+  target: z.string().check(z.minLength(1)),
   /** The release running now, as far as the runbook knows; an alarm-triggered rollback undoes this one. */
-  current: ReleaseRecord.nullable(),
+  current: z.nullable(ReleaseRecord),
   releases: z.array(ReleaseRecord),
   events: z.array(LedgerEntry),
 });

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
 import { RunbookError } from '../shared/errors';
 import {
   Approval,
@@ -9,6 +9,7 @@ import {
   DeployHandle,
   Deployment,
   Execution,
+  judged,
   MigrationsState,
   Preflight,
   RestoreState,
@@ -23,24 +24,24 @@ import {
  * that sends fewer slots (RecordBackup, CheckRollbackWindow) leaves the others null too.
  */
 export const LedgerSlots = z.object({
-  config: RunbookConfig,
+  config: judged<RunbookConfig>(),
   deployment: Deployment,
   execution: Execution,
-  preflight: Preflight.nullable().default(null),
-  snapshot: SnapshotRef.nullable().default(null),
-  backup: BackupRecord.nullable().default(null),
-  release: DeployHandle.nullable().default(null),
-  migrations: MigrationsState.nullable().default(null),
-  smoke: SmokeReport.nullable().default(null),
-  bake: BakeState.nullable().default(null),
-  error: TaskError.nullable().default(null),
-  rollbackTo: DeployedVersion.nullable().default(null),
-  rollback: DeployHandle.nullable().default(null),
-  restore: RestoreState.nullable().default(null),
-  approval: Approval.nullable().default(null),
-  verify: SmokeReport.nullable().default(null),
-  rollbackError: TaskError.nullable().default(null),
-  window: WindowDecision.nullable().default(null),
+  preflight: z._default(z.nullable(Preflight), null),
+  snapshot: z._default(z.nullable(SnapshotRef), null),
+  backup: z._default(z.nullable(BackupRecord), null),
+  release: z._default(z.nullable(DeployHandle), null),
+  migrations: z._default(z.nullable(MigrationsState), null),
+  smoke: z._default(z.nullable(SmokeReport), null),
+  bake: z._default(z.nullable(BakeState), null),
+  error: z._default(z.nullable(TaskError), null),
+  rollbackTo: z._default(z.nullable(DeployedVersion), null),
+  rollback: z._default(z.nullable(DeployHandle), null),
+  restore: z._default(z.nullable(RestoreState), null),
+  approval: z._default(z.nullable(Approval), null),
+  verify: z._default(z.nullable(SmokeReport), null),
+  rollbackError: z._default(z.nullable(TaskError), null),
+  window: z._default(z.nullable(WindowDecision), null),
 });
 export type LedgerSlots = z.output<typeof LedgerSlots>;
 

@@ -1,10 +1,10 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { Migrator } from '../ports/migrator';
-import { DeployHandle, Deployment, MigrationsState } from '../shared/model';
+import { DeployHandle, Deployment, judged, MigrationsState } from '../shared/model';
 
-const common = { config: RunbookConfig, deployment: Deployment };
+const common = { config: judged<RunbookConfig>(), deployment: Deployment };
 
 /** The Parameters of StartMigrations and CheckMigrations. */
 export const MigrationsEvent = z.discriminatedUnion('operation', [

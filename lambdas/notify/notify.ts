@@ -1,22 +1,22 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
 import type { Notifier } from '../ports/notifier';
-import { Deployment, Outcome, SnapshotRef, TaskError, WindowDecision } from '../shared/model';
+import { Deployment, judged, Outcome, SnapshotRef, TaskError, WindowDecision } from '../shared/model';
 import { messageFor } from './messages';
 
-const common = { config: RunbookConfig, deployment: Deployment };
+const common = { config: judged<RunbookConfig>(), deployment: Deployment };
 /** RollbackUnrecorded leaves only `cause` in `$.outcome`. */
-const NotifiedOutcome = Outcome.partial().required({ cause: true });
-const optionalError = TaskError.nullable().default(null);
+const NotifiedOutcome = z.partial(Outcome, { result: true, reportKey: true, ledgerKey: true });
+const optionalError = z._default(z.nullable(TaskError), null);
 
 /** The Parameters of the Notify* states, and the Payload of RequestRestoreApproval. */
 export const NotifyEvent = z.discriminatedUnion('event', [
   z.object({ event: z.literal('succeeded'), ...common, outcome: NotifiedOutcome, lockError: optionalError }),
   z.object({ event: z.literal('aborted'), ...common, error: optionalError, lockError: optionalError }),
-  z.object({ event: z.literal('rolled-back'), ...common, outcome: NotifiedOutcome.nullable().default(null), error: optionalError, lockError: optionalError }),
+  z.object({ event: z.literal('rolled-back'), ...common, outcome: z._default(z.nullable(NotifiedOutcome), null), error: optionalError, lockError: optionalError }),
   z.object({ event: z.literal('rollback-failed'), ...common, error: optionalError, rollbackError: optionalError }),
   z.object({ event: z.literal('no-rollback'), ...common, window: WindowDecision }),
-  z.object({ event: z.literal('approval-requested'), ...common, taskToken: z.string().min(1), snapshot: SnapshotRef, error: optionalError }),
+  z.object({ event: z.literal('approval-requested'), ...common, taskToken: z.string().check(z.minLength(1)), snapshot: SnapshotRef, error: optionalError }),
 ]);
 export type NotifyEvent = z.output<typeof NotifyEvent>;
 

@@ -1,15 +1,15 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
+import { watchedAlarms } from '../../config/watched-alarms';
 import type { AlarmSource } from '../ports/alarm-source';
 import type { Clock } from '../ports/clock';
 import type { DatabaseBackups } from '../ports/database-backups';
 import type { DeployTarget } from '../ports/deploy-target';
 import { InvalidInputError, PreflightFailedError, RunbookError } from '../shared/errors';
-import { type AlarmState, type DatabaseInfo, type DeployedVersion, Deployment, type Preflight, type PreflightCheck } from '../shared/model';
-import { watchedAlarms } from '../validate-input/validate-input';
+import { type AlarmState, type DatabaseInfo, type DeployedVersion, Deployment, judged, type Preflight, type PreflightCheck } from '../shared/model';
 
 /** The Parameters of the Preflight state. */
-export const PreflightEvent = z.object({ config: RunbookConfig, deployment: Deployment });
+export const PreflightEvent = z.object({ config: judged<RunbookConfig>(), deployment: Deployment });
 export type PreflightEvent = z.output<typeof PreflightEvent>;
 
 export interface PreflightDeps {
@@ -55,7 +55,7 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
     }
   }
 
-  const names = watchedAlarms(config);
+  const names = watchedAlarms(config.alarms);
   const states = names.length === 0 ? [] : await attempt('alarm baseline', () => deps.alarms.states(names));
   if (states) checks.push(baselineCheck(states, config.alarms.preexisting));
 

@@ -1,16 +1,16 @@
-import { z } from 'zod';
-import { RunbookConfig } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { DatabaseRestorer } from '../ports/database-restorer';
 import { RestoreFailedError } from '../shared/errors';
-import { Deployment, Execution, RestoreState, SnapshotRef } from '../shared/model';
+import { Deployment, Execution, judged, RestoreState, SnapshotRef } from '../shared/model';
 
 /** AdvanceRestore's Parameters: `restore` is null on the first call, then the previous call's result. */
 export const RestoreDatabaseEvent = z.object({
-  config: RunbookConfig,
+  config: judged<RunbookConfig>(),
   deployment: Deployment,
   snapshot: SnapshotRef,
-  restore: RestoreState.nullable(),
+  restore: z.nullable(RestoreState),
   execution: Execution,
 });
 export type RestoreDatabaseEvent = z.output<typeof RestoreDatabaseEvent>;

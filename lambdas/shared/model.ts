@@ -1,4 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+// Zod Mini carries no messages of its own: the functions' errors read as classic zod's do.
+z.config(en());
 
 /**
  * The pieces of execution state the tasks exchange through the state machine. Each task parses the
@@ -6,12 +10,20 @@ import { z } from 'zod';
  * Slots not yet filled are `null` (LoadConfig initialises them), never missing.
  */
 
-const isoTime = z.string().min(1);
+const isoTime = z.string().check(z.minLength(1));
+
+/**
+ * Configuration that ValidateInput (and the synth before it) already judged: a function takes it as typed,
+ * without bundling the configuration schema to parse it again.
+ */
+export function judged<T>() {
+  return z.custom<T>();
+}
 
 /** `$.execution`, from the context object. */
 export const Execution = z.object({
-  id: z.string().min(1),
-  name: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  name: z.string().check(z.minLength(1)),
   startedAt: isoTime,
 });
 export type Execution = z.output<typeof Execution>;
@@ -19,52 +31,52 @@ export type Execution = z.output<typeof Execution>;
 /** `$.deployment`: the validated request (ValidateInput's result). */
 export const Deployment = z.object({
   /** Unique per execution; snapshot, manifest and report names derive from it. */
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
   action: z.enum(['deploy', 'rollback']),
-  target: z.string().min(1),
-  version: z.string().nullable(),
-  image: z.string().nullable(),
-  requestedBy: z.string().nullable(),
-  reason: z.string().nullable(),
-  alarm: z.object({ name: z.string(), reason: z.string().nullable(), time: z.string().nullable() }).nullable(),
+  target: z.string().check(z.minLength(1)),
+  version: z.nullable(z.string()),
+  image: z.nullable(z.string()),
+  requestedBy: z.nullable(z.string()),
+  reason: z.nullable(z.string()),
+  alarm: z.nullable(z.object({ name: z.string(), reason: z.nullable(z.string()), time: z.nullable(z.string()) })),
   /** Alarm evaluations in the bake: ceil(bake.durationSeconds / bake.pollSeconds), at least one. */
-  bakeChecks: z.number().int().min(1),
+  bakeChecks: z.int().check(z.minimum(1)),
   /** Restore approval wait, for the Task's TimeoutSecondsPath. */
-  approvalTimeoutSeconds: z.number().int().min(1),
-  executionId: z.string().min(1),
+  approvalTimeoutSeconds: z.int().check(z.minimum(1)),
+  executionId: z.string().check(z.minLength(1)),
   startedAt: isoTime,
 });
 export type Deployment = z.output<typeof Deployment>;
 
 /** `$.lock`: the lease a deployment holds on its target. */
 export const Lease = z.object({
-  key: z.string().min(1),
-  owner: z.string().min(1),
-  executionId: z.string().min(1),
-  etag: z.string().min(1),
+  key: z.string().check(z.minLength(1)),
+  owner: z.string().check(z.minLength(1)),
+  executionId: z.string().check(z.minLength(1)),
+  etag: z.string().check(z.minLength(1)),
   acquiredAt: isoTime,
   expiresAt: isoTime,
   /** True when a stale lease of a dead execution was taken over. */
   tookOver: z.boolean(),
-  previousOwner: z.string().nullable(),
+  previousOwner: z.nullable(z.string()),
 });
 export type Lease = z.output<typeof Lease>;
 
 /** What runs on the target: enough to redeploy it exactly. */
 export const DeployedVersion = z.object({
-  version: z.string().nullable(),
-  image: z.string().nullable(),
+  version: z.nullable(z.string()),
+  image: z.nullable(z.string()),
   /** ECS: task definition ARN; hook: its reference; local: the version. */
-  ref: z.string().min(1),
+  ref: z.string().check(z.minLength(1)),
 });
 export type DeployedVersion = z.output<typeof DeployedVersion>;
 
 export const AlarmStateValue = z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 export const AlarmState = z.object({
-  name: z.string().min(1),
+  name: z.string().check(z.minLength(1)),
   state: AlarmStateValue,
-  reason: z.string().nullable(),
-  updatedAt: z.string().nullable(),
+  reason: z.nullable(z.string()),
+  updatedAt: z.nullable(z.string()),
 });
 export type AlarmState = z.output<typeof AlarmState>;
 
@@ -76,13 +88,13 @@ export type Baseline = z.output<typeof Baseline>;
 
 export const DatabaseInfo = z.object({
   kind: z.enum(['rds-instance', 'aurora-cluster', 'postgres']),
-  identifier: z.string().min(1),
-  arn: z.string().nullable(),
+  identifier: z.string().check(z.minLength(1)),
+  arn: z.nullable(z.string()),
   engine: z.string(),
-  engineVersion: z.string().nullable(),
+  engineVersion: z.nullable(z.string()),
   status: z.string(),
-  encrypted: z.boolean().nullable(),
-  sizeBytes: z.number().nullable(),
+  encrypted: z.nullable(z.boolean()),
+  sizeBytes: z.nullable(z.number()),
 });
 export type DatabaseInfo = z.output<typeof DatabaseInfo>;
 
@@ -93,7 +105,7 @@ export type PreflightCheck = z.output<typeof PreflightCheck>;
 export const Preflight = z.object({
   running: DeployedVersion,
   baseline: Baseline,
-  database: DatabaseInfo.nullable(),
+  database: z.nullable(DatabaseInfo),
   checks: z.array(PreflightCheck),
   checkedAt: isoTime,
 });
@@ -101,20 +113,20 @@ export type Preflight = z.output<typeof Preflight>;
 
 /** `$.snapshot`: the pre-deploy backup. */
 export const SnapshotRef = z.object({
-  id: z.string().min(1),
-  arn: z.string().nullable(),
+  id: z.string().check(z.minLength(1)),
+  arn: z.nullable(z.string()),
   kind: z.enum(['rds-instance', 'aurora-cluster', 'postgres']),
-  source: z.string().min(1),
+  source: z.string().check(z.minLength(1)),
   status: z.enum(['creating', 'available', 'failed']),
-  engine: z.string().nullable(),
-  encrypted: z.boolean().nullable(),
-  sizeBytes: z.number().nullable(),
+  engine: z.nullable(z.string()),
+  encrypted: z.nullable(z.boolean()),
+  sizeBytes: z.nullable(z.number()),
   /** Local backups: where the dump lives in the artifact store. */
-  location: z.string().nullable(),
+  location: z.nullable(z.string()),
   /** Local backups: sha256 of the dump. */
-  checksum: z.string().nullable(),
+  checksum: z.nullable(z.string()),
   startedAt: isoTime,
-  completedAt: z.string().nullable(),
+  completedAt: z.nullable(z.string()),
   /** What was checked once it became available (encryption, pg_restore --list, …). */
   verification: z.array(z.string()),
 });
@@ -128,11 +140,11 @@ export type BackupRecord = z.output<typeof BackupRecord>;
 export const DeployHandle = z.object({
   kind: z.enum(['ecs', 'hook', 'command', 'process']),
   /** What is being rolled out (task definition ARN, hook reference, version). */
-  ref: z.string().min(1),
-  version: z.string().nullable(),
-  image: z.string().nullable(),
+  ref: z.string().check(z.minLength(1)),
+  version: z.nullable(z.string()),
+  image: z.nullable(z.string()),
   /** ECS deployment id, hook deployment id… */
-  deploymentId: z.string().nullable(),
+  deploymentId: z.nullable(z.string()),
   startedAt: isoTime,
 });
 export type DeployHandle = z.output<typeof DeployHandle>;
@@ -150,19 +162,19 @@ export const MigrationsState = z.object({
   started: z.boolean(),
   /** `not-run` until the migrations step starts (and for targets without migrations). */
   status: z.enum(['not-run', 'starting', 'running', 'succeeded']),
-  ref: z.string().nullable().default(null),
-  startedAt: z.string().nullable().default(null),
-  finishedAt: z.string().nullable().default(null),
-  detail: z.string().nullable().default(null),
+  ref: z._default(z.nullable(z.string()), null),
+  startedAt: z._default(z.nullable(z.string()), null),
+  finishedAt: z._default(z.nullable(z.string()), null),
+  detail: z._default(z.nullable(z.string()), null),
 });
 export type MigrationsState = z.output<typeof MigrationsState>;
 
 export const SmokeResult = z.object({
   name: z.string(),
   passed: z.boolean(),
-  status: z.number().nullable(),
-  latencyMs: z.number().nullable(),
-  attempts: z.number().int(),
+  status: z.nullable(z.number()),
+  latencyMs: z.nullable(z.number()),
+  attempts: z.int(),
   /** Why it failed; never contains a secret or captured value. */
   failures: z.array(z.string()),
 });
@@ -172,7 +184,7 @@ export type SmokeResult = z.output<typeof SmokeResult>;
 export const SmokeReport = z.object({
   phase: z.enum(['deploy', 'rollback']),
   passed: z.boolean(),
-  expectedVersion: z.string().nullable(),
+  expectedVersion: z.nullable(z.string()),
   summary: z.string(),
   results: z.array(SmokeResult),
   startedAt: isoTime,
@@ -182,21 +194,21 @@ export type SmokeReport = z.output<typeof SmokeReport>;
 
 /** `$.bake`: carried from one alarm evaluation to the next. */
 export const BakeState = z.object({
-  checks: z.number().int().min(0),
+  checks: z.int().check(z.minimum(0)),
   /** Null until the first evaluation. */
-  startedAt: z.string().nullable(),
+  startedAt: z.nullable(z.string()),
   decision: z.enum(['healthy', 'regressed']),
   firing: z.array(AlarmState),
   /** Alarms in ALARM now that were not at the baseline: these roll back. */
   newlyFiring: z.array(z.string()),
   /** Alarms already in ALARM at the baseline: reported, not blocking. */
   firingAtBaseline: z.array(z.string()),
-  lastCheckedAt: z.string().nullable().default(null),
+  lastCheckedAt: z._default(z.nullable(z.string()), null),
 });
 export type BakeState = z.output<typeof BakeState>;
 
 /** A caught error as Step Functions records it. On AWS a Lambda's Cause is JSON: {errorType, errorMessage, trace}. */
-export const TaskError = z.object({ Error: z.string(), Cause: z.string().nullable().default(null) });
+export const TaskError = z.object({ Error: z.string(), Cause: z._default(z.nullable(z.string()), null) });
 export type TaskError = z.output<typeof TaskError>;
 
 /** Reads the human message out of a Cause, whether it is a Lambda's JSON or plain text. */
@@ -213,7 +225,7 @@ export function causeMessage(error: TaskError | null | undefined): string {
 }
 
 /** `$.approval`: what SendTaskSuccess returned for a restore approval. */
-export const Approval = z.object({ approved: z.boolean(), by: z.string().nullable().default(null), comment: z.string().nullable().default(null) });
+export const Approval = z.object({ approved: z.boolean(), by: z._default(z.nullable(z.string()), null), comment: z._default(z.nullable(z.string()), null) });
 export type Approval = z.output<typeof Approval>;
 
 /** `$.restore`: the rename-swap's progress, one idempotent step per AdvanceRestore call. */
@@ -221,15 +233,15 @@ export const RestoreState = z.object({
   restored: z.boolean(),
   /** `skipped` / `not-approved` when no restore happens. */
   decision: z.enum(['skipped', 'not-approved', 'restoring', 'restored']),
-  phase: z.string().nullable().default(null),
+  phase: z._default(z.nullable(z.string()), null),
   /** Where the broken database was kept. */
-  failedCopy: z.string().nullable().default(null),
-  snapshotId: z.string().nullable().default(null),
-  steps: z.array(z.object({ phase: z.string(), at: isoTime, detail: z.string() })).default([]),
-  startedAt: z.string().nullable().default(null),
-  finishedAt: z.string().nullable().default(null),
+  failedCopy: z._default(z.nullable(z.string()), null),
+  snapshotId: z._default(z.nullable(z.string()), null),
+  steps: z._default(z.array(z.object({ phase: z.string(), at: isoTime, detail: z.string() })), []),
+  startedAt: z._default(z.nullable(z.string()), null),
+  finishedAt: z._default(z.nullable(z.string()), null),
   /** What a restorer recorded for its later steps (the original's settings, the names it chose). */
-  captured: z.record(z.string(), z.json()).optional(),
+  captured: z.optional(z.record(z.string(), z.json())),
 });
 export type RestoreState = z.output<typeof RestoreState>;
 
@@ -237,44 +249,48 @@ export type RestoreState = z.output<typeof RestoreState>;
 export const ReleaseRecord = z.object({
   deploymentId: z.string(),
   executionId: z.string(),
-  version: z.string().nullable(),
-  image: z.string().nullable(),
+  version: z.nullable(z.string()),
+  image: z.nullable(z.string()),
   ref: z.string(),
   previous: DeployedVersion,
-  snapshot: SnapshotRef.nullable(),
+  snapshot: z.nullable(SnapshotRef),
   migrationsRan: z.boolean(),
   finishedAt: isoTime,
-  rolledBack: z
-    .object({ at: isoTime, executionId: z.string(), reason: z.string() })
-    .nullable(),
+  rolledBack: z.nullable(z.object({ at: isoTime, executionId: z.string(), reason: z.string() })),
 });
 export type ReleaseRecord = z.output<typeof ReleaseRecord>;
 
 /** `$.window`: CheckRollbackWindow's decision for an alarm-triggered rollback. */
-export const WindowDecision = z.object({
-  decision: z.enum(['rollback', 'outside-window', 'already-rolled-back', 'no-release']),
-  message: z.string(),
-  release: ReleaseRecord.nullable(),
-  /** Merged into the execution state (States.JsonMerge) when the decision is `rollback`. */
-  patch: z
-    .object({
-      rollbackTo: DeployedVersion,
-      snapshot: SnapshotRef.nullable(),
-      migrations: MigrationsState,
-      error: TaskError,
-      release: DeployHandle,
-    })
-    .nullable(),
-})
-  // PrepareAlarmRollback merges the patch: a rollback without one would stop the execution with the lock held.
-  .refine((w) => (w.decision === 'rollback') === (w.patch !== null), { message: 'patch must be set exactly when the decision is rollback', path: ['patch'] });
+export const WindowDecision = z
+  .object({
+    decision: z.enum(['rollback', 'outside-window', 'already-rolled-back', 'no-release']),
+    message: z.string(),
+    release: z.nullable(ReleaseRecord),
+    /** Merged into the execution state (States.JsonMerge) when the decision is `rollback`. */
+    patch: z.nullable(
+      z.object({
+        rollbackTo: DeployedVersion,
+        snapshot: z.nullable(SnapshotRef),
+        migrations: MigrationsState,
+        error: TaskError,
+        release: DeployHandle,
+      }),
+    ),
+  })
+  .check(
+    // PrepareAlarmRollback merges the patch: a rollback without one would stop the execution with the lock held.
+    z.refine((w) => (w.decision === 'rollback') === (w.patch !== null), {
+      message: 'patch must be set exactly when the decision is rollback',
+      path: ['patch'],
+    }),
+  );
 export type WindowDecision = z.output<typeof WindowDecision>;
 
 /** `$.outcome`: what the ledger wrote and the sentence the final state reports. */
 export const Outcome = z.object({
   result: z.enum(['succeeded', 'rolled-back', 'aborted', 'rollback-failed']),
   cause: z.string(),
-  reportKey: z.string().nullable(),
-  ledgerKey: z.string().nullable(),
+  reportKey: z.nullable(z.string()),
+  ledgerKey: z.nullable(z.string()),
 });
 export type Outcome = z.output<typeof Outcome>;

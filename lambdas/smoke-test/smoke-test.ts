@@ -1,9 +1,9 @@
-import { z } from 'zod';
-import { type SecretRef, SmokeTests } from '../../config/schema';
+import * as z from 'zod/mini';
+import type { SecretRef, SmokeTestsConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { SecretSource } from '../ports/secret-source';
 import { SecretUnavailableError } from '../shared/errors';
-import { Deployment, type SmokeReport, type SmokeResult } from '../shared/model';
+import { Deployment, judged, type SmokeReport, type SmokeResult } from '../shared/model';
 import { checkInputs, refsOfCheck } from './dependencies';
 import { type Reason, reason, responseExcerpt } from './reason';
 import { Redactor } from './redact';
@@ -13,10 +13,10 @@ import { runScheduled } from './schedule';
 export const SmokeTestEvent = z.object({
   phase: z.enum(['deploy', 'rollback']),
   /** Only the smoke tests are read; the rest of the configuration passes through untouched. */
-  config: z.object({ smokeTests: SmokeTests }),
+  config: judged<{ smokeTests: SmokeTestsConfig }>(),
   deployment: Deployment,
   /** The version that should answer: the new one after a deploy, the restored one after a rollback. */
-  expectedVersion: z.string().nullable(),
+  expectedVersion: z.nullable(z.string()),
 });
 export type SmokeTestEvent = z.output<typeof SmokeTestEvent>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_INPUT_BYTES, requestSchemaFor } from '../../config/deployment-input';
 import { describeValue, formatIssues } from '../../config/issues';
 import { RunbookConfig } from '../../config/schema';
+import { watchedAlarms } from '../../config/watched-alarms';
 import type { Clock } from '../ports/clock';
 import { deploymentIdFor } from '../shared/deployment-id';
 import { InvalidInputError } from '../shared/errors';
@@ -49,7 +50,7 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
       }
     }
   } else if (request.alarm) {
-    const watched = watchedAlarms(config);
+    const watched = watchedAlarms(config.alarms);
     if (!watched.includes(request.alarm.name)) {
       problems.push(`alarm.name: "${request.alarm.name}" is not one of the configured alarms (${watched.join(', ') || 'none'})`);
     }
@@ -76,9 +77,4 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
 function isFromRepository(image: string, repository: string): boolean {
   const rest = image.slice(repository.length);
   return image.startsWith(repository) && (rest.startsWith(':') || rest.startsWith('@'));
-}
-
-/** Alarm names this target watches, whichever source defines them. */
-export function watchedAlarms(config: RunbookConfig): string[] {
-  return config.alarms.kind === 'cloudwatch' ? [...config.alarms.names] : config.alarms.rules.map((r) => r.name);
 }

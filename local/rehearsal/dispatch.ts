@@ -17,11 +17,11 @@ import type { LocalPorts } from './local-ports';
 
 /** A function folder's event schema and its run function called with local ports: what its handler.ts does on AWS. */
 interface Route {
-  readonly schema: z.ZodType;
+  readonly schema: z.core.$ZodType;
   readonly run: (event: never, ports: LocalPorts) => Promise<unknown>;
 }
 
-function route<S extends z.ZodType>(schema: S, run: (event: z.output<S>, ports: LocalPorts) => Promise<unknown>): Route {
+function route<S extends z.core.$ZodType>(schema: S, run: (event: z.output<S>, ports: LocalPorts) => Promise<unknown>): Route {
   return { schema, run: run as Route['run'] };
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { localOnlyProblems, parseConfig } from '../../config/load';
-import { watchedAlarms } from '../../lambdas/validate-input/validate-input';
+import { watchedAlarms } from '../../config/watched-alarms';
 import raw from '../../examples/rehearsal/runbook.json';
 import { REPO_ROOT } from './demo-app-process';
 
@@ -49,7 +49,7 @@ describe('examples/rehearsal/runbook.json', () => {
       { metric: 'error-ratio', threshold: 0.01 },
       { metric: 'latency-p95', threshold: 500 },
     ]);
-    expect(watchedAlarms(config)).toHaveLength(2);
+    expect(watchedAlarms(config.alarms)).toHaveLength(2);
     expect(config.bake.durationSeconds).toBeLessThanOrEqual(60);
   });
 });

@@ -92,6 +92,12 @@ describe('function bundles (real esbuild bundling)', { timeout: 300_000 }, () =>
     expect(bundle.sources.filter((source) => /node_modules\/(aws-cdk-lib|constructs|cdk-nag|esbuild)\//.test(source))).toEqual([]);
   });
 
+  it.each(FOLDERS)('bundles the configuration schema and classic zod into %s only if it is validate-input, the one function that judges the configuration', (folder) => {
+    const { sources } = bundles.get(folder) as Bundle;
+    const judging = sources.filter((source) => /node_modules\/zod\/v4\/classic\/|\/config\/schema\.ts$/.test(source));
+    expect(judging.length > 0).toBe(folder === 'validate-input');
+  });
+
   it('keeps the heavy clients apart: no RDS client for validate-input, no ECS client for smoke-test', () => {
     expect(clientsIn(bundles.get('validate-input') as Bundle)).not.toContain('client-rds');
     expect(clientsIn(bundles.get('smoke-test') as Bundle)).not.toContain('client-ecs');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { PreflightFailedError } from '../../lambdas/shared/errors';
 import {
   Approval,
@@ -32,7 +32,7 @@ import {
 } from './harness';
 
 /** The model schema of the slot each state's result lands in; the others' results are discarded (ResultPath null). */
-const RESULT_SCHEMAS: Record<string, z.ZodType> = {
+const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   ValidateInput: Deployment,
   AcquireLock: Lease,
   Preflight,

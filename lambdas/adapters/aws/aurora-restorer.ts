@@ -6,7 +6,7 @@ import {
   type RDSClient,
   RestoreDBClusterFromSnapshotCommand,
 } from '@aws-sdk/client-rds';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type Clock, systemClock } from '../../ports/clock';
 import type { DatabaseRestorer } from '../../ports/database-restorer';
 import { RestoreFailedError } from '../../shared/errors';
@@ -39,26 +39,26 @@ import {
   plainTags,
 } from './restore-steps';
 
-const TagList = z.array(z.object({ Key: z.string(), Value: z.string() })).optional();
+const TagList = z.optional(z.array(z.object({ Key: z.string(), Value: z.string() })));
 
 /** The original cluster's settings, named as RestoreDBClusterFromSnapshot takes them. */
 const ClusterSettings = z.object({
   Engine: z.string(),
-  EngineVersion: z.string().optional(),
-  DBSubnetGroupName: z.string().optional(),
-  VpcSecurityGroupIds: z.array(z.string()).optional(),
-  DBClusterParameterGroupName: z.string().optional(),
-  KmsKeyId: z.string().optional(),
-  DeletionProtection: z.boolean().optional(),
-  Port: z.number().optional(),
-  EnableIAMDatabaseAuthentication: z.boolean().optional(),
-  CopyTagsToSnapshot: z.boolean().optional(),
-  EnableCloudwatchLogsExports: z.array(z.string()).optional(),
-  BackupRetentionPeriod: z.number().optional(),
-  PreferredBackupWindow: z.string().optional(),
-  ServerlessV2ScalingConfiguration: z
-    .object({ MinCapacity: z.number().optional(), MaxCapacity: z.number().optional(), SecondsUntilAutoPause: z.number().optional() })
-    .optional(),
+  EngineVersion: z.optional(z.string()),
+  DBSubnetGroupName: z.optional(z.string()),
+  VpcSecurityGroupIds: z.optional(z.array(z.string())),
+  DBClusterParameterGroupName: z.optional(z.string()),
+  KmsKeyId: z.optional(z.string()),
+  DeletionProtection: z.optional(z.boolean()),
+  Port: z.optional(z.number()),
+  EnableIAMDatabaseAuthentication: z.optional(z.boolean()),
+  CopyTagsToSnapshot: z.optional(z.boolean()),
+  EnableCloudwatchLogsExports: z.optional(z.array(z.string())),
+  BackupRetentionPeriod: z.optional(z.number()),
+  PreferredBackupWindow: z.optional(z.string()),
+  ServerlessV2ScalingConfiguration: z.optional(
+    z.object({ MinCapacity: z.optional(z.number()), MaxCapacity: z.optional(z.number()), SecondsUntilAutoPause: z.optional(z.number()) }),
+  ),
   Tags: TagList,
 });
 type ClusterSettings = z.output<typeof ClusterSettings>;
@@ -68,9 +68,9 @@ const WriterSettings = z.object({
   DBInstanceIdentifier: z.string(),
   DBInstanceClass: z.string(),
   Engine: z.string(),
-  DBParameterGroupName: z.string().optional(),
-  PubliclyAccessible: z.boolean().optional(),
-  AutoMinorVersionUpgrade: z.boolean().optional(),
+  DBParameterGroupName: z.optional(z.string()),
+  PubliclyAccessible: z.optional(z.boolean()),
+  AutoMinorVersionUpgrade: z.optional(z.boolean()),
   Tags: TagList,
 });
 type WriterSettings = z.output<typeof WriterSettings>;

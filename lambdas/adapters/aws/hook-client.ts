@@ -1,5 +1,5 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { formatIssues } from '../../../config/issues';
 import type { RunbookError } from '../../shared/errors';
 
@@ -14,7 +14,7 @@ const MAX_HOOK_MESSAGE = 1000;
  * with `schema`. Every way a hook can let us down (an unhandled error, a non-200 status, a payload that is
  * not JSON or does not match) becomes one `failure` error naming the function, the action and what was wrong.
  */
-export async function invokeHook<S extends z.ZodType>(
+export async function invokeHook<S extends z.ZodMiniType>(
   lambda: LambdaClient,
   functionArn: string,
   action: string,

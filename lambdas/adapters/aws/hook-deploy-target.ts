@@ -1,5 +1,5 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { DeployRequest, DeployTarget } from '../../ports/deploy-target';
 import { type Clock, systemClock } from '../../ports/clock';
 import { DeploymentFailedError } from '../../shared/errors';
@@ -7,14 +7,14 @@ import type { DeployedVersion, DeployHandle, DeployStatus, PreflightCheck } from
 import { invokeHook } from './hook-client';
 
 const CurrentResponse = z.object({
-  version: z.string().nullable(),
-  image: z.string().nullable(),
-  ref: z.string().min(1),
+  version: z.nullable(z.string()),
+  image: z.nullable(z.string()),
+  ref: z.string().check(z.minLength(1)),
 });
 
 const StartedResponse = z.object({
-  ref: z.string().min(1),
-  deploymentId: z.string().min(1).nullish(),
+  ref: z.string().check(z.minLength(1)),
+  deploymentId: z.nullish(z.string().check(z.minLength(1))),
 });
 
 const StatusResponse = z.object({
@@ -74,7 +74,7 @@ export class HookDeployTarget implements DeployTarget {
     return { kind: 'hook', ref: started.ref, version, image, deploymentId: started.deploymentId ?? null, startedAt: this.clock.now().toISOString() };
   }
 
-  private invoke<S extends z.ZodType>(action: string, payload: Record<string, unknown>, schema: S): Promise<z.output<S>> {
+  private invoke<S extends z.ZodMiniType>(action: string, payload: Record<string, unknown>, schema: S): Promise<z.output<S>> {
     return invokeHook(this.lambda, this.functionArn, action, payload, schema, DeploymentFailedError);
   }
 }

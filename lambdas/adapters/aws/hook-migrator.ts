@@ -1,5 +1,5 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type Clock, systemClock } from '../../ports/clock';
 import type { Migrator } from '../../ports/migrator';
 import { MigrationFailedError } from '../../shared/errors';
@@ -10,8 +10,8 @@ const MigrationStatus = z.enum(['running', 'succeeded', 'failed']);
 
 const MigrateResponse = z.object({
   status: MigrationStatus,
-  ref: z.string().min(1),
-  detail: z.string().nullish(),
+  ref: z.string().check(z.minLength(1)),
+  detail: z.nullish(z.string()),
 });
 
 const MigrationStatusResponse = z.object({

@@ -1,5 +1,5 @@
 import { type DBInstance, type RDSClient, RestoreDBInstanceFromDBSnapshotCommand } from '@aws-sdk/client-rds';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type Clock, systemClock } from '../../ports/clock';
 import type { DatabaseRestorer } from '../../ports/database-restorer';
 import { RestoreFailedError } from '../../shared/errors';
@@ -27,27 +27,27 @@ const GP3_PROVISIONED_MIN_GIB = 400;
 
 /** The original instance's settings, named as RestoreDBInstanceFromDBSnapshot takes them. */
 const InstanceSettings = z.object({
-  DBInstanceClass: z.string().optional(),
-  DBSubnetGroupName: z.string().optional(),
-  VpcSecurityGroupIds: z.array(z.string()).optional(),
-  DBParameterGroupName: z.string().optional(),
-  OptionGroupName: z.string().optional(),
-  MultiAZ: z.boolean().optional(),
-  AvailabilityZone: z.string().optional(),
-  StorageType: z.string().optional(),
-  AllocatedStorage: z.number().optional(),
-  Iops: z.number().optional(),
-  StorageThroughput: z.number().optional(),
-  DeletionProtection: z.boolean().optional(),
-  PubliclyAccessible: z.boolean().optional(),
-  Port: z.number().optional(),
-  CopyTagsToSnapshot: z.boolean().optional(),
-  EnableIAMDatabaseAuthentication: z.boolean().optional(),
-  AutoMinorVersionUpgrade: z.boolean().optional(),
-  EnableCloudwatchLogsExports: z.array(z.string()).optional(),
-  BackupRetentionPeriod: z.number().optional(),
-  PreferredBackupWindow: z.string().optional(),
-  Tags: z.array(z.object({ Key: z.string(), Value: z.string() })).optional(),
+  DBInstanceClass: z.optional(z.string()),
+  DBSubnetGroupName: z.optional(z.string()),
+  VpcSecurityGroupIds: z.optional(z.array(z.string())),
+  DBParameterGroupName: z.optional(z.string()),
+  OptionGroupName: z.optional(z.string()),
+  MultiAZ: z.optional(z.boolean()),
+  AvailabilityZone: z.optional(z.string()),
+  StorageType: z.optional(z.string()),
+  AllocatedStorage: z.optional(z.number()),
+  Iops: z.optional(z.number()),
+  StorageThroughput: z.optional(z.number()),
+  DeletionProtection: z.optional(z.boolean()),
+  PubliclyAccessible: z.optional(z.boolean()),
+  Port: z.optional(z.number()),
+  CopyTagsToSnapshot: z.optional(z.boolean()),
+  EnableIAMDatabaseAuthentication: z.optional(z.boolean()),
+  AutoMinorVersionUpgrade: z.optional(z.boolean()),
+  EnableCloudwatchLogsExports: z.optional(z.array(z.string())),
+  BackupRetentionPeriod: z.optional(z.number()),
+  PreferredBackupWindow: z.optional(z.string()),
+  Tags: z.optional(z.array(z.object({ Key: z.string(), Value: z.string() }))),
 });
 type InstanceSettings = z.output<typeof InstanceSettings>;
 
@@ -55,7 +55,7 @@ type InstanceSettings = z.output<typeof InstanceSettings>;
 const Captured = z.object({
   settings: InstanceSettings,
   /** A restore takes the snapshot's key (it has no KmsKeyId parameter): verification compares against this. */
-  kmsKeyId: z.string().nullable(),
+  kmsKeyId: z.nullable(z.string()),
 });
 type Captured = z.output<typeof Captured>;
 

@@ -1,5 +1,5 @@
 import type { Tag } from '@aws-sdk/client-rds';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Clock } from '../../ports/clock';
 import { RestoreFailedError } from '../../shared/errors';
 import type { RestoreState, SnapshotRef } from '../../shared/model';
@@ -161,7 +161,7 @@ export function failedCopyOf(state: RestoreState): string {
 }
 
 /** What the capture step recorded, read back with the restorer's own schema. */
-export function capturedOf<T>(state: RestoreState, schema: z.ZodType<T>): T {
+export function capturedOf<T>(state: RestoreState, schema: z.ZodMiniType<T>): T {
   const parsed = schema.safeParse(state.captured);
   if (!parsed.success) throw new RestoreFailedError(`restore.captured is missing or malformed in phase "${state.phase}": the capture step did not record the original's settings`);
   return parsed.data;
