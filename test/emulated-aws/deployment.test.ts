@@ -1,6 +1,8 @@
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedAws } from './emulated-aws';
-import { inspect } from './inspect';
+import { attempts, inspect } from './inspect';
+import { ALARMS } from './stacks';
 import { IMAGE } from './world';
 
 // The synthesized stack (ECS + RDS instance) deployed into moto, run by moto's interpreter, every Task served by
@@ -53,5 +55,119 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     expect(await look.lock()).toBeNull();
     expect(await look.manualSnapshots()).toEqual([]);
     expect(await look.runningTag()).toBe('v1');
+  });
+
+  it('fails DeploymentInProgress while another execution holds the target, which goes on to succeed', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: {}, v2: {}, v3: {} };
+    const first = await aws.startExecution(deployV2);
+    await aws.waitFor(first, (states) => states.includes('Preflight'));
+    const second = await aws.run({ action: 'deploy', version: 'v3', image: IMAGE('v3') });
+    expect([second.status, second.error]).toEqual(['FAILED', 'DeploymentInProgress']);
+    expect(second.states).not.toContain('Preflight');
+    expect(aws.reportedErrors()).toContain('DeploymentInProgressError');
+    const ended = await aws.waitFor(first);
+    expect([ended.status, ended.end], ended.cause ?? '').toEqual(['SUCCEEDED', 'DeploymentSucceeded']);
+    expect(await inspect(aws).runningTag()).toBe('v2');
+  });
+
+  it('aborts before the deploy when the snapshot cannot be taken: DeploymentAborted, service untouched, lock released', async () => {
+    await aws.deploy('instance', { faults: [{ service: 'rds', action: 'CreateDBSnapshot', error: 'SnapshotQuotaExceeded', message: 'quota of 100 reached', count: 1 }] });
+    aws.app.versions = { v1: {}, v2: {} };
+    const ended = await aws.run(deployV2);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'DeploymentAborted']);
+    expect(ended.cause).toContain('SnapshotQuotaExceeded');
+    expect(ended.states).not.toContain('Deploy');
+    const look = inspect(aws);
+    expect(await look.runningTag()).toBe('v1');
+    expect((await look.lock())?.state).toBe('released');
+    expect((await aws.world.notifications()).map((n) => n.subject)).toEqual([expect.stringMatching(/abort/i)]);
+  });
+
+  it('rolls back when a smoke test fails: v1 again, the database restored (migrations ran), the failed one kept', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
+    const ended = await aws.run(deployV2);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(ended.cause).toMatch(/^Rolled back shop from v2 to v1 after SmokeTestFailed: 1 of 4 checks failed: health \(status 500, expected 200\)/);
+    expect(ended.states).toEqual(expect.arrayContaining(['RollbackApp', 'AdvanceRestore', 'VerifyRollback', 'RecordRollback']));
+    const look = inspect(aws);
+    expect(await look.runningTag()).toBe('v1');
+    const instances = await look.instances();
+    expect(instances.map((i) => i.id).sort()).toEqual(['shop-db', expect.stringMatching(/^shop-db-failed-\d{14}$/)]);
+    expect(Object.values(instances.find((i) => i.id === 'shop-db')?.tags ?? {})).toContain((await look.manualSnapshots())[0]);
+    expect((await look.lock())?.state).toBe('released');
+    expect(aws.app.requests.filter((r) => r.path === '/health').at(-1)?.version).toBe('v1');
+  });
+
+  it('rolls back when the migrations task exits non-zero, naming MigrationFailedError', async () => {
+    await aws.deploy('instance', { ecs: { taskExitCodes: { [IMAGE('v2')]: 3 } } });
+    aws.app.versions = { v1: {}, v2: {} };
+    const ended = await aws.run(deployV2);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(ended.cause).toMatch(/after MigrationFailedError: .*exited with code 3/);
+    expect(ended.states).not.toContain('SmokeTest');
+    expect(await inspect(aws).runningTag()).toBe('v1');
+    expect((await inspect(aws).instances()).map((i) => i.id)).toContain('shop-db');
+  });
+
+  it('rolls back in the bake when v2 fires an alarm; the rollback the alarm rule starts finds the lock held and skips', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: {}, v2: { firesAlarms: [ALARMS[0]] } };
+    const deployment = await aws.startExecution(deployV2);
+    const ended = await aws.waitFor(deployment);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(ended.states).toContain('AlarmFired');
+    expect(ended.cause).toContain(ALARMS[0]);
+    const [fromRule] = await aws.ruleStarted([deployment]);
+    const skipped = await aws.waitFor(fromRule);
+    expect([skipped.status, skipped.end]).toEqual(['SUCCEEDED', 'SkippedLockHeld']);
+    expect(await inspect(aws).runningTag()).toBe('v1');
+  });
+
+  it('retries unreadable alarm states during the bake, then fails closed and rolls back', async () => {
+    // The first DescribeAlarms (Preflight's baseline) passes; every later one is throttled.
+    await aws.deploy('instance', { faults: [{ service: 'cloudwatch', action: 'DescribeAlarms', error: 'Throttling', skip: 1, count: 100 }] });
+    aws.app.versions = { v1: {}, v2: {} };
+    const ended = await aws.run(deployV2);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(attempts(ended.events, 'EvaluateAlarms')).toBe(4);
+    expect(aws.reportedErrors().filter((e) => e === 'AlarmStateUnavailableError')).toHaveLength(4);
+    expect(ended.cause).toContain('AlarmStateUnavailableError');
+    expect(await inspect(aws).runningTag()).toBe('v1');
+  });
+
+  it('fails RollbackFailed when v1 cannot come back healthy either: notified, lock kept stuck', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: { healthStatus: 503 }, v2: { healthStatus: 500 } };
+    const ended = await aws.run(deployV2);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RollbackFailed']);
+    expect(ended.states).toEqual(expect.arrayContaining(['VerifyRollback', 'NotifyRollbackFailed', 'KeepLockForHuman']));
+    expect((await inspect(aws).lock())?.state).toBe('stuck');
+    expect((await aws.world.notifications()).map((n) => n.subject)).toContainEqual(expect.stringMatching(/rollback failed/i));
+  });
+
+  it('rolls a release back when its alarm fires inside the window, once: a second alarm needs no rollback', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: {}, v2: {} };
+    const release = await aws.run(deployV2);
+    expect(release.status).toBe('SUCCEEDED');
+    const cloudwatch = new CloudWatchClient(aws.operator.config);
+    const alarm = (state: 'OK' | 'ALARM') => cloudwatch.send(new SetAlarmStateCommand({ AlarmName: ALARMS[1], StateValue: state, StateReason: `p95 ${state}` }));
+    const known = await aws.otherExecutions([]);
+    await alarm('ALARM');
+    const [rollback] = await aws.ruleStarted(known);
+    const rolledBack = await aws.waitFor(rollback);
+    expect([rolledBack.status, rolledBack.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(rolledBack.states).toContain('CheckRollbackWindow');
+    // Hours after a release, a restore would discard every write since: without approval, none.
+    expect(rolledBack.states).toContain('SkipRestore');
+    expect(await inspect(aws).runningTag()).toBe('v1');
+    await alarm('OK');
+    await alarm('ALARM');
+    const [again] = await aws.ruleStarted([...known, rollback]);
+    const ended = await aws.waitFor(again);
+    expect([ended.status, ended.end]).toEqual(['SUCCEEDED', 'NoRollbackNeeded']);
+    expect(await inspect(aws).runningTag()).toBe('v1');
   });
 });

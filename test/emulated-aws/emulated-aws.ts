@@ -4,6 +4,7 @@ import {
   type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  ListExecutionsCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -90,15 +91,44 @@ export class EmulatedAws {
   }
 
   /** Waits for the execution to end (or `until` to hold on its history) and reads its history. */
-  async waitFor(executionArn: string, until?: (states: readonly string[]) => boolean, timeoutMs = 60_000): Promise<Ended> {
+  async waitFor(executionArn: string, until?: (states: readonly string[]) => boolean, timeoutMs = 120_000): Promise<Ended> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const execution = await this.describe(executionArn);
-      const ended = await this.ended(executionArn, execution);
-      if (execution.status !== 'RUNNING' || (until && until(ended.states))) return ended;
-      if (Date.now() > deadline) throw new Error(`${executionArn} still RUNNING after ${timeoutMs} ms; states: ${ended.states.join(' → ')}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The history is costly for moto to build: read it only when the caller waits for a state, or at the end.
+      if (execution.status !== 'RUNNING') return this.ended(executionArn, execution);
+      if (until) {
+        const ended = await this.ended(executionArn, execution);
+        if (until(ended.states)) return ended;
+      }
+      if (Date.now() > deadline) {
+        const { states } = await this.ended(executionArn, execution);
+        throw new Error(`${executionArn} still RUNNING after ${timeoutMs} ms; states: ${states.join(' → ')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, until ? 250 : 100));
     }
+  }
+
+  /** Executions of the state machine other than `known`, newest first: those a rule started. */
+  async otherExecutions(known: readonly string[]): Promise<string[]> {
+    const listed = await this.operator.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stack.stateMachineArn }));
+    return (listed.executions ?? []).map((e) => e.executionArn ?? '').filter((arn) => !known.includes(arn));
+  }
+
+  /** Waits until the rule has started `count` executions besides `known`. */
+  async ruleStarted(known: readonly string[], count = 1, timeoutMs = 20_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const others = await this.otherExecutions(known);
+      if (others.length >= count) return others;
+      if (Date.now() > deadline) throw new Error(`no execution was started by the alarm rule within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** The errorType each bundle reported, over every invocation of this scenario. */
+  reportedErrors(): string[] {
+    return this.host.invocations.filter((i) => i.functionError).map((i) => (i.result as { errorType: string }).errorType);
   }
 
   async run(input: unknown): Promise<Ended> {

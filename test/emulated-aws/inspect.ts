@@ -42,3 +42,14 @@ export function inspect(aws: EmulatedAws) {
     ledger: () => aws.artifact<{ current: { version: string } | null; releases: { version: string; rolledBackAt?: string | null }[] }>('ledger/shop.json'),
   };
 }
+
+/** How often the state machine invoked a state's function (retries included), from the execution history. */
+export function attempts(events: readonly { type?: string; id?: number; previousEventId?: number; stateEnteredEventDetails?: { name?: string } }[], state: string): number {
+  let inState = false;
+  let count = 0;
+  for (const event of events) {
+    if (event.stateEnteredEventDetails) inState = event.stateEnteredEventDetails.name === state;
+    if (inState && event.type === 'LambdaFunctionScheduled') count += 1;
+  }
+  return count;
+}

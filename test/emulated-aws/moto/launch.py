@@ -31,7 +31,9 @@ default_user_config["stepfunctions"]["execute_state_machine"] = True
 
 from moto import settings  # noqa: E402
 from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
-from moto.core.exceptions import JsonRESTError  # noqa: E402
+from moto.core.exceptions import ServiceException  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from werkzeug.exceptions import HTTPException  # noqa: E402
 
 TIME_SCALE = float(os.environ.get("TIER_TIME_SCALE", "0.001"))
 FUNCTION_HOST_URL = os.environ["FUNCTION_HOST_URL"]
@@ -119,24 +121,27 @@ _original_start_execution = StepFunctionsParserBackend.start_execution
 
 
 def _start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
-    """moto deep-copies the state machine with its running executions, whose threads cannot be copied."""
+    """moto deep-copies the state machine, whose past and running executions hold locks that cannot be copied.
+    A shallow copy without them freezes what an execution needs: the definition, a string."""
     machine = self.describe_state_machine(state_machine_arn)
-    executions = machine.executions
     original_deepcopy = copy.deepcopy
 
-    def deepcopy_without_executions(value, memo=None):
+    def copy_without_executions(value, memo=None):
         if value is machine:
             clone = copy.copy(value)
             clone.executions = []
-            return original_deepcopy(clone, memo)
+            return clone
         return original_deepcopy(value, memo)
 
-    copy.deepcopy = deepcopy_without_executions
-    try:
-        return _original_start_execution(self, state_machine_arn, name, execution_input, trace_header)
-    finally:
-        copy.deepcopy = original_deepcopy
-        machine.executions = executions
+    with _deepcopy_lock:
+        copy.deepcopy = copy_without_executions
+        try:
+            return _original_start_execution(self, state_machine_arn, name, execution_input, trace_header)
+        finally:
+            copy.deepcopy = original_deepcopy
+
+
+_deepcopy_lock = threading.Lock()
 
 
 StepFunctionsParserBackend.start_execution = _start_execution
@@ -443,7 +448,21 @@ def _authorize(self, iam_request_cls, resource="*"):
         log_request({"principal": principal, "action": needed_action, "resource": needed_resource, "allowed": True, "request": f"{prefix}:{action}"})
     fault = Control.take_fault(prefix, operation)
     if fault:
-        raise JsonRESTError(fault.get("error", "ServiceUnavailable"), fault.get("message", "injected by the emulated-AWS tier"))
+        # Serialized as the service's own protocol would send it (XML for query APIs, JSON for the others).
+        error = _FaultError(fault.get("error", "ServiceUnavailable"), fault.get("message", "injected by the emulated-AWS tier"))
+        status, _, body = self.serialized(ActionResult(error))
+        raise _Fault(status, body)
+
+
+class _FaultError(ServiceException):
+    """Defined outside moto's packages, so the serializer takes the calling service's error model."""
+
+
+class _Fault(HTTPException):
+    def __init__(self, status: int, body: str):
+        super().__init__()
+        self.code = status
+        self.description = body
 
 
 ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize
@@ -579,19 +598,21 @@ _original_describe_tasks = EC2ContainerServiceBackend.describe_tasks
 
 
 def _describe_tasks(self, cluster_str, tasks):
-    """AWS stops a one-off task when its container exits; moto's tasks run forever. The exit code comes from
-    `ecs.taskExitCodes[image]` (default 0), `ecs.taskSeconds` after the task started."""
+    """A one-off task runs `ecs.taskSeconds`, then stops with the exit code `ecs.taskExitCodes[image]` (default
+    0). moto walks its tasks through the stop states on every describe, always with exit code 0."""
     described = _original_describe_tasks(self, cluster_str, tasks)
     ecs = Control.get().get("ecs", {})
     for task in described:
-        if task.last_status != "RUNNING":
+        if getattr(task, "_tier_stopped", False):
             continue
         started = getattr(task, "_tier_started", None) or _now()
         task._tier_started = started
         if (_now() - started).total_seconds() < ecs.get("taskSeconds", 0.2):
+            task.last_status = "RUNNING"
             continue
         image = _image_of(self, task.task_definition_arn)
         exit_code = ecs.get("taskExitCodes", {}).get(image, 0)
+        task._tier_stopped = True
         task.last_status = "STOPPED"
         task.desired_status = "STOPPED"
         task.stopped_reason = "Essential container in task exited"
@@ -609,7 +630,6 @@ EC2ContainerServiceBackend.describe_tasks = _describe_tasks
 # --------------------------------------------------------------------------------------------------------------
 # RDS
 # --------------------------------------------------------------------------------------------------------------
-from moto.core.responses import ActionResult  # noqa: E402
 from moto.rds.responses import RDSResponse  # noqa: E402
 
 # AWS's default quotas for manual snapshots per region.
@@ -673,6 +693,24 @@ def _unique_automated(create):
 
 
 from moto.rds.models import RDSBackend  # noqa: E402
+
+_original_modify_db_cluster = RDSBackend.modify_db_cluster
+
+
+def _modify_db_cluster(self, kwargs):
+    """A renamed cluster keeps its instances in AWS; moto leaves them pointing at the old name, so a cluster
+    later created under that name would find another cluster's writer among its members."""
+    old, new = kwargs["db_cluster_identifier"], kwargs.get("new_db_cluster_identifier")
+    result = _original_modify_db_cluster(self, kwargs)
+    if new and new != old:
+        for instance in self.databases.values():
+            if getattr(instance, "db_cluster_identifier", None) == old:
+                instance.db_cluster_identifier = new
+                instance.cluster = self.clusters[new]
+    return result
+
+
+RDSBackend.modify_db_cluster = _modify_db_cluster
 
 RDSBackend.create_auto_snapshot = _unique_automated(RDSBackend.create_auto_snapshot)
 RDSBackend.create_auto_cluster_snapshot = _unique_automated(RDSBackend.create_auto_cluster_snapshot)

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../lib/runbook-function';
+import { EmulatedAws } from './emulated-aws';
+import { inspect } from './inspect';
+import { stackName } from './stacks';
+import { IMAGE } from './world';
+
+const CLI = join(PROJECT_ROOT, 'bin', 'deploy-runbook.js');
+
+// Restores (a person approving or rejecting through the CLI, an Aurora cluster) and the operator's CLI, all
+// against the synthesized stacks in moto, as a team would run them from CI.
+describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout: 180_000 }, () => {
+  let aws: EmulatedAws;
+
+  /** Runs the real CLI as the operator against moto; resolves with its exit code and output. */
+  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...aws.cliEnv },
+        timeout: 150_000,
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  }
+
+  /** The task token of the approval request the runbook published, read from the topic's subscription. */
+  async function approvalToken(): Promise<string> {
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const request = (await aws.world.notifications()).find((n) => n.subject?.startsWith('APPROVAL NEEDED'));
+      const token = request && /--task-token (\S+)/.exec(request.message)?.[1];
+      if (token) return token;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error('no approval request was published');
+  }
+
+  beforeAll(async () => {
+    aws = await EmulatedAws.start();
+  }, 300_000);
+
+  afterAll(async () => {
+    await aws?.stop();
+  });
+
+  afterEach(() => {
+    expect(aws.denied()).toEqual([]);
+    expect(aws.host.logsContaining(aws.app.password)).toEqual([]);
+  });
+
+  it('start --wait --json deploys v2 and exits 0; status of the execution says succeeded', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: {}, v2: {} };
+    const started = await cli('start', '--version', 'v2', '--image', IMAGE('v2'), '--stack', stackName('instance'), '--wait', '--json');
+    expect(started.code, started.stderr).toBe(0);
+    const result = JSON.parse(started.stdout) as { outcome: string; executionArn: string; states: { name: string }[] };
+    expect(result.outcome).toBe('succeeded');
+    expect(result.states.map((s) => s.name)).toEqual(expect.arrayContaining(['SmokeTest', 'RecordRelease']));
+    const status = await cli('status', result.executionArn, '--json');
+    expect([status.code, (JSON.parse(status.stdout) as { outcome: string }).outcome]).toEqual([0, 'succeeded']);
+    expect(await inspect(aws).runningTag()).toBe('v2');
+  });
+
+  it('start --wait exits 2 after an automatic rollback, with the rollback path in its progress', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
+    const started = await cli('start', '--version', 'v2', '--image', IMAGE('v2'), '--stack', stackName('instance'), '--wait');
+    expect(started.code, started.stderr).toBe(2);
+    expect(started.stdout).toContain('RollbackApp');
+    expect(started.stdout).toMatch(/rolled back/i);
+    expect(await inspect(aws).runningTag()).toBe('v1');
+  });
+
+  it('restores the database after a person approves with deploy-runbook approve', async () => {
+    await aws.deploy('approval');
+    aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
+    const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
+    const approved = await cli('approve', '--token', await approvalToken(), '--by', 'lead');
+    expect(approved.code, approved.stderr).toBe(0);
+    const ended = await aws.waitFor(execution);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(ended.states).toEqual(expect.arrayContaining(['RequestRestoreApproval', 'AdvanceRestore']));
+    const ids = (await inspect(aws).instances()).map((i) => i.id).sort();
+    expect(ids).toEqual(['shop-db', expect.stringMatching(/^shop-db-failed-\d{14}$/)]);
+    // The token is a credential: the CLI never prints it.
+    expect(approved.stdout + approved.stderr).not.toMatch(/--task-token|[A-Za-z0-9+/]{64,}/);
+  });
+
+  it('keeps the database as it is when the person rejects the restore', async () => {
+    await aws.deploy('approval');
+    aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
+    const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
+    const rejected = await cli('approve', '--token', await approvalToken(), '--reject', '--by', 'lead', '--comment', 'data written since is worth more');
+    expect(rejected.code, rejected.stderr).toBe(0);
+    const ended = await aws.waitFor(execution);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(ended.states).toContain('RestoreNotApproved');
+    expect(ended.states).not.toContain('AdvanceRestore');
+    expect(ended.cause).toMatch(/not restored/i);
+    expect((await inspect(aws).instances()).map((i) => i.id)).toEqual(['shop-db']);
+    expect(await inspect(aws).runningTag()).toBe('v1');
+  });
+
+  it('restores an Aurora cluster by rename-swap, keeping the failed cluster', async () => {
+    await aws.deploy('aurora');
+    aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
+    const ended = await aws.run({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
+    expect(ended.states).toContain('AdvanceRestore');
+    expect((await inspect(aws).clusters()).sort()).toEqual(['shop-cluster', expect.stringMatching(/^shop-cluster-failed-\d{14}$/)]);
+    expect(ended.cause).toMatch(/failed (database|cluster) is kept as shop-cluster-failed-\d{14}/);
+  });
+});
