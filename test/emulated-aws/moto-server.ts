@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,7 @@ export class MotoServer {
   ) {}
 
   static async start(functionHostUrl: string, timeScale = 0.001): Promise<MotoServer> {
+    requireMoto();
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'deploy-runbook-moto-'));
     writeFileSync(join(dir, 'control.json'), '{}');
@@ -137,5 +138,16 @@ export class MotoServer {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`moto did not answer on ${this.endpoint} within 30 s:\n${this.log()}`);
+  }
+}
+
+/** The tier needs moto 5.2 with its server; say how to get it rather than fail somewhere inside. */
+function requireMoto(): void {
+  const probe = spawnSync('python3', ['-c', 'import moto, flask, jsonpath_ng; print(moto.__version__)'], { encoding: 'utf8' });
+  const version = probe.stdout?.trim() ?? '';
+  if (probe.status !== 0 || !/^5\.[2-9]\./.test(version)) {
+    throw new Error(
+      `the emulated-AWS tier needs python3 with moto >= 5.2 and its server (found: ${version || (probe.error?.message ?? probe.stderr?.trim().split('\n').pop())}); install it with: pip install 'moto[server]>=5.2,<6'`,
+    );
   }
 }
