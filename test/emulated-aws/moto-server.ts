@@ -117,10 +117,13 @@ export class MotoServer {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode === null) {
+    if (this.process.exitCode === null && this.process.signalCode === null) {
       const exited = new Promise((resolve) => this.process.once('exit', resolve));
       this.process.kill('SIGTERM');
+      // Executions still waiting (a task token, a long Wait) keep moto's threads alive past SIGTERM.
+      const killer = setTimeout(() => this.process.kill('SIGKILL'), 2000);
       await exited;
+      clearTimeout(killer);
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
