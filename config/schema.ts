@@ -23,7 +23,7 @@ const dbIdentifier = z
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 const nonEmpty = z.string().min(1).max(2048);
 
-/** The configuration travels in every state's input; Step Functions caps a state's data at 256 KiB, shared with every slot. */
+/** ValidateInput receives the whole configuration as its input, which Step Functions caps at 256 KiB; the definition holds it, by section, a few times over. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -9,11 +9,16 @@ import type { Json } from './definition';
  */
 
 const PATH = Symbol('path');
+const AT_SYNTH = Symbol('filled at synth');
 declare const TYPE: unique symbol;
 
-/** A JSONPath into the execution state or the context object, typed by the value it points at. */
+/**
+ * A JSONPath into the execution state or the context object, or a value filled in at synth from a
+ * `${Placeholder}`, typed by the value it points at.
+ */
 export interface Ref<T> {
   readonly [PATH]: string;
+  readonly [AT_SYNTH]?: boolean;
   readonly [TYPE]?: T;
 }
 
@@ -24,12 +29,17 @@ export type Path<T> = Ref<T> & (NonNullable<T> extends Leaf ? unknown : { readon
 
 /** The root of the execution state (`$`) or of the context object (`$$`), typed by what it holds. */
 export function root<T>(path: '$' | '$$'): Path<T> {
-  return pathTo(path) as Path<T>;
+  return pathTo(path, false) as Path<T>;
 }
 
-function pathTo(path: string): Ref<unknown> {
-  return new Proxy({ [PATH]: path } as Ref<unknown>, {
-    get: (target, key) => (key === PATH ? path : typeof key === 'string' ? pathTo(`${path}.${key}`) : Reflect.get(target, key)),
+/** A placeholder filled at synth (see definition.ts substitute()); its fields are `${Name.field}`. */
+export function placeholder<T>(name: string): Path<T> {
+  return pathTo(name, true) as Path<T>;
+}
+
+function pathTo(path: string, atSynth: boolean): Ref<unknown> {
+  return new Proxy({ [PATH]: path, [AT_SYNTH]: atSynth } as Ref<unknown>, {
+    get: (target, key) => (typeof key === 'string' ? pathTo(`${path}.${key}`, atSynth) : Reflect.get(target, key)),
   });
 }
 
@@ -37,9 +47,25 @@ function isRef(value: unknown): value is Ref<unknown> {
   return typeof value === 'object' && value !== null && PATH in value;
 }
 
-/** The JSONPath a Ref stands for. */
+/** A Ref whose value is written into the definition at synth rather than read from the state. */
+export function isPlaceholder(ref: Ref<unknown>): boolean {
+  return ref[AT_SYNTH] === true;
+}
+
+/** A placeholder Ref as the definition holds it: `${RunbookConfig.bake.pollSeconds}`. */
+function placeholderText(ref: Ref<unknown>): string {
+  return `\${${ref[PATH]}}`;
+}
+
+/** The JSONPath a Ref stands for; a placeholder has none. */
 export function pathOf(ref: Ref<unknown>): string {
+  if (isPlaceholder(ref)) throw new PlaceholderPositionError(`${placeholderText(ref)} is filled at synth: it cannot stand where a JSONPath is read`);
   return ref[PATH];
+}
+
+/** The name a Ref has in the README: `polling.snapshot.maxAttempts` for `$.config…` or `${RunbookConfig…}`. */
+export function settingName(ref: Ref<unknown>): string {
+  return ref[PATH].replace(/^(\$\.config|RunbookConfig)\./, '');
 }
 
 /** An intrinsic function call (`States.Format(...)`), written where a path may stand. */
@@ -74,7 +100,8 @@ export type PassParams = { readonly [key: string]: Json | Ref<unknown> | Intrins
 export function parameters(fields: PassParams | Params<unknown>): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(fields as Record<string, unknown>)) {
-    if (isRef(value)) out[`${key}.$`] = pathOf(value);
+    if (isRef(value) && isPlaceholder(value)) out[key] = placeholderText(value);
+    else if (isRef(value)) out[`${key}.$`] = pathOf(value);
     else if (isIntrinsic(value)) out[`${key}.$`] = value.intrinsic;
     else if (typeof value === 'object' && value !== null && !Array.isArray(value)) out[key] = parameters(value as PassParams);
     else out[key] = value as Json;
@@ -100,6 +127,9 @@ export class ParametersMismatchError extends RunbookError {}
 
 /** Two states were given the same name. */
 export class DuplicateStateError extends RunbookError {}
+
+/** A placeholder was used where ASL reads a JSONPath (a Choice's Variable, an InputPath). */
+export class PlaceholderPositionError extends RunbookError {}
 
 type ZodInternals = {
   _zod: { def: { type: string; shape?: Record<string, ZodInternals>; options?: ZodInternals[]; discriminator?: string; values?: unknown[] } };
@@ -249,7 +279,10 @@ export const is = {
   stringEquals: (ref: Ref<string | null>, value: string): Condition => ({ Variable: pathOf(ref), StringEquals: value }),
   booleanEquals: (ref: Ref<boolean | null>, value: boolean): Condition => ({ Variable: pathOf(ref), BooleanEquals: value }),
   null: (ref: Ref<unknown>): Condition => ({ Variable: pathOf(ref), IsNull: true }),
-  atLeast: (ref: Ref<number>, limit: Ref<number>): Condition => ({ Variable: pathOf(ref), NumericGreaterThanEqualsPath: pathOf(limit) }),
+  atLeast: (ref: Ref<number>, limit: Ref<number>): Condition =>
+    isPlaceholder(limit)
+      ? { Variable: pathOf(ref), NumericGreaterThanEquals: placeholderText(limit) }
+      : { Variable: pathOf(ref), NumericGreaterThanEqualsPath: pathOf(limit) },
   all: (...conditions: Condition[]): Condition => ({ And: conditions }),
 };
 
@@ -265,7 +298,8 @@ export function choice(options: { comment?: string; rules: Record<string, Json>[
 
 /** A Wait state whose length the configuration sets. */
 export function wait(seconds: Ref<number>, next: string, comment?: string): Record<string, Json> {
-  return { Type: 'Wait', ...(comment ? { Comment: comment } : {}), SecondsPath: pathOf(seconds), Next: next };
+  const length: Record<string, Json> = isPlaceholder(seconds) ? { Seconds: placeholderText(seconds) } : { SecondsPath: pathOf(seconds) };
+  return { Type: 'Wait', ...(comment ? { Comment: comment } : {}), ...length, Next: next };
 }
 
 /** A Fail state named after its Error, so the CLI and CI read the outcome from the name. */

@@ -38,10 +38,12 @@ export function loadDefinition(): Record<string, Json> {
   return JSON.parse(readFileSync(DEFINITION_PATH, 'utf8')) as Record<string, Json>;
 }
 
-const WHOLE = /^\$\{([A-Za-z][A-Za-z0-9]*)\}$/;
-const INNER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
+/** `${Name}`, or `${Name.field.field}` for a value inside a placeholder's value. */
+const PLACEHOLDER = String.raw`\$\{([A-Za-z][A-Za-z0-9]*)((?:\.[A-Za-z][A-Za-z0-9]*)*)\}`;
+const WHOLE = new RegExp(`^${PLACEHOLDER}$`);
+const INNER = new RegExp(PLACEHOLDER, 'g');
 
-/** Every `${Name}` the definition uses, in order of first use. */
+/** Every `${Name}` the definition uses (the name alone for `${Name.field}`), in order of first use. */
 export function placeholdersOf(definition: Json): string[] {
   const found = new Set<string>();
   walkStrings(definition, (s) => {
@@ -56,20 +58,41 @@ function walkStrings(value: Json, visit: (s: string) => void): void {
   else if (value && typeof value === 'object') Object.values(value).forEach((v) => walkStrings(v, visit));
 }
 
+/** The value `${name.a.b}` stands for: `values[name].a.b`. */
+function valueOf(values: Record<string, Json>, name: string, fields: string): Json {
+  let value = values[name];
+  let at = name;
+  for (const field of fields.split('.').slice(1)) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, field)) {
+      throw new PlaceholderTypeError(`placeholder \${${name}${fields}} reads ${field} of ${at}, which is ${describe(value)}`);
+    }
+    value = value[field];
+    at = `${at}.${field}`;
+  }
+  return value;
+}
+
+function describe(value: Json): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object without that field' : `the ${typeof value} ${JSON.stringify(value)}`;
+}
+
 /**
- * Fills placeholders. A string that is exactly `${Name}` becomes the value itself (so a number stays a
- * number and the configuration an object); a placeholder inside a longer string is interpolated.
- * Names not in `values` are left as they are, for CloudFormation's DefinitionSubstitutions.
+ * Fills placeholders. A string that is exactly `${Name}` (or `${Name.field}`, a value inside it) becomes the
+ * value itself (so a number stays a number and the configuration an object); a placeholder inside a
+ * longer string is interpolated. Names not in `values` are left as they are, for CloudFormation's
+ * DefinitionSubstitutions.
  */
 export function substitute(definition: Json, values: Record<string, Json>): Json {
   if (typeof definition === 'string') {
     const whole = WHOLE.exec(definition);
-    if (whole && whole[1] in values) return values[whole[1]];
-    return definition.replace(INNER, (match, name: string) => {
+    if (whole && whole[1] in values) return valueOf(values, whole[1], whole[2]);
+    return definition.replace(INNER, (match, name: string, fields: string) => {
       if (!(name in values)) return match;
-      const value = values[name];
+      const value = valueOf(values, name, fields);
       if (typeof value === 'object' || value === null) {
-        throw new PlaceholderTypeError(`placeholder \${${name}} is ${value === null ? 'null' : 'an object'} and cannot sit inside the string "${definition}"`);
+        throw new PlaceholderTypeError(`placeholder \${${name}${fields}} is ${value === null ? 'null' : 'an object'} and cannot sit inside the string "${definition}"`);
       }
       return String(value);
     });

@@ -44,9 +44,11 @@ import {
   lambdaFunction,
   type Params,
   pass,
-  pathOf,
+  type Path,
+  placeholder,
   type Ref,
   root,
+  settingName,
   States,
   succeed,
   type TaskOptions,
@@ -62,7 +64,8 @@ import type { Json } from './definition';
  */
 export interface ExecutionState {
   input: unknown;
-  config: RunbookConfig;
+  /** Only what the flow's own Choice states branch on; each Task gets its sections written in at synth. */
+  config: Pick<RunbookConfig, 'database' | 'migrations'>;
   execution: Execution;
   deployment: Deployment;
   lock: Lease;
@@ -99,6 +102,13 @@ interface Context {
 
 const $ = root<ExecutionState>('$');
 const $$ = root<Context>('$$');
+/** The configuration, written into the definition at synth: `${RunbookConfig.target}`. */
+const settings = placeholder<RunbookConfig>('RunbookConfig');
+
+/** The configuration sections a Task reads, written into its Parameters at synth rather than carried in every state. */
+function sections<K extends keyof RunbookConfig>(...keys: K[]): { [P in K]: Path<RunbookConfig[P]> } {
+  return Object.fromEntries(keys.map((key) => [key, settings[key]])) as { [P in K]: Path<RunbookConfig[P]> };
+}
 
 /** The runbook's functions: each Task's Parameters are checked against the event its function accepts. */
 const fn = {
@@ -126,7 +136,7 @@ const bestEffort = (slot: string, next: string): FailureZone => ({ resultPath: s
 
 /** Every slot a ledger Record* Task hands over: the evidence report and the ledger are written from them. */
 const allSlots = {
-  config: $.config,
+  config: sections('name', 'target', 'database', 'migrations', 'bake', 'rollbackWindowHours'),
   deployment: $.deployment,
   execution: $.execution,
   preflight: $.preflight,
@@ -146,7 +156,7 @@ const allSlots = {
   window: $.window,
 };
 
-const releaseLock = { operation: 'release', config: $.config, deployment: $.deployment, execution: $.execution, lease: $.lock } as const;
+const releaseLock = { operation: 'release', deployment: $.deployment, execution: $.execution, lease: $.lock } as const;
 
 /** A Task to add later, once the state after it is known. */
 interface TaskSpec<E> {
@@ -155,9 +165,6 @@ interface TaskSpec<E> {
   readonly params: Params<E>;
   readonly options: Omit<TaskOptions, 'next'>;
 }
-
-/** `$.config.polling.snapshot.maxAttempts` → `polling.snapshot.maxAttempts`: how the README names a setting. */
-const setting = (ref: Ref<unknown>) => pathOf(ref).replace(/^\$\.config\./, '');
 
 /**
  * Every polling loop has one shape: reset the counter, check, count, then go on once `until` holds, give up
@@ -179,7 +186,7 @@ function poll<E>(
   },
 ): void {
   const [start, waitFor, count, timedOut] = [`Start${o.noun}Poll`, `WaitFor${o.noun}`, `Count${o.noun}Poll`, `${o.noun}TimedOut`];
-  const every = `every ${setting(o.interval)} seconds, at most ${setting(o.maxAttempts)} checks`;
+  const every = `every ${settingName(o.interval)} seconds, at most ${settingName(o.maxAttempts)} checks`;
   states
     .add(
       start,
@@ -190,12 +197,12 @@ function poll<E>(
     .add(
       o.ready,
       choice({
-        comment: `Goes on once ${o.waitingFor}; after ${setting(o.maxAttempts)} checks it gives up (${timedOut}); otherwise it waits and checks again.`,
+        comment: `Goes on once ${o.waitingFor}; after ${settingName(o.maxAttempts)} checks it gives up (${timedOut}); otherwise it waits and checks again.`,
         rules: [when(o.until, o.then), when(is.atLeast($.poll.attempts, o.maxAttempts), timedOut)],
         otherwise: waitFor,
       }),
     )
-    .add(waitFor, wait(o.interval, o.check.name, `${setting(o.interval)} seconds between two checks.`))
+    .add(waitFor, wait(o.interval, o.check.name, `${settingName(o.interval)} seconds between two checks.`))
     .add(timedOut, verdict(o.timeout.zone, `${o.noun}TimedOut`, o.timeout.cause));
 }
 
@@ -206,10 +213,10 @@ export function runbookDefinition(): Record<string, Json> {
   states.add(
     'LoadConfig',
     pass({
-      comment: 'Carries the validated configuration (filled in at synth) and empty slots every later state may read.',
+      comment: 'Carries what the flow branches on (database, migrations: filled in at synth) and empty slots every later state may read.',
       parameters: {
         input: $,
-        config: '${RunbookConfig}',
+        config: sections('database', 'migrations'),
         execution: { id: $$.Execution.Id, name: $$.Execution.Name, startedAt: $$.Execution.StartTime },
         deployment: null,
         lock: null,
@@ -245,7 +252,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'ValidateInput',
       fn.validateInput,
-      { input: $.input, config: $.config, execution: $.execution },
+      { input: $.input, config: settings, execution: $.execution },
       {
         comment: 'Rejects bad input before anything is touched: no lock, no snapshot, no deploy.',
         resultPath: '$.deployment',
@@ -265,7 +272,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'AcquireLock',
       fn.lock,
-      { operation: 'acquire', config: $.config, deployment: $.deployment, execution: $.execution },
+      { operation: 'acquire', config: sections('name', 'lock'), deployment: $.deployment, execution: $.execution },
       {
         resultPath: '$.lock',
         timeoutSeconds: 30,
@@ -300,7 +307,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'Preflight',
       fn.preflight,
-      { config: $.config, deployment: $.deployment },
+      { config: sections('name', 'target', 'database', 'alarms'), deployment: $.deployment },
       {
         comment: 'Target stable, database available, snapshot quota, running version and alarm baseline.',
         resultPath: '$.preflight',
@@ -321,7 +328,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'TakeSnapshot',
       fn.snapshot,
-      { operation: 'take', config: $.config, deployment: $.deployment, preflight: $.preflight },
+      { operation: 'take', config: sections('database'), deployment: $.deployment },
       { resultPath: '$.snapshot', timeoutSeconds: 300, catch: [catchAll(BEFORE_DEPLOY)], next: 'StartSnapshotPoll' },
     );
   poll(states, {
@@ -331,11 +338,11 @@ export function runbookDefinition(): Record<string, Json> {
     check: {
       name: 'CheckSnapshot',
       fn: fn.snapshot,
-      params: { operation: 'check', config: $.config, deployment: $.deployment, preflight: $.preflight, snapshot: $.snapshot },
+      params: { operation: 'check', config: sections('database'), deployment: $.deployment, source: $.preflight.database, snapshot: $.snapshot },
       options: { resultPath: '$.snapshot', timeoutSeconds: 120, catch: [catchAll(BEFORE_DEPLOY)] },
     },
-    interval: $.config.polling.snapshot.intervalSeconds,
-    maxAttempts: $.config.polling.snapshot.maxAttempts,
+    interval: settings.polling.snapshot.intervalSeconds,
+    maxAttempts: settings.polling.snapshot.maxAttempts,
     until: is.stringEquals($.snapshot.status, 'available'),
     then: 'RecordBackup',
     timeout: { zone: BEFORE_DEPLOY, cause: format('Snapshot {} was not available after {} checks', $.snapshot.id, $.poll.attempts) },
@@ -343,7 +350,7 @@ export function runbookDefinition(): Record<string, Json> {
   states.task(
     'RecordBackup',
     fn.ledger,
-    { operation: 'record-backup', config: $.config, deployment: $.deployment, execution: $.execution, preflight: $.preflight, snapshot: $.snapshot },
+    { operation: 'record-backup', config: allSlots.config, deployment: $.deployment, execution: $.execution, preflight: $.preflight, snapshot: $.snapshot },
     {
       comment: 'Writes the backup manifest; nothing has changed yet.',
       resultPath: '$.backup',
@@ -356,7 +363,7 @@ export function runbookDefinition(): Record<string, Json> {
   states.task(
     'Deploy',
     fn.deployTarget,
-    { operation: 'deploy', config: $.config, deployment: $.deployment, preflight: $.preflight },
+    { operation: 'deploy', config: sections('target'), deployment: $.deployment },
     { resultPath: '$.release', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'StartDeploymentPoll' },
   );
   poll(states, {
@@ -366,11 +373,11 @@ export function runbookDefinition(): Record<string, Json> {
     check: {
       name: 'CheckDeployment',
       fn: fn.deployTarget,
-      params: { operation: 'status', config: $.config, deployment: $.deployment, handle: $.release },
+      params: { operation: 'status', config: sections('target'), handle: $.release },
       options: { resultPath: '$.deployStatus', timeoutSeconds: 60, catch: [catchAll(AFTER_DEPLOY)] },
     },
-    interval: $.config.polling.deployment.intervalSeconds,
-    maxAttempts: $.config.polling.deployment.maxAttempts,
+    interval: settings.polling.deployment.intervalSeconds,
+    maxAttempts: settings.polling.deployment.maxAttempts,
     until: is.stringEquals($.deployStatus.status, 'completed'),
     then: 'MigrationsConfigured',
     timeout: { zone: AFTER_DEPLOY, cause: format('Deployment of {} did not complete after {} checks', $.deployment.version, $.poll.attempts) },
@@ -397,7 +404,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'StartMigrations',
       fn.migrations,
-      { operation: 'start', config: $.config, deployment: $.deployment, handle: $.release },
+      { operation: 'start', config: sections('target', 'migrations'), deployment: $.deployment, handle: $.release },
       { resultPath: '$.migrations', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'StartMigrationsPoll' },
     );
   poll(states, {
@@ -407,11 +414,11 @@ export function runbookDefinition(): Record<string, Json> {
     check: {
       name: 'CheckMigrations',
       fn: fn.migrations,
-      params: { operation: 'status', config: $.config, deployment: $.deployment, migrations: $.migrations },
+      params: { operation: 'status', config: sections('target', 'migrations'), deployment: $.deployment, migrations: $.migrations },
       options: { resultPath: '$.migrations', timeoutSeconds: 60, catch: [catchAll(AFTER_DEPLOY)] },
     },
-    interval: $.config.polling.migrations.intervalSeconds,
-    maxAttempts: $.config.polling.migrations.maxAttempts,
+    interval: settings.polling.migrations.intervalSeconds,
+    maxAttempts: settings.polling.migrations.maxAttempts,
     until: is.stringEquals($.migrations.status, 'succeeded'),
     then: 'SmokeTest',
     timeout: { zone: AFTER_DEPLOY, cause: format('Migrations did not finish after {} checks', $.poll.attempts) },
@@ -421,7 +428,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'SmokeTest',
       fn.smokeTest,
-      { phase: 'deploy', config: $.config, deployment: $.deployment, expectedVersion: $.deployment.version },
+      { phase: 'deploy', config: sections('smokeTests'), expectedVersion: $.deployment.version },
       { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'SmokeTestsPassed' },
     )
     .add(
@@ -448,7 +455,7 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'WaitDuringBake',
       wait(
-        $.config.bake.pollSeconds,
+        settings.bake.pollSeconds,
         'EvaluateAlarms',
         'bake.pollSeconds before each evaluation, the first too: the new version serves traffic before it is judged.',
       ),
@@ -456,7 +463,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'EvaluateAlarms',
       fn.evaluateAlarms,
-      { config: $.config, deployment: $.deployment, baseline: $.preflight.baseline, bake: $.bake },
+      { config: sections('alarms'), baseline: $.preflight.baseline, bake: $.bake },
       {
         comment: 'Only alarms that were not firing at the baseline roll back; unreadable alarm states fail closed.',
         resultPath: '$.bake',
@@ -501,7 +508,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'NotifySucceeded',
       fn.notify,
-      { event: 'succeeded', config: $.config, deployment: $.deployment, outcome: $.outcome, lockError: $.lockError },
+      { event: 'succeeded', config: sections('name', 'notifications'), deployment: $.deployment, outcome: $.outcome, lockError: $.lockError },
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'DeploymentSucceeded'))], next: 'DeploymentSucceeded' },
     )
     .add('DeploymentSucceeded', succeed());
@@ -522,7 +529,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'NotifyAborted',
       fn.notify,
-      { event: 'aborted', config: $.config, deployment: $.deployment, error: $.error, lockError: $.lockError },
+      { event: 'aborted', config: sections('name', 'notifications'), deployment: $.deployment, error: $.error, lockError: $.lockError },
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'DeploymentAborted'))], next: 'DeploymentAborted' },
     )
     .add('DeploymentAborted', fail('DeploymentAborted', $.error.Cause));
@@ -531,7 +538,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'CheckRollbackWindow',
       fn.ledger,
-      { operation: 'check-window', config: $.config, deployment: $.deployment, execution: $.execution },
+      { operation: 'check-window', config: allSlots.config, deployment: $.deployment, execution: $.execution },
       {
         comment: 'Rolls back only the latest release, only inside the rollback window, and only once.',
         resultPath: '$.window',
@@ -560,7 +567,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'NotifyNoRollback',
       fn.notify,
-      { event: 'no-rollback', config: $.config, deployment: $.deployment, window: $.window },
+      { event: 'no-rollback', config: sections('name', 'notifications'), deployment: $.deployment, window: $.window },
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'ReleaseLockNoRollback'))], next: 'ReleaseLockNoRollback' },
     )
     .task('ReleaseLockNoRollback', fn.lock, releaseLock, {
@@ -574,7 +581,7 @@ export function runbookDefinition(): Record<string, Json> {
   states.task(
     'RollbackApp',
     fn.deployTarget,
-    { operation: 'rollback', config: $.config, deployment: $.deployment, rollbackTo: $.rollbackTo, handle: $.release, error: $.error },
+    { operation: 'rollback', config: sections('target'), rollbackTo: $.rollbackTo, handle: $.release },
     {
       comment: 'Redeploys the version recorded before the deploy.',
       resultPath: '$.rollback',
@@ -590,11 +597,11 @@ export function runbookDefinition(): Record<string, Json> {
     check: {
       name: 'CheckRollback',
       fn: fn.deployTarget,
-      params: { operation: 'status', config: $.config, deployment: $.deployment, handle: $.rollback },
+      params: { operation: 'status', config: sections('target'), handle: $.rollback },
       options: { resultPath: '$.rollbackStatus', timeoutSeconds: 60, catch: [catchAll(DURING_ROLLBACK)] },
     },
-    interval: $.config.polling.deployment.intervalSeconds,
-    maxAttempts: $.config.polling.deployment.maxAttempts,
+    interval: settings.polling.deployment.intervalSeconds,
+    maxAttempts: settings.polling.deployment.maxAttempts,
     until: is.stringEquals($.rollbackStatus.status, 'completed'),
     then: 'RestoreDecision',
     timeout: { zone: DURING_ROLLBACK, cause: format('Rollback to {} did not complete after {} checks', $.rollbackTo.ref, $.poll.attempts) },
@@ -631,7 +638,14 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'RequestRestoreApproval',
       fn.notify,
-      { event: 'approval-requested', taskToken: $$.Task.Token, config: $.config, deployment: $.deployment, snapshot: $.snapshot, error: $.error },
+      {
+        event: 'approval-requested',
+        taskToken: $$.Task.Token,
+        config: sections('name', 'notifications'),
+        deployment: $.deployment,
+        snapshot: $.snapshot,
+        error: $.error,
+      },
       {
         comment: 'Waits for a person: SendTaskSuccess with {"approved": true|false, "by": "..."}; rejection or timeout means no restore.',
         waitForTaskToken: true,
@@ -657,7 +671,7 @@ export function runbookDefinition(): Record<string, Json> {
     check: {
       name: 'AdvanceRestore',
       fn: fn.restoreDatabase,
-      params: { config: $.config, deployment: $.deployment, snapshot: $.snapshot, restore: $.restore, execution: $.execution },
+      params: { config: sections('database'), deployment: $.deployment, snapshot: $.snapshot, restore: $.restore },
       options: {
         comment: 'One idempotent step of the rename-swap per call: rerunning after a crash converges.',
         resultPath: '$.restore',
@@ -665,8 +679,8 @@ export function runbookDefinition(): Record<string, Json> {
         catch: [catchAll(DURING_ROLLBACK)],
       },
     },
-    interval: $.config.polling.restore.intervalSeconds,
-    maxAttempts: $.config.polling.restore.maxAttempts,
+    interval: settings.polling.restore.intervalSeconds,
+    maxAttempts: settings.polling.restore.maxAttempts,
     until: is.stringEquals($.restore.phase, 'done'),
     then: 'VerifyRollback',
     timeout: { zone: DURING_ROLLBACK, cause: format('Database restore stuck in phase {} after {} checks', $.restore.phase, $.poll.attempts) },
@@ -676,7 +690,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'VerifyRollback',
       fn.smokeTest,
-      { phase: 'rollback', config: $.config, deployment: $.deployment, expectedVersion: $.rollbackTo.version },
+      { phase: 'rollback', config: sections('smokeTests'), expectedVersion: $.rollbackTo.version },
       { resultPath: '$.verify', timeoutSeconds: 300, catch: [catchAll(DURING_ROLLBACK)], next: 'RollbackVerified' },
     )
     .add(
@@ -711,7 +725,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'NotifyRolledBack',
       fn.notify,
-      { event: 'rolled-back', config: $.config, deployment: $.deployment, outcome: $.outcome, error: $.error, lockError: $.lockError },
+      { event: 'rolled-back', config: sections('name', 'notifications'), deployment: $.deployment, outcome: $.outcome, error: $.error, lockError: $.lockError },
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'RolledBack'))], next: 'RolledBack' },
     )
     .add('RolledBack', fail('RolledBack', $.outcome.cause, 'A rollback is a failed deployment: CI must see it.'));
@@ -720,13 +734,13 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'NotifyRollbackFailed',
       fn.notify,
-      { event: 'rollback-failed', config: $.config, deployment: $.deployment, error: $.error, rollbackError: $.rollbackError },
+      { event: 'rollback-failed', config: sections('name', 'notifications'), deployment: $.deployment, error: $.error, rollbackError: $.rollbackError },
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'KeepLockForHuman'))], next: 'KeepLockForHuman' },
     )
     .task(
       'KeepLockForHuman',
       fn.lock,
-      { operation: 'mark-stuck', config: $.config, deployment: $.deployment, execution: $.execution, lease: $.lock, rollbackError: $.rollbackError },
+      { operation: 'mark-stuck', deployment: $.deployment, execution: $.execution, lease: $.lock, rollbackError: $.rollbackError },
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.lockError', 'RecordRollbackFailure'))], next: 'RecordRollbackFailure' },
     )
     .task(

@@ -3,21 +3,18 @@ import type { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { DatabaseBackups } from '../ports/database-backups';
 import { InvalidInputError, SnapshotFailedError } from '../shared/errors';
-import { Deployment, judged, Preflight, SnapshotRef } from '../shared/model';
+import { DatabaseInfo, Deployment, judged, SnapshotRef } from '../shared/model';
 import { snapshotIdFor } from './snapshot-id';
 
-const TakeSnapshotEvent = z.object({
-  operation: z.literal('take'),
-  config: judged<RunbookConfig>(),
-  deployment: Deployment,
-  preflight: Preflight,
-});
+const common = { config: judged<Pick<RunbookConfig, 'database'>>(), deployment: Deployment };
+
+const TakeSnapshotEvent = z.object({ operation: z.literal('take'), ...common });
 
 const CheckSnapshotEvent = z.object({
   operation: z.literal('check'),
-  config: judged<RunbookConfig>(),
-  deployment: Deployment,
-  preflight: Preflight,
+  ...common,
+  /** The database as the preflight described it; the snapshot is verified against it. */
+  source: z.nullable(DatabaseInfo),
   snapshot: SnapshotRef,
 });
 
@@ -68,7 +65,7 @@ async function check(event: z.output<typeof CheckSnapshotEvent>, { backups, cloc
   // Every poll reports the start the first answer gave, so the evidence shows one start time.
   const current = { ...found, startedAt: event.snapshot.startedAt };
   if (found.status !== 'available') return current;
-  const source = event.preflight.database ?? (await backups.describe());
+  const source = event.source ?? (await backups.describe());
   const verification = await backups.verify(found, source);
   return { ...current, verification, completedAt: found.completedAt ?? clock.now().toISOString() };
 }

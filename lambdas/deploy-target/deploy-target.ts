@@ -3,22 +3,21 @@ import type { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { DeployTarget } from '../ports/deploy-target';
 import { InvalidInputError } from '../shared/errors';
-import { DeployedVersion, DeployHandle, DeployStatus, Deployment, judged, Preflight, TaskError } from '../shared/model';
+import { DeployedVersion, DeployHandle, DeployStatus, Deployment, judged } from '../shared/model';
 
-const common = { config: judged<RunbookConfig>(), deployment: Deployment };
+/** The target's adapter is chosen from this. */
+const config = judged<Pick<RunbookConfig, 'target'>>();
 
 /** The Parameters of Deploy, CheckDeployment / CheckRollback and RollbackApp. */
 export const DeployTargetEvent = z.discriminatedUnion('operation', [
-  z.object({ operation: z.literal('deploy'), ...common, preflight: Preflight }),
-  z.object({ operation: z.literal('status'), ...common, handle: DeployHandle }),
+  z.object({ operation: z.literal('deploy'), config, deployment: Deployment }),
+  z.object({ operation: z.literal('status'), config, handle: DeployHandle }),
   z.object({
     operation: z.literal('rollback'),
-    ...common,
+    config,
     rollbackTo: DeployedVersion,
     /** The deploy being undone; null when Deploy failed before it started one. */
     handle: z.nullable(DeployHandle),
-    /** Why the rollback happens; the ledger reports it, the target does not need it. */
-    error: z.nullable(TaskError),
   }),
 ]);
 export type DeployTargetEvent = z.output<typeof DeployTargetEvent>;

@@ -6,11 +6,11 @@ import type { Clock } from '../ports/clock';
 import { DeploymentInProgressError, LockLostError, PreconditionFailedError, RunbookError } from '../shared/errors';
 import { causeMessage, Deployment, Execution, judged, Lease, TaskError } from '../shared/model';
 
-const common = { config: judged<RunbookConfig>(), deployment: Deployment, execution: Execution };
+const common = { deployment: Deployment, execution: Execution };
 
-/** AcquireLock, ReleaseLock* and KeepLockForHuman send these Parameters. */
+/** AcquireLock, ReleaseLock* and KeepLockForHuman send these Parameters; only taking the lock reads the configuration. */
 export const DeploymentLockEvent = z.discriminatedUnion('operation', [
-  z.object({ operation: z.literal('acquire'), ...common }),
+  z.object({ operation: z.literal('acquire'), config: judged<Pick<RunbookConfig, 'name' | 'lock'>>(), ...common }),
   z.object({ operation: z.literal('release'), ...common, lease: Lease }),
   z.object({ operation: z.literal('mark-stuck'), ...common, lease: Lease, rollbackError: z._default(z.nullable(TaskError), null) }),
 ]);

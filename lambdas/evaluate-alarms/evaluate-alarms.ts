@@ -3,12 +3,11 @@ import type { RunbookConfig } from '../../config/schema';
 import { watchedAlarms } from '../../config/watched-alarms';
 import type { AlarmSource } from '../ports/alarm-source';
 import type { Clock } from '../ports/clock';
-import { Baseline, BakeState, Deployment, judged } from '../shared/model';
+import { Baseline, BakeState, judged } from '../shared/model';
 
 /** EvaluateAlarms' Parameters: the bake so far and the alarm states taken before the deploy. */
 export const EvaluateAlarmsEvent = z.object({
-  config: judged<RunbookConfig>(),
-  deployment: Deployment,
+  config: judged<Pick<RunbookConfig, 'alarms'>>(),
   baseline: Baseline,
   bake: BakeState,
 });

@@ -19,12 +19,15 @@ import {
   WindowDecision,
 } from '../shared/model';
 
+export type LedgerConfig = Pick<RunbookConfig, 'name' | 'target' | 'database' | 'migrations' | 'bake' | 'rollbackWindowHours'>;
+
 /**
  * The execution state the ledger Tasks send (`operation` aside). Slots not filled yet are null; a Task
  * that sends fewer slots (RecordBackup, CheckRollbackWindow) leaves the others null too.
  */
 export const LedgerSlots = z.object({
-  config: judged<RunbookConfig>(),
+  /** What the evidence report, the causes and the rollback window read of the configuration. */
+  config: judged<LedgerConfig>(),
   deployment: Deployment,
   execution: Execution,
   preflight: z._default(z.nullable(Preflight), null),

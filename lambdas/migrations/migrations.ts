@@ -4,7 +4,8 @@ import type { Clock } from '../ports/clock';
 import type { Migrator } from '../ports/migrator';
 import { DeployHandle, Deployment, judged, MigrationsState } from '../shared/model';
 
-const common = { config: judged<RunbookConfig>(), deployment: Deployment };
+/** The migrator is chosen from these; ECS-task migrations run in the target's cluster. */
+const common = { config: judged<Pick<RunbookConfig, 'target' | 'migrations'>>(), deployment: Deployment };
 
 /** The Parameters of StartMigrations and CheckMigrations. */
 export const MigrationsEvent = z.discriminatedUnion('operation', [

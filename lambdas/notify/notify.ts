@@ -4,7 +4,8 @@ import type { Notifier } from '../ports/notifier';
 import { Deployment, judged, Outcome, SnapshotRef, TaskError, WindowDecision } from '../shared/model';
 import { messageFor } from './messages';
 
-const common = { config: judged<RunbookConfig>(), deployment: Deployment };
+/** The target's name for the messages, the topic to publish them to. */
+const common = { config: judged<Pick<RunbookConfig, 'name' | 'notifications'>>(), deployment: Deployment };
 /** RollbackUnrecorded leaves only `cause` in `$.outcome`. */
 const NotifiedOutcome = z.partial(Outcome, { result: true, reportKey: true, ledgerKey: true });
 const optionalError = z._default(z.nullable(TaskError), null);

@@ -9,7 +9,7 @@ import { InvalidInputError, PreflightFailedError, RunbookError } from '../shared
 import { type AlarmState, type DatabaseInfo, type DeployedVersion, Deployment, judged, type Preflight, type PreflightCheck } from '../shared/model';
 
 /** The Parameters of the Preflight state. */
-export const PreflightEvent = z.object({ config: judged<RunbookConfig>(), deployment: Deployment });
+export const PreflightEvent = z.object({ config: judged<Pick<RunbookConfig, 'name' | 'target' | 'database' | 'alarms'>>(), deployment: Deployment });
 export type PreflightEvent = z.output<typeof PreflightEvent>;
 
 export interface PreflightDeps {

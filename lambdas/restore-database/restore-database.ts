@@ -3,15 +3,14 @@ import type { RunbookConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { DatabaseRestorer } from '../ports/database-restorer';
 import { RestoreFailedError } from '../shared/errors';
-import { Deployment, Execution, judged, RestoreState, SnapshotRef } from '../shared/model';
+import { Deployment, judged, RestoreState, SnapshotRef } from '../shared/model';
 
 /** AdvanceRestore's Parameters: `restore` is null on the first call, then the previous call's result. */
 export const RestoreDatabaseEvent = z.object({
-  config: judged<RunbookConfig>(),
+  config: judged<Pick<RunbookConfig, 'database'>>(),
   deployment: Deployment,
   snapshot: SnapshotRef,
   restore: z.nullable(RestoreState),
-  execution: Execution,
 });
 export type RestoreDatabaseEvent = z.output<typeof RestoreDatabaseEvent>;
 

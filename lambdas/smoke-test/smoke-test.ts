@@ -3,7 +3,7 @@ import type { SecretRef, SmokeTestsConfig } from '../../config/schema';
 import type { Clock } from '../ports/clock';
 import type { SecretSource } from '../ports/secret-source';
 import { SecretUnavailableError } from '../shared/errors';
-import { Deployment, judged, type SmokeReport, type SmokeResult } from '../shared/model';
+import { judged, type SmokeReport, type SmokeResult } from '../shared/model';
 import { checkInputs, refsOfCheck } from './dependencies';
 import { type Reason, reason, responseExcerpt } from './reason';
 import { Redactor } from './redact';
@@ -14,7 +14,6 @@ export const SmokeTestEvent = z.object({
   phase: z.enum(['deploy', 'rollback']),
   /** Only the smoke tests are read; the rest of the configuration passes through untouched. */
   config: judged<{ smokeTests: SmokeTestsConfig }>(),
-  deployment: Deployment,
   /** The version that should answer: the new one after a deploy, the restored one after a rollback. */
   expectedVersion: z.nullable(z.string()),
 });

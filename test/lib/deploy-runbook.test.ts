@@ -41,8 +41,8 @@ describe('the runbook state machine', () => {
   it('holds the definition inline as JSON, with the configuration and the execution timeout filled in', () => {
     expect(definition.StartAt).toBe('LoadConfig');
     expect(definition.TimeoutSeconds).toBe(360 * 60);
-    const loadConfig = (definition.States as Record<string, { Parameters: { config: unknown } }>).LoadConfig;
-    expect(loadConfig.Parameters.config).toEqual(JSON.parse(JSON.stringify(config(exampleInput))));
+    const states = definition.States as Record<string, { Parameters: { config: unknown } }>;
+    expect(states.ValidateInput.Parameters.config).toEqual(JSON.parse(JSON.stringify(config(exampleInput))));
   });
 
   it('leaves only function ARN placeholders, each a key of DefinitionSubstitutions', () => {

@@ -40,7 +40,8 @@ describe('an alarm-triggered rollback', () => {
     });
     expect(run.states).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow', 'RollbackApp', 'CheckRollback', ...TAIL]);
     expect(run.log.event('CheckRollbackWindow')).toMatchObject({ operation: 'check-window', deployment: { action: 'rollback', alarm: { name: 'shop-api-5xx-rate' } } });
-    expect(run.log.event('RollbackApp')).toMatchObject({ operation: 'rollback', rollbackTo: PREVIOUS, handle: released.handle, error: { Error: 'AlarmFired' } });
+    expect(run.log.event('RollbackApp')).toMatchObject({ operation: 'rollback', rollbackTo: PREVIOUS, handle: released.handle });
+    expect(run.log.event('RecordRollback')).toMatchObject({ error: { Error: 'AlarmFired' } });
     expect(run.log.event('VerifyRollback')).toMatchObject({ expectedVersion: 'v1.4.0' });
     expect(run.log.event('RecordRollback')).toMatchObject({ rollbackTo: PREVIOUS, release: released.handle, preflight: null, window: { decision: 'rollback' } });
   });

@@ -25,6 +25,22 @@ describe('substitute', () => {
     expect(substitute(definition, values)).toEqual({ a: 3600, b: { name: 'shop-api', checks: [1, 2] }, c: [false, null, ['a']] });
   });
 
+  it('replaces ${Name.field.field} by the value inside the placeholder, keeping its type', () => {
+    const values: Record<string, Json> = { Config: { name: 'shop-api', database: null, polling: { snapshot: { intervalSeconds: 30 } } } };
+    const definition: Json = { a: '${Config.polling.snapshot.intervalSeconds}', b: '${Config.database}', c: '${Config.polling}', d: 'target ${Config.name}' };
+
+    expect(substitute(definition, values)).toEqual({ a: 30, b: null, c: { snapshot: { intervalSeconds: 30 } }, d: 'target shop-api' });
+  });
+
+  it('fails when a placeholder reads a field of null or a field that is not there, naming both', () => {
+    const values: Record<string, Json> = { Config: { database: null, bake: { pollSeconds: 60 } } };
+    expect(() => substitute('${Config.database.restorePolicy}', values)).toThrow(
+      new PlaceholderTypeError('placeholder ${Config.database.restorePolicy} reads restorePolicy of Config.database, which is null'),
+    );
+    expect(() => substitute('${Config.bake.pollSeconds.value}', values)).toThrow('reads value of Config.bake.pollSeconds, which is the number 60');
+    expect(() => substitute('${Config.toString}', values)).toThrow('reads toString of Config, which is an object without that field');
+  });
+
   it('interpolates placeholders inside a longer string', () => {
     const values = { Partition: 'aws', Seconds: 30, Flag: true };
     expect(substitute('arn:${Partition}:states:::lambda:invoke after ${Seconds}s (${Flag})', values)).toBe('arn:aws:states:::lambda:invoke after 30s (true)');
@@ -80,6 +96,10 @@ describe('placeholdersOf', () => {
   it('lists each placeholder once, in order of first use, whole or inside strings', () => {
     const definition: Json = { b: '${Second}', a: ['x ${First} y ${Second}', { c: '${Third}' }], d: '${First}', e: 42, f: null, g: '$.not' };
     expect(placeholdersOf(definition)).toEqual(['Second', 'First', 'Third']);
+  });
+
+  it('lists ${Name.field} under Name', () => {
+    expect(placeholdersOf({ a: '${Config.polling.snapshot}', b: 'x ${Config.name} ${Other}' })).toEqual(['Config', 'Other']);
   });
 
   it('finds exactly the function ARNs and the configuration values in the runbook, the timeout first', () => {
@@ -142,12 +162,16 @@ describe('configSubstitutions', () => {
     expect(configSubstitutions(parseConfig(minimalDraft()))).toMatchObject({ RestoreApprovalTimeoutSeconds: 3600 });
   });
 
-  it('fills the runbook with the configuration object and numeric timeouts', () => {
+  it('fills the runbook with the configuration, its sections and numbers, and numeric timeouts', () => {
     const config = parseConfig(exampleWith((c) => (c.database.restoreApproval = { required: true, timeoutMinutes: 20 })));
-    const filled = substitute(loadDefinition(), configSubstitutions(config)) as { TimeoutSeconds: unknown; States: Record<string, { Parameters?: { config?: unknown }; TimeoutSeconds?: unknown }> };
+    type State = { Parameters?: { config?: unknown }; TimeoutSeconds?: unknown; Seconds?: unknown };
+    const filled = substitute(loadDefinition(), configSubstitutions(config)) as { TimeoutSeconds: unknown; States: Record<string, State> };
 
     expect(filled.TimeoutSeconds).toBe(21_600);
-    expect(filled.States.LoadConfig.Parameters?.config).toEqual(config);
+    expect(filled.States.ValidateInput.Parameters?.config).toEqual(config);
+    expect(filled.States.LoadConfig.Parameters?.config).toEqual({ database: config.database, migrations: config.migrations });
+    expect(filled.States.Deploy.Parameters?.config).toEqual({ target: config.target });
+    expect(filled.States.WaitForSnapshot.Seconds).toBe(config.polling.snapshot.intervalSeconds);
     expect(filled.States.RequestRestoreApproval.TimeoutSeconds).toBe(1200);
   });
 });

@@ -45,20 +45,28 @@ describe('a deployment that goes well', () => {
     const run = await runScripted({ config: testConfig(), input: deployInput() });
     const { log } = run;
     const deployment = log.event('AcquireLock').deployment;
+    const config = testConfig();
 
-    expect(log.event('ValidateInput')).toMatchObject({ input: deployInput(), config: { name: 'shop-api' }, execution: { name: 'ci-release-1-5-0' } });
+    expect(log.event('ValidateInput')).toMatchObject({ input: deployInput(), config, execution: { name: 'ci-release-1-5-0' } });
     expect(deployment).toMatchObject({ action: 'deploy', version: NEW_VERSION, image: NEW_IMAGE, bakeChecks: BAKE_CHECKS });
-    expect(log.event('AcquireLock')).toMatchObject({ operation: 'acquire' });
-    expect(log.event('TakeSnapshot')).toMatchObject({ operation: 'take', preflight: { running: RUNNING } });
-    expect(log.event('CheckSnapshot')).toMatchObject({ operation: 'check', snapshot: { status: 'creating' } });
+    expect(log.event('AcquireLock')).toMatchObject({ operation: 'acquire', config: { name: config.name, lock: config.lock } });
+    expect(log.event('TakeSnapshot')).toEqual({ operation: 'take', config: { database: config.database }, deployment });
+    expect(log.event('CheckSnapshot')).toMatchObject({ operation: 'check', source: { kind: 'rds-instance', status: 'available' }, snapshot: { status: 'creating' } });
     expect(log.event('RecordBackup')).toMatchObject({ operation: 'record-backup', snapshot: { status: 'available' } });
-    expect(log.event('Deploy')).toMatchObject({ operation: 'deploy', deployment, preflight: { running: RUNNING } });
-    expect(log.event('CheckDeployment')).toMatchObject({ operation: 'status', handle: { version: NEW_VERSION } });
-    expect(log.event('StartMigrations')).toMatchObject({ operation: 'start', handle: { version: NEW_VERSION } });
+    expect(log.event('Deploy')).toEqual({ operation: 'deploy', config: { target: config.target }, deployment });
+    expect(log.event('CheckDeployment')).toMatchObject({ operation: 'status', config: { target: config.target }, handle: { version: NEW_VERSION } });
+    expect(log.event('StartMigrations')).toMatchObject({
+      operation: 'start',
+      config: { target: config.target, migrations: config.migrations },
+      handle: { version: NEW_VERSION },
+    });
     expect(log.event('CheckMigrations')).toMatchObject({ operation: 'status', migrations: { started: true, status: 'running' } });
-    expect(log.event('SmokeTest')).toMatchObject({ phase: 'deploy', expectedVersion: NEW_VERSION });
+    expect(log.event('SmokeTest')).toEqual({ phase: 'deploy', config: { smokeTests: config.smokeTests }, expectedVersion: NEW_VERSION });
     expect(log.callsTo('EvaluateAlarms').map((c) => (c.event as { bake: { checks: number } }).bake.checks)).toEqual([0, 1, 2]);
-    expect(log.event('EvaluateAlarms')).toMatchObject({ baseline: { alarms: [{ name: 'shop-api-5xx-rate' }, { name: 'shop-api-p95-latency' }] } });
+    expect(log.event('EvaluateAlarms')).toMatchObject({
+      config: { alarms: config.alarms },
+      baseline: { alarms: [{ name: 'shop-api-5xx-rate' }, { name: 'shop-api-p95-latency' }] },
+    });
     expect(log.event('RecordRelease')).toMatchObject({
       operation: 'record-release',
       rollbackTo: RUNNING,

@@ -174,15 +174,16 @@ function loopProblems(def: Definition): string[] {
     if (!loop.some((n) => def.States[n].Type === 'Wait')) problems.push(`${label}: loops without waiting`);
     const exits = loop.flatMap((n) =>
       ((def.States[n].Choices ?? []) as State[])
-        .filter((rule) => !loop.includes(rule.Next) && typeof rule.NumericGreaterThanEqualsPath === 'string')
-        .map((rule) => ({ counter: rule.Variable as string, limit: rule.NumericGreaterThanEqualsPath as string })),
+        .filter((rule) => !loop.includes(rule.Next) && (typeof rule.NumericGreaterThanEqualsPath === 'string' || typeof rule.NumericGreaterThanEquals === 'number'))
+        .map((rule) => ({ counter: rule.Variable as string, limit: (rule.NumericGreaterThanEqualsPath ?? rule.NumericGreaterThanEquals) as string | number })),
     );
     if (exits.length !== 1 || !['$.poll.attempts', '$.bake.checks'].includes(exits[0].counter)) {
       problems.push(`${label}: no single counter exit ($.poll.attempts or $.bake.checks >= a limit)`);
       continue;
     }
     const [{ counter, limit }] = exits;
-    if (typeof at(limits, limit) !== 'number') problems.push(`${label}: the limit ${limit} is not a configured number`);
+    // A limit is read from the state, or written in from the configuration at synth.
+    if (typeof limit === 'string' ? typeof at(limits, limit) !== 'number' : !(limit >= 1)) problems.push(`${label}: the limit ${limit} is not a configured number`);
     const [slot, field] = [counter.split('.').slice(0, 2).join('.'), counter.split('.')[2]];
     const writers = loop.filter((n) => def.States[n].ResultPath === slot);
     const increments = slot === '$.poll' ? writers.filter((n) => def.States[n].Parameters?.['attempts.$'] === 'States.MathAdd($.poll.attempts, 1)') : writers;

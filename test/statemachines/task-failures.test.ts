@@ -65,10 +65,15 @@ function leftAborted(error: Error): (run: ScriptedRun) => void {
 function leftRolledBack(state: string, error: Error): (run: ScriptedRun) => void {
   return (run) => {
     expect(run.log.callsTo('RollbackApp')).toHaveLength(1);
-    expect(run.log.event('RollbackApp')).toMatchObject({ operation: 'rollback', rollbackTo: RUNNING, error: { Error: error.name, Cause: lambdaCause(error) } });
+    expect(run.log.event('RollbackApp')).toMatchObject({ operation: 'rollback', rollbackTo: RUNNING });
     expect(run.log.event('RollbackApp').handle).toEqual(state === 'Deploy' ? null : run.log.event('CheckDeployment').handle);
     expect(run.log.event('VerifyRollback')).toMatchObject({ phase: 'rollback', expectedVersion: RUNNING.version });
-    expect(run.log.event('RecordRollback')).toMatchObject({ operation: 'record-rollback', error: { Error: error.name }, rollbackTo: RUNNING, verify: { passed: true } });
+    expect(run.log.event('RecordRollback')).toMatchObject({
+      operation: 'record-rollback',
+      error: { Error: error.name, Cause: lambdaCause(error) },
+      rollbackTo: RUNNING,
+      verify: { passed: true },
+    });
     expect(run.log.event('ReleaseLockAfterRollback')).toMatchObject({ operation: 'release' });
     expect(run.log.event('NotifyRolledBack')).toMatchObject({ event: 'rolled-back', outcome: { result: 'rolled-back' } });
   };

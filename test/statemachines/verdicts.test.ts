@@ -33,7 +33,7 @@ describe('the smoke test verdict', () => {
 
     expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'RolledBack', error: 'RolledBack', cause: `rolled back to v1.4.2 after SmokeTestFailed: ${SUMMARY}` });
     expect(run.states).toEqual([...happyPathThrough('SmokeTest'), ...rollbackTail(true)]);
-    expect(run.log.event('RollbackApp').error).toEqual({ Error: 'SmokeTestFailed', Cause: SUMMARY });
+    expect(run.log.event('RecordRollback').error).toEqual({ Error: 'SmokeTestFailed', Cause: SUMMARY });
     expect(run.log.event('RecordRollback')).toMatchObject({ error: { Error: 'SmokeTestFailed', Cause: SUMMARY }, smoke: { passed: false, summary: SUMMARY } });
     expect(run.log.callsTo('EvaluateAlarms')).toEqual([]);
   });
@@ -59,7 +59,7 @@ describe('the bake verdict', () => {
     const cause = 'New alarm(s) during the bake: ["shop-api-5xx-rate"]';
     expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'RolledBack', error: 'RolledBack', cause: `rolled back to v1.4.2 after AlarmFired: ${cause}` });
     expect(run.states).toEqual([...happyPathThrough('SmokeTest'), 'EvaluateAlarms', 'EvaluateAlarms', ...rollbackTail(true)]);
-    expect(run.log.event('RollbackApp').error).toEqual({ Error: 'AlarmFired', Cause: cause });
+    expect(run.log.event('RecordRollback').error).toEqual({ Error: 'AlarmFired', Cause: cause });
     expect(run.log.event('EvaluateAlarms', 1).bake).toMatchObject({ checks: 1, decision: 'healthy' });
     expect(run.log.callsTo('RecordRelease')).toEqual([]);
   });
@@ -76,7 +76,7 @@ describe('the bake verdict', () => {
     });
     expect(run.log.callsTo('EvaluateAlarms')).toHaveLength(4);
     expect(run.states).toEqual([...happyPathThrough('SmokeTest'), ...Array<string>(4).fill('EvaluateAlarms'), ...rollbackTail(true)]);
-    expect(run.log.event('RollbackApp').error).toEqual({ Error: 'AlarmStateUnavailableError', Cause: lambdaCause(unreadable) });
+    expect(run.log.event('RecordRollback').error).toEqual({ Error: 'AlarmStateUnavailableError', Cause: lambdaCause(unreadable) });
   });
 
   it('keeps baking when the alarm states come back within the retries', async () => {

@@ -7,7 +7,7 @@ import type { Migrator } from '../../ports/migrator';
 import { InvalidInputError } from '../../shared/errors';
 
 /** The AWS migrator for the configured migrations; `deploymentId` is the runbook's, their idempotency key. */
-export function awsMigrator(config: RunbookConfig, deploymentId: string, clients: { ecs: ECSClient; lambda: LambdaClient }): Migrator {
+export function awsMigrator(config: Pick<RunbookConfig, 'target' | 'migrations'>, deploymentId: string, clients: { ecs: ECSClient; lambda: LambdaClient }): Migrator {
   const { migrations, target } = config;
   if (migrations === null) throw new InvalidInputError('config.migrations: the migrations function ran but no migrations are configured (got null)');
   switch (migrations.kind) {

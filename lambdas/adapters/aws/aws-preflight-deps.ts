@@ -19,18 +19,18 @@ export interface PreflightClients {
 }
 
 /** The AWS adapters for the configured target, database and alarms. */
-export function awsPreflightDeps(config: RunbookConfig, clients: PreflightClients): Omit<PreflightDeps, 'clock'> {
+export function awsPreflightDeps(config: Pick<RunbookConfig, 'target' | 'database' | 'alarms'>, clients: PreflightClients): Omit<PreflightDeps, 'clock'> {
   return { target: awsDeployTarget(config.target, clients), backups: awsBackups(config, clients.rds), alarms: awsAlarms(config, clients.cloudwatch) };
 }
 
-function awsBackups({ database }: RunbookConfig, rds: RDSClient): DatabaseBackups | null {
+function awsBackups({ database }: Pick<RunbookConfig, 'database'>, rds: RDSClient): DatabaseBackups | null {
   if (database === null) return null;
   const adapters = awsDatabaseAdapters(database, rds);
   if (!adapters) throw new InvalidInputError(`database.kind: "${database.kind}" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "rds-instance" or "aurora-cluster"`);
   return adapters.backups;
 }
 
-function awsAlarms({ alarms }: RunbookConfig, cloudwatch: CloudWatchClient): AlarmSource {
+function awsAlarms({ alarms }: Pick<RunbookConfig, 'alarms'>, cloudwatch: CloudWatchClient): AlarmSource {
   if (alarms.kind === 'cloudwatch') return new CloudWatchAlarmSource(cloudwatch);
   throw new InvalidInputError(`alarms.kind: "${alarms.kind}" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "cloudwatch"`);
 }

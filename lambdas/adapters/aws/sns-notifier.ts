@@ -23,7 +23,7 @@ export class SnsNotifier implements Notifier {
 }
 
 /** The notifier of a configuration, or null when it names no topic (nothing is published then). */
-export function snsNotifierFor(sns: SNSClient, config: RunbookConfig): SnsNotifier | null {
+export function snsNotifierFor(sns: SNSClient, config: Pick<RunbookConfig, 'notifications'>): SnsNotifier | null {
   const topicArn = config.notifications.topicArn;
   return topicArn ? new SnsNotifier(sns, topicArn) : null;
 }

@@ -52,9 +52,9 @@ class MemoryBackups implements DatabaseBackups {
 }
 
 const clock = new TestClock('2025-03-14T09:10:00.000Z');
-const take = () => DatabaseSnapshotEvent.parse({ operation: 'take', config: config(), deployment, preflight: preflight() });
+const take = () => DatabaseSnapshotEvent.parse({ operation: 'take', config: config(), deployment });
 const check = (snapshot: SnapshotRef, database: DatabaseInfo | null = instanceInfo) =>
-  DatabaseSnapshotEvent.parse({ operation: 'check', config: config(), deployment, preflight: preflight(database), snapshot });
+  DatabaseSnapshotEvent.parse({ operation: 'check', config: config(), deployment, source: preflight(database).database, snapshot });
 
 describe('runDatabaseSnapshot: take', () => {
   let backups: MemoryBackups;
@@ -81,19 +81,19 @@ describe('runDatabaseSnapshot: take', () => {
   });
 
   it('leaves the version tag out when the deployment has no version', async () => {
-    const event = DatabaseSnapshotEvent.parse({ operation: 'take', config: config(), deployment: { ...deployment, version: null }, preflight: preflight() });
+    const event = DatabaseSnapshotEvent.parse({ operation: 'take', config: config(), deployment: { ...deployment, version: null } });
     await runDatabaseSnapshot(event, { backups, clock });
     expect(backups.created[0].tags).toEqual({ 'deploy-runbook:target': 'shop-api', 'deploy-runbook:deployment': deployment.id });
   });
 
   it('fails when the configuration has no database', async () => {
-    const event = DatabaseSnapshotEvent.parse({ operation: 'take', config: config({ database: null }), deployment, preflight: preflight(null) });
+    const event = DatabaseSnapshotEvent.parse({ operation: 'take', config: config({ database: null }), deployment });
     await expect(runDatabaseSnapshot(event, { backups, clock })).rejects.toThrow(InvalidInputError);
     expect(backups.created).toEqual([]);
   });
 
   it('fails when the operation is neither take nor check', () => {
-    expect(DatabaseSnapshotEvent.safeParse({ operation: 'restore', config: config(), deployment, preflight: preflight() }).success).toBe(false);
+    expect(DatabaseSnapshotEvent.safeParse({ operation: 'restore', config: config(), deployment }).success).toBe(false);
   });
 });
 

@@ -7,7 +7,7 @@ import type { DatabaseSnapshotEvent } from '../../../lambdas/database-snapshot/d
 import { awsBackupsFor, handler } from '../../../lambdas/database-snapshot/handler';
 import { InvalidInputError } from '../../../lambdas/shared/errors';
 import { FakeRds } from '../adapters/fake-rds';
-import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config, deployment, preflight } from '../adapters/rds-fixtures';
+import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config, deployment } from '../adapters/rds-fixtures';
 
 const context = { functionName: 'database-snapshot', awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' } as Context;
 
@@ -42,13 +42,13 @@ describe('database-snapshot handler', () => {
   it('parses the TakeSnapshot event and creates the snapshot through RDS', async () => {
     rds.on(DescribeDBSnapshotsCommand).rejects(new DBSnapshotNotFoundFault({ message: 'not found', $metadata: {} }));
     rds.on(CreateDBSnapshotCommand).resolves({ DBSnapshot: { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'creating' } });
-    const result = await handler({ operation: 'take', config: config(), deployment, preflight: preflight() }, context);
+    const result = await handler({ operation: 'take', config: config(), deployment }, context);
     expect(result).toMatchObject({ id: SNAPSHOT_ID, kind: 'rds-instance', source: INSTANCE_ID, status: 'creating' });
     expect(rds).toHaveReceivedCommandWith(CreateDBSnapshotCommand, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID });
   });
 
-  it('fails when the TakeSnapshot event has no preflight', async () => {
-    const incomplete = { operation: 'take', config: config(), deployment } as unknown as DatabaseSnapshotEvent;
+  it('fails when the TakeSnapshot event has no deployment', async () => {
+    const incomplete = { operation: 'take', config: config() } as unknown as DatabaseSnapshotEvent;
     await expect(handler(incomplete, context)).rejects.toMatchObject({ name: 'ParseError' });
     expect(rds).not.toHaveReceivedAnyCommand();
   });

@@ -30,7 +30,7 @@ describe('deploy-target handler', () => {
       services: [service({ deployments: [{ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 3, runningCount: 3, pendingCount: 0, rolloutState: 'COMPLETED' }] })],
     });
 
-    const result = await handler({ operation: 'status', config: config(), deployment, handle: newRelease }, context);
+    const result = await handler({ operation: 'status', config: config(), handle: newRelease }, context);
 
     expect(result).toMatchObject({ status: 'completed' });
     expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });

@@ -32,13 +32,12 @@ function acquireEvent(execution: Execution = ours): Extract<DeploymentLockEvent,
 }
 
 function releaseEvent(lease: Lease, execution: Execution = ours): Extract<DeploymentLockEvent, { operation: 'release' }> {
-  return { operation: 'release', config, deployment: deploymentFor(execution), execution, lease };
+  return { operation: 'release', deployment: deploymentFor(execution), execution, lease };
 }
 
 function stuckEvent(lease: Lease): Extract<DeploymentLockEvent, { operation: 'mark-stuck' }> {
   return {
     operation: 'mark-stuck',
-    config,
     deployment: deploymentFor(ours),
     execution: ours,
     lease,

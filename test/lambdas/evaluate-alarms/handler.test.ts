@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CloudWatchAlarmSource } from '../../../lambdas/adapters/aws/cloudwatch-alarms';
 import { awsAlarmSourceFor, cloudwatch, handler } from '../../../lambdas/evaluate-alarms/handler';
 import { InvalidInputError } from '../../../lambdas/shared/errors';
-import { clientConfig, config, deployment } from '../adapters/rds-fixtures';
+import { clientConfig, config } from '../adapters/rds-fixtures';
 
 const context = { functionName: 'evaluate-alarms', awsRequestId: '8f5c3a1e-2b7d-4e8a-9c0f-1d2e3f4a5b6c' } as Context;
 
@@ -46,7 +46,7 @@ describe('evaluate-alarms handler, invoked', () => {
       ],
     });
     const bake = { checks: 0, startedAt: null, decision: 'healthy' as const, firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null };
-    const result = await handler({ config: config(), deployment, baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [] }, bake }, context);
+    const result = await handler({ config: config(), baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [] }, bake }, context);
     expect(result).toMatchObject({ checks: 1, decision: 'regressed', newlyFiring: ['shop-api-5xx-rate'] });
   });
 });

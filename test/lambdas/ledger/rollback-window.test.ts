@@ -242,7 +242,7 @@ describe('check-window', () => {
         }
         const window = await checkWindow(execution);
         if (window.decision === 'rollback') await rollBack(execution, window);
-        await releaseLock({ operation: 'release', config, deployment: alarmRollback(execution), execution, lease }, lockDeps);
+        await releaseLock({ operation: 'release', deployment: alarmRollback(execution), execution, lease }, lockDeps);
         return window.decision;
       }),
     );

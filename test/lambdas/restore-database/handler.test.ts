@@ -7,7 +7,7 @@ import { RdsInstanceRestorer } from '../../../lambdas/adapters/aws/rds-restorer'
 import { awsRestorerFor, handler } from '../../../lambdas/restore-database/handler';
 import { InvalidInputError } from '../../../lambdas/shared/errors';
 import { FakeRds } from '../adapters/fake-rds';
-import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, describesSnapshots, execution, snapshotRef } from '../adapters/rds-fixtures';
+import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, describesSnapshots, snapshotRef } from '../adapters/rds-fixtures';
 
 const WRITER = `${CLUSTER_ID}-writer`;
 const mock = mockClient(RDSClient);
@@ -51,7 +51,7 @@ describe('restore-database handler, invoked', () => {
     describesSnapshots(mock, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available' });
     mock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: INSTANCE_ID, DBInstanceStatus: 'available', DBInstanceClass: 'db.t4g.medium' }] });
     const context = { functionName: 'restore-database', awsRequestId: '3b1f0c2a-9d8e-4f7a-b6c5-4d3e2f1a0b9c' } as Context;
-    const result = await handler({ config: config(), deployment, snapshot: snapshotRef(), restore: null, execution }, context);
+    const result = await handler({ config: config(), deployment, snapshot: snapshotRef(), restore: null }, context);
     expect(result).toMatchObject({ decision: 'restoring', phase: 'rename', snapshotId: SNAPSHOT_ID, failedCopy: expect.stringMatching(/^shop-prod-db-failed-\d{14}$/) });
     expect(mock).not.toHaveReceivedCommand(ModifyDBInstanceCommand);
   });

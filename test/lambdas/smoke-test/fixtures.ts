@@ -1,25 +1,9 @@
 import { SmokeTests } from '../../../config/schema';
 import { EnvSecretSource } from '../../../lambdas/adapters/env-secret-source';
 import type { Clock } from '../../../lambdas/ports/clock';
-import type { Deployment } from '../../../lambdas/shared/model';
 import type { SmokeTestDeps, SmokeTestEvent } from '../../../lambdas/smoke-test/smoke-test';
 
 export const SMOKE_PASSWORD = 'Test123!@#';
-
-export const deployment: Deployment = {
-  id: 'release-42-0a1b2c3d',
-  action: 'deploy',
-  target: 'shop-api',
-  version: '1.1.0',
-  image: null,
-  requestedBy: 'ci',
-  reason: null,
-  alarm: null,
-  bakeChecks: 1,
-  approvalTimeoutSeconds: 3600,
-  executionId: 'arn:aws:states:eu-west-1:123456789012:execution:deploy-runbook-shop-api:release-42',
-  startedAt: '2025-12-22T23:40:00.000Z',
-};
 
 /** The seed runbook's hand-run smoke tests (health with version, db health, login → token → protected, 401, latency). */
 export function seedSuite(baseUrl: string) {
@@ -79,7 +63,7 @@ export function seedSuite(baseUrl: string) {
 
 /** An event as the SmokeTest state sends it, with the smoke tests parsed (defaults filled) as LoadConfig would. */
 export function smokeEvent(smokeTests: unknown, overrides: Partial<Omit<SmokeTestEvent, 'config'>> = {}): SmokeTestEvent {
-  return { phase: 'deploy', deployment, expectedVersion: '1.0.0', ...overrides, config: { smokeTests: SmokeTests.parse(smokeTests) } };
+  return { phase: 'deploy', expectedVersion: '1.0.0', ...overrides, config: { smokeTests: SmokeTests.parse(smokeTests) } };
 }
 
 /** A clock that advances a fixed step on every reading. */

@@ -107,10 +107,9 @@ describe('restore through the runbook\'s own logic', () => {
     before = await fingerprint(url);
     clock = tickingClock();
     const backups = new PgBackups(POSTGRES_CONFIG, { url, target: 'shop', store: store(), clock, binDir: server().binDir });
-    const preflight = { running: { version: 'v1', image: null, ref: 'v1' }, baseline: { takenAt: execution.startedAt, alarms: [] }, database: await backups.describe(), checks: [], checkedAt: execution.startedAt };
 
-    const taken = await runDatabaseSnapshot({ operation: 'take', config, deployment, preflight }, { backups, clock });
-    snapshot = await runDatabaseSnapshot({ operation: 'check', config, deployment, preflight, snapshot: taken }, { backups, clock });
+    const taken = await runDatabaseSnapshot({ operation: 'take', config, deployment }, { backups, clock });
+    snapshot = await runDatabaseSnapshot({ operation: 'check', config, deployment, source: await backups.describe(), snapshot: taken }, { backups, clock });
 
     await destructiveMigration(url);
     broken = await fingerprint(url);
@@ -119,7 +118,7 @@ describe('restore through the runbook\'s own logic', () => {
     calls = [];
     let restore: RestoreState | null = null;
     while (restore?.phase !== 'done' && calls.length < 8) {
-      restore = await runRestoreDatabase({ config, deployment, snapshot, restore, execution }, { restorer, clock });
+      restore = await runRestoreDatabase({ config, deployment, snapshot, restore }, { restorer, clock });
       calls.push(restore);
     }
     finalState = calls[calls.length - 1];
