@@ -82,9 +82,10 @@ function median(values: number[]): number {
 }
 
 /**
- * Bundles every function's handler with the settings the stack uses, and a handler bundling only
- * `@aws-sdk/client-s3`; reports each bundle's size, what it adds beyond the AWS SDK, and its module init
- * time against the single-client handler, imported in the same rounds so that both see the same machine.
+ * Bundles every function's handler with the settings the stack uses, a handler bundling only
+ * `@aws-sdk/client-s3`, and that handler with the functions' Powertools wiring (Logger, Tracer, middy);
+ * reports each bundle's size, what it adds beyond the AWS SDK, and its module init time against the
+ * single-client handler, all imported in the same rounds so that they see the same machine.
  */
 export async function run(options: BundlesBenchOptions = {}): Promise<BundleFigures[]> {
   const rounds = options.rounds ?? Number(process.env.BENCH_INIT_ROUNDS ?? 15);
@@ -93,6 +94,7 @@ export async function run(options: BundlesBenchOptions = {}): Promise<BundleFigu
   try {
     const entries = [
       { name: 'single-client', entry: join(PROJECT_ROOT, 'bench', 'single-client-handler.ts') },
+      { name: 'powertools-floor', entry: join(PROJECT_ROOT, 'bench', 'powertools-handler.ts') },
       ...FUNCTION_PLACEHOLDERS.map(functionFolder).map((name) => ({ name, entry: join(PROJECT_ROOT, 'lambdas', name, 'handler.ts') })),
     ];
     const built = [];

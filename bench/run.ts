@@ -24,7 +24,7 @@ for (const r of rehearsals) {
       `largest payload ${(r.data.largestBytes / 1024).toFixed(1)} KiB, ~${(r.data.loggedBytes / 1024).toFixed(0)} KiB logged`,
   );
 }
-const [singleClient, ...handlers] = functions;
+const [singleClient, , ...handlers] = functions;
 const largest = handlers.reduce((max, f) => (f.addedBytes > max.addedBytes ? f : max));
 const slowest = handlers.reduce((max, f) => (f.initRatio > max.initRatio ? f : max));
 log(
