@@ -126,8 +126,9 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('retries unreadable alarm states during the bake, then fails closed and rolls back', async () => {
-    // The first DescribeAlarms (Preflight's baseline) passes; every later one is throttled.
-    await aws.deploy('instance', { faults: [{ service: 'cloudwatch', action: 'DescribeAlarms', error: 'Throttling', skip: 1, count: 100 }] });
+    // The first DescribeAlarms (Preflight's baseline) passes; every later one is refused. (A throttling fault
+    // proves the same, but the SDK's own backoff makes each attempt last about ten seconds.)
+    await aws.deploy('instance', { faults: [{ service: 'cloudwatch', action: 'DescribeAlarms', error: 'AccessDenied', message: 'reads blocked', skip: 1, count: 100 }] });
     aws.app.versions = { v1: {}, v2: {} };
     const ended = await aws.run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);

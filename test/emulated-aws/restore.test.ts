@@ -75,6 +75,9 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     expect(started.stdout).toContain('RollbackApp');
     expect(started.stdout).toMatch(/rolled back/i);
     expect(await inspect(aws).runningTag()).toBe('v1');
+    const [execution] = await aws.otherExecutions([]);
+    const status = await cli('status', execution, '--json');
+    expect([status.code, (JSON.parse(status.stdout) as { outcome: string }).outcome]).toEqual([2, 'rolled-back']);
   });
 
   it('restores the database after a person approves with deploy-runbook approve', async () => {
