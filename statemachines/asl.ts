@@ -48,7 +48,7 @@ function isRef(value: unknown): value is Ref<unknown> {
 }
 
 /** A Ref whose value is written into the definition at synth rather than read from the state. */
-export function isPlaceholder(ref: Ref<unknown>): boolean {
+function isPlaceholder(ref: Ref<unknown>): boolean {
   return ref[AT_SYNTH] === true;
 }
 
@@ -73,7 +73,7 @@ export interface Intrinsic {
   readonly intrinsic: string;
 }
 
-/** `States.Format('template', args…)`: arguments are Refs or literal numbers. */
+/** `States.Format('template', args…)`: each argument a Ref into the state. */
 export function format(template: string, ...args: Ref<unknown>[]): Intrinsic {
   return { intrinsic: `States.Format('${template}', ${args.map(pathOf).join(', ')})` };
 }
@@ -153,7 +153,7 @@ function eventShape(state: string, schema: ZodInternals, given: Record<string, u
 }
 
 /** Fails when the Parameters and the function's event schema disagree on which fields there are. */
-export function checkParameters(state: string, fn: LambdaFunction<unknown>, given: Record<string, unknown>): void {
+function checkParameters(state: string, fn: LambdaFunction<unknown>, given: Record<string, unknown>): void {
   const shape = eventShape(state, fn.schema as unknown as ZodInternals, given);
   const unknown = Object.keys(given).filter((key) => !(key in shape));
   const missing = Object.keys(shape).filter((key) => !(key in given) && !OMITTABLE.has(shape[key]._zod.def.type));
@@ -191,7 +191,7 @@ export function catchAll(zone: FailureZone): Catcher {
 }
 
 /** Lambda's own failures (not the function's errors), throttling included: retried on every Task with backoff and full jitter. */
-export const LAMBDA_RETRY = {
+const LAMBDA_RETRY = {
   ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Lambda.Unknown'],
   IntervalSeconds: 2,
   MaxAttempts: 6,
@@ -211,6 +211,7 @@ export interface Retrier {
   readonly JitterStrategy: 'FULL';
 }
 
+/** How a Task is wired into the flow. */
 export interface TaskOptions {
   readonly comment?: string;
   /** Where the result goes; null discards it. */
@@ -243,6 +244,7 @@ export function task<E>(state: string, fn: LambdaFunction<E>, given: Params<E>, 
   };
 }
 
+/** What a Pass state writes, and where the execution goes next. */
 export interface PassOptions {
   readonly comment?: string;
   readonly inputPath?: Ref<unknown>;
@@ -275,6 +277,7 @@ export function verdict(zone: FailureZone, error: string, cause: Ref<unknown> | 
 /** A Choice condition on one path. */
 export type Condition = Record<string, Json>;
 
+/** Choice conditions on one path each; `is.all` requires all of them. */
 export const is = {
   stringEquals: (ref: Ref<string | null>, value: string): Condition => ({ Variable: pathOf(ref), StringEquals: value }),
   booleanEquals: (ref: Ref<boolean | null>, value: boolean): Condition => ({ Variable: pathOf(ref), BooleanEquals: value }),

@@ -134,9 +134,12 @@ const DURING_ROLLBACK: FailureZone = { resultPath: '$.rollbackError', next: 'Not
 /** A step that only reports (record, release, notify): its failure is kept in `slot` and the execution goes on to `next`. */
 const bestEffort = (slot: string, next: string): FailureZone => ({ resultPath: slot, next });
 
+/** What the ledger reads of the configuration: names, the restore policy, the bake and the rollback window. */
+const ledgerConfig = sections('name', 'target', 'database', 'migrations', 'bake', 'rollbackWindowHours');
+
 /** Every slot a ledger Record* Task hands over: the evidence report and the ledger are written from them. */
 const allSlots = {
-  config: sections('name', 'target', 'database', 'migrations', 'bake', 'rollbackWindowHours'),
+  config: ledgerConfig,
   deployment: $.deployment,
   execution: $.execution,
   preflight: $.preflight,
@@ -156,6 +159,7 @@ const allSlots = {
   window: $.window,
 };
 
+/** Every ReleaseLock* Task gives back the lease AcquireLock took, whatever the outcome. */
 const releaseLock = { operation: 'release', deployment: $.deployment, execution: $.execution, lease: $.lock } as const;
 
 /** A Task to add later, once the state after it is known. */
@@ -350,7 +354,7 @@ export function runbookDefinition(): Record<string, Json> {
   states.task(
     'RecordBackup',
     fn.ledger,
-    { operation: 'record-backup', config: allSlots.config, deployment: $.deployment, execution: $.execution, preflight: $.preflight, snapshot: $.snapshot },
+    { operation: 'record-backup', config: ledgerConfig, deployment: $.deployment, execution: $.execution, preflight: $.preflight, snapshot: $.snapshot },
     {
       comment: 'Writes the backup manifest; nothing has changed yet.',
       resultPath: '$.backup',
@@ -538,7 +542,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'CheckRollbackWindow',
       fn.ledger,
-      { operation: 'check-window', config: allSlots.config, deployment: $.deployment, execution: $.execution },
+      { operation: 'check-window', config: ledgerConfig, deployment: $.deployment, execution: $.execution },
       {
         comment: 'Rolls back only the latest release, only inside the rollback window, and only once.',
         resultPath: '$.window',

@@ -1,7 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { catchAll, DuplicateStateError, format, lambdaFunction, parameters, ParametersMismatchError, root, States, task } from '../../statemachines/asl';
+import {
+  catchAll,
+  DuplicateStateError,
+  format,
+  is,
+  lambdaFunction,
+  parameters,
+  ParametersMismatchError,
+  placeholder,
+  PlaceholderPositionError,
+  root,
+  States,
+  task,
+  wait,
+} from '../../statemachines/asl';
 import { renderDefinition } from '../../statemachines/build';
 import { DEFINITION_PATH } from '../../statemachines/definition';
 
@@ -11,6 +25,8 @@ const Event = z.discriminatedUnion('operation', [
   z.object({ operation: z.literal('release'), deployment: z.object({ id: z.string() }), note: z.string().nullable().default(null) }),
 ]);
 const lockFunction = lambdaFunction('DeploymentLockFunctionArn', Event);
+const settings = placeholder<{ name: string; polling: { intervalSeconds: number; maxAttempts: number } }>('RunbookConfig');
+const $poll = root<{ poll: { attempts: number; limit: number } }>('$');
 const options = { resultPath: '$.lock', timeoutSeconds: 30, catch: [catchAll({ resultPath: '$.error', next: 'Failed' })], next: 'Done' };
 
 describe('the definition builder', () => {
@@ -25,6 +41,22 @@ describe('the definition builder', () => {
       kind: 'ecs',
       nested: { 'key.$': '$.lock.key', n: 1 },
     });
+  });
+
+  it('writes a placeholder where its value goes, filled at synth: a whole string, never a path field', () => {
+    expect(parameters({ config: { name: settings.name }, all: settings })).toEqual({ config: { name: '${RunbookConfig.name}' }, all: '${RunbookConfig}' });
+    expect(wait(settings.polling.intervalSeconds, 'Check')).toEqual({ Type: 'Wait', Seconds: '${RunbookConfig.polling.intervalSeconds}', Next: 'Check' });
+    expect(is.atLeast($poll.poll.attempts, settings.polling.maxAttempts)).toEqual({
+      Variable: '$.poll.attempts',
+      NumericGreaterThanEquals: '${RunbookConfig.polling.maxAttempts}',
+    });
+    expect(is.atLeast($poll.poll.attempts, $poll.poll.limit)).toEqual({ Variable: '$.poll.attempts', NumericGreaterThanEqualsPath: '$.poll.limit' });
+  });
+
+  it('fails when a placeholder stands where a JSONPath is read', () => {
+    expect(() => is.null(settings.name)).toThrow(
+      new PlaceholderPositionError('${RunbookConfig.name} is filled at synth: it cannot stand where a JSONPath is read'),
+    );
   });
 
   it('gives every Task the Lambda retrier, its catchers and the ARN placeholder of its function', () => {
