@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PostgresDatabase } from '../config/schema';
-import { systemClock } from '../lambdas/ports/clock';
-import { FileArtifactStore } from '../local/adapters/file-artifact-store';
-import { PgBackups } from '../local/adapters/pg-backups';
-import { parsePostgresUrl, withClient, withDatabase } from '../local/adapters/pg-connection';
+import { systemClock } from '../core/ports/clock';
+import { FileArtifactStore } from '../adapters/local/file-artifact-store';
+import { PgBackups } from '../adapters/local/pg-backups';
+import { parsePostgresUrl, withClient, withDatabase } from '../adapters/local/pg-connection';
 import { exitOf, programEnv } from '../local/postgres/process';
 import { startPostgres } from '../local/postgres/server';
 

@@ -1,4 +1,4 @@
-import type { ExecutionOutcome } from '../lambdas/shared/execution-outcome';
+import type { ExecutionOutcome } from '../core/execution-outcome';
 
 /** Process exit codes: CI branches on them, so they never change meaning. */
 export const ExitCode = {

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import type { StateEvent } from '../local/engine/engine';
+import type { StateEvent } from '../core/state-event';
 
 /** What the evidence of an execution says, read from the state the tasks wrote. */
 export interface ExecutionFacts {

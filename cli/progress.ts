@@ -1,4 +1,4 @@
-import type { StateEvent } from '../local/engine/engine';
+import type { StateEvent } from '../core/state-event';
 import { formatDuration } from './duration';
 import type { OutputStream } from './io';
 import type { RunResult } from './run-result';

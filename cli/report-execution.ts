@@ -1,5 +1,5 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { outcomeOf } from '../lambdas/shared/execution-outcome';
+import { outcomeOf } from '../core/execution-outcome';
 import { loadDefinition } from '../statemachines/definition';
 import { exitCodeFor } from './exit-codes';
 import { HistoryReader } from './history';

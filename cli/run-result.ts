@@ -1,4 +1,4 @@
-import type { ExecutionOutcome } from '../lambdas/shared/execution-outcome';
+import type { ExecutionOutcome } from '../core/execution-outcome';
 import type { AlarmFacts } from './history';
 import type { Step } from './steps';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ConfigError, loadConfigFile } from '../config/load';
-import { RunbookError } from '../lambdas/shared/errors';
+import { RunbookError } from '../core/errors';
 import { UsageError } from './usage-error';
 
 /** The stack output the CDK stack exports the state machine under. */

@@ -1,5 +1,5 @@
-import type { StateEvent } from '../local/engine/engine';
-import { causeMessage } from '../lambdas/shared/model';
+import type { StateEvent } from '../core/state-event';
+import { causeMessage } from '../core/model';
 import type { Json } from '../statemachines/definition';
 
 /**

@@ -1,6 +1,6 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { type CliIo, regionFrom } from '../io';
-import { RunbookError } from '../../lambdas/shared/errors';
+import { RunbookError } from '../../core/errors';
 import { UsageError } from '../usage-error';
 
 /** Step Functions refused the answer: the token expired (TaskTimedOut), is unknown or malformed. */

@@ -2,7 +2,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { z } from 'zod';
 import { DeployRequest } from '../../config/deployment-input';
 import { formatIssues } from '../../config/issues';
-import { RunbookError } from '../../lambdas/shared/errors';
+import { RunbookError } from '../../core/errors';
 import { ExitCode } from '../exit-codes';
 import { executionName } from '../execution-name';
 import { type CliIo, regionFrom } from '../io';

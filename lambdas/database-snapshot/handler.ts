@@ -4,12 +4,12 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { RDSClient } from '@aws-sdk/client-rds';
 import type { DatabaseConfig } from '../../config/schema';
-import { awsDatabaseAdapters } from '../adapters/aws/rds-database-adapters';
-import { systemClock } from '../ports/clock';
-import type { DatabaseBackups } from '../ports/database-backups';
-import { InvalidInputError } from '../shared/errors';
+import { awsDatabaseAdapters } from '../../adapters/aws/rds-database-adapters';
+import { systemClock } from '../../core/ports/clock';
+import type { DatabaseBackups } from '../../core/ports/database-backups';
+import { InvalidInputError } from '../../core/errors';
 import { logger, tracer } from '../shared/powertools';
-import { DatabaseSnapshotEvent, runDatabaseSnapshot } from './database-snapshot';
+import { DatabaseSnapshotEvent, runDatabaseSnapshot } from '../../core/tasks/database-snapshot/database-snapshot';
 
 const rds = tracer.captureAWSv3Client(new RDSClient({}));
 

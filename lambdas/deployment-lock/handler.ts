@@ -3,11 +3,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
-import { S3ArtifactStore } from '../adapters/aws/s3-artifact-store';
-import { systemClock } from '../ports/clock';
-import { requireEnv } from '../shared/errors';
+import { S3ArtifactStore } from '../../adapters/aws/s3-artifact-store';
+import { systemClock } from '../../core/ports/clock';
+import { requireEnv } from '../../core/errors';
 import { logger, tracer } from '../shared/powertools';
-import { DeploymentLockEvent, runDeploymentLock } from './deployment-lock';
+import { DeploymentLockEvent, runDeploymentLock } from '../../core/tasks/deployment-lock/deployment-lock';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 

@@ -4,12 +4,12 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { AlarmsConfig } from '../../config/schema';
-import { CloudWatchAlarmSource } from '../adapters/aws/cloudwatch-alarms';
-import type { AlarmSource } from '../ports/alarm-source';
-import { systemClock } from '../ports/clock';
-import { InvalidInputError } from '../shared/errors';
+import { CloudWatchAlarmSource } from '../../adapters/aws/cloudwatch-alarms';
+import type { AlarmSource } from '../../core/ports/alarm-source';
+import { systemClock } from '../../core/ports/clock';
+import { InvalidInputError } from '../../core/errors';
 import { logger, tracer } from '../shared/powertools';
-import { evaluateAlarms, EvaluateAlarmsEvent } from './evaluate-alarms';
+import { evaluateAlarms, EvaluateAlarmsEvent } from '../../core/tasks/evaluate-alarms/evaluate-alarms';
 
 /** Adaptive retries absorb DescribeAlarms throttling before the state machine's own retries are spent. */
 export const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({ maxAttempts: 5, retryMode: 'adaptive' }));

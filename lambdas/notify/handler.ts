@@ -3,9 +3,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { snsNotifierFor } from '../adapters/aws/sns-notifier';
+import { snsNotifierFor } from '../../adapters/aws/sns-notifier';
 import { logger, tracer } from '../shared/powertools';
-import { notify, NotifyEvent } from './notify';
+import { notify, NotifyEvent } from '../../core/tasks/notify/notify';
 
 const sns = tracer.captureAWSv3Client(new SNSClient({}));
 

@@ -6,10 +6,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
-import { systemClock } from '../ports/clock';
+import { systemClock } from '../../core/ports/clock';
 import { logger, tracer } from '../shared/powertools';
-import { awsPreflightDeps } from '../adapters/aws/aws-preflight-deps';
-import { PreflightEvent, runPreflight } from './preflight';
+import { awsPreflightDeps } from '../../adapters/aws/aws-preflight-deps';
+import { PreflightEvent, runPreflight } from '../../core/tasks/preflight/preflight';
 
 const clients = {
   ecs: tracer.captureAWSv3Client(new ECSClient({})),

@@ -4,12 +4,12 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { RDSClient } from '@aws-sdk/client-rds';
 import type { DatabaseConfig } from '../../config/schema';
-import { awsDatabaseAdapters } from '../adapters/aws/rds-database-adapters';
-import { systemClock } from '../ports/clock';
-import type { DatabaseRestorer } from '../ports/database-restorer';
-import { InvalidInputError } from '../shared/errors';
+import { awsDatabaseAdapters } from '../../adapters/aws/rds-database-adapters';
+import { systemClock } from '../../core/ports/clock';
+import type { DatabaseRestorer } from '../../core/ports/database-restorer';
+import { InvalidInputError } from '../../core/errors';
 import { logger, tracer } from '../shared/powertools';
-import { RestoreDatabaseEvent, runRestoreDatabase } from './restore-database';
+import { RestoreDatabaseEvent, runRestoreDatabase } from '../../core/tasks/restore-database/restore-database';
 
 const rds = tracer.captureAWSv3Client(new RDSClient({}));
 

@@ -3,10 +3,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSource } from '../adapters/aws/secrets-manager-source';
-import { systemClock } from '../ports/clock';
+import { SecretsManagerSource } from '../../adapters/aws/secrets-manager-source';
+import { systemClock } from '../../core/ports/clock';
 import { logger, tracer } from '../shared/powertools';
-import { runSmokeTests, SmokeTestEvent } from './smoke-test';
+import { runSmokeTests, SmokeTestEvent } from '../../core/tasks/smoke-test/smoke-test';
 
 const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 

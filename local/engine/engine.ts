@@ -1,4 +1,5 @@
 import './promise-with-resolvers';
+import type { StateEvent } from '../../core/state-event';
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import {
@@ -27,15 +28,6 @@ export interface TaskCall {
 
 /** Returns the function's result; it is JSON round-tripped as a Lambda response would be. */
 export type TaskHandler = (call: TaskCall) => unknown;
-
-export interface StateEvent {
-  readonly type: 'entered' | 'exited' | 'failed' | 'retried' | 'caught';
-  readonly state: string;
-  readonly stateType: string;
-  readonly at: number;
-  readonly error?: string;
-  readonly cause?: string;
-}
 
 /** The size of one piece of execution data, as Step Functions would log it at level ALL with execution data. */
 export interface PayloadSize {

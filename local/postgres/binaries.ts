@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { RunbookError } from '../../lambdas/shared/errors';
+import { RunbookError } from '../../core/errors';
 
 /** The server and client programs the rehearsal runs; all must come from one directory (one major version). */
 export const POSTGRES_PROGRAMS = ['initdb', 'pg_ctl', 'postgres', 'pg_dump', 'pg_restore'] as const;

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { RunbookError } from '../../lambdas/shared/errors';
+import type { RunbookError } from '../../core/errors';
 import { programEnv, runProgram, tail } from './process';
 
 /** What `pg_restore --list` says a custom-format dump holds. */

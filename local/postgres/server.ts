@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunbookError } from '../../lambdas/shared/errors';
+import { RunbookError } from '../../core/errors';
 import { freePort } from '../free-port';
 import { findPostgresBinaries } from './binaries';
 import { programEnv, type ProgramResult, runProgram, tail } from './process';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { withClient } from '../adapters/pg-connection';
+import { withClient } from '../../adapters/local/pg-connection';
 
 /** One table as a person comparing two databases would look at it. */
 export interface TableFingerprint {

@@ -1,4 +1,4 @@
-import { withClient } from '../adapters/pg-connection';
+import { withClient } from '../../adapters/local/pg-connection';
 
 /** Rows added to the demo's v1 schema: enough for the dump, the restore and the data fingerprint to mean something. */
 export const DEMO_SEED = { users: 500, items: 3000 } as const;

@@ -1,23 +1,23 @@
 import type { RunbookConfig } from '../../config/schema';
-import { EnvSecretSource } from '../../lambdas/adapters/env-secret-source';
-import type { AlarmSource } from '../../lambdas/ports/alarm-source';
-import type { ArtifactStore } from '../../lambdas/ports/artifact-store';
-import { type Clock, systemClock } from '../../lambdas/ports/clock';
-import type { DatabaseBackups } from '../../lambdas/ports/database-backups';
-import type { DatabaseRestorer } from '../../lambdas/ports/database-restorer';
-import type { DeployTarget } from '../../lambdas/ports/deploy-target';
-import type { Migrator } from '../../lambdas/ports/migrator';
-import type { Notifier } from '../../lambdas/ports/notifier';
-import type { SecretSource } from '../../lambdas/ports/secret-source';
-import { AlarmStateUnavailableError, requireEnv } from '../../lambdas/shared/errors';
-import { CommandMigrator } from '../adapters/command-migrator';
-import { CommandTarget } from '../adapters/command-target';
-import { FileArtifactStore } from '../adapters/file-artifact-store';
-import { LocalNotifier } from '../adapters/local-notifier';
-import { PgBackups } from '../adapters/pg-backups';
-import { PgRestorer } from '../adapters/pg-restorer';
-import { ProcessTarget } from '../adapters/process-target';
-import { PrometheusAlarms } from '../adapters/prometheus-alarms';
+import { EnvSecretSource } from '../../adapters/env-secret-source';
+import type { AlarmSource } from '../../core/ports/alarm-source';
+import type { ArtifactStore } from '../../core/ports/artifact-store';
+import { type Clock, systemClock } from '../../core/ports/clock';
+import type { DatabaseBackups } from '../../core/ports/database-backups';
+import type { DatabaseRestorer } from '../../core/ports/database-restorer';
+import type { DeployTarget } from '../../core/ports/deploy-target';
+import type { Migrator } from '../../core/ports/migrator';
+import type { Notifier } from '../../core/ports/notifier';
+import type { SecretSource } from '../../core/ports/secret-source';
+import { AlarmStateUnavailableError, requireEnv } from '../../core/errors';
+import { CommandMigrator } from '../../adapters/local/command-migrator';
+import { CommandTarget } from '../../adapters/local/command-target';
+import { FileArtifactStore } from '../../adapters/local/file-artifact-store';
+import { LocalNotifier } from '../../adapters/local/local-notifier';
+import { PgBackups } from '../../adapters/local/pg-backups';
+import { PgRestorer } from '../../adapters/local/pg-restorer';
+import { ProcessTarget } from '../../adapters/local/process-target';
+import { PrometheusAlarms } from '../../adapters/local/prometheus-alarms';
 
 /** Every port a task may need, as the rehearsal provides them: the local counterpart of the Lambda handlers' AWS adapters. */
 export interface LocalPorts {

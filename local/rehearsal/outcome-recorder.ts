@@ -1,6 +1,6 @@
-import type { ReportSlots } from '../../lambdas/ledger/evidence-report';
-import { LedgerSlots } from '../../lambdas/ledger/slots';
-import type { Outcome } from '../../lambdas/shared/model';
+import type { ReportSlots } from '../../core/tasks/ledger/evidence-report';
+import { LedgerSlots } from '../../core/tasks/ledger/slots';
+import type { Outcome } from '../../core/model';
 import type { Json } from '../../statemachines/definition';
 import type { ExecutionResult, TaskHandler } from '../engine/engine';
 

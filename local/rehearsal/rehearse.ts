@@ -1,7 +1,8 @@
 import type { RunbookConfig } from '../../config/schema';
-import { type ExecutionOutcome, outcomeOf } from '../../lambdas/shared/execution-outcome';
-import { redact } from '../adapters/pg-connection';
-import { type ExecutionResult, runRunbook, type StateEvent } from '../engine/engine';
+import { type ExecutionOutcome, outcomeOf } from '../../core/execution-outcome';
+import { redact } from '../../adapters/local/pg-connection';
+import type { StateEvent } from '../../core/state-event';
+import { type ExecutionResult, runRunbook } from '../engine/engine';
 import { compactTimestamp } from '../postgres/identifiers';
 import { dataFingerprint } from './data-fingerprint';
 import { createDispatcher } from './dispatch';

@@ -1,5 +1,5 @@
-import { buildEvidenceReport, reportKeys, type ReportSlots, type StateTiming } from '../../lambdas/ledger/evidence-report';
-import type { ArtifactStore } from '../../lambdas/ports/artifact-store';
+import { buildEvidenceReport, reportKeys, type ReportSlots, type StateTiming } from '../../core/tasks/ledger/evidence-report';
+import type { ArtifactStore } from '../../core/ports/artifact-store';
 import { type RehearsalVerification, verificationLines } from './verification';
 
 /** What the rehearsal adds to the evidence report the ledger wrote. */

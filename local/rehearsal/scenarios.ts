@@ -1,5 +1,5 @@
-import { RunbookError } from '../../lambdas/shared/errors';
-import type { ExecutionOutcome } from '../../lambdas/shared/execution-outcome';
+import { RunbookError } from '../../core/errors';
+import type { ExecutionOutcome } from '../../core/execution-outcome';
 
 /**
  * One rehearsal: the release running before, the one deployed, and the demo app's fault knobs.

@@ -1,5 +1,5 @@
-import type { StateTiming } from '../../lambdas/ledger/evidence-report';
-import type { StateEvent } from '../engine/engine';
+import type { StateTiming } from '../../core/tasks/ledger/evidence-report';
+import type { StateEvent } from '../../core/state-event';
 
 interface Tally {
   readonly name: string;

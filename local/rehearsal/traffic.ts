@@ -1,4 +1,4 @@
-import type { StateEvent } from '../engine/engine';
+import type { StateEvent } from '../../core/state-event';
 
 /** What the generator sent and how the app answered: `{"200": 230, "500": 41, "unreachable": 2}`. */
 export interface TrafficSummary {

@@ -1,9 +1,9 @@
 import type { RunbookConfig } from '../../config/schema';
-import type { ArtifactStore } from '../../lambdas/ports/artifact-store';
-import { lockKey } from '../../lambdas/deployment-lock/deployment-lock';
-import type { ReportSlots } from '../../lambdas/ledger/evidence-report';
-import type { ExecutionOutcome } from '../../lambdas/shared/execution-outcome';
-import { withClient, withDatabase } from '../adapters/pg-connection';
+import type { ArtifactStore } from '../../core/ports/artifact-store';
+import { lockKey } from '../../core/tasks/deployment-lock/deployment-lock';
+import type { ReportSlots } from '../../core/tasks/ledger/evidence-report';
+import type { ExecutionOutcome } from '../../core/execution-outcome';
+import { withClient, withDatabase } from '../../adapters/local/pg-connection';
 import { compareFingerprints, type DataComparison, type DataFingerprint, dataFingerprint } from './data-fingerprint';
 import type { Scenario } from './scenarios';
 import type { TrafficSummary } from './traffic';

@@ -4,7 +4,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { expect } from 'vitest';
 import type { CliIo } from '../../cli/io';
 import { main } from '../../cli/main';
-import type { StateEvent } from '../../local/engine/engine';
+import type { StateEvent } from '../../core/state-event';
 
 /** One entry of a scripted execution, in the order Step Functions would run it. */
 export type ScriptItem =

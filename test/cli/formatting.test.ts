@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatDuration } from '../../cli/duration';
 import { executionName } from '../../cli/execution-name';
 import { exitCodeFor, rehearsalExitCode } from '../../cli/exit-codes';
-import { outcomeOf } from '../../lambdas/shared/execution-outcome';
+import { outcomeOf } from '../../core/execution-outcome';
 
 describe('executionName', () => {
   it('is the version and a UTC timestamp', () => {

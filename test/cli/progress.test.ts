@@ -4,7 +4,8 @@ import { Progress } from '../../cli/progress';
 import { verdictStates } from '../../cli/steps';
 import { parseConfig } from '../../config/load';
 import exampleConfig from '../../config/example.json';
-import { runRunbook, type StateEvent, type TaskCall } from '../../local/engine/engine';
+import type { StateEvent } from '../../core/state-event';
+import { runRunbook, type TaskCall } from '../../local/engine/engine';
 import { loadDefinition } from '../../statemachines/definition';
 import { bake, type ScriptItem, scriptOf, sfnHistory, STARTED_AT } from './fixtures';
 

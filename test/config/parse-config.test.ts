@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, parseConfig } from '../../config/load';
 import { MAX_CONFIG_BYTES } from '../../config/schema';
-import { RunbookError } from '../../lambdas/shared/errors';
+import { RunbookError } from '../../core/errors';
 import rehearsal from '../../examples/rehearsal/runbook.json';
 import { type Draft, exampleDraft, exampleWith, fieldsOf, HOOK_ARN, minimalDraft, problemsOf } from './fixtures';
 

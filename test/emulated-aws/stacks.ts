@@ -92,7 +92,7 @@ export interface TemplateJson {
 }
 
 /** Inputs of a synthesis: when none of these files changes, the cached cloud assembly is still the one `cdk synth` would write. */
-const SOURCES = ['lib', 'lambdas', 'statemachines', 'config', 'package-lock.json', 'test/emulated-aws/stacks.ts'];
+const SOURCES = ['lib', 'core', 'adapters', 'lambdas', 'statemachines', 'config', 'package-lock.json', 'test/emulated-aws/stacks.ts'];
 
 function sourceHash(): string {
   const hash = createHash('sha256');

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDatabase } from '../../local/adapters/pg-connection';
+import { withDatabase } from '../../adapters/local/pg-connection';
 import { type PostgresServer, startPostgres } from '../../local/postgres/server';
 import { DEMO_MIGRATE, type DemoApp, REPO_ROOT, startDemoApp } from './demo-app-process';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parsePrometheusText, type Sample } from '../../local/adapters/prometheus-text';
+import { parsePrometheusText, type Sample } from '../../adapters/local/prometheus-text';
 import { type DemoApp, runDemoAppToExit, startDemoApp } from './demo-app-process';
 
 const PASSWORD = 'correct horse battery staple';

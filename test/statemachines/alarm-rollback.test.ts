@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WindowDecision } from '../../lambdas/shared/model';
+import type { WindowDecision } from '../../core/model';
 import type { TaskCall } from '../../local/engine/engine';
 import {
   alarmInput,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateInput, ValidateInputEvent } from '../../lambdas/validate-input/validate-input';
+import { validateInput, ValidateInputEvent } from '../../core/tasks/validate-input/validate-input';
 import type { TaskCall } from '../../local/engine/engine';
 import type { Json } from '../../statemachines/definition';
 import { alarmInput, deployInput, ending, happyPath, NEW_IMAGE, REPOSITORY, runScripted, type Script, testConfig } from './harness';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod/mini';
-import { PreflightFailedError } from '../../lambdas/shared/errors';
+import { PreflightFailedError } from '../../core/errors';
 import {
   Approval,
   BackupRecord,
@@ -16,7 +16,7 @@ import {
   SmokeReport,
   SnapshotRef,
   WindowDecision,
-} from '../../lambdas/shared/model';
+} from '../../core/model';
 import { loadDefinition } from '../../statemachines/definition';
 import {
   alarmInput,

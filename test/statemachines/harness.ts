@@ -1,7 +1,7 @@
 import exampleConfig from '../../config/example.json';
 import { parseConfig } from '../../config/load';
 import type { RunbookConfig } from '../../config/schema';
-import { deploymentIdFor } from '../../lambdas/shared/deployment-id';
+import { deploymentIdFor } from '../../core/deployment-id';
 import {
   type BackupRecord,
   type BakeState,
@@ -20,7 +20,7 @@ import {
   type TaskError,
   type WindowDecision,
   causeMessage,
-} from '../../lambdas/shared/model';
+} from '../../core/model';
 import { type ExecutionResult, runRunbook, type TaskCall } from '../../local/engine/engine';
 import type { Json } from '../../statemachines/definition';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeploymentFailedError, MigrationFailedError, RestoreFailedError } from '../../lambdas/shared/errors';
+import { DeploymentFailedError, MigrationFailedError, RestoreFailedError } from '../../core/errors';
 import {
   databaseWith,
   defaultWith,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { Deployment } from '../../lambdas/shared/model';
+import { Deployment } from '../../core/model';
 import {
   configSubstitutions,
   FUNCTION_PLACEHOLDERS,

@@ -9,7 +9,7 @@ import {
   PreflightFailedError,
   RestoreFailedError,
   SnapshotFailedError,
-} from '../../lambdas/shared/errors';
+} from '../../core/errors';
 import { type Json, loadDefinition } from '../../statemachines/definition';
 import {
   ABORT_TAIL,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AlarmStateUnavailableError } from '../../lambdas/shared/errors';
+import { AlarmStateUnavailableError } from '../../core/errors';
 import type { TaskCall } from '../../local/engine/engine';
 import {
   BAKE_CHECKS,

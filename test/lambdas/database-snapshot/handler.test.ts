@@ -2,12 +2,12 @@ import { CreateDBSnapshotCommand, DBSnapshotNotFoundFault, DescribeDBSnapshotsCo
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AuroraClusterBackups, RdsInstanceBackups } from '../../../lambdas/adapters/aws/rds-backups';
-import type { DatabaseSnapshotEvent } from '../../../lambdas/database-snapshot/database-snapshot';
+import { AuroraClusterBackups, RdsInstanceBackups } from '../../../adapters/aws/rds-backups';
+import type { DatabaseSnapshotEvent } from '../../../core/tasks/database-snapshot/database-snapshot';
 import { awsBackupsFor, handler } from '../../../lambdas/database-snapshot/handler';
-import { InvalidInputError } from '../../../lambdas/shared/errors';
-import { FakeRds } from '../adapters/fake-rds';
-import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config, deployment } from '../adapters/rds-fixtures';
+import { InvalidInputError } from '../../../core/errors';
+import { FakeRds } from '../../adapters/aws/fake-rds';
+import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config, deployment } from '../../adapters/aws/rds-fixtures';
 
 const context = { functionName: 'database-snapshot', awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef' } as Context;
 

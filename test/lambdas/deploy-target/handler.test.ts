@@ -2,9 +2,9 @@ import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DeployTargetEvent } from '../../../lambdas/deploy-target/deploy-target';
+import type { DeployTargetEvent } from '../../../core/tasks/deploy-target/deploy-target';
 import { handler } from '../../../lambdas/deploy-target/handler';
-import { config, deployment, NEW_DEPLOYMENT, newRelease, service, TD42 } from '../adapters/deploy-fixtures';
+import { config, deployment, NEW_DEPLOYMENT, newRelease, service, TD42 } from '../../adapters/aws/deploy-fixtures';
 
 const ecs = mockClient(ECSClient);
 

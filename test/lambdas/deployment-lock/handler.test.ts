@@ -2,7 +2,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../lambdas/deployment-lock/handler';
-import { config, deployment, execution } from '../ledger/fixtures';
+import { config, deployment, execution } from '../../core/tasks/ledger/fixtures';
 import { lambdaContext } from '../ledger/lambda-context';
 
 const s3 = mockClient(S3Client);

@@ -2,10 +2,10 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CloudWatchAlarmSource } from '../../../lambdas/adapters/aws/cloudwatch-alarms';
+import { CloudWatchAlarmSource } from '../../../adapters/aws/cloudwatch-alarms';
 import { awsAlarmSourceFor, cloudwatch, handler } from '../../../lambdas/evaluate-alarms/handler';
-import { InvalidInputError } from '../../../lambdas/shared/errors';
-import { clientConfig, config } from '../adapters/rds-fixtures';
+import { InvalidInputError } from '../../../core/errors';
+import { clientConfig, config } from '../../adapters/aws/rds-fixtures';
 
 const context = { functionName: 'evaluate-alarms', awsRequestId: '8f5c3a1e-2b7d-4e8a-9c0f-1d2e3f4a5b6c' } as Context;
 

@@ -2,7 +2,7 @@ import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../lambdas/ledger/handler';
-import { config, deploymentFor, executionNamed } from './fixtures';
+import { config, deploymentFor, executionNamed } from '../../core/tasks/ledger/fixtures';
 import { lambdaContext } from './lambda-context';
 
 const s3 = mockClient(S3Client);

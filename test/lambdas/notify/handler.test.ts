@@ -2,7 +2,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../lambdas/notify/handler';
-import { config, deployment } from '../ledger/fixtures';
+import { config, deployment } from '../../core/tasks/ledger/fixtures';
 import { lambdaContext } from '../ledger/lambda-context';
 
 const sns = mockClient(SNSClient);

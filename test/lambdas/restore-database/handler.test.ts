@@ -2,12 +2,12 @@ import { DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient } from '
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AuroraClusterRestorer } from '../../../lambdas/adapters/aws/aurora-restorer';
-import { RdsInstanceRestorer } from '../../../lambdas/adapters/aws/rds-restorer';
+import { AuroraClusterRestorer } from '../../../adapters/aws/aurora-restorer';
+import { RdsInstanceRestorer } from '../../../adapters/aws/rds-restorer';
 import { awsRestorerFor, handler } from '../../../lambdas/restore-database/handler';
-import { InvalidInputError } from '../../../lambdas/shared/errors';
-import { FakeRds } from '../adapters/fake-rds';
-import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, describesSnapshots, snapshotRef } from '../adapters/rds-fixtures';
+import { InvalidInputError } from '../../../core/errors';
+import { FakeRds } from '../../adapters/aws/fake-rds';
+import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, clientConfig, config, deployment, describesSnapshots, snapshotRef } from '../../adapters/aws/rds-fixtures';
 
 const WRITER = `${CLUSTER_ID}-writer`;
 const mock = mockClient(RDSClient);

@@ -2,9 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SmokeReport } from '../../../lambdas/shared/model';
-import { seedSuite, smokeEvent } from './fixtures';
-import { type SeedServer, startSeedServer } from './seed-server';
+import type { SmokeReport } from '../../../core/model';
+import { seedSuite, smokeEvent } from '../../core/tasks/smoke-test/fixtures';
+import { type SeedServer, startSeedServer } from '../../core/tasks/smoke-test/seed-server';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const PASSWORD = 'Test123!@#-from-secrets-manager';

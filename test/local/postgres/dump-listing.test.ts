@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { RestoreFailedError } from '../../../lambdas/shared/errors';
+import { RestoreFailedError } from '../../../core/errors';
 import { findPostgresBinaries } from '../../../local/postgres/binaries';
 import { listDump, parseDumpListing } from '../../../local/postgres/dump-listing';
 

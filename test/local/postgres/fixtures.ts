@@ -5,11 +5,11 @@ import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { PostgresDatabase } from '../../../config/schema';
-import type { ArtifactStore } from '../../../lambdas/ports/artifact-store';
-import type { Clock } from '../../../lambdas/ports/clock';
-import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
-import type { PostgresDatabaseConfig } from '../../../local/adapters/pg-backups';
-import { withClient, withDatabase } from '../../../local/adapters/pg-connection';
+import type { ArtifactStore } from '../../../core/ports/artifact-store';
+import type { Clock } from '../../../core/ports/clock';
+import { FileArtifactStore } from '../../../adapters/local/file-artifact-store';
+import type { PostgresDatabaseConfig } from '../../../adapters/local/pg-backups';
+import { withClient, withDatabase } from '../../../adapters/local/pg-connection';
 import { type PostgresServer, startPostgres } from '../../../local/postgres/server';
 
 /** The rehearsal's database block with its defaults, as the config schema fills them. */

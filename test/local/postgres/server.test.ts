@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClient, withDatabase } from '../../../local/adapters/pg-connection';
+import { withClient, withDatabase } from '../../../adapters/local/pg-connection';
 import { PostgresNotFoundError } from '../../../local/postgres/binaries';
 import { PostgresStartError, type PostgresServer, startPostgres } from '../../../local/postgres/server';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withClient } from '../../../local/adapters/pg-connection';
+import { withClient } from '../../../adapters/local/pg-connection';
 import { compareFingerprints, type DataFingerprint, dataFingerprint } from '../../../local/rehearsal/data-fingerprint';
 import { seedDemoData } from '../../../local/rehearsal/demo-data';
 import { createDatabase, usePostgres } from '../postgres/fixtures';

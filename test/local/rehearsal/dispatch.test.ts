@@ -9,9 +9,9 @@ import { handler as migrationsHandler } from '../../../lambdas/migrations/handle
 import { handler as notifyHandler } from '../../../lambdas/notify/handler';
 import { handler as preflightHandler } from '../../../lambdas/preflight/handler';
 import { handler as restoreDatabaseHandler } from '../../../lambdas/restore-database/handler';
-import { snapshotIdFor } from '../../../lambdas/database-snapshot/snapshot-id';
-import { deploymentIdFor } from '../../../lambdas/shared/deployment-id';
-import { DeploymentFailedError, InvalidInputError } from '../../../lambdas/shared/errors';
+import { snapshotIdFor } from '../../../core/tasks/database-snapshot/snapshot-id';
+import { deploymentIdFor } from '../../../core/deployment-id';
+import { DeploymentFailedError, InvalidInputError } from '../../../core/errors';
 import { handler as smokeTestHandler } from '../../../lambdas/smoke-test/handler';
 import { handler as validateInputHandler } from '../../../lambdas/validate-input/handler';
 import { runRunbook, type TaskCall } from '../../../local/engine/engine';

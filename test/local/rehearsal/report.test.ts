@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildEvidenceReport, reportKeys } from '../../../lambdas/ledger/evidence-report';
-import { FileArtifactStore } from '../../../local/adapters/file-artifact-store';
+import { buildEvidenceReport, reportKeys } from '../../../core/tasks/ledger/evidence-report';
+import { FileArtifactStore } from '../../../adapters/local/file-artifact-store';
 import { rewriteEvidenceReport } from '../../../local/rehearsal/report';
 import type { RehearsalVerification } from '../../../local/rehearsal/verification';
-import { releasedSlots } from '../../lambdas/ledger/fixtures';
+import { releasedSlots } from '../../core/tasks/ledger/fixtures';
 import { useTempDirs } from './fake-ports';
 
 const tempDir = useTempDirs();

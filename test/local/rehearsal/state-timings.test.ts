@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StateEvent } from '../../../local/engine/engine';
+import type { StateEvent } from '../../../core/state-event';
 import { stateTimings } from '../../../local/rehearsal/state-timings';
 
 const event = (type: StateEvent['type'], state: string, stateType: string, at: number, error?: string): StateEvent => ({ type, state, stateType, at, ...(error ? { error } : {}) });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ReportSlots } from '../../../lambdas/ledger/evidence-report';
-import { LedgerSlots } from '../../../lambdas/ledger/slots';
-import type { ExecutionOutcome } from '../../../lambdas/shared/execution-outcome';
-import type { Outcome } from '../../../lambdas/shared/model';
+import type { ReportSlots } from '../../../core/tasks/ledger/evidence-report';
+import { LedgerSlots } from '../../../core/tasks/ledger/slots';
+import type { ExecutionOutcome } from '../../../core/execution-outcome';
+import type { Outcome } from '../../../core/model';
 import type { DataFingerprint } from '../../../local/rehearsal/data-fingerprint';
 import { scenarioNamed } from '../../../local/rehearsal/scenarios';
 import { judgeRehearsal, type MachineState, type VerificationCheck } from '../../../local/rehearsal/verification';
-import { config, deployment, emptySlots, preflight, releasedSlots, restored, smokeReport } from '../../lambdas/ledger/fixtures';
+import { config, deployment, emptySlots, preflight, releasedSlots, restored, smokeReport } from '../../core/tasks/ledger/fixtures';
 
 const HEALTH_URL = 'http://127.0.0.1:47800/health';
 const DEPLOYED = deployment.version as string;

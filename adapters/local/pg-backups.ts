@@ -1,0 +1,235 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import type { DatabaseConfig } from '../../config/schema';
+import type { ArtifactStore } from '../../core/ports/artifact-store';
+import type { Clock } from '../../core/ports/clock';
+import type { DatabaseBackups, SnapshotQuota } from '../../core/ports/database-backups';
+import { SnapshotFailedError } from '../../core/errors';
+import type { DatabaseInfo, SnapshotRef } from '../../core/model';
+import { findPostgresBinaries } from '../../local/postgres/binaries';
+import { listDump } from '../../local/postgres/dump-listing';
+import { capture, exitOf, programEnv, tail } from '../../local/postgres/process';
+import { parsePostgresUrl, type PostgresUrl, redact, withClient } from './pg-connection';
+
+/** The `postgres` database configuration (the rehearsal's). */
+export type PostgresDatabaseConfig = Extract<DatabaseConfig, { kind: 'postgres' }>;
+
+/** What PgBackups dumps, where it stores the dumps, and with which programs. */
+export interface PgBackupsOptions {
+  /** Connection URL of the database to back up; its password never reaches a command line or a message. */
+  readonly url: string;
+  /** The runbook target's name: dumps go under `backups/<target>/`. */
+  readonly target: string;
+  readonly store: ArtifactStore;
+  readonly clock: Clock;
+  /** Where pg_dump and pg_restore are. @default the newest installed PostgreSQL */
+  readonly binDir?: string;
+}
+
+/**
+ * The dump's sidecar. It is written `creating` before pg_dump starts and `available` once the dump is
+ * stored, so a dump whose meta is not `available` is known to be incomplete (the process died).
+ */
+const BackupMeta = z.object({
+  snapshotId: z.string(),
+  status: z.enum(['creating', 'available', 'failed']),
+  source: z.string(),
+  bytes: z.number().nullable(),
+  sha256: z.string().nullable(),
+  startedAt: z.string(),
+  completedAt: z.string().nullable(),
+  tags: z.record(z.string(), z.string()),
+  error: z.string().nullable(),
+});
+type BackupMeta = z.output<typeof BackupMeta>;
+
+/** Snapshot ids become file names in the store: one path segment, nothing a shell or a path would read. */
+const SNAPSHOT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+/** pg_dump waits this long for its share locks, so a migration holding a table never hangs the backup. */
+const LOCK_WAIT_TIMEOUT_MS = 120_000;
+
+/**
+ * Pre-deploy backups of a PostgreSQL database: `pg_dump -Fc` streamed into the artifact store at
+ * `backups/<target>/<snapshotId>.dump`, with a `.meta.json` sidecar holding its size and sha256.
+ */
+export class PgBackups implements DatabaseBackups {
+  private readonly connection: PostgresUrl;
+  private readonly binDir: string;
+
+  constructor(
+    database: PostgresDatabaseConfig,
+    private readonly options: PgBackupsOptions,
+  ) {
+    this.connection = parsePostgresUrl(options.url, `the URL in ${database.urlEnv}`);
+    this.binDir = options.binDir ?? findPostgresBinaries({ programs: ['pg_dump', 'pg_restore'] }).binDir;
+  }
+
+  async describe(): Promise<DatabaseInfo> {
+    const row = await withClient(this.options.url, async (client) => {
+      const result = await client.query<{ name: string; version: string; size: string }>(
+        "SELECT current_database() AS name, current_setting('server_version') AS version, pg_database_size(current_database())::text AS size",
+      );
+      return result.rows[0];
+    });
+    return {
+      kind: 'postgres',
+      identifier: row.name,
+      arn: null,
+      engine: 'postgres',
+      engineVersion: row.version,
+      status: 'available',
+      encrypted: null,
+      sizeBytes: Number(row.size),
+    };
+  }
+
+  /** A local server has no snapshot quota. */
+  async quota(): Promise<SnapshotQuota | null> {
+    return null;
+  }
+
+  async find(snapshotId: string): Promise<SnapshotRef | undefined> {
+    const meta = await this.readMeta(snapshotId);
+    return meta && this.refOf(meta);
+  }
+
+  /**
+   * Dumps the database now and returns it `available`; an id already available is returned as it is,
+   * and an incomplete or failed one is dumped again.
+   */
+  async create(snapshotId: string, tags: Record<string, string>): Promise<SnapshotRef> {
+    const existing = await this.readMeta(snapshotId);
+    if (existing?.status === 'available') return this.refOf(existing);
+
+    const started: BackupMeta = {
+      snapshotId,
+      status: 'creating',
+      source: this.connection.database,
+      bytes: null,
+      sha256: null,
+      startedAt: this.options.clock.now().toISOString(),
+      completedAt: null,
+      tags,
+      error: null,
+    };
+    await this.writeMeta(started);
+    try {
+      const stored = await this.dumpInto(this.dumpKey(snapshotId));
+      const done: BackupMeta = { ...started, status: 'available', bytes: stored.bytes, sha256: stored.sha256, completedAt: this.options.clock.now().toISOString() };
+      await this.writeMeta(done);
+      return this.refOf(done);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await this.writeMeta({ ...started, status: 'failed', error: message });
+      throw error instanceof SnapshotFailedError ? error : new SnapshotFailedError(message, { cause: error });
+    }
+  }
+
+  /** Re-reads the stored dump: its sha256 must match, and pg_restore must list table data in it. */
+  async verify(snapshot: SnapshotRef, source: DatabaseInfo): Promise<string[]> {
+    if (snapshot.kind !== 'postgres' || snapshot.location === null || snapshot.checksum === null) {
+      throw new SnapshotFailedError(`snapshot ${snapshot.id} is not a stored pg_dump (kind ${snapshot.kind}, location ${snapshot.location}, checksum ${snapshot.checksum})`);
+    }
+    if (snapshot.source !== source.identifier) {
+      throw new SnapshotFailedError(`snapshot ${snapshot.id} is a dump of database "${snapshot.source}", not of "${source.identifier}"`);
+    }
+    const actual = await sha256Of(await this.options.store.getStream(snapshot.location));
+    if (actual !== snapshot.checksum) {
+      throw new SnapshotFailedError(`dump ${snapshot.location} has sha256 ${actual}, expected ${snapshot.checksum}: it changed after it was taken`);
+    }
+    const listing = await listDump(join(this.binDir, 'pg_restore'), await this.options.store.getStream(snapshot.location), `dump ${snapshot.location}`, SnapshotFailedError);
+    if (listing.tableData === 0) {
+      throw new SnapshotFailedError(`dump ${snapshot.location} holds no table data (pg_restore --list: ${listing.entries} entries, ${listing.tables} tables)`);
+    }
+    return ['sha256 matches', `pg_restore --list: ${listing.entries} entries, ${listing.tables} tables`];
+  }
+
+  /** Streams pg_dump's output into the store; the dump never sits in memory. */
+  private async dumpInto(key: string): Promise<{ bytes: number; sha256: string }> {
+    const pgDump = join(this.binDir, 'pg_dump');
+    const args = ['--format=custom', '--no-password', `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT_MS}`, `--dbname=${this.connection.safeUrl}`];
+    const child = spawn(pgDump, args, { env: programEnv({ PGPASSWORD: this.connection.password }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const stderr = capture(child.stderr);
+    const exit = exitOf(child);
+    const stored = this.options.store.putStream(key, child.stdout, { contentType: 'application/octet-stream' });
+    // A store that fails mid-way must not leave pg_dump blocked on a full pipe.
+    stored.catch(() => child.kill());
+    const [exited, written] = await Promise.allSettled([exit, stored]);
+    const secrets = [this.connection.password];
+    if (exited.status === 'rejected') {
+      throw new SnapshotFailedError(`could not run ${pgDump}: ${redact(errorText(exited.reason), secrets)}`);
+    }
+    if (exited.value.code !== 0) {
+      const why = tail(redact(stderr(), secrets)) || `no output`;
+      throw new SnapshotFailedError(`pg_dump of database "${this.connection.database}" exited with ${exited.value.code ?? exited.value.signal}: ${why}`);
+    }
+    if (written.status === 'rejected') {
+      throw new SnapshotFailedError(`storing the dump of "${this.connection.database}" at ${key} failed: ${redact(errorText(written.reason), secrets)}`);
+    }
+    return written.value;
+  }
+
+  private refOf(meta: BackupMeta): SnapshotRef {
+    return {
+      id: meta.snapshotId,
+      arn: null,
+      kind: 'postgres',
+      source: meta.source,
+      status: meta.status,
+      engine: 'postgres',
+      encrypted: null,
+      sizeBytes: meta.bytes,
+      location: this.dumpKey(meta.snapshotId),
+      checksum: meta.sha256,
+      startedAt: meta.startedAt,
+      completedAt: meta.completedAt,
+      verification: [],
+    };
+  }
+
+  private async readMeta(snapshotId: string): Promise<BackupMeta | undefined> {
+    const stored = await this.options.store.get(this.metaKey(snapshotId));
+    if (!stored) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(stored.body.toString('utf8'));
+    } catch (error) {
+      throw new SnapshotFailedError(`backup meta ${this.metaKey(snapshotId)} is not JSON: ${errorText(error)}`);
+    }
+    const parsed = BackupMeta.safeParse(json);
+    if (!parsed.success) throw new SnapshotFailedError(`backup meta ${this.metaKey(snapshotId)} is not readable: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return parsed.data;
+  }
+
+  private async writeMeta(meta: BackupMeta): Promise<void> {
+    await this.options.store.put(this.metaKey(meta.snapshotId), `${JSON.stringify(meta, null, 2)}\n`, { contentType: 'application/json' });
+  }
+
+  private dumpKey(snapshotId: string): string {
+    return `${this.prefix(snapshotId)}.dump`;
+  }
+
+  private metaKey(snapshotId: string): string {
+    return `${this.prefix(snapshotId)}.meta.json`;
+  }
+
+  private prefix(snapshotId: string): string {
+    if (!SNAPSHOT_ID.test(snapshotId)) throw new SnapshotFailedError(`snapshot id "${snapshotId}" cannot name a dump file: use letters, digits, . _ -`);
+    return `backups/${this.options.target}/${snapshotId}`;
+  }
+}
+
+/** Hex sha256 of a stream, read chunk by chunk. */
+export async function sha256Of(stream: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

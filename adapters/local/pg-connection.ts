@@ -1,0 +1,73 @@
+import pg from 'pg';
+import { RunbookError } from '../../core/errors';
+
+/** A connection URL that is not a usable `postgres://` URL naming a database. */
+export class InvalidDatabaseUrlError extends RunbookError {}
+
+/** The database server refused or did not answer a connection. */
+export class DatabaseConnectionError extends RunbookError {}
+
+/** A PostgreSQL connection URL split so that the password can travel apart from everything else. */
+export interface PostgresUrl {
+  /** The URL without its password: safe on a command line and in messages. */
+  readonly safeUrl: string;
+  readonly password: string | undefined;
+  readonly database: string;
+}
+
+/**
+ * Parses a `postgres://user:password@host:port/database` URL. `source` names where it came from
+ * (e.g. the environment variable) for the error message, which never repeats the URL's password.
+ */
+export function parsePostgresUrl(url: string, source = 'database URL'): PostgresUrl {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidDatabaseUrlError(`${source} is not a URL (got "${redact(url, [])}")`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new InvalidDatabaseUrlError(`${source} must start with postgres:// (got "${parsed.protocol}//…")`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database === '') throw new InvalidDatabaseUrlError(`${source} must name a database, as in postgres://host:5432/app (got "${redact(url, [])}")`);
+  const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+  parsed.password = '';
+  return { safeUrl: parsed.toString(), password, database };
+}
+
+/** The same server and credentials, another database. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+/**
+ * Removes secrets from text meant for a message or a log: each given secret (raw and URL-encoded) and
+ * any password inside a `scheme://user:password@` URL.
+ */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let clean = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) clean = clean.split(form).join('***');
+  }
+  return clean;
+}
+
+/** Opens a connection, runs `work`, and always closes it. A failed connection names the server, never the password. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const { safeUrl, password } = parsePostgresUrl(url);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new DatabaseConnectionError(`could not connect to ${safeUrl}: ${redact(error instanceof Error ? error.message : String(error), [password])}`, { cause: error });
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}

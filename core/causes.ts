@@ -1,0 +1,99 @@
+import { causeMessage, type TaskError } from './model';
+import type { LedgerSlots } from './tasks/ledger/slots';
+
+/** The sentences people read: in the final state's Cause, notifications and the evidence report. */
+
+/** `v1.4.2`, or the reference when a version has no name. */
+export function versionLabel(version: { version: string | null; ref?: string } | null | undefined): string {
+  return version?.version ?? version?.ref ?? 'an unknown version';
+}
+
+/** `SmokeTestFailed: 1 of 5 checks failed: health`. */
+export function describeError(error: TaskError | null): string {
+  if (!error) return 'an unrecorded error';
+  const message = causeMessage(error);
+  return message ? `${error.Error}: ${message}` : error.Error;
+}
+
+/** Ends `text` with a full stop unless it already ends a sentence. */
+export function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** `30 min`, `2 h`, `45 s`. */
+export function formatDuration(seconds: number): string {
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds >= 60) return `${Math.round(seconds / 60)} min`;
+  return `${seconds} s`;
+}
+
+/** The version being replaced or undone, and the version it goes back to. */
+export function rollbackVersions(slots: LedgerSlots): { from: string; to: string } {
+  const from = slots.deployment.action === 'rollback' ? (slots.window?.release ?? slots.release) : slots.deployment;
+  return { from: versionLabel(from ?? slots.release), to: versionLabel(slots.rollbackTo) };
+}
+
+/** `Released v1.4.2 (replacing v1.4.1); 5/5 smoke checks passed; no new alarms in 30 min`. */
+export function releaseCause(slots: LedgerSlots): string {
+  const { deployment, preflight, smoke, bake, config } = slots;
+  const parts = [`Released ${versionLabel(deployment)} (replacing ${versionLabel(preflight?.running)})`];
+  if (smoke) parts.push(`${smoke.results.filter((r) => r.passed).length}/${smoke.results.length} smoke checks passed`);
+  if (bake) {
+    parts.push(config.bake.durationSeconds > 0 ? `no new alarms in ${formatDuration(config.bake.durationSeconds)}` : 'no new alarms');
+    if (bake.firingAtBaseline.length > 0) parts.push(`already in ALARM before the deploy: ${bake.firingAtBaseline.join(', ')}`);
+  }
+  return parts.join('; ');
+}
+
+/**
+ * The RolledBack state's Cause: what was rolled back to what, why, and what happened to the database.
+ * `Rolled back shop-api from v1.4.2 to v1.4.1 after SmokeTestFailed: …. Database restored from snapshot …`.
+ */
+export function rollbackCause(slots: LedgerSlots): string {
+  const { from, to } = rollbackVersions(slots);
+  return `${sentence(`Rolled back ${slots.config.name} from ${from} to ${to} after ${describeError(slots.error)}`)} ${databaseDecision(slots)}`;
+}
+
+/** Why the database was or was not restored, following the ASL's RestoreDecision rules in order. */
+export function databaseDecision(slots: LedgerSlots): string {
+  const { config, restore, snapshot, approval, migrations, deployment } = slots;
+  const database = config.database;
+  if (!database) return 'No database is configured.';
+  if (restore?.restored) {
+    const kept = restore.failedCopy ? `; the failed database is kept as ${restore.failedCopy}` : '';
+    return `Database restored from snapshot ${restore.snapshotId ?? snapshot?.id ?? 'unknown'}${kept}.`;
+  }
+  if (restore?.decision === 'not-approved') {
+    const who = approval && !approval.approved && approval.by ? ` (rejected by ${approval.by}${approval.comment ? `: ${approval.comment}` : ''})` : '';
+    return `Database not restored: the restore was not approved${who}.`;
+  }
+  if (restore?.decision === 'restoring') return `Database restore from snapshot ${restore.snapshotId ?? snapshot?.id ?? 'unknown'} did not finish (phase ${restore.phase ?? 'unknown'}).`;
+  if (!snapshot) {
+    return deployment.action === 'rollback'
+      ? 'Database not restored: restoring hours after a release would discard every write since, so it needs restoreApproval.required (false here).'
+      : 'Database not restored: no snapshot was taken.';
+  }
+  if (database.restorePolicy === 'never') return 'Database not restored: restorePolicy is never.';
+  if (database.restorePolicy === 'when-migrations-ran' && !migrations?.started) {
+    return 'Database not restored: restorePolicy is when-migrations-ran and no migration ran.';
+  }
+  return 'Database not restored.';
+}
+
+/** `Aborted deploy of v1.4.2 to shop-api before anything changed: PreflightFailedError: …`. */
+export function abortCause(slots: LedgerSlots): string {
+  const { deployment, config, snapshot } = slots;
+  const what = deployment.action === 'rollback' ? `the rollback of ${config.name}` : `deploy of ${versionLabel(deployment)} to ${config.name}`;
+  const kept = snapshot ? ` Snapshot ${snapshot.id} (${snapshot.status}) is kept.` : '';
+  return `${sentence(`Aborted ${what} before anything changed: ${describeError(slots.error)}`)}${kept}`;
+}
+
+/** The rollback failed: the target is in an unknown state and a person owns it now. */
+export function rollbackFailureCause(slots: LedgerSlots): string {
+  const { from, to } = rollbackVersions(slots);
+  return (
+    `Rollback of ${slots.config.name} from ${from} to ${to} failed: ${describeError(slots.rollbackError)} ` +
+    `(it started after ${describeError(slots.error)}). The lock on ${slots.config.name} is kept, marked stuck, for a person: ` +
+    'check the service and the database, then unlock it.'
+  );
+}

@@ -1,0 +1,393 @@
+import type { ArtifactStore } from '../../ports/artifact-store';
+import { causeMessage, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
+import { databaseDecision, formatDuration, rollbackVersions, versionLabel } from '../../causes';
+import type { LedgerSlots } from './slots';
+
+/** How long one state took; the local rehearsal's CLI adds these. */
+export interface StateTiming {
+  readonly name: string;
+  readonly status: string;
+  readonly ms: number;
+}
+
+/** The slots a report is built from; `outcome` is set once the ledger decided it (RollbackUnrecorded sets only `cause`). */
+export type ReportSlots = LedgerSlots & { readonly outcome?: (Partial<Outcome> & Pick<Outcome, 'cause'>) | null };
+
+interface VersionRef {
+  readonly version: string | null;
+  readonly image: string | null;
+  readonly ref: string | null;
+}
+
+/** A smoke check as the report shows it: never a body, a header or a captured value. */
+interface SmokeCheckEvidence {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly status: number | null;
+  readonly latencyMs: number | null;
+  readonly attempts: number;
+}
+
+interface SmokeEvidence {
+  readonly passed: boolean;
+  readonly summary: string;
+  readonly expectedVersion: string | null;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly results: readonly SmokeCheckEvidence[];
+}
+
+/** `reports/<target>/<deploymentId>.json`: one per deployment, for auditors and post-mortems. */
+export interface EvidenceReport {
+  readonly schemaVersion: 1;
+  readonly target: string;
+  readonly deploymentId: string;
+  readonly execution: { readonly id: string; readonly name: string; readonly startedAt: string };
+  readonly action: 'deploy' | 'rollback';
+  readonly requestedBy: string | null;
+  readonly reason: string | null;
+  readonly alarm: { readonly name: string; readonly reason: string | null; readonly time: string | null } | null;
+  readonly outcome: { readonly result: Outcome['result'] | null; readonly cause: string } | null;
+  readonly versions: { readonly before: VersionRef | null; readonly after: VersionRef | null };
+  readonly preflight: { readonly checkedAt: string; readonly checks: readonly PreflightCheck[] } | null;
+  readonly backup: {
+    readonly snapshotId: string;
+    readonly snapshotArn: string | null;
+    readonly kind: string;
+    readonly source: string;
+    readonly status: string;
+    readonly encrypted: boolean | null;
+    readonly sizeBytes: number | null;
+    readonly location: string | null;
+    readonly checksum: string | null;
+    readonly verification: readonly string[];
+    readonly manifestKey: string | null;
+    readonly manifestLocation: string | null;
+  } | null;
+  readonly migrations: {
+    readonly configured: boolean;
+    readonly started: boolean;
+    readonly status: string | null;
+    readonly ref: string | null;
+    readonly detail: string | null;
+  };
+  readonly smoke: SmokeEvidence | null;
+  readonly alarms: {
+    readonly baseline: { readonly takenAt: string; readonly firing: readonly string[]; readonly watched: readonly string[] } | null;
+    readonly bake: {
+      readonly checks: number;
+      readonly decision: string;
+      readonly firingAtBaseline: readonly string[];
+      readonly newlyFiring: readonly string[];
+    } | null;
+  };
+  readonly rollback: { readonly to: VersionRef | null; readonly ref: string | null; readonly startedAt: string | null } | null;
+  readonly restore: {
+    readonly summary: string;
+    readonly decision: string | null;
+    readonly restored: boolean;
+    readonly snapshotId: string | null;
+    readonly failedCopy: string | null;
+    readonly approval: { readonly approved: boolean; readonly by: string | null; readonly comment: string | null } | null;
+    readonly steps: readonly { readonly phase: string; readonly at: string; readonly detail: string }[];
+  } | null;
+  readonly verification: SmokeEvidence | null;
+  readonly errors: readonly { readonly during: 'deployment' | 'rollback'; readonly name: string; readonly message: string }[];
+  readonly decisions: readonly string[];
+  /** Timestamps the slots carry, in order. */
+  readonly timeline: readonly { readonly at: string; readonly event: string }[];
+  readonly durationMs: number;
+  readonly states: readonly StateTiming[];
+  readonly generatedAt: string;
+}
+
+/** Where the report of a deployment lives: `.json` and `.md` beside it. */
+export function reportKeys(target: string, deploymentId: string): { json: string; markdown: string } {
+  return { json: `reports/${target}/${deploymentId}.json`, markdown: `reports/${target}/${deploymentId}.md` };
+}
+
+/**
+ * The evidence report of one deployment, from the execution state alone: a pure function, so the
+ * ledger Tasks and the rehearsal's CLI (which adds per-state `states`) produce the same report.
+ */
+export function buildEvidenceReport(slots: ReportSlots, now: Date, states: readonly StateTiming[] = []): { json: EvidenceReport; markdown: string } {
+  const json = evidenceOf(slots, now, states);
+  return { json, markdown: renderMarkdown(json) };
+}
+
+/** Writes both renderings; returns the key of the JSON one (the Outcome's `reportKey`). */
+export async function writeEvidenceReport(store: ArtifactStore, slots: ReportSlots, now: Date): Promise<string> {
+  const keys = reportKeys(slots.config.name, slots.deployment.id);
+  const { json, markdown } = buildEvidenceReport(slots, now);
+  await store.put(keys.json, `${JSON.stringify(json, null, 2)}\n`, { contentType: 'application/json' });
+  await store.put(keys.markdown, markdown, { contentType: 'text/markdown; charset=utf-8' });
+  return keys.json;
+}
+
+function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[]): EvidenceReport {
+  const { config, deployment, execution, preflight, snapshot, backup, migrations, smoke, bake, restore, approval, verify, rollback } = slots;
+  const rolledBack = rollback !== null || slots.outcome?.result === 'rolled-back' || slots.outcome?.result === 'rollback-failed';
+  return {
+    schemaVersion: 1,
+    target: config.name,
+    deploymentId: deployment.id,
+    execution: { id: execution.id, name: execution.name, startedAt: execution.startedAt },
+    action: deployment.action,
+    requestedBy: deployment.requestedBy,
+    reason: deployment.reason,
+    alarm: deployment.alarm,
+    outcome: slots.outcome ? { result: slots.outcome.result ?? null, cause: slots.outcome.cause } : null,
+    versions: versionsOf(slots),
+    preflight: preflight ? { checkedAt: preflight.checkedAt, checks: preflight.checks } : null,
+    backup: snapshot
+      ? {
+          snapshotId: snapshot.id,
+          snapshotArn: snapshot.arn,
+          kind: snapshot.kind,
+          source: snapshot.source,
+          status: snapshot.status,
+          encrypted: snapshot.encrypted,
+          sizeBytes: snapshot.sizeBytes,
+          location: snapshot.location,
+          checksum: snapshot.checksum,
+          verification: snapshot.verification,
+          manifestKey: backup?.manifestKey ?? null,
+          manifestLocation: backup?.location ?? null,
+        }
+      : null,
+    migrations: {
+      configured: config.migrations !== null,
+      started: migrations?.started ?? false,
+      status: migrations?.status ?? null,
+      ref: migrations?.ref ?? null,
+      detail: migrations?.detail ?? null,
+    },
+    smoke: smokeEvidence(smoke),
+    alarms: {
+      baseline: preflight
+        ? {
+            takenAt: preflight.baseline.takenAt,
+            watched: preflight.baseline.alarms.map((a) => a.name),
+            firing: preflight.baseline.alarms.filter((a) => a.state === 'ALARM').map((a) => a.name),
+          }
+        : null,
+      bake: bake ? { checks: bake.checks, decision: bake.decision, firingAtBaseline: bake.firingAtBaseline, newlyFiring: bake.newlyFiring } : null,
+    },
+    rollback: rolledBack
+      ? { to: slots.rollbackTo ? versionRef(slots.rollbackTo) : null, ref: rollback?.ref ?? null, startedAt: rollback?.startedAt ?? null }
+      : null,
+    restore:
+      restore || rolledBack
+        ? {
+            summary: databaseDecision(slots),
+            decision: restore?.decision ?? null,
+            restored: restore?.restored ?? false,
+            snapshotId: restore?.snapshotId ?? null,
+            failedCopy: restore?.failedCopy ?? null,
+            approval: approval ? { approved: approval.approved, by: approval.by, comment: approval.comment } : null,
+            steps: restore?.steps ?? [],
+          }
+        : null,
+    verification: smokeEvidence(verify),
+    errors: [errorEvidence('deployment', slots.error), errorEvidence('rollback', slots.rollbackError)].filter((e) => e !== null),
+    decisions: decisionsOf(slots),
+    timeline: timelineOf(slots, now),
+    durationMs: Math.max(0, now.getTime() - Date.parse(execution.startedAt)),
+    states,
+    generatedAt: now.toISOString(),
+  };
+}
+
+function versionRef(version: { version: string | null; image: string | null; ref?: string | null }): VersionRef {
+  return { version: version.version, image: version.image, ref: version.ref ?? null };
+}
+
+function versionsOf(slots: ReportSlots): EvidenceReport['versions'] {
+  const { deployment, preflight, release, window, rollbackTo } = slots;
+  if (deployment.action === 'rollback') {
+    const undone = window?.release ?? release;
+    return { before: undone ? versionRef(undone) : null, after: rollbackTo ? versionRef(rollbackTo) : null };
+  }
+  return {
+    before: preflight ? versionRef(preflight.running) : rollbackTo ? versionRef(rollbackTo) : null,
+    after: { version: deployment.version, image: deployment.image ?? release?.image ?? null, ref: release?.ref ?? null },
+  };
+}
+
+function smokeEvidence(report: SmokeReport | null): SmokeEvidence | null {
+  if (!report) return null;
+  return {
+    passed: report.passed,
+    summary: report.summary,
+    expectedVersion: report.expectedVersion,
+    startedAt: report.startedAt,
+    durationMs: report.durationMs,
+    results: report.results.map((r) => ({ name: r.name, passed: r.passed, status: r.status, latencyMs: r.latencyMs, attempts: r.attempts })),
+  };
+}
+
+function errorEvidence(during: 'deployment' | 'rollback', error: TaskError | null): EvidenceReport['errors'][number] | null {
+  return error ? { during, name: error.Error, message: causeMessage(error) } : null;
+}
+
+function decisionsOf(slots: ReportSlots): string[] {
+  const { preflight, bake, window, config, deployment } = slots;
+  const decisions: string[] = [];
+  for (const check of preflight?.checks ?? []) decisions.push(`Preflight ${check.name}: ${check.ok ? 'ok' : 'FAILED'} (${check.detail})`);
+  if (bake && bake.firingAtBaseline.length > 0) {
+    decisions.push(`Already in ALARM before the deploy, reported and not blocking: ${bake.firingAtBaseline.join(', ')}`);
+  }
+  if (bake) {
+    decisions.push(
+      bake.decision === 'regressed'
+        ? `Bake regressed after ${bake.checks} check(s): newly in ALARM ${bake.newlyFiring.join(', ')}`
+        : `Bake healthy after ${bake.checks} of ${deployment.bakeChecks} check(s) over ${formatDuration(config.bake.durationSeconds)}`,
+    );
+  }
+  if (window) decisions.push(`Rollback window (${config.rollbackWindowHours} h): ${window.decision}: ${window.message}`);
+  if (slots.rollback || slots.restore) {
+    const { from, to } = rollbackVersions(slots);
+    decisions.push(`Rolled back the application from ${from} to ${to}`);
+    decisions.push(databaseDecision(slots));
+  }
+  if (slots.outcome) decisions.push(slots.outcome.cause);
+  return decisions;
+}
+
+function timelineOf(slots: ReportSlots, now: Date): EvidenceReport['timeline'] {
+  const { execution, deployment, preflight, snapshot, backup, release, migrations, smoke, bake, rollback, restore, verify } = slots;
+  const entries: [string | null | undefined, string][] = [
+    [execution.startedAt, 'execution started'],
+    [deployment.startedAt, 'input validated'],
+    [preflight?.checkedAt, 'preflight checked'],
+    [snapshot?.startedAt, `snapshot ${snapshot?.id} started`],
+    [snapshot?.completedAt, `snapshot ${snapshot?.id} ${snapshot?.status}`],
+    [backup?.recordedAt, 'backup manifest recorded'],
+    [release?.startedAt, `deploy of ${versionLabel(deployment.version ? deployment : release)} started`],
+    [migrations?.startedAt, 'migrations started'],
+    [migrations?.finishedAt, 'migrations finished'],
+    [smoke?.startedAt, `smoke tests started (${smoke?.durationMs} ms)`],
+    [bake?.startedAt, 'bake started'],
+    [bake?.lastCheckedAt, `alarms last checked (${bake?.decision})`],
+    [rollback?.startedAt, `rollback to ${versionLabel(slots.rollbackTo)} started`],
+    [restore?.startedAt, 'database restore started'],
+    [restore?.finishedAt, 'database restore finished'],
+    [verify?.startedAt, `rollback verification started (${verify?.durationMs} ms)`],
+    [now.toISOString(), 'report written'],
+  ];
+  return entries
+    .filter((entry): entry is [string, string] => typeof entry[0] === 'string' && !Number.isNaN(Date.parse(entry[0])))
+    .map(([at, event]) => ({ at, event }))
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+/** Keeps a value on its line of Markdown. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\r?\n\s*/g, ' ');
+}
+
+/** Escapes a value for a Markdown table cell. */
+function cell(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '-';
+  return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function describeVersion(version: VersionRef | null): string {
+  if (!version) return '-';
+  return cell([version.version, version.ref ? `\`${version.ref}\`` : null].filter(Boolean).join(' '));
+}
+
+function formatBytes(bytes: number | null): string {
+  if (bytes === null) return 'size unknown';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+function smokeTable(smoke: SmokeEvidence): string[] {
+  return [
+    `${smoke.summary} (${smoke.durationMs} ms, expected version ${smoke.expectedVersion ?? '-'})`,
+    '',
+    '| Check | Result | HTTP status | Latency | Attempts |',
+    '|---|---|---|---|---|',
+    ...smoke.results.map(
+      (r) => `| ${cell(r.name)} | ${r.passed ? 'passed' : 'FAILED'} | ${cell(r.status)} | ${r.latencyMs === null ? '-' : `${r.latencyMs} ms`} | ${r.attempts} |`,
+    ),
+  ];
+}
+
+function renderMarkdown(report: EvidenceReport): string {
+  const title = report.action === 'rollback' ? `rollback of ${report.versions.before?.version ?? 'the latest release'}` : `deploy ${report.versions.after?.version ?? ''}`;
+  const lines: string[] = [`# ${report.target}: ${title} — ${report.outcome?.result ?? 'in progress'}`, ''];
+  if (report.outcome) lines.push(oneLine(report.outcome.cause), '');
+  lines.push(
+    '| | |',
+    '|---|---|',
+    `| Deployment | ${cell(report.deploymentId)} |`,
+    `| Execution | ${cell(report.execution.name)} (started ${cell(report.execution.startedAt)}) |`,
+    `| Requested by | ${cell(report.requestedBy)} |`,
+    `| Reason | ${cell(report.reason)} |`,
+  );
+  if (report.alarm) lines.push(`| Alarm | ${cell(report.alarm.name)}: ${cell(report.alarm.reason)} (${cell(report.alarm.time)}) |`);
+  lines.push(`| Before | ${describeVersion(report.versions.before)} |`, `| After | ${describeVersion(report.versions.after)} |`, `| Duration | ${Math.round(report.durationMs / 1000)} s |`, '');
+
+  if (report.preflight) {
+    lines.push('## Preflight', '', ...report.preflight.checks.map((c) => `- ${c.ok ? 'ok' : 'FAILED'}: ${c.name} (${c.detail})`), '');
+  }
+  if (report.backup) {
+    const b = report.backup;
+    lines.push(
+      '## Backup',
+      '',
+      `- Snapshot \`${b.snapshotId}\` of ${b.source}: ${b.status}, ${b.encrypted === null ? 'encryption unknown' : b.encrypted ? 'encrypted' : 'NOT encrypted'}, ${formatBytes(b.sizeBytes)}`,
+    );
+    if (b.location) lines.push(`- Stored at ${b.location}${b.checksum ? ` (sha256 ${b.checksum})` : ''}`);
+    if (b.manifestLocation) lines.push(`- Manifest: ${b.manifestLocation}`);
+    lines.push(...b.verification.map((v) => `- Verified: ${v}`), '');
+  }
+  lines.push(
+    '## Migrations',
+    '',
+    report.migrations.configured
+      ? `${report.migrations.started ? `Started; ${report.migrations.status ?? 'status unknown'}` : 'Not run'}${report.migrations.detail ? ` (${report.migrations.detail})` : ''}`
+      : 'None configured.',
+    '',
+  );
+  if (report.smoke) lines.push('## Smoke tests', '', ...smokeTable(report.smoke), '');
+  if (report.alarms.baseline || report.alarms.bake) {
+    lines.push('## Alarms', '');
+    const { baseline, bake } = report.alarms;
+    if (baseline) lines.push(`- Baseline at ${baseline.takenAt}: in ALARM ${baseline.firing.join(', ') || 'none'} (of ${baseline.watched.length} watched)`);
+    if (bake) {
+      lines.push(
+        `- Bake: ${bake.decision} after ${bake.checks} check(s)`,
+        `- Firing at baseline (reported, not blocking): ${bake.firingAtBaseline.join(', ') || 'none'}`,
+        `- Newly firing: ${bake.newlyFiring.join(', ') || 'none'}`,
+      );
+    }
+    lines.push('');
+  }
+  if (report.rollback) lines.push('## Rollback', '', `- Application rolled back to ${describeVersion(report.rollback.to)}${report.rollback.startedAt ? `, started ${report.rollback.startedAt}` : ''}`, '');
+  if (report.restore) {
+    lines.push('## Database restore', '', report.restore.summary, '');
+    if (report.restore.approval) {
+      const a = report.restore.approval;
+      lines.push(`- Approval: ${a.approved ? 'approved' : 'rejected'}${a.by ? ` by ${a.by}` : ''}${a.comment ? `: ${a.comment}` : ''}`);
+    }
+    lines.push(...report.restore.steps.map((s) => `- ${s.at} ${s.phase}: ${s.detail}`), '');
+  }
+  if (report.verification) lines.push('## Rollback verification', '', ...smokeTable(report.verification), '');
+  if (report.errors.length > 0) lines.push('## Errors', '', ...report.errors.map((e) => `- During the ${e.during}: ${e.name}${e.message ? `: ${oneLine(e.message)}` : ''}`), '');
+  if (report.decisions.length > 0) lines.push('## Decisions', '', ...report.decisions.map((d) => `- ${oneLine(d)}`), '');
+  lines.push('## Timeline', '', '| Time | Event |', '|---|---|', ...report.timeline.map((t) => `| ${t.at} | ${cell(t.event)} |`), '');
+  if (report.states.length > 0) {
+    lines.push('## States', '', '| State | Status | Duration |', '|---|---|---|', ...report.states.map((s) => `| ${cell(s.name)} | ${cell(s.status)} | ${s.ms} ms |`), '');
+  }
+  lines.push(`Generated ${report.generatedAt} by deploy-runbook.`, '');
+  return lines.join('\n');
+}

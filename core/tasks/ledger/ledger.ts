@@ -1,0 +1,33 @@
+import * as z from 'zod/mini';
+import type { BackupRecord, Outcome, WindowDecision } from '../../model';
+import { recordBackup } from './backup-manifest';
+import { type LedgerDeps, recordAbort, recordRelease, recordRollback, recordRollbackFailure } from './record-outcome';
+import { checkRollbackWindow } from './rollback-window';
+import { LedgerSlots } from './slots';
+
+export const LedgerOperation = z.enum(['record-backup', 'record-release', 'record-abort', 'record-rollback', 'record-rollback-failure', 'check-window']);
+export type LedgerOperation = z.output<typeof LedgerOperation>;
+
+/** RecordBackup, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure and CheckRollbackWindow send `operation` and the slots. */
+export const LedgerEvent = z.extend(LedgerSlots, { operation: LedgerOperation });
+export type LedgerEvent = z.output<typeof LedgerEvent>;
+
+export type { LedgerDeps };
+
+/** Dispatches the ledger operations; the ASL's `operation` picks one. */
+export async function runLedger(event: LedgerEvent, deps: LedgerDeps): Promise<BackupRecord | Outcome | WindowDecision> {
+  switch (event.operation) {
+    case 'record-backup':
+      return recordBackup(event, deps);
+    case 'record-release':
+      return recordRelease(event, deps);
+    case 'record-abort':
+      return recordAbort(event, deps);
+    case 'record-rollback':
+      return recordRollback(event, deps);
+    case 'record-rollback-failure':
+      return recordRollbackFailure(event, deps);
+    case 'check-window':
+      return checkRollbackWindow(event, deps);
+  }
+}

@@ -1,0 +1,148 @@
+import type { ArtifactStore } from '../../ports/artifact-store';
+import type { Clock } from '../../ports/clock';
+import type { DeployedVersion, Outcome, ReleaseRecord } from '../../model';
+import { abortCause, describeError, releaseCause, rollbackCause, rollbackFailureCause, rollbackVersions, versionLabel } from '../../causes';
+import { writeEvidenceReport } from './evidence-report';
+import { type LedgerDocument, ledgerKey, updateLedger, withEntry, withRelease } from './release-ledger';
+import { type LedgerSlots, MissingSlotError, requireSlot } from './slots';
+
+/**
+ * The four ways an execution ends, each recorded the same way: the evidence report first, then the
+ * ledger, so that a ledger written means a report exists. The Outcome's `cause` is what the final
+ * state, the notification and CI show.
+ */
+
+export interface LedgerDeps {
+  readonly store: ArtifactStore;
+  readonly clock: Clock;
+}
+
+/** RecordRelease: the new version becomes `current`, which an alarm within the window can roll back. */
+export async function recordRelease(slots: LedgerSlots, deps: LedgerDeps): Promise<Outcome> {
+  const release = requireSlot(slots, 'release', 'record-release');
+  const preflight = requireSlot(slots, 'preflight', 'record-release');
+  const { deployment, execution } = slots;
+  const now = deps.clock.now();
+  const record: ReleaseRecord = {
+    deploymentId: deployment.id,
+    executionId: execution.id,
+    version: deployment.version ?? release.version,
+    image: deployment.image ?? release.image,
+    ref: release.ref,
+    previous: preflight.running,
+    snapshot: slots.snapshot,
+    migrationsRan: slots.migrations?.started ?? false,
+    finishedAt: now.toISOString(),
+    rolledBack: null,
+  };
+  return finish(slots, deps, now, 'succeeded', releaseCause(slots), (doc) =>
+    withEntry(withRelease({ ...doc, current: record }, record), {
+      at: now.toISOString(),
+      kind: 'released',
+      detail: `${execution.name}: ${versionLabel(record)} released, replacing ${versionLabel(record.previous)}`,
+    }),
+  );
+}
+
+/**
+ * RecordRollback. A failed deploy goes into `releases` marked rolled back (`current` stays what ran before);
+ * an alarm rollback marks the current release rolled back and makes the version it went back to `current`.
+ */
+export async function recordRollback(slots: LedgerSlots, deps: LedgerDeps): Promise<Outcome> {
+  const { deployment, execution } = slots;
+  const now = deps.clock.now();
+  const rollbackTo = slots.rollbackTo ?? slots.preflight?.running;
+  if (!rollbackTo) throw new MissingSlotError('record-rollback needs $.rollbackTo or $.preflight.running, but both are null');
+  const rolledBack = { at: now.toISOString(), executionId: execution.id, reason: describeError(slots.error) };
+  const undoneId = deployment.action === 'rollback' ? requireSlot(slots, 'window', 'record-rollback').release?.deploymentId : deployment.id;
+  if (!undoneId) throw new MissingSlotError('record-rollback of an alarm rollback needs $.window.release, but it is null');
+  const { from, to } = rollbackVersions(slots);
+
+  return finish(slots, deps, now, 'rolled-back', rollbackCause(slots), (doc) => {
+    const undone = doc.releases.find((r) => r.deploymentId === undoneId) ?? (deployment.action === 'rollback' ? slots.window?.release : null) ?? failedAttempt(slots, rollbackTo, now);
+    const marked: ReleaseRecord = { ...undone, rolledBack: undone.rolledBack ?? rolledBack };
+    const withMarked = withRelease(doc, marked);
+    const current = doc.current?.deploymentId === marked.deploymentId ? reinstated(doc, marked, rollbackTo, slots, now) : doc.current;
+    return withEntry(
+      { ...withMarked, current },
+      { at: now.toISOString(), kind: 'rolled-back', detail: `${execution.name}: ${from} rolled back to ${to} after ${slots.error?.Error ?? 'an unrecorded error'}` },
+    );
+  });
+}
+
+/** RecordAbort: nothing changed on the target; the history says why. */
+export async function recordAbort(slots: LedgerSlots, deps: LedgerDeps): Promise<Outcome> {
+  const now = deps.clock.now();
+  const { deployment, execution } = slots;
+  const what = deployment.action === 'rollback' ? 'rollback' : `deploy of ${versionLabel(deployment)}`;
+  return finish(slots, deps, now, 'aborted', abortCause(slots), (doc) =>
+    withEntry(doc, { at: now.toISOString(), kind: 'aborted', detail: `${execution.name}: ${what} aborted after ${slots.error?.Error ?? 'an unrecorded error'}` }),
+  );
+}
+
+/** RecordRollbackFailure: the target's state is unknown; the lock stays with a person. */
+export async function recordRollbackFailure(slots: LedgerSlots, deps: LedgerDeps): Promise<Outcome> {
+  const now = deps.clock.now();
+  const { from, to } = rollbackVersions(slots);
+  return finish(slots, deps, now, 'rollback-failed', rollbackFailureCause(slots), (doc) =>
+    withEntry(doc, {
+      at: now.toISOString(),
+      kind: 'rollback-failed',
+      detail: `${slots.execution.name}: rollback from ${from} to ${to} failed with ${slots.rollbackError?.Error ?? 'an unrecorded error'}; lock kept for a person`,
+    }),
+  );
+}
+
+async function finish(
+  slots: LedgerSlots,
+  deps: LedgerDeps,
+  now: Date,
+  result: Outcome['result'],
+  cause: string,
+  change: (document: LedgerDocument) => LedgerDocument,
+): Promise<Outcome> {
+  const target = slots.config.name;
+  const reportKey = await writeEvidenceReport(deps.store, { ...slots, outcome: { result, cause, reportKey: null, ledgerKey: null } }, now);
+  await updateLedger(deps.store, target, change);
+  return { result, cause, reportKey, ledgerKey: ledgerKey(target) };
+}
+
+/** The record of a deploy that never became `current`. */
+function failedAttempt(slots: LedgerSlots, previous: DeployedVersion, now: Date): ReleaseRecord {
+  const { deployment, execution, release } = slots;
+  return {
+    deploymentId: deployment.id,
+    executionId: execution.id,
+    version: deployment.version,
+    image: deployment.image ?? release?.image ?? null,
+    ref: release?.ref ?? '(deploy did not start)',
+    previous,
+    snapshot: slots.snapshot,
+    migrationsRan: slots.migrations?.started ?? false,
+    finishedAt: now.toISOString(),
+    rolledBack: null,
+  };
+}
+
+/**
+ * What runs after a rollback of `current`: the newest earlier release of that version, or a record made
+ * from `rollbackTo` when the runbook never released it (it ran before the runbook was used). A made-up
+ * record is not added to `releases`, so the rolled-back release stays the latest and is not undone twice.
+ */
+function reinstated(doc: LedgerDocument, undone: ReleaseRecord, rollbackTo: DeployedVersion, slots: LedgerSlots, now: Date): ReleaseRecord {
+  const earlier = doc.releases.find((r) => r.deploymentId !== undone.deploymentId && r.ref === rollbackTo.ref && r.rolledBack === null);
+  return (
+    earlier ?? {
+      deploymentId: slots.deployment.id,
+      executionId: slots.execution.id,
+      version: rollbackTo.version,
+      image: rollbackTo.image,
+      ref: rollbackTo.ref,
+      previous: rollbackTo,
+      snapshot: null,
+      migrationsRan: false,
+      finishedAt: now.toISOString(),
+      rolledBack: null,
+    }
+  );
+}

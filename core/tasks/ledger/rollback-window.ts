@@ -1,0 +1,110 @@
+import type { ArtifactStore } from '../../ports/artifact-store';
+import type { Clock } from '../../ports/clock';
+import type { DeployHandle, MigrationsState, ReleaseRecord, TaskError, WindowDecision } from '../../model';
+import { versionLabel } from '../../causes';
+import { ledgerKey, readLedger, updateLedger, withEntry } from './release-ledger';
+import type { LedgerSlots } from './slots';
+
+/**
+ * CheckRollbackWindow, for an alarm-triggered (or requested) rollback: rolls back only the latest
+ * release, only inside `rollbackWindowHours` after it finished, and only once. The lock serialises
+ * these executions, so a second alarm finds the release already rolled back.
+ */
+export async function checkRollbackWindow(slots: LedgerSlots, deps: { store: ArtifactStore; clock: Clock }): Promise<WindowDecision> {
+  const { config, deployment, execution } = slots;
+  const now = deps.clock.now();
+  const { document } = await readLedger(deps.store, config.name);
+  const current = document.current;
+  const trigger = deployment.alarm ? `alarm ${deployment.alarm.name}` : `the rollback requested by ${deployment.requestedBy ?? execution.name}`;
+
+  if (!current) {
+    return decision('no-release', `No release of ${config.name} is recorded in ${ledgerKey(config.name)}: nothing to roll back for ${trigger}.`, null);
+  }
+  const latest = document.releases[0];
+  if (current.rolledBack) {
+    return decision(
+      'already-rolled-back',
+      `Release ${versionLabel(current)} of ${config.name} was already rolled back at ${current.rolledBack.at}: nothing to do for ${trigger}.`,
+      current,
+    );
+  }
+  if (latest?.rolledBack) {
+    return decision(
+      'already-rolled-back',
+      `The latest deployment of ${config.name} (${versionLabel(latest)}) was rolled back at ${latest.rolledBack.at}; ` +
+        `${versionLabel(current)} runs now and is not rolled back automatically: nothing to do for ${trigger}.`,
+      current,
+    );
+  }
+
+  const windowMs = config.rollbackWindowHours * 3_600_000;
+  const ageMs = now.getTime() - Date.parse(current.finishedAt);
+  if (windowMs === 0 || ageMs > windowMs) {
+    const why = windowMs === 0 ? 'rollbackWindowHours is 0' : `it finished ${hoursAgo(ageMs)} ago, outside the ${config.rollbackWindowHours} h rollback window`;
+    const message = `Release ${versionLabel(current)} of ${config.name} is not rolled back for ${trigger}: ${why}.`;
+    await updateLedger(deps.store, config.name, (doc) =>
+      withEntry(doc, { at: now.toISOString(), kind: 'alarm-outside-window', detail: `${execution.name}: ${message}` }),
+    );
+    return decision('outside-window', message, current);
+  }
+
+  return {
+    decision: 'rollback',
+    message: `Rolling back release ${versionLabel(current)} of ${config.name} to ${versionLabel(current.previous)} for ${trigger}.`,
+    release: current,
+    patch: {
+      rollbackTo: current.previous,
+      // Restoring hours after the release would discard every write since: only with a person's approval.
+      snapshot: config.database?.restoreApproval.required ? current.snapshot : null,
+      migrations: migrationsOf(current),
+      error: triggerError(slots, current, now),
+      release: handleOf(slots, current),
+    },
+  };
+}
+
+function decision(kind: Exclude<WindowDecision['decision'], 'rollback'>, message: string, release: ReleaseRecord | null): WindowDecision {
+  return { decision: kind, message, release, patch: null };
+}
+
+function migrationsOf(release: ReleaseRecord): MigrationsState {
+  return {
+    started: release.migrationsRan,
+    status: 'succeeded',
+    ref: null,
+    startedAt: null,
+    finishedAt: null,
+    detail: `as recorded for release ${release.deploymentId}`,
+  };
+}
+
+/** The `$.error` an alarm rollback carries, as a failed deploy would: the RolledBack Cause quotes it. */
+function triggerError(slots: LedgerSlots, release: ReleaseRecord, now: Date): TaskError {
+  const { alarm, requestedBy, reason } = slots.deployment;
+  if (!alarm) {
+    return { Error: 'RollbackRequested', Cause: `Rollback of release ${versionLabel(release)} requested by ${requestedBy ?? 'an operator'}: ${reason ?? 'no reason given'}` };
+  }
+  const firedAt = alarm.time && !Number.isNaN(Date.parse(alarm.time)) ? Date.parse(alarm.time) : now.getTime();
+  const minutes = Math.max(0, Math.round((firedAt - Date.parse(release.finishedAt)) / 60_000));
+  return {
+    Error: 'AlarmFired',
+    Cause: `Alarm ${alarm.name} entered ALARM ${minutes} min after release ${versionLabel(release)}: ${alarm.reason ?? 'no reason given'}`,
+  };
+}
+
+/** What RollbackApp undoes: the recorded release, as a deploy would have left it in `$.release`. */
+function handleOf(slots: LedgerSlots, release: ReleaseRecord): DeployHandle {
+  return {
+    kind: slots.config.target.kind,
+    ref: release.ref,
+    version: release.version,
+    image: release.image,
+    deploymentId: null,
+    startedAt: release.finishedAt,
+  };
+}
+
+function hoursAgo(ms: number): string {
+  const hours = ms / 3_600_000;
+  return hours >= 48 ? `${Math.round(hours / 24)} days` : `${hours.toFixed(1)} h`;
+}

@@ -1,0 +1,59 @@
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../../config/schema';
+import { RunbookError } from '../../errors';
+import {
+  Approval,
+  BackupRecord,
+  BakeState,
+  DeployedVersion,
+  DeployHandle,
+  Deployment,
+  Execution,
+  judged,
+  MigrationsState,
+  Preflight,
+  RestoreState,
+  SmokeReport,
+  SnapshotRef,
+  TaskError,
+  WindowDecision,
+} from '../../model';
+
+export type LedgerConfig = Pick<RunbookConfig, 'name' | 'target' | 'database' | 'migrations' | 'bake' | 'rollbackWindowHours'>;
+
+/**
+ * The execution state the ledger Tasks send (`operation` aside). Slots not filled yet are null; a Task
+ * that sends fewer slots (RecordBackup, CheckRollbackWindow) leaves the others null too.
+ */
+export const LedgerSlots = z.object({
+  /** What the evidence report, the causes and the rollback window read of the configuration. */
+  config: judged<LedgerConfig>(),
+  deployment: Deployment,
+  execution: Execution,
+  preflight: z._default(z.nullable(Preflight), null),
+  snapshot: z._default(z.nullable(SnapshotRef), null),
+  backup: z._default(z.nullable(BackupRecord), null),
+  release: z._default(z.nullable(DeployHandle), null),
+  migrations: z._default(z.nullable(MigrationsState), null),
+  smoke: z._default(z.nullable(SmokeReport), null),
+  bake: z._default(z.nullable(BakeState), null),
+  error: z._default(z.nullable(TaskError), null),
+  rollbackTo: z._default(z.nullable(DeployedVersion), null),
+  rollback: z._default(z.nullable(DeployHandle), null),
+  restore: z._default(z.nullable(RestoreState), null),
+  approval: z._default(z.nullable(Approval), null),
+  verify: z._default(z.nullable(SmokeReport), null),
+  rollbackError: z._default(z.nullable(TaskError), null),
+  window: z._default(z.nullable(WindowDecision), null),
+});
+export type LedgerSlots = z.output<typeof LedgerSlots>;
+
+/** A ledger operation was sent without a slot it cannot do without. */
+export class MissingSlotError extends RunbookError {}
+
+/** The slot's value, or a MissingSlotError naming the operation and the slot. */
+export function requireSlot<K extends keyof LedgerSlots>(slots: LedgerSlots, name: K, operation: string): NonNullable<LedgerSlots[K]> {
+  const value = slots[name];
+  if (value === null || value === undefined) throw new MissingSlotError(`${operation} needs $.${name}, but it is ${String(value)}`);
+  return value as NonNullable<LedgerSlots[K]>;
+}

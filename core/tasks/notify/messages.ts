@@ -1,0 +1,126 @@
+import { describeError, versionLabel } from '../../causes';
+import type { Deployment, TaskError } from '../../model';
+import type { NotifyEvent } from './notify';
+
+/** A notification: the subject is a mail subject (the SNS adapter makes it ASCII and short), the message plain text. */
+export interface Message {
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** The words for each event. They name versions, errors and decisions; never secrets or smoke-test bodies. */
+export function messageFor(event: NotifyEvent): Message {
+  const target = event.config.name;
+  const footer = details(event.deployment);
+  switch (event.event) {
+    case 'succeeded':
+      return {
+        subject: `${target}: ${versionLabel(event.deployment)} released`,
+        message: lines(
+          `${versionLabel(event.deployment)} is live on ${target}.`,
+          '',
+          event.outcome.cause,
+          '',
+          ...footer,
+          event.outcome.reportKey ? `Evidence report: ${event.outcome.reportKey} (in the runbook's artifact store)` : null,
+          lockWarning(target, event.lockError),
+        ),
+      };
+    case 'aborted':
+      return {
+        subject: `${target}: ${what(event.deployment)} aborted`,
+        message: lines(
+          `The ${what(event.deployment)} of ${target} was aborted before anything changed.`,
+          '',
+          `Why: ${describeError(event.error)}`,
+          '',
+          ...footer,
+          lockWarning(target, event.lockError),
+        ),
+      };
+    case 'rolled-back':
+      return {
+        subject: `${target}: ${event.deployment.action === 'rollback' ? 'latest release' : versionLabel(event.deployment)} rolled back`,
+        message: lines(
+          event.outcome?.cause ?? `${target} was rolled back after ${describeError(event.error)}.`,
+          '',
+          'The previous version runs again and passed its smoke tests. The execution ends as failed (RolledBack), so CI reports it.',
+          '',
+          ...footer,
+          event.outcome?.reportKey ? `Evidence report: ${event.outcome.reportKey} (in the runbook's artifact store)` : null,
+          lockWarning(target, event.lockError),
+        ),
+      };
+    case 'rollback-failed':
+      return {
+        subject: `ACTION NEEDED: ${target} rollback failed`,
+        message: lines(
+          `The rollback of ${target} failed: the service and the database may be in a mixed state and need a person now.`,
+          '',
+          `Rollback error: ${describeError(event.rollbackError)}`,
+          `It started after: ${describeError(event.error)}`,
+          '',
+          `The deployment lock on ${target} is kept, marked stuck: no deployment or alarm rollback starts until someone checks the service and the database and unlocks it.`,
+          '',
+          ...footer,
+        ),
+      };
+    case 'no-rollback':
+      return {
+        subject: `${target}: no rollback (${event.window.decision})`,
+        message: lines(event.window.message, '', ...footer),
+      };
+    case 'approval-requested':
+      return approvalRequest(event);
+  }
+}
+
+function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requested' }>): Message {
+  const { config, deployment, snapshot, taskToken } = event;
+  const target = config.name;
+  const minutes = Math.round(deployment.approvalTimeoutSeconds / 60);
+  return {
+    subject: `APPROVAL NEEDED: restore ${target} database from ${snapshot.id}?`,
+    message: lines(
+      `${deployment.action === 'rollback' ? `An alarm rollback of ${target}` : `The deploy of ${versionLabel(deployment)} to ${target}`} is rolling back after ${describeError(event.error)}.`,
+      '',
+      `Restoring snapshot ${snapshot.id} (of ${snapshot.source}, taken ${snapshot.startedAt}) brings the database back to how it was before the deploy:`,
+      'every write since then is lost. The current database is kept under another name, not deleted.',
+      '',
+      `Answer within ${minutes} min; without an answer the database is not restored.`,
+      '',
+      'Approve:',
+      `  aws stepfunctions send-task-success --task-token ${taskToken} --task-output '{"approved":true,"by":"<name>"}'`,
+      '',
+      'Reject:',
+      `  aws stepfunctions send-task-failure --task-token ${taskToken} --error RestoreRejected`,
+      '',
+      `Or with the runbook's CLI: npx deploy-runbook approve --token ${taskToken} --by <name> (add --reject to refuse).`,
+      '',
+      ...details(deployment),
+    ),
+  };
+}
+
+/** A lock that could not be released is not fatal, but the next deployment waits for its lease to expire: say so. */
+function lockWarning(target: string, lockError: TaskError | null): string | null {
+  if (!lockError) return null;
+  return `\nWarning: the deployment lock on ${target} could not be released (${describeError(lockError)}); the next deployment waits until its lease expires.`;
+}
+
+function what(deployment: Deployment): string {
+  return deployment.action === 'rollback' ? 'alarm rollback' : `deploy of ${versionLabel(deployment)}`;
+}
+
+function details(deployment: Deployment): string[] {
+  return [
+    `Requested by: ${deployment.requestedBy ?? 'unknown'}${deployment.reason ? ` (${deployment.reason})` : ''}`,
+    ...(deployment.alarm ? [`Alarm: ${deployment.alarm.name}${deployment.alarm.reason ? `: ${deployment.alarm.reason}` : ''}`] : []),
+    `Deployment: ${deployment.id}`,
+    `Execution: ${deployment.executionId}`,
+  ];
+}
+
+function lines(...parts: (string | null)[]): string {
+  return parts.filter((part) => part !== null).join('\n');
+}

@@ -1,0 +1,104 @@
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../../config/schema';
+import { watchedAlarms } from '../../../config/watched-alarms';
+import type { AlarmSource } from '../../ports/alarm-source';
+import type { Clock } from '../../ports/clock';
+import type { DatabaseBackups } from '../../ports/database-backups';
+import type { DeployTarget } from '../../ports/deploy-target';
+import { InvalidInputError, PreflightFailedError, RunbookError } from '../../errors';
+import { type AlarmState, type DatabaseInfo, type DeployedVersion, Deployment, judged, type Preflight, type PreflightCheck } from '../../model';
+
+/** The Parameters of the Preflight state. */
+export const PreflightEvent = z.object({ config: judged<Pick<RunbookConfig, 'name' | 'target' | 'database' | 'alarms'>>(), deployment: Deployment });
+export type PreflightEvent = z.output<typeof PreflightEvent>;
+
+export interface PreflightDeps {
+  readonly target: DeployTarget;
+  /** Null exactly when `config.database` is null. */
+  readonly backups: DatabaseBackups | null;
+  readonly alarms: AlarmSource;
+  readonly clock: Clock;
+}
+
+/**
+ * Checks that the target, the database and the alarms are fit for a deploy, and records what the rollback
+ * and the bake will need: the running version and the alarm baseline. Every check runs; all failures are
+ * reported together in one PreflightFailedError, so one attempt shows everything to fix.
+ */
+export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): Promise<Preflight> {
+  const { config, deployment } = event;
+  const checks: PreflightCheck[] = [];
+  const attempt = <T>(name: string, read: () => Promise<T>) => recordFailure(checks, name, read);
+
+  checks.push(...((await attempt('target', () => deps.target.preflight())) ?? []));
+
+  const running = await attempt('running version', () => deps.target.current());
+  if (running) checks.push(...runningChecks(running, deployment.version));
+
+  let database: DatabaseInfo | null = null;
+  if (config.database !== null) {
+    if (deps.backups === null) throw new InvalidInputError(`config.database is ${config.database.kind} but the preflight was given no database adapter`);
+    const backups = deps.backups;
+    const info = await attempt('database', () => backups.describe());
+    if (info) {
+      database = info;
+      checks.push({ name: 'database available', ok: info.status === 'available', detail: `${info.kind} ${info.identifier} is ${info.status}` });
+    }
+    const quota = await attempt('snapshot quota', () => backups.quota());
+    if (quota) {
+      const headroom = config.database.snapshotQuotaHeadroom;
+      checks.push({
+        name: 'snapshot quota',
+        ok: quota.used + 1 + headroom <= quota.max,
+        detail: `${quota.used} of ${quota.max} manual snapshots used; this deploy needs 1 more and keeps ${headroom} free`,
+      });
+    }
+  }
+
+  const names = watchedAlarms(config.alarms);
+  const states = names.length === 0 ? [] : await attempt('alarm baseline', () => deps.alarms.states(names));
+  if (states) checks.push(baselineCheck(states, config.alarms.preexisting));
+
+  const failed = checks.filter((check) => !check.ok);
+  if (failed.length > 0 || !running || !states) {
+    throw new PreflightFailedError(
+      `pre-flight failed for ${config.name} (${failed.length} check(s)): ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`,
+    );
+  }
+  const now = deps.clock.now().toISOString();
+  return { running, baseline: { takenAt: now, alarms: states }, database, checks, checkedAt: now };
+}
+
+/** Runs one read; a RunbookError becomes a failed check (unless an earlier one said the same), anything else propagates. */
+async function recordFailure<T>(checks: PreflightCheck[], name: string, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof RunbookError)) throw error;
+    // The target's own preflight and current() often trip over the same missing service.
+    if (!checks.some((check) => !check.ok && check.detail === error.message)) checks.push({ name, ok: false, detail: error.message });
+    return undefined;
+  }
+}
+
+function runningChecks(running: DeployedVersion, requested: string | null): PreflightCheck[] {
+  const checks: PreflightCheck[] = [
+    { name: 'running version', ok: true, detail: `${running.version ?? 'unknown version'} (${running.ref}): the rollback target` },
+  ];
+  if (requested !== null && running.version === requested) {
+    checks.push({ name: 'redeploy', ok: true, detail: `${requested} is already running: this deploy redeploys it` });
+  }
+  return checks;
+}
+
+function baselineCheck(states: AlarmState[], preexisting: 'report' | 'block'): PreflightCheck {
+  if (states.length === 0) return { name: 'alarm baseline', ok: true, detail: 'no alarms configured: the bake cannot detect a regression' };
+  const firing = states.filter((alarm) => alarm.state === 'ALARM');
+  const noData = states.filter((alarm) => alarm.state === 'INSUFFICIENT_DATA').map((alarm) => alarm.name);
+  const unknown = noData.length > 0 ? `; no data yet: ${noData.join(', ')}` : '';
+  if (firing.length === 0) return { name: 'alarm baseline', ok: true, detail: `${states.length} alarm(s), none in ALARM${unknown}` };
+  const list = firing.map((alarm) => (alarm.reason ? `${alarm.name} (${alarm.reason})` : alarm.name)).join(', ');
+  return preexisting === 'block'
+    ? { name: 'alarm baseline', ok: false, detail: `already in ALARM before the deploy: ${list}; alarms.preexisting is "block"${unknown}` }
+    : { name: 'alarm baseline', ok: true, detail: `already in ALARM before the deploy, reported and not blocking (only new alarms roll back): ${list}${unknown}` };
+}

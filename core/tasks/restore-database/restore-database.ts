@@ -1,0 +1,49 @@
+import * as z from 'zod/mini';
+import type { RunbookConfig } from '../../../config/schema';
+import type { Clock } from '../../ports/clock';
+import type { DatabaseRestorer } from '../../ports/database-restorer';
+import { RestoreFailedError } from '../../errors';
+import { Deployment, judged, RestoreState, SnapshotRef } from '../../model';
+
+/** AdvanceRestore's Parameters: `restore` is null on the first call, then the previous call's result. */
+export const RestoreDatabaseEvent = z.object({
+  config: judged<Pick<RunbookConfig, 'database'>>(),
+  deployment: Deployment,
+  snapshot: SnapshotRef,
+  restore: z.nullable(RestoreState),
+});
+export type RestoreDatabaseEvent = z.output<typeof RestoreDatabaseEvent>;
+
+/** Ports the restore task needs. */
+export interface RestoreDatabaseDeps {
+  readonly restorer: DatabaseRestorer;
+  readonly clock: Clock;
+}
+
+/**
+ * One step of the rename-swap restore; the state machine calls it again after a wait until the phase
+ * is `done`. The checks here hold for every restorer, so a wrong snapshot stops the restore before the
+ * restorer touches the database.
+ */
+export async function runRestoreDatabase(event: RestoreDatabaseEvent, deps: RestoreDatabaseDeps): Promise<RestoreState> {
+  const { config, snapshot, restore: previous } = event;
+  if (previous?.phase === 'done') return previous;
+  if (config.database === null) throw new RestoreFailedError(`config.database is null: target ${event.deployment.target} has no database to restore`);
+  if (snapshot.kind !== config.database.kind) {
+    throw new RestoreFailedError(`snapshot ${snapshot.id} is a ${snapshot.kind} snapshot but config.database.kind is ${config.database.kind}`);
+  }
+  if (snapshot.status !== 'available') throw new RestoreFailedError(`snapshot ${snapshot.id} is "${snapshot.status}", not "available": it cannot be restored`);
+
+  const next = await deps.restorer.advance(snapshot, previous);
+  const now = deps.clock.now().toISOString();
+  const done = next.phase === 'done';
+  // Restorers may leave the bookkeeping to this task: every restore reports it the same way.
+  return {
+    ...next,
+    restored: done,
+    decision: done ? 'restored' : 'restoring',
+    snapshotId: snapshot.id,
+    startedAt: next.startedAt ?? previous?.startedAt ?? now,
+    finishedAt: done ? (next.finishedAt ?? now) : null,
+  };
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
+import { describeValue, formatIssues } from '../../../config/issues';
+import { RunbookConfig } from '../../../config/schema';
+import { watchedAlarms } from '../../../config/watched-alarms';
+import type { Clock } from '../../ports/clock';
+import { deploymentIdFor } from '../../deployment-id';
+import { InvalidInputError } from '../../errors';
+import { type Deployment, Execution } from '../../model';
+
+export const ValidateInputEvent = z.object({
+  input: z.unknown(),
+  config: z.unknown(),
+  execution: Execution,
+});
+export type ValidateInputEvent = z.output<typeof ValidateInputEvent>;
+
+/**
+ * The first task: turns the raw execution input into a Deployment, or fails with every problem named.
+ * It touches nothing, so a rejected input leaves no lock, no snapshot and no deploy behind.
+ */
+export async function validateInput(event: ValidateInputEvent, deps: { clock: Clock }): Promise<Deployment> {
+  const configResult = RunbookConfig.safeParse(event.config);
+  if (!configResult.success) {
+    throw new InvalidInputError(`the configuration in the state machine is invalid: ${formatIssues(configResult.error, event.config, 'config').join('; ')}`);
+  }
+  const config = configResult.data;
+
+  const size = Buffer.byteLength(JSON.stringify(event.input ?? null));
+  if (size > MAX_INPUT_BYTES) throw new InvalidInputError(`input is ${size} bytes; the limit is ${MAX_INPUT_BYTES}`);
+  if (event.input === null || typeof event.input !== 'object' || Array.isArray(event.input)) {
+    throw new InvalidInputError(`input must be a JSON object such as {"version": "v1.4.2", "image": "..."} (got ${describeValue(event.input)})`);
+  }
+
+  const parsed = requestSchemaFor(event.input).safeParse(event.input);
+  if (!parsed.success) throw new InvalidInputError(formatIssues(parsed.error, event.input).join('; '));
+  const request = parsed.data;
+
+  const problems: string[] = [];
+  let version: string | null = null;
+  let image: string | null = null;
+  let alarm: Deployment['alarm'] = null;
+  if (request.action === 'deploy') {
+    version = request.version;
+    image = request.image ?? null;
+    if (config.target.kind === 'ecs') {
+      if (!image) problems.push(`image: required for an ECS target (service ${config.target.service})`);
+      else if (config.target.imageRepository && !isFromRepository(image, config.target.imageRepository)) {
+        problems.push(`image: must come from ${config.target.imageRepository} (got "${image}")`);
+      }
+    }
+  } else if (request.alarm) {
+    const watched = watchedAlarms(config.alarms);
+    if (!watched.includes(request.alarm.name)) {
+      problems.push(`alarm.name: "${request.alarm.name}" is not one of the configured alarms (${watched.join(', ') || 'none'})`);
+    }
+    alarm = { name: request.alarm.name, reason: request.alarm.reason ?? null, time: request.alarm.time ?? null };
+  }
+  if (problems.length > 0) throw new InvalidInputError(problems.join('; '));
+
+  return {
+    id: deploymentIdFor(event.execution.name, event.execution.id),
+    action: request.action,
+    target: config.name,
+    version,
+    image,
+    requestedBy: request.requestedBy ?? null,
+    reason: request.reason ?? null,
+    alarm,
+    bakeChecks: Math.max(1, Math.ceil(config.bake.durationSeconds / config.bake.pollSeconds)),
+    approvalTimeoutSeconds: (config.database?.restoreApproval.timeoutMinutes ?? 60) * 60,
+    executionId: event.execution.id,
+    startedAt: deps.clock.now().toISOString(),
+  };
+}
+
+function isFromRepository(image: string, repository: string): boolean {
+  const rest = image.slice(repository.length);
+  return image.startsWith(repository) && (rest.startsWith(':') || rest.startsWith('@'));
+}

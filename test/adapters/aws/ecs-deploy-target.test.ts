@@ -1,0 +1,404 @@
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DEPLOYMENT_TAG, EcsDeployTarget, imageTag, VERSION_TAG } from '../../../adapters/aws/ecs-deploy-target';
+import type { DeployTarget } from '../../../core/ports/deploy-target';
+import { DeploymentFailedError, PreflightFailedError } from '../../../core/errors';
+import {
+  deployment,
+  ecsTarget,
+  fixedClock,
+  NEW_DEPLOYMENT,
+  newRelease,
+  NOW,
+  OLD_DEPLOYMENT,
+  region,
+  REPO,
+  service,
+  taskDefinition41,
+  TD41,
+  TD42,
+  testCredentials,
+} from './deploy-fixtures';
+
+const ecs = mockClient(ECSClient);
+const target = (): DeployTarget => new EcsDeployTarget(new ECSClient({ region, credentials: testCredentials }), ecsTarget, fixedClock);
+const request = { version: 'v1.5.0', image: `${REPO}:v1.5.0`, deploymentId: deployment.id };
+
+beforeEach(() => {
+  ecs.reset();
+});
+
+describe('imageTag', () => {
+  it.each([
+    [`${REPO}:v1.4.2`, 'v1.4.2'],
+    [`${REPO}:v1.4.2@sha256:${'a'.repeat(64)}`, 'v1.4.2'],
+    [`${REPO}@sha256:${'b'.repeat(64)}`, null],
+    ['registry.local:5000/team/app', null],
+    ['registry.local:5000/team/app:2025.06.01', '2025.06.01'],
+    ['nginx', null],
+    ['nginx:1.27-alpine', '1.27-alpine'],
+  ])('reads the tag of %s', (image, tag) => {
+    expect(imageTag(image)).toBe(tag);
+  });
+
+  it('returns whatever tag follows a repository, with or without a registry port', () => {
+    const tag = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/);
+    const repository = fc.constantFrom('app', 'team/app', 'registry.local:5000/team/app', REPO);
+    fc.assert(fc.property(repository, tag, (repo, t) => imageTag(`${repo}:${t}`) === t));
+  });
+});
+
+describe('EcsDeployTarget.current', () => {
+  it('reads the running task definition and the image of the configured container', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: taskDefinition41() });
+
+    await expect(target().current()).resolves.toEqual({ version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 });
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    expect(ecs).toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, { taskDefinition: TD41 });
+  });
+
+  it('fails when the service does not exist, naming service and cluster', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ arn: 'arn:aws:ecs:eu-west-1:123456789012:service/shop-prod/shop-api', reason: 'MISSING' }] });
+
+    const error = await target().current().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PreflightFailedError);
+    expect((error as Error).message).toBe('ECS service shop-api in cluster shop-prod was not found (MISSING)');
+    expect(ecs).toHaveReceivedCommandTimes(DescribeTaskDefinitionCommand, 0);
+  });
+
+  it('fails when the service is INACTIVE', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ status: 'INACTIVE' })] });
+
+    await expect(target().current()).rejects.toThrow(new PreflightFailedError('ECS service shop-api in cluster shop-prod is INACTIVE, not ACTIVE'));
+  });
+});
+
+describe('EcsDeployTarget.preflight', () => {
+  it('passes a settled, stable service of the configured family', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: taskDefinition41() });
+
+    const checks = await target().preflight();
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.map((c) => c.name)).toEqual([
+      'ecs service',
+      'deployment controller',
+      'no rollout in progress',
+      'service stable',
+      'task definition family',
+      'container',
+      'circuit breaker',
+    ]);
+    expect(checks.find((c) => c.name === 'container')?.detail).toBe(`api runs ${REPO}:v1.4.2`);
+  });
+
+  it('fails every check that a busy, unstable, misconfigured service breaks', async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        service({
+          runningCount: 1,
+          deploymentController: { type: 'CODE_DEPLOY' },
+          deploymentConfiguration: {},
+          deployments: [
+            { id: 'ecs-svc/3', status: 'PRIMARY', taskDefinition: TD42, rolloutState: 'IN_PROGRESS' },
+            { id: OLD_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD41, rolloutState: 'COMPLETED' },
+          ],
+        }),
+      ],
+    });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: { ...taskDefinition41(), family: 'shop-web', containerDefinitions: [{ name: 'web', image: 'nginx:1.27' }] },
+    });
+
+    const checks = await target().preflight();
+    const failed = Object.fromEntries(checks.filter((c) => !c.ok).map((c) => [c.name, c.detail]));
+    expect(failed).toEqual({
+      'deployment controller': 'shop-api uses the CODE_DEPLOY deployment controller; deploy-runbook updates the service itself and needs ECS',
+      'no rollout in progress': `2 deployment(s): PRIMARY ecs-svc/3 ${TD42} IN_PROGRESS; ACTIVE ${OLD_DEPLOYMENT} ${TD41} COMPLETED`,
+      'service stable': 'running 1 of 3 desired tasks',
+      'task definition family': `the service runs family shop-web (${TD41}) but target.family is shop-api: IAM is scoped to shop-api, fix the configuration`,
+      container: `container "api" is not in ${TD41} (containers: web)`,
+    });
+    expect(checks.find((c) => c.name === 'circuit breaker')).toEqual({
+      name: 'circuit breaker',
+      ok: true,
+      detail: 'off: a rollout whose tasks keep failing is only noticed when polling.deployment runs out',
+    });
+  });
+
+  it('fails when a single deployment is still rolling out', async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [service({ deployments: [{ id: OLD_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD41, rolloutState: 'IN_PROGRESS' }] })],
+    });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: taskDefinition41() });
+
+    const checks = await target().preflight();
+    expect(checks.find((c) => c.name === 'no rollout in progress')?.ok).toBe(false);
+  });
+
+  it('fails when the service is missing, with one check and no further calls', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+
+    await expect(target().preflight()).resolves.toEqual([
+      { name: 'ecs service', ok: false, detail: 'ECS service shop-api in cluster shop-prod was not found (MISSING)' },
+    ]);
+    expect(ecs).toHaveReceivedCommandTimes(DescribeTaskDefinitionCommand, 0);
+  });
+});
+
+describe('EcsDeployTarget.deploy', () => {
+  function settledOn41() {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: taskDefinition41(),
+      tags: [
+        { key: 'team', value: 'checkout' },
+        { key: DEPLOYMENT_TAG, value: 'release-v1-4-2-0f0f0f0f' },
+        { key: VERSION_TAG, value: 'v1.4.2' },
+        { key: 'aws:cloudformation:stack-name', value: 'shop' },
+      ],
+    });
+    ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { ...taskDefinition41(), taskDefinitionArn: TD42, revision: 42 } });
+    ecs.on(UpdateServiceCommand).resolves({
+      service: service({
+        taskDefinition: TD42,
+        deployments: [
+          { id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, rolloutState: 'IN_PROGRESS' },
+          { id: OLD_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD41, rolloutState: 'COMPLETED' },
+        ],
+      }),
+    });
+  }
+
+  it('registers a copy of the running revision with only the image and the tags changed, then updates the service', async () => {
+    settledOn41();
+
+    const handle = await target().deploy(request);
+
+    expect(handle).toEqual({
+      kind: 'ecs',
+      ref: TD42,
+      version: 'v1.5.0',
+      image: `${REPO}:v1.5.0`,
+      deploymentId: NEW_DEPLOYMENT,
+      startedAt: NOW.toISOString(),
+    });
+    expect(ecs).toHaveReceivedCommandWith(DescribeTaskDefinitionCommand, { taskDefinition: TD41, include: ['TAGS'] });
+    const registered = ecs.commandCalls(RegisterTaskDefinitionCommand);
+    expect(registered).toHaveLength(1);
+    const old = taskDefinition41();
+    expect(registered[0].args[0].input).toEqual({
+      family: 'shop-api',
+      taskRoleArn: old.taskRoleArn,
+      executionRoleArn: old.executionRoleArn,
+      networkMode: 'awsvpc',
+      containerDefinitions: [{ ...old.containerDefinitions![0], image: `${REPO}:v1.5.0` }, old.containerDefinitions![1]],
+      volumes: [],
+      placementConstraints: [],
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '512',
+      memory: '1024',
+      runtimePlatform: { cpuArchitecture: 'ARM64', operatingSystemFamily: 'LINUX' },
+      ephemeralStorage: { sizeInGiB: 30 },
+      enableFaultInjection: false,
+      tags: [
+        { key: 'team', value: 'checkout' },
+        { key: DEPLOYMENT_TAG, value: deployment.id },
+        { key: VERSION_TAG, value: 'v1.5.0' },
+      ],
+    });
+    expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { cluster: 'shop-prod', service: 'shop-api', taskDefinition: TD42 });
+    expect(ecs.calls().map((call) => call.args[0].constructor.name)).toEqual([
+      'DescribeServicesCommand',
+      'DescribeTaskDefinitionCommand',
+      'RegisterTaskDefinitionCommand',
+      'UpdateServiceCommand',
+    ]);
+  });
+
+  it('does not register or update again when the service already runs the revision this deployment registered', async () => {
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        service({
+          taskDefinition: TD42,
+          deployments: [
+            { id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, rolloutState: 'IN_PROGRESS', createdAt: new Date('2025-06-01T10:01:00.000Z') },
+            { id: OLD_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD41, rolloutState: 'COMPLETED' },
+          ],
+        }),
+      ],
+    });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: { ...taskDefinition41(), taskDefinitionArn: TD42 },
+      tags: [{ key: DEPLOYMENT_TAG, value: deployment.id }],
+    });
+
+    await expect(target().deploy(request)).resolves.toEqual(newRelease);
+    expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+  });
+
+  it('fails when the configured container is not in the task definition, naming the ones present', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service()] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({
+      taskDefinition: { ...taskDefinition41(), containerDefinitions: [{ name: 'web' }, { name: 'log-router' }] },
+    });
+
+    const error = await target().deploy(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeploymentFailedError);
+    expect((error as Error).message).toBe(`container "api" is not in task definition ${TD41} (containers: web, log-router)`);
+    expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+  });
+
+  it('fails when there is no image to deploy', async () => {
+    await expect(target().deploy({ ...request, image: null })).rejects.toThrow(
+      new DeploymentFailedError('image: an ECS target needs an image to deploy version v1.5.0 (got null)'),
+    );
+    expect(ecs.calls()).toHaveLength(0);
+  });
+
+  it('fails when the service disappeared before the deploy', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+
+    await expect(target().deploy(request)).rejects.toThrow(new DeploymentFailedError('ECS service shop-api in cluster shop-prod was not found (MISSING)'));
+    expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
+  });
+});
+
+describe('EcsDeployTarget.status', () => {
+  function deployments(...list: NonNullable<ReturnType<typeof service>['deployments']>) {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ deployments: list })] });
+  }
+
+  it('reports completed when the rollout state is COMPLETED', async () => {
+    deployments({ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 3, runningCount: 3, pendingCount: 0, rolloutState: 'COMPLETED' });
+
+    await expect(target().status(newRelease)).resolves.toEqual({ status: 'completed', detail: 'running 3/3, pending 0', checkedAt: NOW.toISOString() });
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+  });
+
+  it('reports in-progress with the task counts while the rollout runs', async () => {
+    deployments(
+      { id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 3, runningCount: 2, pendingCount: 1, rolloutState: 'IN_PROGRESS' },
+      { id: OLD_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD41, desiredCount: 1, runningCount: 1, rolloutState: 'COMPLETED' },
+    );
+
+    await expect(target().status(newRelease)).resolves.toEqual({ status: 'in-progress', detail: 'running 2/3, pending 1', checkedAt: NOW.toISOString() });
+  });
+
+  it('mentions failed tasks while the circuit breaker is still counting', async () => {
+    deployments({ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 3, runningCount: 1, pendingCount: 1, failedTasks: 2, rolloutState: 'IN_PROGRESS' });
+
+    await expect(target().status(newRelease)).resolves.toMatchObject({ detail: 'running 1/3, pending 1, 2 failed task(s)' });
+  });
+
+  it('fails with the rollout state reason when the circuit breaker marked the deployment FAILED', async () => {
+    deployments(
+      { id: 'ecs-svc/3333333333333333333', status: 'PRIMARY', taskDefinition: TD41, rolloutState: 'IN_PROGRESS' },
+      {
+        id: NEW_DEPLOYMENT,
+        status: 'ACTIVE',
+        taskDefinition: TD42,
+        rolloutState: 'FAILED',
+        rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.',
+      },
+    );
+
+    await expect(target().status(newRelease)).rejects.toThrow(
+      new DeploymentFailedError(`ECS deployment ${NEW_DEPLOYMENT} of ${TD42} failed: ECS deployment circuit breaker: tasks failed to start.`),
+    );
+  });
+
+  it('fails when the deployment is gone and the primary runs another revision', async () => {
+    deployments({ id: 'ecs-svc/3333333333333333333', status: 'PRIMARY', taskDefinition: TD41, rolloutState: 'COMPLETED' });
+
+    await expect(target().status(newRelease)).rejects.toThrow(
+      new DeploymentFailedError(
+        `ECS deployment ${NEW_DEPLOYMENT} of ${TD42} is gone from service shop-api, whose primary deployment now runs ${TD41}: the circuit breaker rolled it back or another deployment replaced it`,
+      ),
+    );
+  });
+
+  it('fails when another deployment replaced ours while it was rolling out', async () => {
+    const TD43 = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-api:43';
+    deployments(
+      { id: 'ecs-svc/4444444444444444444', status: 'PRIMARY', taskDefinition: TD43, rolloutState: 'IN_PROGRESS' },
+      { id: NEW_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD42, rolloutState: 'IN_PROGRESS' },
+    );
+
+    await expect(target().status(newRelease)).rejects.toThrow(
+      new DeploymentFailedError(`ECS deployment ${NEW_DEPLOYMENT} of ${TD42} was replaced by deployment ecs-svc/4444444444444444444 running ${TD43}`),
+    );
+  });
+
+  it('finds the deployment by task definition when the handle has no deployment id', async () => {
+    deployments({ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 2, pendingCount: 0, rolloutState: 'COMPLETED' });
+
+    await expect(target().status({ ...newRelease, deploymentId: null })).resolves.toMatchObject({ status: 'completed' });
+  });
+
+  it('treats a lone primary at full count as completed when ECS reports no rollout state', async () => {
+    deployments({ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 2, pendingCount: 0 });
+
+    await expect(target().status(newRelease)).resolves.toMatchObject({ status: 'completed' });
+  });
+
+  it.each([
+    {
+      when: 'ECS reports the rollout IN_PROGRESS, even at full count',
+      list: [{ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 2, pendingCount: 0, rolloutState: 'IN_PROGRESS' as const }],
+    },
+    {
+      when: 'there is no rollout state and the old deployment still runs',
+      list: [
+        { id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 2, pendingCount: 0 },
+        { id: OLD_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD41, desiredCount: 2, runningCount: 1 },
+      ],
+    },
+    {
+      when: 'there is no rollout state and the lone primary is short of its desired count',
+      list: [{ id: NEW_DEPLOYMENT, status: 'PRIMARY', taskDefinition: TD42, desiredCount: 2, runningCount: 1, pendingCount: 1 }],
+    },
+  ])('reports in-progress when $when', async ({ list }) => {
+    deployments(...list);
+
+    await expect(target().status(newRelease)).resolves.toMatchObject({ status: 'in-progress' });
+  });
+});
+
+describe('EcsDeployTarget.rollback', () => {
+  it('points the service back at the previous revision and follows the new primary deployment', async () => {
+    ecs.on(UpdateServiceCommand).resolves({
+      service: service({
+        deployments: [
+          { id: 'ecs-svc/5555555555555555555', status: 'PRIMARY', taskDefinition: TD41, rolloutState: 'IN_PROGRESS' },
+          { id: NEW_DEPLOYMENT, status: 'ACTIVE', taskDefinition: TD42, rolloutState: 'COMPLETED' },
+        ],
+      }),
+    });
+
+    const handle = await target().rollback({ version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 }, newRelease);
+
+    expect(handle).toEqual({
+      kind: 'ecs',
+      ref: TD41,
+      version: 'v1.4.2',
+      image: `${REPO}:v1.4.2`,
+      deploymentId: 'ecs-svc/5555555555555555555',
+      startedAt: NOW.toISOString(),
+    });
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { cluster: 'shop-prod', service: 'shop-api', taskDefinition: TD41 });
+    expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 0);
+  });
+});

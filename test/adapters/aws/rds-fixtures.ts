@@ -1,0 +1,134 @@
+import {
+  type DBClusterSnapshot,
+  DBClusterSnapshotNotFoundFault,
+  type DBSnapshot,
+  DBSnapshotNotFoundFault,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBSnapshotsCommand,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { parseConfig } from '../../../config/load';
+import type { RunbookConfig, RunbookConfigInput } from '../../../config/schema';
+import exampleConfig from '../../../config/example.json';
+import type { AuroraClusterDatabaseConfig, RdsInstanceDatabaseConfig } from '../../../adapters/aws/rds-backups';
+import type { Clock } from '../../../core/ports/clock';
+import type { DatabaseInfo, Deployment, Execution, Preflight, SnapshotRef } from '../../../core/model';
+
+/** Shared by the snapshot, alarm and restore tests: the example target on an RDS instance or an Aurora cluster. */
+
+export const region = 'eu-west-1';
+export const credentials = { accessKeyId: 'AKIDTESTONLY', secretAccessKey: 'test-secret-not-real' };
+export const clientConfig = { region, credentials };
+
+export const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0c6e4bd4-53b5-4e7f-9a1c-6a1d2f9e8b11';
+export const OTHER_KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/99999999-0000-4000-8000-000000000000';
+export const INSTANCE_ID = 'shop-prod-db';
+export const CLUSTER_ID = 'shop-prod';
+export const SNAPSHOT_ID = 'deploy-runbook-shop-api-release-v1-5-0-1a2b3c4d';
+
+export function config(overrides: Partial<RunbookConfigInput> = {}): RunbookConfig {
+  return parseConfig({ ...exampleConfig, ...overrides });
+}
+
+export const auroraConfig = (): RunbookConfig =>
+  config({ database: { kind: 'aurora-cluster', clusterIdentifier: CLUSTER_ID, kmsKeyArn: KMS_KEY } });
+
+export const rdsDatabase = config().database as RdsInstanceDatabaseConfig;
+export const auroraDatabase = auroraConfig().database as AuroraClusterDatabaseConfig;
+
+/** A clock the test moves: each `advance` is a Wait state passing. */
+export class TestClock implements Clock {
+  private current: Date;
+  constructor(start = '2025-03-14T09:26:53.000Z') {
+    this.current = new Date(start);
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(seconds: number): void {
+    this.current = new Date(this.current.getTime() + seconds * 1000);
+  }
+}
+
+export const deployment: Deployment = {
+  id: 'release-v1-5-0-1a2b3c4d',
+  action: 'deploy',
+  target: 'shop-api',
+  version: 'v1.5.0',
+  image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api:v1.5.0',
+  requestedBy: 'ci',
+  reason: null,
+  alarm: null,
+  bakeChecks: 30,
+  approvalTimeoutSeconds: 3600,
+  executionId: 'arn:aws:states:eu-west-1:123456789012:execution:shop-api-runbook:release-v1.5.0',
+  startedAt: '2025-03-14T09:00:00.000Z',
+};
+
+export const execution: Execution = {
+  id: deployment.executionId,
+  name: 'release-v1.5.0',
+  startedAt: deployment.startedAt,
+};
+
+export const instanceInfo: DatabaseInfo = {
+  kind: 'rds-instance',
+  identifier: INSTANCE_ID,
+  arn: `arn:aws:rds:eu-west-1:123456789012:db:${INSTANCE_ID}`,
+  engine: 'postgres',
+  engineVersion: '16.4',
+  status: 'available',
+  encrypted: true,
+  sizeBytes: 100 * 1024 ** 3,
+};
+
+export function preflight(database: DatabaseInfo | null = instanceInfo): Preflight {
+  return {
+    running: { version: 'v1.4.2', image: null, ref: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-api:41' },
+    baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [] },
+    database,
+    checks: [],
+    checkedAt: '2025-03-14T09:01:00.000Z',
+  };
+}
+
+export function snapshotRef(overrides: Partial<SnapshotRef> = {}): SnapshotRef {
+  return {
+    id: SNAPSHOT_ID,
+    arn: `arn:aws:rds:eu-west-1:123456789012:snapshot:${SNAPSHOT_ID}`,
+    kind: 'rds-instance',
+    source: INSTANCE_ID,
+    status: 'available',
+    engine: 'postgres',
+    encrypted: true,
+    sizeBytes: 100 * 1024 ** 3,
+    location: null,
+    checksum: null,
+    startedAt: '2025-03-14T09:02:00.000Z',
+    completedAt: '2025-03-14T09:09:00.000Z',
+    verification: ['status is available'],
+    ...overrides,
+  };
+}
+
+/**
+ * DescribeDBSnapshots as RDS answers it: each snapshot only to its own identifier, DBSnapshotNotFound to
+ * any other, so a describe of the wrong identifier fails the test instead of finding the snapshot anyway.
+ */
+export function describesSnapshots(rds: AwsClientStub<RDSClient>, ...snapshots: DBSnapshot[]): void {
+  rds.on(DescribeDBSnapshotsCommand).callsFake(async ({ DBSnapshotIdentifier: id }) => {
+    const found = snapshots.find((snapshot) => snapshot.DBSnapshotIdentifier === id);
+    if (!found) throw new DBSnapshotNotFoundFault({ message: `DBSnapshot ${id} not found.`, $metadata: {} });
+    return { DBSnapshots: [found] };
+  });
+}
+
+/** DescribeDBClusterSnapshots as RDS answers it: each cluster snapshot only to its own identifier. */
+export function describesClusterSnapshots(rds: AwsClientStub<RDSClient>, ...snapshots: DBClusterSnapshot[]): void {
+  rds.on(DescribeDBClusterSnapshotsCommand).callsFake(async ({ DBClusterSnapshotIdentifier: id }) => {
+    const found = snapshots.find((snapshot) => snapshot.DBClusterSnapshotIdentifier === id);
+    if (!found) throw new DBClusterSnapshotNotFoundFault({ message: `DBClusterSnapshot ${id} not found.`, $metadata: {} });
+    return { DBClusterSnapshots: [found] };
+  });
+}

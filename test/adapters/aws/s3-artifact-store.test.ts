@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { PART_SIZE, S3ArtifactStore } from '../../../adapters/aws/s3-artifact-store';
+import { ArtifactNotFoundError, PreconditionFailedError } from '../../../core/errors';
+
+const BUCKET = 'runbook-artifacts-123456789012';
+const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
+const s3 = mockClient(client);
+const store = new S3ArtifactStore(client, BUCKET);
+
+/** A GetObject body as the SDK returns it in Node.js: a stream with the transform helpers. */
+function s3Body(content: string | Buffer): GetObjectCommandOutput['Body'] {
+  const bytes = Buffer.from(content);
+  return Object.assign(Readable.from([bytes]), {
+    transformToByteArray: async () => new Uint8Array(bytes),
+    transformToString: async () => bytes.toString('utf8'),
+    transformToWebStream: () => Readable.toWeb(Readable.from([bytes])),
+  }) as unknown as GetObjectCommandOutput['Body'];
+}
+
+function s3Error(name: string, status: number): S3ServiceException {
+  return new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${name} (${status})` });
+}
+
+beforeEach(() => {
+  s3.reset();
+});
+
+describe('S3ArtifactStore.get', () => {
+  it('reads the object with GetObject and returns its bytes and ETag', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body('{"state":"held"}'), ETag: '"9b2cf535f27731c974343645a3985328"' });
+    const object = await store.get('locks/shop-api.json');
+    expect(object?.body.toString()).toBe('{"state":"held"}');
+    expect(object?.etag).toBe('"9b2cf535f27731c974343645a3985328"');
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(GetObjectCommand, { Bucket: BUCKET, Key: 'locks/shop-api.json' });
+  });
+
+  it('returns undefined for NoSuchKey', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }));
+    expect(await store.get('ledger/shop-api.json')).toBeUndefined();
+  });
+
+  it('returns undefined for any 404', async () => {
+    s3.on(GetObjectCommand).rejects(s3Error('NotFound', 404));
+    expect(await store.get('ledger/shop-api.json')).toBeUndefined();
+  });
+
+  it('fails when S3 denies access, rather than reading it as absent', async () => {
+    s3.on(GetObjectCommand).rejects(s3Error('AccessDenied', 403));
+    await expect(store.get('ledger/shop-api.json')).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
+describe('S3ArtifactStore.put', () => {
+  it('creates with PutObject If-None-Match * and the content type', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e1"' });
+    const result = await store.put('locks/shop-api.json', '{"state":"held"}', { ifNoneMatch: '*', contentType: 'application/json' });
+    expect(result).toEqual({ etag: '"e1"' });
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: 'locks/shop-api.json',
+      Body: '{"state":"held"}',
+      ContentType: 'application/json',
+      IfNoneMatch: '*',
+    });
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input.IfMatch).toBeUndefined();
+  });
+
+  it('replaces with PutObject If-Match the etag', async () => {
+    s3.on(PutObjectCommand).resolves({ ETag: '"e2"' });
+    await store.put('locks/shop-api.json', '{"state":"released"}', { ifMatch: '"e1"', contentType: 'application/json' });
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: 'locks/shop-api.json',
+      Body: '{"state":"released"}',
+      ContentType: 'application/json',
+      IfMatch: '"e1"',
+    });
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input.IfNoneMatch).toBeUndefined();
+  });
+
+  it.each([
+    ['PreconditionFailed', 412],
+    ['ConditionalRequestConflict', 409],
+  ] as const)('fails with PreconditionFailedError when S3 answers %s (%i)', async (name, status) => {
+    s3.on(PutObjectCommand).rejects(s3Error(name, status));
+    const attempt = store.put('locks/shop-api.json', '{}', { ifMatch: '"e1"' });
+    await expect(attempt).rejects.toBeInstanceOf(PreconditionFailedError);
+    await expect(attempt).rejects.toMatchObject({ key: 'locks/shop-api.json', status });
+  });
+
+  it('fails with the S3 error itself for anything else', async () => {
+    s3.on(PutObjectCommand).rejects(s3Error('SlowDown', 503));
+    await expect(store.put('ledger/shop-api.json', '{}')).rejects.toMatchObject({ name: 'SlowDown' });
+  });
+});
+
+describe('S3ArtifactStore.putStream', () => {
+  const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+  function mockMultipart() {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+    s3.on(UploadPartCommand).callsFake((input: { PartNumber: number }) => ({ ETag: `"part-${input.PartNumber}"` }));
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
+  }
+
+  it('uploads 8 MiB parts in order, then completes, hashing and counting while it streams', async () => {
+    mockMultipart();
+    // Odd chunk sizes: parts must be cut at exactly 8 MiB whatever the source yields.
+    const chunks = Array.from({ length: 17 }, (_, i) => Buffer.alloc(1024 * 1024 + 3, i));
+    const all = Buffer.concat(chunks);
+    const result = await store.putStream('backups/shop-api/d-1.dump', Readable.from(chunks), { contentType: 'application/octet-stream' });
+
+    expect(result).toEqual({ etag: '"final-3"', bytes: all.length, sha256: sha256(all) });
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(CreateMultipartUploadCommand, {
+      Bucket: BUCKET,
+      Key: 'backups/shop-api/d-1.dump',
+      ContentType: 'application/octet-stream',
+    });
+    const parts = s3.commandCalls(UploadPartCommand).map((call) => call.args[0].input);
+    expect(parts.map((p) => [p.PartNumber, (p.Body as Buffer).length])).toEqual([
+      [1, PART_SIZE],
+      [2, PART_SIZE],
+      [3, all.length - 2 * PART_SIZE],
+    ]);
+    expect(parts.every((p) => p.Bucket === BUCKET && p.Key === 'backups/shop-api/d-1.dump' && p.UploadId === 'upload-1')).toBe(true);
+    expect(Buffer.concat(parts.map((p) => p.Body as Buffer)).equals(all)).toBe(true);
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(CompleteMultipartUploadCommand, {
+      Bucket: BUCKET,
+      Key: 'backups/shop-api/d-1.dump',
+      UploadId: 'upload-1',
+      MultipartUpload: {
+        Parts: [
+          { ETag: '"part-1"', PartNumber: 1 },
+          { ETag: '"part-2"', PartNumber: 2 },
+          { ETag: '"part-3"', PartNumber: 3 },
+        ],
+      },
+    });
+    const order = s3.calls().map((call) => call.args[0].constructor.name);
+    expect(order[0]).toBe('CreateMultipartUploadCommand');
+    expect(order.at(-1)).toBe('CompleteMultipartUploadCommand');
+    expect(s3).not.toHaveReceivedCommand(AbortMultipartUploadCommand);
+  });
+
+  it('uploads a small body as a single part', async () => {
+    mockMultipart();
+    const result = await store.putStream('backups/shop-api/d-2.dump', Readable.from([Buffer.from('PGDMP small')]));
+    expect(result.bytes).toBe(11);
+    expect(s3).toHaveReceivedCommandTimes(UploadPartCommand, 1);
+    expect(s3).toHaveReceivedCommandWith(UploadPartCommand, { PartNumber: 1, Body: Buffer.from('PGDMP small') });
+  });
+
+  it('aborts the multipart upload when the source stream fails', async () => {
+    mockMultipart();
+    async function* failing() {
+      yield Buffer.alloc(PART_SIZE + 10);
+      throw new Error('pg_dump exited with code 1');
+    }
+    await expect(store.putStream('backups/shop-api/d-3.dump', Readable.from(failing()))).rejects.toThrow('pg_dump exited with code 1');
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(AbortMultipartUploadCommand, { Bucket: BUCKET, Key: 'backups/shop-api/d-3.dump', UploadId: 'upload-1' });
+    expect(s3).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('aborts the multipart upload when a part fails to upload', async () => {
+    mockMultipart();
+    s3.on(UploadPartCommand).rejects(s3Error('InternalError', 500));
+    await expect(store.putStream('backups/shop-api/d-4.dump', Readable.from([Buffer.from('x')]))).rejects.toMatchObject({ name: 'InternalError' });
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(AbortMultipartUploadCommand, { Bucket: BUCKET, Key: 'backups/shop-api/d-4.dump', UploadId: 'upload-1' });
+  });
+});
+
+describe('S3ArtifactStore.getStream and locate', () => {
+  it('returns the object body as a stream', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body('PGDMP dump bytes'), ETag: '"e"' });
+    expect(await text(await store.getStream('backups/shop-api/d-1.dump'))).toBe('PGDMP dump bytes');
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: 'backups/shop-api/d-1.dump' });
+  });
+
+  it('fails with ArtifactNotFoundError naming the object when the key does not exist', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }));
+    const attempt = store.getStream('backups/shop-api/missing.dump');
+    await expect(attempt).rejects.toBeInstanceOf(ArtifactNotFoundError);
+    await expect(attempt).rejects.toThrow(`s3://${BUCKET}/backups/shop-api/missing.dump`);
+  });
+
+  it('locates a key as an s3:// URL', () => {
+    expect(store.locate('reports/shop-api/d-1.md')).toBe(`s3://${BUCKET}/reports/shop-api/d-1.md`);
+  });
+});

@@ -1,0 +1,157 @@
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { EcsDeployTarget } from '../../../../adapters/aws/ecs-deploy-target';
+import { HookDeployTarget } from '../../../../adapters/aws/hook-deploy-target';
+import { awsDeployTarget } from '../../../../adapters/aws/aws-deploy-target';
+import { DeployTargetEvent, elapsed, runDeployTarget } from '../../../../core/tasks/deploy-target/deploy-target';
+import type { DeployRequest, DeployTarget } from '../../../../core/ports/deploy-target';
+import { InvalidInputError } from '../../../../core/errors';
+import type { DeployedVersion, DeployHandle } from '../../../../core/model';
+import { config, deployment, fixedClock, HOOK_ARN, newRelease, region, REPO, TD41, testCredentials } from '../../../adapters/aws/deploy-fixtures';
+
+const previous = { version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 };
+
+/** Records what the task asked of the target. */
+class RecordingTarget implements DeployTarget {
+  readonly calls: unknown[][] = [];
+  async current(): Promise<DeployedVersion> {
+    return previous;
+  }
+  async preflight() {
+    return [];
+  }
+  async deploy(request: DeployRequest): Promise<DeployHandle> {
+    this.calls.push(['deploy', request]);
+    return newRelease;
+  }
+  async status(handle: DeployHandle) {
+    this.calls.push(['status', handle]);
+    return { status: 'in-progress' as const, detail: 'running 2/3, pending 1', checkedAt: '2025-06-01T10:05:00.000Z' };
+  }
+  async rollback(to: DeployedVersion, from: DeployHandle | null): Promise<DeployHandle> {
+    this.calls.push(['rollback', to, from]);
+    return { ...newRelease, ref: to.ref, version: to.version, image: to.image };
+  }
+}
+
+const preflight = {
+  running: previous,
+  baseline: { takenAt: '2025-06-01T10:00:30.000Z', alarms: [] },
+  database: null,
+  checks: [],
+  checkedAt: '2025-06-01T10:00:30.000Z',
+};
+
+describe('runDeployTarget', () => {
+  it('deploys the requested version and image under the runbook deployment id', async () => {
+    const target = new RecordingTarget();
+    const event = DeployTargetEvent.parse({ operation: 'deploy', config: config(), deployment, preflight });
+
+    await expect(runDeployTarget(event, { target, clock: fixedClock })).resolves.toEqual(newRelease);
+    expect(target.calls).toEqual([['deploy', { version: 'v1.5.0', image: `${REPO}:v1.5.0`, deploymentId: deployment.id }]]);
+  });
+
+  it('fails when the deployment carries no version', async () => {
+    const target = new RecordingTarget();
+    const event = DeployTargetEvent.parse({ operation: 'deploy', config: config(), deployment: { ...deployment, version: null }, preflight });
+
+    await expect(runDeployTarget(event, { target, clock: fixedClock })).rejects.toThrow(
+      new InvalidInputError('deployment.version: Deploy needs a version (got null for action "deploy")'),
+    );
+    expect(target.calls).toEqual([]);
+  });
+
+  it('reports the status with the time since the rollout started', async () => {
+    const target = new RecordingTarget();
+    const event = DeployTargetEvent.parse({ operation: 'status', config: config(), deployment, handle: newRelease });
+
+    await expect(runDeployTarget(event, { target, clock: fixedClock })).resolves.toEqual({
+      status: 'in-progress',
+      detail: 'running 2/3, pending 1 (4m 00s since the rollout started)',
+      checkedAt: '2025-06-01T10:05:00.000Z',
+    });
+    expect(target.calls).toEqual([['status', newRelease]]);
+  });
+
+  it('rolls back to the remembered version, undoing the release', async () => {
+    const target = new RecordingTarget();
+    const error = { Error: 'SmokeTestFailed', Cause: '1 of 5 checks failed: health' };
+    const event = DeployTargetEvent.parse({ operation: 'rollback', config: config(), deployment, rollbackTo: previous, handle: newRelease, error });
+
+    await expect(runDeployTarget(event, { target, clock: fixedClock })).resolves.toMatchObject({ ref: TD41, version: 'v1.4.2' });
+    expect(target.calls).toEqual([['rollback', previous, newRelease]]);
+  });
+
+  it('rolls back when Deploy failed before it returned a handle', async () => {
+    const target = new RecordingTarget();
+    const event = DeployTargetEvent.parse({
+      operation: 'rollback',
+      config: config(),
+      deployment,
+      rollbackTo: previous,
+      handle: null,
+      error: { Error: 'DeploymentFailedError', Cause: '{"errorType":"DeploymentFailedError","errorMessage":"container missing"}' },
+    });
+
+    await runDeployTarget(event, { target, clock: fixedClock });
+    expect(target.calls).toEqual([['rollback', previous, null]]);
+  });
+
+  it('fails to parse an event with an unknown operation', () => {
+    expect(DeployTargetEvent.safeParse({ operation: 'promote', config: config(), deployment }).success).toBe(false);
+  });
+});
+
+describe('elapsed', () => {
+  it.each([
+    ['2025-06-01T10:04:58.000Z', '2s'],
+    ['2025-06-01T10:00:55.000Z', '4m 05s'],
+    ['2025-06-01T07:58:00.000Z', '2h 07m'],
+    ['2025-06-01T10:05:00.000Z', '0s'],
+  ])('formats the time since %s', (startedAt, text) => {
+    expect(elapsed(startedAt, fixedClock.now())).toBe(text);
+  });
+
+  it('returns null for an unreadable or future start', () => {
+    expect(elapsed('yesterday-ish', fixedClock.now())).toBeNull();
+    expect(elapsed('2025-06-01T11:00:00.000Z', fixedClock.now())).toBeNull();
+  });
+});
+
+describe('awsDeployTarget', () => {
+  const clients = {
+    ecs: new ECSClient({ region, credentials: testCredentials }),
+    lambda: new LambdaClient({ region, credentials: testCredentials }),
+  };
+
+  it('picks the ECS adapter for an ecs target, which reads the configured service in the configured cluster', async () => {
+    const ecs = mockClient(clients.ecs);
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+    const target = awsDeployTarget(config().target, clients);
+
+    expect(target).toBeInstanceOf(EcsDeployTarget);
+    await expect(target.current()).rejects.toThrow(/shop-api/);
+    expect(ecs).toHaveReceivedCommandExactlyOnceWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    ecs.restore();
+  });
+
+  it('picks the hook adapter for a hook target, which invokes the configured function', async () => {
+    const lambda = mockClient(clients.lambda);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ version: 'v1.4.2', image: null, ref: 'v1.4.2' })) as unknown as InvokeCommandOutput['Payload'] });
+    const target = awsDeployTarget({ kind: 'hook', functionArn: HOOK_ARN }, clients);
+
+    expect(target).toBeInstanceOf(HookDeployTarget);
+    await target.current();
+    expect(lambda).toHaveReceivedCommandExactlyOnceWith(InvokeCommand, { FunctionName: HOOK_ARN, Payload: JSON.stringify({ action: 'current' }) });
+    lambda.restore();
+  });
+
+  it('fails when the target kind runs only in the rehearsal', () => {
+    const command = { kind: 'command' as const, deploy: './deploy.sh {{version}}', rollback: './deploy.sh {{version}}', current: 'cat VERSION' };
+    expect(() => awsDeployTarget(command, clients)).toThrow(
+      new InvalidInputError('target.kind: "command" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "ecs" or "hook"'),
+    );
+  });
+});

@@ -1,0 +1,138 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildEvidenceReport, type ReportSlots } from '../../../../core/tasks/ledger/evidence-report';
+import { LedgerSlots } from '../../../../core/tasks/ledger/slots';
+import { deployment, execution, preflight, releasedSlots, restored, smokeReport, snapshot } from './fixtures';
+
+const NOW = new Date('2025-03-04T10:45:00.000Z');
+
+function slotsOf(raw: object, outcome: ReportSlots['outcome'] = null): ReportSlots {
+  return { ...LedgerSlots.parse(JSON.parse(JSON.stringify(raw))), outcome };
+}
+
+const released = () =>
+  slotsOf(releasedSlots(), {
+    result: 'succeeded',
+    cause: 'Released v1.4.2 (replacing v1.4.1); 5/5 smoke checks passed; no new alarms in 30 min',
+    reportKey: null,
+    ledgerKey: null,
+  });
+
+const rolledBack = (extra: object = {}) =>
+  slotsOf(
+    {
+      ...releasedSlots(),
+      smoke: smokeReport('deploy', ['health']),
+      bake: null,
+      error: { Error: 'SmokeTestFailed', Cause: '1 of 5 checks failed: health' },
+      rollback: { kind: 'ecs', ref: preflight.running.ref, version: 'v1.4.1', image: null, deploymentId: 'ecs-svc/2', startedAt: '2025-03-04T10:13:00.000Z' },
+      restore: restored,
+      approval: { approved: true, by: 'alice', comment: null },
+      verify: smokeReport('rollback'),
+      ...extra,
+    },
+    { result: 'rolled-back', cause: 'Rolled back shop-api from v1.4.2 to v1.4.1 after SmokeTestFailed.', reportKey: null, ledgerKey: null },
+  );
+
+describe('buildEvidenceReport', () => {
+  it('says who deployed what over what, with the backup, migrations, checks and alarms', () => {
+    const { json } = buildEvidenceReport(released(), NOW);
+    expect(json).toMatchObject({
+      schemaVersion: 1,
+      target: 'shop-api',
+      deploymentId: deployment.id,
+      execution: { id: execution.id, name: 'deploy-v1-4-2' },
+      action: 'deploy',
+      requestedBy: 'ci@github-actions',
+      reason: 'Release 1.4.2: checkout retries',
+      outcome: { result: 'succeeded' },
+      versions: {
+        before: { version: 'v1.4.1', ref: preflight.running.ref },
+        after: { version: 'v1.4.2', ref: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-api:42' },
+      },
+      backup: { snapshotId: snapshot.id, status: 'available', encrypted: true, manifestKey: `backups/shop-api/${deployment.id}.json` },
+      migrations: { configured: true, started: true, status: 'succeeded' },
+      alarms: {
+        baseline: { takenAt: '2025-03-04T10:00:05.000Z', firing: ['shop-api-p95-latency'], watched: ['shop-api-5xx-rate', 'shop-api-p95-latency'] },
+        bake: { checks: 30, decision: 'healthy', firingAtBaseline: ['shop-api-p95-latency'], newlyFiring: [] },
+      },
+      rollback: null,
+      restore: null,
+      errors: [],
+      durationMs: 45 * 60_000,
+      generatedAt: NOW.toISOString(),
+    });
+    expect(json.smoke?.results[0]).toEqual({ name: 'health', passed: true, status: 200, latencyMs: 40, attempts: 1 });
+    expect(json.decisions).toContain('Already in ALARM before the deploy, reported and not blocking: shop-api-p95-latency');
+    expect(json.decisions).toContain('Bake healthy after 30 of 30 check(s) over 30 min');
+  });
+
+  it('orders the timeline by time and ends it with the report', () => {
+    const { json } = buildEvidenceReport(released(), NOW);
+    const times = json.timeline.map((t) => Date.parse(t.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(json.timeline[0]).toEqual({ at: execution.startedAt, event: 'execution started' });
+    expect(json.timeline.map((t) => t.event)).toContain(`snapshot ${snapshot.id} available`);
+    expect(json.timeline.at(-1)).toEqual({ at: NOW.toISOString(), event: 'report written' });
+  });
+
+  it('reports the rollback, the restore decision and steps, the verification and the error', () => {
+    const { json, markdown } = buildEvidenceReport(rolledBack(), NOW);
+    expect(json.rollback).toEqual({ to: { version: 'v1.4.1', image: preflight.running.image, ref: preflight.running.ref }, ref: preflight.running.ref, startedAt: '2025-03-04T10:13:00.000Z' });
+    expect(json.restore).toMatchObject({
+      summary: `Database restored from snapshot ${snapshot.id}; the failed database is kept as shop-prod-db-failed-20250304101800.`,
+      decision: 'restored',
+      approval: { approved: true, by: 'alice' },
+    });
+    expect(json.restore?.steps).toHaveLength(3);
+    expect(json.verification?.passed).toBe(true);
+    expect(json.errors).toEqual([{ during: 'deployment', name: 'SmokeTestFailed', message: '1 of 5 checks failed: health' }]);
+    expect(markdown).toContain('## Database restore');
+    expect(markdown).toContain('- Approval: approved by alice');
+    expect(markdown).toContain('| health | FAILED | 503 | 40 ms | 4 |');
+    expect(markdown).toContain('## Rollback verification');
+  });
+
+  it('never carries smoke response bodies or an error trace into the report', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9]{16,40}$/), (token) => {
+        const secret = `sk_live_${token}`;
+        const leaky = smokeReport('deploy', ['login']);
+        leaky.results[2].failures = [`expected $.token to exist; body was {"token":"${secret}"}`];
+        const slots = rolledBack({
+          smoke: leaky,
+          error: { Error: 'DeploymentFailedError', Cause: JSON.stringify({ errorType: 'DeploymentFailedError', errorMessage: 'rollout failed', trace: [`at login (${secret})`] }) },
+        });
+        const { json, markdown } = buildEvidenceReport(slots, NOW);
+        expect(JSON.stringify(json)).not.toContain(secret);
+        expect(markdown).not.toContain(secret);
+        expect(json.errors[0].message).toBe('rollout failed');
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('adds the per-state durations the rehearsal measured', () => {
+    const states = [
+      { name: 'AcquireLock', status: 'succeeded', ms: 12 },
+      { name: 'SmokeTest', status: 'succeeded', ms: 1830 },
+    ];
+    const { json, markdown } = buildEvidenceReport(released(), NOW, states);
+    expect(json.states).toEqual(states);
+    expect(markdown).toContain('| SmokeTest | succeeded | 1830 ms |');
+  });
+
+  it('renders a Markdown report a person can read top to bottom', () => {
+    const { markdown } = buildEvidenceReport(released(), NOW);
+    expect(markdown.startsWith('# shop-api: deploy v1.4.2 — succeeded\n\nReleased v1.4.2 (replacing v1.4.1)')).toBe(true);
+    const sections = [...markdown.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    expect(sections).toEqual(['Preflight', 'Backup', 'Migrations', 'Smoke tests', 'Alarms', 'Decisions', 'Timeline']);
+    expect(markdown).toContain(`- Snapshot \`${snapshot.id}\` of shop-prod-db: available, encrypted, 50.0 GiB`);
+    expect(markdown).toContain('| Requested by | ci@github-actions |');
+  });
+
+  it('keeps a multi-line error message on one line', () => {
+    const { markdown } = buildEvidenceReport(rolledBack({ error: { Error: 'MigrationFailedError', Cause: 'exit code 1\nrelation "orders" | already exists' } }), NOW);
+    expect(markdown).toContain('- During the deployment: MigrationFailedError: exit code 1 relation "orders" | already exists');
+  });
+});

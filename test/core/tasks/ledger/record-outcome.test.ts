@@ -1,0 +1,185 @@
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { S3ArtifactStore } from '../../../../adapters/aws/s3-artifact-store';
+import { LedgerEvent, runLedger } from '../../../../core/tasks/ledger/ledger';
+import { type LedgerDocument, readLedger } from '../../../../core/tasks/ledger/release-ledger';
+import type { LedgerSlots } from '../../../../core/tasks/ledger/slots';
+import type { Outcome, ReleaseRecord, RestoreState } from '../../../../core/model';
+import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
+import { config, deployment, emptySlots, execution, fixedClock, preflight, releasedSlots, restored, smokeReport, snapshot, tempFileStore } from './fixtures';
+
+const FINISHED = '2025-03-04T10:45:00.000Z';
+
+/** Parses slots as the ledger handler would, so tests send what the ASL sends. */
+function eventOf(operation: LedgerEvent['operation'], slots: object): LedgerEvent {
+  return LedgerEvent.parse(JSON.parse(JSON.stringify({ operation, ...slots })));
+}
+
+function failedAfterSmoke(overrides: Partial<Record<keyof LedgerSlots, unknown>> = {}) {
+  return {
+    ...releasedSlots(),
+    smoke: smokeReport('deploy', ['health']),
+    bake: null,
+    error: { Error: 'SmokeTestFailed', Cause: '1 of 5 checks failed: health' },
+    rollback: { kind: 'ecs', ref: preflight.running.ref, version: 'v1.4.1', image: preflight.running.image, deploymentId: 'ecs-svc/2', startedAt: '2025-03-04T10:13:00.000Z' },
+    restore: restored,
+    verify: smokeReport('rollback'),
+    ...overrides,
+  };
+}
+
+describe('ledger outcomes in the file store', () => {
+  let store: FileArtifactStore;
+  const clock = fixedClock(FINISHED);
+  const deps = () => ({ store, clock });
+  const ledger = async (): Promise<LedgerDocument> => (await readLedger(store, 'shop-api')).document;
+
+  beforeEach(async () => {
+    const temp = await tempFileStore('ledger-');
+    store = temp.store;
+    clock.set(FINISHED);
+    return temp.remove;
+  });
+
+  it('records a release as current, with the report written, and says what was released', async () => {
+    const outcome = (await runLedger(eventOf('record-release', releasedSlots()), deps())) as Outcome;
+    expect(outcome).toEqual({
+      result: 'succeeded',
+      cause: 'Released v1.4.2 (replacing v1.4.1); 5/5 smoke checks passed; no new alarms in 30 min; already in ALARM before the deploy: shop-api-p95-latency',
+      reportKey: `reports/shop-api/${deployment.id}.json`,
+      ledgerKey: 'ledger/shop-api.json',
+    });
+    const expected: ReleaseRecord = {
+      deploymentId: deployment.id,
+      executionId: execution.id,
+      version: 'v1.4.2',
+      image: deployment.image,
+      ref: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-api:42',
+      previous: preflight.running,
+      snapshot,
+      migrationsRan: true,
+      finishedAt: FINISHED,
+      rolledBack: null,
+    };
+    const doc = await ledger();
+    expect(doc.current).toEqual(expected);
+    expect(doc.releases).toEqual([expected]);
+    expect(doc.events).toEqual([{ at: FINISHED, kind: 'released', detail: 'deploy-v1-4-2: v1.4.2 released, replacing v1.4.1' }]);
+    expect(JSON.parse((await store.get(outcome.reportKey!))!.body.toString())).toMatchObject({ outcome: { result: 'succeeded' }, deploymentId: deployment.id });
+    expect((await store.get(`reports/shop-api/${deployment.id}.md`))!.body.toString()).toContain('# shop-api: deploy v1.4.2 — succeeded');
+  });
+
+  it('records a retried release once', async () => {
+    await runLedger(eventOf('record-release', releasedSlots()), deps());
+    clock.advanceMinutes(1);
+    await runLedger(eventOf('record-release', releasedSlots()), deps());
+    const doc = await ledger();
+    expect(doc.releases).toHaveLength(1);
+    expect(doc.events).toHaveLength(1);
+  });
+
+  it('records a rolled-back deploy in releases and leaves current as it was', async () => {
+    const earlier = { ...releasedSlots(), deployment: { ...deployment, id: 'deploy-v1-4-1-0a1b2c3d', version: 'v1.4.1' }, release: { ...releasedSlots().release, ref: preflight.running.ref, version: 'v1.4.1' } };
+    await runLedger(eventOf('record-release', earlier), deps());
+    const before = (await ledger()).current;
+
+    const outcome = (await runLedger(eventOf('record-rollback', failedAfterSmoke()), deps())) as Outcome;
+    expect(outcome.result).toBe('rolled-back');
+    expect(outcome.cause).toBe(
+      `Rolled back shop-api from v1.4.2 to v1.4.1 after SmokeTestFailed: 1 of 5 checks failed: health. Database restored from snapshot ${snapshot.id}; the failed database is kept as shop-prod-db-failed-20250304101800.`,
+    );
+    const doc = await ledger();
+    expect(doc.current).toEqual(before);
+    expect(doc.releases.map((r) => [r.version, r.rolledBack?.reason ?? null])).toEqual([
+      ['v1.4.2', 'SmokeTestFailed: 1 of 5 checks failed: health'],
+      ['v1.4.1', null],
+    ]);
+    expect(doc.releases[0]).toMatchObject({ deploymentId: deployment.id, migrationsRan: true, rolledBack: { at: FINISHED, executionId: execution.id } });
+    expect(doc.events.at(-1)).toEqual({ at: FINISHED, kind: 'rolled-back', detail: 'deploy-v1-4-2: v1.4.2 rolled back to v1.4.1 after SmokeTestFailed' });
+  });
+
+  it('records a rollback of a deploy that failed before it started', async () => {
+    const slots = { ...emptySlots(), preflight, rollbackTo: preflight.running, error: { Error: 'DeploymentFailedError', Cause: JSON.stringify({ errorType: 'DeploymentFailedError', errorMessage: 'RegisterTaskDefinition was denied' }) }, restore: { restored: false, decision: 'skipped' } };
+    const outcome = (await runLedger(eventOf('record-rollback', slots), deps())) as Outcome;
+    expect(outcome.cause).toBe(
+      'Rolled back shop-api from v1.4.2 to v1.4.1 after DeploymentFailedError: RegisterTaskDefinition was denied. Database not restored: no snapshot was taken.',
+    );
+    expect((await ledger()).releases[0]).toMatchObject({ ref: '(deploy did not start)', migrationsRan: false });
+  });
+
+  it.each<[string, Partial<Record<keyof LedgerSlots, unknown>>, string]>([
+    ['no database configured', { config: { ...config, database: null }, restore: { restored: false, decision: 'skipped' } }, 'No database is configured.'],
+    [
+      'no migration ran',
+      { migrations: { started: false, status: 'not-run' }, restore: { restored: false, decision: 'skipped' } },
+      'Database not restored: restorePolicy is when-migrations-ran and no migration ran.',
+    ],
+    ['restore rejected', { restore: { restored: false, decision: 'not-approved' }, approval: { approved: false, by: 'alice', comment: 'orders written since' } }, 'Database not restored: the restore was not approved (rejected by alice: orders written since).'],
+    ['approval timed out', { restore: { restored: false, decision: 'not-approved' }, approval: null }, 'Database not restored: the restore was not approved.'],
+    ['restore policy never', { config: { ...config, database: { ...config.database!, restorePolicy: 'never' } }, restore: { restored: false, decision: 'skipped' } }, 'Database not restored: restorePolicy is never.'],
+  ])('states the database decision when %s', async (_case, overrides, sentence) => {
+    const outcome = (await runLedger(eventOf('record-rollback', failedAfterSmoke(overrides)), deps())) as Outcome;
+    expect(outcome.cause.endsWith(` ${sentence}`)).toBe(true);
+    const report = JSON.parse((await store.get(outcome.reportKey!))!.body.toString());
+    expect(report.restore.summary).toBe(sentence);
+  });
+
+  it('records an abort as an event only, keeping the snapshot it took', async () => {
+    const slots = { ...emptySlots(), preflight, snapshot: { ...snapshot, status: 'creating' }, error: { Error: 'SnapshotTimedOut', Cause: `Snapshot ${snapshot.id} was not available after 240 checks` } };
+    const outcome = (await runLedger(eventOf('record-abort', slots), deps())) as Outcome;
+    expect(outcome).toEqual({
+      result: 'aborted',
+      cause: `Aborted deploy of v1.4.2 to shop-api before anything changed: SnapshotTimedOut: Snapshot ${snapshot.id} was not available after 240 checks. Snapshot ${snapshot.id} (creating) is kept.`,
+      reportKey: `reports/shop-api/${deployment.id}.json`,
+      ledgerKey: 'ledger/shop-api.json',
+    });
+    const doc = await ledger();
+    expect(doc.current).toBeNull();
+    expect(doc.releases).toEqual([]);
+    expect(doc.events).toEqual([{ at: FINISHED, kind: 'aborted', detail: 'deploy-v1-4-2: deploy of v1.4.2 aborted after SnapshotTimedOut' }]);
+  });
+
+  it('records a failed rollback, saying the lock is kept for a person', async () => {
+    const slots = failedAfterSmoke({ restore: { restored: false, decision: 'restoring', phase: 'restore' } as RestoreState, verify: null, rollbackError: { Error: 'RestoreTimedOut', Cause: 'Database restore stuck in phase restore after 360 checks' } });
+    const outcome = (await runLedger(eventOf('record-rollback-failure', slots), deps())) as Outcome;
+    expect(outcome.result).toBe('rollback-failed');
+    expect(outcome.cause).toBe(
+      'Rollback of shop-api from v1.4.2 to v1.4.1 failed: RestoreTimedOut: Database restore stuck in phase restore after 360 checks ' +
+        '(it started after SmokeTestFailed: 1 of 5 checks failed: health). The lock on shop-api is kept, marked stuck, for a person: check the service and the database, then unlock it.',
+    );
+    expect((await ledger()).events.at(-1)).toMatchObject({ kind: 'rollback-failed' });
+  });
+
+  it('fails when record-release is sent without a release, naming the slot', async () => {
+    await expect(runLedger(eventOf('record-release', { ...releasedSlots(), release: null }), deps())).rejects.toThrow(
+      expect.objectContaining({ name: 'MissingSlotError', message: 'record-release needs $.release, but it is null' }),
+    );
+    expect(await store.get('ledger/shop-api.json')).toBeUndefined();
+  });
+});
+
+describe('ledger outcomes in S3', () => {
+  const BUCKET = 'runbook-artifacts-123456789012';
+  const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
+  const s3 = mockClient(client);
+  const deps = { store: new S3ArtifactStore(client, BUCKET), clock: fixedClock(FINISHED) };
+
+  beforeEach(() => s3.reset());
+
+  it('writes the report (JSON, Markdown), then creates the ledger with If-None-Match *', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
+    await runLedger(eventOf('record-release', releasedSlots()), deps);
+
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => [p.Key, p.ContentType, p.IfNoneMatch, p.IfMatch])).toEqual([
+      [`reports/shop-api/${deployment.id}.json`, 'application/json', undefined, undefined],
+      [`reports/shop-api/${deployment.id}.md`, 'text/markdown; charset=utf-8', undefined, undefined],
+      ['ledger/shop-api.json', 'application/json', '*', undefined],
+    ]);
+    expect(puts.every((p) => p.Bucket === BUCKET)).toBe(true);
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(GetObjectCommand, { Bucket: BUCKET, Key: 'ledger/shop-api.json' });
+    expect(JSON.parse(String(puts[2].Body)).current.version).toBe('v1.4.2');
+  });
+});

@@ -1,0 +1,141 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { snsNotifierFor } from '../../../../adapters/aws/sns-notifier';
+import { notify, NotifyEvent } from '../../../../core/tasks/notify/notify';
+import type { WindowDecision } from '../../../../core/model';
+import { config, deployment, deploymentFor, executionNamed, snapshot } from '../ledger/fixtures';
+
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:shop-deployments';
+const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAcUsZ3Jvd0TvY2tlbi1mb3ItdGVzdHM+/Rq1Zk2xYv9=';
+
+const client = new SNSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
+const sns = mockClient(client);
+
+/** Parses Parameters as the notify handler would. */
+const eventOf = (raw: object) => NotifyEvent.parse(JSON.parse(JSON.stringify({ config, deployment, ...raw })));
+
+const smokeFailed = { Error: 'SmokeTestFailed', Cause: '1 of 5 checks failed: health' };
+const restoreTimedOut = { Error: 'RestoreTimedOut', Cause: 'Database restore stuck in phase restore after 360 checks' };
+const outsideWindow: WindowDecision = {
+  decision: 'outside-window',
+  message: 'Release v1.4.2 of shop-api is not rolled back for alarm shop-api-5xx-rate: it finished 9.1 h ago, outside the 8 h rollback window.',
+  release: null,
+  patch: null,
+};
+
+beforeEach(() => sns.reset());
+
+describe('notify', () => {
+  it('publishes to the topic with the subject, message and event/target attributes', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const event = eventOf({
+      event: 'succeeded',
+      outcome: { result: 'succeeded', cause: 'Released v1.4.2 (replacing v1.4.1); 5/5 smoke checks passed; no new alarms in 30 min', reportKey: 'reports/shop-api/d.json', ledgerKey: 'ledger/shop-api.json' },
+    });
+    expect(await notify(event, { notifier: snsNotifierFor(client, config) })).toEqual({ published: true });
+    expect(sns).toHaveReceivedCommandExactlyOnceWith(PublishCommand, {
+      TopicArn: TOPIC,
+      Subject: 'shop-api: v1.4.2 released',
+      Message: [
+        'v1.4.2 is live on shop-api.',
+        '',
+        'Released v1.4.2 (replacing v1.4.1); 5/5 smoke checks passed; no new alarms in 30 min',
+        '',
+        'Requested by: ci@github-actions (Release 1.4.2: checkout retries)',
+        `Deployment: ${deployment.id}`,
+        `Execution: ${deployment.executionId}`,
+        "Evidence report: reports/shop-api/d.json (in the runbook's artifact store)",
+      ].join('\n'),
+      MessageAttributes: { event: { DataType: 'String', StringValue: 'succeeded' }, target: { DataType: 'String', StringValue: 'shop-api' } },
+    });
+  });
+
+  it('publishes nothing and makes no call when no topic is configured', async () => {
+    const quiet = { ...config, notifications: {} };
+    const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'aborted', config: quiet, deployment, error: smokeFailed })));
+    expect(await notify(event, { notifier: snsNotifierFor(client, quiet) })).toEqual({ published: false });
+    expect(sns).not.toHaveReceivedAnyCommand();
+  });
+
+  it('asks for a restore approval with the exact commands that answer it', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+    await notify(eventOf({ event: 'approval-requested', taskToken: TOKEN, snapshot, error: smokeFailed }), { notifier: snsNotifierFor(client, config) });
+    const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(input.Subject).toBe(`APPROVAL NEEDED: restore shop-api database from ${snapshot.id}?`);
+    expect(input.Message).toContain(`aws stepfunctions send-task-success --task-token ${TOKEN} --task-output '{"approved":true,"by":"<name>"}'`);
+    expect(input.Message).toContain(`aws stepfunctions send-task-failure --task-token ${TOKEN} --error RestoreRejected`);
+    expect(input.Message).toContain(`npx deploy-runbook approve --token ${TOKEN}`);
+    expect(input.Message).toContain('Answer within 60 min; without an answer the database is not restored.');
+    expect(input.Message).toContain('every write since then is lost');
+    expect(input.MessageAttributes?.event).toEqual({ DataType: 'String', StringValue: 'approval-requested' });
+  });
+
+  it('warns, without the task token, when an approval is requested but no topic is configured', async () => {
+    const quiet = { ...config, notifications: {} };
+    const warn = vi.fn();
+    const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'approval-requested', config: quiet, deployment, taskToken: TOKEN, snapshot, error: smokeFailed })));
+    expect(await notify(event, { notifier: snsNotifierFor(client, quiet), warn })).toEqual({ published: false });
+    expect(warn).toHaveBeenCalledOnce();
+    expect(warn.mock.calls[0][0]).toContain('nobody was told');
+    expect(warn.mock.calls[0][0]).not.toContain(TOKEN);
+    expect(sns).not.toHaveReceivedAnyCommand();
+  });
+
+  it.each<[string, object, string, string[]]>([
+    ['aborted', { error: smokeFailed }, 'shop-api: deploy of v1.4.2 aborted', ['was aborted before anything changed', 'Why: SmokeTestFailed: 1 of 5 checks failed: health']],
+    [
+      'rolled-back',
+      { outcome: { result: 'rolled-back', cause: 'Rolled back shop-api from v1.4.2 to v1.4.1 after SmokeTestFailed.', reportKey: null, ledgerKey: null }, error: smokeFailed },
+      'shop-api: v1.4.2 rolled back',
+      ['Rolled back shop-api from v1.4.2 to v1.4.1 after SmokeTestFailed.', 'ends as failed (RolledBack)'],
+    ],
+    [
+      'rolled-back',
+      { outcome: { cause: 'Rolled back after SmokeTestFailed, but the rollback record could not be written: S3 unavailable' }, error: smokeFailed },
+      'shop-api: v1.4.2 rolled back',
+      ['the rollback record could not be written'],
+    ],
+    [
+      'rollback-failed',
+      { error: smokeFailed, rollbackError: restoreTimedOut },
+      'ACTION NEEDED: shop-api rollback failed',
+      ['Rollback error: RestoreTimedOut: Database restore stuck in phase restore after 360 checks', 'It started after: SmokeTestFailed', 'marked stuck'],
+    ],
+    ['no-rollback', { window: outsideWindow }, 'shop-api: no rollback (outside-window)', [outsideWindow.message]],
+  ])('words the %s event', async (name, slots, subject, fragments) => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    await notify(eventOf({ event: name, ...slots }), { notifier: snsNotifierFor(client, config) });
+    const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(input.Subject).toBe(subject);
+    for (const fragment of fragments) expect(input.Message).toContain(fragment);
+    expect(input.MessageAttributes?.event?.StringValue).toBe(name);
+  });
+
+  it('names the alarm of an alarm-triggered rollback', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    const execution = executionNamed('alarm-1');
+    const alarmDeployment = deploymentFor(execution, { action: 'rollback', version: null, image: null, requestedBy: 'eventbridge', alarm: { name: 'shop-api-5xx-rate', reason: 'Threshold Crossed', time: null } });
+    await notify(eventOf({ event: 'no-rollback', deployment: alarmDeployment, window: outsideWindow }), { notifier: snsNotifierFor(client, config) });
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('Alarm: shop-api-5xx-rate: Threshold Crossed');
+  });
+
+  it('warns that the lock is still held when releasing it failed after a release', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    const lockError = { Error: 'LockLostError', Cause: JSON.stringify({ errorType: 'LockLostError', errorMessage: 'locks/shop-api.json is now held by ci-7' }) };
+    await notify(eventOf({ event: 'succeeded', outcome: { cause: 'Released v1.4.2' }, lockError }), { notifier: snsNotifierFor(client, config) });
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain(
+      'Warning: the deployment lock on shop-api could not be released (LockLostError: locks/shop-api.json is now held by ci-7)',
+    );
+  });
+
+  it('says nothing about the lock when it was released', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    await notify(eventOf({ event: 'aborted', error: smokeFailed, lockError: null }), { notifier: snsNotifierFor(client, config) });
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).not.toContain('lock');
+  });
+
+  it('fails when an approval request has no task token', () => {
+    expect(() => eventOf({ event: 'approval-requested', snapshot, error: smokeFailed })).toThrow();
+  });
+});

@@ -1,0 +1,301 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CloudWatchAlarmSource } from '../../../../adapters/aws/cloudwatch-alarms';
+import { EcsDeployTarget } from '../../../../adapters/aws/ecs-deploy-target';
+import { AuroraClusterBackups, RdsInstanceBackups } from '../../../../adapters/aws/rds-backups';
+import type { AlarmSource } from '../../../../core/ports/alarm-source';
+import type { DatabaseBackups, SnapshotQuota } from '../../../../core/ports/database-backups';
+import type { DeployTarget } from '../../../../core/ports/deploy-target';
+import { awsPreflightDeps } from '../../../../adapters/aws/aws-preflight-deps';
+import { PreflightEvent, runPreflight } from '../../../../core/tasks/preflight/preflight';
+import { AlarmStateUnavailableError, InvalidInputError, PreflightFailedError } from '../../../../core/errors';
+import type { AlarmState, DatabaseInfo, DeployedVersion, PreflightCheck } from '../../../../core/model';
+import { config, deployment, fixedClock, NOW, region, REPO, TD41, testCredentials } from '../../../adapters/aws/deploy-fixtures';
+import { FakeRds } from '../../../adapters/aws/fake-rds';
+
+const running: DeployedVersion = { version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 };
+const settled: PreflightCheck[] = [{ name: 'ecs service', ok: true, detail: 'shop-api in cluster shop-prod is ACTIVE' }];
+
+function fakeTarget(checks: PreflightCheck[] = settled, current: DeployedVersion | Error = running): DeployTarget {
+  const unused = () => Promise.reject(new Error('not used by the preflight'));
+  return {
+    preflight: async () => checks,
+    current: async () => {
+      if (current instanceof Error) throw current;
+      return current;
+    },
+    deploy: unused,
+    status: unused,
+    rollback: unused,
+  };
+}
+
+const databaseInfo: DatabaseInfo = {
+  kind: 'rds-instance',
+  identifier: 'shop-prod-db',
+  arn: 'arn:aws:rds:eu-west-1:123456789012:db:shop-prod-db',
+  engine: 'postgres',
+  engineVersion: '16.3',
+  status: 'available',
+  encrypted: true,
+  sizeBytes: 107_374_182_400,
+};
+
+function fakeBackups(info: DatabaseInfo | Error = databaseInfo, quota: SnapshotQuota | null = { used: 40, max: 100 }): DatabaseBackups {
+  const unused = () => Promise.reject(new Error('not used by the preflight'));
+  return {
+    describe: async () => {
+      if (info instanceof Error) throw info;
+      return info;
+    },
+    quota: async () => quota,
+    find: unused,
+    create: unused,
+    verify: unused,
+  };
+}
+
+const alarm = (name: string, state: AlarmState['state'], reason: string | null = null): AlarmState => ({ name, state, reason, updatedAt: '2025-06-01T09:58:00.000Z' });
+
+function fakeAlarms(states: AlarmState[] | Error): AlarmSource & { asked: string[][] } {
+  const asked: string[][] = [];
+  return {
+    asked,
+    states: async (names) => {
+      asked.push([...names]);
+      if (states instanceof Error) throw states;
+      return states;
+    },
+  };
+}
+
+const healthyAlarms = () => fakeAlarms([alarm('shop-api-5xx-rate', 'OK'), alarm('shop-api-p95-latency', 'OK')]);
+const event = (overrides: Record<string, unknown> = {}) => PreflightEvent.parse({ config: config(overrides), deployment });
+
+describe('runPreflight', () => {
+  it('records the running version, the database and the alarm baseline when everything is fit', async () => {
+    const alarms = healthyAlarms();
+
+    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock });
+
+    expect(result).toEqual({
+      running,
+      baseline: { takenAt: NOW.toISOString(), alarms: [alarm('shop-api-5xx-rate', 'OK'), alarm('shop-api-p95-latency', 'OK')] },
+      database: databaseInfo,
+      checks: [
+        ...settled,
+        { name: 'running version', ok: true, detail: `v1.4.2 (${TD41}): the rollback target` },
+        { name: 'database available', ok: true, detail: 'rds-instance shop-prod-db is available' },
+        { name: 'snapshot quota', ok: true, detail: '40 of 100 manual snapshots used; this deploy needs 1 more and keeps 1 free' },
+        { name: 'alarm baseline', ok: true, detail: '2 alarm(s), none in ALARM' },
+      ],
+      checkedAt: NOW.toISOString(),
+    });
+    expect(alarms.asked).toEqual([['shop-api-5xx-rate', 'shop-api-p95-latency']]);
+  });
+
+  it('notes a redeploy of the version already running', async () => {
+    const result = await runPreflight(event(), {
+      target: fakeTarget(settled, { ...running, version: 'v1.5.0' }),
+      backups: fakeBackups(),
+      alarms: healthyAlarms(),
+      clock: fixedClock,
+    });
+
+    expect(result.checks).toContainEqual({ name: 'redeploy', ok: true, detail: 'v1.5.0 is already running: this deploy redeploys it' });
+  });
+
+  it('fails once, listing every failed check, when target, database, quota and alarms are all unfit', async () => {
+    const target = fakeTarget(
+      [
+        { name: 'no rollout in progress', ok: false, detail: '2 deployment(s)' },
+        { name: 'service stable', ok: false, detail: 'running 1 of 3 desired tasks' },
+      ],
+      new PreflightFailedError('ECS service shop-api in cluster shop-prod is DRAINING, not ACTIVE'),
+    );
+    const backups = fakeBackups({ ...databaseInfo, status: 'modifying' }, { used: 99, max: 100 });
+    const alarms = fakeAlarms([alarm('shop-api-5xx-rate', 'ALARM', 'Threshold Crossed: 3 datapoints > 1.0'), alarm('shop-api-p95-latency', 'OK')]);
+
+    const error = await runPreflight(event({ alarms: { kind: 'cloudwatch', names: ['shop-api-5xx-rate', 'shop-api-p95-latency'], preexisting: 'block' } }), {
+      target,
+      backups,
+      alarms,
+      clock: fixedClock,
+    }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PreflightFailedError);
+    expect((error as Error).message).toBe(
+      'pre-flight failed for shop-api (6 check(s)): ' +
+        [
+          'no rollout in progress: 2 deployment(s)',
+          'service stable: running 1 of 3 desired tasks',
+          'running version: ECS service shop-api in cluster shop-prod is DRAINING, not ACTIVE',
+          'database available: rds-instance shop-prod-db is modifying',
+          'snapshot quota: 99 of 100 manual snapshots used; this deploy needs 1 more and keeps 1 free',
+          'alarm baseline: already in ALARM before the deploy: shop-api-5xx-rate (Threshold Crossed: 3 datapoints > 1.0); alarms.preexisting is "block"',
+        ].join('; '),
+    );
+  });
+
+  it('reports an alarm already firing without blocking when alarms.preexisting is "report"', async () => {
+    const alarms = fakeAlarms([alarm('shop-api-5xx-rate', 'ALARM', 'Threshold Crossed'), alarm('shop-api-p95-latency', 'INSUFFICIENT_DATA')]);
+
+    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock });
+
+    expect(result.checks.at(-1)).toEqual({
+      name: 'alarm baseline',
+      ok: true,
+      detail:
+        'already in ALARM before the deploy, reported and not blocking (only new alarms roll back): shop-api-5xx-rate (Threshold Crossed); no data yet: shop-api-p95-latency',
+    });
+    expect(result.baseline.alarms.map((a) => a.state)).toEqual(['ALARM', 'INSUFFICIENT_DATA']);
+  });
+
+  it('fails when an alarm is already firing and alarms.preexisting is "block"', async () => {
+    const alarms = fakeAlarms([alarm('shop-api-5xx-rate', 'OK'), alarm('shop-api-p95-latency', 'ALARM')]);
+
+    await expect(
+      runPreflight(event({ alarms: { kind: 'cloudwatch', names: ['shop-api-5xx-rate', 'shop-api-p95-latency'], preexisting: 'block' } }), {
+        target: fakeTarget(),
+        backups: fakeBackups(),
+        alarms,
+        clock: fixedClock,
+      }),
+    ).rejects.toThrow(
+      new PreflightFailedError(
+        'pre-flight failed for shop-api (1 check(s)): alarm baseline: already in ALARM before the deploy: shop-api-p95-latency; alarms.preexisting is "block"',
+      ),
+    );
+  });
+
+  it('fails when the alarm states cannot be read: without a baseline the bake cannot judge', async () => {
+    const alarms = fakeAlarms(new AlarmStateUnavailableError('CloudWatch has no metric or composite alarm named "shop-api-5xx-rate" (alarms.names)'));
+
+    await expect(runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock })).rejects.toThrow(
+      new PreflightFailedError(
+        'pre-flight failed for shop-api (1 check(s)): alarm baseline: CloudWatch has no metric or composite alarm named "shop-api-5xx-rate" (alarms.names)',
+      ),
+    );
+  });
+
+  it('fails when the database does not exist', async () => {
+    const backups = fakeBackups(new PreflightFailedError('database.instanceIdentifier: RDS DB instance "shop-prod-db" does not exist in this account and region'));
+
+    await expect(runPreflight(event(), { target: fakeTarget(), backups, alarms: healthyAlarms(), clock: fixedClock })).rejects.toThrow(
+      /database: database.instanceIdentifier: RDS DB instance "shop-prod-db" does not exist/,
+    );
+  });
+
+  it('reports the same target failure once when preflight and current trip over it', async () => {
+    const missing = 'ECS service shop-api in cluster shop-prod was not found (MISSING)';
+    const target = fakeTarget([{ name: 'ecs service', ok: false, detail: missing }], new PreflightFailedError(missing));
+
+    await expect(runPreflight(event(), { target, backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock })).rejects.toThrow(
+      new PreflightFailedError(`pre-flight failed for shop-api (1 check(s)): ecs service: ${missing}`),
+    );
+  });
+
+  it('lets an unexpected error through rather than calling it a failed check', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+
+    await expect(
+      runPreflight(event(), { target: fakeTarget(settled, throttled), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock }),
+    ).rejects.toBe(throttled);
+  });
+
+  it('skips the database checks when no database is configured', async () => {
+    const result = await runPreflight(event({ database: null }), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock });
+
+    expect(result.database).toBeNull();
+    expect(result.checks.map((c) => c.name)).toEqual(['ecs service', 'running version', 'alarm baseline']);
+  });
+
+  it('fails when a database is configured but no backups adapter was given', async () => {
+    await expect(runPreflight(event(), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock })).rejects.toThrow(
+      new InvalidInputError('config.database is rds-instance but the preflight was given no database adapter'),
+    );
+  });
+
+  it('does not ask for alarm states when no alarms are configured, and says the bake is blind', async () => {
+    const alarms = healthyAlarms();
+
+    const result = await runPreflight(event({ alarms: { kind: 'cloudwatch', names: [] } }), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock });
+
+    expect(alarms.asked).toEqual([]);
+    expect(result.baseline.alarms).toEqual([]);
+    expect(result.checks.at(-1)).toEqual({ name: 'alarm baseline', ok: true, detail: 'no alarms configured: the bake cannot detect a regression' });
+  });
+
+  it('passes the snapshot quota exactly when our snapshot and the headroom still fit', async () => {
+    // max lands within a few snapshots of the limit, where an off-by-one would show.
+    const around = fc.record({ used: fc.integer({ min: 0, max: 500 }), headroom: fc.integer({ min: 0, max: 20 }), offset: fc.integer({ min: -3, max: 3 }) });
+    await fc.assert(
+      fc.asyncProperty(around, async ({ used, headroom, offset }) => {
+        const max = Math.max(1, used + 1 + headroom + offset);
+        const input = event({ database: { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db', snapshotQuotaHeadroom: headroom } });
+        const passed = await runPreflight(input, { target: fakeTarget(), backups: fakeBackups(databaseInfo, { used, max }), alarms: healthyAlarms(), clock: fixedClock }).then(
+          () => true,
+          () => false,
+        );
+        return passed === used + 1 + headroom <= max;
+      }),
+    );
+  });
+});
+
+describe('awsPreflightDeps', () => {
+  const clients = {
+    ecs: new ECSClient({ region, credentials: testCredentials }),
+    lambda: new LambdaClient({ region, credentials: testCredentials }),
+    rds: new RDSClient({ region, credentials: testCredentials }),
+    cloudwatch: new CloudWatchClient({ region, credentials: testCredentials }),
+  };
+
+  it('composes the ECS target, the RDS instance backups and the CloudWatch alarms, each reading what the configuration names', async () => {
+    const rds = new FakeRds();
+    rds.instances.set('shop-prod-db', { DBInstanceIdentifier: 'shop-prod-db', DBInstanceStatus: 'available', Engine: 'postgres' });
+    const ecs = mockClient(clients.ecs);
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+    const cloudwatch = mockClient(clients.cloudwatch);
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'shop-api-5xx-rate', StateValue: 'OK' }] });
+    const deps = awsPreflightDeps(config(), { ...clients, rds: rds.client });
+
+    expect(deps.target).toBeInstanceOf(EcsDeployTarget);
+    expect(deps.backups).toBeInstanceOf(RdsInstanceBackups);
+    expect(deps.alarms).toBeInstanceOf(CloudWatchAlarmSource);
+    await expect(deps.target.current()).rejects.toThrow(/shop-api/);
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    expect(await deps.backups?.describe()).toMatchObject({ kind: 'rds-instance', identifier: 'shop-prod-db' });
+    await deps.alarms.states(['shop-api-5xx-rate']);
+    expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['shop-api-5xx-rate'] });
+    ecs.restore();
+    cloudwatch.restore();
+  });
+
+  it('uses Aurora cluster backups of the configured cluster for an aurora-cluster database and none without a database', async () => {
+    const rds = new FakeRds();
+    rds.clusters.set('shop-prod', { DBClusterIdentifier: 'shop-prod', Status: 'available', Engine: 'aurora-postgresql' });
+    const backups = awsPreflightDeps(config({ database: { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod' } }), { ...clients, rds: rds.client }).backups;
+
+    expect(backups).toBeInstanceOf(AuroraClusterBackups);
+    expect(await backups?.describe()).toMatchObject({ kind: 'aurora-cluster', identifier: 'shop-prod', status: 'available' });
+    expect(awsPreflightDeps(config({ database: null }), clients).backups).toBeNull();
+  });
+
+  it('fails when the database kind runs only in the rehearsal', () => {
+    expect(() => awsPreflightDeps(config({ database: { kind: 'postgres' } }), clients)).toThrow(
+      new InvalidInputError('database.kind: "postgres" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "rds-instance" or "aurora-cluster"'),
+    );
+  });
+
+  it('fails when the alarm source runs only in the rehearsal', () => {
+    expect(() => awsPreflightDeps(config({ alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:3000/metrics' } }), clients)).toThrow(
+      new InvalidInputError('alarms.kind: "prometheus" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "cloudwatch"'),
+    );
+  });
+});
