@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { RunbookError } from '../lambdas/shared/errors';
+import { RunbookError } from '../core/errors';
 import { formatIssues } from './issues';
 import { RunbookConfig } from './schema';
 

@@ -1,4 +1,4 @@
-import { RunbookError } from '../lambdas/shared/errors';
+import { RunbookError } from '../core/errors';
 
 /** A `DeployRunbook` prop contradicts the configuration (e.g. alarm rollback with no alarm to watch). */
 export class InvalidRunbookPropsError extends RunbookError {}

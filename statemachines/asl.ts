@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { RunbookError } from '../lambdas/shared/errors';
+import { RunbookError } from '../core/errors';
 import type { Json } from './definition';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RunbookError } from '../lambdas/shared/errors';
+import { RunbookError } from '../core/errors';
 
 /** A placeholder's value cannot be written where the definition uses it. */
 export class PlaceholderTypeError extends RunbookError {}

@@ -1,13 +1,13 @@
 import type { RunbookConfig } from '../config/schema';
-import { DatabaseSnapshotEvent } from '../lambdas/database-snapshot/database-snapshot';
-import { DeployTargetEvent } from '../lambdas/deploy-target/deploy-target';
-import { DeploymentLockEvent } from '../lambdas/deployment-lock/deployment-lock';
-import { EvaluateAlarmsEvent } from '../lambdas/evaluate-alarms/evaluate-alarms';
-import { LedgerEvent } from '../lambdas/ledger/ledger';
-import { MigrationsEvent } from '../lambdas/migrations/migrations';
-import { NotifyEvent } from '../lambdas/notify/notify';
-import { PreflightEvent } from '../lambdas/preflight/preflight';
-import { RestoreDatabaseEvent } from '../lambdas/restore-database/restore-database';
+import { DatabaseSnapshotEvent } from '../core/tasks/database-snapshot/database-snapshot';
+import { DeployTargetEvent } from '../core/tasks/deploy-target/deploy-target';
+import { DeploymentLockEvent } from '../core/tasks/deployment-lock/deployment-lock';
+import { EvaluateAlarmsEvent } from '../core/tasks/evaluate-alarms/evaluate-alarms';
+import { LedgerEvent } from '../core/tasks/ledger/ledger';
+import { MigrationsEvent } from '../core/tasks/migrations/migrations';
+import { NotifyEvent } from '../core/tasks/notify/notify';
+import { PreflightEvent } from '../core/tasks/preflight/preflight';
+import { RestoreDatabaseEvent } from '../core/tasks/restore-database/restore-database';
 import type {
   Approval,
   BackupRecord,
@@ -26,9 +26,9 @@ import type {
   SnapshotRef,
   TaskError,
   WindowDecision,
-} from '../lambdas/shared/model';
-import { SmokeTestEvent } from '../lambdas/smoke-test/smoke-test';
-import { ValidateInputEvent } from '../lambdas/validate-input/validate-input';
+} from '../core/model';
+import { SmokeTestEvent } from '../core/tasks/smoke-test/smoke-test';
+import { ValidateInputEvent } from '../core/tasks/validate-input/validate-input';
 import {
   catchAll,
   catching,
