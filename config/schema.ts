@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IMAGE_REPOSITORY } from './deployment-input';
+import { templateRefsOf } from './template-syntax';
 
 /**
  * The one configuration of a deploy-runbook target. The CDK construct, the Lambdas, the CLI and the
@@ -324,7 +325,7 @@ function checkNamesAndTemplates(smoke: { checks: unknown[]; secrets: Record<stri
       }
     }
     for (const at of literalFields(check)) {
-      if (TEMPLATE.test(at.text)) {
+      if (templateRefsOf(at.text).length > 0) {
         ctx.addIssue({
           code: 'custom',
           path: ['smokeTests', 'checks', index, ...at.at],
@@ -335,8 +336,6 @@ function checkNamesAndTemplates(smoke: { checks: unknown[]; secrets: Record<stri
   });
 }
 
-const TEMPLATE = /\{\{\s*(?:(secrets|vars)\.([A-Za-z][A-Za-z0-9_-]*)|version)\s*\}\}/;
-const TEMPLATES = new RegExp(TEMPLATE.source, 'g');
 
 /** A string found in a check, with its path inside the check. */
 interface Located {
@@ -375,7 +374,7 @@ function literalFields(check: Record<string, unknown>): Located[] {
 /** `{{secrets.X}}` and `{{vars.X}}` references in the fields a check expands, each with where it sits in the check. */
 export function templateRefs(check: Record<string, unknown>): { scope: 'secrets' | 'vars'; name: string; at: PropertyKey[] }[] {
   return expandedFields(check).flatMap(({ at, text }) =>
-    [...text.matchAll(TEMPLATES)].filter((m) => m[1] !== undefined).map((m) => ({ scope: m[1] as 'secrets' | 'vars', name: m[2], at })),
+    templateRefsOf(text).flatMap((ref) => (ref.scope === 'version' ? [] : [{ scope: ref.scope, name: ref.name, at }])),
   );
 }
 

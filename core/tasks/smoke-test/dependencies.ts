@@ -1,5 +1,6 @@
 import type { SmokeCheck } from '../../../config/schema';
-import { type TemplateRef, templateRefsIn } from './template';
+import type { TemplateRef } from '../../../config/template-syntax';
+import { templateRefsIn } from './template';
 
 /** Where a check gets each `{{vars.x}}` it uses: the nearest earlier check that captures `x`. */
 export interface CheckInputs {

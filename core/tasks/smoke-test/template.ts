@@ -1,14 +1,7 @@
+import { type TemplateRef, templatePattern, templateRefsOf } from '../../../config/template-syntax';
 import { RunbookError } from '../../errors';
 
-/**
- * `{{secrets.NAME}}`, `{{vars.NAME}}` and `{{version}}` in a check's path, headers, body and expected
- * values. Anything else between braces is left as written: a body may legitimately contain `{{…}}`.
- */
-
-const TEMPLATE = /\{\{\s*(?:(secrets|vars)\.([A-Za-z][A-Za-z0-9_-]*)|(version))\s*\}\}/g;
-
-/** A reference found in a template. */
-export type TemplateRef = { readonly scope: 'secrets' | 'vars'; readonly name: string } | { readonly scope: 'version' };
+// Expands the smoke tests' templates; their syntax is defined once, in config/template-syntax.ts.
 
 /** The values templates expand to for one check. */
 export interface TemplateScope {
@@ -26,13 +19,13 @@ export class TemplateError extends RunbookError {}
 /** Every reference in the strings of `value`, searched recursively through arrays and objects. */
 export function templateRefsIn(value: unknown): TemplateRef[] {
   return stringsIn(value).flatMap((text) =>
-    [...text.matchAll(TEMPLATE)].map((m): TemplateRef => (m[3] ? { scope: 'version' } : { scope: m[1] as 'secrets' | 'vars', name: m[2] })),
+    templateRefsOf(text),
   );
 }
 
 /** Expands the templates of one string; `encode` is applied to each substituted value (e.g. for a URL path). */
 export function expandString(text: string, scope: TemplateScope, encode: (value: string) => string = (v) => v): string {
-  return text.replace(TEMPLATE, (_all, kind: string | undefined, name: string | undefined) => encode(lookup(kind, name, scope)));
+  return text.replace(templatePattern(), (_all, kind: string | undefined, name: string | undefined) => encode(lookup(kind, name, scope)));
 }
 
 /** Expands every string inside a JSON value, keys excepted. */
