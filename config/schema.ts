@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IMAGE_REPOSITORY } from './deployment-input';
+import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
 
 /**
@@ -35,12 +36,21 @@ function parsedUrl(text: string): URL | null {
   return URL.canParse(text) ? new URL(text) : null;
 }
 
-/** An http(s) URL without a user name or password: a configuration holds references to secrets, never secrets. */
+/**
+ * An http(s) URL without a user name or password (a configuration holds references to secrets, never
+ * secrets) and away from the metadata endpoints that hand out the caller's own credentials.
+ */
 const httpUrl = (instead: string) =>
-  z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).refine((text) => {
-    const url = parsedUrl(text);
-    return url === null || (url.username === '' && url.password === '');
-  }, `must not contain a user name or password: ${instead}`);
+  z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((text) => {
+      const url = parsedUrl(text);
+      return url === null || (url.username === '' && url.password === '');
+    }, `must not contain a user name or password: ${instead}`)
+    .superRefine((text, ctx) => {
+      const problem = metadataAddressProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 
 /** A key ending in `.$` inside Parameters is read by Step Functions as a path, and the configuration sits in a Pass state's Parameters. */
 const STATE_PATH_KEY = /\.\$$/;

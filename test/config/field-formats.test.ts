@@ -328,6 +328,36 @@ describe('URLs', () => {
     expect(problemsOf(minimalWith((c) => (c.smokeTests.baseUrl = baseUrl)))).toEqual([`smokeTests.baseUrl: ${message} (got ${JSON.stringify(baseUrl)})`]);
   });
 
+  it.each([
+    ['http://169.254.169.254', '169.254.169.254'],
+    ['http://169.254.170.2/v2/credentials', '169.254.170.2'],
+    ['http://0xa9fea9fe', '169.254.169.254'],
+    ['http://2852039166', '169.254.169.254'],
+    ['http://[fd00:ec2::254]', '[fd00:ec2::254]'],
+    ['http://[::ffff:169.254.169.254]', '[::ffff:a9fe:a9fe]'],
+    ['http://[fe80::1]:8080', '[fe80::1]'],
+    ['http://metadata.google.internal', 'metadata.google.internal'],
+    ['http://instance-data.ec2.internal', 'instance-data.ec2.internal'],
+  ])('fails when the base URL %s points at a metadata address, whatever its spelling', (baseUrl, host) => {
+    expect(problemsOf(minimalWith((c) => (c.smokeTests.baseUrl = baseUrl)))).toEqual([
+      `smokeTests.baseUrl: must not point at a link-local or cloud metadata address (${host}): 169.254.0.0/16, fe80::/10, fd00:ec2::/32 and the metadata host names hand out the credentials of the machine the checks run on (got ${JSON.stringify(baseUrl)})`,
+    ]);
+  });
+
+  it.each(['http://169.255.169.254', 'http://[fd00:ec3::254]', 'http://[fec0::1]', 'http://[::ffff:10.0.0.1]', 'http://metadata.example.com'])(
+    'accepts %s, next to a metadata address but not one',
+    (baseUrl) => {
+      expect(parseConfig(minimalWith((c) => (c.smokeTests.baseUrl = baseUrl))).smokeTests.baseUrl).toBe(baseUrl);
+    },
+  );
+
+  it('fails when the metrics URL points at the instance metadata service', () => {
+    const draft = structuredClone(rehearsal) as Draft;
+    draft.alarms.metricsUrl = 'http://169.254.169.254/latest/meta-data/iam/security-credentials/';
+
+    expect(fieldsOf(problemsOf(draft))).toEqual(['alarms.metricsUrl']);
+  });
+
   it('fails when the metrics URL carries credentials, masking them', () => {
     const draft = structuredClone(rehearsal) as Draft;
     draft.alarms.metricsUrl = 'http://metrics:Scrape-Pa55@127.0.0.1:47800/metrics';

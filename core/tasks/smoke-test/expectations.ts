@@ -1,4 +1,5 @@
 import type { JsonAssertion, SmokeCheck } from '../../../config/schema';
+import { boundedTest, MATCH_BUDGET_MS } from './bounded-match';
 import { jsonEquals, type PathLookup, readJsonPath } from './json-path';
 import { type Reason, reason, shown } from './reason';
 
@@ -73,7 +74,11 @@ function assertJson(document: unknown, assertion: JsonAssertion): Reason | undef
     const pattern = new RegExp(assertion.matches);
     if (!found.found) return reason`${path} is missing, expected a match for /${assertion.matches}/`;
     const text = typeof found.value === 'string' ? found.value : JSON.stringify(found.value);
-    return pattern.test(text) ? undefined : reason`${path} is ${shown(found.value)}, which does not match /${assertion.matches}/`;
+    const matched = boundedTest(pattern, text);
+    if (matched === 'over-budget') {
+      return reason`${path}: matching /${assertion.matches}/ took over ${MATCH_BUDGET_MS} ms and was stopped: the pattern backtracks catastrophically on this value (nested quantifiers such as (a+)+); rewrite it`;
+    }
+    return matched ? undefined : reason`${path} is ${shown(found.value)}, which does not match /${assertion.matches}/`;
   }
   if (!found.found) return reason`${path} is missing, expected ${shown(assertion.equals)}`;
   return jsonEquals(found.value, assertion.equals) ? undefined : reason`${path} is ${shown(found.value)}, expected ${shown(assertion.equals)}`;
