@@ -1,4 +1,5 @@
 import type { RunResult } from './run-result';
+import { jsonText } from './untrusted-text';
 
 /** The one object `--json` prints: stable keys for scripts. */
 export interface JsonOutput {
@@ -25,5 +26,5 @@ export function toJsonOutput(result: RunResult): JsonOutput {
 
 /** One line, so that `| jq` and line-based readers both work. */
 export function jsonLine(result: RunResult): string {
-  return `${JSON.stringify(toJsonOutput(result))}\n`;
+  return `${jsonText(toJsonOutput(result))}\n`;
 }

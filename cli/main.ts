@@ -8,6 +8,7 @@ import { status } from './commands/status';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { type CliIo, processIo } from './io';
 import { jsonLine } from './json-output';
+import { terminalLines, terminalText } from './untrusted-text';
 import { UsageError } from './usage-error';
 
 /**
@@ -94,7 +95,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 function reportError(error: unknown, json: boolean, io: CliIo): number {
   const failure = error instanceof Error ? error : new Error(String(error));
   const usage = failure instanceof UsageError;
-  io.stderr.write(`deploy-runbook: ${usage ? '' : `${failure.name}: `}${failure.message}\n`);
+  io.stderr.write(`deploy-runbook: ${usage ? '' : `${terminalText(failure.name)}: `}${terminalLines(failure.message)}\n`);
   if (json) {
     io.stdout.write(
       jsonLine({ outcome: 'failed', executionArn: null, version: null, steps: [], durationMs: 0, error: failure.name, cause: failure.message, report: null, snapshotId: null, alarms: null }),

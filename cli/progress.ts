@@ -3,6 +3,7 @@ import { formatDuration } from './duration';
 import type { OutputStream } from './io';
 import type { RunResult } from './run-result';
 import { type Step, StepTracker } from './steps';
+import { terminalText } from './untrusted-text';
 
 export interface ProgressOptions {
   readonly out: OutputStream;
@@ -44,7 +45,7 @@ export class Progress {
         opened: (step) => this.opened(step),
         revisited: (step, at) => this.revisited(step, at),
         closed: (step) => this.line(stepLine(step, this.now())),
-        rollbackStarted: (cause) => this.line(`↩ rolling back${cause ? `: ${cause}` : ''}`),
+        rollbackStarted: (cause) => this.line(`↩ rolling back${cause ? `: ${terminalText(cause)}` : ''}`),
       },
       { verdicts: options.verdicts, rollbackState: options.rollbackState },
     );
@@ -118,7 +119,7 @@ export class Progress {
 export function stepLine(step: Step, now: number): string {
   const icon = { running: '…', succeeded: '✔', failed: '✖' }[step.status];
   const retries = step.retries > 0 ? ` (${step.retries} ${step.retries === 1 ? 'retry' : 'retries'})` : '';
-  const error = step.status === 'failed' && step.error ? ` — ${step.error}` : '';
+  const error = step.status === 'failed' && step.error ? ` — ${terminalText(step.error)}` : '';
   // A step still open may sit between two polls (exited, about to re-enter): it runs until now.
   const end = step.status === 'running' ? now : (step.endedAt ?? now);
   return `${indent(step)}${icon} ${label(step)} ${formatDuration(end - step.startedAt)}${retries}${error}`;
@@ -127,24 +128,27 @@ export function stepLine(step: Step, now: number): string {
 /** The closing lines of a command: how it ended, why, and where the evidence is. */
 export function outcomeLines(result: RunResult): string[] {
   const took = formatDuration(result.durationMs);
-  const version = result.version ? ` ${result.version}` : '';
+  const version = result.version ? ` ${terminalText(result.version)}` : '';
+  const cause = result.cause && terminalText(result.cause);
+  const error = result.error && terminalText(result.error);
   const head = {
     succeeded: `✔ deployment${version} succeeded in ${took}`,
-    'rolled-back': `↩ deployment${version} rolled back after ${took}${result.cause ? `: ${result.cause}` : ''}`,
-    failed: `✖ deployment${version} failed after ${took}: ${[result.error, result.cause].filter(Boolean).join(': ') || 'no cause reported'}`,
+    'rolled-back': `↩ deployment${version} rolled back after ${took}${cause ? `: ${cause}` : ''}`,
+    failed: `✖ deployment${version} failed after ${took}: ${[error, cause].filter(Boolean).join(': ') || 'no cause reported'}`,
     running: `… deployment${version} still running after ${took}`,
     started: `▶ deployment${version} started`,
   }[result.outcome];
   return [
     head,
-    ...(result.snapshotId ? [`  snapshot:  ${result.snapshotId}`] : []),
-    ...(result.report ? [`  report:    ${result.report}`] : []),
-    ...(result.executionArn ? [`  execution: ${result.executionArn}`] : []),
+    ...(result.snapshotId ? [`  snapshot:  ${terminalText(result.snapshotId)}`] : []),
+    ...(result.report ? [`  report:    ${terminalText(result.report)}`] : []),
+    ...(result.executionArn ? [`  execution: ${terminalText(result.executionArn)}`] : []),
   ];
 }
 
 function label(step: Step): string {
-  return step.visits > 1 ? `${step.name} ×${step.visits}` : step.name;
+  const name = terminalText(step.name);
+  return step.visits > 1 ? `${name} ×${step.visits}` : name;
 }
 
 function indent(step: Step): string {

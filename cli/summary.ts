@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { formatDuration } from './duration';
 import type { RunResult } from './run-result';
+import { markdownCode } from './untrusted-text';
 
 const HEADINGS: Record<RunResult['outcome'], string> = {
   succeeded: '✅ succeeded',
@@ -14,7 +15,7 @@ const HEADINGS: Record<RunResult['outcome'], string> = {
 export function stepSummary(result: RunResult): string {
   const facts: [string, string][] = [['Outcome', `**${HEADINGS[result.outcome]}**`]];
   if (result.error && result.outcome !== 'succeeded') facts.push(['Error', code(result.error)]);
-  if (result.cause) facts.push(['Cause', cell(result.cause)]);
+  if (result.cause) facts.push(['Cause', code(result.cause)]);
   if (result.outcome !== 'started') facts.push(['Duration', formatDuration(result.durationMs)]);
   if (result.snapshotId) facts.push(['Snapshot', code(result.snapshotId)]);
   if (result.alarms) facts.push(['Alarms', alarms(result.alarms)]);
@@ -33,7 +34,8 @@ export function stepSummary(result: RunResult): string {
     for (const step of result.steps) {
       const name = `${step.rollback ? '↩ ' : ''}${step.name}${step.visits > 1 ? ` ×${step.visits}` : ''}`;
       const icon = { running: '⏳', succeeded: '✔', failed: `✖${step.error ? ` ${code(step.error)}` : ''}` }[step.status];
-      lines.push(`| ${cell(name)} | ${icon} | ${formatDuration((step.endedAt ?? step.startedAt) - step.startedAt)} |`);
+      // State names come from the definition, not from the input.
+      lines.push(`| ${name} | ${icon} | ${formatDuration((step.endedAt ?? step.startedAt) - step.startedAt)} |`);
     }
   }
   return `${lines.join('\n')}\n\n`;
@@ -56,15 +58,8 @@ function alarms(facts: NonNullable<RunResult['alarms']>): string {
 function executionLink(arn: string): string {
   const region = arn.split(':')[3];
   if (!region) return code(arn);
-  return `[${cell(arn.split(':').at(-1) ?? arn)}](https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(arn)})`;
+  return `[${code(arn.split(':').at(-1) ?? arn)}](https://${encodeURIComponent(region)}.console.aws.amazon.com/states/home?region=${encodeURIComponent(region)}#/v2/executions/details/${encodeURIComponent(arn)})`;
 }
 
-/** Inline code that survives backticks in the value. */
-function code(text: string): string {
-  return `\`${text.replaceAll('`', "'")}\``;
-}
-
-/** Keeps a value inside its table cell. */
-function cell(text: string): string {
-  return text.replaceAll('|', '\\|').replace(/\s*\n\s*/g, ' ');
-}
+/** Every value the runbook did not write itself is shown as inline code: GitHub renders no markup, link or HTML in it. */
+const code = markdownCode;

@@ -14,6 +14,7 @@ import { outcomeLines, Progress } from '../progress';
 import type { RunResult } from '../run-result';
 import { verdictStates } from '../steps';
 import { appendStepSummary, stepSummary } from '../summary';
+import { jsonText, terminalLines, terminalText } from '../untrusted-text';
 import { UsageError } from '../usage-error';
 
 /** The flags as commander hands them over. */
@@ -85,8 +86,8 @@ export async function rehearseCommand(options: RehearseOptions, io: CliIo): Prom
     progress.stop();
     const failure = error instanceof Error ? error : new Error(String(error));
     const usage = failure instanceof UsageError || failure instanceof ConfigError || failure instanceof UnknownScenarioError;
-    io.stderr.write(`deploy-runbook: ${usage ? '' : `${failure.name}: `}${failure.message}\n`);
-    if (json) io.stdout.write(jsonText({ outcome: 'failed', states: [], durationMs: 0, report: null, error: failure.name, cause: failure.message, scenario: scenario?.name ?? null, verification: null }));
+    io.stderr.write(`deploy-runbook: ${usage ? '' : `${terminalText(failure.name)}: `}${terminalLines(failure.message)}\n`);
+    if (json) io.stdout.write(jsonLine({ outcome: 'failed', states: [], durationMs: 0, report: null, error: failure.name, cause: failure.message, scenario: scenario?.name ?? null, verification: null }));
     if (usage) return ExitCode.Usage;
     const signal = controller.signal.reason as NodeJS.Signals | undefined;
     return failure instanceof RehearsalInterruptedError && signal ? (SIGNAL_EXIT[signal] ?? ExitCode.Failed) : ExitCode.Failed;
@@ -117,7 +118,7 @@ function runResultOf(result: RehearsalResult, scenario: Scenario, progress: Prog
 function emit(result: RehearsalResult, run: RunResult, json: boolean, io: CliIo): void {
   if (json) {
     const { outcome, states, durationMs, report, error, cause } = toJsonOutput(run);
-    io.stdout.write(jsonText({ outcome, states, durationMs, report, error, cause, scenario: result.scenario, verification: result.verification, workspace: result.workspace }));
+    io.stdout.write(jsonLine({ outcome, states, durationMs, report, error, cause, scenario: result.scenario, verification: result.verification, workspace: result.workspace }));
   } else {
     writeSummary(io.stdout, result, { ...run, report: run.report && shown(run.report, io.cwd) }, io.cwd);
   }
@@ -156,6 +157,6 @@ function shown(path: string, cwd: string): string {
   return from.startsWith('..') || isAbsolute(from) ? path : from;
 }
 
-function jsonText(value: unknown): string {
-  return `${JSON.stringify(value)}\n`;
+function jsonLine(value: unknown): string {
+  return `${jsonText(value)}\n`;
 }

@@ -216,7 +216,7 @@ describe('deploy-runbook start', () => {
 
     const markdown = readFileSync(summary, 'utf8');
     expect(markdown.startsWith('# earlier step\n### deploy-runbook: `v1.4.2` ↩️ rolled back\n')).toBe(true);
-    expect(markdown).toContain(`| Cause | ${ROLLBACK_CAUSE} |`);
+    expect(markdown).toContain(`| Cause | \`${ROLLBACK_CAUSE}\` |`);
     expect(markdown).toContain(`| Snapshot | \`${SNAPSHOT}\` |`);
     expect(markdown).toContain(`| Report | \`${REPORT}\` |`);
     expect(markdown).toContain('| SmokeTest | ✖ `SmokeTestFailed` | 400ms |');
