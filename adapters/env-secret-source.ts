@@ -1,3 +1,4 @@
+import { secretSourceProblem } from '../config/kinds';
 import type { SecretRef } from '../config/schema';
 import type { SecretSource } from '../core/ports/secret-source';
 import { SecretUnavailableError } from '../core/errors';
@@ -18,6 +19,6 @@ export class EnvSecretSource implements SecretSource {
 
   async resolve(ref: SecretRef): Promise<string> {
     if ('env' in ref) return readEnvSecret(ref.env, this.env);
-    throw new SecretUnavailableError(`secret '${ref.secretsManager}' needs AWS; use {env: …} in a rehearsal config`);
+    throw new SecretUnavailableError(secretSourceProblem(ref, 'local') ?? `secret '${ref.secretsManager}' cannot be read here`);
   }
 }

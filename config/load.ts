@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RunbookError } from '../core/errors';
 import { formatIssues } from './issues';
+import { placeProblems } from './kinds';
 import { RunbookConfig } from './schema';
 
 /** The configuration is unusable; `problems` has one line per field, each naming the value received. */
@@ -39,38 +40,9 @@ export function loadConfigFile(path: string): RunbookConfig {
   return parseConfig(raw, path);
 }
 
-const LOCAL_ONLY: Record<string, readonly string[]> = {
-  target: ['command', 'process'],
-  database: ['postgres'],
-  migrations: ['command'],
-  alarms: ['prometheus'],
-};
-
-/** Kinds that only the rehearsal can run (shell commands, a local PostgreSQL, Prometheus metrics). */
-export function localOnlyProblems(config: RunbookConfig): string[] {
-  const problems: string[] = [];
-  for (const [field, kinds] of Object.entries(LOCAL_ONLY)) {
-    const section = config[field as keyof RunbookConfig] as { kind?: string } | null;
-    if (section?.kind && kinds.includes(section.kind)) {
-      problems.push(`${field}.kind: '${section.kind}' runs only in a local rehearsal; on AWS use ${awsKinds(field)} (got "${section.kind}")`);
-    }
-  }
-  return problems;
-}
-
-function awsKinds(field: string): string {
-  const kinds: Record<string, string> = {
-    target: "'ecs' or 'hook'",
-    database: "'rds-instance' or 'aurora-cluster'",
-    migrations: "'ecs-task' or 'hook'",
-    alarms: "'cloudwatch'",
-  };
-  return kinds[field];
-}
-
-/** For the CDK app: the configuration must describe AWS resources. */
+/** For the CDK app: the configuration must describe AWS resources (config/kinds.ts says which kinds do). */
 export function assertDeployableToAws(config: RunbookConfig, source = 'configuration'): void {
-  const problems = localOnlyProblems(config);
+  const problems = placeProblems(config, 'aws');
   if (config.database?.restoreApproval.required && !config.notifications.topicArn) {
     problems.push(
       'database.restoreApproval.required: true needs notifications.topicArn — the approval request (with its task token) is sent there, and without it nobody would be asked (got notifications.topicArn unset)',

@@ -68,10 +68,9 @@ export function databaseDecision(slots: LedgerSlots): string {
     return `Database not restored: the restore was not approved${who}.`;
   }
   if (restore?.decision === 'restoring') return `Database restore from snapshot ${restore.snapshotId ?? snapshot?.id ?? 'unknown'} did not finish (phase ${restore.phase ?? 'unknown'}).`;
-  if (!snapshot) {
-    return deployment.action === 'rollback'
-      ? 'Database not restored: restoring hours after a release would discard every write since, so it needs restoreApproval.required (false here).'
-      : 'Database not restored: no snapshot was taken.';
+  if (!snapshot) return 'Database not restored: no snapshot was taken.';
+  if (deployment.action === 'rollback' && !database.restoreApproval.required) {
+    return 'Database not restored: restoring hours after a release would discard every write since, so it needs restoreApproval.required (false here).';
   }
   if (database.restorePolicy === 'never') return 'Database not restored: restorePolicy is never.';
   if (database.restorePolicy === 'when-migrations-ran' && !migrations?.started) {

@@ -1,24 +1,21 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretSourceProblem } from '../../config/kinds';
 import type { SecretRef } from '../../config/schema';
 import type { SecretSource } from '../../core/ports/secret-source';
 import { SecretUnavailableError } from '../../core/errors';
-import { readEnvSecret } from '../env-secret-source';
 
 /**
- * Secrets Manager on AWS (`secretsmanager:GetSecretValue`), environment variables for `{env}` references.
- * Each secret is read once per instance: build one per invocation so that a rotated secret is picked up.
+ * Secrets Manager on AWS (`secretsmanager:GetSecretValue`). An `{env}` reference is refused: a function's
+ * environment holds its own AWS credentials, which no configuration may send to a smoke-tested app. Each secret is read once per instance: build one per invocation so that a rotated secret is picked up.
  * Error messages name the secret and the key, never the secret's content.
  */
 export class SecretsManagerSource implements SecretSource {
   private readonly reads = new Map<string, Promise<string>>();
 
-  constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly env: NodeJS.ProcessEnv = process.env,
-  ) {}
+  constructor(private readonly client: SecretsManagerClient) {}
 
   async resolve(ref: SecretRef): Promise<string> {
-    if ('env' in ref) return readEnvSecret(ref.env, this.env);
+    if ('env' in ref) throw new SecretUnavailableError(secretSourceProblem(ref, 'aws') ?? `environment secret ${ref.env} cannot be read here`);
     const text = await this.secretString(ref.secretsManager);
     if (ref.jsonKey === undefined) return text;
     return valueAtKey(text, ref.secretsManager, ref.jsonKey);

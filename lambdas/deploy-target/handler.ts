@@ -4,10 +4,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { awsDeployTarget } from '../../adapters/aws/aws-ports';
 import { systemClock } from '../../core/ports/clock';
-import { logger, tracer } from '../shared/powertools';
-import { awsDeployTarget } from '../../adapters/aws/aws-deploy-target';
 import { DeployTargetEvent, runDeployTarget } from '../../core/tasks/deploy-target/deploy-target';
+import { logger, tracer } from '../shared/powertools';
 
 const clients = {
   ecs: tracer.captureAWSv3Client(new ECSClient({})),

@@ -4,10 +4,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { awsMigrator } from '../../adapters/aws/aws-ports';
 import { systemClock } from '../../core/ports/clock';
-import { logger, tracer } from '../shared/powertools';
-import { awsMigrator } from '../../adapters/aws/aws-migrator';
 import { MigrationsEvent, runMigrations } from '../../core/tasks/migrations/migrations';
+import { logger, tracer } from '../shared/powertools';
 
 const clients = {
   ecs: tracer.captureAWSv3Client(new ECSClient({})),

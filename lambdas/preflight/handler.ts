@@ -6,20 +6,27 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { awsAlarms, awsDatabase, awsDeployTarget } from '../../adapters/aws/aws-ports';
 import { systemClock } from '../../core/ports/clock';
-import { logger, tracer } from '../shared/powertools';
-import { awsPreflightDeps } from '../../adapters/aws/aws-preflight-deps';
 import { PreflightEvent, runPreflight } from '../../core/tasks/preflight/preflight';
+import { logger, tracer } from '../shared/powertools';
 
 const clients = {
   ecs: tracer.captureAWSv3Client(new ECSClient({})),
   lambda: tracer.captureAWSv3Client(new LambdaClient({})),
-  rds: tracer.captureAWSv3Client(new RDSClient({})),
-  cloudwatch: tracer.captureAWSv3Client(new CloudWatchClient({})),
 };
+const rds = tracer.captureAWSv3Client(new RDSClient({}));
+const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(captureLambdaHandler(tracer))
   .use(parser({ schema: PreflightEvent }))
-  .handler((event) => runPreflight(event, { ...awsPreflightDeps(event.config, clients), clock: systemClock }));
+  .handler((event) =>
+    runPreflight(event, {
+      target: awsDeployTarget(event.config.target, clients),
+      backups: event.config.database === null ? null : awsDatabase(event.config.database, rds).backups,
+      alarms: awsAlarms(event.config.alarms, cloudwatch),
+      clock: systemClock,
+    }),
+  );

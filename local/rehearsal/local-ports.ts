@@ -1,3 +1,4 @@
+import { wrongPlace } from '../../config/kinds';
 import type { RunbookConfig } from '../../config/schema';
 import { EnvSecretSource } from '../../adapters/env-secret-source';
 import type { AlarmSource } from '../../core/ports/alarm-source';
@@ -9,7 +10,7 @@ import type { DeployTarget } from '../../core/ports/deploy-target';
 import type { Migrator } from '../../core/ports/migrator';
 import type { Notifier } from '../../core/ports/notifier';
 import type { SecretSource } from '../../core/ports/secret-source';
-import { AlarmStateUnavailableError, requireEnv } from '../../core/errors';
+import { AlarmStateUnavailableError, InvalidInputError, requireEnv } from '../../core/errors';
 import { CommandMigrator } from '../../adapters/local/command-migrator';
 import { CommandTarget } from '../../adapters/local/command-target';
 import { FileArtifactStore } from '../../adapters/local/file-artifact-store';
@@ -82,7 +83,7 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
 }
 
 function commandTarget(config: RunbookConfig, env: NodeJS.ProcessEnv, log: (line: string) => void, clock: Clock): DeployTarget {
-  if (config.target.kind !== 'command') throw new TypeError(`target.kind '${config.target.kind}' has no local adapter (rehearsalProblems rejects it)`);
+  if (config.target.kind !== 'command') throw new InvalidInputError(wrongPlace('target', config.target.kind, 'local'));
   return new CommandTarget(config.target, { env, log, clock });
 }
 

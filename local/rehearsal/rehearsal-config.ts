@@ -1,36 +1,14 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, loadConfigFile } from '../../config/load';
+import { placeProblems } from '../../config/kinds';
 import type { RunbookConfig } from '../../config/schema';
-
-/** What a rehearsal can run locally, per section; anything else needs AWS. */
-const LOCAL_KINDS = {
-  target: { local: ['process', 'command'], aws: 'an ECS service or a hook Lambda' },
-  database: { local: ['postgres'], aws: 'RDS or Aurora' },
-  migrations: { local: ['command'], aws: 'an ECS task or a hook Lambda' },
-} as const;
 
 /**
  * Why a configuration cannot be rehearsed, one line per field: every part must run on this machine
- * (a process or command target, PostgreSQL, command migrations, Prometheus alarms, secrets from the environment).
+ * (config/kinds.ts says which kinds do), and nobody can answer an approval without AWS.
  */
 export function rehearsalProblems(config: RunbookConfig): string[] {
-  const problems: string[] = [];
-  for (const [field, { local, aws }] of Object.entries(LOCAL_KINDS)) {
-    const kind = (config[field as keyof typeof LOCAL_KINDS] as { kind: string } | null)?.kind;
-    if (kind !== undefined && !(local as readonly string[]).includes(kind)) {
-      problems.push(`${field}.kind: '${kind}' needs AWS (${aws}); a rehearsal runs ${local.map((k) => `'${k}'`).join(' or ')}${field === 'target' ? '' : ' or none'} (got "${kind}")`);
-    }
-  }
-  if (config.alarms.kind === 'cloudwatch' && config.alarms.names.length > 0) {
-    problems.push(
-      `alarms.kind: 'cloudwatch' alarms need AWS; a rehearsal judges 'prometheus' rules over the app's /metrics, or no alarms (got "cloudwatch" with ${config.alarms.names.length} alarm name(s))`,
-    );
-  }
-  for (const [name, ref] of Object.entries(config.smokeTests.secrets)) {
-    if ('secretsManager' in ref) {
-      problems.push(`smokeTests.secrets.${name}: Secrets Manager needs AWS; a rehearsal reads secrets from the environment, {"env": "NAME"} (got secretsManager "${ref.secretsManager}")`);
-    }
-  }
+  const problems = placeProblems(config, 'local');
   if (config.database?.restoreApproval.required) {
     problems.push(
       'database.restoreApproval.required: an approval is answered through AWS Step Functions (SendTaskSuccess with the task token), which a rehearsal does not have; set it to false (got true)',

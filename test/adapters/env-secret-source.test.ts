@@ -29,6 +29,6 @@ describe('EnvSecretSource', () => {
     const error = await new EnvSecretSource({}).resolve({ secretsManager: 'shop/prod/smoke-user', jsonKey: 'password' }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(SecretUnavailableError);
-    expect((error as Error).message).toBe("secret 'shop/prod/smoke-user' needs AWS; use {env: …} in a rehearsal config");
+    expect((error as Error).message).toBe('secretsManager secrets are read only on AWS; in a local rehearsal (deploy-runbook rehearse) name the secret with the environment, {"env": "NAME"} (got {"secretsManager":"shop/prod/smoke-user","jsonKey":"password"})');
   });
 });

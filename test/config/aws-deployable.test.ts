@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assertDeployableToAws, ConfigError, localOnlyProblems, parseConfig } from '../../config/load';
+import { placeProblems } from '../../config/kinds';
+import { assertDeployableToAws, ConfigError, parseConfig } from '../../config/load';
 import rehearsal from '../../examples/rehearsal/runbook.json';
 import { type Draft, exampleDraft, exampleWith, TOPIC_ARN } from './fixtures';
 
-const REHEARSAL_PROBLEMS = [
-  `target.kind: 'process' runs only in a local rehearsal; on AWS use 'ecs' or 'hook' (got "process")`,
-  `database.kind: 'postgres' runs only in a local rehearsal; on AWS use 'rds-instance' or 'aurora-cluster' (got "postgres")`,
-  `migrations.kind: 'command' runs only in a local rehearsal; on AWS use 'ecs-task' or 'hook' (got "command")`,
-  `alarms.kind: 'prometheus' runs only in a local rehearsal; on AWS use 'cloudwatch' (got "prometheus")`,
-];
+const REHEARSAL_PROBLEMS = placeProblems(parseConfig(structuredClone(rehearsal)), 'aws');
 
 const APPROVAL_WITHOUT_TOPIC =
   'database.restoreApproval.required: true needs notifications.topicArn — the approval request (with its task token) is sent there, and without it nobody would be asked (got notifications.topicArn unset)';
@@ -24,35 +20,6 @@ function refusal(draft: Draft, source?: string): ConfigError {
   throw new Error('expected the configuration to be refused for AWS');
 }
 
-describe('localOnlyProblems', () => {
-  it('finds nothing in a configuration of AWS resources', () => {
-    expect(localOnlyProblems(parseConfig(exampleDraft()))).toEqual([]);
-  });
-
-  it('names every local-only kind of the rehearsal configuration, with its field and the AWS alternatives', () => {
-    expect(localOnlyProblems(parseConfig(structuredClone(rehearsal)))).toEqual(REHEARSAL_PROBLEMS);
-  });
-
-  it.each([
-    ['a command target', (c: Draft) => (c.target = { kind: 'command', deploy: 'deploy.sh', rollback: 'rollback.sh', current: 'cat VERSION' }), `target.kind: 'command' runs only in a local rehearsal; on AWS use 'ecs' or 'hook' (got "command")`],
-    ['a process target', (c: Draft) => (c.target = { kind: 'process', command: ['node', 'server.mjs'], port: 8080 }), REHEARSAL_PROBLEMS[0]],
-    ['a PostgreSQL database', (c: Draft) => (c.database = { kind: 'postgres' }), REHEARSAL_PROBLEMS[1]],
-    ['command migrations', (c: Draft) => (c.migrations = { kind: 'command', command: 'npm run migrate' }), REHEARSAL_PROBLEMS[2]],
-    ['Prometheus alarms', (c: Draft) => (c.alarms = { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:8080/metrics' }), REHEARSAL_PROBLEMS[3]],
-  ])('names %s alone', (_kind, edit, line) => {
-    const draft = exampleWith((c) => {
-      edit(c);
-      if (c.target.kind !== 'ecs') c.migrations = c.migrations.kind === 'ecs-task' ? null : c.migrations;
-    });
-
-    expect(localOnlyProblems(parseConfig(draft))).toEqual([line]);
-  });
-
-  it('has nothing to say about a configuration without a database or migrations', () => {
-    expect(localOnlyProblems(parseConfig(exampleWith((c) => ((c.database = null), (c.migrations = null)))))).toEqual([]);
-  });
-});
-
 describe('assertDeployableToAws', () => {
   it('accepts config/example.json', () => {
     expect(() => assertDeployableToAws(parseConfig(exampleDraft()))).not.toThrow();
@@ -63,7 +30,16 @@ describe('assertDeployableToAws', () => {
 
     expect(error.source).toBe('examples/rehearsal/runbook.json');
     expect(error.problems).toEqual(REHEARSAL_PROBLEMS);
+    expect(error.problems.map((problem) => problem.split(':')[0])).toEqual(['target.kind', 'database.kind', 'migrations.kind', 'alarms.kind', 'smokeTests.secrets.SMOKE_PASSWORD']);
     expect(error.message.startsWith('examples/rehearsal/runbook.json is not a valid deploy-runbook configuration:\n')).toBe(true);
+  });
+
+  it('fails when a smoke-test secret would be read from the environment, which on AWS holds the function’s own credentials', () => {
+    const draft = exampleWith((c) => (c.smokeTests.secrets = { SMOKE_PASSWORD: { env: 'AWS_SECRET_ACCESS_KEY' } }));
+
+    expect(refusal(draft).problems).toEqual([
+      'smokeTests.secrets.SMOKE_PASSWORD: env secrets are read only in a local rehearsal (deploy-runbook rehearse); on AWS name the secret with Secrets Manager, {"secretsManager": "name or ARN", "jsonKey"?} (got {"env":"AWS_SECRET_ACCESS_KEY"})',
+    ]);
   });
 
   it('fails when restore approval is required but no topic would carry the request', () => {

@@ -234,7 +234,7 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
     const run = await rehearseCli(['--config', resolve(import.meta.dirname, '../../config/example.json')]);
 
     expect(run.code).toBe(64);
-    expect(run.stderr).toContain("target.kind: 'ecs' needs AWS");
+    expect(run.stderr).toContain("target.kind: 'ecs' (an ECS service) runs only on AWS");
   });
 
   it("fails when the app's port is taken, with exit 1, before starting anything", async () => {

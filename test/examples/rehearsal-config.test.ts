@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { localOnlyProblems, parseConfig } from '../../config/load';
+import { placeProblems } from '../../config/kinds';
+import { parseConfig } from '../../config/load';
 import { watchedAlarms } from '../../config/watched-alarms';
 import raw from '../../examples/rehearsal/runbook.json';
 import { REPO_ROOT } from './demo-app-process';
@@ -10,7 +11,8 @@ describe('examples/rehearsal/runbook.json', () => {
   const config = parseConfig(raw, 'examples/rehearsal/runbook.json');
 
   it('parses, and uses the local kinds only a rehearsal runs', () => {
-    expect(localOnlyProblems(config).map((problem) => problem.split(':')[0])).toEqual(['target.kind', 'database.kind', 'migrations.kind', 'alarms.kind']);
+    expect(placeProblems(config, 'local')).toEqual([]);
+    expect(placeProblems(config, 'aws').map((problem) => problem.split(':')[0])).toEqual(['target.kind', 'database.kind', 'migrations.kind', 'alarms.kind', 'smokeTests.secrets.SMOKE_PASSWORD']);
   });
 
   it('runs the demo app and its migrations from files that exist', () => {

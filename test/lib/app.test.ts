@@ -61,7 +61,7 @@ describe('bin/app.ts', { timeout: 120_000 }, () => {
     const path = writeConfig('local.json', { ...exampleInput, alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:9/metrics' } });
     const { status, stderr } = runApp({ 'deploy-runbook:config': path });
     expect(status).toBe(1);
-    expect(stderr).toContain(`alarms.kind: 'prometheus' runs only in a local rehearsal; on AWS use 'cloudwatch' (got "prometheus")`);
+    expect(stderr).toContain(`alarms.kind: 'prometheus' (rules over the app's Prometheus /metrics) runs only in a local rehearsal (deploy-runbook rehearse); on AWS use 'cloudwatch', or leave it out (got "prometheus")`);
   });
 
   it('fails when the configuration file does not exist', () => {

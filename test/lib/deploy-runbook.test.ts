@@ -103,7 +103,7 @@ describe('DeployRunbook props', () => {
     const local = { ...exampleInput, migrations: null, target: { kind: 'command', deploy: 'make deploy', rollback: 'make rollback', current: 'cat VERSION' } };
     const attempt = build({ config: local as never });
     expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/target\.kind: 'command' runs only in a local rehearsal.*\(got "command"\)/);
+    expect(attempt).toThrow(/target\.kind: 'command' \(shell commands\) runs only in a local rehearsal.*\(got "command"\)/);
   });
 
   it('fails when the database or alarms kind only runs in a local rehearsal, listing both', () => {

@@ -54,8 +54,8 @@ export async function checkRollbackWindow(slots: LedgerSlots, deps: { store: Art
     release: current,
     patch: {
       rollbackTo: current.previous,
-      // Restoring hours after the release would discard every write since: only with a person's approval.
-      snapshot: config.database?.restoreApproval.required ? current.snapshot : null,
+      // Whether to restore it is the state machine's RestoreDecision to make (only with a person's approval).
+      snapshot: current.snapshot,
       migrations: migrationsOf(current),
       error: triggerError(slots, current, now),
       release: handleOf(slots, current),

@@ -54,18 +54,13 @@ describe('SecretsManagerSource', () => {
     expect(secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.SecretId)).toEqual(['a', 'b']);
   });
 
-  it('resolves {env} references from the environment without calling AWS', async () => {
-    const source = new SecretsManagerSource(client, { SMOKE_TOKEN: CONTENT });
-
-    await expect(source.resolve({ env: 'SMOKE_TOKEN' })).resolves.toBe(CONTENT);
-
-    expect(secretsManager).not.toHaveReceivedAnyCommand();
-  });
-
-  it('fails when the environment variable of an {env} reference is not set, naming the variable', async () => {
-    await expect(new SecretsManagerSource(client, {}).resolve({ env: 'SMOKE_TOKEN' })).rejects.toThrow(
-      new SecretUnavailableError('environment variable SMOKE_TOKEN is not set'),
+  it('refuses {env} references without calling AWS: on AWS the environment holds the function’s own credentials', async () => {
+    await expect(new SecretsManagerSource(client).resolve({ env: 'AWS_SECRET_ACCESS_KEY' })).rejects.toThrow(
+      new SecretUnavailableError(
+        'env secrets are read only in a local rehearsal (deploy-runbook rehearse); on AWS name the secret with Secrets Manager, {"secretsManager": "name or ARN", "jsonKey"?} (got {"env":"AWS_SECRET_ACCESS_KEY"})',
+      ),
     );
+    expect(secretsManager).not.toHaveReceivedAnyCommand();
   });
 
   it('fails when the secret does not exist, naming the secret id', async () => {

@@ -2,10 +2,8 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CloudWatchAlarmSource } from '../../../adapters/aws/cloudwatch-alarms';
-import { awsAlarmSourceFor, cloudwatch, handler } from '../../../lambdas/evaluate-alarms/handler';
-import { InvalidInputError } from '../../../core/errors';
-import { clientConfig, config } from '../../adapters/aws/rds-fixtures';
+import { cloudwatch, handler } from '../../../lambdas/evaluate-alarms/handler';
+import { config } from '../../adapters/aws/rds-fixtures';
 
 const context = { functionName: 'evaluate-alarms', awsRequestId: '8f5c3a1e-2b7d-4e8a-9c0f-1d2e3f4a5b6c' } as Context;
 
@@ -14,23 +12,6 @@ afterEach(() => mock.reset());
 afterAll(() => mock.restore());
 
 describe('evaluate-alarms handler', () => {
-  it('reads CloudWatch alarms for a cloudwatch configuration, through the client it is given', async () => {
-    const client = new CloudWatchClient(clientConfig);
-    mock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'shop-api-5xx-rate', StateValue: 'ALARM', StateReason: 'Threshold Crossed' }] });
-    const source = awsAlarmSourceFor(config().alarms, client);
-
-    expect(source).toBeInstanceOf(CloudWatchAlarmSource);
-    expect(await source.states(['shop-api-5xx-rate'])).toMatchObject([{ name: 'shop-api-5xx-rate', state: 'ALARM' }]);
-    expect(mock).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['shop-api-5xx-rate'] });
-  });
-
-  it('fails when the alarms come from the rehearsal-only Prometheus source', () => {
-    const prometheus = config({ alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:8080/metrics' } }).alarms;
-    expect(() => awsAlarmSourceFor(prometheus)).toThrow(
-      new InvalidInputError('config.alarms.kind "prometheus" cannot be evaluated on AWS: use cloudwatch (prometheus is for the local rehearsal)'),
-    );
-  });
-
   it('retries CloudWatch calls five times, adaptively', async () => {
     expect(await cloudwatch.config.maxAttempts()).toBe(5);
     expect(await cloudwatch.config.retryStrategy()).toMatchObject({ mode: 'adaptive' });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import exampleConfig from '../../../config/example.json';
 import { ConfigError, parseConfig } from '../../../config/load';
 import rehearsalConfig from '../../../examples/rehearsal/runbook.json';
+import { wrongPlace } from '../../../config/kinds';
 import { loadRehearsalConfig, rehearsalProblems, withCommandsIn, withPort } from '../../../local/rehearsal/rehearsal-config';
 import { DEFAULT_CONFIG_PATH, PACKAGE_ROOT } from '../../../local/rehearsal/workspace';
 import { useTempDirs } from './fake-ports';
@@ -24,14 +25,14 @@ describe('rehearsalProblems', () => {
 
     expect(problems).toEqual(
       expect.arrayContaining([
-        "target.kind: 'ecs' needs AWS (an ECS service or a hook Lambda); a rehearsal runs 'process' or 'command' (got \"ecs\")",
-        "database.kind: 'rds-instance' needs AWS (RDS or Aurora); a rehearsal runs 'postgres' or none (got \"rds-instance\")",
-        "migrations.kind: 'ecs-task' needs AWS (an ECS task or a hook Lambda); a rehearsal runs 'command' or none (got \"ecs-task\")",
-        expect.stringMatching(/^alarms\.kind: 'cloudwatch' alarms need AWS; .* \(got "cloudwatch" with \d+ alarm name\(s\)\)$/),
+        wrongPlace('target', 'ecs', 'local'),
+        wrongPlace('database', 'rds-instance', 'local'),
+        wrongPlace('migrations', 'ecs-task', 'local'),
+        wrongPlace('alarms', 'cloudwatch', 'local'),
       ]),
     );
     for (const name of Object.keys(aws.smokeTests.secrets)) {
-      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^smokeTests\\.secrets\\.${name}: Secrets Manager needs AWS`)));
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^smokeTests\\.secrets\\.${name}: secretsManager secrets are read only on AWS`)));
     }
   });
 
@@ -115,6 +116,6 @@ describe('loadRehearsalConfig', () => {
     const path = join(await tempDir(), 'aws.json');
     await writeFile(path, JSON.stringify(exampleConfig));
 
-    expect(() => loadRehearsalConfig(path, { baseDir: PACKAGE_ROOT })).toThrow(/target\.kind: 'ecs' needs AWS/);
+    expect(() => loadRehearsalConfig(path, { baseDir: PACKAGE_ROOT })).toThrow(/target\.kind: 'ecs' \(an ECS service\) runs only on AWS/);
   });
 });

@@ -1,15 +1,9 @@
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { EcsDeployTarget } from '../../../../adapters/aws/ecs-deploy-target';
-import { HookDeployTarget } from '../../../../adapters/aws/hook-deploy-target';
-import { awsDeployTarget } from '../../../../adapters/aws/aws-deploy-target';
 import { DeployTargetEvent, elapsed, runDeployTarget } from '../../../../core/tasks/deploy-target/deploy-target';
 import type { DeployRequest, DeployTarget } from '../../../../core/ports/deploy-target';
 import { InvalidInputError } from '../../../../core/errors';
 import type { DeployedVersion, DeployHandle } from '../../../../core/model';
-import { config, deployment, fixedClock, HOOK_ARN, newRelease, region, REPO, TD41, testCredentials } from '../../../adapters/aws/deploy-fixtures';
+import { config, deployment, fixedClock, newRelease, REPO, TD41 } from '../../../adapters/aws/deploy-fixtures';
 
 const previous = { version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 };
 
@@ -117,41 +111,5 @@ describe('elapsed', () => {
   it('returns null for an unreadable or future start', () => {
     expect(elapsed('yesterday-ish', fixedClock.now())).toBeNull();
     expect(elapsed('2025-06-01T11:00:00.000Z', fixedClock.now())).toBeNull();
-  });
-});
-
-describe('awsDeployTarget', () => {
-  const clients = {
-    ecs: new ECSClient({ region, credentials: testCredentials }),
-    lambda: new LambdaClient({ region, credentials: testCredentials }),
-  };
-
-  it('picks the ECS adapter for an ecs target, which reads the configured service in the configured cluster', async () => {
-    const ecs = mockClient(clients.ecs);
-    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
-    const target = awsDeployTarget(config().target, clients);
-
-    expect(target).toBeInstanceOf(EcsDeployTarget);
-    await expect(target.current()).rejects.toThrow(/shop-api/);
-    expect(ecs).toHaveReceivedCommandExactlyOnceWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
-    ecs.restore();
-  });
-
-  it('picks the hook adapter for a hook target, which invokes the configured function', async () => {
-    const lambda = mockClient(clients.lambda);
-    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ version: 'v1.4.2', image: null, ref: 'v1.4.2' })) as unknown as InvokeCommandOutput['Payload'] });
-    const target = awsDeployTarget({ kind: 'hook', functionArn: HOOK_ARN }, clients);
-
-    expect(target).toBeInstanceOf(HookDeployTarget);
-    await target.current();
-    expect(lambda).toHaveReceivedCommandExactlyOnceWith(InvokeCommand, { FunctionName: HOOK_ARN, Payload: JSON.stringify({ action: 'current' }) });
-    lambda.restore();
-  });
-
-  it('fails when the target kind runs only in the rehearsal', () => {
-    const command = { kind: 'command' as const, deploy: './deploy.sh {{version}}', rollback: './deploy.sh {{version}}', current: 'cat VERSION' };
-    expect(() => awsDeployTarget(command, clients)).toThrow(
-      new InvalidInputError('target.kind: "command" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "ecs" or "hook"'),
-    );
   });
 });

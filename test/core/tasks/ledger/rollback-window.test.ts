@@ -100,7 +100,7 @@ describe('check-window', () => {
     expect(window.release).toMatchObject({ version: 'v1.4.2', deploymentId: deployment.id });
     expect(window.patch).toEqual({
       rollbackTo: preflight.running,
-      snapshot: null,
+      snapshot,
       migrations: { started: true, status: 'succeeded', ref: null, startedAt: null, finishedAt: null, detail: `as recorded for release ${deployment.id}` },
       error: { Error: 'AlarmFired', Cause: `Alarm shop-api-5xx-rate entered ALARM 95 min after release v1.4.2: ${ALARM_REASON}` },
       release: {
@@ -114,11 +114,12 @@ describe('check-window', () => {
     });
   });
 
-  it('hands the release snapshot over only when a person approves restores', async () => {
+  it('hands the release snapshot over whatever the approval setting: the state machine decides whether to restore', async () => {
     await releaseTwoVersions();
     clock.set('2025-03-04T12:21:00.000Z');
     const approving = { ...config, database: { ...config.database!, restoreApproval: { required: true, timeoutMinutes: 60 } } };
     expect((await checkWindow(executionNamed('alarm-1'), approving)).patch?.snapshot).toEqual(snapshot);
+    expect((await checkWindow(executionNamed('alarm-2'), config)).patch?.snapshot).toEqual(snapshot);
   });
 
   it('names who asked for a rollback that no alarm triggered', async () => {

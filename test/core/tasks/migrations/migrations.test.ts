@@ -1,15 +1,9 @@
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { EcsMigrator } from '../../../../adapters/aws/ecs-migrator';
-import { HookMigrator } from '../../../../adapters/aws/hook-migrator';
-import { awsMigrator } from '../../../../adapters/aws/aws-migrator';
 import { MigrationsEvent, runMigrations } from '../../../../core/tasks/migrations/migrations';
 import type { Migrator } from '../../../../core/ports/migrator';
-import { InvalidInputError, MigrationFailedError } from '../../../../core/errors';
+import { MigrationFailedError } from '../../../../core/errors';
 import type { DeployHandle, MigrationsState } from '../../../../core/model';
-import { config, deployment, fixedClock, HOOK_ARN, newRelease, NOW, region, testCredentials } from '../../../adapters/aws/deploy-fixtures';
+import { config, deployment, fixedClock, newRelease, NOW } from '../../../adapters/aws/deploy-fixtures';
 
 /** A migrator that answers with fixed states and leaves the time stamps to the task. */
 class ScriptedMigrator implements Migrator {
@@ -84,43 +78,5 @@ describe('runMigrations', () => {
 
   it('fails to parse a status check without the migrations slot', () => {
     expect(MigrationsEvent.safeParse({ operation: 'status', config: config(), deployment }).success).toBe(false);
-  });
-});
-
-describe('awsMigrator', () => {
-  const clients = { ecs: new ECSClient({ region, credentials: testCredentials }), lambda: new LambdaClient({ region, credentials: testCredentials }) };
-
-  it('picks the ECS task migrator for ecs-task migrations, which runs the release in the configured cluster', async () => {
-    const ecs = mockClient(clients.ecs);
-    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
-    const migrator = awsMigrator(config(), deployment.id, clients);
-
-    expect(migrator).toBeInstanceOf(EcsMigrator);
-    await expect(migrator.start(newRelease)).rejects.toThrow(/shop-api/);
-    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
-    ecs.restore();
-  });
-
-  it('picks the hook migrator for hook migrations, which invokes the configured function', async () => {
-    const lambda = mockClient(clients.lambda);
-    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ status: 'running', ref: 'migration-7' })) as unknown as InvokeCommandOutput['Payload'] });
-    const migrator = awsMigrator(config({ migrations: { kind: 'hook', functionArn: HOOK_ARN } }), deployment.id, clients);
-
-    expect(migrator).toBeInstanceOf(HookMigrator);
-    await migrator.start(newRelease);
-    expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input.FunctionName)).toEqual([HOOK_ARN]);
-    lambda.restore();
-  });
-
-  it('fails when no migrations are configured', () => {
-    expect(() => awsMigrator(config({ migrations: null }), deployment.id, clients)).toThrow(
-      new InvalidInputError('config.migrations: the migrations function ran but no migrations are configured (got null)'),
-    );
-  });
-
-  it('fails when the migrations kind runs only in the rehearsal', () => {
-    expect(() => awsMigrator(config({ migrations: { kind: 'command', command: 'npm run migrate' } }), deployment.id, clients)).toThrow(
-      new InvalidInputError('migrations.kind: "command" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "ecs-task" or "hook"'),
-    );
   });
 });

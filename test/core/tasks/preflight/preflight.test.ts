@@ -1,22 +1,12 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CloudWatchAlarmSource } from '../../../../adapters/aws/cloudwatch-alarms';
-import { EcsDeployTarget } from '../../../../adapters/aws/ecs-deploy-target';
-import { AuroraClusterBackups, RdsInstanceBackups } from '../../../../adapters/aws/rds-backups';
 import type { AlarmSource } from '../../../../core/ports/alarm-source';
 import type { DatabaseBackups, SnapshotQuota } from '../../../../core/ports/database-backups';
 import type { DeployTarget } from '../../../../core/ports/deploy-target';
-import { awsPreflightDeps } from '../../../../adapters/aws/aws-preflight-deps';
 import { PreflightEvent, runPreflight } from '../../../../core/tasks/preflight/preflight';
 import { AlarmStateUnavailableError, InvalidInputError, PreflightFailedError } from '../../../../core/errors';
 import type { AlarmState, DatabaseInfo, DeployedVersion, PreflightCheck } from '../../../../core/model';
-import { config, deployment, fixedClock, NOW, region, REPO, TD41, testCredentials } from '../../../adapters/aws/deploy-fixtures';
-import { FakeRds } from '../../../adapters/aws/fake-rds';
+import { config, deployment, fixedClock, NOW, REPO, TD41 } from '../../../adapters/aws/deploy-fixtures';
 
 const running: DeployedVersion = { version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 };
 const settled: PreflightCheck[] = [{ name: 'ecs service', ok: true, detail: 'shop-api in cluster shop-prod is ACTIVE' }];
@@ -244,58 +234,6 @@ describe('runPreflight', () => {
         );
         return passed === used + 1 + headroom <= max;
       }),
-    );
-  });
-});
-
-describe('awsPreflightDeps', () => {
-  const clients = {
-    ecs: new ECSClient({ region, credentials: testCredentials }),
-    lambda: new LambdaClient({ region, credentials: testCredentials }),
-    rds: new RDSClient({ region, credentials: testCredentials }),
-    cloudwatch: new CloudWatchClient({ region, credentials: testCredentials }),
-  };
-
-  it('composes the ECS target, the RDS instance backups and the CloudWatch alarms, each reading what the configuration names', async () => {
-    const rds = new FakeRds();
-    rds.instances.set('shop-prod-db', { DBInstanceIdentifier: 'shop-prod-db', DBInstanceStatus: 'available', Engine: 'postgres' });
-    const ecs = mockClient(clients.ecs);
-    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
-    const cloudwatch = mockClient(clients.cloudwatch);
-    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'shop-api-5xx-rate', StateValue: 'OK' }] });
-    const deps = awsPreflightDeps(config(), { ...clients, rds: rds.client });
-
-    expect(deps.target).toBeInstanceOf(EcsDeployTarget);
-    expect(deps.backups).toBeInstanceOf(RdsInstanceBackups);
-    expect(deps.alarms).toBeInstanceOf(CloudWatchAlarmSource);
-    await expect(deps.target.current()).rejects.toThrow(/shop-api/);
-    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
-    expect(await deps.backups?.describe()).toMatchObject({ kind: 'rds-instance', identifier: 'shop-prod-db' });
-    await deps.alarms.states(['shop-api-5xx-rate']);
-    expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['shop-api-5xx-rate'] });
-    ecs.restore();
-    cloudwatch.restore();
-  });
-
-  it('uses Aurora cluster backups of the configured cluster for an aurora-cluster database and none without a database', async () => {
-    const rds = new FakeRds();
-    rds.clusters.set('shop-prod', { DBClusterIdentifier: 'shop-prod', Status: 'available', Engine: 'aurora-postgresql' });
-    const backups = awsPreflightDeps(config({ database: { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod' } }), { ...clients, rds: rds.client }).backups;
-
-    expect(backups).toBeInstanceOf(AuroraClusterBackups);
-    expect(await backups?.describe()).toMatchObject({ kind: 'aurora-cluster', identifier: 'shop-prod', status: 'available' });
-    expect(awsPreflightDeps(config({ database: null }), clients).backups).toBeNull();
-  });
-
-  it('fails when the database kind runs only in the rehearsal', () => {
-    expect(() => awsPreflightDeps(config({ database: { kind: 'postgres' } }), clients)).toThrow(
-      new InvalidInputError('database.kind: "postgres" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "rds-instance" or "aurora-cluster"'),
-    );
-  });
-
-  it('fails when the alarm source runs only in the rehearsal', () => {
-    expect(() => awsPreflightDeps(config({ alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:3000/metrics' } }), clients)).toThrow(
-      new InvalidInputError('alarms.kind: "prometheus" runs only in the local rehearsal (deploy-runbook rehearse); on AWS use "cloudwatch"'),
     );
   });
 });

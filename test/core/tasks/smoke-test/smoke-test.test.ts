@@ -389,7 +389,7 @@ describe('secrets', () => {
     };
 
     await expect(runSmokeTests(smokeEvent(suite), localDeps({ C: 'c-value-7731' }))).rejects.toThrow(
-      "cannot run the smoke tests: smokeTests.secrets.A: environment variable A is not set; smokeTests.secrets.B: secret 'shop/b' needs AWS; use {env: …} in a rehearsal config",
+      "cannot run the smoke tests: smokeTests.secrets.A: environment variable A is not set; smokeTests.secrets.B: secretsManager secrets are read only on AWS; in a local rehearsal (deploy-runbook rehearse) name the secret with the environment, {\"env\": \"NAME\"} (got {\"secretsManager\":\"shop/b\"})",
     );
   });
 

@@ -1,0 +1,100 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import { type KindsIn, type Section, wrongPlace } from '../../config/kinds';
+import type { AlarmsConfig, DatabaseConfig, MigrationsConfig, RunbookConfig, TargetConfig } from '../../config/schema';
+import { InvalidInputError } from '../../core/errors';
+import type { AlarmSource } from '../../core/ports/alarm-source';
+import type { DatabaseBackups } from '../../core/ports/database-backups';
+import type { DatabaseRestorer } from '../../core/ports/database-restorer';
+import type { DeployTarget } from '../../core/ports/deploy-target';
+import type { Migrator } from '../../core/ports/migrator';
+import { AuroraClusterRestorer } from './aurora-restorer';
+import { CloudWatchAlarmSource } from './cloudwatch-alarms';
+import { EcsDeployTarget } from './ecs-deploy-target';
+import { EcsMigrator } from './ecs-migrator';
+import { HookDeployTarget } from './hook-deploy-target';
+import { HookMigrator } from './hook-migrator';
+import { AuroraClusterBackups, RdsInstanceBackups } from './rds-backups';
+import { RdsInstanceRestorer } from './rds-restorer';
+
+/*
+ * The AWS adapter of each configured kind: the counterpart of local/rehearsal/local-ports.ts. Each table is keyed
+ * by the kinds config/kinds.ts says run on AWS, so a kind added there without its adapter fails the type check;
+ * a kind that runs only in a rehearsal is refused with that table's message. Handlers import only the function
+ * they need, and the bundler leaves the other adapters (and their SDK clients) out.
+ */
+
+/** A table of factories, one per kind of `S` that runs on AWS, each given its own section's type. */
+type Factories<S extends Section, Config extends { kind: string }, Deps, Port> = {
+  readonly [K in KindsIn<S, 'aws'>]: (section: Extract<Config, { kind: K }>, deps: Deps) => Port;
+};
+
+function choose<S extends Section, Config extends { kind: string }, Deps, Port>(section: S, config: Config, deps: Deps, table: Factories<S, Config, Deps, Port>): Port {
+  const make = (table as Record<string, ((section: Config, deps: Deps) => Port) | undefined>)[config.kind];
+  if (!make) throw new InvalidInputError(wrongPlace(section, config.kind, 'aws'));
+  return make(config, deps);
+}
+
+export interface TargetClients {
+  readonly ecs: ECSClient;
+  readonly lambda: LambdaClient;
+}
+
+const TARGETS: Factories<'target', TargetConfig, TargetClients, DeployTarget> = {
+  ecs: (target, clients) => new EcsDeployTarget(clients.ecs, target),
+  hook: (target, clients) => new HookDeployTarget(clients.lambda, target.functionArn),
+};
+
+/** The deploy target (the deploy-target and preflight functions). */
+export function awsDeployTarget(target: TargetConfig, clients: TargetClients): DeployTarget {
+  return choose('target', target, clients, TARGETS);
+}
+
+interface MigratorDeps extends TargetClients {
+  readonly target: TargetConfig;
+  /** The runbook's deployment id: the migrations' idempotency key. */
+  readonly deploymentId: string;
+}
+
+const MIGRATORS: Factories<'migrations', MigrationsConfig, MigratorDeps, Migrator> = {
+  'ecs-task': (migrations, { ecs, target, deploymentId }) => {
+    if (target.kind !== 'ecs') throw new InvalidInputError(`migrations.kind: "ecs-task" migrations need an "ecs" target (got "${target.kind}")`);
+    return new EcsMigrator(ecs, target, migrations, deploymentId);
+  },
+  hook: (migrations, { lambda, deploymentId }) => new HookMigrator(lambda, migrations.functionArn, deploymentId),
+};
+
+/** The migrator (the migrations function). */
+export function awsMigrator(config: Pick<RunbookConfig, 'target' | 'migrations'>, deploymentId: string, clients: TargetClients): Migrator {
+  const { migrations, target } = config;
+  if (migrations === null) throw new InvalidInputError('config.migrations: the migrations function ran but no migrations are configured (got null)');
+  return choose('migrations', migrations, { ...clients, target, deploymentId }, MIGRATORS);
+}
+
+/** One configured database's pre-deploy backups and restorer. */
+export interface AwsDatabase {
+  readonly backups: DatabaseBackups;
+  readonly restorer: DatabaseRestorer;
+}
+
+const DATABASES: Factories<'database', DatabaseConfig, RDSClient, AwsDatabase> = {
+  'rds-instance': (database, rds) => ({ backups: new RdsInstanceBackups(rds, database), restorer: new RdsInstanceRestorer(rds, database) }),
+  'aurora-cluster': (database, rds) => ({ backups: new AuroraClusterBackups(rds, database), restorer: new AuroraClusterRestorer(rds, database) }),
+};
+
+/** The database's backups and restorer (the database-snapshot, restore-database and preflight functions). */
+export function awsDatabase(database: DatabaseConfig | null, rds: RDSClient): AwsDatabase {
+  if (database === null) throw new InvalidInputError('config.database: a database function ran but no database is configured (got null)');
+  return choose('database', database, rds, DATABASES);
+}
+
+const ALARM_SOURCES: Factories<'alarms', AlarmsConfig, CloudWatchClient, AlarmSource> = {
+  cloudwatch: (_alarms, cloudwatch) => new CloudWatchAlarmSource(cloudwatch),
+};
+
+/** The alarm source (the evaluate-alarms and preflight functions). */
+export function awsAlarms(alarms: AlarmsConfig, cloudwatch: CloudWatchClient): AlarmSource {
+  return choose('alarms', alarms, cloudwatch, ALARM_SOURCES);
+}

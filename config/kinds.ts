@@ -1,0 +1,98 @@
+/**
+ * Which kind of each configuration section runs where: on AWS (the stack's functions) or in a local rehearsal.
+ * The one table that configuration problems, their messages and the choice of adapters come from.
+ */
+export const KINDS = {
+  target: {
+    ecs: { runs: 'aws', label: 'an ECS service' },
+    hook: { runs: 'aws', label: 'a hook Lambda' },
+    process: { runs: 'local', label: 'a local process' },
+    command: { runs: 'local', label: 'shell commands' },
+  },
+  database: {
+    'rds-instance': { runs: 'aws', label: 'an RDS instance' },
+    'aurora-cluster': { runs: 'aws', label: 'an Aurora cluster' },
+    postgres: { runs: 'local', label: 'a local PostgreSQL' },
+  },
+  migrations: {
+    'ecs-task': { runs: 'aws', label: 'an ECS task' },
+    hook: { runs: 'aws', label: 'a hook Lambda' },
+    command: { runs: 'local', label: 'a shell command' },
+  },
+  alarms: {
+    cloudwatch: { runs: 'aws', label: 'CloudWatch alarms' },
+    prometheus: { runs: 'local', label: "rules over the app's Prometheus /metrics" },
+  },
+} as const;
+
+/** Where a kind runs. */
+export type Place = 'aws' | 'local';
+export type Section = keyof typeof KINDS;
+
+/** The kinds of `S` that run in `P`, as a type: an adapter table keyed by it must cover each of them. */
+export type KindsIn<S extends Section, P extends Place> = {
+  [K in keyof (typeof KINDS)[S]]: (typeof KINDS)[S][K] extends { runs: P } ? K : never;
+}[keyof (typeof KINDS)[S]];
+
+/** Where each way of naming a smoke-test secret can be read from. */
+export const SECRET_SOURCES = {
+  secretsManager: { runs: 'aws', label: 'Secrets Manager, {"secretsManager": "name or ARN", "jsonKey"?}' },
+  // On AWS the environment holds the function's own credentials: no secret may come from it there.
+  env: { runs: 'local', label: 'the environment, {"env": "NAME"}' },
+} as const;
+
+const PLACE_NAME: Record<Place, string> = { aws: 'on AWS', local: 'in a local rehearsal (deploy-runbook rehearse)' };
+
+function kindsIn(section: Section, place: Place): string[] {
+  return Object.entries(KINDS[section])
+    .filter(([, kind]) => kind.runs === place)
+    .map(([name]) => name);
+}
+
+function quoted(names: readonly string[]): string {
+  return names.map((name) => `'${name}'`).join(' or ');
+}
+
+/** The message for a kind used where it cannot run, naming the kinds that can: `target.kind: 'process' (…) runs only …`. */
+export function wrongPlace(section: Section, kind: string, place: Place): string {
+  const entry = (KINDS[section] as Record<string, { runs: Place; label: string } | undefined>)[kind];
+  const what = entry ? `'${kind}' (${entry.label}) runs only ${PLACE_NAME[entry.runs]}` : `'${kind}' is not a kind deploy-runbook knows`;
+  const optional = section === 'target' ? '' : ', or leave it out';
+  return `${section}.kind: ${what}; ${PLACE_NAME[place]} use ${quoted(kindsIn(section, place))}${optional} (got "${kind}")`;
+}
+
+/** What a section of a configuration looks like to this table. */
+interface Sections {
+  readonly target: { readonly kind: string };
+  readonly database: { readonly kind: string } | null;
+  readonly migrations: { readonly kind: string } | null;
+  readonly alarms: { readonly kind: string; readonly names?: readonly string[] };
+  readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
+}
+
+/** Every part of `config` that cannot run in `place`, one line per field, each naming the value received. */
+export function placeProblems(config: Sections, place: Place): string[] {
+  const problems: string[] = [];
+  for (const section of Object.keys(KINDS) as Section[]) {
+    const value = config[section];
+    if (value === null) continue;
+    // Watching no CloudWatch alarm needs no AWS: a rehearsal of such a configuration simply watches nothing.
+    if (section === 'alarms' && place === 'local' && value.kind === 'cloudwatch' && (config.alarms.names ?? []).length === 0) continue;
+    const entry = (KINDS[section] as Record<string, { runs: Place } | undefined>)[value.kind];
+    if (entry?.runs !== place) problems.push(wrongPlace(section, value.kind, place));
+  }
+  for (const [name, ref] of Object.entries(config.smokeTests.secrets)) {
+    const problem = secretSourceProblem(ref, place);
+    if (problem) problems.push(`smokeTests.secrets.${name}: ${problem}`);
+  }
+  return problems;
+}
+
+/** Why a secret reference cannot be read in `place`, naming the way that can; null when it can. */
+export function secretSourceProblem(ref: object, place: Place): string | null {
+  const [source] = Object.keys(ref) as (keyof typeof SECRET_SOURCES)[];
+  const known = SECRET_SOURCES[source];
+  if (!known || known.runs === place) return null;
+  const usable = Object.values(SECRET_SOURCES).find((s) => s.runs === place)?.label;
+  return `${source} secrets are read only ${PLACE_NAME[known.runs]}; ${PLACE_NAME[place]} name the secret with ${usable} (got ${JSON.stringify(ref)})`;
+}

@@ -1,0 +1,126 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { awsAlarms, awsDatabase, awsDeployTarget, awsMigrator } from '../../../adapters/aws/aws-ports';
+import { wrongPlace } from '../../../config/kinds';
+import { InvalidInputError } from '../../../core/errors';
+import { config, deployment, HOOK_ARN, newRelease, region, testCredentials } from './deploy-fixtures';
+import { FakeRds } from './fake-rds';
+import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config as rdsConfig, snapshotRef } from './rds-fixtures';
+
+const clients = {
+  ecs: new ECSClient({ region, credentials: testCredentials }),
+  lambda: new LambdaClient({ region, credentials: testCredentials }),
+};
+const hookPayload = (value: unknown) => Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+
+describe('awsDeployTarget', () => {
+  it('reads the configured service in the configured cluster for an ecs target', async () => {
+    const ecs = mockClient(clients.ecs);
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+    await expect(awsDeployTarget(config().target, clients).current()).rejects.toThrow(/shop-api/);
+    expect(ecs).toHaveReceivedCommandExactlyOnceWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    ecs.restore();
+  });
+
+  it('invokes the configured function for a hook target', async () => {
+    const lambda = mockClient(clients.lambda);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: hookPayload({ version: 'v1.4.2', image: null, ref: 'v1.4.2' }) });
+    expect(await awsDeployTarget({ kind: 'hook', functionArn: HOOK_ARN }, clients).current()).toEqual({ version: 'v1.4.2', image: null, ref: 'v1.4.2' });
+    expect(lambda).toHaveReceivedCommandExactlyOnceWith(InvokeCommand, { FunctionName: HOOK_ARN, Payload: JSON.stringify({ action: 'current' }) });
+    lambda.restore();
+  });
+
+  it.each([
+    [{ kind: 'command' as const, deploy: './deploy.sh {{version}}', rollback: './deploy.sh {{version}}', current: 'cat VERSION' }],
+    [{ kind: 'process' as const, command: ['node', 'server.js'], port: 3000, readyPath: '/health' }],
+  ])('fails when the target kind runs only in a rehearsal (%o), in the words of the kinds table', (target) => {
+    expect(() => awsDeployTarget(target as never, clients)).toThrow(new InvalidInputError(wrongPlace('target', target.kind, 'aws')));
+    expect(wrongPlace('target', target.kind, 'aws')).toMatch(new RegExp(`^target\\.kind: '${target.kind}' \\(.+\\) runs only in a local rehearsal .*on AWS use 'ecs' or 'hook'.*\\(got "${target.kind}"\\)$`));
+  });
+});
+
+describe('awsMigrator', () => {
+  it('runs the release in the configured cluster for ecs-task migrations', async () => {
+    const ecs = mockClient(clients.ecs);
+    ecs.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: 'MISSING' }] });
+    await expect(awsMigrator(config(), deployment.id, clients).start(newRelease)).rejects.toThrow(/shop-api/);
+    expect(ecs).toHaveReceivedCommandWith(DescribeServicesCommand, { cluster: 'shop-prod', services: ['shop-api'] });
+    ecs.restore();
+  });
+
+  it('invokes the configured function for hook migrations', async () => {
+    const lambda = mockClient(clients.lambda);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: hookPayload({ status: 'running', ref: 'migration-7' }) });
+    await awsMigrator(config({ migrations: { kind: 'hook', functionArn: HOOK_ARN } }), deployment.id, clients).start(newRelease);
+    expect(lambda.commandCalls(InvokeCommand).map((call) => call.args[0].input.FunctionName)).toEqual([HOOK_ARN]);
+    lambda.restore();
+  });
+
+  it('fails when no migrations are configured', () => {
+    expect(() => awsMigrator(config({ migrations: null }), deployment.id, clients)).toThrow(
+      new InvalidInputError('config.migrations: the migrations function ran but no migrations are configured (got null)'),
+    );
+  });
+
+  it('fails when ecs-task migrations come with a hook target', () => {
+    // The schema refuses this pair too; the adapter choice does not rely on it.
+    const hookTarget = { ...config(), target: { kind: 'hook' as const, functionArn: HOOK_ARN } };
+    expect(() => awsMigrator(hookTarget, deployment.id, clients)).toThrow(new InvalidInputError('migrations.kind: "ecs-task" migrations need an "ecs" target (got "hook")'));
+  });
+
+  it('fails when the migrations kind runs only in a rehearsal', () => {
+    expect(() => awsMigrator(config({ migrations: { kind: 'command', command: 'npm run migrate' } }), deployment.id, clients)).toThrow(
+      new InvalidInputError(wrongPlace('migrations', 'command', 'aws')),
+    );
+  });
+});
+
+describe('awsDatabase', () => {
+  it('snapshots and restores the configured instance for an rds-instance database', async () => {
+    const rds = new FakeRds();
+    rds.instances.set(INSTANCE_ID, { DBInstanceIdentifier: INSTANCE_ID, DBInstanceStatus: 'available', Engine: 'postgres' });
+    rds.snapshots.set(SNAPSHOT_ID, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available' });
+    const database = awsDatabase(rdsConfig().database, rds.client);
+    expect(await database.backups.describe()).toMatchObject({ kind: 'rds-instance', identifier: INSTANCE_ID, status: 'available' });
+    await database.restorer.advance(snapshotRef(), null);
+    expect(rds.callLog()).toEqual(expect.arrayContaining([`DescribeDBSnapshots ${SNAPSHOT_ID}`, `DescribeDBInstances ${INSTANCE_ID}`]));
+  });
+
+  it('snapshots and restores the configured cluster for an aurora-cluster database', async () => {
+    const writer = `${CLUSTER_ID}-writer`;
+    const rds = new FakeRds();
+    rds.clusters.set(CLUSTER_ID, { DBClusterIdentifier: CLUSTER_ID, Status: 'available', Engine: 'aurora-postgresql', DBClusterMembers: [{ DBInstanceIdentifier: writer, IsClusterWriter: true }] });
+    rds.instances.set(writer, { DBInstanceIdentifier: writer, DBInstanceStatus: 'available', DBClusterIdentifier: CLUSTER_ID, Engine: 'aurora-postgresql' });
+    rds.clusterSnapshots.set(SNAPSHOT_ID, { DBClusterSnapshotIdentifier: SNAPSHOT_ID, DBClusterIdentifier: CLUSTER_ID, Status: 'available' });
+    const database = awsDatabase(auroraConfig().database, rds.client);
+    expect(await database.backups.describe()).toMatchObject({ kind: 'aurora-cluster', identifier: CLUSTER_ID, status: 'available' });
+    await database.restorer.advance(snapshotRef({ kind: 'aurora-cluster', source: CLUSTER_ID }), null);
+    expect(rds.callLog()).toEqual(expect.arrayContaining([`DescribeDBClusterSnapshots ${SNAPSHOT_ID}`, `DescribeDBClusters ${CLUSTER_ID}`]));
+  });
+
+  it('fails when the database kind runs only in a rehearsal, or none is configured', () => {
+    const rds = new FakeRds();
+    expect(() => awsDatabase(rdsConfig({ database: { kind: 'postgres' } }).database, rds.client)).toThrow(new InvalidInputError(wrongPlace('database', 'postgres', 'aws')));
+    expect(() => awsDatabase(null, rds.client)).toThrow(new InvalidInputError('config.database: a database function ran but no database is configured (got null)'));
+    expect(rds.callLog()).toEqual([]);
+  });
+});
+
+describe('awsAlarms', () => {
+  it('reads the named CloudWatch alarms for a cloudwatch configuration', async () => {
+    const client = new CloudWatchClient({ region, credentials: testCredentials });
+    const cloudwatch = mockClient(client);
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'shop-api-5xx-rate', StateValue: 'ALARM' }] });
+    expect(await awsAlarms(config().alarms, client).states(['shop-api-5xx-rate'])).toMatchObject([{ name: 'shop-api-5xx-rate', state: 'ALARM' }]);
+    expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['shop-api-5xx-rate'] });
+    cloudwatch.restore();
+  });
+
+  it('fails when the alarms are Prometheus rules, which only a rehearsal reads', () => {
+    const prometheus = config({ alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:3000/metrics' } }).alarms;
+    expect(() => awsAlarms(prometheus, new CloudWatchClient({ region, credentials: testCredentials }))).toThrow(new InvalidInputError(wrongPlace('alarms', 'prometheus', 'aws')));
+  });
+});
