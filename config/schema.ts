@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { historyProblem, timeoutProblem } from './budgets';
 import { IMAGE_REPOSITORY } from './deployment-input';
 import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
@@ -455,10 +456,11 @@ export const RunbookConfig = z
       .prefault({}),
     polling: z
       .strictObject({
-        snapshot: polling(30, 240),
-        deployment: polling(15, 120),
-        migrations: polling(15, 240),
-        restore: polling(30, 360),
+        // Together with the bake and a restore approval, these fit the default timeout (see config/budgets.ts).
+        snapshot: polling(30, 120),
+        deployment: polling(15, 80),
+        migrations: polling(15, 120),
+        restore: polling(30, 180),
       })
       .prefault({}),
     /** The state machine gives up after this long; it bounds the lock lease too. */
@@ -494,15 +496,11 @@ export const RunbookConfig = z
     }
   }, unlessInvalid('bake'))
   .superRefine((config, ctx) => {
-    const approval = config.database?.restoreApproval;
-    if (approval?.required && approval.timeoutMinutes >= config.executionTimeoutMinutes) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['database', 'restoreApproval', 'timeoutMinutes'],
-        message: `must be less than executionTimeoutMinutes (${config.executionTimeoutMinutes}): the execution would time out while waiting, leaving the rollback unfinished`,
-      });
-    }
-  }, unlessInvalid('database', 'executionTimeoutMinutes'))
+    const late = timeoutProblem(config);
+    if (late) ctx.addIssue({ code: 'custom', path: ['executionTimeoutMinutes'], message: late });
+    const long = historyProblem(config);
+    if (long) ctx.addIssue({ code: 'custom', path: [long.field], message: long.message });
+  }, unlessInvalid('database', 'migrations', 'bake', 'polling', 'executionTimeoutMinutes'))
   // Judged on the whole configuration with the other cross-field rules; SmokeTests itself checks shapes only.
   .superRefine((config, ctx) => checkNamesAndTemplates(config.smokeTests, ctx), {
     when: ({ value }) => isRecord(value) && isRecord(value.smokeTests) && Array.isArray(value.smokeTests.checks) && isRecord(value.smokeTests.secrets),

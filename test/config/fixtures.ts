@@ -22,6 +22,11 @@ export function minimalDraft(): Draft {
   };
 }
 
+/** `minimalDraft()` with loops short enough for the shortest execution timeout (5 minutes): one minute of bake, a few seconds of polling. */
+export function quickDraft(): Draft {
+  return { ...minimalDraft(), bake: { durationSeconds: 60, pollSeconds: 30 }, polling: { deployment: { intervalSeconds: 1, maxAttempts: 30 } } };
+}
+
 /** `exampleDraft()` after `edit`. */
 export function exampleWith(edit: (draft: Draft) => void): Draft {
   const draft = exampleDraft();

@@ -4,7 +4,7 @@ import { ConfigError, parseConfig } from '../../config/load';
 import { MAX_CONFIG_BYTES } from '../../config/schema';
 import { RunbookError } from '../../core/errors';
 import rehearsal from '../../examples/rehearsal/runbook.json';
-import { type Draft, exampleDraft, exampleWith, fieldsOf, HOOK_ARN, minimalDraft, problemsOf } from './fixtures';
+import { type Draft, exampleDraft, exampleWith, fieldsOf, HOOK_ARN, minimalDraft, problemsOf, quickDraft } from './fixtures';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -62,10 +62,10 @@ describe('parseConfig: defaults', () => {
       rollbackWindowHours: 8,
       notifications: {},
       polling: {
-        snapshot: { intervalSeconds: 30, maxAttempts: 240 },
-        deployment: { intervalSeconds: 15, maxAttempts: 120 },
-        migrations: { intervalSeconds: 15, maxAttempts: 240 },
-        restore: { intervalSeconds: 30, maxAttempts: 360 },
+        snapshot: { intervalSeconds: 30, maxAttempts: 120 },
+        deployment: { intervalSeconds: 15, maxAttempts: 80 },
+        migrations: { intervalSeconds: 15, maxAttempts: 120 },
+        restore: { intervalSeconds: 30, maxAttempts: 180 },
       },
       executionTimeoutMinutes: 360,
       lock: { leaseMinutes: 365 },
@@ -92,8 +92,8 @@ describe('parseConfig: defaults', () => {
     });
 
     expect(config.database?.restoreApproval).toEqual({ required: true, timeoutMinutes: 60 });
-    expect(config.polling.restore).toEqual({ intervalSeconds: 60, maxAttempts: 360 });
-    expect(config.polling.snapshot).toEqual({ intervalSeconds: 30, maxAttempts: 240 });
+    expect(config.polling.restore).toEqual({ intervalSeconds: 60, maxAttempts: 180 });
+    expect(config.polling.snapshot).toEqual({ intervalSeconds: 30, maxAttempts: 120 });
   });
 
   it('fills the rehearsal kinds: DATABASE_URL, /health as ready path, no env, 10 requests before a rule fires', () => {
@@ -122,7 +122,7 @@ describe('parseConfig: defaults', () => {
   it('derives the lease from the execution timeout: executionTimeoutMinutes + 5', () => {
     fc.assert(
       fc.property(fc.integer({ min: 5, max: 1440 }), (timeout) => {
-        expect(parseConfig({ ...minimalDraft(), executionTimeoutMinutes: timeout }).lock.leaseMinutes).toBe(timeout + 5);
+        expect(parseConfig({ ...quickDraft(), executionTimeoutMinutes: timeout }).lock.leaseMinutes).toBe(timeout + 5);
       }),
     );
   });
@@ -130,7 +130,7 @@ describe('parseConfig: defaults', () => {
   it('keeps an explicit lease as long as the execution timeout or longer', () => {
     fc.assert(
       fc.property(fc.integer({ min: 5, max: 1440 }), fc.integer({ min: 0, max: 8000 }), (timeout, extra) => {
-        const config = parseConfig({ ...minimalDraft(), executionTimeoutMinutes: timeout, lock: { leaseMinutes: timeout + extra } });
+        const config = parseConfig({ ...quickDraft(), executionTimeoutMinutes: timeout, lock: { leaseMinutes: timeout + extra } });
         expect(config.lock.leaseMinutes).toBe(timeout + extra);
       }),
       { numRuns: 50 },
@@ -315,8 +315,28 @@ describe('parseConfig: cross-field rules', () => {
     ],
     [
       'a restore approval could outlast the execution',
-      (c) => ((c.database.restoreApproval = { required: true, timeoutMinutes: 120 }), (c.executionTimeoutMinutes = 90)),
-      'database.restoreApproval.timeoutMinutes: must be less than executionTimeoutMinutes (90): the execution would time out while waiting, leaving the rollback unfinished (got 120)',
+      (c) => ((c.database.restoreApproval = { required: true, timeoutMinutes: 120 }), (c.executionTimeoutMinutes = 300)),
+      'executionTimeoutMinutes: the worst-case waits of the runbook add up to 368.3 min (polling.snapshot 30 s × 119 waits = 59.5 min, polling.deployment 15 s × 79 waits = 19.8 min, polling.migrations 15 s × 119 waits = 29.8 min, bake 30 × bake.pollSeconds 60 s = 30 min, polling.deployment 15 s × 79 waits again for the rollback = 19.8 min, database.restoreApproval.timeoutMinutes 120 min = 120 min, polling.restore 30 s × 179 waits = 89.5 min), longer than the 300 min timeout: the execution would be stopped mid-rollback; raise executionTimeoutMinutes to at least 369 or lower those settings (got 300)',
+    ],
+    [
+      'the loops could outlast the execution timeout (the old defaults: 7.5 h of waits under 6 h)',
+      (c) => (c.polling = { snapshot: { maxAttempts: 240 }, deployment: { maxAttempts: 120 }, migrations: { maxAttempts: 240 }, restore: { maxAttempts: 360 } }),
+      'executionTimeoutMinutes: the worst-case waits of the runbook add up to 448.3 min (polling.snapshot 30 s × 239 waits = 119.5 min, polling.deployment 15 s × 119 waits = 29.8 min, polling.migrations 15 s × 239 waits = 59.8 min, bake 30 × bake.pollSeconds 60 s = 30 min, polling.deployment 15 s × 119 waits again for the rollback = 29.8 min, polling.restore 30 s × 359 waits = 179.5 min), longer than the 360 min timeout: the execution would be stopped mid-rollback; raise executionTimeoutMinutes to at least 449 or lower those settings (got nothing)',
+    ],
+    [
+      'a 24-hour bake is configured under a 30-minute timeout',
+      (c) => ((c.bake = { durationSeconds: 86_400, pollSeconds: 60 }), (c.executionTimeoutMinutes = 30)),
+      'executionTimeoutMinutes: the worst-case waits of the runbook add up to 1658.3 min (polling.snapshot 30 s × 119 waits = 59.5 min, polling.deployment 15 s × 79 waits = 19.8 min, polling.migrations 15 s × 119 waits = 29.8 min, bake 1440 × bake.pollSeconds 60 s = 1440 min, polling.deployment 15 s × 79 waits again for the rollback = 19.8 min, polling.restore 30 s × 179 waits = 89.5 min), longer than the 30 min timeout: the execution would be stopped mid-rollback; raise executionTimeoutMinutes to at least 1659 or lower those settings (got 30)',
+    ],
+    [
+      'a long bake polled every 5 seconds could fill the execution history',
+      (c) => ((c.bake = { durationSeconds: 43_200, pollSeconds: 5 }), (c.executionTimeoutMinutes = 1440)),
+      'bake: the loops can write 84140 history events (polling.snapshot 30 s × 119 waits: 1320, polling.deployment 15 s × 79 waits: 880, polling.migrations 15 s × 119 waits: 1320, bake 8640 × bake.pollSeconds 5 s: 77760, polling.deployment 15 s × 79 waits again for the rollback: 880, polling.restore 30 s × 179 waits: 1980); Step Functions stops an execution at 25000 events and the rest of the runbook needs room, so at most 20000 may go to loops: raise bake.pollSeconds, shorten bake.durationSeconds or lower polling maxAttempts (got {"durationSeconds":43200,"pollSeconds":5})',
+    ],
+    [
+      'polling loops with many attempts could fill the execution history',
+      (c) => ((c.polling = { snapshot: { intervalSeconds: 1, maxAttempts: 10_000 } }), (c.executionTimeoutMinutes = 1440)),
+      'polling: the loops can write 115330 history events (polling.snapshot 1 s × 9999 waits: 110000, polling.deployment 15 s × 79 waits: 880, polling.migrations 15 s × 119 waits: 1320, bake 30 × bake.pollSeconds 60 s: 270, polling.deployment 15 s × 79 waits again for the rollback: 880, polling.restore 30 s × 179 waits: 1980); Step Functions stops an execution at 25000 events and the rest of the runbook needs room, so at most 20000 may go to loops: raise bake.pollSeconds, shorten bake.durationSeconds or lower polling maxAttempts (got {"snapshot":{"intervalSeconds":1,"maxAttempts":10000}})',
     ],
   ];
 
@@ -329,7 +349,7 @@ describe('parseConfig: cross-field rules', () => {
   });
 
   it('lets a long approval timeout through when no approval is required', () => {
-    const config = parseConfig(exampleWith((c) => ((c.database.restoreApproval = { required: false, timeoutMinutes: 600 }), (c.executionTimeoutMinutes = 90))));
+    const config = parseConfig(exampleWith((c) => (c.database.restoreApproval = { required: false, timeoutMinutes: 600 })));
     expect(config.database?.restoreApproval.timeoutMinutes).toBe(600);
   });
 

@@ -157,8 +157,8 @@ describe('configSubstitutions', () => {
   });
 
   it('takes the approval timeout from the database, and 60 minutes without a database', () => {
-    const approving = parseConfig(exampleWith((c) => ((c.database.restoreApproval = { required: true, timeoutMinutes: 15 }), (c.executionTimeoutMinutes = 45))));
-    expect(configSubstitutions(approving)).toMatchObject({ ExecutionTimeoutSeconds: 2700, RestoreApprovalTimeoutSeconds: 900 });
+    const approving = parseConfig(exampleWith((c) => ((c.database.restoreApproval = { required: true, timeoutMinutes: 15 }), (c.executionTimeoutMinutes = 300))));
+    expect(configSubstitutions(approving)).toMatchObject({ ExecutionTimeoutSeconds: 18_000, RestoreApprovalTimeoutSeconds: 900 });
     expect(configSubstitutions(parseConfig(minimalDraft()))).toMatchObject({ RestoreApprovalTimeoutSeconds: 3600 });
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bakeChecks } from '../../../config/budgets';
 import { MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
 import { describeValue, formatIssues } from '../../../config/issues';
 import { RunbookConfig } from '../../../config/schema';
@@ -67,7 +68,7 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
     requestedBy: request.requestedBy ?? null,
     reason: request.reason ?? null,
     alarm,
-    bakeChecks: Math.max(1, Math.ceil(config.bake.durationSeconds / config.bake.pollSeconds)),
+    bakeChecks: bakeChecks(config.bake),
     approvalTimeoutSeconds: (config.database?.restoreApproval.timeoutMinutes ?? 60) * 60,
     executionId: event.execution.id,
     startedAt: deps.clock.now().toISOString(),
