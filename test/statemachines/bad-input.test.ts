@@ -27,6 +27,13 @@ const BAD_INPUTS: { name: string; input: Json; field: string; value: string }[] 
     value: '"999999999999.dkr.ecr.eu-west-1.amazonaws.com/other:v1.5.0"',
   },
   { name: 'a malformed image', input: release({ image: 'Shop API:latest' }), field: 'image:', value: '"Shop API:latest"' },
+  { name: 'a version the image is not tagged with', input: release({ version: 'v9.9.9' }), field: 'version: must be the tag of the image, "v1.5.0"', value: '(got "v9.9.9")' },
+  {
+    name: 'an image pinned by digest alone, whose version cannot be checked',
+    input: release({ image: `${REPOSITORY}@sha256:${'a'.repeat(64)}` }),
+    field: 'image: must carry the version as its tag',
+    value: `(got "${REPOSITORY}@sha256:${'a'.repeat(64)}")`,
+  },
   { name: 'an unknown field', input: release({ force: true }), field: 'force:', value: 'unknown field (got true)' },
   { name: 'an input over 8 KiB', input: release({ reason: 'r'.repeat(9000) }), field: 'input is', value: 'the limit is 8192' },
   { name: 'an array', input: ['v1.5.0'], field: 'input must be a JSON object', value: '(got ["v1.5.0"])' },
@@ -68,8 +75,8 @@ describe('bad execution input through the real ValidateInput', () => {
     });
   });
 
-  it('lets an image pinned by digest from the configured repository through', async () => {
-    const image = `${REPOSITORY}@sha256:${'a'.repeat(64)}`;
+  it('lets an image tagged with the version and pinned by digest through', async () => {
+    const image = `${NEW_IMAGE}@sha256:${'a'.repeat(64)}`;
     const run = await runScripted({ config: testConfig(), input: release({ image }), tasks: { ValidateInput: realValidateInput } });
 
     expect(run.status).toBe('SUCCEEDED');

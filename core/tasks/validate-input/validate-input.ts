@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { bakeChecks } from '../../../config/budgets';
-import { MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
+import { imageTag, MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
 import { describeValue, formatIssues } from '../../../config/issues';
 import { RunbookConfig } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
@@ -50,6 +50,7 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
         problems.push(`image: must come from ${config.target.imageRepository} (got "${image}")`);
       }
     }
+    if (image) problems.push(...versionOfImageProblems(version, image));
   } else if (request.alarm) {
     const watched = watchedAlarms(config.alarms);
     if (!watched.includes(request.alarm.name)) {
@@ -73,6 +74,18 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
     executionId: event.execution.id,
     startedAt: deps.clock.now().toISOString(),
   };
+}
+
+/**
+ * The version is what the smoke tests and the evidence expect the new release to report: it must be the
+ * image's own tag, or a caller could deploy one image under another version's name and make the checks fail
+ * by design (and, with it, roll back and restore the database).
+ */
+function versionOfImageProblems(version: string, image: string): string[] {
+  const tag = imageTag(image);
+  if (tag === null) return [`image: must carry the version as its tag, such as …:${version} or …:${version}@sha256:<digest>, so that the version checked is the one deployed (got "${image}")`];
+  if (tag !== version) return [`version: must be the tag of the image, "${tag}": the smoke tests would expect "${version}" from an image that is not it (got "${version}")`];
+  return [];
 }
 
 function isFromRepository(image: string, repository: string): boolean {
