@@ -148,10 +148,14 @@ export const RestorePolicy = z.enum(['never', 'when-migrations-ran', 'always']);
 const databaseCommon = {
   /** When the rollback restores the pre-deploy snapshot. */
   restorePolicy: RestorePolicy.default('when-migrations-ran'),
-  /** A person approves a restore before it starts; a rejection or timeout means no restore. */
+  /**
+   * A person approves a restore before it starts; a rejection or timeout means no restore. Required unless
+   * the configuration says `required: false`: a restore discards every write since the snapshot, and any
+   * caller allowed to start a deployment could otherwise cause one by deploying a failing release.
+   */
   restoreApproval: z
     .strictObject({
-      required: z.boolean().default(false),
+      required: z.boolean().default(true),
       timeoutMinutes: z.number().int().min(1).max(10_080).default(60),
     })
     .prefault({}),

@@ -72,14 +72,14 @@ describe('parseConfig: defaults', () => {
     });
   });
 
-  it('fills the defaults of an RDS database: restore when migrations ran, approval not required with 60 minutes, headroom 1', () => {
+  it('fills the defaults of an RDS database: restore when migrations ran, approved by a person within 60 minutes, headroom 1', () => {
     const config = parseConfig({ ...minimalDraft(), database: { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db' } });
 
     expect(config.database).toEqual({
       kind: 'rds-instance',
       instanceIdentifier: 'shop-prod-db',
       restorePolicy: 'when-migrations-ran',
-      restoreApproval: { required: false, timeoutMinutes: 60 },
+      restoreApproval: { required: true, timeoutMinutes: 60 },
       snapshotQuotaHeadroom: 1,
     });
   });

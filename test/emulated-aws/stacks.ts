@@ -68,11 +68,11 @@ function shopConfig(name: string, database: RunbookConfigInput['database']): Run
 /** The stacks the tier deploys, by name: each is one configuration a team could write. */
 export const TIER_STACKS = {
   /** ECS + RDS PostgreSQL instance; the database is restored when migrations ran, without approval. */
-  instance: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'when-migrations-ran' }),
+  instance: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'when-migrations-ran', restoreApproval: { required: false } }),
   /** The same, but a person approves each restore (deploy-runbook approve). */
   approval: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'always', restoreApproval: { required: true, timeoutMinutes: 30 } }),
   /** ECS + Aurora PostgreSQL cluster, restored on every rollback. */
-  aurora: shopConfig('shop', { kind: 'aurora-cluster', clusterIdentifier: 'shop-cluster', restorePolicy: 'always' }),
+  aurora: shopConfig('shop', { kind: 'aurora-cluster', clusterIdentifier: 'shop-cluster', restorePolicy: 'always', restoreApproval: { required: false } }),
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
 

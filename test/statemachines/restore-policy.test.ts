@@ -63,6 +63,13 @@ const ROWS: Row[] = [
   { name: 'always: even a failed rollout is restored', database: databaseWith({ restorePolicy: 'always' }), trigger: DEPLOY_FAILS, restoreCalls: RESTORE_CALLS, restore: RESTORED },
   { name: 'no database: nothing to restore', database: null, trigger: SMOKE_FAILS, restoreCalls: [], restore: SKIPPED },
   {
+    name: 'approval left unsaid: a person is asked before the restore (the safer default)',
+    database: { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db' },
+    trigger: MIGRATION_FAILS,
+    restoreCalls: ['RequestRestoreApproval', ...RESTORE_CALLS],
+    restore: RESTORED,
+  },
+  {
     name: 'approval required and approved: restored',
     database: databaseWith({ restorePolicy: 'always', restoreApproval: APPROVAL }),
     trigger: SMOKE_FAILS,

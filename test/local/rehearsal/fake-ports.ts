@@ -150,7 +150,7 @@ export function fakeConfig(baseUrl: string): RunbookConfig {
   return parseConfig({
     name: 'demo-app',
     target: { kind: 'process', command: ['node', 'server.mjs'], port: 47800 },
-    database: { kind: 'postgres' },
+    database: { kind: 'postgres', restoreApproval: { required: false } },
     migrations: { kind: 'command', command: 'node migrate.mjs {{version}}' },
     smokeTests: { baseUrl, checks: [{ name: 'health', path: '/health' }] },
     alarms: { kind: 'prometheus', metricsUrl: `${baseUrl}/metrics`, rules: [{ name: 'demo-app-5xx-ratio', metric: 'error-ratio', threshold: 0.01 }] },
