@@ -311,9 +311,9 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'Preflight',
       fn.preflight,
-      { config: sections('name', 'target', 'database', 'alarms'), deployment: $.deployment },
+      { config: sections('name', 'target', 'database', 'alarms', 'smokeTests'), deployment: $.deployment },
       {
-        comment: 'Target stable, database available, snapshot quota, running version and alarm baseline.',
+        comment: 'Target stable, database available, snapshot quota, smoke-test secrets readable, running version and alarm baseline.',
         resultPath: '$.preflight',
         timeoutSeconds: 120,
         catch: [catchAll(BEFORE_DEPLOY)],

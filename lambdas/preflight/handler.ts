@@ -2,11 +2,13 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { awsAlarms, awsDatabase, awsDeployTarget } from '../../adapters/aws/aws-ports';
+import { SecretsManagerSource } from '../../adapters/aws/secrets-manager-source';
 import { systemClock } from '../../core/ports/clock';
 import { PreflightEvent, runPreflight } from '../../core/tasks/preflight/preflight';
 import { logger, tracer } from '../shared/powertools';
@@ -17,6 +19,7 @@ const clients = {
 };
 const rds = tracer.captureAWSv3Client(new RDSClient({}));
 const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
+const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { clearState: true }))
@@ -27,6 +30,8 @@ export const handler = middy()
       target: awsDeployTarget(event.config.target, clients),
       backups: event.config.database === null ? null : awsDatabase(event.config.database, rds).backups,
       alarms: awsAlarms(event.config.alarms, cloudwatch),
+      // A source per invocation, as in SmokeTest: its cache must not outlive a secret rotation.
+      secrets: new SecretsManagerSource(secretsManager),
       clock: systemClock,
     }),
   );

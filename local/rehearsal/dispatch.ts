@@ -35,7 +35,7 @@ function required<T>(port: T | null, folder: string, section: string): T {
 export const ROUTES: Readonly<Record<string, Route>> = {
   'validate-input': route(ValidateInputEvent, (event, { clock }) => validateInput(event, { clock })),
   'deployment-lock': route(DeploymentLockEvent, (event, { store, clock }) => runDeploymentLock(event, { store, clock })),
-  preflight: route(PreflightEvent, (event, { target, backups, alarms, clock }) => runPreflight(event, { target, backups, alarms, clock })),
+  preflight: route(PreflightEvent, (event, { target, backups, alarms, secrets, clock }) => runPreflight(event, { target, backups, alarms, secrets, clock })),
   'database-snapshot': route(DatabaseSnapshotEvent, (event, { backups, clock }) =>
     runDatabaseSnapshot(event, { backups: required(backups, 'database-snapshot', 'database'), clock }),
   ),

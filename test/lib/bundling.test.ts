@@ -14,7 +14,7 @@ const ALLOWED_CLIENTS: Record<string, string[]> = {
   'validate-input': [],
   'deployment-lock': ['client-s3'],
   ledger: ['client-s3'],
-  preflight: ['client-cloudwatch', 'client-ecs', 'client-lambda', 'client-rds'],
+  preflight: ['client-cloudwatch', 'client-ecs', 'client-lambda', 'client-rds', 'client-secrets-manager'],
   'database-snapshot': ['client-rds'],
   'deploy-target': ['client-ecs', 'client-lambda'],
   migrations: ['client-ecs', 'client-lambda'],

@@ -1,15 +1,16 @@
 import * as z from 'zod/mini';
-import type { RunbookConfig } from '../../../config/schema';
+import type { RunbookConfig, SecretRef } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
 import type { AlarmSource } from '../../ports/alarm-source';
 import type { Clock } from '../../ports/clock';
 import type { DatabaseBackups } from '../../ports/database-backups';
 import type { DeployTarget } from '../../ports/deploy-target';
+import type { SecretSource } from '../../ports/secret-source';
 import { InvalidInputError, PreflightFailedError, RunbookError } from '../../errors';
 import { type AlarmState, type DatabaseInfo, type DeployedVersion, Deployment, judged, type Preflight, type PreflightCheck } from '../../model';
 
 /** The Parameters of the Preflight state. */
-export const PreflightEvent = z.object({ config: judged<Pick<RunbookConfig, 'name' | 'target' | 'database' | 'alarms'>>(), deployment: Deployment });
+export const PreflightEvent = z.object({ config: judged<Pick<RunbookConfig, 'name' | 'target' | 'database' | 'alarms' | 'smokeTests'>>(), deployment: Deployment });
 export type PreflightEvent = z.output<typeof PreflightEvent>;
 
 export interface PreflightDeps {
@@ -17,11 +18,13 @@ export interface PreflightDeps {
   /** Null exactly when `config.database` is null. */
   readonly backups: DatabaseBackups | null;
   readonly alarms: AlarmSource;
+  /** Reads each smoke-test secret once: the value is dropped, only whether it could be read is kept. */
+  readonly secrets: SecretSource;
   readonly clock: Clock;
 }
 
 /**
- * Checks that the target, the database and the alarms are fit for a deploy, and records what the rollback
+ * Checks that the target, the database, the smoke-test secrets and the alarms are fit for a deploy, and records what the rollback
  * and the bake will need: the running version and the alarm baseline. Every check runs; all failures are
  * reported together in one PreflightFailedError, so one attempt shows everything to fix.
  */
@@ -55,6 +58,12 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
     }
   }
 
+  // SmokeTest reads them only after the deploy: a secret it cannot read would fail the release, then the rollback's verification too.
+  for (const [name, ref] of Object.entries(config.smokeTests.secrets)) {
+    const read = await attempt(`smoke-test secret ${name}`, () => deps.secrets.resolve(ref));
+    if (read !== undefined) checks.push({ name: `smoke-test secret ${name}`, ok: true, detail: `${describeSecret(ref)} is readable` });
+  }
+
   const names = watchedAlarms(config.alarms);
   const states = names.length === 0 ? [] : await attempt('alarm baseline', () => deps.alarms.states(names));
   if (states) checks.push(baselineCheck(states, config.alarms.preexisting));
@@ -79,6 +88,12 @@ async function recordFailure<T>(checks: PreflightCheck[], name: string, read: ()
     if (!checks.some((check) => !check.ok && check.detail === error.message)) checks.push({ name, ok: false, detail: error.message });
     return undefined;
   }
+}
+
+/** Where a secret is read from, never what it holds. */
+function describeSecret(ref: SecretRef): string {
+  if ('env' in ref) return `environment variable ${ref.env}`;
+  return `Secrets Manager secret '${ref.secretsManager}'${ref.jsonKey === undefined ? '' : ` (key '${ref.jsonKey}')`}`;
 }
 
 function runningChecks(running: DeployedVersion, requested: string | null): PreflightCheck[] {

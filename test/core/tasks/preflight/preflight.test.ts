@@ -1,10 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { SecretRef } from '../../../../config/schema';
 import type { AlarmSource } from '../../../../core/ports/alarm-source';
 import type { DatabaseBackups, SnapshotQuota } from '../../../../core/ports/database-backups';
 import type { DeployTarget } from '../../../../core/ports/deploy-target';
+import type { SecretSource } from '../../../../core/ports/secret-source';
 import { PreflightEvent, runPreflight } from '../../../../core/tasks/preflight/preflight';
-import { AlarmStateUnavailableError, InvalidInputError, PreflightFailedError } from '../../../../core/errors';
+import { AlarmStateUnavailableError, InvalidInputError, PreflightFailedError, SecretUnavailableError } from '../../../../core/errors';
 import type { AlarmState, DatabaseInfo, DeployedVersion, PreflightCheck } from '../../../../core/model';
 import { config, deployment, fixedClock, NOW, REPO, TD41 } from '../../../adapters/aws/deploy-fixtures';
 
@@ -64,6 +66,19 @@ function fakeAlarms(states: AlarmState[] | Error): AlarmSource & { asked: string
   };
 }
 
+/** The example's one secret (SMOKE_PASSWORD, shop/prod/smoke-user) readable, or failing with the error given. */
+function fakeSecrets(failure?: Error): SecretSource & { read: SecretRef[] } {
+  const read: SecretRef[] = [];
+  return {
+    read,
+    resolve: async (ref) => {
+      read.push(ref);
+      if (failure) throw failure;
+      return 'Sm0ke-Pa55-not-to-be-shown';
+    },
+  };
+}
+
 const healthyAlarms = () => fakeAlarms([alarm('shop-api-5xx-rate', 'OK'), alarm('shop-api-p95-latency', 'OK')]);
 const event = (overrides: Record<string, unknown> = {}) => PreflightEvent.parse({ config: config(overrides), deployment });
 
@@ -71,7 +86,7 @@ describe('runPreflight', () => {
   it('records the running version, the database and the alarm baseline when everything is fit', async () => {
     const alarms = healthyAlarms();
 
-    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock });
+    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() });
 
     expect(result).toEqual({
       running,
@@ -82,6 +97,7 @@ describe('runPreflight', () => {
         { name: 'running version', ok: true, detail: `v1.4.2 (${TD41}): the rollback target` },
         { name: 'database available', ok: true, detail: 'rds-instance shop-prod-db is available' },
         { name: 'snapshot quota', ok: true, detail: '40 of 100 manual snapshots used; this deploy needs 1 more and keeps 1 free' },
+        { name: 'smoke-test secret SMOKE_PASSWORD', ok: true, detail: "Secrets Manager secret 'shop/prod/smoke-user' (key 'password') is readable" },
         { name: 'alarm baseline', ok: true, detail: '2 alarm(s), none in ALARM' },
       ],
       checkedAt: NOW.toISOString(),
@@ -95,6 +111,7 @@ describe('runPreflight', () => {
       backups: fakeBackups(),
       alarms: healthyAlarms(),
       clock: fixedClock,
+      secrets: fakeSecrets(),
     });
 
     expect(result.checks).toContainEqual({ name: 'redeploy', ok: true, detail: 'v1.5.0 is already running: this deploy redeploys it' });
@@ -116,6 +133,7 @@ describe('runPreflight', () => {
       backups,
       alarms,
       clock: fixedClock,
+      secrets: fakeSecrets(),
     }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(PreflightFailedError);
@@ -135,7 +153,7 @@ describe('runPreflight', () => {
   it('reports an alarm already firing without blocking when alarms.preexisting is "report"', async () => {
     const alarms = fakeAlarms([alarm('shop-api-5xx-rate', 'ALARM', 'Threshold Crossed'), alarm('shop-api-p95-latency', 'INSUFFICIENT_DATA')]);
 
-    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock });
+    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() });
 
     expect(result.checks.at(-1)).toEqual({
       name: 'alarm baseline',
@@ -155,6 +173,7 @@ describe('runPreflight', () => {
         backups: fakeBackups(),
         alarms,
         clock: fixedClock,
+        secrets: fakeSecrets(),
       }),
     ).rejects.toThrow(
       new PreflightFailedError(
@@ -166,7 +185,7 @@ describe('runPreflight', () => {
   it('fails when the alarm states cannot be read: without a baseline the bake cannot judge', async () => {
     const alarms = fakeAlarms(new AlarmStateUnavailableError('CloudWatch has no metric or composite alarm named "shop-api-5xx-rate" (alarms.names)'));
 
-    await expect(runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock })).rejects.toThrow(
+    await expect(runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
       new PreflightFailedError(
         'pre-flight failed for shop-api (1 check(s)): alarm baseline: CloudWatch has no metric or composite alarm named "shop-api-5xx-rate" (alarms.names)',
       ),
@@ -176,7 +195,7 @@ describe('runPreflight', () => {
   it('fails when the database does not exist', async () => {
     const backups = fakeBackups(new PreflightFailedError('database.instanceIdentifier: RDS DB instance "shop-prod-db" does not exist in this account and region'));
 
-    await expect(runPreflight(event(), { target: fakeTarget(), backups, alarms: healthyAlarms(), clock: fixedClock })).rejects.toThrow(
+    await expect(runPreflight(event(), { target: fakeTarget(), backups, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
       /database: database.instanceIdentifier: RDS DB instance "shop-prod-db" does not exist/,
     );
   });
@@ -185,28 +204,53 @@ describe('runPreflight', () => {
     const missing = 'ECS service shop-api in cluster shop-prod was not found (MISSING)';
     const target = fakeTarget([{ name: 'ecs service', ok: false, detail: missing }], new PreflightFailedError(missing));
 
-    await expect(runPreflight(event(), { target, backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock })).rejects.toThrow(
+    await expect(runPreflight(event(), { target, backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
       new PreflightFailedError(`pre-flight failed for shop-api (1 check(s)): ecs service: ${missing}`),
     );
+  });
+
+  it('fails before anything changes when a smoke-test secret cannot be read, naming the secret and never its value', async () => {
+    const secrets = fakeSecrets(
+      new SecretUnavailableError("Secrets Manager secret 'shop/prod/smoke-user' cannot be read: AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue"),
+    );
+
+    const error = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets }).catch((e: unknown) => e);
+
+    expect(error).toEqual(
+      new PreflightFailedError(
+        "pre-flight failed for shop-api (1 check(s)): smoke-test secret SMOKE_PASSWORD: Secrets Manager secret 'shop/prod/smoke-user' cannot be read: AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue",
+      ),
+    );
+    expect(secrets.read).toEqual([{ secretsManager: 'shop/prod/smoke-user', jsonKey: 'password' }]);
+  });
+
+  it('reads every smoke-test secret and keeps none of their values in what it returns', async () => {
+    const secrets = fakeSecrets();
+    const smokeTests = { ...config().smokeTests, secrets: { SMOKE_PASSWORD: { secretsManager: 'shop/a' }, B: { secretsManager: 'shop/b', jsonKey: 'token' } } };
+
+    const result = await runPreflight(event({ smokeTests }), { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets });
+
+    expect(secrets.read).toEqual([{ secretsManager: 'shop/a' }, { secretsManager: 'shop/b', jsonKey: 'token' }]);
+    expect(JSON.stringify(result)).not.toContain('Sm0ke-Pa55');
   });
 
   it('lets an unexpected error through rather than calling it a failed check', async () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
 
     await expect(
-      runPreflight(event(), { target: fakeTarget(settled, throttled), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock }),
+      runPreflight(event(), { target: fakeTarget(settled, throttled), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() }),
     ).rejects.toBe(throttled);
   });
 
   it('skips the database checks when no database is configured', async () => {
-    const result = await runPreflight(event({ database: null }), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock });
+    const result = await runPreflight(event({ database: null }), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() });
 
     expect(result.database).toBeNull();
-    expect(result.checks.map((c) => c.name)).toEqual(['ecs service', 'running version', 'alarm baseline']);
+    expect(result.checks.map((c) => c.name)).toEqual(['ecs service', 'running version', 'smoke-test secret SMOKE_PASSWORD', 'alarm baseline']);
   });
 
   it('fails when a database is configured but no backups adapter was given', async () => {
-    await expect(runPreflight(event(), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock })).rejects.toThrow(
+    await expect(runPreflight(event(), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
       new InvalidInputError('config.database is rds-instance but the preflight was given no database adapter'),
     );
   });
@@ -214,7 +258,7 @@ describe('runPreflight', () => {
   it('does not ask for alarm states when no alarms are configured, and says the bake is blind', async () => {
     const alarms = healthyAlarms();
 
-    const result = await runPreflight(event({ alarms: { kind: 'cloudwatch', names: [] } }), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock });
+    const result = await runPreflight(event({ alarms: { kind: 'cloudwatch', names: [] } }), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() });
 
     expect(alarms.asked).toEqual([]);
     expect(result.baseline.alarms).toEqual([]);
@@ -228,7 +272,7 @@ describe('runPreflight', () => {
       fc.asyncProperty(around, async ({ used, headroom, offset }) => {
         const max = Math.max(1, used + 1 + headroom + offset);
         const input = event({ database: { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db', snapshotQuotaHeadroom: headroom } });
-        const passed = await runPreflight(input, { target: fakeTarget(), backups: fakeBackups(databaseInfo, { used, max }), alarms: healthyAlarms(), clock: fixedClock }).then(
+        const passed = await runPreflight(input, { target: fakeTarget(), backups: fakeBackups(databaseInfo, { used, max }), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() }).then(
           () => true,
           () => false,
         );
