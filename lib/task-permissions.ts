@@ -1,3 +1,15 @@
+import { AURORA_RESTORER_IAM } from '../adapters/aws/aurora-restorer';
+import { CLOUDWATCH_ALARMS_IAM } from '../adapters/aws/cloudwatch-alarms';
+import { ECS_DEPLOY_TARGET_IAM } from '../adapters/aws/ecs-deploy-target';
+import { ECS_MIGRATOR_IAM } from '../adapters/aws/ecs-migrator';
+import { HOOK_IAM } from '../adapters/aws/hook-client';
+import { RDS_BACKUPS_IAM } from '../adapters/aws/rds-backups';
+import { RDS_LOOKUPS_IAM } from '../adapters/aws/rds-lookups';
+import { RDS_RESTORER_IAM } from '../adapters/aws/rds-restorer';
+import { RESTORE_PROGRESS_IAM } from '../adapters/aws/restore-progress';
+import { S3_ARTIFACT_STORE_IAM as S3 } from '../adapters/aws/s3-artifact-store';
+import { SECRETS_MANAGER_IAM } from '../adapters/aws/secrets-manager-source';
+import { SNS_NOTIFIER_IAM } from '../adapters/aws/sns-notifier';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { RunbookConfig } from '../config/schema';
@@ -24,8 +36,9 @@ export type TaskGrants = Readonly<Record<string, readonly TaskGrant[]>>;
 const ECS_TASKS = { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } };
 
 /**
- * The least-privilege permissions of every task function for one configuration: the single place that
- * maps "what a task does" to IAM. Only kinds that run on AWS get grants (the construct rejects the others).
+ * The least-privilege permissions of every task function for one configuration: the single place that maps
+ * "what a task does" to resources. The actions come from the adapters, where each is written beside its call.
+ * Only kinds that run on AWS get grants (the construct rejects the others).
  */
 export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBucket): TaskGrants {
   const arns = new ResourceArns(scope);
@@ -40,33 +53,33 @@ export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBuc
     'smoke-test': smokeTestGrants(arns, config),
     'evaluate-alarms': alarmGrants(arns, config),
     'restore-database': restoreGrants(arns, config),
-    notify: config.notifications.topicArn ? [{ actions: ['sns:Publish'], resources: [config.notifications.topicArn] }] : [],
+    notify: config.notifications.topicArn ? [{ actions: [SNS_NOTIFIER_IAM.publish], resources: [config.notifications.topicArn] }] : [],
   };
 }
 
 function storeGrants(bucket: IBucket, prefixes: readonly string[]): TaskGrant[] {
   return [
     {
-      actions: ['s3:GetObject', 's3:PutObject'],
+      actions: [S3.getObject, S3.putObject],
       resources: prefixes.map((prefix) => bucket.arnForObjects(prefix)),
       wildcardReason: `object keys under ${prefixes.join(', ')} are per target and per deployment (docs/architecture.md store layout)`,
     },
     // Without ListBucket, S3 answers 403 instead of 404 for a key that does not exist yet (first lock, first ledger).
-    { actions: ['s3:ListBucket'], resources: [bucket.bucketArn] },
+    { actions: [S3.listBucket], resources: [bucket.bucketArn] },
   ];
 }
 
 function hookInvoke(functionArn: string): TaskGrant {
-  return { actions: ['lambda:InvokeFunction'], resources: [functionArn] };
+  return { actions: [HOOK_IAM.invoke], resources: [functionArn] };
 }
 
 function alarmArns(arns: ResourceArns, config: RunbookConfig): string[] {
   return config.alarms.kind === 'cloudwatch' ? config.alarms.names.map((name) => arns.alarm(name)) : [];
 }
 
-function passRole(config: RunbookConfig): TaskGrant[] {
+function passRole(config: RunbookConfig, action: string): TaskGrant[] {
   if (config.target.kind !== 'ecs') return [];
-  return [{ actions: ['iam:PassRole'], resources: config.target.passRoleArns, conditions: ECS_TASKS }];
+  return [{ actions: [action], resources: config.target.passRoleArns, conditions: ECS_TASKS }];
 }
 
 function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
@@ -74,26 +87,28 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   const { target, database } = config;
   if (target.kind === 'ecs') {
     grants.push(
-      { actions: ['ecs:DescribeServices'], resources: [arns.ecsService(target.cluster, target.service)] },
-      { actions: ['ecs:DescribeTaskDefinition'], resources: ['*'], wildcardReason: 'ecs:DescribeTaskDefinition has no resource-level permissions' },
+      { actions: [ECS_DEPLOY_TARGET_IAM.describeServices], resources: [arns.ecsService(target.cluster, target.service)] },
+      { actions: [ECS_DEPLOY_TARGET_IAM.describeTaskDefinition], resources: ['*'], wildcardReason: 'ecs:DescribeTaskDefinition has no resource-level permissions' },
     );
   }
   if (target.kind === 'hook') grants.push(hookInvoke(target.functionArn));
   if (database?.kind === 'rds-instance') {
-    grants.push({ actions: ['rds:DescribeDBInstances'], resources: [arns.rds('db', database.instanceIdentifier)] });
+    grants.push({ actions: [RDS_LOOKUPS_IAM.describeDBInstances], resources: [arns.rds('db', database.instanceIdentifier)] });
   }
   if (database?.kind === 'aurora-cluster') {
-    grants.push({ actions: ['rds:DescribeDBClusters'], resources: [arns.rds('cluster', database.clusterIdentifier)] });
+    grants.push({ actions: [RDS_LOOKUPS_IAM.describeDBClusters], resources: [arns.rds('cluster', database.clusterIdentifier)] });
   }
   if (database?.kind === 'rds-instance' || database?.kind === 'aurora-cluster') {
     grants.push({
-      actions: ['rds:DescribeAccountAttributes'],
+      actions: [RDS_BACKUPS_IAM.describeAccountAttributes],
       resources: ['*'],
       wildcardReason: 'rds:DescribeAccountAttributes (the manual snapshot quota) has no resource-level permissions',
     });
   }
   const alarms = alarmArns(arns, config);
-  if (alarms.length > 0) grants.push({ actions: ['cloudwatch:DescribeAlarms'], resources: alarms });
+  if (alarms.length > 0) grants.push({ actions: [CLOUDWATCH_ALARMS_IAM.describeAlarms], resources: alarms });
+  // Preflight reads every smoke-test secret, so that an unreadable one stops the deploy before anything changes.
+  grants.push(...smokeTestGrants(arns, config));
   return grants;
 }
 
@@ -104,18 +119,16 @@ function snapshotGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] 
     const instance = arns.rds('db', database.instanceIdentifier);
     const snapshots = arns.rds('snapshot', `${snapshotPrefix(config.name)}*`);
     return [
-      { actions: ['rds:CreateDBSnapshot', 'rds:DescribeDBSnapshots'], resources: [instance, snapshots], wildcardReason: reason },
-      { actions: ['rds:AddTagsToResource'], resources: [snapshots], wildcardReason: reason },
-      { actions: ['rds:DescribeDBInstances'], resources: [instance] },
+      { actions: [RDS_BACKUPS_IAM.createDBSnapshot, RDS_LOOKUPS_IAM.describeDBSnapshots], resources: [instance, snapshots], wildcardReason: reason },
+      { actions: [RDS_BACKUPS_IAM.tagOnCreate], resources: [snapshots], wildcardReason: reason },
     ];
   }
   if (database?.kind === 'aurora-cluster') {
     const cluster = arns.rds('cluster', database.clusterIdentifier);
     const snapshots = arns.rds('cluster-snapshot', `${snapshotPrefix(config.name)}*`);
     return [
-      { actions: ['rds:CreateDBClusterSnapshot', 'rds:DescribeDBClusterSnapshots'], resources: [cluster, snapshots], wildcardReason: reason },
-      { actions: ['rds:AddTagsToResource'], resources: [snapshots], wildcardReason: reason },
-      { actions: ['rds:DescribeDBClusters'], resources: [cluster] },
+      { actions: [RDS_BACKUPS_IAM.createDBClusterSnapshot, RDS_LOOKUPS_IAM.describeDBClusterSnapshots], resources: [cluster, snapshots], wildcardReason: reason },
+      { actions: [RDS_BACKUPS_IAM.tagOnCreate], resources: [snapshots], wildcardReason: reason },
     ];
   }
   return [];
@@ -126,19 +139,19 @@ function deployGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   if (target.kind === 'hook') return [hookInvoke(target.functionArn)];
   if (target.kind !== 'ecs') return [];
   return [
-    { actions: ['ecs:DescribeServices', 'ecs:UpdateService'], resources: [arns.ecsService(target.cluster, target.service)] },
+    { actions: [ECS_DEPLOY_TARGET_IAM.describeServices, ECS_DEPLOY_TARGET_IAM.updateService], resources: [arns.ecsService(target.cluster, target.service)] },
     {
-      actions: ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'],
+      actions: [ECS_DEPLOY_TARGET_IAM.describeTaskDefinition, ECS_DEPLOY_TARGET_IAM.registerTaskDefinition],
       resources: ['*'],
       wildcardReason: 'ecs:DescribeTaskDefinition and ecs:RegisterTaskDefinition have no resource-level permissions',
     },
     {
-      actions: ['ecs:TagResource'],
+      actions: [ECS_DEPLOY_TARGET_IAM.tagOnRegister],
       resources: [arns.ecsTaskDefinitionRevisions(target.family)],
       conditions: { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } },
       wildcardReason: `a new revision of the ${target.family} family gets the next revision number`,
     },
-    ...passRole(config),
+    ...passRole(config, ECS_DEPLOY_TARGET_IAM.passRoles),
   ];
 }
 
@@ -150,39 +163,39 @@ function migrationGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   const taskReason = `task ids in ${target.cluster} are assigned when the migration task starts`;
   return [
     {
-      actions: ['ecs:RunTask'],
+      actions: [ECS_MIGRATOR_IAM.runTask],
       resources: [arns.ecsTaskDefinitionRevisions(target.family)],
       conditions: { ArnEquals: { 'ecs:cluster': arns.ecsCluster(target.cluster) } },
       wildcardReason: `migrations run the revision just deployed, any revision of the ${target.family} family`,
     },
-    { actions: ['ecs:DescribeTasks'], resources: [tasks], wildcardReason: taskReason },
+    { actions: [ECS_MIGRATOR_IAM.describeTasks], resources: [tasks], wildcardReason: taskReason },
     {
-      actions: ['ecs:TagResource'],
+      actions: [ECS_MIGRATOR_IAM.tagOnRun],
       resources: [tasks],
       conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
       wildcardReason: taskReason,
     },
-    { actions: ['ecs:DescribeServices'], resources: [arns.ecsService(target.cluster, target.service)] },
-    ...passRole(config),
+    { actions: [ECS_DEPLOY_TARGET_IAM.describeServices], resources: [arns.ecsService(target.cluster, target.service)] },
+    ...passRole(config, ECS_MIGRATOR_IAM.passRoles),
   ];
 }
 
 function smokeTestGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const secrets = Object.values(config.smokeTests.secrets).flatMap((ref) => ('secretsManager' in ref ? [arns.secret(ref.secretsManager)] : []));
-  return secrets.length > 0 ? [{ actions: ['secretsmanager:GetSecretValue'], resources: [...new Set(secrets)] }] : [];
+  return secrets.length > 0 ? [{ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [...new Set(secrets)] }] : [];
 }
 
 function alarmGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const alarms = alarmArns(arns, config);
-  return alarms.length > 0 ? [{ actions: ['cloudwatch:DescribeAlarms'], resources: alarms }] : [];
+  return alarms.length > 0 ? [{ actions: [CLOUDWATCH_ALARMS_IAM.describeAlarms], resources: alarms }] : [];
 }
 
 const RESTORE_GROUPS_REASON =
   'the restored database reuses the subnet, parameter and option groups the snapshot records, whose names are only known at restore time';
 
 /** Restoring an encrypted snapshot creates a grant on its key. */
-function kmsGrants(kmsKeyArn: string | undefined): TaskGrant[] {
-  return kmsKeyArn ? [{ actions: ['kms:CreateGrant', 'kms:DescribeKey'], resources: [kmsKeyArn] }] : [];
+function kmsGrants(kmsKeyArn: string | undefined, restorer: { readonly grantKey: string; readonly describeKey: string }): TaskGrant[] {
+  return kmsKeyArn ? [{ actions: [restorer.grantKey, restorer.describeKey], resources: [kmsKeyArn] }] : [];
 }
 
 function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
@@ -197,18 +210,18 @@ function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
     const snapshots = arns.rds('snapshot', `${snapshotPrefix(config.name)}*`);
     return [
       {
-        actions: ['rds:DescribeDBInstances', 'rds:ModifyDBInstance'],
+        actions: [RDS_LOOKUPS_IAM.describeDBInstances, RESTORE_PROGRESS_IAM.modifyDBInstance],
         resources: [instance, failed],
         wildcardReason: `the replaced database is kept as ${id}-failed-<timestamp>`,
       },
       {
-        actions: ['rds:RestoreDBInstanceFromDBSnapshot'],
+        actions: [RDS_RESTORER_IAM.restoreDBInstanceFromDBSnapshot],
         resources: [instance, snapshots, arns.rds('subgrp', '*'), arns.rds('pg', '*'), arns.rds('og', '*')],
         wildcardReason: `${snapshotReason}; ${RESTORE_GROUPS_REASON}`,
       },
-      { actions: ['rds:AddTagsToResource'], resources: [instance] },
-      { actions: ['rds:DescribeDBSnapshots'], resources: [snapshots], wildcardReason: snapshotReason },
-      ...kmsGrants(database.kmsKeyArn),
+      { actions: [RDS_RESTORER_IAM.tagOnRestore], resources: [instance] },
+      { actions: [RDS_LOOKUPS_IAM.describeDBSnapshots], resources: [snapshots], wildcardReason: snapshotReason },
+      ...kmsGrants(database.kmsKeyArn, RDS_RESTORER_IAM),
     ];
   }
   if (database.kind === 'aurora-cluster') {
@@ -219,32 +232,32 @@ function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
     const snapshots = arns.rds('cluster-snapshot', `${snapshotPrefix(config.name)}*`);
     return [
       {
-        actions: ['rds:DescribeDBClusters', 'rds:ModifyDBCluster'],
+        actions: [RDS_LOOKUPS_IAM.describeDBClusters, AURORA_RESTORER_IAM.modifyDBCluster],
         resources: [cluster, failed],
         wildcardReason: `the replaced cluster is kept as ${id}-failed-<timestamp>`,
       },
       {
-        actions: ['rds:RestoreDBClusterFromSnapshot'],
+        actions: [AURORA_RESTORER_IAM.restoreDBClusterFromSnapshot],
         resources: [cluster, snapshots, arns.rds('subgrp', '*'), arns.rds('cluster-pg', '*'), arns.rds('og', '*')],
         wildcardReason: `${snapshotReason}; ${RESTORE_GROUPS_REASON}`,
       },
       {
-        actions: ['rds:DescribeDBInstances', 'rds:ModifyDBInstance'],
+        actions: [RDS_LOOKUPS_IAM.describeDBInstances, RESTORE_PROGRESS_IAM.modifyDBInstance],
         resources: [instances],
         wildcardReason: `the cluster's writer (named ${id}-<n>) is kept as <writer>-failed-<timestamp>`,
       },
       {
-        actions: ['rds:CreateDBInstance'],
+        actions: [AURORA_RESTORER_IAM.createDBInstance],
         resources: [instances, cluster, arns.rds('subgrp', '*'), arns.rds('pg', '*'), arns.rds('og', '*')],
         wildcardReason: `the restored cluster's writer is named ${id}-<n>; ${RESTORE_GROUPS_REASON}`,
       },
       {
-        actions: ['rds:AddTagsToResource'],
+        actions: [AURORA_RESTORER_IAM.tagOnRestore],
         resources: [cluster, instances],
         wildcardReason: `the restored cluster's instances are named ${id}-<n>`,
       },
-      { actions: ['rds:DescribeDBClusterSnapshots'], resources: [snapshots], wildcardReason: snapshotReason },
-      ...kmsGrants(database.kmsKeyArn),
+      { actions: [RDS_LOOKUPS_IAM.describeDBClusterSnapshots], resources: [snapshots], wildcardReason: snapshotReason },
+      ...kmsGrants(database.kmsKeyArn, AURORA_RESTORER_IAM),
     ];
   }
   return [];

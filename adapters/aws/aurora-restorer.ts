@@ -39,6 +39,21 @@ import {
   plainTags,
 } from './restore-steps';
 
+/**
+ * The IAM action behind each AWS call AuroraClusterRestorer makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const AURORA_RESTORER_IAM = {
+  modifyDBCluster: 'rds:ModifyDBCluster',
+  restoreDBClusterFromSnapshot: 'rds:RestoreDBClusterFromSnapshot',
+  createDBInstance: 'rds:CreateDBInstance',
+  /** The restore and the new writer copy the failed cluster's tags: tagging on create is rds:AddTagsToResource. */
+  tagOnRestore: 'rds:AddTagsToResource',
+  /** Restoring a snapshot encrypted with a customer-managed key lets RDS use the key through a grant. */
+  grantKey: 'kms:CreateGrant',
+  describeKey: 'kms:DescribeKey',
+} as const;
+
 const TagList = z.optional(z.array(z.object({ Key: z.string(), Value: z.string() })));
 
 /** The original cluster's settings, named as RestoreDBClusterFromSnapshot takes them. */

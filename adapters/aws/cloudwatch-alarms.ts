@@ -3,6 +3,14 @@ import type { AlarmSource } from '../../core/ports/alarm-source';
 import { AlarmStateUnavailableError } from '../../core/errors';
 import type { AlarmState } from '../../core/model';
 
+/**
+ * The IAM action behind each AWS call CloudWatchAlarmSource makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const CLOUDWATCH_ALARMS_IAM = {
+  describeAlarms: 'cloudwatch:DescribeAlarms',
+} as const;
+
 /** DescribeAlarms accepts at most this many names per call. */
 const NAMES_PER_CALL = 100;
 

@@ -16,6 +16,21 @@ import type { DeployRequest, DeployTarget } from '../../core/ports/deploy-target
 import { DeploymentFailedError, PreflightFailedError, type RunbookError } from '../../core/errors';
 import type { DeployedVersion, DeployHandle, DeployStatus, PreflightCheck } from '../../core/model';
 
+/**
+ * The IAM action behind each AWS call EcsDeployTarget makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const ECS_DEPLOY_TARGET_IAM = {
+  describeServices: 'ecs:DescribeServices',
+  describeTaskDefinition: 'ecs:DescribeTaskDefinition',
+  registerTaskDefinition: 'ecs:RegisterTaskDefinition',
+  /** RegisterTaskDefinition with tags: tagging on create is authorised as ecs:TagResource. */
+  tagOnRegister: 'ecs:TagResource',
+  /** RegisterTaskDefinition hands the task and execution roles over to ECS. */
+  passRoles: 'iam:PassRole',
+  updateService: 'ecs:UpdateService',
+} as const;
+
 /** The `target` section of an ECS configuration. */
 export type EcsTargetConfig = Extract<TargetConfig, { kind: 'ecs' }>;
 

@@ -6,6 +6,19 @@ import { MigrationFailedError } from '../../core/errors';
 import type { DeployHandle, MigrationsState } from '../../core/model';
 import { DEPLOYMENT_TAG, describeEcsService, type EcsTargetConfig } from './ecs-deploy-target';
 
+/**
+ * The IAM action behind each AWS call EcsMigrator makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const ECS_MIGRATOR_IAM = {
+  runTask: 'ecs:RunTask',
+  /** RunTask with tags: tagging on create is authorised as ecs:TagResource. */
+  tagOnRun: 'ecs:TagResource',
+  /** RunTask of a revision whose task and execution roles ECS assumes. */
+  passRoles: 'iam:PassRole',
+  describeTasks: 'ecs:DescribeTasks',
+} as const;
+
 /** The `migrations` section of an `ecs-task` configuration. */
 export type EcsTaskMigrationsConfig = Extract<MigrationsConfig, { kind: 'ecs-task' }>;
 

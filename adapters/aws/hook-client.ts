@@ -3,6 +3,15 @@ import type * as z from 'zod/mini';
 import { formatIssues } from '../../config/issues';
 import type { RunbookError } from '../../core/errors';
 
+/**
+ * The IAM action behind each AWS call invokeHook makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const HOOK_IAM = {
+  /** The Invoke API is authorised as lambda:InvokeFunction. */
+  invoke: 'lambda:InvokeFunction',
+} as const;
+
 /** The error a failed hook call turns into: DeploymentFailedError for targets, MigrationFailedError for migrations. */
 export type HookErrorClass = new (message: string) => RunbookError;
 

@@ -14,6 +14,18 @@ import type { DatabaseInfo, SnapshotRef } from '../../core/model';
 import { describeError, findCluster, findClusterSnapshot, findDbSnapshot, findInstance, isFault, toTagList } from './rds-lookups';
 import { type SnapshotExpectations, type SnapshotFacts, gibToBytes, snapshotStatus, verifySnapshot } from './snapshot-checks';
 
+/**
+ * The IAM action behind each AWS call the snapshot adapters makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const RDS_BACKUPS_IAM = {
+  createDBSnapshot: 'rds:CreateDBSnapshot',
+  createDBClusterSnapshot: 'rds:CreateDBClusterSnapshot',
+  /** Create…Snapshot with tags: tagging on create is authorised as rds:AddTagsToResource. */
+  tagOnCreate: 'rds:AddTagsToResource',
+  describeAccountAttributes: 'rds:DescribeAccountAttributes',
+} as const;
+
 /** `config.database` when it names an RDS DB instance. */
 export type RdsInstanceDatabaseConfig = Extract<DatabaseConfig, { kind: 'rds-instance' }>;
 /** `config.database` when it names an Aurora DB cluster. */

@@ -11,6 +11,17 @@ import {
   type Tag,
 } from '@aws-sdk/client-rds';
 
+/**
+ * The IAM action behind each AWS call these look-ups makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const RDS_LOOKUPS_IAM = {
+  describeDBInstances: 'rds:DescribeDBInstances',
+  describeDBClusters: 'rds:DescribeDBClusters',
+  describeDBSnapshots: 'rds:DescribeDBSnapshots',
+  describeDBClusterSnapshots: 'rds:DescribeDBClusterSnapshots',
+} as const;
+
 /** True when `error` is one of the named RDS faults; matched by name so that a second copy of the SDK in a bundle still matches. */
 export function isFault(error: unknown, ...names: string[]): error is Error {
   return error instanceof Error && names.includes(error.name);

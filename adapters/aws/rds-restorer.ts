@@ -22,6 +22,19 @@ import {
   plainTags,
 } from './restore-steps';
 
+/**
+ * The IAM action behind each AWS call RdsInstanceRestorer makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const RDS_RESTORER_IAM = {
+  restoreDBInstanceFromDBSnapshot: 'rds:RestoreDBInstanceFromDBSnapshot',
+  /** The restore copies the failed instance's tags: tagging on create is authorised as rds:AddTagsToResource. */
+  tagOnRestore: 'rds:AddTagsToResource',
+  /** Restoring a snapshot encrypted with a customer-managed key lets RDS use the key through a grant. */
+  grantKey: 'kms:CreateGrant',
+  describeKey: 'kms:DescribeKey',
+} as const;
+
 /** Below this size RDS only accepts gp3's baseline IOPS and throughput, and rejects explicit values. */
 const GP3_PROVISIONED_MIN_GIB = 400;
 

@@ -3,6 +3,14 @@ import { RestoreFailedError } from '../../core/errors';
 import type { RestoreState, SnapshotRef } from '../../core/model';
 import { describeError, findInstance, isFault } from './rds-lookups';
 
+/**
+ * The IAM action behind each AWS call the rename steps makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const RESTORE_PROGRESS_IAM = {
+  modifyDBInstance: 'rds:ModifyDBInstance',
+} as const;
+
 /** Marks a database restored by the runbook and names the snapshot: a re-run recognises its own restore by it. */
 export const RESTORED_FROM_TAG = 'deploy-runbook:restored-from';
 

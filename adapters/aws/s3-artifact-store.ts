@@ -15,15 +15,25 @@ import {
 import type { ArtifactStore, PutOptions, StoredObject, StreamedObject } from '../../core/ports/artifact-store';
 import { ArtifactNotFoundError, PreconditionFailedError } from '../../core/errors';
 
+/**
+ * The IAM action behind each AWS call S3ArtifactStore makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const S3_ARTIFACT_STORE_IAM = {
+  getObject: 's3:GetObject',
+  /** Without it S3 answers 403 instead of 404 for a missing key, and `get` could not tell "absent" from "denied". */
+  listBucket: 's3:ListBucket',
+  /** PutObject, and the multipart calls of a streamed upload (Create, UploadPart, Complete). */
+  putObject: 's3:PutObject',
+  abortMultipartUpload: 's3:AbortMultipartUpload',
+} as const;
+
 /** Multipart part size: above S3's 5 MiB minimum, and the most a streamed upload holds in memory. */
 export const PART_SIZE = 8 * 1024 * 1024;
 
 /**
  * The runbook's S3 bucket as its artifact store. Conditional writes (`If-None-Match: *`, `If-Match`)
  * make the lock and the ledger safe against concurrent executions.
- *
- * IAM: s3:GetObject, s3:PutObject; s3:AbortMultipartUpload for streamed uploads; s3:ListBucket so that
- * a missing key answers 404 (without it S3 answers 403 and `get` cannot tell "absent" from "denied").
  */
 export class S3ArtifactStore implements ArtifactStore {
   constructor(

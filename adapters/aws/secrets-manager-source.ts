@@ -5,6 +5,14 @@ import type { SecretSource } from '../../core/ports/secret-source';
 import { SecretUnavailableError } from '../../core/errors';
 
 /**
+ * The IAM action behind each AWS call SecretsManagerSource makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const SECRETS_MANAGER_IAM = {
+  getSecretValue: 'secretsmanager:GetSecretValue',
+} as const;
+
+/**
  * Secrets Manager on AWS (`secretsmanager:GetSecretValue`). An `{env}` reference is refused: a function's
  * environment holds its own AWS credentials, which no configuration may send to a smoke-tested app. Each secret is read once per instance: build one per invocation so that a rotated secret is picked up.
  * Error messages name the secret and the key, never the secret's content.

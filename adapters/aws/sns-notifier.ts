@@ -2,12 +2,19 @@ import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws
 import type { RunbookConfig } from '../../config/schema';
 import type { Notifier } from '../../core/ports/notifier';
 
+/**
+ * The IAM action behind each AWS call SnsNotifier makes, implicit ones included: written beside
+ * the calls, granted from here by lib/task-permissions.ts (test/adapters/aws/iam-beside-commands.test.ts checks both ends).
+ */
+export const SNS_NOTIFIER_IAM = {
+  publish: 'sns:Publish',
+} as const;
+
 /** SNS rejects a Subject of 100 characters or more. */
 export const MAX_SUBJECT_LENGTH = 99;
 
 /**
  * Publishes to the target's SNS topic; email subscribers see `subject` as the mail subject.
- * IAM: sns:Publish on the topic.
  */
 export class SnsNotifier implements Notifier {
   constructor(

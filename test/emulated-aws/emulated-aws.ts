@@ -35,6 +35,7 @@ export interface Ended {
 export class EmulatedAws {
   stack!: DeployedStack;
   world!: World;
+  private readonly history: AuthorizationRecord[] = [];
 
   private constructor(
     readonly tier: SynthesizedTier,
@@ -52,8 +53,14 @@ export class EmulatedAws {
     return new EmulatedAws(tier, moto, host, app);
   }
 
+  /** Every authorisation moto decided in this file's scenarios so far (its own log is cleared with each deploy). */
+  allAuthorizations(): AuthorizationRecord[] {
+    return [...this.history, ...this.moto.authorizations()];
+  }
+
   /** Resets moto, deploys `name`, creates the world its configuration names, then enforces IAM. */
   async deploy(name: TierStackName, control: Omit<MotoControl, 'statesCredentials'> = {}): Promise<DeployedStack> {
+    this.history.push(...this.moto.authorizations());
     this.host.reset();
     this.app.versions = {};
     this.stack = await deployStack(this.moto, this.host, this.tier, name);

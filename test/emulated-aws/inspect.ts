@@ -53,3 +53,28 @@ export function attempts(events: readonly { type?: string; id?: number; previous
   }
   return count;
 }
+
+/** `arn:aws:sts::…:assumed-role/<stack>-RunbookDeployTargetFunctionRole…/tier` → `deploy-target`; the state machine's and events' roles by name. */
+export function roleOfPrincipal(principal: string): string {
+  const fn = /Runbook([A-Za-z]+)FunctionRole/.exec(principal)?.[1];
+  if (fn) return fn.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
+  if (/RunbookRole[0-9A-F]{8}/.test(principal)) return 'state-machine';
+  if (/RunbookEventsRole/.test(principal)) return 'alarm-rule';
+  return principal;
+}
+
+/** The actions each role of a synthesized template is allowed, keyed as `roleOfPrincipal` names them. */
+export function grantedByRole(template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }): Map<string, Set<string>> {
+  const granted = new Map<string, Set<string>>();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    const roles = (resource.Properties.Roles as { Ref: string }[]).map((role) => roleOfPrincipal(role.Ref));
+    const statements = (resource.Properties.PolicyDocument as { Statement: { Effect: string; Action: string | string[] }[] }).Statement;
+    for (const role of roles) {
+      const actions = granted.get(role) ?? new Set<string>();
+      for (const statement of statements.filter((s) => s.Effect === 'Allow')) for (const action of [statement.Action].flat()) actions.add(action);
+      granted.set(role, actions);
+    }
+  }
+  return granted;
+}

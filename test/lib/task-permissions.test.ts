@@ -118,21 +118,21 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     ]);
   });
 
-  it('lets preflight describe the service, the database, the quota and the alarms', () => {
+  it('lets preflight describe the service, the database, the quota and the alarms, and read the smoke tests’ secrets', () => {
     expect(taskStatements(s, 'preflight')).toEqual([
       allow(['ecs:DescribeServices'], [SERVICE]),
       allow(['ecs:DescribeTaskDefinition'], ['*']),
       allow(['rds:DescribeDBInstances'], [DB]),
       allow(['rds:DescribeAccountAttributes'], ['*']),
       allow(['cloudwatch:DescribeAlarms'], ALARMS),
+      allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:shop/prod/smoke-user-??????')]),
     ]);
   });
 
-  it('lets database-snapshot create and tag only deploy-runbook snapshots of the instance', () => {
+  it('lets database-snapshot create and tag only deploy-runbook snapshots of the instance (Preflight describes the instance)', () => {
     expect(taskStatements(s, 'database-snapshot')).toEqual([
       allow(['rds:CreateDBSnapshot', 'rds:DescribeDBSnapshots'], [DB, SNAPSHOTS]),
       allow(['rds:AddTagsToResource'], [SNAPSHOTS]),
-      allow(['rds:DescribeDBInstances'], [DB]),
     ]);
   });
 
@@ -213,7 +213,6 @@ describe('task function permissions (variants)', () => {
     expect(taskStatements(s, 'database-snapshot')).toEqual([
       allow(['rds:CreateDBClusterSnapshot', 'rds:DescribeDBClusterSnapshots'], [cluster, snapshots]),
       allow(['rds:AddTagsToResource'], [snapshots]),
-      allow(['rds:DescribeDBClusters'], [cluster]),
     ]);
     expect(taskStatements(s, 'restore-database')).toEqual([
       allow(['rds:DescribeDBClusters', 'rds:ModifyDBCluster'], [cluster, arn('rds', 'cluster:shop-prod-failed-*')]),

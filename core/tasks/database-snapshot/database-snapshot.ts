@@ -65,7 +65,8 @@ async function check(event: z.output<typeof CheckSnapshotEvent>, { backups, cloc
   // Every poll reports the start the first answer gave, so the evidence shows one start time.
   const current = { ...found, startedAt: event.snapshot.startedAt };
   if (found.status !== 'available') return current;
-  const source = event.source ?? (await backups.describe());
-  const verification = await backups.verify(found, source);
+  // Preflight described the database before anything changed; describing it again would need another grant.
+  if (event.source === null) throw new SnapshotFailedError(`snapshot ${id} cannot be verified: the preflight recorded no database to compare it with`);
+  const verification = await backups.verify(found, event.source);
   return { ...current, verification, completedAt: found.completedAt ?? clock.now().toISOString() };
 }

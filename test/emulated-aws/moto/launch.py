@@ -350,6 +350,11 @@ def _ecs(p: Permissions) -> None:
     elif a == "RunTask":
         definition = p.param("taskDefinition")
         p.need(definition if definition.startswith("arn:") else ecs(f"task-definition/{definition}"), context={"ecs:cluster": ecs(f"cluster/{cluster}")})
+        # ECS assumes the revision's task and execution roles for the task: the caller must be allowed to pass them.
+        registered = backend.describe_task_definition(definition)
+        for role in (getattr(registered, "task_role_arn", None), getattr(registered, "execution_role_arn", None)):
+            if role:
+                p.need(role, "iam:PassRole", {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
         p.tags_on_create(ecs(f"task/{cluster}/new"), p.param("tags"), "ecs:TagResource", {"ecs:CreateAction": "RunTask"})
     elif a == "DescribeTasks":
         for task in p.param("tasks", []):

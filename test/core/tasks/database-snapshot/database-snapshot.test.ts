@@ -117,11 +117,13 @@ describe('runDatabaseSnapshot: check', () => {
     expect(result).toMatchObject({ status: 'available', verification: ['status is available', 'encrypted, like its source'], completedAt: '2025-03-14T09:10:00.000Z' });
   });
 
-  it('describes the database itself when the pre-flight did not record it', async () => {
+  it('fails when the pre-flight recorded no database to verify the snapshot against, without describing it again', async () => {
     backups.snapshots.set(SNAPSHOT_ID, snapshotRef({ completedAt: null }));
-    await runDatabaseSnapshot(check(snapshotRef({ status: 'creating' }), null), { backups, clock });
-    expect(backups.described).toBe(1);
-    expect(backups.verified[0].source).toEqual(instanceInfo);
+    await expect(runDatabaseSnapshot(check(snapshotRef({ status: 'creating' }), null), { backups, clock })).rejects.toThrow(
+      new SnapshotFailedError(`snapshot ${SNAPSHOT_ID} cannot be verified: the preflight recorded no database to compare it with`),
+    );
+    expect(backups.described).toBe(0);
+    expect(backups.verified).toEqual([]);
   });
 
   it('fails when the snapshot no longer exists', async () => {

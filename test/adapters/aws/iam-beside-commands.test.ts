@@ -1,0 +1,90 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../lib/runbook-function';
+import { auroraInput, exampleInput, hookInput, synth, taskStatements } from '../../lib/fixtures';
+
+const ADAPTERS = join(PROJECT_ROOT, 'adapters', 'aws');
+
+/** The IAM prefix of each SDK client package the adapters use. */
+const PREFIX: Record<string, string> = {
+  'client-cloudwatch': 'cloudwatch',
+  'client-ecs': 'ecs',
+  'client-lambda': 'lambda',
+  'client-rds': 'rds',
+  'client-s3': 's3',
+  'client-secrets-manager': 'secretsmanager',
+  'client-sns': 'sns',
+};
+
+/** API operations whose IAM action has another name. */
+const AUTHORISED_AS: Record<string, string> = {
+  'lambda:Invoke': 'lambda:InvokeFunction',
+  's3:CreateMultipartUpload': 's3:PutObject',
+  's3:UploadPart': 's3:PutObject',
+  's3:CompleteMultipartUpload': 's3:PutObject',
+};
+
+/** Declared actions no function's role holds, each with why. */
+const DECLARED_NOT_GRANTED: Record<string, string> = {
+  's3:AbortMultipartUpload': 'only streamed uploads (putStream) abort, and no task function streams an upload to the bucket yet',
+};
+
+interface AdapterFile {
+  readonly file: string;
+  /** The IAM action each `new XCommand(` in the file needs, as the SDK names it. */
+  readonly sent: string[];
+  /** The actions the file's `*_IAM` declaration lists. */
+  readonly declared: string[];
+}
+
+async function adapterFiles(): Promise<AdapterFile[]> {
+  const files: AdapterFile[] = [];
+  for (const file of readdirSync(ADAPTERS).filter((name) => name.endsWith('.ts'))) {
+    const source = readFileSync(join(ADAPTERS, file), 'utf8');
+    const commands = [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]))];
+    if (commands.length === 0) continue;
+    const client = /from '@aws-sdk\/(client-[a-z0-9-]+)'/.exec(source)?.[1] ?? '';
+    const sent = commands.map((command) => {
+      const operation = `${PREFIX[client]}:${command}`;
+      return AUTHORISED_AS[operation] ?? operation;
+    });
+    const module = (await import(join(ADAPTERS, file))) as Record<string, unknown>;
+    const declarations = Object.entries(module).filter(([name]) => name.endsWith('_IAM'));
+    expect(declarations.map(([name]) => name), `${file} declares the IAM of its calls in one *_IAM export`).toHaveLength(1);
+    files.push({ file, sent, declared: Object.values(declarations[0][1] as Record<string, string>) });
+  }
+  return files;
+}
+
+/** Every action the task functions' roles hold, over configurations that select every AWS adapter. */
+function grantedActions(): Set<string> {
+  const granted = new Set<string>();
+  for (const config of [exampleInput, hookInput, auroraInput]) {
+    const synthesized = synth({ config });
+    for (const folder of Object.keys(synthesized.stack.runbook.functions)) {
+      for (const statement of taskStatements(synthesized, folder)) for (const action of statement.Action) granted.add(action);
+    }
+  }
+  return granted;
+}
+
+describe('IAM written beside the calls it permits', () => {
+  it('declares, in each AWS adapter, the IAM action of every command the adapter sends', async () => {
+    const files = await adapterFiles();
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    for (const { file, sent, declared } of files) {
+      for (const action of sent) expect(declared, `${file} sends a command needing ${action} without declaring it`).toContain(action);
+    }
+  });
+
+  it('grants the task functions only declared actions, and every declared action to some function', async () => {
+    const declared = new Set((await adapterFiles()).flatMap((file) => file.declared));
+    const granted = grantedActions();
+    for (const action of granted) expect(declared, `${action} is granted but no adapter declares a call needing it`).toContain(action);
+    for (const action of declared) {
+      if (action in DECLARED_NOT_GRANTED) expect(granted.has(action), `${action} is granted now: remove it from DECLARED_NOT_GRANTED`).toBe(false);
+      else expect(granted, `${action} is declared beside a call but no function's role grants it`).toContain(action);
+    }
+  });
+});
