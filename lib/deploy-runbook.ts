@@ -1,13 +1,14 @@
-import { Names, type RemovalPolicy } from 'aws-cdk-lib';
+import { Names, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { assertDeployableToAws, parseConfig } from '../config/load';
+import { assertDeployableToAws, ConfigError, parseConfig } from '../config/load';
 import type { RunbookConfig, RunbookConfigInput } from '../config/schema';
 import { configSubstitutions, FUNCTION_PLACEHOLDERS, functionFolder, loadDefinition, substitute } from '../statemachines/definition';
 import { AlarmRollbackRule } from './alarm-rollback-rule';
+import { regionProblems } from './config-regions';
 import { ArtifactBucket } from './artifact-bucket';
 import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
@@ -61,6 +62,10 @@ export class DeployRunbook extends Construct {
     const source = `DeployRunbook ${this.node.path} config`;
     this.config = parseConfig(props.config, source);
     assertDeployableToAws(this.config, source);
+    const region = Stack.of(this).region;
+    // An environment-agnostic stack is checked where its region is chosen (bin/app.ts).
+    const misplaced = Token.isUnresolved(region) ? [] : regionProblems(this.config, region);
+    if (misplaced.length > 0) throw new ConfigError(source, misplaced);
     const rollbackAlarms = this.rollbackAlarms(props.alarmRollback);
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
 

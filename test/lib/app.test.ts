@@ -36,8 +36,28 @@ describe('bin/app.ts', { timeout: 120_000 }, () => {
     const template = JSON.parse(readFileSync(join(outdir, 'DeployRunbook-shop-api.template.json'), 'utf8'));
     expect(Object.keys(template.Outputs)).toEqual(['StateMachineArn', 'BucketName']);
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
-    expect(manifest.artifacts['DeployRunbook-shop-api'].environment).toBe('aws://unknown-account/unknown-region');
+    // No region from the CLI: the template is made for the region of the example's topic and KMS key.
+    expect(manifest.artifacts['DeployRunbook-shop-api'].environment).toBe('aws://unknown-account/eu-west-1');
     expect(manifest.missing).toBeUndefined();
+  });
+
+  it('fails when the CLI synthesizes for another region than the configuration names, listing each ARN', () => {
+    const { status, stderr } = runApp({}, { CDK_DEFAULT_REGION: 'us-east-1' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('config/example.json is not a valid deploy-runbook configuration');
+    expect(stderr).toContain(
+      'database.kmsKeyArn: is in eu-west-1, but the stack deploys to us-east-1, whose functions cannot use it; synthesize for eu-west-1 (AWS_REGION=eu-west-1) or name a resource in us-east-1 (got "arn:aws:kms:eu-west-1:123456789012:key/0c6e4bd4-53b5-4e7f-9a1c-6a1d2f9e8b11")',
+    );
+    expect(stderr).toContain('notifications.topicArn: is in eu-west-1, but the stack deploys to us-east-1');
+  });
+
+  it('fails when the configuration names resources in two regions, whatever region the CLI gives', () => {
+    const path = writeConfig('two-regions.json', { ...exampleInput, notifications: { topicArn: 'arn:aws:sns:us-east-1:123456789012:shop-deployments' } });
+    const { status, stderr } = runApp({ 'deploy-runbook:config': path });
+    expect(status).toBe(1);
+    expect(stderr).toContain(
+      'the configuration names resources in 2 regions (eu-west-1: database.kmsKeyArn; us-east-1: notifications.topicArn), but the functions of one stack run in one region',
+    );
   });
 
   it('reads the configuration named by the deploy-runbook:config context and the account and region from the CLI', () => {

@@ -121,6 +121,17 @@ describe('DeployRunbook props', () => {
     expect(build({ config: silent as never })).toThrow(/database\.restoreApproval\.required: true needs notifications\.topicArn/);
   });
 
+  it('fails when the stack deploys to another region than the configuration names, listing each ARN', () => {
+    const attempt = () => new DeployRunbook(new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Elsewhere', { env: { region: 'us-east-1' } }), 'Runbook', { config: exampleInput });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/database\.kmsKeyArn: is in eu-west-1, but the stack deploys to us-east-1[\s\S]*notifications\.topicArn: is in eu-west-1, but the stack deploys to us-east-1/);
+  });
+
+  it('accepts a stack in the region the configuration names', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Here', { env: { region: 'eu-west-1' } });
+    expect(new DeployRunbook(stack, 'Runbook', { config: exampleInput }).config.name).toBe('shop-api');
+  });
+
   it('fails when the configuration is invalid, naming the construct, the field and the value', () => {
     const attempt = build({ config: { ...exampleInput, executionTimeoutMinutes: 2 } });
     expect(attempt).toThrow(ConfigError);
