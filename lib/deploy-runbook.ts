@@ -7,11 +7,13 @@ import { Construct } from 'constructs';
 import { assertDeployableToAws, ConfigError, parseConfig } from '../config/load';
 import type { RunbookConfig, RunbookConfigInput } from '../config/schema';
 import { configSubstitutions, FUNCTION_PLACEHOLDERS, functionFolder, loadDefinition, substitute } from '../statemachines/definition';
+import { AbandonedExecutionRule } from './abandoned-execution-rule';
 import { AlarmRollbackRule } from './alarm-rollback-rule';
 import { regionProblems } from './config-regions';
 import { ArtifactBucket } from './artifact-bucket';
 import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import { RunbookDashboard } from './runbook-dashboard';
 import { RunbookFunction } from './runbook-function';
 import { taskGrants } from './task-permissions';
 import { stateTimeouts } from './task-timeouts';
@@ -37,6 +39,11 @@ export interface DeployRunbookProps {
    * @default - on when `alarms` is `cloudwatch` with at least one name and `rollbackWindowHours` > 0
    */
   readonly alarmRollback?: boolean;
+  /**
+   * A CloudWatch dashboard of the runbook's deployments, outcomes, durations and rollbacks.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -56,6 +63,10 @@ export class DeployRunbook extends Construct {
   readonly functions: Readonly<Record<string, RunbookFunction>>;
   /** The alarm-triggered rollback, when enabled. */
   readonly alarmRollback?: AlarmRollbackRule;
+  /** Marks the lock stuck and notifies when an execution times out, is stopped or fails outside its Fail states. */
+  readonly abandonedExecutions: AbandonedExecutionRule;
+  /** The deployments dashboard, unless `dashboard: false`. */
+  readonly dashboard?: RunbookDashboard;
 
   constructor(scope: Construct, id: string, props: DeployRunbookProps) {
     super(scope, id);
@@ -116,6 +127,18 @@ export class DeployRunbook extends Construct {
           'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing (xray:PutTraceSegments and related) have no resource-level permissions',
       },
     ]);
+
+    if (props.dashboard ?? true) {
+      this.dashboard = new RunbookDashboard(this, 'Dashboard', { target: this.config.name, stateMachine: this.stateMachine });
+    }
+
+    this.abandonedExecutions = new AbandonedExecutionRule(this, 'AbandonedExecutions', {
+      stateMachine: this.stateMachine,
+      config: this.config,
+      lockFunction: functions['deployment-lock'],
+      notifyFunction: functions.notify,
+      definition,
+    });
 
     if (rollbackAlarms) {
       this.alarmRollback = new AlarmRollbackRule(this, 'AlarmRollback', { stateMachine: this.stateMachine, alarmNames: rollbackAlarms });

@@ -7,6 +7,7 @@ import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { SERVICE_NAME } from '../core/service-name';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import type { TaskGrant } from './task-permissions';
 
@@ -19,8 +20,6 @@ export const RUNBOOK_RUNTIME = Runtime.NODEJS_24_X;
 /** Left between the Lambda timeout and the Task's, so the function's own timeout error is what reaches Catch. */
 export const TIMEOUT_MARGIN = Duration.seconds(5);
 
-/** The Powertools service name of the task functions (lambdas/shared/powertools.ts uses the same). */
-export const SERVICE_NAME = 'deploy-runbook';
 
 // ESM output still meets CommonJS dependencies that call require(): give them one.
 const REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";

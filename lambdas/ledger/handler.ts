@@ -3,9 +3,11 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
+import { EmfMetrics } from '../../adapters/aws/emf-metrics';
 import { S3ArtifactStore } from '../../adapters/aws/s3-artifact-store';
 import { systemClock } from '../../core/ports/clock';
 import { requireEnv } from '../../core/errors';
+import { metrics } from '../shared/metrics';
 import { logger, tracer } from '../shared/powertools';
 import { LedgerEvent, runLedger } from '../../core/tasks/ledger/ledger';
 
@@ -15,4 +17,6 @@ export const handler = middy()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(captureLambdaHandler(tracer))
   .use(parser({ schema: LedgerEvent }))
-  .handler((event) => runLedger(event, { store: new S3ArtifactStore(s3, requireEnv('RUNBOOK_BUCKET')), clock: systemClock }));
+  .handler((event) =>
+    runLedger(event, { store: new S3ArtifactStore(s3, requireEnv('RUNBOOK_BUCKET')), clock: systemClock, metrics: new EmfMetrics(metrics, event.config.name) }),
+  );

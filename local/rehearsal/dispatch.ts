@@ -43,7 +43,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   migrations: route(MigrationsEvent, (event, { migrator, clock }) => runMigrations(event, { migrator: required(migrator, 'migrations', 'migrations'), clock })),
   'smoke-test': route(SmokeTestEvent, (event, { secrets, clock }) => runSmokeTests(event, { secrets, clock })),
   'evaluate-alarms': route(EvaluateAlarmsEvent, (event, { alarms, clock }) => evaluateAlarms(event, { alarms, clock })),
-  ledger: route(LedgerEvent, (event, { store, clock }) => runLedger(event, { store, clock })),
+  ledger: route(LedgerEvent, (event, { store, clock, metrics }) => runLedger(event, { store, clock, metrics })),
   'restore-database': route(RestoreDatabaseEvent, (event, { restorer, clock }) =>
     runRestoreDatabase(event, { restorer: required(restorer, 'restore-database', 'database'), clock }),
   ),

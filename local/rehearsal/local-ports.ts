@@ -8,6 +8,7 @@ import type { DatabaseBackups } from '../../core/ports/database-backups';
 import type { DatabaseRestorer } from '../../core/ports/database-restorer';
 import type { DeployTarget } from '../../core/ports/deploy-target';
 import type { Migrator } from '../../core/ports/migrator';
+import type { MetricsSink } from '../../core/ports/metrics';
 import type { Notifier } from '../../core/ports/notifier';
 import type { SecretSource } from '../../core/ports/secret-source';
 import { AlarmStateUnavailableError, InvalidInputError, requireEnv } from '../../core/errors';
@@ -15,6 +16,7 @@ import { CommandMigrator } from '../../adapters/local/command-migrator';
 import { CommandTarget } from '../../adapters/local/command-target';
 import { FileArtifactStore } from '../../adapters/local/file-artifact-store';
 import { LocalNotifier } from '../../adapters/local/local-notifier';
+import { LogMetrics } from '../../adapters/local/log-metrics';
 import { PgBackups } from '../../adapters/local/pg-backups';
 import { PgRestorer } from '../../adapters/local/pg-restorer';
 import { ProcessTarget } from '../../adapters/local/process-target';
@@ -32,6 +34,7 @@ export interface LocalPorts {
   readonly alarms: AlarmSource;
   readonly secrets: SecretSource;
   readonly notifier: Notifier;
+  readonly metrics: MetricsSink;
   readonly clock: Clock;
 }
 
@@ -77,6 +80,7 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
     alarms: config.alarms.kind === 'prometheus' ? new PrometheusAlarms(config.alarms, fetch, { clock }) : NO_ALARMS,
     secrets: new EnvSecretSource(env),
     notifier: new LocalNotifier(store, log, clock),
+    metrics: new LogMetrics(config.name, log),
     clock,
   };
   return { ports, processes };

@@ -41,6 +41,10 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     expect(await look.keys()).toEqual(expect.arrayContaining([expect.stringMatching(/^reports\/shop\/.+\.json$/), expect.stringMatching(/^backups\/shop\/.+\.json$/)]));
     expect(aws.app.requests.filter((r) => r.path === '/health').map((r) => r.version)).toContain('v2');
     expect(JSON.stringify(ended.events)).not.toContain(aws.app.password);
+    // The ledger's bundle writes the outcome as CloudWatch metrics (EMF), which the stack's dashboard shows.
+    const emf = aws.host.logs.filter((l) => l.functionName.includes('LedgerFunction') && l.line.includes('"CloudWatchMetrics"')).map((l) => JSON.parse(l.line) as object);
+    expect(emf).toContainEqual(expect.objectContaining({ Deployments: 1, Outcome: 'succeeded', Target: 'shop', service: 'deploy-runbook' }));
+    expect(emf).toContainEqual(expect.objectContaining({ PhaseDuration: expect.any(Number), Phase: 'Bake', Target: 'shop' }));
   });
 
   it('fails InvalidInput on a bad version, before any lock, snapshot or deploy', async () => {

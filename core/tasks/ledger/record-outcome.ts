@@ -1,5 +1,7 @@
 import type { ArtifactStore } from '../../ports/artifact-store';
 import type { Clock } from '../../ports/clock';
+import type { MetricsSink } from '../../ports/metrics';
+import { deploymentMetrics } from './deployment-metrics';
 import type { DeployedVersion, Outcome, ReleaseRecord } from '../../model';
 import { abortCause, describeError, releaseCause, rollbackCause, rollbackFailureCause, rollbackVersions, versionLabel } from '../../causes';
 import { writeEvidenceReport } from './evidence-report';
@@ -15,6 +17,8 @@ import { type LedgerSlots, MissingSlotError, requireSlot } from './slots';
 export interface LedgerDeps {
   readonly store: ArtifactStore;
   readonly clock: Clock;
+  /** Receives each ending's outcome, duration and phase durations. */
+  readonly metrics: MetricsSink;
 }
 
 /** RecordRelease: the new version becomes `current`, which an alarm within the window can roll back. */
@@ -104,6 +108,8 @@ async function finish(
   const target = slots.config.name;
   const reportKey = await writeEvidenceReport(deps.store, { ...slots, outcome: { result, cause, reportKey: null, ledgerKey: null } }, now);
   await updateLedger(deps.store, target, change);
+  // Counted once the ledger holds the outcome: an ending that could not be recorded is not counted as one.
+  deps.metrics.record(deploymentMetrics(slots, result, now));
   return { result, cause, reportKey, ledgerKey: ledgerKey(target) };
 }
 

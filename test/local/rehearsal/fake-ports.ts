@@ -1,3 +1,4 @@
+import { RecordingMetrics } from '../../core/tasks/ledger/fixtures';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -160,7 +161,15 @@ export function fakeConfig(baseUrl: string): RunbookConfig {
 
 /** Fake ports over a FileArtifactStore in `storeDir`. */
 export function fakePorts(storeDir: string, alarms = new FakeAlarms()) {
-  const fakes = { target: new FakeTarget(), backups: new FakeBackups(), restorer: new FakeRestorer(), migrator: new FakeMigrator(), alarms, notifier: new FakeNotifier() };
+  const fakes = {
+    target: new FakeTarget(),
+    backups: new FakeBackups(),
+    restorer: new FakeRestorer(),
+    migrator: new FakeMigrator(),
+    alarms,
+    notifier: new FakeNotifier(),
+    metrics: new RecordingMetrics(),
+  };
   const ports: LocalPorts = {
     ...fakes,
     store: new FileArtifactStore(storeDir),

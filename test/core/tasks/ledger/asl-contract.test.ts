@@ -12,7 +12,7 @@ import { validateInput, ValidateInputEvent } from '../../../../core/tasks/valida
 import { runRunbook, type TaskCall } from '../../../../local/engine/engine';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
 import { LocalNotifier } from '../../../../adapters/local/local-notifier';
-import { bake, config, migrations, preflight, restored, smokeReport, snapshot } from './fixtures';
+import { bake, config, migrations, preflight, restored, smokeReport, snapshot, RecordingMetrics } from './fixtures';
 
 /**
  * The lock, ledger and notify functions run for real behind the state machine definition, so the
@@ -42,7 +42,7 @@ describe('lock, ledger and notify behind the runbook definition', () => {
   });
 
   function run(executionName: string, input: object, script: Script = {}) {
-    const deps = { store, clock: systemClock };
+    const deps = { store, clock: systemClock, metrics: new RecordingMetrics() };
     let bakeChecks = 0;
     const handler = async ({ state, folder, event }: TaskCall): Promise<unknown> => {
       const e = event as Record<string, unknown>;

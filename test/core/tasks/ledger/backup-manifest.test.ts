@@ -5,7 +5,7 @@ import { S3ArtifactStore } from '../../../../adapters/aws/s3-artifact-store';
 import { BackupManifestConflictError } from '../../../../core/tasks/ledger/backup-manifest';
 import { LedgerEvent, runLedger } from '../../../../core/tasks/ledger/ledger';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
-import { config, deployment, execution, executionNamed, fixedClock, preflight, snapshot, tempFileStore } from './fixtures';
+import { config, deployment, execution, executionNamed, fixedClock, preflight, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
 
 const RECORDED = '2025-03-04T10:06:45.000Z';
 
@@ -18,7 +18,7 @@ describe('record-backup', () => {
     const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
     const s3 = mockClient(client);
     s3.on(PutObjectCommand).resolves({ ETag: '"m1"' });
-    const record = await runLedger(recordBackupEvent(), { store: new S3ArtifactStore(client, 'runbook-artifacts'), clock: fixedClock(RECORDED) });
+    const record = await runLedger(recordBackupEvent(), { store: new S3ArtifactStore(client, 'runbook-artifacts'), clock: fixedClock(RECORDED), metrics: new RecordingMetrics() });
 
     const key = `backups/shop-api/${deployment.id}.json`;
     expect(record).toEqual({ manifestKey: key, location: `s3://runbook-artifacts/${key}`, snapshotId: snapshot.id, recordedAt: RECORDED });
@@ -48,21 +48,21 @@ describe('record-backup', () => {
     });
 
     it('returns the same record to a retried task without rewriting the manifest', async () => {
-      const first = await runLedger(recordBackupEvent(), { store, clock });
+      const first = await runLedger(recordBackupEvent(), { store, clock, metrics: new RecordingMetrics() });
       const etag = (await store.get(`backups/shop-api/${deployment.id}.json`))!.etag;
       clock.advanceMinutes(2);
-      expect(await runLedger(recordBackupEvent(), { store, clock })).toEqual(first);
+      expect(await runLedger(recordBackupEvent(), { store, clock, metrics: new RecordingMetrics() })).toEqual(first);
       expect((await store.get(`backups/shop-api/${deployment.id}.json`))!.etag).toBe(etag);
     });
 
     it('fails when a manifest for this deployment id was written by another execution', async () => {
-      await runLedger(recordBackupEvent(), { store, clock });
+      await runLedger(recordBackupEvent(), { store, clock, metrics: new RecordingMetrics() });
       const other = executionNamed('deploy-v1-4-2-again');
-      await expect(runLedger(recordBackupEvent({ execution: other }), { store, clock })).rejects.toThrow(BackupManifestConflictError);
+      await expect(runLedger(recordBackupEvent({ execution: other }), { store, clock, metrics: new RecordingMetrics() })).rejects.toThrow(BackupManifestConflictError);
     });
 
     it('fails when the snapshot slot is null, naming it', async () => {
-      await expect(runLedger(recordBackupEvent({ snapshot: null }), { store, clock })).rejects.toThrow('record-backup needs $.snapshot, but it is null');
+      await expect(runLedger(recordBackupEvent({ snapshot: null }), { store, clock, metrics: new RecordingMetrics() })).rejects.toThrow('record-backup needs $.snapshot, but it is null');
     });
   });
 });

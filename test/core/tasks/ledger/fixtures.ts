@@ -1,3 +1,4 @@
+import type { MetricPoint, MetricsSink } from '../../../../core/ports/metrics';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,4 +219,12 @@ export function releasedSlots() {
     smoke: smokeReport('deploy'),
     bake,
   };
+}
+
+/** Keeps every metric point the ledger records, for a test to read. */
+export class RecordingMetrics implements MetricsSink {
+  readonly points: MetricPoint[] = [];
+  record(points: readonly MetricPoint[]): void {
+    this.points.push(...points);
+  }
 }

@@ -7,7 +7,7 @@ import { type LedgerDocument, readLedger } from '../../../../core/tasks/ledger/r
 import type { LedgerSlots } from '../../../../core/tasks/ledger/slots';
 import type { Outcome, ReleaseRecord, RestoreState } from '../../../../core/model';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
-import { config, deployment, emptySlots, execution, fixedClock, preflight, releasedSlots, restored, smokeReport, snapshot, tempFileStore } from './fixtures';
+import { config, deployment, emptySlots, execution, fixedClock, preflight, releasedSlots, restored, smokeReport, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
 
 const FINISHED = '2025-03-04T10:45:00.000Z';
 
@@ -32,7 +32,8 @@ function failedAfterSmoke(overrides: Partial<Record<keyof LedgerSlots, unknown>>
 describe('ledger outcomes in the file store', () => {
   let store: FileArtifactStore;
   const clock = fixedClock(FINISHED);
-  const deps = () => ({ store, clock });
+  const metrics = new RecordingMetrics();
+  const deps = () => ({ store, clock, metrics });
   const ledger = async (): Promise<LedgerDocument> => (await readLedger(store, 'shop-api')).document;
 
   beforeEach(async () => {
@@ -163,7 +164,7 @@ describe('ledger outcomes in S3', () => {
   const BUCKET = 'runbook-artifacts-123456789012';
   const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
   const s3 = mockClient(client);
-  const deps = { store: new S3ArtifactStore(client, BUCKET), clock: fixedClock(FINISHED) };
+  const deps = { store: new S3ArtifactStore(client, BUCKET), clock: fixedClock(FINISHED), metrics: new RecordingMetrics() };
 
   beforeEach(() => s3.reset());
 

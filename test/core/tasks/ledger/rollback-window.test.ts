@@ -6,7 +6,7 @@ import { readLedger, updateLedger } from '../../../../core/tasks/ledger/release-
 import { DeploymentInProgressError } from '../../../../core/errors';
 import type { Execution, Outcome, WindowDecision } from '../../../../core/model';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
-import { config, deployment, deploymentFor, executionNamed, fixedClock, preflight, releasedSlots, smokeReport, snapshot, STATE_MACHINE, tempFileStore } from './fixtures';
+import { config, deployment, deploymentFor, executionNamed, fixedClock, preflight, releasedSlots, smokeReport, snapshot, STATE_MACHINE, tempFileStore, RecordingMetrics } from './fixtures';
 
 const RELEASED_AT = '2025-03-04T10:45:00.000Z';
 const ALARM_AT = '2025-03-04T12:20:00.000Z';
@@ -30,7 +30,7 @@ function eventOf(operation: LedgerEvent['operation'], slots: object): LedgerEven
 describe('check-window', () => {
   let store: FileArtifactStore;
   const clock = fixedClock(RELEASED_AT);
-  const deps = () => ({ store, clock });
+  const deps = () => ({ store, clock, metrics: new RecordingMetrics() });
 
   beforeEach(async () => {
     const temp = await tempFileStore('rollback-window-');
