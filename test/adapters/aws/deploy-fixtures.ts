@@ -4,6 +4,7 @@ import type { RunbookConfig } from '../../../config/schema';
 import exampleConfig from '../../../config/example.json';
 import type { Clock } from '../../../core/ports/clock';
 import type { DeployHandle, Deployment } from '../../../core/model';
+import { deploymentFor } from '../../support/builders';
 
 /** Shared by the deploy-target, migrations and preflight tests: the example ECS service and its task definition. */
 
@@ -27,20 +28,10 @@ export function config(overrides: Record<string, unknown> = {}): RunbookConfig {
 export type EcsTarget = Extract<RunbookConfig['target'], { kind: 'ecs' }>;
 export const ecsTarget = config().target as EcsTarget;
 
-export const deployment: Deployment = {
-  id: 'release-v1-5-0-1a2b3c4d',
-  action: 'deploy',
-  target: 'shop-api',
-  version: 'v1.5.0',
-  image: `${REPO}:v1.5.0`,
-  requestedBy: 'ci',
-  reason: null,
-  alarm: null,
-  bakeChecks: 30,
-  approvalTimeoutSeconds: 3600,
-  executionId: 'arn:aws:states:eu-west-1:123456789012:execution:shop-api:release-v1.5.0',
-  startedAt: '2025-06-01T10:00:00.000Z',
-};
+export const deployment: Deployment = deploymentFor(
+  { id: 'arn:aws:states:eu-west-1:123456789012:execution:shop-api:release-v1.5.0', name: 'release-v1.5.0', startedAt: '2025-06-01T10:00:00.000Z' },
+  { id: 'release-v1-5-0-1a2b3c4d', version: 'v1.5.0', requestedBy: 'ci' },
+);
 
 export const newRelease: DeployHandle = {
   kind: 'ecs',

@@ -14,6 +14,7 @@ import exampleConfig from '../../../config/example.json';
 import type { AuroraClusterDatabaseConfig, RdsInstanceDatabaseConfig } from '../../../adapters/aws/rds-backups';
 import type { Clock } from '../../../core/ports/clock';
 import type { DatabaseInfo, Deployment, Execution, Preflight, SnapshotRef } from '../../../core/model';
+import { deploymentFor, snapshotRefOf } from '../../support/builders';
 
 /** Shared by the snapshot, alarm and restore tests: the example target on an RDS instance or an Aurora cluster. */
 
@@ -51,20 +52,10 @@ export class TestClock implements Clock {
   }
 }
 
-export const deployment: Deployment = {
-  id: 'release-v1-5-0-1a2b3c4d',
-  action: 'deploy',
-  target: 'shop-api',
-  version: 'v1.5.0',
-  image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api:v1.5.0',
-  requestedBy: 'ci',
-  reason: null,
-  alarm: null,
-  bakeChecks: 30,
-  approvalTimeoutSeconds: 3600,
-  executionId: 'arn:aws:states:eu-west-1:123456789012:execution:shop-api-runbook:release-v1.5.0',
-  startedAt: '2025-03-14T09:00:00.000Z',
-};
+export const deployment: Deployment = deploymentFor(
+  { id: 'arn:aws:states:eu-west-1:123456789012:execution:shop-api-runbook:release-v1.5.0', name: 'release-v1.5.0', startedAt: '2025-03-14T09:00:00.000Z' },
+  { id: 'release-v1-5-0-1a2b3c4d', version: 'v1.5.0', requestedBy: 'ci' },
+);
 
 export const execution: Execution = {
   id: deployment.executionId,
@@ -94,22 +85,7 @@ export function preflight(database: DatabaseInfo | null = instanceInfo): Preflig
 }
 
 export function snapshotRef(overrides: Partial<SnapshotRef> = {}): SnapshotRef {
-  return {
-    id: SNAPSHOT_ID,
-    arn: `arn:aws:rds:eu-west-1:123456789012:snapshot:${SNAPSHOT_ID}`,
-    kind: 'rds-instance',
-    source: INSTANCE_ID,
-    status: 'available',
-    engine: 'postgres',
-    encrypted: true,
-    sizeBytes: 100 * 1024 ** 3,
-    location: null,
-    checksum: null,
-    startedAt: '2025-03-14T09:02:00.000Z',
-    completedAt: '2025-03-14T09:09:00.000Z',
-    verification: ['status is available'],
-    ...overrides,
-  };
+  return snapshotRefOf(SNAPSHOT_ID, { source: INSTANCE_ID, ...overrides });
 }
 
 /**

@@ -10,7 +10,7 @@ import { runRestoreDatabase } from '../../../core/tasks/restore-database/restore
 import type { Clock } from '../../../core/ports/clock';
 import { deploymentIdFor } from '../../../core/deployment-id';
 import { RestoreFailedError } from '../../../core/errors';
-import type { Deployment, Execution, RestoreState, SnapshotRef } from '../../../core/model';
+import type { Execution, RestoreState, SnapshotRef } from '../../../core/model';
 import { FileArtifactStore } from '../../../adapters/local/file-artifact-store';
 import { PgBackups } from '../../../adapters/local/pg-backups';
 import { parsePostgresUrl, withClient, withDatabase } from '../../../adapters/local/pg-connection';
@@ -29,6 +29,7 @@ import {
   usePostgres,
   useStoreRoot,
 } from '../../local/postgres/fixtures';
+import { deploymentFor, storedDumpOf } from '../../support/builders';
 
 const server = usePostgres();
 const storeRoot = useStoreRoot();
@@ -78,20 +79,7 @@ describe('restore through the runbook\'s own logic', () => {
     smokeTests: { baseUrl: 'http://127.0.0.1:3999', checks: [{ name: 'health', path: '/health' }] },
   });
   const execution: Execution = { id: 'arn:aws:states:eu-west-1:123456789012:execution:deploy-runbook-shop:release-v2', name: 'release-v2', startedAt: '2025-03-04T05:00:00.000Z' };
-  const deployment: Deployment = {
-    id: deploymentId,
-    action: 'deploy',
-    target: 'shop',
-    version: 'v2',
-    image: null,
-    requestedBy: 'ci',
-    reason: null,
-    alarm: null,
-    bakeChecks: 1,
-    approvalTimeoutSeconds: 3600,
-    executionId: execution.id,
-    startedAt: execution.startedAt,
-  };
+  const deployment = deploymentFor(execution, { id: deploymentId, target: 'shop', version: 'v2', image: null, requestedBy: 'ci', bakeChecks: 1 });
 
   let url: string;
   let clock: Clock;
@@ -403,8 +391,4 @@ describe('PgRestorer checks', () => {
 const RESTORE_NEXT: Record<string, string> = { restore: 'swap', swap: 'verify', verify: 'done' };
 
 /** A snapshot as PgBackups describes one; for checks that fail before the dump is read. */
-const STORED_DUMP: SnapshotRef = {
-  id: 'snap-x', arn: null, kind: 'postgres', source: 'shop', status: 'available', engine: 'postgres', encrypted: null,
-  sizeBytes: 1024, location: 'backups/shop/snap-x.dump', checksum: 'a'.repeat(64), startedAt: '2025-03-04T05:06:07.000Z',
-  completedAt: '2025-03-04T05:06:08.000Z', verification: [],
-};
+const STORED_DUMP = storedDumpOf('snap-x', 'shop', { sizeBytes: 1024, startedAt: '2025-03-04T05:06:07.000Z', completedAt: '2025-03-04T05:06:08.000Z' });

@@ -1,4 +1,3 @@
-import { RecordingMetrics } from '../../core/tasks/ledger/fixtures';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,8 @@ import type { Notifier } from '../../../core/ports/notifier';
 import type { AlarmState, DatabaseInfo, DeployedVersion, DeployHandle, MigrationsState, RestoreState, SnapshotRef } from '../../../core/model';
 import { FileArtifactStore } from '../../../adapters/local/file-artifact-store';
 import type { LocalPorts } from '../../../local/rehearsal/local-ports';
+import { RecordingMetrics } from '../../core/tasks/ledger/fixtures';
+import { storedDumpOf } from '../../support/builders';
 
 const AT = '2025-03-04T10:00:00.000Z';
 
@@ -77,21 +78,7 @@ export class FakeBackups implements DatabaseBackups {
 
   async create(id: string): Promise<SnapshotRef> {
     this.created.push(id);
-    const snapshot: SnapshotRef = {
-      id,
-      arn: null,
-      kind: 'postgres',
-      source: 'demo_app',
-      status: 'available',
-      engine: 'postgres',
-      encrypted: null,
-      sizeBytes: 2048,
-      location: `backups/demo-app/${id}.dump`,
-      checksum: 'abc',
-      startedAt: AT,
-      completedAt: AT,
-      verification: [],
-    };
+    const snapshot = storedDumpOf(id, 'demo_app', { location: `backups/demo-app/${id}.dump`, checksum: 'abc', startedAt: AT, completedAt: AT });
     this.snapshots.set(id, snapshot);
     return snapshot;
   }

@@ -1,4 +1,3 @@
-import type { MetricPoint, MetricsSink } from '../../../../core/ports/metrics';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,8 @@ import exampleConfig from '../../../../config/example.json';
 import { parseConfig } from '../../../../config/load';
 import type { RunbookConfig } from '../../../../config/schema';
 import type { Clock } from '../../../../core/ports/clock';
-import { deploymentIdFor } from '../../../../core/deployment-id';
+import type { MetricPoint, MetricsSink } from '../../../../core/ports/metrics';
+import { deploymentFor as buildDeployment, executionNamed, STATE_MACHINE } from '../../../support/builders';
 import type {
   BakeState,
   Deployment,
@@ -26,7 +26,7 @@ import { FileArtifactStore } from '../../../../adapters/local/file-artifact-stor
  */
 export const config: RunbookConfig = parseConfig(exampleConfig);
 
-export const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:execution:shop-api-runbook';
+export { executionNamed, STATE_MACHINE };
 
 /** A FileArtifactStore in a new temporary folder; a `beforeEach` returns `remove` so the folder goes after each test. */
 export async function tempFileStore(prefix: string): Promise<{ store: FileArtifactStore; remove: () => Promise<void> }> {
@@ -44,26 +44,9 @@ export function fixedClock(iso: string): Clock & { set(iso: string): void; advan
   };
 }
 
-export function executionNamed(name: string, startedAt = '2025-03-04T10:00:00.000Z'): Execution {
-  return { id: `${STATE_MACHINE}:${name}`, name, startedAt };
-}
-
+/** The example's deployment as the ledger tests know it: with the reason a person gave. */
 export function deploymentFor(execution: Execution, overrides: Partial<Deployment> = {}): Deployment {
-  return {
-    id: deploymentIdFor(execution.name, execution.id),
-    action: 'deploy',
-    target: 'shop-api',
-    version: 'v1.4.2',
-    image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api:v1.4.2',
-    requestedBy: 'ci@github-actions',
-    reason: 'Release 1.4.2: checkout retries',
-    alarm: null,
-    bakeChecks: 30,
-    approvalTimeoutSeconds: 3600,
-    executionId: execution.id,
-    startedAt: execution.startedAt,
-    ...overrides,
-  };
+  return buildDeployment(execution, { reason: 'Release 1.4.2: checkout retries', ...overrides });
 }
 
 export const execution = executionNamed('deploy-v1-4-2');
