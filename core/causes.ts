@@ -1,4 +1,4 @@
-import { causeMessage, type TaskError } from './model';
+import { causeMessage, type EndedExecution, type TaskError } from './model';
 import type { LedgerSlots } from './tasks/ledger/slots';
 
 /** The sentences people read: in the final state's Cause, notifications and the evidence report. */
@@ -95,4 +95,21 @@ export function rollbackFailureCause(slots: LedgerSlots): string {
     `(it started after ${describeError(slots.error)}). The lock on ${slots.config.name} is kept, marked stuck, for a person: ` +
     'check the service and the database, then unlock it.'
   );
+}
+
+/** `TIMED_OUT`, or `FAILED (States.Runtime: …)` for an execution that ended outside the runbook's end states. */
+export function endedHow(ended: EndedExecution): string {
+  if (!ended.error) return ended.status;
+  return `${ended.status} (${ended.error}${ended.cause ? `: ${ended.cause}` : ''})`;
+}
+
+/**
+ * `requestedBy` is what the caller wrote in the input, so it is shown as a claim. Who started the execution
+ * is the principal CloudTrail records for its StartExecution call: the execution context does not carry it.
+ */
+export const REQUESTED_BY_LABEL = 'Requested by (as the input says, not verified)';
+
+/** Where the identity of whoever started an execution is recorded. */
+export function startedBy(executionId: string): string {
+  return `the principal CloudTrail records for StartExecution of ${executionId}`;
 }

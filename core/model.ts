@@ -286,6 +286,20 @@ export const WindowDecision = z
   );
 export type WindowDecision = z.output<typeof WindowDecision>;
 
+/**
+ * An execution of the runbook that ended without reaching one of its own end states (timed out, stopped,
+ * or failed outside its Fail states), as the "Step Functions Execution Status Change" event tells it.
+ * EventBridge writes an absent error or cause as an empty string.
+ */
+export const EndedExecution = z.object({
+  executionArn: z.string().check(z.minLength(1)),
+  name: z.string().check(z.minLength(1)),
+  status: z.enum(['TIMED_OUT', 'ABORTED', 'FAILED']),
+  error: z._default(z.nullable(z.string()), null),
+  cause: z._default(z.nullable(z.string()), null),
+});
+export type EndedExecution = z.output<typeof EndedExecution>;
+
 /** `$.outcome`: what the ledger wrote and the sentence the final state reports. */
 export const Outcome = z.object({
   result: z.enum(['succeeded', 'rolled-back', 'aborted', 'rollback-failed']),

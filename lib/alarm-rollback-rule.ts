@@ -1,9 +1,9 @@
-import { Duration, Validations } from 'aws-cdk-lib';
 import { EventField, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { RULE_DELIVERY, ruleDeadLetterQueue } from './rule-delivery';
 
 export interface AlarmRollbackRuleProps {
   /** The runbook state machine; it receives `{action: "rollback", alarm}`. */
@@ -25,15 +25,7 @@ export class AlarmRollbackRule extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmRollbackRuleProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the alarm rollback rule target',
-    });
+    this.deadLetterQueue = ruleDeadLetterQueue(this, 'the alarm rollback rule target');
     this.rule = new Rule(this, 'Rule', {
       description: 'Starts a deploy-runbook rollback when a watched CloudWatch alarm enters ALARM',
       eventPattern: {
@@ -53,8 +45,7 @@ export class AlarmRollbackRule extends Construct {
           },
         }),
         deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 8,
-        maxEventAge: Duration.hours(2),
+        ...RULE_DELIVERY,
       }),
     );
   }

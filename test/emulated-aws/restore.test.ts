@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/runbook-function';
 import { EmulatedAws } from './emulated-aws';
@@ -39,6 +40,16 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error('no approval request was published');
+  }
+
+  /** Reads until `done` holds: the rule's functions run asynchronously after the execution ended. */
+  async function waitUntil<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const value = await read();
+      if (done(value)) return value;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error('the rule on ended executions did not act within 20 s');
   }
 
   beforeAll(async () => {
@@ -108,6 +119,26 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     expect(ended.cause).toMatch(/not restored/i);
     expect((await inspect(aws).instances()).map((i) => i.id)).toEqual(['shop-db']);
     expect(await inspect(aws).runningTag()).toBe('v1');
+  });
+
+  it('marks the lock stuck and tells people when an execution is stopped mid-rollback, outside the runbook\'s end states', async () => {
+    await aws.deploy('approval');
+    aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
+    const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
+    await approvalToken();
+
+    await aws.operator.sfn.send(new StopExecutionCommand({ executionArn: execution, error: 'OperatorStopped', cause: 'stopped while the restore waited' }));
+
+    const ended = await aws.waitFor(execution);
+    expect(ended.status).toBe('ABORTED');
+    const lock = await waitUntil(() => inspect(aws).lock(), (found) => found?.state === 'stuck');
+    expect(lock).toMatchObject({ executionId: execution, state: 'stuck', note: expect.stringMatching(/ended ABORTED .*outside the runbook's own end states/) });
+    const notified = await waitUntil(() => aws.world.notifications(), (found) => found.some((n) => n.subject?.startsWith('ACTION NEEDED')));
+    expect(notified.find((n) => n.subject?.startsWith('ACTION NEEDED'))).toMatchObject({ subject: 'ACTION NEEDED: shop runbook execution ABORTED' });
+    expect(notified.find((n) => n.subject?.startsWith('ACTION NEEDED'))?.message).toContain(execution);
+    // The next deployment is refused until a person unlocks the target.
+    const next = await aws.run({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
+    expect([next.status, next.error]).toEqual(['FAILED', 'DeploymentInProgress']);
   });
 
   it('restores an Aurora cluster by rename-swap, keeping the failed cluster', async () => {

@@ -47,7 +47,7 @@ describe('alarm-triggered rollback', () => {
       RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
     });
     expect(all[queueId].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
-    const policy = Object.values(all).find((r) => r.Type === 'AWS::SQS::QueuePolicy');
+    const policy = Object.values(all).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties.Queues) === JSON.stringify([{ Ref: queueId }]));
     expect(policy?.Properties).toMatchObject({
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
@@ -68,12 +68,14 @@ describe('alarm-triggered rollback', () => {
     ['no alarm is named', bareInput],
     ['the rollback window is 0 hours', { ...exampleInput, rollbackWindowHours: 0 }],
   ])('creates no rule and no queue when %s', (_why, input) => {
-    const { template } = synth({ config: input });
-    template.resourceCountIs('AWS::Events::Rule', 0);
-    template.resourceCountIs('AWS::SQS::Queue', 0);
+    const { stack, template } = synth({ config: input });
+    expect(stack.runbook.alarmRollback).toBeUndefined();
+    expect(Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern.source)).toEqual([['aws.states']]);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
   });
 
   it('creates no rule when alarmRollback is false', () => {
-    synth({ config: exampleInput, alarmRollback: false }).template.resourceCountIs('AWS::Events::Rule', 0);
+    const { template } = synth({ config: exampleInput, alarmRollback: false });
+    expect(Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern.source)).toEqual([['aws.states']]);
   });
 });

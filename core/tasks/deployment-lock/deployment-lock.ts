@@ -4,15 +4,20 @@ import type { RunbookConfig } from '../../../config/schema';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import type { Clock } from '../../ports/clock';
 import { DeploymentInProgressError, LockLostError, PreconditionFailedError, RunbookError } from '../../errors';
-import { causeMessage, Deployment, Execution, judged, Lease, TaskError } from '../../model';
+import { endedHow } from '../../causes';
+import { causeMessage, Deployment, EndedExecution, Execution, judged, Lease, TaskError } from '../../model';
 
 const common = { deployment: Deployment, execution: Execution };
 
-/** AcquireLock, ReleaseLock* and KeepLockForHuman send these Parameters; only taking the lock reads the configuration. */
+/**
+ * AcquireLock, ReleaseLock* and KeepLockForHuman send these Parameters; the rule on executions that ended
+ * outside the runbook's end states sends `mark-abandoned`.
+ */
 export const DeploymentLockEvent = z.discriminatedUnion('operation', [
   z.object({ operation: z.literal('acquire'), config: judged<Pick<RunbookConfig, 'name' | 'lock'>>(), ...common }),
   z.object({ operation: z.literal('release'), ...common, lease: Lease }),
   z.object({ operation: z.literal('mark-stuck'), ...common, lease: Lease, rollbackError: z._default(z.nullable(TaskError), null) }),
+  z.object({ operation: z.literal('mark-abandoned'), config: judged<Pick<RunbookConfig, 'name'>>(), ended: EndedExecution }),
 ]);
 export type DeploymentLockEvent = z.output<typeof DeploymentLockEvent>;
 
@@ -55,7 +60,7 @@ export function lockKey(target: string): string {
 }
 
 /** Dispatches the lock operations; the ASL's `operation` picks one. */
-export async function runDeploymentLock(event: DeploymentLockEvent, deps: DeploymentLockDeps): Promise<Lease | LockTransition> {
+export async function runDeploymentLock(event: DeploymentLockEvent, deps: DeploymentLockDeps): Promise<Lease | LockTransition | null> {
   switch (event.operation) {
     case 'acquire':
       return acquireLock(event, deps);
@@ -63,6 +68,8 @@ export async function runDeploymentLock(event: DeploymentLockEvent, deps: Deploy
       return releaseLock(event, deps);
     case 'mark-stuck':
       return markLockStuck(event, deps);
+    case 'mark-abandoned':
+      return markLockAbandoned(event, deps);
   }
 }
 
@@ -147,6 +154,30 @@ export async function markLockStuck(
   const error = event.rollbackError;
   const note = error ? `${error.Error}: ${causeMessage(error) || 'no detail recorded'}` : 'the rollback failed without a recorded error';
   return transition(event, deps, 'stuck', note);
+}
+
+/**
+ * An execution ended without reaching the runbook's own end states (timed out mid-restore, stopped, failed
+ * outside a Fail state), so nothing released its lease: the target may be half-deployed or half-restored.
+ * The lease it still holds is marked `stuck` for a person, like after a failed rollback. Anything else (no
+ * lock, another holder, a lease already released or stuck) is left as it is: returns null.
+ */
+export async function markLockAbandoned(
+  event: Extract<DeploymentLockEvent, { operation: 'mark-abandoned' }>,
+  deps: DeploymentLockDeps,
+): Promise<LockTransition | null> {
+  const { config, ended } = event;
+  const key = lockKey(config.name);
+  const existing = await deps.store.get(key);
+  const current = existing ? parseLockRecord(key, existing.body) : null;
+  if (!existing || !current || current.executionId !== ended.executionArn || current.state !== 'held') return null;
+  const note =
+    `execution ${ended.name} ended ${endedHow(ended)} outside the runbook's own end states: the service and the database may be half-changed; ` +
+    `check them, then unlock by setting state to "released" in ${deps.store.locate(key)}`;
+  const record: LockRecord = { ...current, state: 'stuck', note };
+  // If-Match: a retried delivery, or a release racing it, must not overwrite a newer lease.
+  const { etag } = await deps.store.put(key, serialize(record), { ifMatch: existing.etag, contentType: 'application/json' });
+  return { key, state: 'stuck', etag };
 }
 
 async function transition(

@@ -1,6 +1,6 @@
 import type { ArtifactStore } from '../../ports/artifact-store';
 import { causeMessage, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
-import { databaseDecision, formatDuration, rollbackVersions, versionLabel } from '../../causes';
+import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions, startedBy, versionLabel } from '../../causes';
 import type { LedgerSlots } from './slots';
 
 /** How long one state took; the local rehearsal's CLI adds these. */
@@ -330,7 +330,8 @@ function renderMarkdown(report: EvidenceReport): string {
     '|---|---|',
     `| Deployment | ${cell(report.deploymentId)} |`,
     `| Execution | ${cell(report.execution.name)} (started ${cell(report.execution.startedAt)}) |`,
-    `| Requested by | ${cell(report.requestedBy)} |`,
+    `| ${REQUESTED_BY_LABEL} | ${cell(report.requestedBy)} |`,
+    `| Started by | ${cell(startedBy(report.execution.id))} |`,
     `| Reason | ${cell(report.reason)} |`,
   );
   if (report.alarm) lines.push(`| Alarm | ${cell(report.alarm.name)}: ${cell(report.alarm.reason)} (${cell(report.alarm.time)}) |`);

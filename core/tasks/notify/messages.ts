@@ -1,5 +1,5 @@
-import { describeError, versionLabel } from '../../causes';
-import type { Deployment, TaskError } from '../../model';
+import { describeError, endedHow, REQUESTED_BY_LABEL, startedBy, versionLabel } from '../../causes';
+import type { Deployment, EndedExecution, TaskError } from '../../model';
 import type { NotifyEvent } from './notify';
 
 /** A notification: the subject is a mail subject (the SNS adapter makes it ASCII and short), the message plain text. */
@@ -11,6 +11,7 @@ export interface Message {
 /** The words for each event. They name versions, errors and decisions; never secrets or smoke-test bodies. */
 export function messageFor(event: NotifyEvent): Message {
   const target = event.config.name;
+  if (event.event === 'execution-ended') return abandoned(target, event.ended);
   const footer = details(event.deployment);
   switch (event.event) {
     case 'succeeded':
@@ -75,6 +76,21 @@ export function messageFor(event: NotifyEvent): Message {
   }
 }
 
+/** Nothing in the runbook ran after the execution ended: whatever it was doing may be half done. */
+function abandoned(target: string, ended: EndedExecution): Message {
+  return {
+    subject: `ACTION NEEDED: ${target} runbook execution ${ended.status}`,
+    message: lines(
+      `Execution ${ended.name} of the ${target} runbook ended ${endedHow(ended)}, outside the runbook's own end states: no rollback, record or notification step ran after that.`,
+      '',
+      'Whatever it was doing may be half done: a deploy between versions, a rollback, a database restore with the database renamed aside.',
+      `If it held the deployment lock on ${target}, the lock is marked stuck: no deployment or alarm rollback starts until someone checks the service and the database and unlocks it.`,
+      '',
+      `Execution: ${ended.executionArn}`,
+    ),
+  };
+}
+
 function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requested' }>): Message {
   const { config, deployment, snapshot, taskToken } = event;
   const target = config.name;
@@ -114,7 +130,8 @@ function what(deployment: Deployment): string {
 
 function details(deployment: Deployment): string[] {
   return [
-    `Requested by: ${deployment.requestedBy ?? 'unknown'}${deployment.reason ? ` (${deployment.reason})` : ''}`,
+    `${REQUESTED_BY_LABEL}: ${deployment.requestedBy ?? 'nobody named'}${deployment.reason ? ` (${deployment.reason})` : ''}`,
+    `Started by: ${startedBy(deployment.executionId)}`,
     ...(deployment.alarm ? [`Alarm: ${deployment.alarm.name}${deployment.alarm.reason ? `: ${deployment.alarm.reason}` : ''}`] : []),
     `Deployment: ${deployment.id}`,
     `Execution: ${deployment.executionId}`,

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { RunbookConfig } from '../../../config/schema';
 import type { Notifier } from '../../ports/notifier';
-import { Deployment, judged, Outcome, SnapshotRef, TaskError, WindowDecision } from '../../model';
+import { Deployment, EndedExecution, judged, Outcome, SnapshotRef, TaskError, WindowDecision } from '../../model';
 import { messageFor } from './messages';
 
 /** The target's name for the messages, the topic to publish them to. */
@@ -10,7 +10,7 @@ const common = { config: judged<Pick<RunbookConfig, 'name' | 'notifications'>>()
 const NotifiedOutcome = z.partial(Outcome, { result: true, reportKey: true, ledgerKey: true });
 const optionalError = z._default(z.nullable(TaskError), null);
 
-/** The Parameters of the Notify* states, and the Payload of RequestRestoreApproval. */
+/** The Parameters of the Notify* states, the Payload of RequestRestoreApproval, and what the rule on abandoned executions sends. */
 export const NotifyEvent = z.discriminatedUnion('event', [
   z.object({ event: z.literal('succeeded'), ...common, outcome: NotifiedOutcome, lockError: optionalError }),
   z.object({ event: z.literal('aborted'), ...common, error: optionalError, lockError: optionalError }),
@@ -18,6 +18,7 @@ export const NotifyEvent = z.discriminatedUnion('event', [
   z.object({ event: z.literal('rollback-failed'), ...common, error: optionalError, rollbackError: optionalError }),
   z.object({ event: z.literal('no-rollback'), ...common, window: WindowDecision }),
   z.object({ event: z.literal('approval-requested'), ...common, taskToken: z.string().check(z.minLength(1)), snapshot: SnapshotRef, error: optionalError }),
+  z.object({ event: z.literal('execution-ended'), config: common.config, ended: EndedExecution }),
 ]);
 export type NotifyEvent = z.output<typeof NotifyEvent>;
 

@@ -781,12 +781,46 @@ def _transformed_input(target, event):
 _original_send_to_targets = EventsRule.send_to_targets
 
 
+def _lambda_may_be_invoked_by(rule, function_arn: str) -> bool:
+    """What the function's resource policy says about EventBridge invoking it for this rule."""
+    from moto.awslambda.models import lambda_backends
+
+    try:
+        policy = json.loads(json.loads(lambda_backends[rule.account_id][rule.region_name].get_policy(function_arn))["Policy"])
+    except Exception:
+        return False
+    for statement in policy.get("Statement", []):
+        principal = statement.get("Principal", {})
+        service = principal.get("Service") if isinstance(principal, dict) else principal
+        source = (statement.get("Condition", {}).get("ArnLike", {}) or {}).get("AWS:SourceArn")
+        if statement.get("Effect") == "Allow" and service == "events.amazonaws.com" and statement.get("Action") == "lambda:InvokeFunction" and source in (None, rule.arn):
+            return True
+    return False
+
+
+def _invoke_lambda_target(rule, target, event) -> None:
+    """AWS invokes a Lambda target asynchronously, if the function's resource policy lets this rule; moto does not deliver to Lambda."""
+    from moto.awslambda.models import lambda_backends
+
+    function_arn = target["Arn"]
+    allowed = _lambda_may_be_invoked_by(rule, function_arn)
+    log_request({"principal": "events.amazonaws.com", "action": "lambda:InvokeFunction", "resource": function_arn, "allowed": allowed, "request": "events:PutTargets delivery"})
+    if not allowed:
+        return
+    function = lambda_backends[rule.account_id][rule.region_name].get_function(function_arn)
+    payload = _transformed_input(target, event)
+    threading.Thread(target=function.invoke, args=(payload, {}, {}), daemon=True).start()
+
+
 def _send_to_targets(self, original_event, transform_input=True):
-    """AWS delivers to Step Functions targets by StartExecution as the target's role; moto cannot."""
+    """AWS delivers to Step Functions targets by StartExecution as the target's role, and to Lambda targets by an
+    asynchronous invocation; moto does neither."""
     if not self.event_pattern.matches_event(original_event):
         return
+    for target in [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]:
+        _invoke_lambda_target(self, target, original_event)
     states = [t for t in self.targets if t["Arn"].split(":")[2] == "states"]
-    others = [t for t in self.targets if t not in states]
+    others = [t for t in self.targets if t not in states and t["Arn"].split(":")[2] != "lambda"]
     if others:
         targets, self.targets = self.targets, others
         try:
@@ -806,6 +840,68 @@ def _send_to_targets(self, original_event, transform_input=True):
 
 
 EventsRule.send_to_targets = _send_to_targets
+
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication  # noqa: E402
+
+_original_terminated = BaseExecutionWorkerCommunication.terminated
+
+
+def _epoch_ms(value) -> int | None:
+    return int(value.timestamp() * 1000) if value else None
+
+
+def _terminated(self):
+    """AWS sends "Step Functions Execution Status Change" to the default event bus when an execution ends; moto
+    sends nothing."""
+    _original_terminated(self)
+    execution = self.execution
+    status = execution.exec_status.value if execution.exec_status else None
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _epoch_ms(execution.start_date),
+        "stopDate": _epoch_ms(execution.stop_date),
+        "input": json.dumps(execution.input_data),
+        "output": json.dumps(execution.output) if status == "SUCCEEDED" else None,
+        "error": execution.error,
+        "cause": execution.cause,
+    }
+    events_backends[execution.account_id][execution.region_name].put_events(
+        [{"Source": "aws.states", "DetailType": "Step Functions Execution Status Change", "Detail": json.dumps(detail), "Resources": [execution.exec_arn]}]
+    )
+
+
+BaseExecutionWorkerCommunication.terminated = _terminated
+
+from moto.stepfunctions.parser.asl.eval.environment import Environment as _Environment  # noqa: E402
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped  # noqa: E402
+
+_original_set_stop = _Environment.set_stop
+
+
+def _set_stop(self, stop_date, cause, error):
+    """AWS ends a stopped execution at once, also while a task waits for its token; moto's waiting task would
+    only see the stop when its callback timed out."""
+    _original_set_stop(self, stop_date, cause, error)
+    for endpoint in list(self.callback_pool_manager._pool.values()):
+        endpoint.interrupt_all()
+
+
+_Environment.set_stop = _set_stop
+
+_original_set_error = _Environment.set_error
+
+
+def _set_error(self, error):
+    """AWS keeps a stopped execution ABORTED; in moto the error its interrupted task raises would turn it FAILED."""
+    if isinstance(self.program_state(), ProgramStopped):
+        return
+    _original_set_error(self, error)
+
+
+_Environment.set_error = _set_error
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import {
   DeploymentLockEvent as DeploymentLockEventSchema,
   type LockRecord,
   LockRecordInvalidError,
+  markLockAbandoned,
   markLockStuck,
   releaseLock,
   runDeploymentLock,
@@ -268,6 +269,37 @@ describe('deployment lock against the file store', () => {
     await acquireLock(acquireEvent(theirs), { store, clock });
     await expect(releaseLock(releaseEvent(stale), { store, clock })).rejects.toThrow(LockLostError);
     expect(await readLock()).toMatchObject({ owner: theirs.name, state: 'held' });
+  });
+
+  const abandoned = (execution: Execution): Extract<DeploymentLockEvent, { operation: 'mark-abandoned' }> => ({
+    operation: 'mark-abandoned',
+    config,
+    ended: { executionArn: execution.id, name: execution.name, status: 'TIMED_OUT', error: 'States.Timeout', cause: '' },
+  });
+
+  it('marks stuck the lease an execution still held when it timed out, so nobody takes it over when it expires', async () => {
+    const lease = await acquireLock(acquireEvent(ours), { store, clock });
+
+    expect(await runDeploymentLock(abandoned(ours), { store, clock })).toMatchObject({ key: KEY, state: 'stuck' });
+
+    expect(await readLock()).toMatchObject({
+      owner: ours.name,
+      executionId: lease.executionId,
+      state: 'stuck',
+      note: expect.stringMatching(/^execution deploy-v1-4-2 ended TIMED_OUT \(States\.Timeout\) outside the runbook.s own end states: .* setting state to "released" in /),
+    });
+    clock.set('2026-01-01T00:00:00.000Z');
+    await expect(acquireLock(acquireEvent(theirs), { store, clock })).rejects.toThrow(DeploymentInProgressError);
+  });
+
+  it('leaves alone a lock the ended execution does not hold: another holder, a released lease, no lock at all', async () => {
+    expect(await markLockAbandoned(abandoned(ours), { store, clock })).toBeNull();
+    const lease = await acquireLock(acquireEvent(theirs), { store, clock });
+    expect(await markLockAbandoned(abandoned(ours), { store, clock })).toBeNull();
+    expect(await readLock()).toMatchObject({ owner: theirs.name, state: 'held' });
+    await releaseLock(releaseEvent(lease, theirs), { store, clock });
+    expect(await markLockAbandoned(abandoned(theirs), { store, clock })).toBeNull();
+    expect(await readLock()).toMatchObject({ owner: theirs.name, state: 'released' });
   });
 
   it('gives exactly one of 20 concurrent executions the lease', async () => {

@@ -128,7 +128,9 @@ describe('buildEvidenceReport', () => {
     const sections = [...markdown.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
     expect(sections).toEqual(['Preflight', 'Backup', 'Migrations', 'Smoke tests', 'Alarms', 'Decisions', 'Timeline']);
     expect(markdown).toContain(`- Snapshot \`${snapshot.id}\` of shop-prod-db: available, encrypted, 50.0 GiB`);
-    expect(markdown).toContain('| Requested by | ci@github-actions |');
+    // requestedBy is the caller's own word; the identity is where CloudTrail records it.
+    expect(markdown).toContain('| Requested by (as the input says, not verified) | ci@github-actions |');
+    expect(markdown).toMatch(/\| Started by \| the principal CloudTrail records for StartExecution of arn:aws:states:\S+ \|/);
   });
 
   it('keeps a multi-line error message on one line', () => {

@@ -42,7 +42,8 @@ describe('notify', () => {
         '',
         'Released v1.4.2 (replacing v1.4.1); 5/5 smoke checks passed; no new alarms in 30 min',
         '',
-        'Requested by: ci@github-actions (Release 1.4.2: checkout retries)',
+        'Requested by (as the input says, not verified): ci@github-actions (Release 1.4.2: checkout retries)',
+        `Started by: the principal CloudTrail records for StartExecution of ${deployment.executionId}`,
         `Deployment: ${deployment.id}`,
         `Execution: ${deployment.executionId}`,
         "Evidence report: reports/shop-api/d.json (in the runbook's artifact store)",
@@ -133,6 +134,20 @@ describe('notify', () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     await notify(eventOf({ event: 'aborted', error: smokeFailed, lockError: null }), { notifier: snsNotifierFor(client, config) });
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).not.toContain('lock');
+  });
+
+  it('tells people that an execution ended half done, and that the lock is stuck if it held it', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-9' });
+    const ended = { executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:runbook:deploy-v1-4-2', name: 'deploy-v1-4-2', status: 'TIMED_OUT', error: 'States.Timeout', cause: '' };
+    const event = NotifyEvent.parse({ event: 'execution-ended', config, ended });
+
+    expect(await notify(event, { notifier: snsNotifierFor(client, config) })).toEqual({ published: true });
+
+    const sent = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(sent.Subject).toBe('ACTION NEEDED: shop-api runbook execution TIMED_OUT');
+    expect(sent.Message).toContain("Execution deploy-v1-4-2 of the shop-api runbook ended TIMED_OUT (States.Timeout), outside the runbook's own end states");
+    expect(sent.Message).toContain('the lock is marked stuck');
+    expect(sent.Message).toContain(ended.executionArn);
   });
 
   it('fails when an approval request has no task token', () => {
