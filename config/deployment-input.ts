@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IMAGE_REFERENCE } from './image-reference';
 
 /** The execution input: what CI, a person or an alarm asks the runbook to do. */
 
@@ -12,22 +13,6 @@ const version = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'must start with a letter or digit and use only letters, digits, . _ + -')
   // The version reaches file names and commands (`migrate.mjs {{version}}`): `..` could climb out of a directory.
   .refine((text) => !text.includes('..'), 'must not contain ..');
-
-const REPOSITORY = String.raw`(?:[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d{1,5})?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*`;
-
-/** `registry[:port]/path`: an image reference without its tag or digest. */
-export const IMAGE_REPOSITORY = new RegExp(`^${REPOSITORY}$`);
-
-/** `registry[:port]/path[:tag][@sha256:digest]`, as Docker accepts it. */
-export const IMAGE_REFERENCE = new RegExp(String.raw`^${REPOSITORY}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
-
-/** The tag of an image reference (`repo:v1.4.2`, `repo:v1.4.2@sha256:…`), or null for one without (`repo@sha256:…`, `registry:5000/repo`). */
-export function imageTag(image: string): string | null {
-  const name = image.split('@')[0];
-  const last = name.slice(name.lastIndexOf('/') + 1);
-  const colon = last.indexOf(':');
-  return colon === -1 ? null : last.slice(colon + 1);
-}
 
 const image = z.string().min(1).max(512).regex(IMAGE_REFERENCE, 'must be an image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1.4.2');
 const who = z.string().min(1).max(128);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { historyProblem, timeoutProblem } from './budgets';
-import { IMAGE_REPOSITORY } from './deployment-input';
+import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
 

@@ -10,6 +10,7 @@ import {
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
+import { imageTag } from '../../config/image-reference';
 import type { TargetConfig } from '../../config/schema';
 import { type Clock, systemClock } from '../../core/ports/clock';
 import type { DeployRequest, DeployTarget } from '../../core/ports/deploy-target';
@@ -72,14 +73,6 @@ export async function describeEcsService(ecs: ECSClient, target: EcsTargetConfig
   if (service.status !== 'ACTIVE') throw new failure(`${where} is ${service.status ?? 'in an unknown state'}, not ACTIVE`);
   if (!service.taskDefinition) throw new failure(`${where} has no task definition`);
   return { ...service, taskDefinition: service.taskDefinition };
-}
-
-/** `repo/app:v1.4.2@sha256:…` → `v1.4.2`; an untagged or digest-only image has no version. */
-export function imageTag(image: string): string | null {
-  const withoutDigest = image.split('@')[0];
-  const name = withoutDigest.slice(withoutDigest.lastIndexOf('/') + 1);
-  const colon = name.indexOf(':');
-  return colon === -1 || colon === name.length - 1 ? null : name.slice(colon + 1);
 }
 
 /**

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DeployRequest, IMAGE_REFERENCE, requestSchemaFor, RollbackRequest } from '../../config/deployment-input';
+import { DeployRequest, requestSchemaFor, RollbackRequest } from '../../config/deployment-input';
+import { IMAGE_REFERENCE } from '../../config/image-reference';
 import { describeValue, formatIssues } from '../../config/issues';
 
 const REPOSITORY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-api';

@@ -1,3 +1,4 @@
+import { sameImageRepository } from '../../../config/image-reference';
 import * as z from 'zod/mini';
 import type { RunbookConfig, SecretRef } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
@@ -36,7 +37,7 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
   checks.push(...((await attempt('target', () => deps.target.preflight())) ?? []));
 
   const running = await attempt('running version', () => deps.target.current());
-  if (running) checks.push(...runningChecks(running, deployment.version));
+  if (running) checks.push(...runningChecks(running, deployment.version), ...imageSourceChecks(running, deployment.image, config.target));
 
   let database: DatabaseInfo | null = null;
   if (config.database !== null) {
@@ -104,6 +105,26 @@ function runningChecks(running: DeployedVersion, requested: string | null): Pref
     checks.push({ name: 'redeploy', ok: true, detail: `${requested} is already running: this deploy redeploys it` });
   }
   return checks;
+}
+
+/**
+ * Without target.imageRepository, the new image must come from the repository the service already runs: an
+ * input cannot deploy an image from anywhere. (With it, ValidateInput has already held the image to it.)
+ */
+function imageSourceChecks(running: DeployedVersion, image: string | null, target: PreflightEvent['config']['target']): PreflightCheck[] {
+  if (target.kind !== 'ecs' || image === null || target.imageRepository !== undefined) return [];
+  if (running.image === null) {
+    return [{ name: 'image source', ok: false, detail: `the running release names no image to compare ${image} with: set target.imageRepository to say where images may come from` }];
+  }
+  return sameImageRepository(image, running.image)
+    ? [{ name: 'image source', ok: true, detail: `${image} comes from the repository the service runs (${running.image})` }]
+    : [
+        {
+          name: 'image source',
+          ok: false,
+          detail: `${image} is not from the repository the service runs (${running.image}): set target.imageRepository to deploy images from elsewhere`,
+        },
+      ];
 }
 
 function baselineCheck(states: AlarmState[], preexisting: 'report' | 'block'): PreflightCheck {

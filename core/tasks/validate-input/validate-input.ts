@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { bakeChecks } from '../../../config/budgets';
-import { imageTag, MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
+import { MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
+import { imageTag, sameImageRepository } from '../../../config/image-reference';
 import { describeValue, formatIssues } from '../../../config/issues';
 import { RunbookConfig } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
@@ -46,8 +47,8 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
     image = request.image ?? null;
     if (config.target.kind === 'ecs') {
       if (!image) problems.push(`image: required for an ECS target (service ${config.target.service})`);
-      else if (config.target.imageRepository && !isFromRepository(image, config.target.imageRepository)) {
-        problems.push(`image: must come from ${config.target.imageRepository} (got "${image}")`);
+      else if (config.target.imageRepository && !sameImageRepository(image, config.target.imageRepository)) {
+        problems.push(`image: must come from ${config.target.imageRepository} (target.imageRepository) (got "${image}")`);
       }
     }
     if (image) problems.push(...versionOfImageProblems(version, image));
@@ -86,9 +87,4 @@ function versionOfImageProblems(version: string, image: string): string[] {
   if (tag === null) return [`image: must carry the version as its tag, such as …:${version} or …:${version}@sha256:<digest>, so that the version checked is the one deployed (got "${image}")`];
   if (tag !== version) return [`version: must be the tag of the image, "${tag}": the smoke tests would expect "${version}" from an image that is not it (got "${version}")`];
   return [];
-}
-
-function isFromRepository(image: string, repository: string): boolean {
-  const rest = image.slice(repository.length);
-  return image.startsWith(repository) && (rest.startsWith(':') || rest.startsWith('@'));
 }

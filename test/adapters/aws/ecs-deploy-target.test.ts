@@ -6,9 +6,8 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DEPLOYMENT_TAG, EcsDeployTarget, imageTag, VERSION_TAG } from '../../../adapters/aws/ecs-deploy-target';
+import { DEPLOYMENT_TAG, EcsDeployTarget, VERSION_TAG } from '../../../adapters/aws/ecs-deploy-target';
 import type { DeployTarget } from '../../../core/ports/deploy-target';
 import { DeploymentFailedError, PreflightFailedError } from '../../../core/errors';
 import {
@@ -34,26 +33,6 @@ const request = { version: 'v1.5.0', image: `${REPO}:v1.5.0`, deploymentId: depl
 
 beforeEach(() => {
   ecs.reset();
-});
-
-describe('imageTag', () => {
-  it.each([
-    [`${REPO}:v1.4.2`, 'v1.4.2'],
-    [`${REPO}:v1.4.2@sha256:${'a'.repeat(64)}`, 'v1.4.2'],
-    [`${REPO}@sha256:${'b'.repeat(64)}`, null],
-    ['registry.local:5000/team/app', null],
-    ['registry.local:5000/team/app:2025.06.01', '2025.06.01'],
-    ['nginx', null],
-    ['nginx:1.27-alpine', '1.27-alpine'],
-  ])('reads the tag of %s', (image, tag) => {
-    expect(imageTag(image)).toBe(tag);
-  });
-
-  it('returns whatever tag follows a repository, with or without a registry port', () => {
-    const tag = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}$/);
-    const repository = fc.constantFrom('app', 'team/app', 'registry.local:5000/team/app', REPO);
-    fc.assert(fc.property(repository, tag, (repo, t) => imageTag(`${repo}:${t}`) === t));
-  });
 });
 
 describe('EcsDeployTarget.current', () => {

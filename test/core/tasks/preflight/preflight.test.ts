@@ -105,6 +105,20 @@ describe('runPreflight', () => {
     expect(alarms.asked).toEqual([['shop-api-5xx-rate', 'shop-api-p95-latency']]);
   });
 
+  it('fails when, without target.imageRepository, the new image is not from the repository the service runs', async () => {
+    const open = PreflightEvent.parse({
+      config: config({ target: { ...config().target, imageRepository: undefined } }),
+      deployment: { ...deployment, image: 'registry.evil.example.com/shop-api:v1.5.0' },
+    });
+    const deps = { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() };
+
+    await expect(runPreflight(open, deps)).rejects.toThrow(
+      `image source: registry.evil.example.com/shop-api:v1.5.0 is not from the repository the service runs (${REPO}:v1.4.2): set target.imageRepository to deploy images from elsewhere`,
+    );
+    const same = PreflightEvent.parse({ ...open, deployment: { ...deployment, image: `${REPO}:v1.5.0` } });
+    expect((await runPreflight(same, deps)).checks).toContainEqual({ name: 'image source', ok: true, detail: `${REPO}:v1.5.0 comes from the repository the service runs (${REPO}:v1.4.2)` });
+  });
+
   it('notes a redeploy of the version already running', async () => {
     const result = await runPreflight(event(), {
       target: fakeTarget(settled, { ...running, version: 'v1.5.0' }),
