@@ -178,7 +178,11 @@ export const RdsInstanceDatabase = z.strictObject({
 
 export const AuroraClusterDatabase = z.strictObject({
   kind: z.literal('aurora-cluster'),
-  clusterIdentifier: dbIdentifier,
+  /**
+   * At most 40 characters: the writer (`<cluster>-<n>`) is kept as `<writer>-failed-<timestamp>`, which must still
+   * start with `<cluster>-` after RDS's 63-character limit for the restore's IAM to cover it.
+   */
+  clusterIdentifier: dbIdentifier.max(40, 'must be at most 40 characters: the writer `<cluster>-<n>` is kept as `<writer>-failed-<timestamp>`, and that name must fit 63 characters and still start with `<cluster>-`'),
   /** KMS key of the encrypted database: restoring its snapshot needs grants on it. */
   kmsKeyArn: kmsKeyArn.optional(),
   ...databaseCommon,

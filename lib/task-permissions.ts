@@ -6,7 +6,7 @@ import { HOOK_IAM } from '../adapters/aws/hook-client';
 import { RDS_BACKUPS_IAM } from '../adapters/aws/rds-backups';
 import { RDS_LOOKUPS_IAM } from '../adapters/aws/rds-lookups';
 import { RDS_RESTORER_IAM } from '../adapters/aws/rds-restorer';
-import { RESTORE_PROGRESS_IAM } from '../adapters/aws/restore-progress';
+import { failedCopyPrefix, RESTORE_PROGRESS_IAM } from '../adapters/aws/restore-progress';
 import { S3_ARTIFACT_STORE_IAM as S3 } from '../adapters/aws/s3-artifact-store';
 import { SECRETS_MANAGER_IAM } from '../adapters/aws/secrets-manager-source';
 import { SNS_NOTIFIER_IAM } from '../adapters/aws/sns-notifier';
@@ -206,7 +206,7 @@ function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   if (database.kind === 'rds-instance') {
     const id = database.instanceIdentifier;
     const instance = arns.rds('db', id);
-    const failed = arns.rds('db', `${id}-failed-*`);
+    const failed = arns.rds('db', `${failedCopyPrefix(id)}*`);
     const snapshots = arns.rds('snapshot', `${snapshotPrefix(config.name)}*`);
     return [
       {
@@ -227,7 +227,7 @@ function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   if (database.kind === 'aurora-cluster') {
     const id = database.clusterIdentifier;
     const cluster = arns.rds('cluster', id);
-    const failed = arns.rds('cluster', `${id}-failed-*`);
+    const failed = arns.rds('cluster', `${failedCopyPrefix(id)}*`);
     const instances = arns.rds('db', `${id}-*`);
     const snapshots = arns.rds('cluster-snapshot', `${snapshotPrefix(config.name)}*`);
     return [

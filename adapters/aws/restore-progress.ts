@@ -35,13 +35,20 @@ export function isStuck(status: string | undefined): boolean {
   return status !== undefined && (STUCK_STATUSES.has(status) || status.startsWith('incompatible-') || status.startsWith('inaccessible-'));
 }
 
+/** `-failed-` and a UTC timestamp to the second, `yyyymmddhhmmss`. */
+const FAILED_SUFFIX_LENGTH = '-failed-'.length + 14;
+
 /**
- * `<identifier>-failed-<yyyymmddhhmmss>` (UTC): where the broken database is kept. The identifier is
- * shortened when needed so the name stays a valid 63-character RDS identifier.
+ * What every kept copy of `identifier` starts with: the identifier, shortened when needed so that the whole
+ * name stays a valid 63-character RDS identifier, then `-failed-`. The restore's IAM grants exactly `<this>*`.
  */
+export function failedCopyPrefix(identifier: string): string {
+  return `${identifier.slice(0, MAX_IDENTIFIER_LENGTH - FAILED_SUFFIX_LENGTH).replace(/-+$/, '')}-failed-`;
+}
+
+/** `<identifier>-failed-<yyyymmddhhmmss>` (UTC): where the broken database is kept. */
 export function failedCopyName(identifier: string, at: Date): string {
-  const suffix = `-failed-${at.toISOString().replace(/\D/g, '').slice(0, 14)}`;
-  return `${identifier.slice(0, MAX_IDENTIFIER_LENGTH - suffix.length).replace(/-+$/, '')}${suffix}`;
+  return `${failedCopyPrefix(identifier)}${at.toISOString().replace(/\D/g, '').slice(0, 14)}`;
 }
 
 /** The first state of a restore: nothing touched yet. */

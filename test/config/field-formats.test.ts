@@ -27,7 +27,7 @@ describe('target name', () => {
 });
 
 describe('RDS identifiers', () => {
-  const VALID = ['shop-prod-db', 'db', 'A1', 'Shop-Prod-2', `a${'b'.repeat(62)}`];
+  const VALID = ['shop-prod-db', 'db', 'A1', 'Shop-Prod-2', `a${'b'.repeat(39)}`];
   const INVALID = ['a--b', 'shop-db-', '1shop', `a${'b'.repeat(63)}`, 'a', 'shop_db', 'shop.db', 'shop db', ''];
 
   it.each(VALID)('accepts the instance and cluster identifier %s', (id) => {
@@ -35,10 +35,23 @@ describe('RDS identifiers', () => {
     expect(parseConfig(exampleWith((c) => (c.database = { kind: 'aurora-cluster', clusterIdentifier: id }))).database).toMatchObject({ clusterIdentifier: id });
   });
 
+  it('accepts an instance identifier of the full 63 characters', () => {
+    const id = `a${'b'.repeat(62)}`;
+    expect(parseConfig(exampleWith((c) => (c.database.instanceIdentifier = id))).database).toMatchObject({ instanceIdentifier: id });
+  });
+
+  it('fails when a cluster identifier is over 40 characters: its writer’s kept copy would no longer start with it', () => {
+    const id = `a${'b'.repeat(40)}`;
+    expect(problemsOf(exampleWith((c) => (c.database = { kind: 'aurora-cluster', clusterIdentifier: id })))).toEqual([
+      `database.clusterIdentifier: must be at most 40 characters: the writer \`<cluster>-<n>\` is kept as \`<writer>-failed-<timestamp>\`, and that name must fit 63 characters and still start with \`<cluster>-\` (got "${id}")`,
+    ]);
+  });
+
   it.each(INVALID)('fails when an identifier is %j (double hyphen, trailing hyphen, over 63, not starting with a letter…)', (id) => {
     const message = `must be an RDS identifier: a letter, then letters, digits or single hyphens (max 63) (got ${JSON.stringify(id)})`;
     expect(problemsOf(exampleWith((c) => (c.database.instanceIdentifier = id)))).toEqual([`database.instanceIdentifier: ${message}`]);
-    expect(problemsOf(exampleWith((c) => (c.database = { kind: 'aurora-cluster', clusterIdentifier: id })))).toEqual([`database.clusterIdentifier: ${message}`]);
+    // A cluster identifier over 63 is also over 40: that problem is listed too.
+    expect(problemsOf(exampleWith((c) => (c.database = { kind: 'aurora-cluster', clusterIdentifier: id })))).toContain(`database.clusterIdentifier: ${message}`);
   });
 });
 

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RunbookConfigInput } from '../../config/schema';
 import { FUNCTION_PLACEHOLDERS, functionFolder } from '../../statemachines/definition';
+import { failedCopyName } from '../../adapters/aws/restore-progress';
 import { taskGrants } from '../../lib/task-permissions';
 import {
   arn,
@@ -191,6 +192,22 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     expect(events).toHaveLength(1);
     const statements = (events[0][1].Properties.PolicyDocument as { Statement: unknown[] }).Statement;
     expect(statements).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: s.stack.getLogicalId(s.stack.runbook.stateMachine.node.defaultChild as never) } }]);
+  });
+});
+
+describe('the kept copy of a replaced database', () => {
+  /** IAM's glob: `*` any run of characters, `?` one. */
+  const matches = (pattern: string, name: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(name);
+
+  it.each([
+    ['a short identifier', 'shop-prod-db'],
+    ['a 63-character identifier, whose copy RDS makes shorter', `shop-${'x'.repeat(48)}-db-primary`.slice(0, 63)],
+  ])('is covered by the restore’s grant for %s', (_case, instanceIdentifier) => {
+    const s = synth({ config: { ...exampleInput, database: { kind: 'rds-instance', instanceIdentifier, restorePolicy: 'always', restoreApproval: { required: false } } } });
+    const modify = taskStatements(s, 'restore-database').find((statement) => statement.Action.includes('rds:ModifyDBInstance'));
+    const kept = failedCopyName(instanceIdentifier, new Date('2025-03-14T09:26:53Z'));
+    const patterns = (modify?.Resource ?? []).map((resource) => resource.replace(arn('rds', ''), ''));
+    expect(patterns.some((pattern) => matches(pattern, `db:${kept}`)), `${kept} against ${patterns.join(', ')}`).toBe(true);
   });
 });
 
