@@ -1,11 +1,6 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
-/** Snapshots the runbook takes are named `deploy-runbook-<target>-<deployment id>` (docs/architecture.md). */
-export function snapshotPrefix(target: string): string {
-  return `deploy-runbook-${target}-`;
-}
-
 /**
  * ARNs of the existing resources a configuration names, built with `Stack.formatArn` so that
  * `cdk synth` needs no look-ups: account and region stay the stack's (tokens when env-agnostic).

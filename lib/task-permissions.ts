@@ -13,7 +13,8 @@ import { SNS_NOTIFIER_IAM } from '../adapters/aws/sns-notifier';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { RunbookConfig } from '../config/schema';
-import { ResourceArns, snapshotPrefix } from './resource-arns';
+import { snapshotIdPrefix } from '../core/tasks/database-snapshot/snapshot-id';
+import { ResourceArns } from './resource-arns';
 
 /**
  * One IAM statement a task function needs. Actions are always named in full; a resource pattern
@@ -65,7 +66,8 @@ function storeGrants(bucket: IBucket, prefixes: readonly string[]): TaskGrant[] 
       wildcardReason: `object keys under ${prefixes.join(', ')} are per target and per deployment (docs/architecture.md store layout)`,
     },
     // Without ListBucket, S3 answers 403 instead of 404 for a key that does not exist yet (first lock, first ledger).
-    { actions: [S3.listBucket], resources: [bucket.bucketArn] },
+    // A listing is limited to the function's own prefixes; that 404 check carries no prefix, hence IfExists.
+    { actions: [S3.listBucket], resources: [bucket.bucketArn], conditions: { StringLikeIfExists: { 's3:prefix': [...prefixes] } } },
   ];
 }
 
@@ -114,10 +116,10 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
 
 function snapshotGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const { database } = config;
-  const reason = `snapshot ids end with the deployment id: ${snapshotPrefix(config.name)}<deployment id>`;
+  const reason = `snapshot ids end with the deployment id: ${snapshotIdPrefix(config.name)}<deployment id>`;
   if (database?.kind === 'rds-instance') {
     const instance = arns.rds('db', database.instanceIdentifier);
-    const snapshots = arns.rds('snapshot', `${snapshotPrefix(config.name)}*`);
+    const snapshots = arns.rds('snapshot', `${snapshotIdPrefix(config.name)}*`);
     return [
       { actions: [RDS_BACKUPS_IAM.createDBSnapshot, RDS_LOOKUPS_IAM.describeDBSnapshots], resources: [instance, snapshots], wildcardReason: reason },
       { actions: [RDS_BACKUPS_IAM.tagOnCreate], resources: [snapshots], wildcardReason: reason },
@@ -125,7 +127,7 @@ function snapshotGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] 
   }
   if (database?.kind === 'aurora-cluster') {
     const cluster = arns.rds('cluster', database.clusterIdentifier);
-    const snapshots = arns.rds('cluster-snapshot', `${snapshotPrefix(config.name)}*`);
+    const snapshots = arns.rds('cluster-snapshot', `${snapshotIdPrefix(config.name)}*`);
     return [
       { actions: [RDS_BACKUPS_IAM.createDBClusterSnapshot, RDS_LOOKUPS_IAM.describeDBClusterSnapshots], resources: [cluster, snapshots], wildcardReason: reason },
       { actions: [RDS_BACKUPS_IAM.tagOnCreate], resources: [snapshots], wildcardReason: reason },
@@ -195,19 +197,24 @@ const RESTORE_GROUPS_REASON =
 
 /** Restoring an encrypted snapshot creates a grant on its key. */
 function kmsGrants(kmsKeyArn: string | undefined, restorer: { readonly grantKey: string; readonly describeKey: string }): TaskGrant[] {
-  return kmsKeyArn ? [{ actions: [restorer.grantKey, restorer.describeKey], resources: [kmsKeyArn] }] : [];
+  if (!kmsKeyArn) return [];
+  return [
+    // Only RDS may hold the grant it creates for the restore: the function cannot grant the key to anyone else.
+    { actions: [restorer.grantKey], resources: [kmsKeyArn], conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } },
+    { actions: [restorer.describeKey], resources: [kmsKeyArn] },
+  ];
 }
 
 function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const { database } = config;
   // With restorePolicy 'never' the AdvanceRestore state is unreachable: the function gets nothing.
   if (!database || database.restorePolicy === 'never') return [];
-  const snapshotReason = `snapshot ids end with the deployment id: ${snapshotPrefix(config.name)}<deployment id>`;
+  const snapshotReason = `snapshot ids end with the deployment id: ${snapshotIdPrefix(config.name)}<deployment id>`;
   if (database.kind === 'rds-instance') {
     const id = database.instanceIdentifier;
     const instance = arns.rds('db', id);
     const failed = arns.rds('db', `${failedCopyPrefix(id)}*`);
-    const snapshots = arns.rds('snapshot', `${snapshotPrefix(config.name)}*`);
+    const snapshots = arns.rds('snapshot', `${snapshotIdPrefix(config.name)}*`);
     return [
       {
         actions: [RDS_LOOKUPS_IAM.describeDBInstances, RESTORE_PROGRESS_IAM.modifyDBInstance],
@@ -229,7 +236,7 @@ function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
     const cluster = arns.rds('cluster', id);
     const failed = arns.rds('cluster', `${failedCopyPrefix(id)}*`);
     const instances = arns.rds('db', `${id}-*`);
-    const snapshots = arns.rds('cluster-snapshot', `${snapshotPrefix(config.name)}*`);
+    const snapshots = arns.rds('cluster-snapshot', `${snapshotIdPrefix(config.name)}*`);
     return [
       {
         actions: [RDS_LOOKUPS_IAM.describeDBClusters, AURORA_RESTORER_IAM.modifyDBCluster],

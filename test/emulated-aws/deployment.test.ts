@@ -37,7 +37,7 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     expect(await look.runningTag()).toBe('v2');
     expect((await look.lock())?.state).toBe('released');
     expect((await look.ledger())?.current?.version).toBe('v2');
-    expect(await look.manualSnapshots()).toEqual([expect.stringMatching(/^deploy-runbook-shop-/)]);
+    expect(await look.manualSnapshots()).toEqual([expect.stringMatching(/^deploy-runbook-4-shop-/)]);
     expect(await look.keys()).toEqual(expect.arrayContaining([expect.stringMatching(/^reports\/shop\/.+\.json$/), expect.stringMatching(/^backups\/shop\/.+\.json$/)]));
     expect(aws.app.requests.filter((r) => r.path === '/health').map((r) => r.version)).toContain('v2');
     expect(JSON.stringify(ended.events)).not.toContain(aws.app.password);

@@ -32,7 +32,7 @@ const ECS_TASKS = { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.
 const SERVICE = arn('ecs', 'service/shop-prod/shop-api');
 const FAMILY = arn('ecs', 'task-definition/shop-api:*');
 const DB = arn('rds', 'db:shop-prod-db');
-const SNAPSHOTS = arn('rds', 'snapshot:deploy-runbook-shop-api-*');
+const SNAPSHOTS = arn('rds', 'snapshot:deploy-runbook-8-shop-api-*');
 const ALARMS = [arn('cloudwatch', 'alarm:shop-api-5xx-rate'), arn('cloudwatch', 'alarm:shop-api-p95-latency')];
 
 function allow(Action: string[], Resource: string[], Condition?: unknown): Statement {
@@ -107,7 +107,8 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
   it('lets deployment-lock read and write only the lock keys', () => {
     expect(taskStatements(s, 'deployment-lock')).toEqual([
       allow(['s3:GetObject', 's3:PutObject'], [`${bucketArn(s)}/locks/*`]),
-      allow(['s3:ListBucket'], [bucketArn(s)]),
+      // Listing only its own prefix; a GET of a missing key (404, not 403) carries no prefix.
+      allow(['s3:ListBucket'], [bucketArn(s)], { StringLikeIfExists: { 's3:prefix': ['locks/*'] } }),
     ]);
   });
 
@@ -115,7 +116,7 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     const bucket = bucketArn(s);
     expect(taskStatements(s, 'ledger')).toEqual([
       allow(['s3:GetObject', 's3:PutObject'], [`${bucket}/ledger/*`, `${bucket}/backups/*`, `${bucket}/reports/*`]),
-      allow(['s3:ListBucket'], [bucket]),
+      allow(['s3:ListBucket'], [bucket], { StringLikeIfExists: { 's3:prefix': ['ledger/*', 'backups/*', 'reports/*'] } }),
     ]);
   });
 
@@ -171,7 +172,8 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
       allow(['rds:RestoreDBInstanceFromDBSnapshot'], [DB, SNAPSHOTS, arn('rds', 'subgrp:*'), arn('rds', 'pg:*'), arn('rds', 'og:*')]),
       allow(['rds:AddTagsToResource'], [DB]),
       allow(['rds:DescribeDBSnapshots'], [SNAPSHOTS]),
-      allow(['kms:CreateGrant', 'kms:DescribeKey'], [KMS_KEY_ARN]),
+      allow(['kms:CreateGrant'], [KMS_KEY_ARN], { Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
+      allow(['kms:DescribeKey'], [KMS_KEY_ARN]),
     ]);
   });
 
@@ -224,7 +226,7 @@ describe('task function permissions (variants)', () => {
   it('uses the cluster and cluster-snapshot actions for an Aurora cluster', () => {
     const s = synth({ config: auroraInput });
     const cluster = arn('rds', 'cluster:shop-prod');
-    const snapshots = arn('rds', 'cluster-snapshot:deploy-runbook-shop-api-*');
+    const snapshots = arn('rds', 'cluster-snapshot:deploy-runbook-8-shop-api-*');
     const instances = arn('rds', 'db:shop-prod-*');
     expect(taskStatements(s, 'preflight')).toContainEqual(allow(['rds:DescribeDBClusters'], [cluster]));
     expect(taskStatements(s, 'database-snapshot')).toEqual([
@@ -238,7 +240,8 @@ describe('task function permissions (variants)', () => {
       allow(['rds:CreateDBInstance'], [instances, cluster, arn('rds', 'subgrp:*'), arn('rds', 'pg:*'), arn('rds', 'og:*')]),
       allow(['rds:AddTagsToResource'], [cluster, instances]),
       allow(['rds:DescribeDBClusterSnapshots'], [snapshots]),
-      allow(['kms:CreateGrant', 'kms:DescribeKey'], [KMS_KEY_ARN]),
+      allow(['kms:CreateGrant'], [KMS_KEY_ARN], { Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
+      allow(['kms:DescribeKey'], [KMS_KEY_ARN]),
     ]);
     const snapshotActions = FOLDERS.flatMap((folder) => taskStatements(s, folder).flatMap((st) => st.Action)).filter((a) => a.includes('Snapshot'));
     expect(snapshotActions.every((a) => a.includes('DBClusterSnapshot') || a === 'rds:RestoreDBClusterFromSnapshot')).toBe(true);

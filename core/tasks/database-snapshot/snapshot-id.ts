@@ -14,14 +14,18 @@ function rdsIdentifier(raw: string): string {
 }
 
 /**
- * The pre-deploy snapshot of a deployment: `deploy-runbook-<target>-<deploymentId>`, made valid for RDS.
+ * What every snapshot of `target` starts with: `deploy-runbook-<length of the name>-<name>-`. IAM scopes snapshot
+ * permissions to `<prefix>*`; the length keeps target `a` from matching the snapshots of target `a-x`.
+ */
+export function snapshotIdPrefix(target: string): string {
+  const name = rdsIdentifier(target);
+  return `deploy-runbook-${name.length}-${name}-`;
+}
+
+/**
+ * The pre-deploy snapshot of a deployment: `<snapshotIdPrefix(target)><deploymentId>`, made valid for RDS.
  * Deterministic, so a retried TakeSnapshot finds the snapshot its first attempt created.
  */
 export function snapshotIdFor(target: string, deploymentId: string): string {
-  return rdsIdentifier(`deploy-runbook-${target}-${deploymentId}`);
-}
-
-/** What every snapshot of `target` starts with: IAM policies scope snapshot permissions to `<prefix>*`. */
-export function snapshotIdPrefix(target: string): string {
-  return `${rdsIdentifier(`deploy-runbook-${target}`)}-`;
+  return rdsIdentifier(`${snapshotIdPrefix(target)}${deploymentId}`);
 }

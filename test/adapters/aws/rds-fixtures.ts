@@ -26,7 +26,7 @@ export const KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0c6e4bd4-53b5-4e7
 export const OTHER_KMS_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/99999999-0000-4000-8000-000000000000';
 export const INSTANCE_ID = 'shop-prod-db';
 export const CLUSTER_ID = 'shop-prod';
-export const SNAPSHOT_ID = 'deploy-runbook-shop-api-release-v1-5-0-1a2b3c4d';
+export const SNAPSHOT_ID = 'deploy-runbook-8-shop-api-release-v1-5-0-1a2b3c4d';
 
 export function config(overrides: Partial<RunbookConfigInput> = {}): RunbookConfig {
   return parseConfig({ ...exampleConfig, ...overrides });

@@ -477,6 +477,7 @@ _OPERATORS = {
     "StringLike": lambda actual, expected: fnmatch.fnmatchcase(actual, expected),
     "ArnEquals": lambda actual, expected: actual == expected,
     "ArnLike": lambda actual, expected: fnmatch.fnmatchcase(actual, expected),
+    "Bool": lambda actual, expected: str(actual).lower() == str(expected).lower(),
 }
 
 
@@ -487,12 +488,17 @@ def _check_conditions(self, incoming_condition_values=None):
         return True
     values = getattr(_context, "values", {}) or {}
     for operator, keys in conditions.items():
-        if operator not in _OPERATORS:
+        # `…IfExists` holds when the request carries no such key, as AWS evaluates it.
+        if_exists = operator.endswith("IfExists")
+        base = operator[: -len("IfExists")] if if_exists else operator
+        if base not in _OPERATORS:
             raise NotImplementedError(f"the emulated-AWS tier cannot evaluate IAM condition operator {operator}")
         for key, expected in keys.items():
             expected_values = expected if isinstance(expected, list) else [expected]
             actual = values.get(key)
-            if actual is None or not any(_OPERATORS[operator](actual, e) for e in expected_values):
+            if actual is None and if_exists:
+                continue
+            if actual is None or not any(_OPERATORS[base](actual, e) for e in expected_values):
                 return False
     return True
 
