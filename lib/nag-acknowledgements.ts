@@ -23,9 +23,12 @@ export function acknowledgeWildcardResources(scope: IConstruct, wildcards: reado
   for (const [id, why] of reasons) Validations.of(scope).acknowledge({ id, reason: [...why].join('; ') });
 }
 
-/** The finding id cdk-nag derives from a resolved resource: `Fn::Join` joined, `Ref` → `<Name>`, `Fn::GetAtt` → `<Id.Attr>`. */
+/**
+ * The finding id cdk-nag derives from a resolved resource: `Fn::Join` joined, `Ref` → `<Name>`, `Fn::GetAtt` →
+ * `<Id.Attr>`, and a `${…}` inside a string (an IAM variable such as `${*}`) → `<…>`.
+ */
 function flatten(value: unknown): string {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return value.replace(/\$\{([^}]*)\}/g, '<$1>');
   const node = value as Record<string, unknown>;
   if (Array.isArray(node['Fn::Join'])) {
     const [separator, parts] = node['Fn::Join'] as [string, unknown[]];

@@ -39,9 +39,12 @@ export class ResourceArns {
     return this.format('rds', resource, name, ArnFormat.COLON_RESOURCE_NAME);
   }
 
-  /** A CloudWatch alarm by name. */
+  /**
+   * A CloudWatch alarm by name. An alarm name may hold `*`, `?` or `$`, which an ARN in a policy would read as
+   * wildcards or a variable: they are written as IAM's literal-character variables `${*}`, `${?}`, `${$}`.
+   */
   alarm(name: string): string {
-    return this.format('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME);
+    return this.format('cloudwatch', 'alarm', literalInPolicy(name), ArnFormat.COLON_RESOURCE_NAME);
   }
 
   /** A Secrets Manager secret by ARN (used as given) or name (any of the six random suffix characters). */
@@ -62,4 +65,9 @@ function isArn(value: string): boolean {
 /** `arn:aws:ecs:eu-west-1:123456789012:cluster/shop-prod` → `shop-prod`; a plain name stays as it is. */
 function lastSegment(nameOrArn: string): string {
   return nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1);
+}
+
+/** `a*b?` → `a${*}b${?}`: the characters a policy's ARN would otherwise read as wildcards or a variable. */
+export function literalInPolicy(text: string): string {
+  return text.replace(/[*?$]/g, (character) => `\${${character}}`);
 }

@@ -108,7 +108,7 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
     });
   }
   const alarms = alarmArns(arns, config);
-  if (alarms.length > 0) grants.push({ actions: [CLOUDWATCH_ALARMS_IAM.describeAlarms], resources: alarms });
+  if (alarms.length > 0) grants.push(describeAlarms(alarms));
   // Preflight reads every smoke-test secret, so that an unreadable one stops the deploy before anything changes.
   grants.push(...smokeTestGrants(arns, config));
   return grants;
@@ -189,7 +189,17 @@ function smokeTestGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
 
 function alarmGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const alarms = alarmArns(arns, config);
-  return alarms.length > 0 ? [{ actions: [CLOUDWATCH_ALARMS_IAM.describeAlarms], resources: alarms }] : [];
+  return alarms.length > 0 ? [describeAlarms(alarms)] : [];
+}
+
+/** DescribeAlarms on the watched alarms; a name holding `*` is written `${*}`, a literal, which cdk-nag still flags. */
+function describeAlarms(alarms: string[]): TaskGrant {
+  const literal = alarms.some((arn) => arn.includes('${*}'));
+  return {
+    actions: [CLOUDWATCH_ALARMS_IAM.describeAlarms],
+    resources: alarms,
+    ...(literal ? { wildcardReason: 'an alarm name holds a literal *, written as the IAM variable ${*}: it matches that character only' } : {}),
+  };
 }
 
 const RESTORE_GROUPS_REASON =

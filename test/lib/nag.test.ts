@@ -34,6 +34,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     ['hook', hookInput],
     ['aurora', auroraInput],
     ['bare', bareInput],
+    ['alarm names holding * and ?', { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['shop-api-5xx*', 'p95-latency?'] } }],
   ];
 
   it.each(variants)('reports no unacknowledged error or warning (%s)', (_name, input) => {

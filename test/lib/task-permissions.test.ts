@@ -197,6 +197,15 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
   });
 });
 
+describe('alarm names in policies', () => {
+  it('writes *, ? and $ of an alarm name as literal characters, so the grant covers that alarm only', () => {
+    const s = synth({ config: { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['5xx*rate', 'p95?', 'cost$'] } } });
+    const literal = [arn('cloudwatch', 'alarm:5xx${*}rate'), arn('cloudwatch', 'alarm:p95${?}'), arn('cloudwatch', 'alarm:cost${$}')];
+    expect(taskStatements(s, 'evaluate-alarms')).toEqual([allow(['cloudwatch:DescribeAlarms'], literal)]);
+    expect(taskStatements(s, 'preflight')).toContainEqual(allow(['cloudwatch:DescribeAlarms'], literal));
+  });
+});
+
 describe('the kept copy of a replaced database', () => {
   /** IAM's glob: `*` any run of characters, `?` one. */
   const matches = (pattern: string, name: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.?+^$()[\]{}|\\]/g, '\\$&')).join('.*')}$`).test(name);

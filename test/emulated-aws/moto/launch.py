@@ -507,10 +507,12 @@ access_control.IAMPolicyStatement._check_conditions = _check_conditions
 
 
 def _match(pattern: str, string: str):
-    """IAM wildcards: `*` any run of characters, `?` exactly one; moto knows only `*` and leaves `.` unescaped."""
+    """IAM wildcards: `*` any run of characters, `?` exactly one, `${*}` `${?}` `${$}` those characters themselves;
+    moto knows only `*` and leaves `.` unescaped."""
     import re
 
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    tokens = re.findall(r"\$\{[*?$]\}|.", pattern, re.DOTALL)
+    regex = "".join(re.escape(t[2]) if len(t) == 4 else ".*" if t == "*" else "." if t == "?" else re.escape(t) for t in tokens)
     return re.match(f"^{regex}$", string, re.DOTALL)
 
 
