@@ -23,6 +23,7 @@ const lambdaArn = z
 const dbIdentifier = z
   .string()
   .regex(/^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,61}[A-Za-z0-9]$/, 'must be an RDS identifier: a letter, then letters, digits or single hyphens (max 63)');
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, 'must be an IAM role ARN');
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 const nonEmpty = z.string().min(1).max(2048);
 
@@ -104,7 +105,7 @@ export const EcsTarget = z.strictObject({
   /** Task definition family of the service: new revisions are registered in it (and IAM is scoped to it). */
   family: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'must be a task definition family name'),
   /** Task role and execution role ARNs the task definition uses: registering a revision passes them (iam:PassRole). */
-  passRoleArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, 'must be an IAM role ARN')).min(1).max(4),
+  passRoleArns: z.array(roleArn).min(1).max(4),
   /** When set, an input image must come from this repository (e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop`). */
   imageRepository: z
     .string()
@@ -477,6 +478,11 @@ export const RunbookConfig = z
       .strictObject({
         /** A lease past this age is stale and can be taken over. @default executionTimeoutMinutes + 5 */
         leaseMinutes: z.number().int().min(5).max(10_080).optional(),
+        /**
+         * IAM roles of the people who may clear a stuck lock by writing `locks/<name>.json`; the bucket refuses
+         * writes to `locks/` from anyone else but the lock function. @default none
+         */
+        operatorRoleArns: z.array(roleArn).max(10).default([]),
       })
       .prefault({}),
   })
@@ -525,7 +531,7 @@ export const RunbookConfig = z
   }, unlessInvalid())
   .transform((config) => ({
     ...config,
-    lock: { leaseMinutes: config.lock.leaseMinutes ?? config.executionTimeoutMinutes + 5 },
+    lock: { ...config.lock, leaseMinutes: config.lock.leaseMinutes ?? config.executionTimeoutMinutes + 5 },
   }));
 
 /** The configuration as written in the JSON file. */

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership, type BucketProps } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -44,6 +44,23 @@ export class ArtifactBucket extends Construct {
       }),
     );
   }
+}
+
+/**
+ * Refuses writes and deletes under `prefix` to every principal but `writers` (role ARNs): what decides whether a
+ * deployment may start (`locks/`) or what an alarm rollback redeploys (`ledger/`) is only the runbook's to write.
+ */
+export function restrictWriters(bucket: Bucket, prefix: string, writers: readonly string[]): void {
+  bucket.addToResourcePolicy(
+    new PolicyStatement({
+      sid: `OnlyTheRunbookWrites${prefix.replace(/[^A-Za-z0-9]/g, '')}`,
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      actions: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      resources: [bucket.arnForObjects(`${prefix}*`)],
+      conditions: { ArnNotLike: { 'aws:PrincipalArn': [...writers] } },
+    }),
+  );
 }
 
 function protectedBucket(removalPolicy: RemovalPolicy): BucketProps {

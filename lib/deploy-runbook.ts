@@ -10,7 +10,7 @@ import { configSubstitutions, FUNCTION_PLACEHOLDERS, functionFolder, loadDefinit
 import { AbandonedExecutionRule } from './abandoned-execution-rule';
 import { AlarmRollbackRule } from './alarm-rollback-rule';
 import { regionProblems } from './config-regions';
-import { ArtifactBucket } from './artifact-bucket';
+import { ArtifactBucket, restrictWriters } from './artifact-bucket';
 import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { RunbookDashboard } from './runbook-dashboard';
@@ -99,6 +99,9 @@ export class DeployRunbook extends Construct {
       });
     }
     this.functions = functions;
+    const roleOf = (folder: string) => functions[folder].role?.roleArn ?? '';
+    restrictWriters(this.bucket, 'locks/', [roleOf('deployment-lock'), ...this.config.lock.operatorRoleArns]);
+    for (const prefix of ['ledger/', 'backups/', 'reports/']) restrictWriters(this.bucket, prefix, [roleOf('ledger')]);
 
     const placeholderArns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, functions[functionFolder(p)].functionArn]));
     this.stateMachine = new StateMachine(this, 'Resource', {

@@ -210,6 +210,14 @@ export class EcsDeployTarget implements DeployTarget {
   }
 
   async rollback(to: DeployedVersion): Promise<DeployHandle> {
+    // The target comes from the ledger in S3 after an alarm: whatever it says, only a revision of the service's
+    // own family may be deployed, never another task definition the role could otherwise point the service at.
+    const family = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/([A-Za-z0-9_-]+):\d+$/.exec(to.ref)?.[1];
+    if (family !== this.target.family) {
+      throw new DeploymentFailedError(
+        `rollbackTo.ref: ${JSON.stringify(to.ref)} is not a revision of the service's task definition family ${this.target.family}: refusing to deploy it (the ledger may have been changed)`,
+      );
+    }
     const updated = await this.ecs.send(new UpdateServiceCommand({ cluster: this.target.cluster, service: this.target.service, taskDefinition: to.ref }));
     return this.handle(to.ref, to.version, to.image, primaryOf(updated.service));
   }

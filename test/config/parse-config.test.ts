@@ -21,7 +21,7 @@ describe('parseConfig: the shipped configurations', () => {
       migrations: { kind: 'ecs-task', command: ['npm', 'run', 'migrate:latest'] },
       alarms: { kind: 'cloudwatch', names: ['shop-api-5xx-rate', 'shop-api-p95-latency'], preexisting: 'report' },
       bake: { durationSeconds: 1800, pollSeconds: 60 },
-      lock: { leaseMinutes: 365 },
+      lock: { leaseMinutes: 365, operatorRoleArns: [] },
     });
     expect(config.smokeTests.checks.map((check) => check.name)).toEqual(['health', 'database health', 'login', 'profile with token', 'protected without token']);
   });
@@ -68,7 +68,7 @@ describe('parseConfig: defaults', () => {
         restore: { intervalSeconds: 30, maxAttempts: 180 },
       },
       executionTimeoutMinutes: 360,
-      lock: { leaseMinutes: 365 },
+      lock: { leaseMinutes: 365, operatorRoleArns: [] },
     });
   });
 

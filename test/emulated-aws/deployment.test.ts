@@ -1,4 +1,6 @@
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedAws } from './emulated-aws';
 import { attempts, grantedByRole, inspect, roleOfPrincipal } from './inspect';
@@ -174,6 +176,27 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     const ended = await aws.waitFor(again);
     expect([ended.status, ended.end]).toEqual(['SUCCEEDED', 'NoRollbackNeeded']);
     expect(await inspect(aws).runningTag()).toBe('v1');
+  });
+
+  it('refuses to roll back to a task definition a changed ledger names: RollbackFailed, the service left as it was', async () => {
+    await aws.deploy('instance');
+    aws.app.versions = { v1: {}, v2: {} };
+    expect((await aws.run(deployV2)).status).toBe('SUCCEEDED');
+    const ecs = new ECSClient(aws.operator.config);
+    const foreign = await ecs.send(
+      new RegisterTaskDefinitionCommand({ family: 'crypto-miner', containerDefinitions: [{ name: 'miner', image: 'evil.example.com/miner:1', memory: 512 }] }),
+    );
+    const ledger = (await aws.artifact<{ current: { previous: { ref: string } } }>('ledger/shop.json')) as { current: { previous: { ref: string } } };
+    ledger.current.previous.ref = foreign.taskDefinition?.taskDefinitionArn ?? '';
+    await aws.operator.s3.send(new PutObjectCommand({ Bucket: aws.stack.bucketName, Key: 'ledger/shop.json', Body: JSON.stringify(ledger) }));
+
+    const known = await aws.otherExecutions([]);
+    await new CloudWatchClient(aws.operator.config).send(new SetAlarmStateCommand({ AlarmName: ALARMS[0], StateValue: 'ALARM', StateReason: '5xx' }));
+    const ended = await aws.waitFor((await aws.ruleStarted(known))[0]);
+    expect([ended.status, ended.error]).toEqual(['FAILED', 'RollbackFailed']);
+    expect(ended.cause).toContain('is not a revision of the service\'s task definition family shop-api');
+    expect(await inspect(aws).runningTag()).toBe('v2');
+    expect((await inspect(aws).lock())?.state).toBe('stuck');
   });
 
   // Runs last: it reads what every scenario above was authorised to do.

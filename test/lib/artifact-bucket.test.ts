@@ -88,3 +88,26 @@ describe('artifact bucket', () => {
     for (const bucket of all) expect(bucket).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
   });
 });
+
+describe('who may write the lock, the ledger and the evidence', () => {
+  const OPERATOR = 'arn:aws:iam::123456789012:role/on-call';
+  const s = synth({ config: { ...exampleInput, lock: { operatorRoleArns: [OPERATOR] } } });
+  const bucketId = s.stack.getLogicalId(s.stack.runbook.bucket.node.defaultChild as never);
+  const policy = Object.values(resources(s.template)).find((r) => r.Type === 'AWS::S3::BucketPolicy' && (r.Properties.Bucket as { Ref: string }).Ref === bucketId);
+  const statements = (policy?.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+  const roleArn = (folder: string) => ({ 'Fn::GetAtt': [s.stack.getLogicalId(s.stack.runbook.functions[folder].role?.node.defaultChild as never), 'Arn'] });
+  const denial = (prefix: string) =>
+    statements.find((statement) => statement.Effect === 'Deny' && JSON.stringify(statement.Resource).includes(`/${prefix}*`));
+
+  it('refuses writes and deletes under locks/ to all but the lock function and the operators the configuration names', () => {
+    expect(denial('locks/')).toMatchObject({
+      Principal: { AWS: '*' },
+      Action: ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+      Condition: { ArnNotLike: { 'aws:PrincipalArn': [roleArn('deployment-lock'), OPERATOR] } },
+    });
+  });
+
+  it.each(['ledger/', 'backups/', 'reports/'])('refuses writes and deletes under %s to all but the ledger function', (prefix) => {
+    expect(denial(prefix)).toMatchObject({ Principal: { AWS: '*' }, Condition: { ArnNotLike: { 'aws:PrincipalArn': [roleArn('ledger')] } } });
+  });
+});
