@@ -118,7 +118,7 @@ describe('DeployRunbook props', () => {
 
   it('fails when a restore needs approval but no topic would carry the request', () => {
     const silent = { ...exampleInput, notifications: {}, database: { ...exampleInput.database, restoreApproval: { required: true } } };
-    expect(build({ config: silent as never })).toThrow(/database\.restoreApproval\.required: true needs notifications\.topicArn/);
+    expect(build({ config: silent as never })).toThrow(/database\.restoreApproval\.required \(true, the default\) needs notifications\.topicArn/);
   });
 
   it('fails when the stack deploys to another region than the configuration names, listing each ARN', () => {
