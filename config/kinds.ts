@@ -23,15 +23,22 @@ export const KINDS = {
     cloudwatch: { runs: 'aws', label: 'CloudWatch alarms' },
     prometheus: { runs: 'local', label: "rules over the app's Prometheus /metrics" },
   },
+  /** `analysis.metrics[].provider`: where a metric's number comes from. */
+  metricProvider: {
+    prometheus: { runs: 'both', label: 'PromQL over a Prometheus HTTP API' },
+    cloudwatch: { runs: 'aws', label: 'CloudWatch GetMetricData' },
+    logs: { runs: 'aws', label: 'a CloudWatch Logs Insights query' },
+    'log-file': { runs: 'local', label: 'lines of a local log file' },
+  },
 } as const;
 
 /** Where a kind runs. */
 export type Place = 'aws' | 'local';
 export type Section = keyof typeof KINDS;
 
-/** The kinds of `S` that run in `P`, as a type: an adapter table keyed by it must cover each of them. */
+/** The kinds of `S` that run in `P` (or in both places), as a type: an adapter table keyed by it must cover each of them. */
 export type KindsIn<S extends Section, P extends Place> = {
-  [K in keyof (typeof KINDS)[S]]: (typeof KINDS)[S][K] extends { runs: P } ? K : never;
+  [K in keyof (typeof KINDS)[S]]: (typeof KINDS)[S][K] extends { runs: P | 'both' } ? K : never;
 }[keyof (typeof KINDS)[S]];
 
 /** Where each way of naming a smoke-test secret can be read from. */
@@ -43,9 +50,13 @@ export const SECRET_SOURCES = {
 
 const PLACE_NAME: Record<Place, string> = { aws: 'on AWS', local: 'in a local rehearsal (deploy-runbook rehearse)' };
 
+function runsIn(runs: Place | 'both', place: Place): boolean {
+  return runs === place || runs === 'both';
+}
+
 function kindsIn(section: Section, place: Place): string[] {
   return Object.entries(KINDS[section])
-    .filter(([, kind]) => kind.runs === place)
+    .filter(([, kind]) => runsIn(kind.runs, place))
     .map(([name]) => name);
 }
 
@@ -54,11 +65,11 @@ function quoted(names: readonly string[]): string {
 }
 
 /** The message for a kind used where it cannot run, naming the kinds that can: `target.kind: 'process' (…) runs only …`. */
-export function wrongPlace(section: Section, kind: string, place: Place): string {
-  const entry = (KINDS[section] as Record<string, { runs: Place; label: string } | undefined>)[kind];
-  const what = entry ? `'${kind}' (${entry.label}) runs only ${PLACE_NAME[entry.runs]}` : `'${kind}' is not a kind deploy-runbook knows`;
+export function wrongPlace(section: Section, kind: string, place: Place, field = `${section}.kind`): string {
+  const entry = (KINDS[section] as Record<string, { runs: Place | 'both'; label: string } | undefined>)[kind];
+  const what = entry ? `'${kind}' (${entry.label}) runs only ${PLACE_NAME[entry.runs === 'both' ? place : entry.runs]}` : `'${kind}' is not a kind deploy-runbook knows`;
   const optional = section === 'target' ? '' : ', or leave it out';
-  return `${section}.kind: ${what}; ${PLACE_NAME[place]} use ${quoted(kindsIn(section, place))}${optional} (got "${kind}")`;
+  return `${field}: ${what}; ${PLACE_NAME[place]} use ${quoted(kindsIn(section, place))}${optional} (got "${kind}")`;
 }
 
 /** What a section of a configuration looks like to this table. */
@@ -68,22 +79,29 @@ interface Sections {
   readonly migrations: { readonly kind: string } | null;
   readonly alarms: { readonly kind: string; readonly names?: readonly string[] };
   readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
+  readonly analysis?: { readonly metrics: readonly { readonly provider: { readonly kind: string } }[]; readonly secrets: Readonly<Record<string, object>> };
 }
 
 /** Every part of `config` that cannot run in `place`, one line per field, each naming the value received. */
 export function placeProblems(config: Sections, place: Place): string[] {
   const problems: string[] = [];
-  for (const section of Object.keys(KINDS) as Section[]) {
+  for (const section of Object.keys(KINDS).filter((name) => name !== 'metricProvider') as Exclude<Section, 'metricProvider'>[]) {
     const value = config[section];
     if (value === null) continue;
     // Watching no CloudWatch alarm needs no AWS: a rehearsal of such a configuration simply watches nothing.
     if (section === 'alarms' && place === 'local' && value.kind === 'cloudwatch' && (config.alarms.names ?? []).length === 0) continue;
-    const entry = (KINDS[section] as Record<string, { runs: Place } | undefined>)[value.kind];
-    if (entry?.runs !== place) problems.push(wrongPlace(section, value.kind, place));
+    const entry = (KINDS[section] as Record<string, { runs: Place | 'both' } | undefined>)[value.kind];
+    if (!entry || !runsIn(entry.runs, place)) problems.push(wrongPlace(section, value.kind, place));
   }
-  for (const [name, ref] of Object.entries(config.smokeTests.secrets)) {
-    const problem = secretSourceProblem(ref, place);
-    if (problem) problems.push(`smokeTests.secrets.${name}: ${problem}`);
+  config.analysis?.metrics.forEach(({ provider }, index) => {
+    const entry = (KINDS.metricProvider as Record<string, { runs: Place | 'both' } | undefined>)[provider.kind];
+    if (!entry || !runsIn(entry.runs, place)) problems.push(wrongPlace('metricProvider', provider.kind, place, `analysis.metrics[${index}].provider.kind`));
+  });
+  for (const [field, secrets] of [['smokeTests', config.smokeTests.secrets] as const, ['analysis', config.analysis?.secrets ?? {}] as const]) {
+    for (const [name, ref] of Object.entries(secrets)) {
+      const problem = secretSourceProblem(ref, place);
+      if (problem) problems.push(`${field}.secrets.${name}: ${problem}`);
+    }
   }
   return problems;
 }

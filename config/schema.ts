@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { historyProblem, timeoutProblem } from './budgets';
+import { apsWorkspaceOf, parseCondition, parseSchedule } from './analysis';
 import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
@@ -433,6 +434,146 @@ export const PrometheusAlarms = z.strictObject({
 
 export const Alarms = z.discriminatedUnion('kind', [CloudWatchAlarms, PrometheusAlarms]);
 
+/** A condition of a metric: `result <= 0.01`, `result <= baseline * 1.2` (config/analysis.ts reads it). */
+const condition = z
+  .string()
+  .max(200)
+  .superRefine((text, ctx) => {
+    try {
+      parseCondition(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+
+const headerName = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name');
+
+/** Where a metric's number comes from; config/kinds.ts says which providers run on AWS and which in a rehearsal. */
+export const MetricProvider = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('prometheus'),
+    /** The server's base URL: the HTTP query API is `<url>/api/v1/query`. For Amazon Managed Service for Prometheus, the workspace URL. */
+    url: httpUrl('send the credential in headers with {{secrets.NAME}}'),
+    /** PromQL answering one number (the first sample of the result is used). */
+    query: z.string().min(1).max(4096),
+    /** Sent with each query; `{{secrets.NAME}}` expands to a secret of analysis.secrets. */
+    headers: z.record(headerName, z.string().max(4096)).default({}),
+    /** Sign each query with the function's credentials (SigV4, service `aps`): Amazon Managed Service for Prometheus. */
+    sigv4: z.boolean().default(false),
+  }).superRefine((provider, ctx) => {
+    if (provider.sigv4 && apsWorkspaceOf(provider.url) === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `with sigv4: true must be an Amazon Managed Service for Prometheus workspace URL, https://aps-workspaces.<region>.amazonaws.com/workspaces/<workspace id> (got ${JSON.stringify(provider.url)}): the function is granted aps:QueryMetrics on that workspace only`,
+      });
+    }
+  }),
+  z.strictObject({
+    kind: z.literal('cloudwatch'),
+    /** A metric math expression (`m1 / m2 * 100`) over `metrics`, or the id of the one metric to read. */
+    expression: z.string().min(1).max(2048).optional(),
+    /** The metrics the expression uses, by id (GetMetricData's ids: a lowercase letter, then letters, digits or _). */
+    metrics: z
+      .record(
+        z.string().regex(/^[a-z][A-Za-z0-9_]{0,254}$/, 'must be a GetMetricData id: a lowercase letter followed by letters, digits or _'),
+        z.strictObject({
+          namespace: z.string().min(1).max(255),
+          metricName: z.string().min(1).max(255),
+          dimensions: z.record(z.string().min(1).max(255), z.string().min(1).max(1024)).default({}),
+          /** A statistic (`Average`, `Sum`, `Maximum`…) or a percentile (`p95`). */
+          stat: z.string().regex(/^(SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?|tm\d{1,2}|tc\d{1,2}|ts\d{1,2}|wm\d{1,2})$/, 'must be a statistic such as Average, Sum, Maximum or a percentile such as p95'),
+        }),
+      )
+      .refine((metrics) => Object.keys(metrics).length > 0, 'must name at least one metric'),
+  })
+    .superRefine((provider, ctx) => {
+      const ids = Object.keys(provider.metrics);
+      if (provider.expression === undefined && ids.length > 1) {
+        ctx.addIssue({ code: 'custom', path: ['expression'], message: `is needed with more than one metric (${ids.join(', ')}): the expression combining them, or the id of the one to read` });
+      }
+      if (provider.expression !== undefined && !ids.includes(provider.expression) && ids.includes('result')) {
+        ctx.addIssue({ code: 'custom', path: ['metrics', 'result'], message: "'result' is the id the expression's value is read under: name this metric otherwise" });
+      }
+    }),
+  z.strictObject({
+    kind: z.literal('logs'),
+    /** CloudWatch Logs groups the Logs Insights query reads. */
+    logGroupNames: z.array(z.string().regex(/^[A-Za-z0-9._/#-]{1,512}$/, 'must be a log group name')).min(1).max(50),
+    /** A Logs Insights query whose first row's first number is the value, such as `filter @message like /ERROR/ | stats count()`. */
+    query: z.string().min(1).max(10_000),
+  }),
+  z.strictObject({
+    kind: z.literal('log-file'),
+    /** A log whose lines start with an ISO 8601 time; relative to the rehearsal's working directory. */
+    path: z.string().min(1).max(1024),
+    /** Lines matching this regular expression in the window are counted. */
+    pattern: z.string().min(1).max(512).refine(isRegex, 'is not a valid regular expression'),
+  }),
+]);
+
+export const AnalysisMetric = z
+  .strictObject({
+    name: key,
+    provider: MetricProvider,
+    /** The seconds each measurement covers, ending when it is taken (CloudWatch, Logs and log-file providers; PromQL says its own range). */
+    windowSeconds: seconds(10, 86_400).default(300),
+    /** Met means the measurement passes. */
+    successCondition: condition.optional(),
+    /** Met means the measurement fails. With both conditions, meeting neither is inconclusive. */
+    failureCondition: condition.optional(),
+    /** A measurement without data: counted as a failure (fail closed), a success, or reported as inconclusive. */
+    noData: z.enum(['failure', 'success', 'inconclusive']).default('failure'),
+    /** Failed measurements tolerated; one more fails the metric. */
+    failureLimit: z.number().int().min(0).max(100).default(0),
+    /** Query errors in a row tolerated; one more fails the metric. */
+    consecutiveErrorLimit: z.number().int().min(0).max(100).default(4),
+    /** Seconds into the bake before the first measurement. */
+    initialDelaySeconds: seconds(0, 86_400).default(0),
+    /** Measured and reported, never deciding. */
+    dryRun: z.boolean().default(false),
+  })
+  .refine((metric) => metric.successCondition !== undefined || metric.failureCondition !== undefined, {
+    message: 'needs a successCondition or a failureCondition: without one, no measurement could fail or pass',
+    path: ['successCondition'],
+  });
+
+/** Numbers that decide a release, beside the alarms: measured before the deploy (the baseline) and at checkpoints of the bake. */
+export const Analysis = z
+  .strictObject({
+    metrics: z.array(AnalysisMetric).max(20).default([]),
+    /** When the bake measures, from its start: `2m, 5m, 15m, every 5m`. @default at every bake evaluation */
+    checkpoints: z
+      .string()
+      .max(256)
+      .superRefine((text, ctx) => {
+        try {
+          parseSchedule(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .optional(),
+    /** Secrets the providers' headers use, by name. */
+    secrets: z.record(key, SecretRef).default({}),
+  })
+  .superRefine((analysis, ctx) => {
+    const names = new Set<string>();
+    analysis.metrics.forEach((metric, index) => {
+      if (names.has(metric.name)) ctx.addIssue({ code: 'custom', path: ['metrics', index, 'name'], message: `duplicate metric name '${metric.name}'` });
+      names.add(metric.name);
+      if (metric.provider.kind !== 'prometheus') return;
+      for (const [header, value] of Object.entries(metric.provider.headers)) {
+        for (const ref of templateRefsOf(value)) {
+          if (ref.scope !== 'secrets' || !Object.hasOwn(analysis.secrets, ref.name)) {
+            const what = ref.scope === 'secrets' ? `{{secrets.${ref.name}}} but analysis.secrets has no '${ref.name}'` : 'a template other than {{secrets.NAME}}';
+            ctx.addIssue({ code: 'custom', path: ['metrics', index, 'provider', 'headers', header], message: `uses ${what}` });
+          }
+        }
+      }
+    });
+  });
+
 export const RunbookConfig = z
   .strictObject({
     /** The deployment target's name: the lock, ledger, snapshot and report keys derive from it. */
@@ -443,6 +584,7 @@ export const RunbookConfig = z
     migrations: Migrations.nullable().default(null),
     smokeTests: SmokeTests,
     alarms: Alarms.prefault({ kind: 'cloudwatch' }),
+    analysis: Analysis.prefault({}),
     bake: z
       .strictObject({
         /** How long alarms are watched after the smoke tests pass (the seeds watch the first 30 minutes). */
@@ -510,6 +652,24 @@ export const RunbookConfig = z
     }
   }, unlessInvalid('bake'))
   .superRefine((config, ctx) => {
+    const { metrics, checkpoints } = config.analysis;
+    if (metrics.length === 0) return;
+    const { durationSeconds } = config.bake;
+    if (durationSeconds === 0) {
+      ctx.addIssue({ code: 'custom', path: ['bake', 'durationSeconds'], message: `must be more than 0 when analysis.metrics are configured: they are measured during the bake (got 0)` });
+      return;
+    }
+    const late = checkpoints === undefined ? undefined : parseSchedule(checkpoints).offsetsSeconds.find((offset) => offset > durationSeconds);
+    if (late !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['analysis', 'checkpoints'], message: `a checkpoint at ${late}s comes after the bake's end (bake.durationSeconds ${durationSeconds}): it would never be measured` });
+    }
+    metrics.forEach((metric, index) => {
+      if (metric.initialDelaySeconds >= durationSeconds) {
+        ctx.addIssue({ code: 'custom', path: ['analysis', 'metrics', index, 'initialDelaySeconds'], message: `must be less than bake.durationSeconds (${durationSeconds}): the metric would never be measured` });
+      }
+    });
+  }, unlessInvalid('bake', 'analysis'))
+  .superRefine((config, ctx) => {
     const late = timeoutProblem(config);
     if (late) ctx.addIssue({ code: 'custom', path: ['executionTimeoutMinutes'], message: late });
     const long = historyProblem(config);
@@ -546,3 +706,6 @@ export type TargetConfig = z.output<typeof Target>;
 export type DatabaseConfig = z.output<typeof Database>;
 export type MigrationsConfig = z.output<typeof Migrations>;
 export type AlarmsConfig = z.output<typeof Alarms>;
+export type AnalysisConfig = z.output<typeof Analysis>;
+export type AnalysisMetric = z.output<typeof AnalysisMetric>;
+export type MetricProvider = z.output<typeof MetricProvider>;

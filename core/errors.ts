@@ -30,6 +30,9 @@ export class DeploymentFailedError extends RunbookError {}
 /** The migrations task exited non-zero or could not run. */
 export class MigrationFailedError extends RunbookError {}
 
+/** A metric's query failed: the provider refused it (a bad PromQL, an unknown log group) or could not be reached. */
+export class MetricQueryError extends RunbookError {}
+
 /** Alarm states could not be read; the bake fails closed on this after retries. */
 export class AlarmStateUnavailableError extends RunbookError {}
 

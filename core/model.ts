@@ -80,9 +80,14 @@ export const AlarmState = z.object({
 });
 export type AlarmState = z.output<typeof AlarmState>;
 
+/** One analysis metric as Preflight measured it, before anything changed; null: the query found no data. */
+export const MetricBaseline = z.object({ name: z.string(), value: z.nullable(z.number()), at: isoTime });
+export type MetricBaseline = z.output<typeof MetricBaseline>;
+
 export const Baseline = z.object({
   takenAt: isoTime,
   alarms: z.array(AlarmState),
+  metrics: z._default(z.array(MetricBaseline), []),
 });
 export type Baseline = z.output<typeof Baseline>;
 
@@ -193,6 +198,33 @@ export const SmokeReport = z.object({
 export type SmokeReport = z.output<typeof SmokeReport>;
 
 /** `$.bake`: carried from one alarm evaluation to the next. */
+/** One measurement of a metric at a checkpoint: its value and what it meant. */
+export const Measurement = z.object({
+  /** The bake evaluation it was taken at (1-based). */
+  check: z.int(),
+  at: isoTime,
+  /** Null: no data, or the query failed (`outcome: error`). */
+  value: z.nullable(z.number()),
+  outcome: z.enum(['success', 'failure', 'inconclusive', 'error']),
+  /** Why, for a failure, an inconclusive result or an error. */
+  detail: z._default(z.nullable(z.string()), null),
+});
+export type Measurement = z.output<typeof Measurement>;
+
+/** An analysis metric through the bake: its measurements so far and whether it still lets the release through. */
+export const MetricRecord = z.object({
+  name: z.string(),
+  /** The condition as written, for reports: `result <= baseline * 1.2`. */
+  condition: z.string(),
+  baseline: z.nullable(z.number()),
+  dryRun: z.boolean(),
+  measurements: z.array(Measurement),
+  failures: z.int(),
+  consecutiveErrors: z.int(),
+  verdict: z.enum(['passing', 'failed']),
+});
+export type MetricRecord = z.output<typeof MetricRecord>;
+
 export const BakeState = z.object({
   checks: z.int().check(z.minimum(0)),
   /** Null until the first evaluation. */
@@ -204,6 +236,10 @@ export const BakeState = z.object({
   /** Alarms already in ALARM at the baseline: reported, not blocking. */
   firingAtBaseline: z.array(z.string()),
   lastCheckedAt: z._default(z.nullable(z.string()), null),
+  /** The analysis metrics, once their first checkpoint came. */
+  analysis: z._default(z.array(MetricRecord), []),
+  /** Why the bake regressed, in one sentence: the alarms and metrics that failed. */
+  reason: z._default(z.nullable(z.string()), null),
 });
 export type BakeState = z.output<typeof BakeState>;
 

@@ -53,6 +53,16 @@ export class ResourceArns {
     return this.format('secretsmanager', 'secret', `${nameOrArn}-??????`, ArnFormat.COLON_RESOURCE_NAME);
   }
 
+  /** A CloudWatch Logs group by name, as Logs Insights' StartQuery is authorized on it (IAM's log-group ARN has no `:*`). */
+  logGroup(name: string): string {
+    return this.format('logs', 'log-group', name, ArnFormat.COLON_RESOURCE_NAME);
+  }
+
+  /** An Amazon Managed Service for Prometheus workspace, in the region its URL names. */
+  apsWorkspace(region: string, workspaceId: string): string {
+    return this.stack.formatArn({ service: 'aps', region, resource: 'workspace', resourceName: workspaceId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  }
+
   private format(service: string, resource: string, resourceName: string, arnFormat: ArnFormat): string {
     return this.stack.formatArn({ service, resource, resourceName, arnFormat });
   }

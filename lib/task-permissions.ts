@@ -1,4 +1,7 @@
+import { APS_IAM } from '../adapters/aws/aps-signer';
 import { AURORA_RESTORER_IAM } from '../adapters/aws/aurora-restorer';
+import { CLOUDWATCH_METRICS_IAM } from '../adapters/aws/cloudwatch-metrics';
+import { LOGS_INSIGHTS_IAM } from '../adapters/aws/logs-insights';
 import { CLOUDWATCH_ALARMS_IAM } from '../adapters/aws/cloudwatch-alarms';
 import { ECS_DEPLOY_TARGET_IAM } from '../adapters/aws/ecs-deploy-target';
 import { ECS_MIGRATOR_IAM } from '../adapters/aws/ecs-migrator';
@@ -12,6 +15,7 @@ import { SECRETS_MANAGER_IAM } from '../adapters/aws/secrets-manager-source';
 import { SNS_NOTIFIER_IAM } from '../adapters/aws/sns-notifier';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { apsWorkspaceOf } from '../config/analysis';
 import type { RunbookConfig } from '../config/schema';
 import { snapshotIdPrefix } from '../core/tasks/database-snapshot/snapshot-id';
 import { ResourceArns } from './resource-arns';
@@ -111,6 +115,8 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   if (alarms.length > 0) grants.push(describeAlarms(alarms));
   // Preflight reads every smoke-test secret, so that an unreadable one stops the deploy before anything changes.
   grants.push(...smokeTestGrants(arns, config));
+  // and measures every analysis metric (its baseline), so that a query that cannot run stops it too.
+  grants.push(...analysisGrants(arns, config));
   return grants;
 }
 
@@ -189,7 +195,39 @@ function smokeTestGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
 
 function alarmGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const alarms = alarmArns(arns, config);
-  return alarms.length > 0 ? [describeAlarms(alarms)] : [];
+  return [...(alarms.length > 0 ? [describeAlarms(alarms)] : []), ...analysisGrants(arns, config)];
+}
+
+/** What measuring the analysis metrics needs (Preflight's baselines and the bake's checkpoints): only the providers configured. */
+function analysisGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
+  const providers = config.analysis.metrics.map((metric) => metric.provider);
+  const grants: TaskGrant[] = [];
+  if (providers.some((provider) => provider.kind === 'cloudwatch')) {
+    grants.push({ actions: [CLOUDWATCH_METRICS_IAM.getMetricData], resources: ['*'], wildcardReason: 'cloudwatch:GetMetricData has no resource-level permissions' });
+  }
+  const logGroups = [...new Set(providers.flatMap((provider) => (provider.kind === 'logs' ? provider.logGroupNames : [])))];
+  if (logGroups.length > 0) {
+    grants.push(
+      { actions: [LOGS_INSIGHTS_IAM.startQuery], resources: logGroups.map((name) => arns.logGroup(name)) },
+      {
+        actions: [LOGS_INSIGHTS_IAM.getQueryResults, LOGS_INSIGHTS_IAM.stopQuery],
+        resources: ['*'],
+        wildcardReason: 'logs:GetQueryResults and logs:StopQuery name a query id, not a resource: they have no resource-level permissions',
+      },
+    );
+  }
+  const workspaces = [
+    ...new Set(
+      providers.flatMap((provider) => {
+        const workspace = provider.kind === 'prometheus' && provider.sigv4 ? apsWorkspaceOf(provider.url) : null;
+        return workspace ? [arns.apsWorkspace(workspace.region, workspace.workspaceId)] : [];
+      }),
+    ),
+  ];
+  if (workspaces.length > 0) grants.push({ actions: [APS_IAM.query], resources: workspaces });
+  const secrets = Object.values(config.analysis.secrets).flatMap((ref) => ('secretsManager' in ref ? [arns.secret(ref.secretsManager)] : []));
+  if (secrets.length > 0) grants.push({ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [...new Set(secrets)] });
+  return grants;
 }
 
 /** DescribeAlarms on the watched alarms; a name holding `*` is written `${*}`, a literal, which cdk-nag still flags. */

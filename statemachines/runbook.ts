@@ -311,7 +311,7 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'Preflight',
       fn.preflight,
-      { config: sections('name', 'target', 'database', 'alarms', 'smokeTests'), deployment: $.deployment },
+      { config: sections('name', 'target', 'database', 'alarms', 'smokeTests', 'analysis'), deployment: $.deployment },
       {
         comment: 'Target stable, database available, snapshot quota, smoke-test secrets readable, running version and alarm baseline.',
         resultPath: '$.preflight',
@@ -451,7 +451,7 @@ export function runbookDefinition(): Record<string, Json> {
       pass({
         comment:
           'The bake: alarms are evaluated every bake.pollSeconds for bake.durationSeconds. EvaluateAlarms counts the checks and stamps startedAt on its first call.',
-        result: { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null },
+        result: { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null, analysis: [], reason: null },
         resultPath: '$.bake',
         next: 'WaitDuringBake',
       }),
@@ -467,9 +467,9 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'EvaluateAlarms',
       fn.evaluateAlarms,
-      { config: sections('alarms'), baseline: $.preflight.baseline, bake: $.bake },
+      { config: sections('alarms', 'analysis', 'bake'), baseline: $.preflight.baseline, bake: $.bake, bakeChecks: $.deployment.bakeChecks },
       {
-        comment: 'Only alarms that were not firing at the baseline roll back; unreadable alarm states fail closed.',
+        comment: 'Only alarms that were not firing at the baseline roll back, and analysis metrics failing their conditions at a checkpoint; unreadable alarm states fail closed.',
         resultPath: '$.bake',
         timeoutSeconds: 60,
         retry: [{ ErrorEquals: ['AlarmStateUnavailableError'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
@@ -480,14 +480,14 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'BakeVerdict',
       choice({
-        comment: 'A new alarm rolls back at once; after deployment.bakeChecks healthy evaluations the release is kept; otherwise the watch goes on.',
+        comment: 'A new alarm or a failed metric rolls back at once; after deployment.bakeChecks healthy evaluations the release is kept; otherwise the watch goes on.',
         rules: [when(is.stringEquals($.bake.decision, 'regressed'), 'AlarmFired'), when(is.atLeast($.bake.checks, $.deployment.bakeChecks), 'RecordRelease')],
         otherwise: 'WaitDuringBake',
       }),
     )
     .add(
       'AlarmFired',
-      verdict(AFTER_DEPLOY, 'AlarmFired', intrinsic("States.Format('New alarm(s) during the bake: {}', States.JsonToString($.bake.newlyFiring))")),
+      verdict(AFTER_DEPLOY, 'AlarmFired', $.bake.reason),
     );
 
   states

@@ -1,15 +1,23 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import { type KindsIn, type Section, wrongPlace } from '../../config/kinds';
-import type { AlarmsConfig, DatabaseConfig, MigrationsConfig, RunbookConfig, TargetConfig } from '../../config/schema';
+import type { AlarmsConfig, AnalysisConfig, DatabaseConfig, MigrationsConfig, RunbookConfig, TargetConfig } from '../../config/schema';
 import { InvalidInputError } from '../../core/errors';
 import type { AlarmSource } from '../../core/ports/alarm-source';
 import type { DatabaseBackups } from '../../core/ports/database-backups';
 import type { DatabaseRestorer } from '../../core/ports/database-restorer';
 import type { DeployTarget } from '../../core/ports/deploy-target';
+import type { MetricQuery } from '../../core/ports/metric-query';
 import type { Migrator } from '../../core/ports/migrator';
+import type { SecretSource } from '../../core/ports/secret-source';
+import { metricRouter } from '../metric-router';
+import { PrometheusQuery } from '../prometheus-query';
+import { apsSigner } from './aps-signer';
+import { CloudWatchMetricQuery } from './cloudwatch-metrics';
+import { LogsInsightsQuery } from './logs-insights';
 import { AuroraClusterRestorer } from './aurora-restorer';
 import { CloudWatchAlarmSource } from './cloudwatch-alarms';
 import { EcsDeployTarget } from './ecs-deploy-target';
@@ -97,4 +105,21 @@ const ALARM_SOURCES: Factories<'alarms', AlarmsConfig, CloudWatchClient, AlarmSo
 /** The alarm source (the evaluate-alarms and preflight functions). */
 export function awsAlarms(alarms: AlarmsConfig, cloudwatch: CloudWatchClient): AlarmSource {
   return choose('alarms', alarms, cloudwatch, ALARM_SOURCES);
+}
+
+export interface MetricClients {
+  readonly cloudwatch: CloudWatchClient;
+  /** Made on first use: only Logs Insights metrics need it. */
+  readonly logs: () => CloudWatchLogsClient;
+  /** Reads the secrets of Prometheus headers. */
+  readonly secrets: SecretSource;
+}
+
+/** The analysis metrics' queries (the evaluate-alarms and preflight functions): one adapter per provider, made when a metric needs it. */
+export function awsMetricQuery(analysis: Pick<AnalysisConfig, 'secrets'>, clients: MetricClients): MetricQuery {
+  return metricRouter('aws', {
+    prometheus: () => new PrometheusQuery({ secretRefs: analysis.secrets, secrets: clients.secrets, signer: apsSigner() }),
+    cloudwatch: () => new CloudWatchMetricQuery(clients.cloudwatch),
+    logs: () => new LogsInsightsQuery(clients.logs()),
+  });
 }

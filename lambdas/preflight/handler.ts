@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -7,7 +8,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
-import { awsAlarms, awsDatabase, awsDeployTarget } from '../../adapters/aws/aws-ports';
+import { awsAlarms, awsDatabase, awsDeployTarget, awsMetricQuery } from '../../adapters/aws/aws-ports';
 import { SecretsManagerSource } from '../../adapters/aws/secrets-manager-source';
 import { systemClock } from '../../core/ports/clock';
 import { PreflightEvent, runPreflight } from '../../core/tasks/preflight/preflight';
@@ -20,18 +21,22 @@ const clients = {
 const rds = tracer.captureAWSv3Client(new RDSClient({}));
 const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
 const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+let logs: CloudWatchLogsClient | undefined;
+const logsClient = () => (logs ??= tracer.captureAWSv3Client(new CloudWatchLogsClient({})));
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(captureLambdaHandler(tracer))
   .use(parser({ schema: PreflightEvent }))
-  .handler((event) =>
-    runPreflight(event, {
+  .handler((event) => {
+    // A source per invocation, as in SmokeTest: its cache must not outlive a secret rotation.
+    const secrets = new SecretsManagerSource(secretsManager);
+    return runPreflight(event, {
       target: awsDeployTarget(event.config.target, clients),
       backups: event.config.database === null ? null : awsDatabase(event.config.database, rds).backups,
       alarms: awsAlarms(event.config.alarms, cloudwatch),
-      // A source per invocation, as in SmokeTest: its cache must not outlive a secret rotation.
-      secrets: new SecretsManagerSource(secretsManager),
+      secrets,
+      metrics: awsMetricQuery(event.config.analysis, { cloudwatch, logs: logsClient, secrets }),
       clock: systemClock,
-    }),
-  );
+    });
+  });

@@ -35,14 +35,16 @@ function required<T>(port: T | null, folder: string, section: string): T {
 export const ROUTES: Readonly<Record<string, Route>> = {
   'validate-input': route(ValidateInputEvent, (event, { clock }) => validateInput(event, { clock })),
   'deployment-lock': route(DeploymentLockEvent, (event, { store, clock }) => runDeploymentLock(event, { store, clock })),
-  preflight: route(PreflightEvent, (event, { target, backups, alarms, secrets, clock }) => runPreflight(event, { target, backups, alarms, secrets, clock })),
+  preflight: route(PreflightEvent, (event, { target, backups, alarms, secrets, metricQuery, clock }) =>
+    runPreflight(event, { target, backups, alarms, secrets, metrics: metricQuery, clock }),
+  ),
   'database-snapshot': route(DatabaseSnapshotEvent, (event, { backups, clock }) =>
     runDatabaseSnapshot(event, { backups: required(backups, 'database-snapshot', 'database'), clock }),
   ),
   'deploy-target': route(DeployTargetEvent, (event, { target, clock }) => runDeployTarget(event, { target, clock })),
   migrations: route(MigrationsEvent, (event, { migrator, clock }) => runMigrations(event, { migrator: required(migrator, 'migrations', 'migrations'), clock })),
   'smoke-test': route(SmokeTestEvent, (event, { secrets, clock }) => runSmokeTests(event, { secrets, clock })),
-  'evaluate-alarms': route(EvaluateAlarmsEvent, (event, { alarms, clock }) => evaluateAlarms(event, { alarms, clock })),
+  'evaluate-alarms': route(EvaluateAlarmsEvent, (event, { alarms, metricQuery, clock }) => evaluateAlarms(event, { alarms, metrics: metricQuery, clock })),
   ledger: route(LedgerEvent, (event, { store, clock, metrics }) => runLedger(event, { store, clock, metrics })),
   'restore-database': route(RestoreDatabaseEvent, (event, { restorer, clock }) =>
     runRestoreDatabase(event, { restorer: required(restorer, 'restore-database', 'database'), clock }),

@@ -9,6 +9,10 @@ import type { DatabaseRestorer } from '../../core/ports/database-restorer';
 import type { DeployTarget } from '../../core/ports/deploy-target';
 import type { Migrator } from '../../core/ports/migrator';
 import type { MetricsSink } from '../../core/ports/metrics';
+import type { MetricQuery } from '../../core/ports/metric-query';
+import { metricRouter } from '../../adapters/metric-router';
+import { PrometheusQuery } from '../../adapters/prometheus-query';
+import { LogFileMetrics } from '../../adapters/local/log-file-metrics';
 import type { Notifier } from '../../core/ports/notifier';
 import type { SecretSource } from '../../core/ports/secret-source';
 import { AlarmStateUnavailableError, InvalidInputError, requireEnv } from '../../core/errors';
@@ -35,6 +39,8 @@ export interface LocalPorts {
   readonly secrets: SecretSource;
   readonly notifier: Notifier;
   readonly metrics: MetricsSink;
+  /** The analysis metrics' queries: Prometheus over HTTP, log files. */
+  readonly metricQuery: MetricQuery;
   readonly clock: Clock;
 }
 
@@ -81,9 +87,18 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
     secrets: new EnvSecretSource(env),
     notifier: new LocalNotifier(store, log, clock),
     metrics: new LogMetrics(config.name, log),
+    metricQuery: localMetricQuery(config, env),
     clock,
   };
   return { ports, processes };
+}
+
+/** The rehearsal's metric providers; a `log-file` path is relative to the working directory unless rehearsal-config made it absolute. */
+function localMetricQuery(config: RunbookConfig, env: NodeJS.ProcessEnv): MetricQuery {
+  return metricRouter('local', {
+    prometheus: () => new PrometheusQuery({ secretRefs: config.analysis.secrets, secrets: new EnvSecretSource(env) }),
+    'log-file': () => new LogFileMetrics(process.cwd()),
+  });
 }
 
 function commandTarget(config: RunbookConfig, env: NodeJS.ProcessEnv, log: (line: string) => void, clock: Clock): DeployTarget {

@@ -41,12 +41,13 @@ export function withPort(config: RunbookConfig, port: number, source = 'configur
   };
 }
 
-/** Runs the target's and the migrations' commands in `baseDir` (or their relative `cwd` under it), wherever the CLI was started. */
+/** Runs the target's and the migrations' commands in `baseDir` (or their relative `cwd` under it), and reads `log-file` metrics' relative paths from there, wherever the CLI was started. */
 export function withCommandsIn(config: RunbookConfig, baseDir: string): RunbookConfig {
   const at = (cwd: string | undefined) => (cwd === undefined ? baseDir : isAbsolute(cwd) ? cwd : resolve(baseDir, cwd));
   const target = config.target.kind === 'process' || config.target.kind === 'command' ? { ...config.target, cwd: at(config.target.cwd) } : config.target;
   const migrations = config.migrations?.kind === 'command' ? { ...config.migrations, cwd: at(config.migrations.cwd) } : config.migrations;
-  return { ...config, target, migrations };
+  const metrics = config.analysis.metrics.map((metric) => (metric.provider.kind === 'log-file' ? { ...metric, provider: { ...metric.provider, path: at(metric.provider.path) } } : metric));
+  return { ...config, target, migrations, analysis: { ...config.analysis, metrics } };
 }
 
 /** Where the configuration comes from and how the CLI adjusts it. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KINDS, placeProblems, type Section, secretSourceProblem, wrongPlace } from '../../config/kinds';
 import { parseConfig } from '../../config/load';
-import { Alarms, Database, Migrations, Target } from '../../config/schema';
+import { Alarms, Database, MetricProvider, Migrations, Target } from '../../config/schema';
 import rehearsal from '../../examples/rehearsal/runbook.json';
 import { exampleDraft } from './fixtures';
 
@@ -10,6 +10,7 @@ const SCHEMAS: Record<Section, { options: readonly { shape: { kind: { value: str
   database: Database as never,
   migrations: Migrations as never,
   alarms: Alarms as never,
+  metricProvider: MetricProvider as never,
 };
 
 describe('the table of kinds', () => {

@@ -58,6 +58,7 @@ describe('parseConfig: defaults', () => {
         checks: [{ name: 'health', method: 'GET', path: '/health', headers: {}, expect: { status: 200, json: [] }, capture: {}, retries: 0, retryDelayMs: 1000 }],
       },
       alarms: { kind: 'cloudwatch', names: [], preexisting: 'report' },
+      analysis: { metrics: [], secrets: {} },
       bake: { durationSeconds: 600, pollSeconds: 60 },
       rollbackWindowHours: 8,
       notifications: {},

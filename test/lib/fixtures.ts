@@ -27,6 +27,38 @@ export const auroraInput: RunbookConfigInput = {
   database: { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod', kmsKeyArn: KMS_KEY_ARN, restorePolicy: 'always', restoreApproval: { required: true } },
 };
 
+export const APS_WORKSPACE_URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-6f1c2a34-9b7d-4e21-8c55-0d3e2f1a7b90';
+
+/** The example judged by analysis metrics from every AWS provider: CloudWatch metric math, Logs Insights, Prometheus (SigV4 and a header secret). */
+export const analysisInput: RunbookConfigInput = {
+  ...exampleInput,
+  analysis: {
+    checkpoints: '1m, every 2m',
+    secrets: { grafanaToken: { secretsManager: 'shop/grafana-token' } },
+    metrics: [
+      {
+        name: 'error-rate',
+        provider: {
+          kind: 'cloudwatch',
+          expression: 'errors / requests',
+          metrics: {
+            errors: { namespace: 'AWS/ApplicationELB', metricName: 'HTTPCode_Target_5XX_Count', dimensions: { LoadBalancer: 'app/shop/50dc6c495c0c9188' }, stat: 'Sum' },
+            requests: { namespace: 'AWS/ApplicationELB', metricName: 'RequestCount', dimensions: { LoadBalancer: 'app/shop/50dc6c495c0c9188' }, stat: 'Sum' },
+          },
+        },
+        failureCondition: 'result > 0.01',
+      },
+      { name: 'error-lines', provider: { kind: 'logs', logGroupNames: ['/ecs/shop-api'], query: 'filter @message like /ERROR/ | stats count()' }, successCondition: 'result <= baseline + 5', noData: 'success' },
+      { name: 'p95-latency', provider: { kind: 'prometheus', url: APS_WORKSPACE_URL, sigv4: true, query: 'histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))' }, successCondition: 'result <= baseline * 1.2' },
+      {
+        name: 'queue-depth',
+        provider: { kind: 'prometheus', url: 'https://prometheus.shop.example.com', headers: { Authorization: 'Bearer {{secrets.grafanaToken}}' }, query: 'max(queue_depth)' },
+        successCondition: 'result < 100',
+      },
+    ],
+  },
+};
+
 /** Nothing optional: no database, no migrations, no alarm names, no topic, no secrets. */
 export const bareInput: RunbookConfigInput = {
   name: 'bare-api',
@@ -111,10 +143,13 @@ export function roleStatements(s: Synthesized, role: IConstruct): Statement[] {
     .map(normalize);
 }
 
+/** What every function's runtime needs to write its own log (a Logs Insights query is a task's grant, not one of these). */
+const RUNTIME_LOG_ACTIONS = new Set(['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+
 /** What a task function may do beyond tracing and writing its own log group. */
 export function taskStatements(s: Synthesized, folder: string): Statement[] {
   const fn = s.stack.runbook.functions[folder];
   return roleStatements(s, fn.role as unknown as IConstruct).filter(
-    (statement) => !statement.Action.every((action) => action.startsWith('xray:') || action.startsWith('logs:')),
+    (statement) => !statement.Action.every((action) => action.startsWith('xray:') || RUNTIME_LOG_ACTIONS.has(action)),
   );
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunbookConfigInput } from '../../config/schema';
 import { DeployRunbookStack } from '../../lib/deploy-runbook-stack';
 import { RunbookFunction } from '../../lib/runbook-function';
-import { auroraInput, bareInput, exampleInput, hookInput, synth } from './fixtures';
+import { analysisInput, auroraInput, bareInput, exampleInput, hookInput, synth } from './fixtures';
 
 const ACKNOWLEDGED = 'aws:cdk:acknowledged-rules';
 
@@ -34,6 +34,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     ['hook', hookInput],
     ['aurora', auroraInput],
     ['bare', bareInput],
+    ['analysis metrics from CloudWatch, Logs Insights and Prometheus', analysisInput],
     ['alarm names holding * and ?', { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['shop-api-5xx*', 'p95-latency?'] } }],
   ];
 

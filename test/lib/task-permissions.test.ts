@@ -8,6 +8,7 @@ import { failedCopyName } from '../../adapters/aws/restore-progress';
 import { taskGrants } from '../../lib/task-permissions';
 import {
   arn,
+  analysisInput,
   auroraInput,
   bareInput,
   config,
@@ -219,6 +220,44 @@ describe('the kept copy of a replaced database', () => {
     const kept = failedCopyName(instanceIdentifier, new Date('2025-03-14T09:26:53Z'));
     const patterns = (modify?.Resource ?? []).map((resource) => resource.replace(arn('rds', ''), ''));
     expect(patterns.some((pattern) => matches(pattern, `db:${kept}`)), `${kept} against ${patterns.join(', ')}`).toBe(true);
+  });
+});
+
+describe('analysis metrics', () => {
+  const s = synth({ config: analysisInput });
+  const expected = [
+    allow(['cloudwatch:GetMetricData'], ['*']),
+    allow(['logs:StartQuery'], [arn('logs', 'log-group:/ecs/shop-api')]),
+    allow(['logs:GetQueryResults', 'logs:StopQuery'], ['*']),
+    allow(['aps:QueryMetrics'], ['arn:<AWS::Partition>:aps:eu-west-1:<AWS::AccountId>:workspace/ws-6f1c2a34-9b7d-4e21-8c55-0d3e2f1a7b90']),
+    allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:shop/grafana-token-??????')]),
+  ];
+
+  it('lets evaluate-alarms query each configured provider: metric data, the named log groups, the workspace, the header secret', () => {
+    const statements = taskStatements(s, 'evaluate-alarms');
+    expect(statements.slice(1)).toEqual(expected);
+  });
+
+  it('lets preflight query them too, since it measures the baselines before anything changes', () => {
+    const statements = taskStatements(s, 'preflight');
+    for (const statement of expected) expect(statements).toContainEqual(statement);
+  });
+
+  it('grants no analysis action to a function that measures nothing, nor when no metric is configured', () => {
+    const analysisActions = (synthesized: Synthesized, folder: string) =>
+      taskStatements(synthesized, folder).flatMap((statement) => statement.Action).filter((action) => /^(aps|logs):|GetMetricData/.test(action));
+    for (const folder of FOLDERS.filter((name) => name !== 'preflight' && name !== 'evaluate-alarms')) expect(analysisActions(s, folder), folder).toEqual([]);
+    const plain = synth({ config: exampleInput });
+    for (const folder of FOLDERS) expect(analysisActions(plain, folder), folder).toEqual([]);
+  });
+
+  it('grants only the providers configured: a logs metric alone gets no metric data, workspace or secret', () => {
+    const metrics = [{ name: 'errors', provider: { kind: 'logs', logGroupNames: ['/ecs/a', '/ecs/b'], query: 'stats count()' }, failureCondition: 'result > 0' }];
+    const only = synth({ config: { ...exampleInput, analysis: { metrics } } as RunbookConfigInput });
+    expect(taskStatements(only, 'evaluate-alarms').slice(1)).toEqual([
+      allow(['logs:StartQuery'], [arn('logs', 'log-group:/ecs/a'), arn('logs', 'log-group:/ecs/b')]),
+      allow(['logs:GetQueryResults', 'logs:StopQuery'], ['*']),
+    ]);
   });
 });
 

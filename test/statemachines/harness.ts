@@ -221,7 +221,7 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   }),
   Preflight: (e): Preflight => ({
     running: RUNNING,
-    baseline: { takenAt: NOW, alarms: alarmNames(e.config).map((name) => ({ name, state: 'OK', reason: null, updatedAt: NOW })) },
+    baseline: { takenAt: NOW, alarms: alarmNames(e.config).map((name) => ({ name, state: 'OK', reason: null, updatedAt: NOW })), metrics: [] },
     database: e.config.database
       ? {
           kind: e.config.database.kind,

@@ -24,7 +24,7 @@ const SUMMARY = '2 of 5 checks failed: login (status 500, expected 200); profile
 /** The bake evaluation a regression produces: the 5xx alarm fires, which it did not at the baseline. */
 function regressed(call: TaskCall): unknown {
   const firing = { name: 'shop-api-5xx-rate', state: 'ALARM', reason: 'Threshold Crossed: 1 datapoint [4.2] > 1.0', updatedAt: '2025-03-04T10:02:00.000Z' };
-  return { ...(defaultResult(call) as object), decision: 'regressed', firing: [firing], newlyFiring: ['shop-api-5xx-rate'] };
+  return { ...(defaultResult(call) as object), decision: 'regressed', firing: [firing], newlyFiring: ['shop-api-5xx-rate'], reason: 'New alarm(s) during the bake: shop-api-5xx-rate' };
 }
 
 describe('the smoke test verdict', () => {
@@ -56,7 +56,7 @@ describe('the bake verdict', () => {
   it('fails when an alarm fires on the 2nd evaluation: AlarmFired, rolled back with no further evaluation', async () => {
     const run = await runScripted({ config: testConfig(), input: deployInput(), tasks: { EvaluateAlarms: sequence(byDefault, regressed) } });
 
-    const cause = 'New alarm(s) during the bake: ["shop-api-5xx-rate"]';
+    const cause = 'New alarm(s) during the bake: shop-api-5xx-rate';
     expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'RolledBack', error: 'RolledBack', cause: `rolled back to v1.4.2 after AlarmFired: ${cause}` });
     expect(run.states).toEqual([...happyPathThrough('SmokeTest'), 'EvaluateAlarms', 'EvaluateAlarms', ...rollbackTail(true)]);
     expect(run.log.event('RecordRollback').error).toEqual({ Error: 'AlarmFired', Cause: cause });

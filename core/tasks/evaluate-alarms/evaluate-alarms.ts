@@ -1,43 +1,72 @@
 import * as z from 'zod/mini';
 import type { RunbookConfig } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
+import { failedMetrics, measureCheckpoint } from '../../analysis';
 import type { AlarmSource } from '../../ports/alarm-source';
 import type { Clock } from '../../ports/clock';
+import type { MetricQuery } from '../../ports/metric-query';
 import { Baseline, BakeState, judged } from '../../model';
 
-/** EvaluateAlarms' Parameters: the bake so far and the alarm states taken before the deploy. */
+/** EvaluateAlarms' Parameters: the bake so far, the alarm states and metrics taken before the deploy, and how many evaluations the bake has. */
 export const EvaluateAlarmsEvent = z.object({
-  config: judged<Pick<RunbookConfig, 'alarms'>>(),
+  config: judged<Pick<RunbookConfig, 'alarms' | 'analysis' | 'bake'>>(),
   baseline: Baseline,
   bake: BakeState,
+  bakeChecks: z.int().check(z.minimum(1)),
 });
 export type EvaluateAlarmsEvent = z.output<typeof EvaluateAlarmsEvent>;
 
 /** Ports the evaluation needs. */
 export interface EvaluateAlarmsDeps {
   readonly alarms: AlarmSource;
+  readonly metrics: MetricQuery;
   readonly clock: Clock;
 }
 
 /**
- * One alarm evaluation of the bake. Only an alarm that fires now and did not fire at the baseline
- * counts against the release: one already firing before the deploy is reported, not blamed on it.
- * An alarm missing from the baseline counts as not firing there.
+ * One evaluation of the bake. Only an alarm that fires now and did not fire at the baseline counts against the
+ * release: one already firing before the deploy is reported, not blamed on it (an alarm missing from the
+ * baseline counts as not firing there). At the analysis' checkpoints the metrics are measured too; a metric
+ * that fails (not a dry-run one) counts as a new alarm does.
  */
 export async function evaluateAlarms(event: EvaluateAlarmsEvent, deps: EvaluateAlarmsDeps): Promise<BakeState> {
-  const now = deps.clock.now().toISOString();
+  const at = deps.clock.now();
+  const now = at.toISOString();
+  const check = event.bake.checks + 1;
   const names = watchedAlarms(event.config.alarms);
-  const states = names.length === 0 ? [] : await deps.alarms.states(names);
+  const [states, analysis] = await Promise.all([
+    names.length === 0 ? [] : deps.alarms.states(names),
+    measureCheckpoint(
+      {
+        analysis: event.config.analysis,
+        bake: event.config.bake,
+        bakeChecks: event.bakeChecks,
+        check,
+        baselines: event.baseline.metrics,
+        records: event.bake.analysis,
+      },
+      deps.metrics,
+      at,
+    ),
+  ]);
   const firedAtBaseline = new Set(event.baseline.alarms.filter((alarm) => alarm.state === 'ALARM').map((alarm) => alarm.name));
   const firing = states.filter((alarm) => alarm.state === 'ALARM');
   const newlyFiring = firing.filter((alarm) => !firedAtBaseline.has(alarm.name)).map((alarm) => alarm.name);
+  const failed = failedMetrics(analysis);
+  const reasons = [...(newlyFiring.length > 0 ? [`new alarm(s) during the bake: ${newlyFiring.join(', ')}`] : []), ...failed];
   return {
-    checks: event.bake.checks + 1,
+    checks: check,
     startedAt: event.bake.startedAt ?? now,
-    decision: newlyFiring.length > 0 ? 'regressed' : 'healthy',
+    decision: reasons.length > 0 ? 'regressed' : 'healthy',
     firing,
     newlyFiring,
     firingAtBaseline: firing.filter((alarm) => firedAtBaseline.has(alarm.name)).map((alarm) => alarm.name),
     lastCheckedAt: now,
+    analysis,
+    reason: reasons.length > 0 ? capitalized(reasons.join('; ')) : null,
   };
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

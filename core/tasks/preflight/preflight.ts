@@ -6,12 +6,14 @@ import type { AlarmSource } from '../../ports/alarm-source';
 import type { Clock } from '../../ports/clock';
 import type { DatabaseBackups } from '../../ports/database-backups';
 import type { DeployTarget } from '../../ports/deploy-target';
+import type { MetricQuery } from '../../ports/metric-query';
+import { measureBaselines } from '../../analysis';
 import type { SecretSource } from '../../ports/secret-source';
 import { InvalidInputError, PreflightFailedError, RunbookError } from '../../errors';
 import { type AlarmState, type DatabaseInfo, type DeployedVersion, Deployment, judged, type Preflight, type PreflightCheck } from '../../model';
 
 /** The Parameters of the Preflight state. */
-export const PreflightEvent = z.object({ config: judged<Pick<RunbookConfig, 'name' | 'target' | 'database' | 'alarms' | 'smokeTests'>>(), deployment: Deployment });
+export const PreflightEvent = z.object({ config: judged<Pick<RunbookConfig, 'name' | 'target' | 'database' | 'alarms' | 'smokeTests' | 'analysis'>>(), deployment: Deployment });
 export type PreflightEvent = z.output<typeof PreflightEvent>;
 
 export interface PreflightDeps {
@@ -21,12 +23,14 @@ export interface PreflightDeps {
   readonly alarms: AlarmSource;
   /** Reads each smoke-test secret once: the value is dropped, only whether it could be read is kept. */
   readonly secrets: SecretSource;
+  /** Measures the analysis metrics' baselines; a query it cannot run fails the preflight. */
+  readonly metrics: MetricQuery;
   readonly clock: Clock;
 }
 
 /**
- * Checks that the target, the database, the smoke-test secrets and the alarms are fit for a deploy, and records what the rollback
- * and the bake will need: the running version and the alarm baseline. Every check runs; all failures are
+ * Checks that the target, the database, the smoke-test secrets, the alarms and the analysis metrics are fit for a deploy, and
+ * records what the rollback and the bake will need: the running version, the alarm states and the metrics' baselines. Every check runs; all failures are
  * reported together in one PreflightFailedError, so one attempt shows everything to fix.
  */
 export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): Promise<Preflight> {
@@ -69,6 +73,9 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
   const states = names.length === 0 ? [] : await attempt('alarm baseline', () => deps.alarms.states(names));
   if (states) checks.push(baselineCheck(states, config.alarms.preexisting));
 
+  const measured = await measureBaselines(config.analysis.metrics, deps.metrics, deps.clock.now());
+  checks.push(...measured.checks);
+
   const failed = checks.filter((check) => !check.ok);
   if (failed.length > 0 || !running || !states) {
     throw new PreflightFailedError(
@@ -76,7 +83,7 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
     );
   }
   const now = deps.clock.now().toISOString();
-  return { running, baseline: { takenAt: now, alarms: states }, database, checks, checkedAt: now };
+  return { running, baseline: { takenAt: now, alarms: states, metrics: measured.baselines }, database, checks, checkedAt: now };
 }
 
 /** Runs one read; a RunbookError becomes a failed check (unless an earlier one said the same), anything else propagates. */

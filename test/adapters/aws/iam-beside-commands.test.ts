@@ -2,13 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../lib/runbook-function';
-import { auroraInput, exampleInput, hookInput, synth, taskStatements } from '../../lib/fixtures';
+import { analysisInput, auroraInput, exampleInput, hookInput, synth, taskStatements } from '../../lib/fixtures';
 
 const ADAPTERS = join(PROJECT_ROOT, 'adapters', 'aws');
 
 /** The IAM prefix of each SDK client package the adapters use. */
 const PREFIX: Record<string, string> = {
   'client-cloudwatch': 'cloudwatch',
+  'client-cloudwatch-logs': 'logs',
   'client-ecs': 'ecs',
   'client-lambda': 'lambda',
   'client-rds': 'rds',
@@ -43,7 +44,8 @@ async function adapterFiles(): Promise<AdapterFile[]> {
   for (const file of readdirSync(ADAPTERS).filter((name) => name.endsWith('.ts'))) {
     const source = readFileSync(join(ADAPTERS, file), 'utf8');
     const commands = [...new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]))];
-    if (commands.length === 0) continue;
+    // A file sending no SDK command may still declare actions: a request it signs itself (aps-signer.ts).
+    if (commands.length === 0 && !/export const \w+_IAM\b/.test(source)) continue;
     const client = /from '@aws-sdk\/(client-[a-z0-9-]+)'/.exec(source)?.[1] ?? '';
     const sent = commands.map((command) => {
       const operation = `${PREFIX[client]}:${command}`;
@@ -60,7 +62,7 @@ async function adapterFiles(): Promise<AdapterFile[]> {
 /** Every action the task functions' roles hold, over configurations that select every AWS adapter. */
 function grantedActions(): Set<string> {
   const granted = new Set<string>();
-  for (const config of [exampleInput, hookInput, auroraInput]) {
+  for (const config of [exampleInput, hookInput, auroraInput, analysisInput]) {
     const synthesized = synth({ config });
     for (const folder of Object.keys(synthesized.stack.runbook.functions)) {
       for (const statement of taskStatements(synthesized, folder)) for (const action of statement.Action) granted.add(action);

@@ -77,7 +77,7 @@ export const instanceInfo: DatabaseInfo = {
 export function preflight(database: DatabaseInfo | null = instanceInfo): Preflight {
   return {
     running: { version: 'v1.4.2', image: null, ref: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/shop-api:41' },
-    baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [] },
+    baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [], metrics: [] },
     database,
     checks: [],
     checkedAt: '2025-03-14T09:01:00.000Z',

@@ -1,3 +1,4 @@
+import { NO_METRICS } from '../../support/metric-queries';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,7 @@ export function fakePorts(storeDir: string, alarms = new FakeAlarms()) {
     ...fakes,
     store: new FileArtifactStore(storeDir),
     secrets: new EnvSecretSource({}),
+    metricQuery: NO_METRICS,
     clock: { now: () => new Date(AT) },
   };
   return { ports, ...fakes };

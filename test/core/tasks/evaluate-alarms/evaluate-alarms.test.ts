@@ -1,3 +1,4 @@
+import { NO_METRICS } from '../../../support/metric-queries';
 import { CloudWatchClient, CloudWatchServiceException, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -14,7 +15,7 @@ const LATENCY = 'shop-api-p95-latency';
 const clock = new TestClock('2025-03-14T09:30:00.000Z');
 
 /** What StartBake puts in `$.bake`. */
-const startBake: BakeState = { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null };
+const startBake: BakeState = { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null, analysis: [], reason: null };
 
 const alarm = (name: string, state: AlarmState['state']): AlarmState => ({ name, state, reason: null, updatedAt: null });
 
@@ -31,13 +32,13 @@ function fixedAlarms(states: AlarmState[]): AlarmSource & { asked: string[][] } 
 }
 
 function event(baseline: AlarmState[], bake: BakeState = startBake, runbookConfig = config()): EvaluateAlarmsEvent {
-  return EvaluateAlarmsEvent.parse({ config: runbookConfig, deployment, baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: baseline }, bake });
+  return EvaluateAlarmsEvent.parse({ config: runbookConfig, deployment, baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: baseline, metrics: [] }, bake, bakeChecks: 10 });
 }
 
 describe('evaluateAlarms', () => {
   it('counts the check and stamps the start of the bake on the first evaluation', async () => {
     const alarms = fixedAlarms([alarm(FIVE_XX, 'OK'), alarm(LATENCY, 'OK')]);
-    expect(await evaluateAlarms(event([]), { alarms, clock })).toEqual({
+    expect(await evaluateAlarms(event([]), { alarms, metrics: NO_METRICS, clock })).toEqual({
       checks: 1,
       startedAt: '2025-03-14T09:30:00.000Z',
       decision: 'healthy',
@@ -45,25 +46,28 @@ describe('evaluateAlarms', () => {
       newlyFiring: [],
       firingAtBaseline: [],
       lastCheckedAt: '2025-03-14T09:30:00.000Z',
+      analysis: [],
+      reason: null,
     });
     expect(alarms.asked).toEqual([[FIVE_XX, LATENCY]]);
   });
 
   it('keeps the start of the bake on later evaluations', async () => {
     const earlier = { ...startBake, checks: 4, startedAt: '2025-03-14T09:26:00.000Z', lastCheckedAt: '2025-03-14T09:29:00.000Z' };
-    const next = await evaluateAlarms(event([], earlier), { alarms: fixedAlarms([alarm(FIVE_XX, 'OK'), alarm(LATENCY, 'OK')]), clock });
+    const next = await evaluateAlarms(event([], earlier), { alarms: fixedAlarms([alarm(FIVE_XX, 'OK'), alarm(LATENCY, 'OK')]), metrics: NO_METRICS, clock });
     expect(next).toMatchObject({ checks: 5, startedAt: '2025-03-14T09:26:00.000Z', lastCheckedAt: '2025-03-14T09:30:00.000Z' });
   });
 
   it('regresses on an alarm that fires now and was OK at the baseline', async () => {
     const firing = alarm(FIVE_XX, 'ALARM');
-    const next = await evaluateAlarms(event([alarm(FIVE_XX, 'OK'), alarm(LATENCY, 'OK')]), { alarms: fixedAlarms([firing, alarm(LATENCY, 'OK')]), clock });
+    const next = await evaluateAlarms(event([alarm(FIVE_XX, 'OK'), alarm(LATENCY, 'OK')]), { alarms: fixedAlarms([firing, alarm(LATENCY, 'OK')]), metrics: NO_METRICS, clock });
     expect(next).toMatchObject({ decision: 'regressed', firing: [firing], newlyFiring: [FIVE_XX], firingAtBaseline: [] });
   });
 
   it('reports an alarm already firing at the baseline without regressing', async () => {
     const next = await evaluateAlarms(event([alarm(LATENCY, 'ALARM'), alarm(FIVE_XX, 'OK')]), {
       alarms: fixedAlarms([alarm(FIVE_XX, 'OK'), alarm(LATENCY, 'ALARM')]),
+      metrics: NO_METRICS,
       clock,
     });
     expect(next).toMatchObject({ decision: 'healthy', newlyFiring: [], firingAtBaseline: [LATENCY] });
@@ -73,23 +77,24 @@ describe('evaluateAlarms', () => {
   it('separates the newly firing alarm from the one that fired before the deploy', async () => {
     const next = await evaluateAlarms(event([alarm(LATENCY, 'ALARM'), alarm(FIVE_XX, 'OK')]), {
       alarms: fixedAlarms([alarm(FIVE_XX, 'ALARM'), alarm(LATENCY, 'ALARM')]),
+      metrics: NO_METRICS,
       clock,
     });
     expect(next).toMatchObject({ decision: 'regressed', newlyFiring: [FIVE_XX], firingAtBaseline: [LATENCY] });
   });
 
   it('does not count INSUFFICIENT_DATA as firing', async () => {
-    const next = await evaluateAlarms(event([]), { alarms: fixedAlarms([alarm(FIVE_XX, 'INSUFFICIENT_DATA'), alarm(LATENCY, 'OK')]), clock });
+    const next = await evaluateAlarms(event([]), { alarms: fixedAlarms([alarm(FIVE_XX, 'INSUFFICIENT_DATA'), alarm(LATENCY, 'OK')]), metrics: NO_METRICS, clock });
     expect(next).toMatchObject({ decision: 'healthy', firing: [], newlyFiring: [] });
   });
 
   it('treats an alarm missing from the baseline as not firing there', async () => {
-    const next = await evaluateAlarms(event([alarm(LATENCY, 'OK')]), { alarms: fixedAlarms([alarm(FIVE_XX, 'ALARM'), alarm(LATENCY, 'OK')]), clock });
+    const next = await evaluateAlarms(event([alarm(LATENCY, 'OK')]), { alarms: fixedAlarms([alarm(FIVE_XX, 'ALARM'), alarm(LATENCY, 'OK')]), metrics: NO_METRICS, clock });
     expect(next).toMatchObject({ decision: 'regressed', newlyFiring: [FIVE_XX] });
   });
 
   it('treats an alarm at INSUFFICIENT_DATA in the baseline as not firing there', async () => {
-    const next = await evaluateAlarms(event([alarm(FIVE_XX, 'INSUFFICIENT_DATA')]), { alarms: fixedAlarms([alarm(FIVE_XX, 'ALARM'), alarm(LATENCY, 'OK')]), clock });
+    const next = await evaluateAlarms(event([alarm(FIVE_XX, 'INSUFFICIENT_DATA')]), { alarms: fixedAlarms([alarm(FIVE_XX, 'ALARM'), alarm(LATENCY, 'OK')]), metrics: NO_METRICS, clock });
     expect(next.newlyFiring).toEqual([FIVE_XX]);
   });
 
@@ -98,14 +103,14 @@ describe('evaluateAlarms', () => {
       alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:8080/metrics', rules: [{ name: 'error-ratio-above-1pct', metric: 'error-ratio', threshold: 0.01 }] },
     });
     const alarms = fixedAlarms([alarm('error-ratio-above-1pct', 'ALARM')]);
-    const next = await evaluateAlarms(event([], startBake, prometheus), { alarms, clock });
+    const next = await evaluateAlarms(event([], startBake, prometheus), { alarms, metrics: NO_METRICS, clock });
     expect(alarms.asked).toEqual([['error-ratio-above-1pct']]);
     expect(next.newlyFiring).toEqual(['error-ratio-above-1pct']);
   });
 
   it('asks nothing and stays healthy when no alarm is configured', async () => {
     const alarms = fixedAlarms([]);
-    const next = await evaluateAlarms(event([], startBake, config({ alarms: { kind: 'cloudwatch', names: [] } })), { alarms, clock });
+    const next = await evaluateAlarms(event([], startBake, config({ alarms: { kind: 'cloudwatch', names: [] } })), { alarms, metrics: NO_METRICS, clock });
     expect(alarms.asked).toEqual([]);
     expect(next).toMatchObject({ checks: 1, decision: 'healthy' });
   });
@@ -115,13 +120,13 @@ describe('evaluateAlarms', () => {
     mockClient(client)
       .on(DescribeAlarmsCommand)
       .rejects(new CloudWatchServiceException({ name: 'ThrottlingException', message: 'Rate exceeded', $fault: 'client', $metadata: {} }));
-    await expect(evaluateAlarms(event([]), { alarms: new CloudWatchAlarmSource(client), clock })).rejects.toThrow(AlarmStateUnavailableError);
+    await expect(evaluateAlarms(event([]), { alarms: new CloudWatchAlarmSource(client), metrics: NO_METRICS, clock })).rejects.toThrow(AlarmStateUnavailableError);
   });
 
   it('fails when a configured alarm is missing from CloudWatch', async () => {
     const client = new CloudWatchClient(clientConfig);
     mockClient(client).on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: FIVE_XX, StateValue: 'OK' }] });
-    await expect(evaluateAlarms(event([]), { alarms: new CloudWatchAlarmSource(client), clock })).rejects.toThrow(`"${LATENCY}"`);
+    await expect(evaluateAlarms(event([]), { alarms: new CloudWatchAlarmSource(client), metrics: NO_METRICS, clock })).rejects.toThrow(`"${LATENCY}"`);
   });
 
   it('regresses exactly when some alarm fires now that did not fire at the baseline', async () => {
@@ -131,7 +136,7 @@ describe('evaluateAlarms', () => {
       fc.asyncProperty(fc.tuple(stateValue, stateValue), fc.tuple(fc.option(stateValue), fc.option(stateValue)), async (now, before) => {
         const current = names.map((name, i) => alarm(name, now[i]));
         const baseline = names.flatMap((name, i) => (before[i] === null ? [] : [alarm(name, before[i])]));
-        const next = await evaluateAlarms(event(baseline), { alarms: fixedAlarms(current), clock });
+        const next = await evaluateAlarms(event(baseline), { alarms: fixedAlarms(current), metrics: NO_METRICS, clock });
         const expectedNew = names.filter((_, i) => now[i] === 'ALARM' && before[i] !== 'ALARM');
         expect(next.newlyFiring).toEqual(expectedNew);
         expect(next.decision).toBe(expectedNew.length > 0 ? 'regressed' : 'healthy');

@@ -60,6 +60,7 @@ export const preflight: Preflight = {
       { name: 'shop-api-5xx-rate', state: 'OK', reason: null, updatedAt: '2025-03-04T08:00:00.000Z' },
       { name: 'shop-api-p95-latency', state: 'ALARM', reason: 'Threshold Crossed: p95 612 ms > 500 ms', updatedAt: '2025-03-04T09:40:00.000Z' },
     ],
+    metrics: [],
   },
   database: {
     kind: 'rds-instance',
@@ -143,6 +144,8 @@ export const bake: BakeState = {
   newlyFiring: [],
   firingAtBaseline: ['shop-api-p95-latency'],
   lastCheckedAt: '2025-03-04T10:42:00.000Z',
+  analysis: [],
+  reason: null,
 };
 
 export const restored: RestoreState = {

@@ -1,3 +1,4 @@
+import { NO_METRICS } from '../../../support/metric-queries';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SecretRef } from '../../../../config/schema';
@@ -86,11 +87,11 @@ describe('runPreflight', () => {
   it('records the running version, the database and the alarm baseline when everything is fit', async () => {
     const alarms = healthyAlarms();
 
-    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() });
+    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS });
 
     expect(result).toEqual({
       running,
-      baseline: { takenAt: NOW.toISOString(), alarms: [alarm('shop-api-5xx-rate', 'OK'), alarm('shop-api-p95-latency', 'OK')] },
+      baseline: { takenAt: NOW.toISOString(), alarms: [alarm('shop-api-5xx-rate', 'OK'), alarm('shop-api-p95-latency', 'OK')], metrics: [] },
       database: databaseInfo,
       checks: [
         ...settled,
@@ -110,7 +111,7 @@ describe('runPreflight', () => {
       config: config({ target: { ...config().target, imageRepository: undefined } }),
       deployment: { ...deployment, image: 'registry.evil.example.com/shop-api:v1.5.0' },
     });
-    const deps = { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() };
+    const deps = { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS };
 
     await expect(runPreflight(open, deps)).rejects.toThrow(
       `image source: registry.evil.example.com/shop-api:v1.5.0 is not from the repository the service runs (${REPO}:v1.4.2): set target.imageRepository to deploy images from elsewhere`,
@@ -126,6 +127,7 @@ describe('runPreflight', () => {
       alarms: healthyAlarms(),
       clock: fixedClock,
       secrets: fakeSecrets(),
+      metrics: NO_METRICS,
     });
 
     expect(result.checks).toContainEqual({ name: 'redeploy', ok: true, detail: 'v1.5.0 is already running: this deploy redeploys it' });
@@ -148,6 +150,7 @@ describe('runPreflight', () => {
       alarms,
       clock: fixedClock,
       secrets: fakeSecrets(),
+      metrics: NO_METRICS,
     }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(PreflightFailedError);
@@ -167,7 +170,7 @@ describe('runPreflight', () => {
   it('reports an alarm already firing without blocking when alarms.preexisting is "report"', async () => {
     const alarms = fakeAlarms([alarm('shop-api-5xx-rate', 'ALARM', 'Threshold Crossed'), alarm('shop-api-p95-latency', 'INSUFFICIENT_DATA')]);
 
-    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() });
+    const result = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS });
 
     expect(result.checks.at(-1)).toEqual({
       name: 'alarm baseline',
@@ -188,6 +191,7 @@ describe('runPreflight', () => {
         alarms,
         clock: fixedClock,
         secrets: fakeSecrets(),
+        metrics: NO_METRICS,
       }),
     ).rejects.toThrow(
       new PreflightFailedError(
@@ -199,7 +203,7 @@ describe('runPreflight', () => {
   it('fails when the alarm states cannot be read: without a baseline the bake cannot judge', async () => {
     const alarms = fakeAlarms(new AlarmStateUnavailableError('CloudWatch has no metric or composite alarm named "shop-api-5xx-rate" (alarms.names)'));
 
-    await expect(runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
+    await expect(runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS })).rejects.toThrow(
       new PreflightFailedError(
         'pre-flight failed for shop-api (1 check(s)): alarm baseline: CloudWatch has no metric or composite alarm named "shop-api-5xx-rate" (alarms.names)',
       ),
@@ -209,7 +213,7 @@ describe('runPreflight', () => {
   it('fails when the database does not exist', async () => {
     const backups = fakeBackups(new PreflightFailedError('database.instanceIdentifier: RDS DB instance "shop-prod-db" does not exist in this account and region'));
 
-    await expect(runPreflight(event(), { target: fakeTarget(), backups, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
+    await expect(runPreflight(event(), { target: fakeTarget(), backups, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS })).rejects.toThrow(
       /database: database.instanceIdentifier: RDS DB instance "shop-prod-db" does not exist/,
     );
   });
@@ -218,7 +222,7 @@ describe('runPreflight', () => {
     const missing = 'ECS service shop-api in cluster shop-prod was not found (MISSING)';
     const target = fakeTarget([{ name: 'ecs service', ok: false, detail: missing }], new PreflightFailedError(missing));
 
-    await expect(runPreflight(event(), { target, backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
+    await expect(runPreflight(event(), { target, backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS })).rejects.toThrow(
       new PreflightFailedError(`pre-flight failed for shop-api (1 check(s)): ecs service: ${missing}`),
     );
   });
@@ -228,7 +232,7 @@ describe('runPreflight', () => {
       new SecretUnavailableError("Secrets Manager secret 'shop/prod/smoke-user' cannot be read: AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue"),
     );
 
-    const error = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets }).catch((e: unknown) => e);
+    const error = await runPreflight(event(), { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets, metrics: NO_METRICS }).catch((e: unknown) => e);
 
     expect(error).toEqual(
       new PreflightFailedError(
@@ -242,7 +246,7 @@ describe('runPreflight', () => {
     const secrets = fakeSecrets();
     const smokeTests = { ...config().smokeTests, secrets: { SMOKE_PASSWORD: { secretsManager: 'shop/a' }, B: { secretsManager: 'shop/b', jsonKey: 'token' } } };
 
-    const result = await runPreflight(event({ smokeTests }), { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets });
+    const result = await runPreflight(event({ smokeTests }), { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets, metrics: NO_METRICS });
 
     expect(secrets.read).toEqual([{ secretsManager: 'shop/a' }, { secretsManager: 'shop/b', jsonKey: 'token' }]);
     expect(JSON.stringify(result)).not.toContain('Sm0ke-Pa55');
@@ -252,19 +256,19 @@ describe('runPreflight', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
 
     await expect(
-      runPreflight(event(), { target: fakeTarget(settled, throttled), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() }),
+      runPreflight(event(), { target: fakeTarget(settled, throttled), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS }),
     ).rejects.toBe(throttled);
   });
 
   it('skips the database checks when no database is configured', async () => {
-    const result = await runPreflight(event({ database: null }), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() });
+    const result = await runPreflight(event({ database: null }), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS });
 
     expect(result.database).toBeNull();
     expect(result.checks.map((c) => c.name)).toEqual(['ecs service', 'running version', 'smoke-test secret SMOKE_PASSWORD', 'alarm baseline']);
   });
 
   it('fails when a database is configured but no backups adapter was given', async () => {
-    await expect(runPreflight(event(), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() })).rejects.toThrow(
+    await expect(runPreflight(event(), { target: fakeTarget(), backups: null, alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS })).rejects.toThrow(
       new InvalidInputError('config.database is rds-instance but the preflight was given no database adapter'),
     );
   });
@@ -272,7 +276,7 @@ describe('runPreflight', () => {
   it('does not ask for alarm states when no alarms are configured, and says the bake is blind', async () => {
     const alarms = healthyAlarms();
 
-    const result = await runPreflight(event({ alarms: { kind: 'cloudwatch', names: [] } }), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets() });
+    const result = await runPreflight(event({ alarms: { kind: 'cloudwatch', names: [] } }), { target: fakeTarget(), backups: fakeBackups(), alarms, clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS });
 
     expect(alarms.asked).toEqual([]);
     expect(result.baseline.alarms).toEqual([]);
@@ -286,7 +290,7 @@ describe('runPreflight', () => {
       fc.asyncProperty(around, async ({ used, headroom, offset }) => {
         const max = Math.max(1, used + 1 + headroom + offset);
         const input = event({ database: { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db', snapshotQuotaHeadroom: headroom } });
-        const passed = await runPreflight(input, { target: fakeTarget(), backups: fakeBackups(databaseInfo, { used, max }), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets() }).then(
+        const passed = await runPreflight(input, { target: fakeTarget(), backups: fakeBackups(databaseInfo, { used, max }), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS }).then(
           () => true,
           () => false,
         );
