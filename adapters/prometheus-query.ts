@@ -3,6 +3,7 @@ import type { AnalysisMetric, MetricProvider, SecretRef } from '../config/schema
 import { templatePattern } from '../config/template-syntax';
 import type { MetricQuery } from '../core/ports/metric-query';
 import type { SecretSource } from '../core/ports/secret-source';
+import { Redactor } from '../core/tasks/smoke-test/redact';
 import { MetricQueryError, RunbookError } from '../core/errors';
 
 /** A PromQL query is given this long to answer before the measurement counts as an error. */
@@ -33,12 +34,23 @@ export interface PrometheusQueryDeps {
 export class PrometheusQuery implements MetricQuery {
   private readonly fetch: typeof fetch;
   private readonly resolved = new Map<string, Promise<string>>();
+  private readonly redactor = new Redactor();
 
   constructor(private readonly deps: PrometheusQueryDeps) {
     this.fetch = deps.fetch ?? fetch;
   }
 
   async value(metric: AnalysisMetric, at: Date): Promise<number | null> {
+    try {
+      return await this.query(metric, at);
+    } catch (error) {
+      // A server may echo a header back (an error page quoting the request): no secret leaves in a message.
+      if (error instanceof MetricQueryError) throw new MetricQueryError(this.redactor.redact(error.message));
+      throw error;
+    }
+  }
+
+  private async query(metric: AnalysisMetric, at: Date): Promise<number | null> {
     const provider = metric.provider;
     if (provider.kind !== 'prometheus') throw new MetricQueryError(`analysis metric ${metric.name}: the Prometheus adapter got a ${provider.kind} provider`);
     const url = new URL(`${provider.url.replace(/\/+$/, '')}/api/v1/query`);
@@ -89,11 +101,17 @@ export class PrometheusQuery implements MetricQuery {
   private secret(name: string, ref: SecretRef): Promise<string> {
     let value = this.resolved.get(name);
     if (!value) {
-      value = this.deps.secrets.resolve(ref).catch((error: unknown) => {
-        this.resolved.delete(name);
-        const why = error instanceof RunbookError ? error.message : 'it could not be read';
-        throw new MetricQueryError(`analysis secret ${name}: ${why}`);
-      });
+      value = this.deps.secrets.resolve(ref).then(
+        (secret) => {
+          this.redactor.add(secret);
+          return secret;
+        },
+        (error: unknown) => {
+          this.resolved.delete(name);
+          const why = error instanceof RunbookError ? error.message : 'it could not be read';
+          throw new MetricQueryError(`analysis secret ${name}: ${why}`);
+        },
+      );
       this.resolved.set(name, value);
     }
     return value;
