@@ -1,5 +1,5 @@
 import type { RunResult } from './run-result';
-import { jsonText } from './untrusted-text';
+import { jsonText } from '../core/untrusted-text';
 
 /** The one object `--json` prints: stable keys for scripts. */
 export interface JsonOutput {

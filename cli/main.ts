@@ -8,7 +8,7 @@ import { status } from './commands/status';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { type CliIo, processIo } from './io';
 import { jsonLine } from './json-output';
-import { terminalLines, terminalText } from './untrusted-text';
+import { terminalLines, terminalText } from '../core/untrusted-text';
 import { UsageError } from './usage-error';
 
 /**

@@ -3,7 +3,7 @@ import { formatDuration } from './duration';
 import type { OutputStream } from './io';
 import type { RunResult } from './run-result';
 import { type Step, StepTracker } from './steps';
-import { terminalText } from './untrusted-text';
+import { terminalText } from '../core/untrusted-text';
 
 export interface ProgressOptions {
   readonly out: OutputStream;

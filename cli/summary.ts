@@ -1,7 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { formatDuration } from './duration';
 import type { RunResult } from './run-result';
-import { markdownCode } from './untrusted-text';
+import { markdownCode } from '../core/untrusted-text';
 
 const HEADINGS: Record<RunResult['outcome'], string> = {
   succeeded: '✅ succeeded',

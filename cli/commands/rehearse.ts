@@ -14,7 +14,7 @@ import { outcomeLines, Progress } from '../progress';
 import type { RunResult } from '../run-result';
 import { verdictStates } from '../steps';
 import { appendStepSummary, stepSummary } from '../summary';
-import { jsonText, terminalLines, terminalText } from '../untrusted-text';
+import { jsonText, terminalLines, terminalText } from '../../core/untrusted-text';
 import { UsageError } from '../usage-error';
 
 /** The flags as commander hands them over. */

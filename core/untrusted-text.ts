@@ -1,8 +1,8 @@
 /**
- * Text that came from outside the CLI (an execution's input, a cause quoting it, a message an AWS service
- * returned) is shown, never obeyed: ESC starts terminal escape sequences (colours, window titles, OSC 52
- * clipboard writes, OSC 8 links), CR and backspace overwrite what was printed, and bidirectional controls
- * reorder what a reader sees. Each becomes a visible escape such as `\x1b` or `\u202e`.
+ * Text that came from outside (an execution's input, a cause quoting it, a message an AWS service returned,
+ * a name read back from execution state) is shown, in the CLI or a report, never obeyed: ESC starts terminal
+ * escape sequences (colours, window titles, OSC 52 clipboard writes, OSC 8 links), CR and backspace overwrite
+ * what was printed, and bidirectional controls reorder what a reader sees. Each becomes a visible escape such as `\x1b` or `\u202e`.
  */
 
 /** C0 and C1 controls, DEL, and the Unicode bidirectional marks, embeddings, overrides and isolates. */
