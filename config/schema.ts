@@ -465,7 +465,7 @@ export const MetricProvider = z.discriminatedUnion('kind', [
       ctx.addIssue({
         code: 'custom',
         path: ['url'],
-        message: `with sigv4: true must be an Amazon Managed Service for Prometheus workspace URL, https://aps-workspaces.<region>.amazonaws.com/workspaces/<workspace id> (got ${JSON.stringify(provider.url)}): the function is granted aps:QueryMetrics on that workspace only`,
+        message: `with sigv4: true must be an Amazon Managed Service for Prometheus workspace URL, https://aps-workspaces.<region>.amazonaws.com/workspaces/<workspace id>: the function is granted aps:QueryMetrics on that workspace only`,
       });
     }
   }),
@@ -656,7 +656,7 @@ export const RunbookConfig = z
     if (metrics.length === 0) return;
     const { durationSeconds } = config.bake;
     if (durationSeconds === 0) {
-      ctx.addIssue({ code: 'custom', path: ['bake', 'durationSeconds'], message: `must be more than 0 when analysis.metrics are configured: they are measured during the bake (got 0)` });
+      ctx.addIssue({ code: 'custom', path: ['bake', 'durationSeconds'], message: `must be more than 0 when analysis.metrics are configured: they are measured during the bake` });
       return;
     }
     const late = checkpoints === undefined ? undefined : parseSchedule(checkpoints).offsetsSeconds.find((offset) => offset > durationSeconds);
