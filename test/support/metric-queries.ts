@@ -1,4 +1,4 @@
-import type { AnalysisMetric } from '../../config/schema';
+import { AnalysisMetric } from '../../config/schema';
 import type { MetricQuery } from '../../core/ports/metric-query';
 import { MetricQueryError } from '../../core/errors';
 
@@ -32,4 +32,14 @@ export function scriptedMetrics(script: Readonly<Record<string, readonly Scripte
       return answer;
     },
   };
+}
+
+/** A Prometheus p95 latency metric passing at or under 0.5 s, with the schema's defaults; `overrides` as written in a configuration. */
+export function analysisMetric(overrides: Record<string, unknown> = {}): AnalysisMetric {
+  return AnalysisMetric.parse({
+    name: 'p95',
+    provider: { kind: 'prometheus', url: 'https://prometheus.example.com', query: 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))' },
+    successCondition: 'result <= 0.5',
+    ...overrides,
+  });
 }

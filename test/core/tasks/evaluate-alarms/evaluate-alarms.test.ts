@@ -1,4 +1,4 @@
-import { NO_METRICS } from '../../../support/metric-queries';
+import { analysisMetric, NO_METRICS, scriptedMetrics } from '../../../support/metric-queries';
 import { CloudWatchClient, CloudWatchServiceException, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -143,5 +143,76 @@ describe('evaluateAlarms', () => {
         expect([...next.newlyFiring, ...next.firingAtBaseline].sort()).toEqual(next.firing.map((a) => a.name).sort());
       }),
     );
+  });
+});
+
+describe('evaluateAlarms: analysis metrics', () => {
+  const p95 = analysisMetric({ successCondition: 'result <= baseline * 1.2' });
+  const healthy = () => fixedAlarms([alarm(FIVE_XX, 'OK'), alarm(LATENCY, 'OK')]);
+
+  /** An evaluation of a 3-check bake measuring p95 (baseline 0.2 s) at every check. */
+  function analysisEvent(bake: BakeState = startBake): EvaluateAlarmsEvent {
+    return EvaluateAlarmsEvent.parse({
+      config: config({ analysis: { metrics: [p95] }, bake: { durationSeconds: 180, pollSeconds: 60 } }),
+      baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [], metrics: [{ name: 'p95', value: 0.2, at: '2025-03-14T09:01:00.000Z' }] },
+      bake,
+      bakeChecks: 3,
+    });
+  }
+
+  it('stays healthy while the metric passes, carrying its record to the next evaluation', async () => {
+    const metrics = scriptedMetrics({ p95: [0.22] });
+    const next = await evaluateAlarms(analysisEvent(), { alarms: healthy(), metrics, clock });
+
+    expect(next).toMatchObject({ checks: 1, decision: 'healthy', reason: null });
+    expect(next.analysis).toEqual([
+      {
+        name: 'p95',
+        condition: 'pass: result <= baseline * 1.2',
+        baseline: 0.2,
+        dryRun: false,
+        measurements: [{ check: 1, at: '2025-03-14T09:30:00.000Z', value: 0.22, outcome: 'success', detail: null }],
+        failures: 0,
+        consecutiveErrors: 0,
+        verdict: 'passing',
+      },
+    ]);
+    const second = await evaluateAlarms(analysisEvent(next), { alarms: healthy(), metrics, clock });
+    expect(second.analysis[0].measurements.map((m) => m.check)).toEqual([1, 2]);
+  });
+
+  it('regresses when a metric fails, the reason naming the metric, its value and the bound', async () => {
+    const next = await evaluateAlarms(analysisEvent(), { alarms: healthy(), metrics: scriptedMetrics({ p95: [0.6] }), clock });
+
+    expect(next).toMatchObject({ decision: 'regressed', newlyFiring: [], firing: [] });
+    expect(next.reason).toBe('Metric p95: 1 failed measurement(s), the last at check 1: 0.6 does not meet "result <= baseline * 1.2" (baseline 0.2, so <= 0.24)');
+  });
+
+  it('names both a newly firing alarm and a failed metric in the reason', async () => {
+    const next = await evaluateAlarms(analysisEvent(), { alarms: fixedAlarms([alarm(FIVE_XX, 'ALARM'), alarm(LATENCY, 'OK')]), metrics: scriptedMetrics({ p95: [0.6] }), clock });
+
+    expect(next.decision).toBe('regressed');
+    expect(next.reason).toBe(`New alarm(s) during the bake: ${FIVE_XX}; metric p95: 1 failed measurement(s), the last at check 1: 0.6 does not meet "result <= baseline * 1.2" (baseline 0.2, so <= 0.24)`);
+  });
+
+  it('regresses at the last evaluation when the metric never passed', async () => {
+    const inconclusive = { ...p95, noData: 'inconclusive' as const };
+    const event = (bake: BakeState) => EvaluateAlarmsEvent.parse({ ...analysisEvent(bake), config: config({ analysis: { metrics: [inconclusive] }, bake: { durationSeconds: 180, pollSeconds: 60 } }) });
+    const metrics = scriptedMetrics({ p95: [null] });
+    let bake = startBake;
+    const decisions: string[] = [];
+    for (let check = 1; check <= 3; check += 1) {
+      bake = await evaluateAlarms(event(bake), { alarms: healthy(), metrics, clock });
+      decisions.push(bake.decision);
+    }
+    expect(decisions).toEqual(['healthy', 'healthy', 'regressed']);
+    expect(bake.reason).toBe('Metric p95: no measurement passed (no data (noData: inconclusive))');
+  });
+
+  it('stays healthy when only a dry-run metric fails', async () => {
+    const event = EvaluateAlarmsEvent.parse({ ...analysisEvent(), config: config({ analysis: { metrics: [{ ...p95, dryRun: true }] }, bake: { durationSeconds: 180, pollSeconds: 60 } }) });
+    const next = await evaluateAlarms(event, { alarms: healthy(), metrics: scriptedMetrics({ p95: [0.6] }), clock });
+    expect(next).toMatchObject({ decision: 'healthy', reason: null });
+    expect(next.analysis[0]).toMatchObject({ dryRun: true, verdict: 'failed' });
   });
 });

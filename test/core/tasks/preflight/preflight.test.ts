@@ -1,4 +1,4 @@
-import { NO_METRICS } from '../../../support/metric-queries';
+import { analysisMetric, NO_METRICS, scriptedMetrics } from '../../../support/metric-queries';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SecretRef } from '../../../../config/schema';
@@ -297,5 +297,103 @@ describe('runPreflight', () => {
         return passed === used + 1 + headroom <= max;
       }),
     );
+  });
+});
+
+describe('runPreflight: analysis metrics', () => {
+  const p95 = analysisMetric({ successCondition: 'result <= baseline * 1.2' });
+  const errors = analysisMetric({ name: 'log-errors', provider: { kind: 'logs', logGroupNames: ['/ecs/shop-api'], query: 'filter @message like /ERROR/ | stats count()' }, failureCondition: 'result > 0', successCondition: undefined, noData: 'success' });
+  const withMetrics = (...metrics: object[]) => event({ analysis: { metrics } });
+
+  /** A target that remembers every call: a preflight reads, never deploys or rolls back. */
+  function watchedTarget(): DeployTarget & { calls: string[] } {
+    const calls: string[] = [];
+    const target = fakeTarget();
+    return {
+      calls,
+      preflight: () => (calls.push('preflight'), target.preflight()),
+      current: () => (calls.push('current'), target.current()),
+      deploy: (...args) => (calls.push('deploy'), target.deploy(...args)),
+      status: (...args) => (calls.push('status'), target.status(...args)),
+      rollback: (...args) => (calls.push('rollback'), target.rollback(...args)),
+    };
+  }
+
+  it('records each metric’s baseline, measured when the preflight runs', async () => {
+    const metrics = scriptedMetrics({ p95: [0.21], 'log-errors': [null] });
+
+    const result = await runPreflight(withMetrics(p95, errors), { target: fakeTarget(), backups: fakeBackups(), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics });
+
+    expect(result.baseline.metrics).toEqual([
+      { name: 'p95', value: 0.21, at: NOW.toISOString() },
+      { name: 'log-errors', value: null, at: NOW.toISOString() },
+    ]);
+    expect(result.checks.slice(-2)).toEqual([
+      { name: 'metric p95', ok: true, detail: 'baseline 0.21 (pass: result <= baseline * 1.2)' },
+      { name: 'metric log-errors', ok: true, detail: 'no data yet (fail: result > 0)' },
+    ]);
+    expect(metrics.asked).toEqual([
+      { name: 'p95', at: NOW.toISOString() },
+      { name: 'log-errors', at: NOW.toISOString() },
+    ]);
+  });
+
+  it('fails before anything changes when a query fails, naming the metric and the provider’s own error', async () => {
+    const why = 'Prometheus refused the query (HTTP 400): bad_data: invalid parameter "query": 1:27: parse error: unclosed left parenthesis';
+    const target = watchedTarget();
+
+    const error = await runPreflight(withMetrics(p95, errors), {
+      target,
+      backups: fakeBackups(),
+      alarms: healthyAlarms(),
+      clock: fixedClock,
+      secrets: fakeSecrets(),
+      metrics: scriptedMetrics({ p95: [{ error: why }], 'log-errors': [3] }),
+    }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PreflightFailedError);
+    expect((error as Error).message).toBe(`pre-flight failed for shop-api (1 check(s)): metric p95: the prometheus query failed: ${why}`);
+    expect(target.calls).toEqual(['preflight', 'current']);
+  });
+
+  it('fails when a relative condition has no baseline, and says how to fix it', async () => {
+    const error = await runPreflight(withMetrics(p95), {
+      target: fakeTarget(),
+      backups: fakeBackups(),
+      alarms: healthyAlarms(),
+      clock: fixedClock,
+      secrets: fakeSecrets(),
+      metrics: scriptedMetrics({ p95: [null] }),
+    }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PreflightFailedError);
+    expect((error as Error).message).toMatch(/^pre-flight failed for shop-api \(1 check\(s\)\): metric p95: no data before the deploy, .*give it a window with data, an absolute condition, or dryRun$/);
+  });
+
+  it('lists a failed metric together with the other failed checks', async () => {
+    const error = await runPreflight(withMetrics(p95), {
+      target: fakeTarget(),
+      backups: fakeBackups({ ...databaseInfo, status: 'modifying' }),
+      alarms: healthyAlarms(),
+      clock: fixedClock,
+      secrets: fakeSecrets(),
+      metrics: scriptedMetrics({ p95: [{ error: 'Prometheus at https://prometheus.example.com did not answer: fetch failed' }] }),
+    }).catch((e: unknown) => e);
+
+    expect((error as Error).message).toBe(
+      'pre-flight failed for shop-api (2 check(s)): database available: rds-instance shop-prod-db is modifying; metric p95: the prometheus query failed: Prometheus at https://prometheus.example.com did not answer: fetch failed',
+    );
+  });
+
+  it('goes on when only a dry-run metric fails', async () => {
+    const result = await runPreflight(withMetrics({ ...p95, dryRun: true }), {
+      target: fakeTarget(),
+      backups: fakeBackups(),
+      alarms: healthyAlarms(),
+      clock: fixedClock,
+      secrets: fakeSecrets(),
+      metrics: scriptedMetrics({ p95: [{ error: 'unknown log group' }] }),
+    });
+    expect(result.checks.at(-1)).toEqual({ name: 'metric p95', ok: true, detail: 'the prometheus query failed: unknown log group (dry run: reported, never deciding)' });
   });
 });
