@@ -1,5 +1,6 @@
-import { buildEvidenceReport, reportKeys, type ReportSlots, type StateTiming } from '../../core/tasks/ledger/evidence-report';
+import { buildEvidenceReport, reportKeys, type ReportSlots, type StateTiming, writeCharts } from '../../core/tasks/ledger/evidence-report';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
+import { loadDefinition } from '../../statemachines/definition';
 import { type RehearsalVerification, verificationLines } from './verification';
 
 /** What the rehearsal adds to the evidence report the ledger wrote. */
@@ -15,9 +16,10 @@ export interface ReportPaths {
 }
 
 /**
- * Rewrites `reports/<target>/<deploymentId>.json|md` from the slots the ledger recorded them from, with
- * every state's duration (which no Task can know) and the rehearsal's own checks. The ledger's report
- * and this one are built by the same function, so they only differ by what is added.
+ * Rewrites `reports/<target>/<deploymentId>.json|md` (and the metrics' charts) from the slots the ledger
+ * recorded them from, with every state's duration and the path through the runbook (which no Task can know)
+ * and the rehearsal's own checks. The ledger's report and this one are built by the same function, so they
+ * only differ by what is added.
  */
 export async function rewriteEvidenceReport(
   store: ArtifactStore,
@@ -27,7 +29,7 @@ export async function rewriteEvidenceReport(
   now: Date,
 ): Promise<ReportPaths> {
   const keys = reportKeys(slots.config.name, slots.deployment.id);
-  const { json, markdown } = buildEvidenceReport(slots, now, states);
+  const { json, markdown, charts } = buildEvidenceReport(slots, now, { states, definition: loadDefinition() });
   const section = [
     `## Rehearsal: ${rehearsal.scenario}`,
     '',
@@ -36,6 +38,7 @@ export async function rewriteEvidenceReport(
     ...verificationLines(rehearsal.verification).map((line) => `- ${line.replace(/\r?\n/g, ' ')}`),
     '',
   ];
+  await writeCharts(store, charts);
   await store.put(keys.json, `${JSON.stringify({ ...json, rehearsal }, null, 2)}\n`, { contentType: 'application/json' });
   await store.put(keys.markdown, `${markdown}\n${section.join('\n')}`, { contentType: 'text/markdown; charset=utf-8' });
   return { json: store.locate(keys.json), markdown: store.locate(keys.markdown) };

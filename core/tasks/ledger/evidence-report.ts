@@ -1,6 +1,10 @@
 import type { ArtifactStore } from '../../ports/artifact-store';
 import { causeMessage, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
 import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions, startedBy, versionLabel } from '../../causes';
+import { metricChartSvg } from '../../metric-chart';
+import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
+import type { Json } from '../../../statemachines/definition';
+import { mermaidBlock, runbookFlowchart } from '../../../statemachines/flowchart';
 import type { LedgerSlots } from './slots';
 
 /** How long one state took; the local rehearsal's CLI adds these. */
@@ -81,6 +85,8 @@ export interface EvidenceReport {
       readonly newlyFiring: readonly string[];
     } | null;
   };
+  /** The analysis metrics as the bake last judged them, each with the key of its chart. */
+  readonly analysis: { readonly reason: string | null; readonly metrics: readonly (MetricVerdict & { readonly chart: string })[] } | null;
   readonly rollback: { readonly to: VersionRef | null; readonly ref: string | null; readonly startedAt: string | null } | null;
   readonly restore: {
     readonly summary: string;
@@ -101,27 +107,50 @@ export interface EvidenceReport {
   readonly generatedAt: string;
 }
 
-/** Where the report of a deployment lives: `.json` and `.md` beside it. */
-export function reportKeys(target: string, deploymentId: string): { json: string; markdown: string } {
-  return { json: `reports/${target}/${deploymentId}.json`, markdown: `reports/${target}/${deploymentId}.md` };
+/** Where the report of a deployment lives: `.json` and `.md` beside it, and each metric's chart beside them. */
+export function reportKeys(target: string, deploymentId: string): { json: string; markdown: string; chart: (metric: string) => string } {
+  const base = `reports/${target}/${deploymentId}`;
+  return { json: `${base}.json`, markdown: `${base}.md`, chart: (metric) => `${base}.${metric.replace(/[^A-Za-z0-9_-]/g, '_')}.svg` };
+}
+
+/** An SVG chart of the report, and where it goes. */
+export interface ReportChart {
+  readonly key: string;
+  readonly svg: string;
+}
+
+/** What only the caller knows: every state's duration, and the runbook to draw the path through. */
+export interface ReportExtras {
+  /** The states the execution entered (the rehearsal knows them; a Task on AWS does not). */
+  readonly states?: readonly StateTiming[];
+  /** The state machine definition: with `states`, the report draws the runbook with the path taken. */
+  readonly definition?: Json;
 }
 
 /**
  * The evidence report of one deployment, from the execution state alone: a pure function, so the
  * ledger Tasks and the rehearsal's CLI (which adds per-state `states`) produce the same report.
  */
-export function buildEvidenceReport(slots: ReportSlots, now: Date, states: readonly StateTiming[] = []): { json: EvidenceReport; markdown: string } {
-  const json = evidenceOf(slots, now, states);
-  return { json, markdown: renderMarkdown(json) };
+export function buildEvidenceReport(slots: ReportSlots, now: Date, extras: ReportExtras = {}): { json: EvidenceReport; markdown: string; charts: ReportChart[] } {
+  const json = evidenceOf(slots, now, extras.states ?? []);
+  const charts = (slots.bake?.analysis ?? []).map((record, index) => ({ key: json.analysis?.metrics[index].chart ?? '', svg: metricChartSvg(record) }));
+  const flowchart = extras.definition && json.states.length > 0 ? runbookFlowchart(extras.definition, json.states) : null;
+  return { json, markdown: renderMarkdown(json, flowchart), charts };
 }
 
-/** Writes both renderings; returns the key of the JSON one (the Outcome's `reportKey`). */
+/** Writes both renderings and the charts beside them; returns the key of the JSON one (the Outcome's `reportKey`). */
 export async function writeEvidenceReport(store: ArtifactStore, slots: ReportSlots, now: Date): Promise<string> {
   const keys = reportKeys(slots.config.name, slots.deployment.id);
-  const { json, markdown } = buildEvidenceReport(slots, now);
+  const { json, markdown, charts } = buildEvidenceReport(slots, now);
+  await writeCharts(store, charts);
   await store.put(keys.json, `${JSON.stringify(json, null, 2)}\n`, { contentType: 'application/json' });
   await store.put(keys.markdown, markdown, { contentType: 'text/markdown; charset=utf-8' });
   return keys.json;
+}
+
+/** The charts first: a report never links a chart that is not there. */
+export async function writeCharts(store: ArtifactStore, charts: readonly ReportChart[]): Promise<void> {
+  await Promise.all(charts.map((chart) => store.put(chart.key, chart.svg, { contentType: 'image/svg+xml; charset=utf-8' })));
 }
 
 function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[]): EvidenceReport {
@@ -173,6 +202,7 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
         : null,
       bake: bake ? { checks: bake.checks, decision: bake.decision, firingAtBaseline: bake.firingAtBaseline, newlyFiring: bake.newlyFiring } : null,
     },
+    analysis: analysisEvidence(slots),
     rollback: rolledBack
       ? { to: slots.rollbackTo ? versionRef(slots.rollbackTo) : null, ref: rollback?.ref ?? null, startedAt: rollback?.startedAt ?? null }
       : null,
@@ -226,6 +256,21 @@ function smokeEvidence(report: SmokeReport | null): SmokeEvidence | null {
   };
 }
 
+/** Each metric's chart key, made unique should two names differ only by characters a key cannot hold. */
+function analysisEvidence(slots: ReportSlots): EvidenceReport['analysis'] {
+  const records = slots.bake?.analysis ?? [];
+  if (!slots.bake || records.length === 0) return null;
+  const keys = reportKeys(slots.config.name, slots.deployment.id);
+  const taken = new Set<string>();
+  const metrics = records.map((record, index) => {
+    let chart = keys.chart(record.name);
+    if (taken.has(chart)) chart = keys.chart(`${record.name}-${index + 1}`);
+    taken.add(chart);
+    return { ...metricVerdict(record), chart };
+  });
+  return { reason: slots.bake.reason, metrics };
+}
+
 function errorEvidence(during: 'deployment' | 'rollback', error: TaskError | null): EvidenceReport['errors'][number] | null {
   return error ? { during, name: error.Error, message: causeMessage(error) } : null;
 }
@@ -240,7 +285,7 @@ function decisionsOf(slots: ReportSlots): string[] {
   if (bake) {
     decisions.push(
       bake.decision === 'regressed'
-        ? `Bake regressed after ${bake.checks} check(s): newly in ALARM ${bake.newlyFiring.join(', ')}`
+        ? `Bake regressed after ${bake.checks} check(s): ${bake.reason ?? `newly in ALARM ${bake.newlyFiring.join(', ')}`}`
         : `Bake healthy after ${bake.checks} of ${deployment.bakeChecks} check(s) over ${formatDuration(config.bake.durationSeconds)}`,
     );
   }
@@ -321,7 +366,25 @@ function smokeTable(smoke: SmokeEvidence): string[] {
   ];
 }
 
-function renderMarkdown(report: EvidenceReport): string {
+/** The verdict table, then each metric's chart as an image beside the report (a relative link). */
+function analysisSection(analysis: NonNullable<EvidenceReport['analysis']>): string[] {
+  return [
+    '## Analysis',
+    '',
+    ...(analysis.reason ? [oneLine(analysis.reason), ''] : []),
+    ...markdownVerdictTable(analysis.metrics),
+    '',
+    'A value marked ✖ failed its condition, ? was inconclusive. Each chart shows the metric over the bake with its threshold(s):',
+    '',
+    ...analysis.metrics.map((metric) => {
+      const file = metric.chart.slice(metric.chart.lastIndexOf('/') + 1);
+      return `![${file.replace(/[^A-Za-z0-9_.-]/g, '_')}](${encodeURIComponent(file)})`;
+    }),
+    '',
+  ];
+}
+
+function renderMarkdown(report: EvidenceReport, flowchart: string | null): string {
   const title = report.action === 'rollback' ? `rollback of ${report.versions.before?.version ?? 'the latest release'}` : `deploy ${report.versions.after?.version ?? ''}`;
   const lines: string[] = [`# ${report.target}: ${title} — ${report.outcome?.result ?? 'in progress'}`, ''];
   if (report.outcome) lines.push(oneLine(report.outcome.cause), '');
@@ -373,6 +436,7 @@ function renderMarkdown(report: EvidenceReport): string {
     }
     lines.push('');
   }
+  if (report.analysis) lines.push(...analysisSection(report.analysis));
   if (report.rollback) lines.push('## Rollback', '', `- Application rolled back to ${describeVersion(report.rollback.to)}${report.rollback.startedAt ? `, started ${report.rollback.startedAt}` : ''}`, '');
   if (report.restore) {
     lines.push('## Database restore', '', report.restore.summary, '');
@@ -385,6 +449,7 @@ function renderMarkdown(report: EvidenceReport): string {
   if (report.verification) lines.push('## Rollback verification', '', ...smokeTable(report.verification), '');
   if (report.errors.length > 0) lines.push('## Errors', '', ...report.errors.map((e) => `- During the ${e.during}: ${e.name}${e.message ? `: ${oneLine(e.message)}` : ''}`), '');
   if (report.decisions.length > 0) lines.push('## Decisions', '', ...report.decisions.map((d) => `- ${oneLine(d)}`), '');
+  if (flowchart) lines.push('## Path through the runbook', '', 'Green passed, red failed, amber the rollback (or abort) path, grey not taken; ↺ is a polling loop.', '', mermaidBlock(flowchart), '');
   lines.push('## Timeline', '', '| Time | Event |', '|---|---|', ...report.timeline.map((t) => `| ${t.at} | ${cell(t.event)} |`), '');
   if (report.states.length > 0) {
     lines.push('## States', '', '| State | Status | Duration |', '|---|---|---|', ...report.states.map((s) => `| ${cell(s.name)} | ${cell(s.status)} | ${s.ms} ms |`), '');

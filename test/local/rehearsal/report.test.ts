@@ -1,9 +1,12 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildEvidenceReport, reportKeys } from '../../../core/tasks/ledger/evidence-report';
 import { FileArtifactStore } from '../../../adapters/local/file-artifact-store';
 import { rewriteEvidenceReport } from '../../../local/rehearsal/report';
 import type { RehearsalVerification } from '../../../local/rehearsal/verification';
 import { releasedSlots } from '../../core/tasks/ledger/fixtures';
+import { metricRecordOf } from '../../support/metric-records';
 import { useTempDirs } from './fake-ports';
 
 const tempDir = useTempDirs();
@@ -36,10 +39,24 @@ describe('rewriteEvidenceReport', () => {
     const keys = reportKeys(slots.config.name, slots.deployment.id);
     expect(paths).toEqual({ json: store.locate(keys.json), markdown: store.locate(keys.markdown) });
     const json = JSON.parse((await store.get(keys.json))?.body.toString() ?? '{}');
-    expect(json).toEqual({ ...buildEvidenceReport(slots, now, states).json, rehearsal: { scenario: 'healthy', verification } });
+    expect(json).toEqual({ ...buildEvidenceReport(slots, now, { states }).json, rehearsal: { scenario: 'healthy', verification } });
     const markdown = (await store.get(keys.markdown))?.body.toString() ?? '';
     expect(markdown).toContain('| Deploy | succeeded | 214 ms |');
     expect(markdown).toContain('## Rehearsal: healthy\n\nChecked on this machine after the execution: SOMETHING DOES NOT HOLD.');
     expect(markdown).toContain('- ✖ lock: locks/shop-api.json is held; expected released (the execution is over)');
+    expect(markdown).toContain('## Path through the runbook');
+    expect(markdown).toMatch(/^ {2}class n_Deploy,n_DeploymentSucceeded passed$/m);
+  });
+
+  it("writes each analysis metric's chart where the Markdown links it", async () => {
+    const store = new FileArtifactStore(await tempDir());
+    const released = releasedSlots();
+    const slots = { ...released, bake: { ...released.bake, analysis: [metricRecordOf('latency_p95', [0.21])] }, outcome: null };
+
+    const paths = await rewriteEvidenceReport(store, slots, [], { scenario: 'healthy', verification }, new Date('2025-03-04T10:40:00.000Z'));
+
+    const markdown = await readFile(paths.markdown, 'utf8');
+    const link = /!\[[^\]]*\]\(([^)]+\.svg)\)/.exec(markdown)?.[1] ?? '';
+    expect(await readFile(join(dirname(paths.markdown), decodeURIComponent(link)), 'utf8')).toContain('<title>latency_p95: passing</title>');
   });
 });

@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildEvidenceReport, type ReportSlots } from '../../../../core/tasks/ledger/evidence-report';
+import { buildEvidenceReport, reportKeys, type ReportSlots } from '../../../../core/tasks/ledger/evidence-report';
 import { LedgerSlots } from '../../../../core/tasks/ledger/slots';
-import { deployment, execution, preflight, releasedSlots, restored, smokeReport, snapshot } from './fixtures';
+import { loadDefinition } from '../../../../statemachines/definition';
+import { runbookFlowchart } from '../../../../statemachines/flowchart';
+import { metricRecordOf } from '../../../support/metric-records';
+import { bake, deployment, execution, preflight, releasedSlots, restored, smokeReport, snapshot } from './fixtures';
 
 const NOW = new Date('2025-03-04T10:45:00.000Z');
 
@@ -117,9 +120,78 @@ describe('buildEvidenceReport', () => {
       { name: 'AcquireLock', status: 'succeeded', ms: 12 },
       { name: 'SmokeTest', status: 'succeeded', ms: 1830 },
     ];
-    const { json, markdown } = buildEvidenceReport(released(), NOW, states);
+    const { json, markdown } = buildEvidenceReport(released(), NOW, { states });
     expect(json.states).toEqual(states);
     expect(markdown).toContain('| SmokeTest | succeeded | 1830 ms |');
+  });
+
+  describe('analysis metrics', () => {
+    const latency = metricRecordOf('latency_p95', [0.21, 0.61], { outcomes: ['success', 'failure'], checks: [2, 5] });
+    const errors = metricRecordOf('log<errors>', [0, 1], { condition: 'fail: result > 5', baseline: 0, dryRun: true });
+    const regressed = () =>
+      rolledBack({
+        bake: { ...bake, decision: 'regressed', analysis: [latency, errors], reason: 'Metric latency_p95: 1 failed measurement(s), the last at check 5' },
+        error: { Error: 'AlarmFired', Cause: 'Metric latency_p95 failed' },
+      });
+
+    it('reports each metric with its checkpoints, thresholds, verdict and the key of its chart', () => {
+      const { json, charts } = buildEvidenceReport(regressed(), NOW);
+      const keys = reportKeys('shop-api', deployment.id);
+      expect(json.analysis?.reason).toBe('Metric latency_p95: 1 failed measurement(s), the last at check 5');
+      expect(json.analysis?.metrics).toMatchObject([
+        { name: 'latency_p95', baseline: 0.2, checkpoints: [{ check: 2, value: 0.21 }, { check: 5, value: 0.61, outcome: 'failure' }], verdict: 'failed', chart: keys.chart('latency_p95') },
+        { name: 'log<errors>', dryRun: true, thresholds: [{ kind: 'fail', bound: 5 }], chart: `reports/shop-api/${deployment.id}.log_errors_.svg` },
+      ]);
+      expect(charts.map((chart) => chart.key)).toEqual(json.analysis?.metrics.map((metric) => metric.chart));
+      expect(charts[0].svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      expect(json.decisions).toContain('Bake regressed after 30 check(s): Metric latency_p95: 1 failed measurement(s), the last at check 5');
+    });
+
+    it('puts the verdict table and the charts (linked beside the report) in the Markdown', () => {
+      const { markdown } = buildEvidenceReport(regressed(), NOW);
+      expect(markdown).toContain(
+        [
+          '## Analysis',
+          '',
+          'Metric latency_p95: 1 failed measurement(s), the last at check 5',
+          '',
+          '| Metric | Baseline | check 1 | check 2 | check 5 | Threshold | Verdict |',
+          '|---|---:|---:|---:|---:|---|---|',
+          '| `latency_p95` | 0.2 | - | 0.21 | 0.61 ✖ | `pass <= 0.24 (baseline * 1.2)` | **FAILED** |',
+          '| `log<errors>` | 0 | 0 | 1 | - | `fail > 5` | passing (dry run) |',
+        ].join('\n'),
+      );
+      expect(markdown).toContain(`![${deployment.id}.latency_p95.svg](${deployment.id}.latency_p95.svg)`);
+      expect(markdown).toContain(`![${deployment.id}.log_errors_.svg](${deployment.id}.log_errors_.svg)`);
+    });
+
+    it('gives two metrics whose names differ only by unsafe characters two charts', () => {
+      const slots = rolledBack({ bake: { ...bake, analysis: [metricRecordOf('a<b', [1]), metricRecordOf('a>b', [2])] } });
+      const { charts } = buildEvidenceReport(slots, NOW);
+      expect(new Set(charts.map((chart) => chart.key)).size).toBe(2);
+    });
+
+    it('has no analysis section without metrics', () => {
+      const { json, markdown, charts } = buildEvidenceReport(released(), NOW);
+      expect(json.analysis).toBeNull();
+      expect(charts).toEqual([]);
+      expect(markdown).not.toContain('## Analysis');
+    });
+  });
+
+  it('draws the runbook with the path taken when it knows the states and the definition', () => {
+    const states = [
+      { name: 'ValidateInput', status: 'succeeded', ms: 5 },
+      { name: 'SmokeTest', status: 'succeeded', ms: 1830 },
+      { name: 'SmokeTestsFailed', status: 'succeeded', ms: 0 },
+      { name: 'RollbackApp', status: 'succeeded', ms: 300 },
+    ];
+    const { markdown } = buildEvidenceReport(rolledBack(), NOW, { states, definition: loadDefinition() });
+    const block = /## Path through the runbook\n\n.*\n\n```mermaid\n(flowchart TD\n[\s\S]*?)```/.exec(markdown);
+    expect(block?.[1]).toBe(runbookFlowchart(loadDefinition(), states));
+    expect(block?.[1]).toMatch(/^ {2}class n_SmokeTestsFailed failed$/m);
+    // Without the states, a Task on AWS draws no path it does not know.
+    expect(buildEvidenceReport(rolledBack(), NOW, { definition: loadDefinition() }).markdown).not.toContain('```mermaid');
   });
 
   it('renders a Markdown report a person can read top to bottom', () => {

@@ -7,6 +7,7 @@ import { type LedgerDocument, readLedger } from '../../../../core/tasks/ledger/r
 import type { LedgerSlots } from '../../../../core/tasks/ledger/slots';
 import type { Outcome, ReleaseRecord, RestoreState } from '../../../../core/model';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
+import { metricRecordOf } from '../../../support/metric-records';
 import { config, deployment, emptySlots, execution, fixedClock, preflight, releasedSlots, restored, smokeReport, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
 
 const FINISHED = '2025-03-04T10:45:00.000Z';
@@ -182,5 +183,22 @@ describe('ledger outcomes in S3', () => {
     expect(puts.every((p) => p.Bucket === BUCKET)).toBe(true);
     expect(s3).toHaveReceivedCommandExactlyOnceWith(GetObjectCommand, { Bucket: BUCKET, Key: 'ledger/shop-api.json' });
     expect(JSON.parse(String(puts[2].Body)).current.version).toBe('v1.4.2');
+  });
+
+  it("writes each analysis metric's chart beside the report, before it", async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }));
+    s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
+    const slots = releasedSlots();
+    await runLedger(eventOf('record-release', { ...slots, bake: { ...slots.bake, analysis: [metricRecordOf('latency_p95', [0.21, 0.22])] } }), deps);
+
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => [p.Key, p.ContentType])).toEqual([
+      [`reports/shop-api/${deployment.id}.latency_p95.svg`, 'image/svg+xml; charset=utf-8'],
+      [`reports/shop-api/${deployment.id}.json`, 'application/json'],
+      [`reports/shop-api/${deployment.id}.md`, 'text/markdown; charset=utf-8'],
+      ['ledger/shop-api.json', 'application/json'],
+    ]);
+    expect(String(puts[0].Body)).toContain('<title>latency_p95: passing</title>');
+    expect(String(puts[2].Body)).toContain(`![${deployment.id}.latency_p95.svg](${deployment.id}.latency_p95.svg)`);
   });
 });
