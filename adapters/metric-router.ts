@@ -1,6 +1,6 @@
 import { type KindsIn, type Place, wrongPlace } from '../config/kinds';
 import type { AnalysisMetric } from '../config/schema';
-import type { MetricQuery } from '../core/ports/metric-query';
+import type { MeasureContext, MetricQuery } from '../core/ports/metric-query';
 import { InvalidInputError } from '../core/errors';
 
 /** One factory per metric provider that runs in `P`: a provider added to config/kinds.ts without its adapter fails the type check. */
@@ -14,7 +14,7 @@ export type MetricQueries<P extends Place> = { readonly [K in KindsIn<'metricPro
 export function metricRouter<P extends Place>(place: P, table: MetricQueries<P>): MetricQuery {
   const made = new Map<string, MetricQuery>();
   return {
-    value(metric: AnalysisMetric, at: Date) {
+    value(metric: AnalysisMetric, at: Date, context?: MeasureContext) {
       const kind = metric.provider.kind;
       let adapter = made.get(kind);
       if (!adapter) {
@@ -23,7 +23,7 @@ export function metricRouter<P extends Place>(place: P, table: MetricQueries<P>)
         adapter = make();
         made.set(kind, adapter);
       }
-      return adapter.value(metric, at);
+      return adapter.value(metric, at, context);
     },
   };
 }

@@ -28,6 +28,7 @@ export const KINDS = {
     prometheus: { runs: 'both', label: 'PromQL over a Prometheus HTTP API' },
     cloudwatch: { runs: 'aws', label: 'CloudWatch GetMetricData' },
     logs: { runs: 'aws', label: 'a CloudWatch Logs Insights query' },
+    http: { runs: 'both', label: 'the smoke checks, re-run' },
     'log-file': { runs: 'local', label: 'lines of a local log file' },
   },
 } as const;

@@ -504,6 +504,11 @@ export const MetricProvider = z.discriminatedUnion('kind', [
     query: z.string().min(1).max(10_000),
   }),
   z.strictObject({
+    kind: z.literal('http'),
+    /** smokeTests.checks re-run at each measurement, by name (a check they capture values from runs too); the value is how many of them failed. @default every check */
+    checks: z.array(z.string().min(1).max(64)).min(1).max(50).optional(),
+  }),
+  z.strictObject({
     kind: z.literal('log-file'),
     /** A log whose lines start with an ISO 8601 time; relative to the rehearsal's working directory. */
     path: z.string().min(1).max(1024),
@@ -663,12 +668,20 @@ export const RunbookConfig = z
     if (late !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['analysis', 'checkpoints'], message: `a checkpoint at ${late}s comes after the bake's end (bake.durationSeconds ${durationSeconds}): it would never be measured` });
     }
+    const checkNames = new Set(config.smokeTests.checks.map((check) => check.name));
     metrics.forEach((metric, index) => {
+      if (metric.provider.kind === 'http') {
+        for (const [at, name] of (metric.provider.checks ?? []).entries()) {
+          if (!checkNames.has(name)) {
+            ctx.addIssue({ code: 'custom', path: ['analysis', 'metrics', index, 'provider', 'checks', at], message: `names no smoke check: it is not one of smokeTests.checks (${[...checkNames].join(', ')})` });
+          }
+        }
+      }
       if (metric.initialDelaySeconds >= durationSeconds) {
         ctx.addIssue({ code: 'custom', path: ['analysis', 'metrics', index, 'initialDelaySeconds'], message: `must be less than bake.durationSeconds (${durationSeconds}): the metric would never be measured` });
       }
     });
-  }, unlessInvalid('bake', 'analysis'))
+  }, unlessInvalid('bake', 'analysis', 'smokeTests'))
   .superRefine((config, ctx) => {
     const late = timeoutProblem(config);
     if (late) ctx.addIssue({ code: 'custom', path: ['executionTimeoutMinutes'], message: late });

@@ -1,6 +1,6 @@
 import { checkpointChecks, type Condition, holds, boundOf, parseCondition, parseSchedule } from '../config/analysis';
 import type { AnalysisConfig, AnalysisMetric } from '../config/schema';
-import type { MetricQuery } from './ports/metric-query';
+import type { MeasureContext, MetricQuery } from './ports/metric-query';
 import { RunbookError } from './errors';
 import type { Measurement, MetricBaseline, MetricRecord, PreflightCheck } from './model';
 
@@ -38,9 +38,9 @@ function providerOf(metric: AnalysisMetric): string {
 
 type Read = { value: number | null; error: null } | { value: null; error: string };
 
-async function read(query: MetricQuery, metric: AnalysisMetric, at: Date): Promise<Read> {
+async function read(query: MetricQuery, metric: AnalysisMetric, at: Date, context: MeasureContext): Promise<Read> {
   try {
-    const value = await query.value(metric, at);
+    const value = await query.value(metric, at, context);
     return { value: value === null || Number.isNaN(value) ? null : value, error: null };
   } catch (error) {
     // Anything else is a defect of this code, not of the metric: it fails the task.
@@ -54,8 +54,13 @@ async function read(query: MetricQuery, metric: AnalysisMetric, at: Date): Promi
  * refuses, or a relative condition without a baseline to compare with, is a failed check, so a bad PromQL or an
  * unknown log group aborts the deploy while nothing has changed. Dry-run metrics are measured and reported but never block.
  */
-export async function measureBaselines(metrics: readonly AnalysisMetric[], query: MetricQuery, at: Date): Promise<{ baselines: MetricBaseline[]; checks: PreflightCheck[] }> {
-  const reads = await Promise.all(metrics.map((metric) => read(query, metric, at)));
+export async function measureBaselines(
+  metrics: readonly AnalysisMetric[],
+  query: MetricQuery,
+  at: Date,
+  context: MeasureContext = { expectedVersion: null },
+): Promise<{ baselines: MetricBaseline[]; checks: PreflightCheck[] }> {
+  const reads = await Promise.all(metrics.map((metric) => read(query, metric, at, context)));
   const baselines: MetricBaseline[] = [];
   const checks: PreflightCheck[] = [];
   metrics.forEach((metric, index) => {
@@ -89,6 +94,8 @@ export interface CheckpointInput {
   readonly baselines: readonly MetricBaseline[];
   /** The records so far (`$.bake.analysis`). */
   readonly records: readonly MetricRecord[];
+  /** The version deployed, which the http provider's checks expect. @default null */
+  readonly expectedVersion?: string | null;
 }
 
 /** The evaluations (1-based) at which the analysis measures. */
@@ -107,7 +114,8 @@ export async function measureCheckpoint(input: CheckpointInput, query: MetricQue
   const last = check >= input.bakeChecks;
   const records = analysis.metrics.map((metric) => recordOf(metric, input));
   const measuring = analysis.metrics.filter((metric, index) => due && records[index].verdict === 'passing' && check * input.bake.pollSeconds >= metric.initialDelaySeconds);
-  const reads = await Promise.all(measuring.map((metric) => read(query, metric, at)));
+  const context = { expectedVersion: input.expectedVersion ?? null };
+  const reads = await Promise.all(measuring.map((metric) => read(query, metric, at, context)));
   return analysis.metrics.map((metric, index) => {
     const position = measuring.indexOf(metric);
     const record = position === -1 ? records[index] : judge(metric, records[index], reads[position], check, at);

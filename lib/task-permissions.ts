@@ -116,7 +116,7 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   // Preflight reads every smoke-test secret, so that an unreadable one stops the deploy before anything changes.
   grants.push(...smokeTestGrants(arns, config));
   // and measures every analysis metric (its baseline), so that a query that cannot run stops it too.
-  grants.push(...analysisGrants(arns, config));
+  grants.push(...analysisGrants(arns, config, { smokeSecrets: false }));
   return grants;
 }
 
@@ -195,11 +195,11 @@ function smokeTestGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
 
 function alarmGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const alarms = alarmArns(arns, config);
-  return [...(alarms.length > 0 ? [describeAlarms(alarms)] : []), ...analysisGrants(arns, config)];
+  return [...(alarms.length > 0 ? [describeAlarms(alarms)] : []), ...analysisGrants(arns, config, { smokeSecrets: true })];
 }
 
 /** What measuring the analysis metrics needs (Preflight's baselines and the bake's checkpoints): only the providers configured. */
-function analysisGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
+function analysisGrants(arns: ResourceArns, config: RunbookConfig, options: { readonly smokeSecrets: boolean }): TaskGrant[] {
   const providers = config.analysis.metrics.map((metric) => metric.provider);
   const grants: TaskGrant[] = [];
   if (providers.some((provider) => provider.kind === 'cloudwatch')) {
@@ -225,7 +225,9 @@ function analysisGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] 
     ),
   ];
   if (workspaces.length > 0) grants.push({ actions: [APS_IAM.query], resources: workspaces });
-  const secrets = Object.values(config.analysis.secrets).flatMap((ref) => ('secretsManager' in ref ? [arns.secret(ref.secretsManager)] : []));
+  // An http metric re-runs smoke checks, with their secrets (Preflight reads those anyway).
+  const smokeSecrets = options.smokeSecrets && providers.some((provider) => provider.kind === 'http') ? Object.values(config.smokeTests.secrets) : [];
+  const secrets = [...Object.values(config.analysis.secrets), ...smokeSecrets].flatMap((ref) => ('secretsManager' in ref ? [arns.secret(ref.secretsManager)] : []));
   if (secrets.length > 0) grants.push({ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [...new Set(secrets)] });
   return grants;
 }

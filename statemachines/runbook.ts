@@ -467,7 +467,13 @@ export function runbookDefinition(): Record<string, Json> {
     .task(
       'EvaluateAlarms',
       fn.evaluateAlarms,
-      { config: sections('alarms', 'analysis', 'bake'), baseline: $.preflight.baseline, bake: $.bake, bakeChecks: $.deployment.bakeChecks },
+      {
+        config: sections('alarms', 'analysis', 'bake', 'smokeTests'),
+        baseline: $.preflight.baseline,
+        bake: $.bake,
+        bakeChecks: $.deployment.bakeChecks,
+        expectedVersion: $.deployment.version,
+      },
       {
         comment: 'Only alarms that were not firing at the baseline roll back, and analysis metrics failing their conditions at a checkpoint; unreadable alarm states fail closed.',
         resultPath: '$.bake',

@@ -4,7 +4,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import { type KindsIn, type Section, wrongPlace } from '../../config/kinds';
-import type { AlarmsConfig, AnalysisConfig, DatabaseConfig, MigrationsConfig, RunbookConfig, TargetConfig } from '../../config/schema';
+import type { AlarmsConfig, AnalysisConfig, DatabaseConfig, MigrationsConfig, RunbookConfig, SmokeTestsConfig, TargetConfig } from '../../config/schema';
 import { InvalidInputError } from '../../core/errors';
 import type { AlarmSource } from '../../core/ports/alarm-source';
 import type { DatabaseBackups } from '../../core/ports/database-backups';
@@ -15,6 +15,8 @@ import type { Migrator } from '../../core/ports/migrator';
 import type { SecretSource } from '../../core/ports/secret-source';
 import { metricRouter } from '../metric-router';
 import { PrometheusQuery } from '../prometheus-query';
+import { SmokeCheckMetric } from '../smoke-check-metric';
+import { systemClock } from '../../core/ports/clock';
 import { apsSigner } from './aps-signer';
 import { CloudWatchMetricQuery } from './cloudwatch-metrics';
 import { LogsInsightsQuery } from './logs-insights';
@@ -111,14 +113,15 @@ export interface MetricClients {
   readonly cloudwatch: CloudWatchClient;
   /** Made on first use: only Logs Insights metrics need it. */
   readonly logs: () => CloudWatchLogsClient;
-  /** Reads the secrets of Prometheus headers. */
+  /** Reads the secrets of Prometheus headers and of the smoke checks an http metric re-runs. */
   readonly secrets: SecretSource;
 }
 
 /** The analysis metrics' queries (the evaluate-alarms and preflight functions): one adapter per provider, made when a metric needs it. */
-export function awsMetricQuery(analysis: Pick<AnalysisConfig, 'secrets'>, clients: MetricClients): MetricQuery {
+export function awsMetricQuery(config: { readonly analysis: Pick<AnalysisConfig, 'secrets'>; readonly smokeTests: SmokeTestsConfig }, clients: MetricClients): MetricQuery {
   return metricRouter('aws', {
-    prometheus: () => new PrometheusQuery({ secretRefs: analysis.secrets, secrets: clients.secrets, signer: apsSigner() }),
+    prometheus: () => new PrometheusQuery({ secretRefs: config.analysis.secrets, secrets: clients.secrets, signer: apsSigner() }),
+    http: () => new SmokeCheckMetric({ smokeTests: config.smokeTests, secrets: clients.secrets, clock: systemClock }),
     cloudwatch: () => new CloudWatchMetricQuery(clients.cloudwatch),
     logs: () => new LogsInsightsQuery(clients.logs()),
   });

@@ -28,7 +28,7 @@ export const handler = middy()
     evaluateAlarms(event, {
       alarms: awsAlarms(event.config.alarms, cloudwatch),
       // A source per invocation: its cache must not outlive a secret rotation.
-      metrics: awsMetricQuery(event.config.analysis, { cloudwatch, logs: logsClient, secrets: lazySecrets() }),
+      metrics: awsMetricQuery(event.config, { cloudwatch, logs: logsClient, secrets: lazySecrets() }),
       clock: systemClock,
     }),
   );

@@ -36,7 +36,7 @@ export const handler = middy()
       backups: event.config.database === null ? null : awsDatabase(event.config.database, rds).backups,
       alarms: awsAlarms(event.config.alarms, cloudwatch),
       secrets,
-      metrics: awsMetricQuery(event.config.analysis, { cloudwatch, logs: logsClient, secrets }),
+      metrics: awsMetricQuery(event.config, { cloudwatch, logs: logsClient, secrets }),
       clock: systemClock,
     });
   });

@@ -13,6 +13,7 @@ import type { MetricQuery } from '../../core/ports/metric-query';
 import { metricRouter } from '../../adapters/metric-router';
 import { PrometheusQuery } from '../../adapters/prometheus-query';
 import { LogFileMetrics } from '../../adapters/local/log-file-metrics';
+import { SmokeCheckMetric } from '../../adapters/smoke-check-metric';
 import type { Notifier } from '../../core/ports/notifier';
 import type { SecretSource } from '../../core/ports/secret-source';
 import { AlarmStateUnavailableError, InvalidInputError, requireEnv } from '../../core/errors';
@@ -87,16 +88,17 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
     secrets: new EnvSecretSource(env),
     notifier: new LocalNotifier(store, log, clock),
     metrics: new LogMetrics(config.name, log),
-    metricQuery: localMetricQuery(config, env),
+    metricQuery: localMetricQuery(config, env, clock),
     clock,
   };
   return { ports, processes };
 }
 
 /** The rehearsal's metric providers; a `log-file` path is relative to the working directory unless rehearsal-config made it absolute. */
-function localMetricQuery(config: RunbookConfig, env: NodeJS.ProcessEnv): MetricQuery {
+function localMetricQuery(config: RunbookConfig, env: NodeJS.ProcessEnv, clock: Clock): MetricQuery {
   return metricRouter('local', {
     prometheus: () => new PrometheusQuery({ secretRefs: config.analysis.secrets, secrets: new EnvSecretSource(env) }),
+    http: () => new SmokeCheckMetric({ smokeTests: config.smokeTests, secrets: new EnvSecretSource(env), clock }),
     'log-file': () => new LogFileMetrics(process.cwd()),
   });
 }

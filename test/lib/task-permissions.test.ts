@@ -251,6 +251,15 @@ describe('analysis metrics', () => {
     for (const folder of FOLDERS) expect(analysisActions(plain, folder), folder).toEqual([]);
   });
 
+  it('lets evaluate-alarms read the smoke-test secrets when an http metric re-runs the checks, and preflight once', () => {
+    const metrics = [{ name: 'checks', provider: { kind: 'http' }, failureCondition: 'result > 0' }];
+    const http = synth({ config: { ...exampleInput, analysis: { metrics } } as RunbookConfigInput });
+    const smokeSecret = allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:shop/prod/smoke-user-??????')]);
+    expect(taskStatements(http, 'evaluate-alarms').slice(1)).toEqual([smokeSecret]);
+    expect(taskStatements(http, 'preflight').filter((statement) => statement.Action.includes('secretsmanager:GetSecretValue'))).toEqual([smokeSecret]);
+    expect(taskStatements(synth({ config: exampleInput }), 'evaluate-alarms').slice(1)).toEqual([]);
+  });
+
   it('grants only the providers configured: a logs metric alone gets no metric data, workspace or secret', () => {
     const metrics = [{ name: 'errors', provider: { kind: 'logs', logGroupNames: ['/ecs/a', '/ecs/b'], query: 'stats count()' }, failureCondition: 'result > 0' }];
     const only = synth({ config: { ...exampleInput, analysis: { metrics } } as RunbookConfigInput });

@@ -9,10 +9,12 @@ import { Baseline, BakeState, judged } from '../../model';
 
 /** EvaluateAlarms' Parameters: the bake so far, the alarm states and metrics taken before the deploy, and how many evaluations the bake has. */
 export const EvaluateAlarmsEvent = z.object({
-  config: judged<Pick<RunbookConfig, 'alarms' | 'analysis' | 'bake'>>(),
+  config: judged<Pick<RunbookConfig, 'alarms' | 'analysis' | 'bake' | 'smokeTests'>>(),
   baseline: Baseline,
   bake: BakeState,
   bakeChecks: z.int().check(z.minimum(1)),
+  /** The version deployed: what the http provider's smoke checks expect. */
+  expectedVersion: z._default(z.nullable(z.string()), null),
 });
 export type EvaluateAlarmsEvent = z.output<typeof EvaluateAlarmsEvent>;
 
@@ -44,6 +46,7 @@ export async function evaluateAlarms(event: EvaluateAlarmsEvent, deps: EvaluateA
         check,
         baselines: event.baseline.metrics,
         records: event.bake.analysis,
+        expectedVersion: event.expectedVersion,
       },
       deps.metrics,
       at,

@@ -73,7 +73,8 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
   const states = names.length === 0 ? [] : await attempt('alarm baseline', () => deps.alarms.states(names));
   if (states) checks.push(baselineCheck(states, config.alarms.preexisting));
 
-  const measured = await measureBaselines(config.analysis.metrics, deps.metrics, deps.clock.now());
+  // The baseline is the release running now: an http metric's checks expect its version.
+  const measured = await measureBaselines(config.analysis.metrics, deps.metrics, deps.clock.now(), { expectedVersion: running?.version ?? null });
   checks.push(...measured.checks);
 
   const failed = checks.filter((check) => !check.ok);

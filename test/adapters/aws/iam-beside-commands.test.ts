@@ -80,7 +80,7 @@ describe('IAM written beside the calls it permits', () => {
     }
   });
 
-  it('grants the task functions only declared actions, and every declared action to some function', async () => {
+  it('grants the task functions only declared actions, and every declared action to some function', { timeout: 120_000 }, async () => {
     const declared = new Set((await adapterFiles()).flatMap((file) => file.declared));
     const granted = grantedActions();
     for (const action of granted) expect(declared, `${action} is granted but no adapter declares a call needing it`).toContain(action);

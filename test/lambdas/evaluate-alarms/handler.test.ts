@@ -27,7 +27,7 @@ describe('evaluate-alarms handler, invoked', () => {
       ],
     });
     const bake = { checks: 0, startedAt: null, decision: 'healthy' as const, firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null, analysis: [], reason: null };
-    const result = await handler({ config: config(), baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [], metrics: [] }, bake, bakeChecks: 10 }, context);
+    const result = await handler({ config: config(), baseline: { takenAt: '2025-03-14T09:01:00.000Z', alarms: [], metrics: [] }, bake, bakeChecks: 10, expectedVersion: 'v2' }, context);
     expect(result).toMatchObject({ checks: 1, decision: 'regressed', newlyFiring: ['shop-api-5xx-rate'] });
   });
 });
