@@ -22,19 +22,21 @@ beforeAll(async () => {
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
       state.requests.push(`${request.method} ${request.url}`);
-      const json = (status: number, value: unknown) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-      if (request.url === '/health') return json(200, { status: 'healthy', version: state.version });
-      if (request.url === '/login') return JSON.parse(body).password === PASSWORD ? json(200, { token: TOKEN }) : json(401, { error: 'bad password' });
-      if (request.url === '/me') {
-        if (request.headers.authorization !== `Bearer ${TOKEN}`) return json(401, { error: 'no token' });
-        return state.profile === 'ok' ? json(200, { email: 'smoke@example.com' }) : json(500, { error: `boom for ${TOKEN}` });
-      }
-      json(404, {});
+      const [status, value] = answer(request.url, request.headers.authorization, body);
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
+function answer(url: string | undefined, authorization: string | undefined, body: string): [number, unknown] {
+  if (url === '/health') return [200, { status: 'healthy', version: state.version }];
+  if (url === '/login') return (JSON.parse(body) as { password?: string }).password === PASSWORD ? [200, { token: TOKEN }] : [401, { error: 'bad password' }];
+  if (url !== '/me') return [404, {}];
+  if (authorization !== `Bearer ${TOKEN}`) return [401, { error: 'no token' }];
+  return state.profile === 'ok' ? [200, { email: 'smoke@example.com' }] : [500, { error: `boom for ${TOKEN}` }];
+}
+
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {
   state = { version: 'v2', profile: 'ok', requests: [] };
