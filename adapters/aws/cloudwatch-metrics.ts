@@ -48,7 +48,9 @@ export class CloudWatchMetricQuery implements MetricQuery {
 /** The metrics by id, and the expression (when there is one) as the only query returning data. */
 function dataQueries(provider: CloudWatchProvider, period: number): MetricDataQuery[] {
   const ids = Object.keys(provider.metrics);
-  const returned = provider.expression === undefined ? ids[0] : ids.includes(provider.expression) ? provider.expression : RESULT_ID;
+  // An expression that is one of the ids reads that metric; only real metric math gets a query of its own.
+  const math = provider.expression !== undefined && !ids.includes(provider.expression);
+  const returned = math ? RESULT_ID : (provider.expression ?? ids[0]);
   const stats: MetricDataQuery[] = Object.entries(provider.metrics).map(([id, one]) => ({
     Id: id,
     MetricStat: {
@@ -58,5 +60,5 @@ function dataQueries(provider: CloudWatchProvider, period: number): MetricDataQu
     },
     ReturnData: id === returned,
   }));
-  return returned === RESULT_ID ? [...stats, { Id: RESULT_ID, Expression: provider.expression, Period: period, ReturnData: true }] : stats;
+  return math ? [...stats, { Id: RESULT_ID, Expression: provider.expression, Period: period, ReturnData: true }] : stats;
 }
