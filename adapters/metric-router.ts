@@ -14,7 +14,8 @@ export type MetricQueries<P extends Place> = { readonly [K in KindsIn<'metricPro
 export function metricRouter<P extends Place>(place: P, table: MetricQueries<P>): MetricQuery {
   const made = new Map<string, MetricQuery>();
   return {
-    value(metric: AnalysisMetric, at: Date, context?: MeasureContext) {
+    // async: a refused provider is a rejected promise, as the port promises, not a throw at the call.
+    async value(metric: AnalysisMetric, at: Date, context?: MeasureContext) {
       const kind = metric.provider.kind;
       let adapter = made.get(kind);
       if (!adapter) {
