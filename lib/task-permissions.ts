@@ -48,7 +48,8 @@ const ECS_TASKS = { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.
 export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBucket): TaskGrants {
   const arns = new ResourceArns(scope);
   return {
-    'validate-input': [],
+    // An alarm rollback is accepted only for a watched alarm that is in ALARM: ValidateInput reads it.
+    'validate-input': validateGrants(arns, config),
     'deployment-lock': storeGrants(bucket, ['locks/*']),
     ledger: storeGrants(bucket, ['ledger/*', 'backups/*', 'reports/*']),
     preflight: preflightGrants(arns, config),
@@ -86,6 +87,11 @@ function alarmArns(arns: ResourceArns, config: RunbookConfig): string[] {
 function passRole(config: RunbookConfig, action: string): TaskGrant[] {
   if (config.target.kind !== 'ecs') return [];
   return [{ actions: [action], resources: config.target.passRoleArns, conditions: ECS_TASKS }];
+}
+
+function validateGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
+  const alarms = alarmArns(arns, config);
+  return alarms.length > 0 ? [describeAlarms(alarms)] : [];
 }
 
 function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {

@@ -33,7 +33,7 @@ function required<T>(port: T | null, folder: string, section: string): T {
 
 /** Every function folder of the runbook, as the handlers wire them, with the local adapters instead of AWS ones. */
 export const ROUTES: Readonly<Record<string, Route>> = {
-  'validate-input': route(ValidateInputEvent, (event, { clock }) => validateInput(event, { clock })),
+  'validate-input': route(ValidateInputEvent, (event, { clock, alarms }) => validateInput(event, { clock, alarms: () => alarms })),
   'deployment-lock': route(DeploymentLockEvent, (event, { store, clock }) => runDeploymentLock(event, { store, clock })),
   preflight: route(PreflightEvent, (event, { target, backups, alarms, secrets, metricQuery, clock }) =>
     runPreflight(event, { target, backups, alarms, secrets, metrics: metricQuery, clock }),

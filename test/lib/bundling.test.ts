@@ -11,7 +11,7 @@ const FOLDERS = FUNCTION_PLACEHOLDERS.map(functionFolder);
 
 /** The SDK clients each function may carry: the services its role has actions for, under any AWS configuration. */
 const ALLOWED_CLIENTS: Record<string, string[]> = {
-  'validate-input': [],
+  'validate-input': ['client-cloudwatch'],
   'deployment-lock': ['client-s3'],
   ledger: ['client-s3'],
   preflight: ['client-cloudwatch', 'client-cloudwatch-logs', 'client-ecs', 'client-lambda', 'client-rds', 'client-secrets-manager'],
@@ -24,8 +24,10 @@ const ALLOWED_CLIENTS: Record<string, string[]> = {
   notify: ['client-sns'],
 };
 
-/** The client each handler cannot work without; validate-input calls no AWS service. */
+/** The client each handler cannot work without. */
 const REQUIRED_CLIENT: Record<string, string | undefined> = {
+  // It reads the alarm an alarm rollback names.
+  'validate-input': 'client-cloudwatch',
   'deployment-lock': 'client-s3',
   ledger: 'client-s3',
   preflight: 'client-ecs',

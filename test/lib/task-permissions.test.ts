@@ -101,8 +101,8 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     }
   });
 
-  it('gives validate-input nothing', () => {
-    expect(taskStatements(s, 'validate-input')).toEqual([]);
+  it('lets validate-input only read the watched alarms, which an alarm rollback must name in ALARM', () => {
+    expect(taskStatements(s, 'validate-input')).toEqual([allow(['cloudwatch:DescribeAlarms'], ALARMS)]);
   });
 
   it('lets deployment-lock read and write only the lock keys', () => {
@@ -204,6 +204,7 @@ describe('alarm names in policies', () => {
     const literal = [arn('cloudwatch', 'alarm:5xx${*}rate'), arn('cloudwatch', 'alarm:p95${?}'), arn('cloudwatch', 'alarm:cost${$}')];
     expect(taskStatements(s, 'evaluate-alarms')).toEqual([allow(['cloudwatch:DescribeAlarms'], literal)]);
     expect(taskStatements(s, 'preflight')).toContainEqual(allow(['cloudwatch:DescribeAlarms'], literal));
+    expect(taskStatements(s, 'validate-input')).toEqual([allow(['cloudwatch:DescribeAlarms'], literal)]);
   });
 });
 
@@ -306,7 +307,7 @@ describe('task function permissions (variants)', () => {
 
   it('grants nothing for a database, alarms, secrets or a topic that are not configured', () => {
     const s = synth({ config: bareInput });
-    for (const folder of ['database-snapshot', 'restore-database', 'evaluate-alarms', 'smoke-test', 'notify', 'migrations']) {
+    for (const folder of ['validate-input', 'database-snapshot', 'restore-database', 'evaluate-alarms', 'smoke-test', 'notify', 'migrations']) {
       expect(taskStatements(s, folder), folder).toEqual([]);
     }
     expect(taskStatements(s, 'preflight')).toEqual([allow(['ecs:DescribeServices'], [SERVICE]), allow(['ecs:DescribeTaskDefinition'], ['*'])]);

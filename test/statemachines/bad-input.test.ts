@@ -1,13 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { validateInput, ValidateInputEvent } from '../../core/tasks/validate-input/validate-input';
+import { AlarmStateUnavailableError } from '../../core/errors';
+import { validateInput, type ValidateInputDeps, ValidateInputEvent } from '../../core/tasks/validate-input/validate-input';
 import type { TaskCall } from '../../local/engine/engine';
 import type { Json } from '../../statemachines/definition';
+import { alarmsIn } from '../support/builders';
 import { alarmInput, deployInput, ending, happyPath, NEW_IMAGE, REPOSITORY, runScripted, type Script, testConfig } from './harness';
 
 const CLOCK = { now: () => new Date('2025-03-04T10:00:00.000Z') };
 
-/** The real ValidateInput logic as the state's handler, parsing its event as the Lambda's middleware would. */
-const realValidateInput: Script = (call: TaskCall) => validateInput(ValidateInputEvent.parse(call.event), { clock: CLOCK });
+/** The real ValidateInput logic as the state's handler, parsing its event as the Lambda's middleware would; `alarms` says what an alarm reads. */
+const validatingWith =
+  (alarms: ValidateInputDeps['alarms']): Script =>
+  (call: TaskCall) =>
+    validateInput(ValidateInputEvent.parse(call.event), { clock: CLOCK, alarms });
+const realValidateInput = validatingWith(alarmsIn('ALARM', '2025-03-04T09:58:00.000Z'));
 
 const release = (changes: Record<string, unknown>): Json => ({ ...(deployInput() as Record<string, Json>), ...changes }) as Json;
 const withoutField = (field: string): Json => Object.fromEntries(Object.entries(deployInput() as Record<string, Json>).filter(([key]) => key !== field));
@@ -88,5 +94,41 @@ describe('bad execution input through the real ValidateInput', () => {
 
     expect(run.states.slice(0, 3)).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow']);
     expect(run.log.event('CheckRollbackWindow').deployment).toMatchObject({ action: 'rollback', version: null, alarm: { name: 'shop-api-p95-latency' } });
+  });
+
+  // Anyone allowed to start an execution could claim an alarm fired: the alarm source is asked, not the input.
+  it.each([
+    ['in state OK', alarmsIn('OK', '2025-03-04T09:00:00.000Z'), /alarm\.name: "shop-api-p95-latency" is in state OK since 2025-03-04T09:00:00\.000Z, not ALARM/],
+    ['in state INSUFFICIENT_DATA', alarmsIn('INSUFFICIENT_DATA', '2025-03-04T09:00:00.000Z'), /"shop-api-p95-latency" is in state INSUFFICIENT_DATA/],
+    ['firing since before the 8 h rollback window', alarmsIn('ALARM', '2025-03-04T01:00:00.000Z'), /"shop-api-p95-latency" is in state ALARM since 2025-03-04T01:00:00\.000Z, longer than the 8 h rollback window/],
+  ])('refuses an alarm rollback for an alarm %s: InvalidInput naming it and its state, no lock taken', async (_name, alarms, message) => {
+    const validate = validatingWith(alarms);
+    const run = await runScripted({ config: testConfig(), input: alarmInput('shop-api-p95-latency'), tasks: { ValidateInput: validate } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'InvalidInput', error: 'InvalidInput' });
+    expect((JSON.parse(run.cause ?? 'null') as { errorMessage: string }).errorMessage).toMatch(message);
+    expect(run.states).toEqual(['ValidateInput']);
+  });
+
+  it('takes the alarm\'s time and reason from the alarm source, not from the input', async () => {
+    const alarms = alarmsIn('ALARM', '2025-03-04T09:58:00.000Z', 'Threshold Crossed: 3 datapoints [9.1, 8.7, 9.4] > 1.0');
+    const validate = validatingWith(alarms);
+    const input = { action: 'rollback', alarm: { name: 'shop-api-p95-latency', reason: 'made up', time: '2025-03-04T09:59:59.000Z' } };
+    const run = await runScripted({ config: testConfig(), input, tasks: { ValidateInput: validate } });
+
+    expect(run.log.event('CheckRollbackWindow').deployment.alarm).toEqual({
+      name: 'shop-api-p95-latency',
+      reason: 'Threshold Crossed: 3 datapoints [9.1, 8.7, 9.4] > 1.0',
+      time: '2025-03-04T09:58:00.000Z',
+    });
+  });
+
+  it('ends ValidationUnavailable, touching nothing, when the alarm cannot be read', async () => {
+    const alarms = () => ({ states: async () => Promise.reject(new AlarmStateUnavailableError('could not read CloudWatch alarm states (AccessDenied)')) });
+    const validate = validatingWith(alarms);
+    const run = await runScripted({ config: testConfig(), input: alarmInput('shop-api-p95-latency'), tasks: { ValidateInput: validate } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'ValidationUnavailable' });
+    expect(run.states).toEqual(['ValidateInput']);
   });
 });

@@ -1,5 +1,6 @@
 import { deploymentIdFor } from '../../core/deployment-id';
-import type { Deployment, Execution, SnapshotRef } from '../../core/model';
+import type { AlarmSource } from '../../core/ports/alarm-source';
+import type { AlarmState, Deployment, Execution, SnapshotRef } from '../../core/model';
 
 /**
  * One builder per domain object the tests exchange: a realistic value of the example target (shop-api on ECS
@@ -67,4 +68,9 @@ export function storedDumpOf(id: string, source: string, overrides: Partial<Snap
     verification: [],
     ...overrides,
   });
+}
+
+/** ValidateInput's alarm source where every alarm is in `state` since `updatedAt` (an alarm rollback needs ALARM). */
+export function alarmsIn(state: AlarmState['state'], updatedAt: string, reason: string | null = null): () => AlarmSource {
+  return () => ({ states: async (names) => names.map((name) => ({ name, state, reason, updatedAt })) });
 }

@@ -3,12 +3,13 @@ import { bakeChecks } from '../../../config/budgets';
 import { MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
 import { imageTag, sameImageRepository } from '../../../config/image-reference';
 import { describeValue, formatIssues } from '../../../config/issues';
-import { RunbookConfig } from '../../../config/schema';
+import { type AlarmsConfig, RunbookConfig } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
+import type { AlarmSource } from '../../ports/alarm-source';
 import type { Clock } from '../../ports/clock';
 import { deploymentIdFor } from '../../deployment-id';
 import { InvalidInputError } from '../../errors';
-import { type Deployment, Execution } from '../../model';
+import { type AlarmState, type Deployment, Execution } from '../../model';
 
 export const ValidateInputEvent = z.object({
   input: z.unknown(),
@@ -17,11 +18,17 @@ export const ValidateInputEvent = z.object({
 });
 export type ValidateInputEvent = z.output<typeof ValidateInputEvent>;
 
+export interface ValidateInputDeps {
+  readonly clock: Clock;
+  /** The source of the configured alarms, asked only for an alarm rollback: only a firing, watched alarm may start one. */
+  readonly alarms: (alarms: AlarmsConfig) => AlarmSource;
+}
+
 /**
  * The first task: turns the raw execution input into a Deployment, or fails with every problem named.
- * It touches nothing, so a rejected input leaves no lock, no snapshot and no deploy behind.
+ * It touches nothing (it only reads an alarm's state), so a rejected input leaves no lock, no snapshot and no deploy behind.
  */
-export async function validateInput(event: ValidateInputEvent, deps: { clock: Clock }): Promise<Deployment> {
+export async function validateInput(event: ValidateInputEvent, deps: ValidateInputDeps): Promise<Deployment> {
   const configResult = RunbookConfig.safeParse(event.config);
   if (!configResult.success) {
     throw new InvalidInputError(`the configuration in the state machine is invalid: ${formatIssues(configResult.error, event.config, 'config').join('; ')}`);
@@ -56,8 +63,12 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
     const watched = watchedAlarms(config.alarms);
     if (!watched.includes(request.alarm.name)) {
       problems.push(`alarm.name: "${request.alarm.name}" is not one of the configured alarms (${watched.join(', ') || 'none'})`);
+    } else {
+      const fired = await firingAlarm(request.alarm.name, config, deps);
+      if (typeof fired === 'string') problems.push(fired);
+      // What the alarm source says, not what the caller claims: the RolledBack cause quotes it.
+      else alarm = { name: fired.name, reason: fired.reason ?? request.alarm.reason ?? null, time: fired.updatedAt ?? request.alarm.time ?? null };
     }
-    alarm = { name: request.alarm.name, reason: request.alarm.reason ?? null, time: request.alarm.time ?? null };
   }
   if (problems.length > 0) throw new InvalidInputError(problems.join('; '));
 
@@ -75,6 +86,26 @@ export async function validateInput(event: ValidateInputEvent, deps: { clock: Cl
     executionId: event.execution.id,
     startedAt: deps.clock.now().toISOString(),
   };
+}
+
+/**
+ * Anyone who may start an execution could claim that an alarm fired: the alarm must be in ALARM now, and have
+ * entered it inside the rollback window (an alarm firing for longer predates every release the window covers).
+ * Returns the alarm's state, or the problem with it. An unreadable alarm throws AlarmStateUnavailableError.
+ */
+async function firingAlarm(name: string, config: RunbookConfig, deps: ValidateInputDeps): Promise<AlarmState | string> {
+  const { rollbackWindowHours } = config;
+  const [alarm] = await deps.alarms(config.alarms).states([name]);
+  const since = alarm.updatedAt ? ` since ${alarm.updatedAt}` : '';
+  if (alarm.state !== 'ALARM') {
+    return `alarm.name: "${name}" is in state ${alarm.state}${since}, not ALARM: only a firing alarm starts an alarm rollback (got an alarm rollback for it)`;
+  }
+  const enteredAt = alarm.updatedAt === null ? Number.NaN : Date.parse(alarm.updatedAt);
+  const windowMs = rollbackWindowHours * 3_600_000;
+  if (windowMs > 0 && deps.clock.now().getTime() - enteredAt > windowMs) {
+    return `alarm.name: "${name}" is in state ALARM${since}, longer than the ${rollbackWindowHours} h rollback window: it fired before any release the window covers`;
+  }
+  return alarm;
 }
 
 /**

@@ -12,6 +12,7 @@ import { validateInput, ValidateInputEvent } from '../../../../core/tasks/valida
 import { runRunbook, type TaskCall } from '../../../../local/engine/engine';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
 import { LocalNotifier } from '../../../../adapters/local/local-notifier';
+import { alarmsIn } from '../../../support/builders';
 import { bake, config, migrations, preflight, restored, smokeReport, snapshot, RecordingMetrics } from './fixtures';
 
 /**
@@ -42,7 +43,7 @@ describe('lock, ledger and notify behind the runbook definition', () => {
   });
 
   function run(executionName: string, input: object, script: Script = {}) {
-    const deps = { store, clock: systemClock, metrics: new RecordingMetrics() };
+    const deps = { store, clock: systemClock, metrics: new RecordingMetrics(), alarms: alarmsIn('ALARM', new Date().toISOString(), 'Threshold Crossed: 5.2 > 1.0') };
     let bakeChecks = 0;
     const handler = async ({ state, folder, event }: TaskCall): Promise<unknown> => {
       const e = event as Record<string, unknown>;
