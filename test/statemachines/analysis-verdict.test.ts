@@ -3,7 +3,6 @@ import { PreflightFailedError } from '../../core/errors';
 import type { AlarmSource } from '../../core/ports/alarm-source';
 import type { DatabaseBackups } from '../../core/ports/database-backups';
 import type { DeployTarget } from '../../core/ports/deploy-target';
-import type { MetricQuery } from '../../core/ports/metric-query';
 import { evaluateAlarms, EvaluateAlarmsEvent } from '../../core/tasks/evaluate-alarms/evaluate-alarms';
 import { PreflightEvent, runPreflight } from '../../core/tasks/preflight/preflight';
 import type { TaskCall } from '../../local/engine/engine';
@@ -47,30 +46,30 @@ const fitDatabase: DatabaseBackups = {
 };
 
 /** Preflight and EvaluateAlarms served by the task logic itself, reading p95 from `answers` in order. */
-function measured(answers: ScriptedAnswer[]): Scripts & { metrics: MetricQuery & { asked: unknown[] } } {
+function measured(answers: ScriptedAnswer[]): { tasks: Scripts; metrics: ReturnType<typeof scriptedMetrics> } {
   const metrics = scriptedMetrics({ p95: answers });
-  return {
-    metrics,
+  const tasks: Scripts = {
     Preflight: (call: TaskCall) =>
       runPreflight(PreflightEvent.parse(call.event), { target: fitTarget(), backups: fitDatabase, alarms: alarmsOk, secrets: { resolve: async () => 'not-shown' }, metrics, clock }),
     EvaluateAlarms: (call: TaskCall) => evaluateAlarms(EvaluateAlarmsEvent.parse(call.event), { alarms: alarmsOk, metrics, clock }),
   };
+  return { tasks, metrics };
 }
 
 describe('analysis metrics in the runbook', () => {
   it('keeps the release when the metric stays within 20 % of its baseline at every check', async () => {
-    const tasks = measured([0.2, 0.21, 0.22, 0.24]);
+    const { tasks, metrics } = measured([0.2, 0.21, 0.22, 0.24]);
     const run = await runScripted({ config: analysisConfig(), input: deployInput(), tasks });
 
     expect(ending(run)).toMatchObject({ status: 'SUCCEEDED', error: null });
     expect(run.states).toEqual(happyPath());
-    expect(tasks.metrics.asked).toHaveLength(1 + BAKE_CHECKS);
+    expect(metrics.asked).toHaveLength(1 + BAKE_CHECKS);
     const last = run.log.event('RecordRelease').bake;
     expect(last.analysis).toMatchObject([{ name: 'p95', baseline: 0.2, verdict: 'passing', measurements: [{ check: 1 }, { check: 2 }, { check: 3 }] }]);
   });
 
   it('rolls back through AlarmFired when the metric fails during the bake, the cause naming it', async () => {
-    const run = await runScripted({ config: analysisConfig(), input: deployInput(), tasks: measured([0.2, 0.21, 0.6]) });
+    const run = await runScripted({ config: analysisConfig(), input: deployInput(), tasks: measured([0.2, 0.21, 0.6]).tasks });
 
     const reason = 'Metric p95: 1 failed measurement(s), the last at check 2: 0.6 does not meet "result <= baseline * 1.2" (baseline 0.2, so <= 0.24)';
     expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'RolledBack', error: 'RolledBack', cause: `rolled back to v1.4.2 after AlarmFired: ${reason}` });
@@ -81,7 +80,7 @@ describe('analysis metrics in the runbook', () => {
 
   it('aborts before anything changes when the baseline query fails, naming the metric and the provider’s error', async () => {
     const why = 'Prometheus refused the query (HTTP 400): bad_data: 1:27: parse error: unclosed left parenthesis';
-    const run = await runScripted({ config: analysisConfig(), input: deployInput(), tasks: measured([{ error: why }]) });
+    const run = await runScripted({ config: analysisConfig(), input: deployInput(), tasks: measured([{ error: why }]).tasks });
 
     const message = `pre-flight failed for shop-api (1 check(s)): metric p95: the prometheus query failed: ${why}`;
     expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'DeploymentAborted', error: 'DeploymentAborted', cause: lambdaCause(new PreflightFailedError(message)) });
