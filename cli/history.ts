@@ -1,4 +1,6 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import * as z from 'zod/mini';
+import { MetricRecord } from '../core/model';
 import type { StateEvent } from '../core/state-event';
 
 /** What the evidence of an execution says, read from the state the tasks wrote. */
@@ -8,6 +10,8 @@ export interface ExecutionFacts {
   /** The evidence report's key in the artifact store. */
   report: string | null;
   alarms: AlarmFacts | null;
+  /** `$.bake.analysis`, when the state carried it in the shape the tasks write. */
+  analysis: MetricRecord[] | null;
 }
 
 export interface AlarmFacts {
@@ -51,7 +55,7 @@ export function isExecutionEnd(event: HistoryEvent): boolean {
  * as many batches as they arrive.
  */
 export class HistoryReader {
-  readonly facts: ExecutionFacts = { version: null, snapshotId: null, report: null, alarms: null };
+  readonly facts: ExecutionFacts = { version: null, snapshotId: null, report: null, alarms: null, analysis: null };
   private current: { name: string; type: string } | null = null;
   private failedAttempt = false;
 
@@ -133,6 +137,8 @@ export class HistoryReader {
         firingAtBaseline: names(bake.firingAtBaseline),
       };
     }
+    const analysis = z.array(MetricRecord).safeParse(bake?.analysis);
+    if (analysis.success) this.facts.analysis = analysis.data;
   }
 }
 

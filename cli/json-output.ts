@@ -1,3 +1,4 @@
+import { metricVerdict, type MetricVerdict } from '../core/metric-evidence';
 import type { RunResult } from './run-result';
 import { jsonText } from '../core/untrusted-text';
 
@@ -10,6 +11,8 @@ export interface JsonOutput {
   readonly error: string | null;
   readonly cause: string | null;
   readonly executionArn: string | null;
+  /** Each analysis metric's verdict, baseline, checkpoints and thresholds; empty without any. */
+  readonly analysis: MetricVerdict[];
 }
 
 export function toJsonOutput(result: RunResult): JsonOutput {
@@ -21,6 +24,7 @@ export function toJsonOutput(result: RunResult): JsonOutput {
     error: result.error,
     cause: result.cause,
     executionArn: result.executionArn,
+    analysis: (result.analysis ?? []).map(metricVerdict),
   };
 }
 

@@ -1,5 +1,7 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { outcomeOf } from '../core/execution-outcome';
+import type { StateEvent } from '../core/state-event';
+import { stateTimings } from '../local/rehearsal/state-timings';
 import { loadDefinition } from '../statemachines/definition';
 import { exitCodeFor } from './exit-codes';
 import { HistoryReader } from './history';
@@ -28,12 +30,17 @@ export async function reportExecution(sfn: SFNClient, executionArn: string, opti
   const now = () => io.now().getTime();
   const progress = new Progress({ out, verdicts: verdictStates(loadDefinition()), now });
   const reader = new HistoryReader();
+  const seen: StateEvent[] = [];
   let described;
   try {
     described = await readExecution(sfn, executionArn, {
       follow: options.follow,
       sleep: io.sleep,
-      onEvents: (events) => reader.read(events).forEach((event) => progress.push(event)),
+      onEvents: (events) =>
+        reader.read(events).forEach((event) => {
+          seen.push(event);
+          progress.push(event);
+        }),
     });
   } finally {
     progress.stop();
@@ -57,6 +64,8 @@ export async function reportExecution(sfn: SFNClient, executionArn: string, opti
       report: reader.facts.report,
       snapshotId: reader.facts.snapshotId,
       alarms: reader.facts.alarms,
+      analysis: reader.facts.analysis ?? [],
+      path: stateTimings(seen),
     },
     options.json,
     io,

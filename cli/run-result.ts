@@ -1,4 +1,6 @@
 import type { ExecutionOutcome } from '../core/execution-outcome';
+import type { MetricRecord } from '../core/model';
+import type { StateTiming } from '../core/tasks/ledger/evidence-report';
 import type { AlarmFacts } from './history';
 import type { Step } from './steps';
 
@@ -16,4 +18,8 @@ export interface RunResult {
   readonly report: string | null;
   readonly snapshotId: string | null;
   readonly alarms: AlarmFacts | null;
+  /** The analysis metrics as the bake last judged them. @default none */
+  readonly analysis?: readonly MetricRecord[];
+  /** Every state entered, in order of first entry: the path the flowchart colours. @default none known */
+  readonly path?: readonly StateTiming[];
 }

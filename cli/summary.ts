@@ -1,7 +1,10 @@
 import { appendFileSync } from 'node:fs';
+import { markdownVerdictTable, metricVerdict } from '../core/metric-evidence';
+import { markdownCode } from '../core/untrusted-text';
+import { loadDefinition } from '../statemachines/definition';
+import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../statemachines/flowchart';
 import { formatDuration } from './duration';
 import type { RunResult } from './run-result';
-import { markdownCode } from '../core/untrusted-text';
 
 const HEADINGS: Record<RunResult['outcome'], string> = {
   succeeded: '✅ succeeded',
@@ -38,8 +41,15 @@ export function stepSummary(result: RunResult): string {
       lines.push(`| ${name} | ${icon} | ${formatDuration((step.endedAt ?? step.startedAt) - step.startedAt)} |`);
     }
   }
+  if (result.analysis?.length) lines.push('', '#### Analysis', '', ...markdownVerdictTable(result.analysis.map(metricVerdict)));
+  // A running execution's last state is not over: only a finished one has a path to colour.
+  if (result.path?.length && ENDED.has(result.outcome)) {
+    lines.push('', '#### Path through the runbook', '', FLOWCHART_LEGEND, '', mermaidBlock(runbookFlowchart(loadDefinition(), result.path)));
+  }
   return `${lines.join('\n')}\n\n`;
 }
+
+const ENDED = new Set<RunResult['outcome']>(['succeeded', 'rolled-back', 'failed']);
 
 /** Appends to the file GitHub Actions names in GITHUB_STEP_SUMMARY. */
 export function appendStepSummary(path: string, markdown: string): void {

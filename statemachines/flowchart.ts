@@ -256,6 +256,9 @@ export function runbookFlowchart(definition: Json, visited: readonly { readonly 
   return mermaidFlowchart(graph, pathMarks(graph, visited));
 }
 
+/** What the colours and marks of the chart mean, for the line above it. */
+export const FLOWCHART_LEGEND = 'Green passed, red failed, amber the rollback (or abort) path, grey not taken; ↺ is a polling loop.';
+
 /** The fenced block GitHub renders as the chart. */
 export function mermaidBlock(source: string): string {
   return `\`\`\`mermaid\n${source}\`\`\``;

@@ -1,6 +1,7 @@
 import type { RunbookConfig } from '../../config/schema';
 import { type ExecutionOutcome, outcomeOf } from '../../core/execution-outcome';
 import { redact } from '../../adapters/local/pg-connection';
+import type { MetricRecord } from '../../core/model';
 import type { StateEvent } from '../../core/state-event';
 import { type ExecutionResult, runRunbook } from '../engine/engine';
 import { compactTimestamp } from '../postgres/identifiers';
@@ -70,6 +71,8 @@ export interface RehearsalResult {
   readonly report: ReportPaths | null;
   readonly snapshotId: string | null;
   readonly alarms: { readonly firing: string[]; readonly newlyFiring: string[]; readonly firingAtBaseline: string[] } | null;
+  /** The analysis metrics as the bake last judged them; empty without any, or when no bake ran. */
+  readonly analysis: readonly MetricRecord[];
   readonly verification: RehearsalVerification;
   readonly workspace: RehearsalWorkspace;
   /** Cleanup steps that failed; the rehearsal's result stands. */
@@ -156,6 +159,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       report,
       snapshotId: slots?.snapshot?.id ?? null,
       alarms: bake ? { firing: bake.firing.map((alarm) => alarm.name), newlyFiring: bake.newlyFiring, firingAtBaseline: bake.firingAtBaseline } : null,
+      analysis: bake?.analysis ?? [],
       verification,
       workspace: {
         dir: workspace.dir,

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HistoryReader } from '../../cli/history';
+import { metricRecordOf } from '../support/metric-records';
 import { sfnHistory } from './fixtures';
 
 const shape = (events: { type: string; state: string; stateType: string; error?: string; cause?: string }[]) =>
@@ -94,7 +95,17 @@ describe('HistoryReader', () => {
       snapshotId: 'deploy-runbook-shop-api-v1-4-2-abc',
       report: 'reports/shop-api/v1-4-2-abc.json',
       alarms: { firing: ['shop-api-5xx-rate', 'shop-api-old'], newlyFiring: ['shop-api-5xx-rate'], firingAtBaseline: ['shop-api-old'] },
+      analysis: null,
     });
+  });
+
+  it("keeps the bake's latest analysis records, and ignores what is not in their shape", () => {
+    const first = metricRecordOf('latency_p95', [0.21]);
+    const latest = metricRecordOf('latency_p95', [0.21, 0.61], { outcomes: ['success', 'failure'] });
+    const bakeOf = (analysis: unknown) => ({ task: 'EvaluateAlarms', output: { bake: { firing: [], newlyFiring: [], firingAtBaseline: [], analysis } } });
+    const reader = new HistoryReader();
+    reader.read(sfnHistory([bakeOf([first]), bakeOf([latest]), bakeOf([{ name: 'latency_p95', verdict: 'maybe' }]), bakeOf('nonsense')]));
+    expect(reader.facts.analysis).toEqual([latest]);
   });
 
   it('gives the same events however the history is split into batches', () => {

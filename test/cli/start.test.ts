@@ -6,6 +6,7 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartE
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
+import { metricRecordOf } from '../support/metric-records';
 import { bake, EXECUTION_ARN, runUsageError, type ScriptItem, sfnHistory, STARTED_AT, STATE_MACHINE_ARN, serveHistory, testIo } from './fixtures';
 
 const sfn = mockClient(SFNClient);
@@ -198,7 +199,7 @@ describe('deploy-runbook start', () => {
     const stdout = io.out();
     expect(stdout.trim().split('\n')).toHaveLength(1);
     const result = JSON.parse(stdout);
-    expect(Object.keys(result)).toEqual(['outcome', 'states', 'durationMs', 'report', 'error', 'cause', 'executionArn']);
+    expect(Object.keys(result)).toEqual(['outcome', 'states', 'durationMs', 'report', 'error', 'cause', 'executionArn', 'analysis']);
     expect(result).toMatchObject({ outcome: 'rolled-back', report: REPORT, error: 'RolledBack', cause: ROLLBACK_CAUSE, executionArn: EXECUTION_ARN });
     expect(result.states).toContainEqual({ name: 'SmokeTest', status: 'failed', ms: 400 });
     expect(result.states).toContainEqual({ name: 'CheckSnapshot', status: 'succeeded', ms: 61_302 });
@@ -222,6 +223,71 @@ describe('deploy-runbook start', () => {
     expect(markdown).toContain('| SmokeTest | ✖ `SmokeTestFailed` | 400ms |');
     expect(markdown).toContain('| ↩ RollbackApp | ✔ | 400ms |');
     expect(markdown).toContain(`https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${encodeURIComponent(EXECUTION_ARN)}`);
+  });
+
+  describe('with analysis metrics', () => {
+    const latency = metricRecordOf('latency_p95', [0.21, 0.61], { outcomes: ['success', 'failure'] });
+    const errors = metricRecordOf('errors\x1b[2J', [0, 1], { condition: 'fail: result > 5', baseline: null, dryRun: true });
+    const regressed: ScriptItem[] = [
+      ...beforeDeploy,
+      { task: 'SmokeTest' },
+      { choice: 'SmokeTestsPassed' },
+      { pass: 'StartBake' },
+      { wait: 'WaitDuringBake', ms: 60_000 },
+      { task: 'EvaluateAlarms', output: { bake: { firing: [], newlyFiring: [], firingAtBaseline: [], analysis: [latency, errors] } } },
+      { choice: 'BakeVerdict' },
+      { pass: 'AlarmFired' },
+      ...rolledBack.slice(rolledBack.findIndex((item) => 'task' in item && item.task === 'RollbackApp')),
+    ];
+
+    it('ends with the verdict table: baseline, each checkpoint, threshold, verdict, the dry run marked', async () => {
+      scriptExecution(regressed, { status: 'FAILED', error: 'RolledBack', cause: ROLLBACK_CAUSE });
+      const io = testIo();
+
+      expect(await main([...args, '--wait'], io)).toBe(2);
+
+      expect(io.out().split('\n').slice(-6)).toEqual([
+        '',
+        'analysis: 1 of 2 metric(s) FAILED',
+        '  Metric         Baseline  check 1  check 2  Threshold                      Verdict',
+        '  latency_p95    0.2       0.21     0.61 ✖   pass <= 0.24 (baseline * 1.2)  FAILED',
+        // The name's ESC is shown, never sent to the terminal.
+        '  errors\\x1b[2J  -         0        1        fail > 5                       passing (dry run)',
+        '',
+      ]);
+    });
+
+    it('puts the verdicts in --json', async () => {
+      scriptExecution(regressed, { status: 'FAILED', error: 'RolledBack', cause: ROLLBACK_CAUSE });
+      const io = testIo();
+
+      await main([...args, '--wait', '--json'], io);
+
+      const { analysis } = JSON.parse(io.out());
+      expect(analysis).toMatchObject([
+        { name: 'latency_p95', baseline: 0.2, checkpoints: [{ check: 1, value: 0.21, outcome: 'success' }, { check: 2, value: 0.61, outcome: 'failure' }], verdict: 'failed', dryRun: false },
+        { name: 'errors\x1b[2J', dryRun: true, verdict: 'passing', thresholds: [{ kind: 'fail', comparison: '>', bound: 5 }] },
+      ]);
+      expect(analysis[0].thresholds).toEqual([{ kind: 'pass', condition: 'result <= baseline * 1.2', comparison: '<=', bound: expect.closeTo(0.24, 10), relative: true }]);
+    });
+
+    it('draws the verdict table and the runbook with the path taken in the step summary', async () => {
+      scriptExecution(regressed, { status: 'FAILED', error: 'RolledBack', cause: ROLLBACK_CAUSE });
+      const summary = join(mkdtempSync(join(tmpdir(), 'deploy-runbook-summary-')), 'summary.md');
+      await main([...args, '--wait'], testIo({ env: { GITHUB_STEP_SUMMARY: summary } }));
+
+      const markdown = readFileSync(summary, 'utf8');
+      expect(markdown).toContain('#### Analysis\n\n| Metric | Baseline | check 1 | check 2 | Threshold | Verdict |');
+      expect(markdown).toContain('| `latency_p95` | 0.2 | 0.21 | 0.61 ✖ | `pass <= 0.24 (baseline * 1.2)` | **FAILED** |');
+      expect(markdown).toContain('| `errors\\x1b[2J` | - | 0 | 1 | `fail > 5` | passing (dry run) |');
+      const chart = /#### Path through the runbook\n\n.*\n\n```mermaid\n(flowchart TD\n[\s\S]*?)```\n/.exec(markdown)?.[1] ?? '';
+      const classOf = (id: string) => [...chart.matchAll(/^ {2}class (\S+) (\w+)$/gm)].find((line) => line[1].split(',').includes(id))?.[2];
+      expect(['n_ValidateInput', 'n_CheckSnapshot', 'n_SmokeTest', 'n_EvaluateAlarms'].map(classOf)).toEqual(['passed', 'passed', 'passed', 'passed']);
+      expect(classOf('n_AlarmFired')).toBe('failed');
+      expect(['n_RollbackApp', 'n_VerifyRollback', 'n_RolledBack'].map(classOf)).toEqual(['rollback', 'rollback', 'rollback']);
+      expect(classOf('n_RecordRelease')).toBe('idle');
+      expect(markdown).not.toContain('\x1b');
+    });
   });
 
   it('reads the state machine from the StateMachineArn output of --stack', async () => {

@@ -56,6 +56,7 @@ describe('deploy-runbook status', () => {
       error: 'RolledBack',
       cause: 'rolled back to v1.4.1',
       executionArn: EXECUTION_ARN,
+      analysis: [],
     });
   });
 

@@ -4,7 +4,7 @@ import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions,
 import { metricChartSvg } from '../../metric-chart';
 import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
 import type { Json } from '../../../statemachines/definition';
-import { mermaidBlock, runbookFlowchart } from '../../../statemachines/flowchart';
+import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../../../statemachines/flowchart';
 import type { LedgerSlots } from './slots';
 
 /** How long one state took; the local rehearsal's CLI adds these. */
@@ -449,7 +449,7 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null): strin
   if (report.verification) lines.push('## Rollback verification', '', ...smokeTable(report.verification), '');
   if (report.errors.length > 0) lines.push('## Errors', '', ...report.errors.map((e) => `- During the ${e.during}: ${e.name}${e.message ? `: ${oneLine(e.message)}` : ''}`), '');
   if (report.decisions.length > 0) lines.push('## Decisions', '', ...report.decisions.map((d) => `- ${oneLine(d)}`), '');
-  if (flowchart) lines.push('## Path through the runbook', '', 'Green passed, red failed, amber the rollback (or abort) path, grey not taken; ↺ is a polling loop.', '', mermaidBlock(flowchart), '');
+  if (flowchart) lines.push('## Path through the runbook', '', FLOWCHART_LEGEND, '', mermaidBlock(flowchart), '');
   lines.push('## Timeline', '', '| Time | Event |', '|---|---|', ...report.timeline.map((t) => `| ${t.at} | ${cell(t.event)} |`), '');
   if (report.states.length > 0) {
     lines.push('## States', '', '| State | Status | Duration |', '|---|---|---|', ...report.states.map((s) => `| ${cell(s.name)} | ${cell(s.status)} | ${s.ms} ms |`), '');

@@ -19,6 +19,8 @@ export class Redactor {
   add(value: string): void {
     if (value === '') return;
     this.values.add(value);
+    // A base64 echo may be cut short as well: its forms are masked from their first characters on too.
+    for (const form of base64Forms(value)) this.values.add(form);
     for (const form of encodedForms(value)) this.forms.add(form);
     this.pattern = null;
   }
@@ -35,7 +37,7 @@ export class Redactor {
   }
 }
 
-/** Masks what remains of each value cut short by the server: its first FRAGMENT_MIN characters, and as many more as match. */
+/** Masks what remains of each value (or base64 form of one) cut short by the server: its first FRAGMENT_MIN characters, and as many more as match. */
 function maskCutEchoes(text: string, values: ReadonlySet<string>): string {
   let masked = text;
   for (const value of [...values].sort((a, b) => b.length - a.length)) {

@@ -66,6 +66,18 @@ describe('Redactor', () => {
     expect(redactor.redact('token tok-live-5d2e8a… and tok-live-5d2e8a7c41b09f36, not tok-liv')).toBe('token ***… and ***, not tok-liv');
   });
 
+  it.each([0, 1, 2])('masks a value base64-encoded and cut short, %i bytes into the encoded text', (offset) => {
+    const redactor = new Redactor();
+    redactor.add('tok-live-5d2e8a7c41b09f36');
+    const encoded = Buffer.from(`${'u'.repeat(offset)}tok-live-5d2e8a7c41b09f36`).toString('base64');
+    const cut = encoded.slice(0, 20);
+
+    const masked = redactor.redact(`echo ${cut}…`);
+
+    expect(masked).toContain('***');
+    expect(masked.length).toBeLessThanOrEqual(`echo ${cut}…`.length - 10);
+  });
+
   it('leaves short fragments alone: a value of 8 characters or fewer is masked only whole', () => {
     const redactor = new Redactor();
     redactor.add('pass1234');
