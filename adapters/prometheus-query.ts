@@ -59,19 +59,29 @@ export class PrometheusQuery implements MetricQuery {
     let headers: Record<string, string> = { accept: 'application/json', ...(await this.headers(metric.name, provider)) };
     if (provider.sigv4) {
       if (!this.deps.signer) throw new MetricQueryError(`analysis metric ${metric.name}: sigv4 signing needs AWS credentials, which a rehearsal does not use`);
-      headers = await this.deps.signer({ url, headers });
+      try {
+        headers = await this.deps.signer({ url, headers });
+      } catch (error) {
+        // Credentials that cannot be loaded fail this measurement, not the task.
+        throw new MetricQueryError(`analysis metric ${metric.name}: signing the query for Amazon Managed Service for Prometheus failed: ${(error as Error).message}`);
+      }
     }
     let response: Response;
+    let text: string;
     try {
       response = await this.fetch(url, { headers, signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) });
+      // The body can fail too: a dropped connection, or the timeout passing while it arrives.
+      text = await response.text();
     } catch (error) {
       throw new MetricQueryError(`Prometheus at ${provider.url} did not answer: ${(error as Error).message}`);
     }
-    const text = await response.text();
-    let body: PrometheusResponse;
+    let body: PrometheusResponse | null = null;
     try {
       body = JSON.parse(text) as PrometheusResponse;
     } catch {
+      // Not JSON: answered below, as JSON that is not an object is.
+    }
+    if (body === null || typeof body !== 'object') {
       throw new MetricQueryError(`Prometheus at ${provider.url} answered ${response.status} without a query result: ${quote(text)}`);
     }
     if (body.status !== 'success') {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EnvSecretSource } from '../../adapters/env-secret-source';
@@ -22,14 +22,15 @@ interface Seen {
 /** A Prometheus stand-in on 127.0.0.1 answering whatever the test sets next. */
 let server: Server;
 let baseUrl: string;
-let answer: { status: number; body: string };
+let answer: { status: number; body: string } | ((response: ServerResponse) => void);
 const seen: Seen[] = [];
 
 beforeAll(async () => {
   server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     seen.push({ path: url.pathname, query: url.searchParams.get('query'), time: url.searchParams.get('time'), headers: request.headers });
-    response.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    if (typeof answer === 'function') answer(response);
+    else response.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -133,6 +134,22 @@ describe('PrometheusQuery', () => {
     expect(error.message).toMatch(new RegExp(`^Prometheus at ${closed} did not answer: `));
   });
 
+  it('fails when the connection drops while the answer is read', async () => {
+    answer = (response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+      response.write('{"status":"success","data":{"resultType":"vec');
+      setTimeout(() => response.socket?.destroy(), 20);
+    };
+    const error = await failure(adapter().value(metric(), AT));
+    expect(error.message).toMatch(new RegExp(`^Prometheus at ${baseUrl} did not answer: `));
+  });
+
+  it.each(['null', '42', '"ok"'])('fails when the answer is JSON but not an object (%s)', async (body) => {
+    answers(200, body);
+    const error = await failure(adapter().value(metric(), AT));
+    expect(error.message).toBe(`Prometheus at ${baseUrl} answered 200 without a query result: ${body}`);
+  });
+
   it('fails naming the secret when it cannot be read, and asks nothing', async () => {
     const error = await failure(adapter({ env: {} }).value(metric(), AT));
     expect(error.message).toBe('analysis secret PROM: environment variable PROM_TOKEN is not set');
@@ -166,6 +183,13 @@ describe('PrometheusQuery', () => {
     expect([url.origin, url.pathname, url.searchParams.get('query'), url.searchParams.get('time')]).toEqual([baseUrl, '/api/v1/query', QUERY, '1741944600.250']);
     expect(signed[0].headers).toEqual({ accept: 'application/json' });
     expect(seen[0].headers).toMatchObject({ authorization: 'AWS4-HMAC-SHA256 Credential=AKIDTESTONLY/20250314/eu-west-1/aps/aws4_request', 'x-amz-date': '20250314T093000Z' });
+  });
+
+  it('fails when the signer cannot sign (no credentials), and asks nothing', async () => {
+    const signer: RequestSigner = async () => Promise.reject(new Error('Could not load credentials from any providers'));
+    const error = await failure(adapter({ signer }).value(signedMetric(), AT));
+    expect(error.message).toBe('analysis metric p95: signing the query for Amazon Managed Service for Prometheus failed: Could not load credentials from any providers');
+    expect(seen).toEqual([]);
   });
 
   it('refuses a sigv4 metric without a signer (a rehearsal has no AWS credentials)', async () => {
