@@ -1,11 +1,13 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { awsAlarms, awsDatabase, awsDeployTarget, awsMigrator } from '../../../adapters/aws/aws-ports';
+import { awsAlarms, awsDatabase, awsDeployTarget, awsMetricQuery, awsMigrator } from '../../../adapters/aws/aws-ports';
 import { wrongPlace } from '../../../config/kinds';
 import { InvalidInputError } from '../../../core/errors';
+import { analysisMetric } from '../../support/metric-queries';
 import { config, deployment, HOOK_ARN, newRelease, region, testCredentials } from './deploy-fixtures';
 import { FakeRds } from './fake-rds';
 import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config as rdsConfig, snapshotRef } from './rds-fixtures';
@@ -122,5 +124,38 @@ describe('awsAlarms', () => {
   it('fails when the alarms are Prometheus rules, which only a rehearsal reads', () => {
     const prometheus = config({ alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:3000/metrics' } }).alarms;
     expect(() => awsAlarms(prometheus, new CloudWatchClient({ region, credentials: testCredentials }))).toThrow(new InvalidInputError(wrongPlace('alarms', 'prometheus', 'aws')));
+  });
+});
+
+describe('awsMetricQuery', () => {
+  const at = new Date('2025-06-01T10:05:00.000Z');
+  const noSecrets = { resolve: () => Promise.reject(new Error('no secret is read')) };
+
+  it('reads a CloudWatch metric with the CloudWatch client, and a Logs Insights one with the logs client made on first use', async () => {
+    const cloudwatchClient = new CloudWatchClient({ region, credentials: testCredentials });
+    const logsClient = new CloudWatchLogsClient({ region, credentials: testCredentials });
+    const cloudwatch = mockClient(cloudwatchClient);
+    const logs = mockClient(logsClient);
+    cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'latency', StatusCode: 'Complete', Values: [0.3] }] });
+    logs.on(StartQueryCommand).resolves({ queryId: 'q-1' });
+    logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results: [[{ field: 'count()', value: '4' }]] });
+    let logsMade = 0;
+    const query = awsMetricQuery(config(), { cloudwatch: cloudwatchClient, logs: () => (logsMade++, logsClient), secrets: noSecrets });
+
+    const latency = analysisMetric({ name: 'latency', provider: { kind: 'cloudwatch', metrics: { latency: { namespace: 'AWS/ApplicationELB', metricName: 'TargetResponseTime', stat: 'p95' } } } });
+    expect(await query.value(latency, at)).toBe(0.3);
+    expect(logsMade).toBe(0);
+    const errors = analysisMetric({ name: 'log-errors', provider: { kind: 'logs', logGroupNames: ['/ecs/shop-api'], query: 'filter @message like /ERROR/ | stats count()' } });
+    expect(await query.value(errors, at)).toBe(4);
+    expect(await query.value(errors, at)).toBe(4);
+    expect(logsMade).toBe(1);
+    cloudwatch.restore();
+    logs.restore();
+  });
+
+  it('refuses a log-file metric, which only a rehearsal reads', async () => {
+    const query = awsMetricQuery(config(), { cloudwatch: new CloudWatchClient({ region, credentials: testCredentials }), logs: () => new CloudWatchLogsClient({ region }), secrets: noSecrets });
+    const logFile = analysisMetric({ name: 'app-errors', provider: { kind: 'log-file', path: 'app.log', pattern: 'ERROR' } });
+    await expect(query.value(logFile, at)).rejects.toThrow(new InvalidInputError(wrongPlace('metricProvider', 'log-file', 'aws', 'analysis metric app-errors: provider.kind')));
   });
 });
