@@ -4,7 +4,6 @@ import type { OutputStream } from './io';
 import type { RunResult } from './run-result';
 import { type Step, StepTracker } from './steps';
 import { terminalText } from '../core/untrusted-text';
-import { verdictTableLines } from './verdict-table';
 
 export interface ProgressOptions {
   readonly out: OutputStream;
@@ -126,7 +125,7 @@ export function stepLine(step: Step, now: number): string {
   return `${indent(step)}${icon} ${label(step)} ${formatDuration(end - step.startedAt)}${retries}${error}`;
 }
 
-/** The closing lines of a command: how it ended, why, where the evidence is, and the analysis verdict table. */
+/** The closing lines of a command: how it ended, why, and where the evidence is. */
 export function outcomeLines(result: RunResult): string[] {
   const took = formatDuration(result.durationMs);
   const version = result.version ? ` ${terminalText(result.version)}` : '';
@@ -144,7 +143,6 @@ export function outcomeLines(result: RunResult): string[] {
     ...(result.snapshotId ? [`  snapshot:  ${terminalText(result.snapshotId)}`] : []),
     ...(result.report ? [`  report:    ${terminalText(result.report)}`] : []),
     ...(result.executionArn ? [`  execution: ${terminalText(result.executionArn)}`] : []),
-    ...(result.analysis?.length ? ['', ...verdictTableLines(result.analysis)] : []),
   ];
 }
 

@@ -11,6 +11,7 @@ import { outcomeLines, Progress, stepLine } from './progress';
 import type { RunResult } from './run-result';
 import { verdictStates } from './steps';
 import { appendStepSummary, stepSummary } from './summary';
+import { analysisLines } from './verdict-table';
 import { readExecution } from './watch';
 
 export interface ReportOptions {
@@ -75,7 +76,7 @@ export async function reportExecution(sfn: SFNClient, executionArn: string, opti
 
 /** The closing lines (or the JSON object), and the GitHub Actions step summary when there is one. */
 export function emitResult(result: RunResult, json: boolean, io: CliIo): void {
-  io.stdout.write(json ? jsonLine(result) : `${outcomeLines(result).join('\n')}\n`);
+  io.stdout.write(json ? jsonLine(result) : `${[...outcomeLines(result), ...analysisLines(result)].join('\n')}\n`);
   const summaryPath = io.env.GITHUB_STEP_SUMMARY;
   if (summaryPath) appendStepSummary(summaryPath, stepSummary(result));
 }

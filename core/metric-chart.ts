@@ -15,7 +15,7 @@ const HEIGHT = 220;
 const PLOT = { left: 64, right: WIDTH - 24, top: 40, bottom: HEIGHT - 36 };
 const COLOURS = { line: '#1f5fa8', pass: '#2e7d32', fail: '#c62828', baseline: '#757575', grid: '#e0e0e0', text: '#333333', muted: '#757575' };
 
-/** Where a chart puts one number: the pixel row, and the range the plot shows. */
+/** Where a chart puts one number: the pixel row, and the range of the numbers it was made for. */
 interface Scale {
   readonly min: number;
   readonly max: number;
@@ -41,7 +41,7 @@ export function metricChartSvg(record: MetricRecord): string {
     `<text x="${PLOT.left}" y="18" font-size="13" font-weight="bold" fill="${verdict.verdict === 'failed' ? COLOURS.fail : COLOURS.text}">${xml(title)}</text>`,
     `<text x="${PLOT.left}" y="32" fill="${COLOURS.muted}">${xml(record.condition || 'no condition')}</text>`,
   ];
-  // The value axis: the bottom, middle and top of the range.
+  // The value axis: the lowest, middle and highest of the numbers drawn.
   for (const value of [scale.min, (scale.min + scale.max) / 2, scale.max]) {
     const y = n(scale.y(value));
     parts.push(`<line x1="${PLOT.left}" y1="${y}" x2="${PLOT.right}" y2="${y}" stroke="${COLOURS.grid}"/>`);
@@ -106,7 +106,7 @@ function scaleOf(numbers: readonly number[]): Scale {
   const pad = (max - min) * 0.08;
   const low = min - pad;
   const high = max + pad;
-  return { min: low, max: high, y: (value) => PLOT.bottom - ((PLOT.bottom - PLOT.top) * (value - low)) / (high - low) };
+  return { min, max, y: (value) => PLOT.bottom - ((PLOT.bottom - PLOT.top) * (value - low)) / (high - low) };
 }
 
 /** A coordinate with one decimal. */

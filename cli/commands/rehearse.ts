@@ -14,6 +14,7 @@ import { outcomeLines, Progress } from '../progress';
 import type { RunResult } from '../run-result';
 import { verdictStates } from '../steps';
 import { appendStepSummary, stepSummary } from '../summary';
+import { analysisLines } from '../verdict-table';
 import { jsonText, terminalLines, terminalText } from '../../core/untrusted-text';
 import { UsageError } from '../usage-error';
 
@@ -137,6 +138,7 @@ function writeSummary(out: OutputStream, result: RehearsalResult, run: RunResult
     ...outcomeLines(run),
     `  store:     ${shown(workspace.store, cwd)}`,
     `  log:       ${shown(workspace.log, cwd)}`,
+    ...analysisLines(run),
     '',
     `rehearsal checks (${result.scenario}): ${verification.ok ? 'all hold' : 'SOME DO NOT HOLD'}`,
     ...verificationLines(verification).map((line) => `  ${line}`),

@@ -378,7 +378,7 @@ function analysisSection(analysis: NonNullable<EvidenceReport['analysis']>): str
     '',
     ...analysis.metrics.map((metric) => {
       const file = metric.chart.slice(metric.chart.lastIndexOf('/') + 1);
-      return `![${file.replace(/[^A-Za-z0-9_.-]/g, '_')}](${encodeURIComponent(file)})`;
+      return `![${metric.name.replace(/[^A-Za-z0-9_-]/g, '_')} over the bake](${encodeURIComponent(file)})`;
     }),
     '',
   ];

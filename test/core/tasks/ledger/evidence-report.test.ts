@@ -161,8 +161,8 @@ describe('buildEvidenceReport', () => {
           '| `log<errors>` | 0 | 0 | 1 | - | `fail > 5` | passing (dry run) |',
         ].join('\n'),
       );
-      expect(markdown).toContain(`![${deployment.id}.latency_p95.svg](${deployment.id}.latency_p95.svg)`);
-      expect(markdown).toContain(`![${deployment.id}.log_errors_.svg](${deployment.id}.log_errors_.svg)`);
+      expect(markdown).toContain(`![latency_p95 over the bake](${deployment.id}.latency_p95.svg)`);
+      expect(markdown).toContain(`![log_errors_ over the bake](${deployment.id}.log_errors_.svg)`);
     });
 
     it('gives two metrics whose names differ only by unsafe characters two charts', () => {

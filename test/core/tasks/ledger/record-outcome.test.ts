@@ -199,6 +199,6 @@ describe('ledger outcomes in S3', () => {
       ['ledger/shop-api.json', 'application/json'],
     ]);
     expect(String(puts[0].Body)).toContain('<title>latency_p95: passing</title>');
-    expect(String(puts[2].Body)).toContain(`![${deployment.id}.latency_p95.svg](${deployment.id}.latency_p95.svg)`);
+    expect(String(puts[2].Body)).toContain(`![latency_p95 over the bake](${deployment.id}.latency_p95.svg)`);
   });
 });
