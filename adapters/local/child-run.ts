@@ -68,17 +68,7 @@ export class ChildRun {
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
   async stop(graceMs: number): Promise<ChildExit> {
     if (this.ended) return this.ended;
-    this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const forced = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.child.kill('SIGKILL');
-        resolve();
-      }, graceMs);
-    });
-    await Promise.race([this.exited, forced]);
-    clearTimeout(timer);
-    return this.exited;
+    return stopGracefully(this.child, this.exited, graceMs);
   }
 
   /**
@@ -112,6 +102,21 @@ export class ChildRun {
       if (options.log && partial) options.log(`[${options.label}] ${redact(partial, [])}`);
     });
   }
+}
+
+/** SIGTERM, then SIGKILL when `child` has not exited after `graceMs`; resolves with `exited` once it has. */
+export async function stopGracefully<T>(child: ChildProcess, exited: Promise<T>, graceMs: number): Promise<T> {
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([exited, forced]);
+  clearTimeout(timer);
+  return exited;
 }
 
 /** `exited with code 1`, `was killed by SIGKILL`, `could not start: spawn x ENOENT`. */

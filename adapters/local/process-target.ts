@@ -6,6 +6,7 @@ import type { DeployRequest, DeployTarget } from '../../core/ports/deploy-target
 import { DeploymentFailedError } from '../../core/errors';
 import type { DeployedVersion, DeployHandle, DeployStatus, PreflightCheck } from '../../core/model';
 import { type ChildExit, ChildRun, describeExit } from './child-run';
+import { answersOk } from './http-probe';
 
 export type ProcessTargetConfig = Extract<TargetConfig, { kind: 'process' }>;
 
@@ -166,7 +167,7 @@ export class ProcessTarget implements DeployTarget {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (run.exit()) return 'exited';
-      if (await answers(`http://${this.host}:${this.config.port}${this.config.readyPath}`)) return 'ready';
+      if (await answersOk(`http://${this.host}:${this.config.port}${this.config.readyPath}`)) return 'ready';
       if (Date.now() >= deadline) return 'timeout';
       await Promise.race([sleep(PROBE_INTERVAL_MS), run.exited]);
     }
@@ -181,16 +182,6 @@ export class ProcessTarget implements DeployTarget {
 
 function versionOf(started: Started): DeployedVersion {
   return { version: started.version, image: started.image, ref: started.version };
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
 }
 
 function portAnswers(host: string, port: number): Promise<boolean> {

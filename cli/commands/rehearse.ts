@@ -151,6 +151,7 @@ function writeSummary(out: OutputStream, result: RehearsalResult, run: RunResult
     if (kept.database && workspace.database) {
       lines.push(`  database:  ${workspace.database.url}`, `             connect: ${kept.database.psql}`, `             stop:    ${kept.database.stop}`);
     }
+    if (kept.prometheus) lines.push(`  prometheus: ${kept.prometheus.url} (query it at /graph); stop: ${kept.prometheus.stop}`);
   }
   out.write(`${lines.join('\n')}\n`);
 }

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // The demo app the rehearsal deploys: node:http and pg only, with fault knobs for the rollback scenarios.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
-/** Histogram bounds in seconds; they bracket the seeds' 200-500 ms latency budgets. */
-const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+/**
+ * Histogram bounds in seconds: they bracket the seeds' 200-500 ms latency budgets, 25-50 ms apart up to 0.5 s so that
+ * a quantile interpolated inside a bucket stays close to the truth (a p95 three times higher reads so).
+ */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.75, 1, 2, 5];
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_TOKENS = 1000;
 const DEFAULT_SLOW_MS = 750;
+const POOL_SIZE = 5;
 
 const env = process.env;
 const version = env.APP_VERSION || 'dev';
@@ -17,6 +22,10 @@ const host = env.HOST || '127.0.0.1';
 const port = Number(env.PORT ?? 3000);
 const smokeEmail = env.DEMO_SMOKE_EMAIL || 'smoke-test@example.com';
 const smokePassword = env.DEMO_SMOKE_PASSWORD || null;
+/** Simulated work of each /api/items request (the data endpoint the traffic calls), in milliseconds, before a `slow-factor` fault multiplies it. */
+const latencyMs = Number(env.DEMO_LATENCY_MS || 0);
+/** Where the app writes its log (appended), each line starting with an ISO time, as the log-file analysis metric reads it. */
+const logFile = env.DEMO_LOG_FILE || null;
 
 let faults;
 try {
@@ -29,12 +38,16 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`demo-app: PORT must be a port number (got ${JSON.stringify(env.PORT)})`);
   process.exit(2);
 }
+if (!Number.isFinite(latencyMs) || latencyMs < 0) {
+  console.error(`demo-app: DEMO_LATENCY_MS must be a number of milliseconds (got ${JSON.stringify(env.DEMO_LATENCY_MS)})`);
+  process.exit(2);
+}
 if (faults.crash) {
   console.error(`demo-app ${version}: DEMO_FAULT=crash, exiting before listening`);
   process.exit(1);
 }
 
-const pool = env.DATABASE_URL ? new pg.Pool({ connectionString: env.DATABASE_URL, max: 5, connectionTimeoutMillis: 2000, idleTimeoutMillis: 1000 }) : null;
+const pool = env.DATABASE_URL ? new pg.Pool({ connectionString: env.DATABASE_URL, max: POOL_SIZE, connectionTimeoutMillis: 2000, idleTimeoutMillis: 1000 }) : null;
 // A restore terminates our connections; the pool must survive that and reconnect on the next query.
 pool?.on('error', (error) => console.error(`demo-app ${version}: database connection lost: ${error.message}`));
 
@@ -68,8 +81,12 @@ server.on('error', (error) => {
   console.error(`demo-app ${version}: cannot listen on ${host}:${port}: ${error.message}`);
   process.exit(1);
 });
+// The pool's connections are opened before listening, as a real app warms up before its readiness probe
+// passes: the first requests must not pay for the logins, or a latency baseline would measure them.
+await warmPool();
 server.listen(port, host, () => {
   console.log(`demo-app ${version} listening on http://${host}:${server.address().port}`);
+  log('INFO', `listening on http://${host}:${server.address().port}`);
 });
 for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => void shutdown());
 
@@ -81,6 +98,8 @@ async function handle(req, res) {
   const handler = routes[`${req.method} ${path}`];
   if (!handler) return send(res, knownPaths.has(path) ? 405 : 404, { error: knownPaths.has(path) ? 'method not allowed' : 'not found' });
   if (faults.slowMs > 0 && path !== '/metrics') await sleep(faults.slowMs);
+  if (latencyMs > 0 && path === '/api/items') await sleep(latencyMs * faults.slowFactor);
+  if (faults.logErrors && path.startsWith('/api/')) log('ERROR', `${req.method} ${path}: injected fault DEMO_FAULT=log-errors (the request is still answered)`);
   return handler(req, res);
 }
 
@@ -201,6 +220,24 @@ function injectedError(res) {
   return true;
 }
 
+async function warmPool() {
+  if (!pool) return;
+  const clients = await Promise.allSettled(Array.from({ length: POOL_SIZE }, () => pool.connect()));
+  for (const client of clients) if (client.status === 'fulfilled') client.value.release();
+  const failed = clients.find((client) => client.status === 'rejected');
+  if (failed) console.error(`demo-app ${version}: the database is not reachable yet: ${failed.reason.message}`);
+}
+
+/** One line of the app's log, `2026-12-06T10:00:00.000Z ERROR demo-app v2: …`; nothing without DEMO_LOG_FILE. */
+function log(level, message) {
+  if (!logFile) return;
+  try {
+    appendFileSync(logFile, `${new Date().toISOString()} ${level} demo-app ${version}: ${message}\n`);
+  } catch (error) {
+    console.error(`demo-app ${version}: cannot write DEMO_LOG_FILE ${logFile}: ${error.message}`);
+  }
+}
+
 function database(res) {
   if (pool) return true;
   send(res, 503, { error: 'DATABASE_URL is not set' });
@@ -239,11 +276,13 @@ function send(res, status, body) {
 
 /**
  * DEMO_FAULT: comma-separated `smoke` (/health answers 500), `errors-after:<n>` (data endpoints answer
- * 500 after n requests), `slow[:<ms>]` (every answer delayed), `crash` (exits before listening).
+ * 500 after n requests), `slow[:<ms>]` (every answer delayed), `slow-factor:<n>` (the /api/items work of
+ * DEMO_LATENCY_MS takes n times as long), `log-errors` (each /api/ request writes an ERROR line to
+ * DEMO_LOG_FILE, and is answered as usual), `crash` (exits before listening).
  * With DEMO_FAULT_VERSION set, only that version is faulty, so a rollback brings back a healthy one.
  */
 function faultsFor(spec, onlyVersion, running) {
-  const found = { smoke: false, errorsAfter: null, slowMs: 0, crash: false };
+  const found = { smoke: false, errorsAfter: null, slowMs: 0, slowFactor: 1, logErrors: false, crash: false };
   if (onlyVersion && onlyVersion !== running) return found;
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [kind, argument] = part.split(/:(.*)/s);
@@ -251,7 +290,9 @@ function faultsFor(spec, onlyVersion, running) {
     else if (kind === 'crash' && argument === undefined) found.crash = true;
     else if (kind === 'errors-after' && /^\d+$/.test(argument ?? '')) found.errorsAfter = Number(argument);
     else if (kind === 'slow' && (argument === undefined || /^\d+$/.test(argument))) found.slowMs = argument === undefined ? DEFAULT_SLOW_MS : Number(argument);
-    else throw new Error(`DEMO_FAULT has an unknown fault "${part}"; use smoke, errors-after:<n>, slow[:<ms>] or crash (got ${JSON.stringify(spec)})`);
+    else if (kind === 'slow-factor' && /^\d+(\.\d+)?$/.test(argument ?? '')) found.slowFactor = Number(argument);
+    else if (kind === 'log-errors' && argument === undefined) found.logErrors = true;
+    else throw new Error(`DEMO_FAULT has an unknown fault "${part}"; use smoke, errors-after:<n>, slow[:<ms>], slow-factor:<n>, log-errors or crash (got ${JSON.stringify(spec)})`);
   }
   return found;
 }

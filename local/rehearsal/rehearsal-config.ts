@@ -11,7 +11,7 @@ export function rehearsalProblems(config: RunbookConfig): string[] {
   const problems = placeProblems(config, 'local');
   if (config.database?.restoreApproval.required) {
     problems.push(
-      'database.restoreApproval.required: an approval is answered through AWS Step Functions (SendTaskSuccess with the task token), which a rehearsal does not have; set it to false (got true)',
+      'database.restoreApproval.required: an approval is answered through an AWS Step Functions activity (deploy-runbook approve --execution), which a rehearsal does not have; set it to false (got true)',
     );
   }
   return problems;
@@ -41,13 +41,48 @@ export function withPort(config: RunbookConfig, port: number, source = 'configur
   };
 }
 
-/** Runs the target's and the migrations' commands in `baseDir` (or their relative `cwd` under it), and reads `log-file` metrics' relative paths from there, wherever the CLI was started. */
+/**
+ * Runs the target's and the migrations' commands in `baseDir` (or their relative `cwd` under it), and reads `log-file`
+ * metrics' relative paths from there, wherever the CLI was started; a path under `{{workdir}}` is left to withRehearsalPlaces.
+ */
 export function withCommandsIn(config: RunbookConfig, baseDir: string): RunbookConfig {
-  const at = (cwd: string | undefined) => (cwd === undefined ? baseDir : isAbsolute(cwd) ? cwd : resolve(baseDir, cwd));
+  const at = (cwd: string | undefined) => (cwd === undefined ? baseDir : isAbsolute(cwd) || cwd.startsWith(WORKDIR) ? cwd : resolve(baseDir, cwd));
   const target = config.target.kind === 'process' || config.target.kind === 'command' ? { ...config.target, cwd: at(config.target.cwd) } : config.target;
   const migrations = config.migrations?.kind === 'command' ? { ...config.migrations, cwd: at(config.migrations.cwd) } : config.migrations;
   const metrics = config.analysis.metrics.map((metric) => (metric.provider.kind === 'log-file' ? { ...metric, provider: { ...metric.provider, path: at(metric.provider.path) } } : metric));
   return { ...config, target, migrations, analysis: { ...config.analysis, metrics } };
+}
+
+/** Written in a `prometheus` metric's url (`http://{{prometheus.address}}`): the Prometheus the rehearsal starts, `127.0.0.1:<port>`. */
+export const PROMETHEUS_ADDRESS = '{{prometheus.address}}';
+/** Written in a `log-file` path or a target's env value (`{{workdir}}/app.log`): the rehearsal's own directory (`--workdir`). */
+export const WORKDIR = '{{workdir}}';
+
+/** Whether an analysis metric reads the Prometheus the rehearsal starts: the rehearsal starts one only then. */
+export function usesRehearsalPrometheus(config: RunbookConfig): boolean {
+  return config.analysis.metrics.some((metric) => metric.provider.kind === 'prometheus' && metric.provider.url.includes(PROMETHEUS_ADDRESS));
+}
+
+/**
+ * What the rehearsal's Prometheus scrapes: the app's `host:port` and metrics path, from `alarms.metricsUrl` when the
+ * alarms read Prometheus metrics, otherwise `/metrics` beside the smoke tests' base URL. Follows `--port`.
+ */
+export function scrapeTargetOf(config: RunbookConfig): { readonly target: string; readonly metricsPath: string } {
+  const url = new URL(config.alarms.kind === 'prometheus' ? config.alarms.metricsUrl : new URL('/metrics', config.smokeTests.baseUrl).toString());
+  return { target: url.host, metricsPath: url.pathname };
+}
+
+/** Fills in what only the running rehearsal knows: `{{prometheus.address}}` in metric URLs, `{{workdir}}` in log-file paths and the target's env. */
+export function withRehearsalPlaces(config: RunbookConfig, places: { readonly prometheusAddress: string | null; readonly workdir: string }): RunbookConfig {
+  const workdir = (text: string) => text.replaceAll(WORKDIR, places.workdir);
+  const metrics = config.analysis.metrics.map((metric) => {
+    const { provider } = metric;
+    if (provider.kind === 'log-file') return { ...metric, provider: { ...provider, path: workdir(provider.path) } };
+    if (provider.kind === 'prometheus' && places.prometheusAddress !== null) return { ...metric, provider: { ...provider, url: provider.url.replaceAll(PROMETHEUS_ADDRESS, places.prometheusAddress) } };
+    return metric;
+  });
+  const target = config.target.kind === 'process' ? { ...config.target, env: Object.fromEntries(Object.entries(config.target.env).map(([name, value]) => [name, workdir(value)])) } : config.target;
+  return { ...config, target, analysis: { ...config.analysis, metrics } };
 }
 
 /** Where the configuration comes from and how the CLI adjusts it. */

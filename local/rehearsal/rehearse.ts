@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunbookConfig } from '../../config/schema';
 import { type ExecutionOutcome, outcomeOf } from '../../core/execution-outcome';
 import { redact } from '../../adapters/local/pg-connection';
@@ -9,11 +10,24 @@ import { dataFingerprint } from './data-fingerprint';
 import { createDispatcher } from './dispatch';
 import { buildLocalPorts } from './local-ports';
 import { OutcomeRecorder } from './outcome-recorder';
+import { withRehearsalPlaces } from './rehearsal-config';
 import { type ReportPaths, rewriteEvidenceReport } from './report';
 import type { Scenario } from './scenarios';
-import { assertPortFree, bringUpPreviousRelease, interrupted, type KeptResources, keptDatabase, provideDatabase, rehearsalEnv } from './setup';
+import {
+  assertPortFree,
+  bringUpPreviousRelease,
+  interrupted,
+  type KeptResources,
+  keptDatabase,
+  keptPrometheus,
+  provideDatabase,
+  providePrometheus,
+  REHEARSAL_SCRAPE_INTERVAL_MS,
+  rehearsalEnv,
+  startAll,
+} from './setup';
 import { stateTimings } from './state-timings';
-import { bakeTrafficListener, Traffic, TRAFFIC_PATH, trafficRate } from './traffic';
+import { bakeTrafficListener, Traffic, TRAFFIC_PATH, trafficRate, warmUpTrafficListener } from './traffic';
 import { type RehearsalVerification, verifyRehearsal } from './verification';
 import { openWorkspace, Teardown } from './workspace';
 
@@ -23,6 +37,16 @@ import { openWorkspace, Teardown } from './workspace';
  */
 export const DEFAULT_WAIT_MS = 500;
 
+/**
+ * Traffic before the execution when analysis metrics are measured, from the moment the previous release runs: long
+ * enough that a baseline window of a few seconds no longer holds the app's first, slower requests.
+ */
+const WARM_UP_MS = 4000;
+/** Scrapes of the warm-up traffic Prometheus must have taken before Preflight: a rate needs two samples. */
+const WARM_UP_SCRAPES = 3;
+/** Requests each evaluation should see when only analysis metrics (no Prometheus rules) judge the bake. */
+const ANALYSIS_MIN_REQUESTS = 10;
+
 export interface RehearsalOptions {
   /** Validated for a rehearsal, ports and paths already adjusted (see loadRehearsalConfig). */
   readonly config: RunbookConfig;
@@ -31,7 +55,7 @@ export interface RehearsalOptions {
   readonly workdir: string;
   /** How long every Wait state lasts: the rehearsal's minutes become moments. */
   readonly waitMs: number;
-  /** Leave the app and PostgreSQL running after a completed rehearsal. @default false */
+  /** Leave the app, PostgreSQL and Prometheus running after a completed rehearsal. @default false */
   readonly keep?: boolean;
   /**
    * Work on the database named by `database.urlEnv` in `env` rather than a throwaway one. Off unless asked:
@@ -58,6 +82,8 @@ export interface RehearsalWorkspace {
   readonly app: { readonly url: string };
   /** The URL with its password masked; `started` when the rehearsal started the server itself. */
   readonly database: { readonly url: string; readonly started: boolean; readonly port: number | null; readonly dataDir: string | null } | null;
+  /** The Prometheus the rehearsal started for its analysis metrics; its directory is deleted when it stops. */
+  readonly prometheus: { readonly url: string; readonly dir: string; readonly pid: number | undefined } | null;
   readonly kept: KeptResources | null;
 }
 
@@ -80,13 +106,14 @@ export interface RehearsalResult {
 }
 
 /**
- * The rehearsal: prepares PostgreSQL and the previous release (migrated, seeded, running), runs the
- * real runbook ASL in-process with every Task served by the functions and local adapters, generates
- * traffic during the bake, then checks the machine and adds the timings and the checks to the evidence
- * report. Everything it started is stopped afterwards (unless `keep`), also when it fails or is interrupted.
+ * The rehearsal: prepares PostgreSQL, Prometheus when analysis metrics read it, and the previous release
+ * (migrated, seeded, running), runs the real runbook ASL in-process with every Task served by the functions
+ * and local adapters, generates traffic before Preflight's baselines and during the bake, then checks the
+ * machine and adds the timings and the checks to the evidence report. Everything it started is stopped
+ * afterwards (unless `keep`), also when it fails or is interrupted.
  */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalResult> {
-  const { config, scenario, signal } = options;
+  const { scenario, signal } = options;
   const announce = options.announce ?? (() => undefined);
   const now = options.now ?? (() => new Date());
   const teardown = new Teardown();
@@ -94,9 +121,13 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
   teardown.add('close the log', () => workspace.close());
   let keepRunning = false;
   try {
-    await assertPortFree(config);
-    const database = await provideDatabase(config, options.env ?? process.env, options.useDatabaseUrl === true, teardown, () => keepRunning, announce);
+    await assertPortFree(options.config);
+    const [database, prometheus] = await startAll([
+      provideDatabase(options.config, options.env ?? process.env, options.useDatabaseUrl === true, teardown, () => keepRunning, announce),
+      providePrometheus(options.config, teardown, () => keepRunning, announce),
+    ] as const);
     interrupted(signal);
+    const config = withRehearsalPlaces(options.config, { prometheusAddress: prometheus && new URL(prometheus.url).host, workdir: workspace.dir });
 
     const env = rehearsalEnv(config, scenario, options.env ?? process.env, database?.url ?? null, announce);
     const { ports, processes } = buildLocalPorts(config, { storeDir: workspace.storeDir, env, log: (line) => workspace.log(line), binDir: database?.server?.binDir });
@@ -110,10 +141,26 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     interrupted(signal);
     Object.assign(env, scenario.envAfterSetup);
 
-    const traffic = prometheusTraffic(config, options.waitMs);
+    const traffic = bakeTraffic(config, options.waitMs);
     if (traffic) teardown.add('stop the traffic', () => traffic.stop());
+    const warmUp = traffic && config.analysis.metrics.length > 0 ? new Traffic(traffic.url, traffic.requestsPerSecond) : null;
+    if (warmUp) {
+      teardown.add('stop the warm-up traffic', () => warmUp.stop());
+      announce(`sending warm-up traffic for Preflight's baselines (${warmUp.requestsPerSecond} requests/s, from at least ${WARM_UP_MS} ms before the execution until Preflight is done)`);
+      warmUp.start();
+    }
+    const warmedUp = Date.now() + WARM_UP_MS;
+    if (prometheus) {
+      announce('waiting until Prometheus has scraped the app');
+      await prometheus.scraped();
+    }
+    if (warmUp) {
+      const scrapes = prometheus ? WARM_UP_SCRAPES * REHEARSAL_SCRAPE_INTERVAL_MS : 0;
+      await sleep(Math.max(warmedUp - Date.now(), scrapes), undefined, { signal }).catch(() => undefined);
+      interrupted(signal);
+    }
     const recorder = new OutcomeRecorder(dispatcher.handle);
-    const trafficListener = traffic ? bakeTrafficListener(traffic) : () => undefined;
+    const listeners = [...(traffic ? [bakeTrafficListener(traffic)] : []), ...(warmUp ? [warmUpTrafficListener(warmUp)] : [])];
     announce(`running the runbook: deploy ${scenario.input.version} over ${scenario.previousVersion} (Wait states last ${options.waitMs} ms)`);
     const execution = await runRunbook({
       config,
@@ -123,10 +170,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       waitMs: options.waitMs,
       retryMs: options.waitMs,
       onEvent: (event) => {
-        trafficListener(event);
+        for (const listener of listeners) listener(event);
         options.onEvent?.(event);
       },
     });
+    await warmUp?.stop();
     const trafficSummary = traffic ? await traffic.stop() : null;
     interrupted(signal);
 
@@ -147,7 +195,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     let kept: KeptResources | null = null;
     if (options.keep) {
       keepRunning = true;
-      kept = { app: processes?.release() ?? null, database: database?.server ? keptDatabase(database.server, database.name) : null };
+      kept = {
+        app: processes?.release() ?? null,
+        database: database?.server ? keptDatabase(database.server, database.name) : null,
+        prometheus: prometheus ? keptPrometheus(prometheus) : null,
+      };
     }
     const bake = slots?.bake ?? null;
     return {
@@ -167,6 +219,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
         log: workspace.logPath,
         app: { url: config.smokeTests.baseUrl },
         database: database ? { url: redact(database.url, []), started: database.server !== null, port: database.server?.port ?? null, dataDir: database.server?.dataDir ?? null } : null,
+        prometheus: prometheus ? { url: prometheus.url, dir: prometheus.dir, pid: prometheus.pid } : null,
         kept,
       },
       // Cleaned up before returning, so that the result can tell what failed; the finally below then has nothing left.
@@ -178,9 +231,10 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
   }
 }
 
-/** Traffic for the bake when Prometheus rules judge it: dense enough for every rule's minRequests per evaluation. */
-function prometheusTraffic(config: RunbookConfig, waitMs: number): Traffic | null {
-  if (config.alarms.kind !== 'prometheus' || config.alarms.rules.length === 0) return null;
-  const minRequests = Math.max(...config.alarms.rules.map((rule) => rule.minRequests));
+/** Traffic for the bake when Prometheus rules or analysis metrics judge it: dense enough for every rule's minRequests per evaluation. */
+function bakeTraffic(config: RunbookConfig, waitMs: number): Traffic | null {
+  const rules = config.alarms.kind === 'prometheus' ? config.alarms.rules : [];
+  if (rules.length === 0 && config.analysis.metrics.length === 0) return null;
+  const minRequests = Math.max(ANALYSIS_MIN_REQUESTS, ...rules.map((rule) => rule.minRequests));
   return new Traffic(`${config.smokeTests.baseUrl.replace(/\/$/, '')}${TRAFFIC_PATH}`, trafficRate(minRequests, waitMs));
 }

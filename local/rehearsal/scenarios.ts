@@ -19,10 +19,21 @@ export interface Scenario {
   readonly envAfterSetup: Readonly<Record<string, string>>;
   /** What the runbook should do about it. */
   readonly expected: ExecutionOutcome;
+  /** The kind of analysis metric that must roll the release back, no alarm firing: what no alarm would catch. */
+  readonly rolledBackBy?: MetricCulprit;
+}
+
+/** An analysis metric by its provider, and whether its condition compares with the baseline Preflight measured. */
+export interface MetricCulprit {
+  readonly provider: 'prometheus' | 'log-file';
+  readonly relativeToBaseline: boolean;
 }
 
 /** Data requests the `alarm` scenario's v2 serves before answering 500: the smoke tests make one, the bake's traffic the rest. */
 const ERRORS_AFTER_REQUESTS = 20;
+
+/** How much slower the `latency-regression` scenario's v2 answers than v1. */
+const SLOW_FACTOR = 3;
 
 /** The built-in scenarios, the default first. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -61,6 +72,26 @@ export const SCENARIOS: readonly Scenario[] = [
     env: {},
     envAfterSetup: {},
     expected: 'rolled-back',
+  },
+  {
+    name: 'latency-regression',
+    description: 'v2 answers three times slower than v1, under every absolute limit → a metric relative to its baseline (a real Prometheus) fails in the bake → rolled back',
+    previousVersion: 'v1',
+    input: { version: 'v2', reason: 'rehearsal: release three times slower than the one before' },
+    env: { DEMO_FAULT: `slow-factor:${SLOW_FACTOR}`, DEMO_FAULT_VERSION: 'v2' },
+    envAfterSetup: {},
+    expected: 'rolled-back',
+    rolledBackBy: { provider: 'prometheus', relativeToBaseline: true },
+  },
+  {
+    name: 'log-errors',
+    description: 'v2 writes ERROR lines to its log while answering 200 → the log-file metric counting them fails in the bake → rolled back',
+    previousVersion: 'v1',
+    input: { version: 'v2', reason: 'rehearsal: release logging errors' },
+    env: { DEMO_FAULT: 'log-errors', DEMO_FAULT_VERSION: 'v2' },
+    envAfterSetup: {},
+    expected: 'rolled-back',
+    rolledBackBy: { provider: 'log-file', relativeToBaseline: false },
   },
   {
     name: 'rollback-failure',

@@ -10,8 +10,10 @@ import type { MigrationsState } from '../../core/model';
 import { redact, withClient, withDatabase } from '../../adapters/local/pg-connection';
 import { ProcessTarget } from '../../adapters/local/process-target';
 import { type PostgresServer, startPostgres } from '../postgres/server';
+import { type PrometheusServer, startPrometheus } from '../prometheus/server';
 import { seedDemoData } from './demo-data';
 import { RehearsalInterruptedError } from './dispatch';
+import { scrapeTargetOf, usesRehearsalPrometheus } from './rehearsal-config';
 import type { Scenario } from './scenarios';
 import type { Teardown } from './workspace';
 
@@ -38,6 +40,43 @@ export function interrupted(signal: AbortSignal | undefined): void {
 export interface KeptResources {
   readonly app: { readonly version: string; readonly pid: number | undefined } | null;
   readonly database: { readonly psql: string; readonly stop: string } | null;
+  readonly prometheus: { readonly url: string; readonly stop: string } | null;
+}
+
+/**
+ * How often the rehearsal's Prometheus scrapes the app: a bake of a few seconds must still give each PromQL
+ * window (`[5s]`) several samples, and the baseline two before Preflight.
+ */
+export const REHEARSAL_SCRAPE_INTERVAL_MS = 500;
+
+/**
+ * Starts everything at once and waits for all of it; then throws the first failure, if any. Each start
+ * registers its own cleanup, so nothing that did start is left running when another one failed.
+ */
+export async function startAll<T extends readonly unknown[]>(starts: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(starts as readonly Promise<unknown>[]);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/**
+ * A throwaway Prometheus on 127.0.0.1 scraping the app, when an analysis metric asks for it
+ * (`http://{{prometheus.address}}`); null otherwise. It needs no app yet: it scrapes once the app listens.
+ */
+export async function providePrometheus(config: RunbookConfig, teardown: Teardown, keepRunning: () => boolean, announce: (line: string) => void): Promise<PrometheusServer | null> {
+  if (!usesRehearsalPrometheus(config)) return null;
+  const { target, metricsPath } = scrapeTargetOf(config);
+  announce(`starting Prometheus on 127.0.0.1, scraping ${target}${metricsPath}`);
+  const server = await startPrometheus({ targets: [target], metricsPath, scrapeIntervalMs: REHEARSAL_SCRAPE_INTERVAL_MS });
+  teardown.add('stop Prometheus', () => (keepRunning() ? Promise.resolve() : server.stop()));
+  return server;
+}
+
+/** Lets the rehearsal's Prometheus outlive it (`--keep`), and says how to stop it and delete its data. */
+export function keptPrometheus(server: PrometheusServer): KeptResources['prometheus'] {
+  const pid = server.release();
+  return { url: server.url, stop: `kill ${pid} && rm -rf ${server.dir}` };
 }
 
 /** The database the rehearsal works on; `server` is set when the rehearsal started it, and stops it. */

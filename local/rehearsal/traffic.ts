@@ -80,6 +80,19 @@ export function bakeTrafficListener(traffic: Traffic): (event: StateEvent) => vo
   };
 }
 
+/** The state whose baselines the warm-up traffic feeds: Preflight measures every analysis metric before anything changes. */
+export const BASELINE_STATE = 'Preflight';
+
+/** Stops the warm-up traffic once the execution has moved past Preflight: the baselines are taken, and the deploy must not see it. */
+export function warmUpTrafficListener(traffic: Traffic): (event: StateEvent) => void {
+  let measured = false;
+  return (event) => {
+    if (event.type !== 'entered' || !traffic.running) return;
+    if (event.state === BASELINE_STATE) measured = true;
+    else if (measured) void traffic.stop();
+  };
+}
+
 /**
  * Requests per second that give each alarm evaluation at least twice the rules' `minRequests`, when a
  * Wait state lasts `waitMs`: the rehearsal shortens the bake's waits, so the traffic must be denser.

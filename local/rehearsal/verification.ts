@@ -1,11 +1,13 @@
 import type { RunbookConfig } from '../../config/schema';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
+import { formatNumber, needsBaseline } from '../../core/analysis';
 import { lockKey } from '../../core/tasks/deployment-lock/deployment-lock';
 import type { ReportSlots } from '../../core/tasks/ledger/evidence-report';
 import type { ExecutionOutcome } from '../../core/execution-outcome';
+import type { MetricRecord } from '../../core/model';
 import { withClient, withDatabase } from '../../adapters/local/pg-connection';
 import { compareFingerprints, type DataComparison, type DataFingerprint, dataFingerprint } from './data-fingerprint';
-import type { Scenario } from './scenarios';
+import type { MetricCulprit, Scenario } from './scenarios';
 import type { TrafficSummary } from './traffic';
 
 /** The demo app's health endpoint: it reports the running version (the smoke tests read it too). */
@@ -101,6 +103,9 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
     }
   }
 
+  const analysis = analysisCheck(input);
+  if (analysis) checks.push(analysis);
+
   const { lock } = machine;
   if (slots) {
     const expectedLock = slots.rollbackError !== null ? 'stuck' : 'released';
@@ -109,6 +114,46 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
   }
 
   return { ok: checks.every((check) => check.ok), checks, app, data, failedDatabases: machine.failedDatabases, lock, traffic: input.traffic };
+}
+
+/**
+ * What the analysis metrics decided, when a scenario says what it must be: for a regression only a metric can see,
+ * a failed metric of the expected kind and no alarm; for a release expected to succeed, every deciding metric
+ * passing on evidence (at least one passing measurement). Null when the scenario expects neither.
+ */
+function analysisCheck(input: Pick<VerificationInput, 'scenario' | 'config' | 'slots'>): VerificationCheck | null {
+  const { scenario, config } = input;
+  const bake = input.slots?.bake ?? null;
+  const records = bake?.analysis ?? [];
+  const culprit = scenario.rolledBackBy;
+  if (culprit) {
+    const wanted = describeCulprit(culprit);
+    const candidates = config.analysis.metrics.filter((metric) => metric.provider.kind === culprit.provider && needsBaseline(metric) === culprit.relativeToBaseline && !metric.dryRun);
+    if (candidates.length === 0) return { name: 'analysis', ok: false, detail: `the ${scenario.name} scenario needs a ${wanted} in analysis.metrics; the configuration has none` };
+    const failed = records.filter((record) => record.verdict === 'failed' && candidates.some((metric) => metric.name === record.name));
+    const alarms = bake?.newlyFiring ?? [];
+    const ok = failed.length > 0 && alarms.length === 0;
+    const which = failed.length > 0 ? failed.map(describeRecord).join('; ') : `no ${wanted} failed (${candidates.map((metric) => metric.name).join(', ')})`;
+    return { name: 'analysis', ok, detail: `${which}; ${alarms.length === 0 ? 'no alarm fired' : `alarms fired too: ${alarms.join(', ')}`}` };
+  }
+  if (scenario.expected !== 'succeeded' || config.analysis.metrics.length === 0) return null;
+  const deciding = records.filter((record) => !record.dryRun);
+  const passed = deciding.filter((record) => record.verdict === 'passing' && record.measurements.some((measurement) => measurement.outcome === 'success'));
+  const ok = deciding.length === config.analysis.metrics.filter((metric) => !metric.dryRun).length && passed.length === deciding.length;
+  const detail = deciding.length === 0 ? 'no metric was measured in the bake' : deciding.map(describeRecord).join('; ');
+  return { name: 'analysis', ok, detail: ok ? `every metric passed: ${detail}` : detail };
+}
+
+/** `prometheus metric relative to its baseline`, `log-file metric`. */
+function describeCulprit(culprit: MetricCulprit): string {
+  return `${culprit.provider} metric${culprit.relativeToBaseline ? ' relative to its baseline' : ''}`;
+}
+
+/** `p95-latency passing (pass: result <= baseline * 2): baseline 0.07375, last 0.07375`. */
+function describeRecord(record: MetricRecord): string {
+  const last = record.measurements.findLast((measurement) => measurement.value !== null);
+  const values = [record.baseline === null ? null : `baseline ${formatNumber(record.baseline)}`, last?.value == null ? null : `last ${formatNumber(last.value)}`].filter(Boolean);
+  return `${record.name} ${record.verdict} (${record.condition})${values.length > 0 ? `: ${values.join(', ')}` : ''}`;
 }
 
 /** The version the app must report after the execution, and why; null when nothing can be expected (a failed rollback, bad input). */

@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePrometheusText, type Sample } from '../../adapters/local/prometheus-text';
 import { type DemoApp, runDemoAppToExit, startDemoApp } from './demo-app-process';
@@ -108,7 +111,7 @@ describe('demo app', () => {
     expect(samples.filter((s) => s.name === 'http_requests_total' && s.labels.route === '/metrics')).toEqual([]);
 
     const buckets = samples.filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/health');
-    expect(buckets.map((b) => b.labels.le)).toEqual(['0.005', '0.01', '0.025', '0.05', '0.1', '0.2', '0.5', '1', '2', '5', '+Inf']);
+    expect(buckets.map((b) => b.labels.le)).toEqual(['0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.125', '0.15', '0.175', '0.2', '0.25', '0.3', '0.35', '0.4', '0.45', '0.5', '0.75', '1', '2', '5', '+Inf']);
     expect(buckets.map((b) => b.value)).toEqual([...buckets.map((b) => b.value)].sort((a, b) => a - b));
     expect(buckets.at(-1)?.value).toBe(2);
     const total = samples.find((s) => s.name === 'http_request_duration_seconds_count' && s.labels.route === '/health');
@@ -127,6 +130,53 @@ describe('demo app', () => {
     const buckets = (await metrics()).filter((s) => s.name === 'http_request_duration_seconds_bucket' && s.labels.route === '/health');
     expect(buckets.find((b) => b.labels.le === '0.5')?.value).toBe(0);
     expect(buckets.find((b) => b.labels.le === '5')?.value).toBe(1);
+  });
+
+  it('spends DEMO_LATENCY_MS on each /api/items request, slow-factor:<n> times as long for DEMO_FAULT_VERSION only', async () => {
+    const itemsSeconds = async () => {
+      await call('/api/items');
+      return (await metrics()).find((s) => s.name === 'http_request_duration_seconds_sum' && s.labels.route === '/api/items')?.value ?? 0;
+    };
+    app = await startDemoApp({ APP_VERSION: 'v1', DEMO_LATENCY_MS: '60', DEMO_FAULT: 'slow-factor:3', DEMO_FAULT_VERSION: 'v2' });
+    const v1 = await itemsSeconds();
+    const health = (await metrics()).find((s) => s.name === 'http_request_duration_seconds_sum' && s.labels.route === '/health');
+    await app.stop();
+    app = await startDemoApp({ APP_VERSION: 'v2', DEMO_LATENCY_MS: '60', DEMO_FAULT: 'slow-factor:3', DEMO_FAULT_VERSION: 'v2' });
+    const v2 = await itemsSeconds();
+
+    expect(v1).toBeGreaterThanOrEqual(0.059);
+    expect(v1).toBeLessThan(0.15);
+    expect(v2).toBeGreaterThanOrEqual(0.179);
+    expect(health).toBeUndefined();
+    expect((await call('/health')).status).toBe(200);
+  });
+
+  it('writes its log to DEMO_LOG_FILE, lines starting with an ISO time; DEMO_FAULT=log-errors adds an ERROR line per /api/ request', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'demo-log-'));
+    const logFile = join(dir, 'app.log');
+    try {
+      app = await startDemoApp({ APP_VERSION: 'v2', DEMO_LOG_FILE: logFile, DEMO_FAULT: 'log-errors', DEMO_FAULT_VERSION: 'v2' });
+      expect((await call('/api/items')).status).toBe(503);
+      await call('/health');
+      await app.stop();
+      app = await startDemoApp({ APP_VERSION: 'v1', DEMO_LOG_FILE: logFile, DEMO_FAULT: 'log-errors', DEMO_FAULT_VERSION: 'v2' });
+      await call('/api/items');
+
+      const lines = (await readFile(logFile, 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(3);
+      for (const line of lines) expect(Date.parse(line.split(' ')[0])).not.toBeNaN();
+      expect(lines[0]).toMatch(/^\S+Z INFO demo-app v2: listening on http:\/\/127\.0\.0\.1:\d+$/);
+      expect(lines[1]).toMatch(/^\S+Z ERROR demo-app v2: GET \/api\/items: injected fault DEMO_FAULT=log-errors/);
+      expect(lines[2]).toMatch(/^\S+Z INFO demo-app v1: listening on/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when DEMO_LATENCY_MS is not a number of milliseconds, with exit code 2', async () => {
+    const run = await runDemoAppToExit({ DEMO_LATENCY_MS: 'fast' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('DEMO_LATENCY_MS must be a number of milliseconds (got "fast")');
   });
 
   it('fails when DEMO_FAULT names an unknown fault, naming it, with exit code 2', async () => {

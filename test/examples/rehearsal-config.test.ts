@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { placeProblems } from '../../config/kinds';
 import { parseConfig } from '../../config/load';
 import { watchedAlarms } from '../../config/watched-alarms';
+import { usesRehearsalPrometheus } from '../../local/rehearsal/rehearsal-config';
 import raw from '../../examples/rehearsal/runbook.json';
 import { REPO_ROOT } from './demo-app-process';
 
@@ -12,7 +13,40 @@ describe('examples/rehearsal/runbook.json', () => {
 
   it('parses, and uses the local kinds only a rehearsal runs', () => {
     expect(placeProblems(config, 'local')).toEqual([]);
-    expect(placeProblems(config, 'aws').map((problem) => problem.split(':')[0])).toEqual(['target.kind', 'database.kind', 'migrations.kind', 'alarms.kind', 'smokeTests.secrets.SMOKE_PASSWORD']);
+    expect(placeProblems(config, 'aws').map((problem) => problem.split(':')[0])).toEqual([
+      'target.kind',
+      'database.kind',
+      'migrations.kind',
+      'alarms.kind',
+      'analysis.metrics[2].provider.kind',
+      'smokeTests.secrets.SMOKE_PASSWORD',
+    ]);
+  });
+
+  it('judges the release by the numbers too: p95 latency against its baseline and the 5xx rate from the Prometheus the rehearsal starts, ERROR lines in the app log', () => {
+    if (config.target.kind !== 'process') throw new Error('expected a process target');
+    expect(config.analysis.metrics.map((metric) => [metric.name, metric.provider.kind, metric.successCondition])).toEqual([
+      ['p95-latency', 'prometheus', 'result <= baseline * 2'],
+      ['error-rate', 'prometheus', 'result <= 0.01'],
+      ['error-lines', 'log-file', 'result == 0'],
+    ]);
+    expect(usesRehearsalPrometheus(config)).toBe(true);
+    expect(config.analysis.metrics.filter((metric) => metric.provider.kind === 'prometheus').map((metric) => 'url' in metric.provider && metric.provider.url)).toEqual([
+      'http://{{prometheus.address}}',
+      'http://{{prometheus.address}}',
+    ]);
+    expect(config.analysis.metrics[2].provider).toMatchObject({ path: '{{workdir}}/demo-app.log' });
+    expect(config.target.env).toEqual({ DEMO_LATENCY_MS: '75', DEMO_LOG_FILE: '{{workdir}}/demo-app.log' });
+  });
+
+  it('keeps v2 of the latency-regression scenario (three times v1) under the absolute limits: the p95 alarm and the smoke budgets', () => {
+    if (config.target.kind !== 'process' || config.alarms.kind !== 'prometheus') throw new Error('expected a process target and prometheus alarms');
+    const slowest = 3 * Number(config.target.env.DEMO_LATENCY_MS);
+    const p95Alarm = config.alarms.rules.find((rule) => rule.metric === 'latency-p95')?.threshold ?? 0;
+    const itemsBudget = config.smokeTests.checks.find((check) => check.path === '/api/items')?.expect.maxLatencyMs ?? 0;
+
+    expect(slowest).toBeLessThan(p95Alarm / 2);
+    expect(slowest).toBeLessThan(itemsBudget / 2);
   });
 
   it('runs the demo app and its migrations from files that exist', () => {

@@ -6,7 +6,15 @@ import exampleConfig from '../../../config/example.json';
 import { ConfigError, parseConfig } from '../../../config/load';
 import rehearsalConfig from '../../../examples/rehearsal/runbook.json';
 import { wrongPlace } from '../../../config/kinds';
-import { loadRehearsalConfig, rehearsalProblems, withCommandsIn, withPort } from '../../../local/rehearsal/rehearsal-config';
+import {
+  loadRehearsalConfig,
+  rehearsalProblems,
+  scrapeTargetOf,
+  usesRehearsalPrometheus,
+  withCommandsIn,
+  withPort,
+  withRehearsalPlaces,
+} from '../../../local/rehearsal/rehearsal-config';
 import { DEFAULT_CONFIG_PATH, PACKAGE_ROOT } from '../../../local/rehearsal/workspace';
 import { useTempDirs } from './fake-ports';
 
@@ -94,6 +102,55 @@ describe('withCommandsIn', () => {
 
     expect(placed.target).toMatchObject({ cwd: '/srv/app' });
     expect(placed.migrations).toMatchObject({ cwd: '/srv/app/db' });
+  });
+});
+
+describe('withCommandsIn: log-file paths', () => {
+  it('reads a relative log-file path from the base directory, and leaves one under {{workdir}} to the rehearsal', () => {
+    const config = demo();
+    const metrics = [...config.analysis.metrics, { ...config.analysis.metrics[2], name: 'app-log', provider: { kind: 'log-file' as const, path: 'logs/app.log', pattern: 'ERROR' } }];
+
+    const placed = withCommandsIn({ ...config, analysis: { ...config.analysis, metrics } }, '/srv/app');
+
+    expect(placed.analysis.metrics.map((metric) => ('path' in metric.provider ? metric.provider.path : null))).toEqual([null, null, '{{workdir}}/demo-app.log', '/srv/app/logs/app.log']);
+  });
+});
+
+describe('the rehearsal Prometheus and {{workdir}}', () => {
+  it('starts Prometheus only when a prometheus metric reads http://{{prometheus.address}}', () => {
+    const config = demo();
+    const elsewhere = config.analysis.metrics.map((metric) => (metric.provider.kind === 'prometheus' ? { ...metric, provider: { ...metric.provider, url: 'http://127.0.0.1:9090' } } : metric));
+
+    expect(usesRehearsalPrometheus(config)).toBe(true);
+    expect(usesRehearsalPrometheus({ ...config, analysis: { ...config.analysis, metrics: elsewhere } })).toBe(false);
+    expect(usesRehearsalPrometheus({ ...config, analysis: { ...config.analysis, metrics: [] } })).toBe(false);
+  });
+
+  it("scrapes the app's metrics URL, moved with --port; /metrics beside the smoke tests without Prometheus alarms", () => {
+    expect(scrapeTargetOf(withPort(demo(), 51234))).toEqual({ target: '127.0.0.1:51234', metricsPath: '/metrics' });
+    const config = demo();
+    expect(scrapeTargetOf({ ...config, alarms: { kind: 'cloudwatch', names: [], preexisting: 'report' }, smokeTests: { ...config.smokeTests, baseUrl: 'http://127.0.0.1:8080/app/' } })).toEqual({
+      target: '127.0.0.1:8080',
+      metricsPath: '/metrics',
+    });
+  });
+
+  it('fills in the Prometheus address and the workdir in metric URLs, log-file paths and the target env', () => {
+    const placed = withRehearsalPlaces(demo(), { prometheusAddress: '127.0.0.1:41234', workdir: '/tmp/rehearsal-1' });
+
+    expect(placed.analysis.metrics.map((metric) => ('url' in metric.provider ? metric.provider.url : metric.provider.kind === 'log-file' ? metric.provider.path : null))).toEqual([
+      'http://127.0.0.1:41234',
+      'http://127.0.0.1:41234',
+      '/tmp/rehearsal-1/demo-app.log',
+    ]);
+    expect(placed.target).toMatchObject({ env: { DEMO_LATENCY_MS: '75', DEMO_LOG_FILE: '/tmp/rehearsal-1/demo-app.log' } });
+    expect(usesRehearsalPrometheus(placed)).toBe(false);
+  });
+
+  it('leaves the metric URLs as written when no Prometheus was started', () => {
+    const placed = withRehearsalPlaces(demo(), { prometheusAddress: null, workdir: '/tmp/rehearsal-1' });
+
+    expect(placed.analysis.metrics[0].provider).toMatchObject({ url: 'http://{{prometheus.address}}' });
   });
 });
 

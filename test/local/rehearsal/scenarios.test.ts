@@ -10,6 +10,8 @@ describe('scenarios', () => {
       ['smoke-failure', 'rolled-back'],
       ['alarm', 'rolled-back'],
       ['migration-failure', 'rolled-back'],
+      ['latency-regression', 'rolled-back'],
+      ['log-errors', 'rolled-back'],
       ['rollback-failure', 'failed'],
     ]);
   });
@@ -35,8 +37,14 @@ describe('scenarios', () => {
     expect(scenarioNamed('migration-failure').input.version).toBe('v3-broken');
   });
 
+  it('expects the latency regression and the logged errors to be rolled back by an analysis metric, not an alarm', () => {
+    expect(scenarioNamed('latency-regression')).toMatchObject({ env: { DEMO_FAULT: 'slow-factor:3', DEMO_FAULT_VERSION: 'v2' }, rolledBackBy: { provider: 'prometheus', relativeToBaseline: true } });
+    expect(scenarioNamed('log-errors')).toMatchObject({ env: { DEMO_FAULT: 'log-errors', DEMO_FAULT_VERSION: 'v2' }, rolledBackBy: { provider: 'log-file', relativeToBaseline: false } });
+    expect(SCENARIOS.filter((s) => s.rolledBackBy).map((s) => s.name)).toEqual(['latency-regression', 'log-errors']);
+  });
+
   it('fails when the scenario does not exist, listing the valid ones', () => {
     expect(() => scenarioNamed('chaos')).toThrow(UnknownScenarioError);
-    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, rollback-failure');
+    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, rollback-failure');
   });
 });

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BAKE_STATES, bakeTrafficListener, Traffic, trafficRate } from '../../../local/rehearsal/traffic';
+import { BAKE_STATES, BASELINE_STATE, bakeTrafficListener, Traffic, trafficRate, warmUpTrafficListener } from '../../../local/rehearsal/traffic';
+import type { StateEvent } from '../../../core/state-event';
 import { loadDefinition } from '../../../statemachines/definition';
 
 let server: Server;
@@ -52,14 +53,18 @@ describe('Traffic', () => {
   });
 });
 
+/** Enters a state as the engine reports it; answers whether the traffic runs then. */
+function entering(listen: (event: StateEvent) => void, traffic: Traffic): (state: string) => boolean {
+  return (state) => {
+    listen({ type: 'entered', state, stateType: 'Task', at: 0 });
+    return traffic.running;
+  };
+}
+
 describe('bakeTrafficListener', () => {
   it("runs the traffic from the bake's first state until the execution leaves the bake", async () => {
     const traffic = new Traffic(`${base}/api/items`, 50);
-    const listen = bakeTrafficListener(traffic);
-    const enter = (state: string) => {
-      listen({ type: 'entered', state, stateType: 'Task', at: 0 });
-      return traffic.running;
-    };
+    const enter = entering(bakeTrafficListener(traffic), traffic);
 
     expect([enter('SmokeTest'), enter('SmokeTestsPassed')]).toEqual([false, false]);
     expect([enter('StartBake'), enter('WaitDuringBake'), enter('EvaluateAlarms'), enter('BakeVerdict'), enter('WaitDuringBake')]).toEqual([true, true, true, true, true]);
@@ -71,6 +76,23 @@ describe('bakeTrafficListener', () => {
   it('names states the definition has', () => {
     const states = Object.keys((loadDefinition() as { States: Record<string, unknown> }).States);
     expect(states).toEqual(expect.arrayContaining([...BAKE_STATES]));
+  });
+});
+
+describe('warmUpTrafficListener', () => {
+  it('keeps the warm-up traffic running through Preflight and stops it at the next state', async () => {
+    const traffic = new Traffic(`${base}/api/items`, 50);
+    const enter = entering(warmUpTrafficListener(traffic), traffic);
+    traffic.start();
+
+    expect([enter('LoadConfig'), enter('ValidateInput'), enter('AcquireLock'), enter('Preflight')]).toEqual([true, true, true, true]);
+    expect(enter('TakeSnapshot')).toBe(false);
+    expect(enter('StartBake')).toBe(false);
+    expect((await traffic.stop()).requests).toBeGreaterThanOrEqual(0);
+  });
+
+  it('names a state the definition has', () => {
+    expect(Object.keys((loadDefinition() as { States: Record<string, unknown> }).States)).toContain(BASELINE_STATE);
   });
 });
 

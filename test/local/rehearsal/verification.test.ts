@@ -6,6 +6,9 @@ import type { Outcome } from '../../../core/model';
 import type { DataFingerprint } from '../../../local/rehearsal/data-fingerprint';
 import { scenarioNamed } from '../../../local/rehearsal/scenarios';
 import { judgeRehearsal, type MachineState, type VerificationCheck } from '../../../local/rehearsal/verification';
+import { parseConfig } from '../../../config/load';
+import type { MetricRecord } from '../../../core/model';
+import rehearsalConfig from '../../../examples/rehearsal/runbook.json';
 import { config, deployment, emptySlots, preflight, releasedSlots, restored, smokeReport } from '../../core/tasks/ledger/fixtures';
 
 const HEALTH_URL = 'http://127.0.0.1:47800/health';
@@ -178,5 +181,87 @@ describe('judgeRehearsal', () => {
 
     expect(verification.checks.map((c) => c.name)).toEqual(['outcome', 'app']);
     expect(verification.data).toBeNull();
+  });
+});
+
+describe('judgeRehearsal: the analysis metrics', () => {
+  /** The demo's analysis: p95-latency relative to its baseline (prometheus), error-rate absolute (prometheus), error-lines (log-file). */
+  const withAnalysis = parseConfig(structuredClone(rehearsalConfig));
+
+  function record(name: string, verdict: MetricRecord['verdict'], outcomes: MetricRecord['measurements'][number]['outcome'][], extra: Partial<MetricRecord> = {}): MetricRecord {
+    return {
+      name,
+      condition: 'pass: result <= baseline * 2',
+      baseline: 0.1,
+      dryRun: false,
+      measurements: outcomes.map((outcome, index) => ({ check: index + 2, at: '2025-03-04T10:12:00.000Z', value: outcome === 'success' ? 0.1 : 0.3, outcome, detail: null })),
+      failures: outcomes.filter((outcome) => outcome === 'failure').length,
+      consecutiveErrors: 0,
+      verdict,
+      ...extra,
+    };
+  }
+
+  function bakeWith(analysis: MetricRecord[], newlyFiring: string[] = []) {
+    return { ...releasedSlots().bake, decision: 'regressed', newlyFiring, analysis };
+  }
+
+  function judgeAnalysis(scenario: string, outcome: ExecutionOutcome, bake: ReturnType<typeof bakeWith> | null): VerificationCheck | undefined {
+    const slots = ended(outcome === 'succeeded' ? 'succeeded' : 'rolled-back', { ...releasedSlots(), bake });
+    return check(judgeRehearsal({ scenario: scenarioNamed(scenario), outcome, config: withAnalysis, slots, traffic: null }, machine()).checks, 'analysis');
+  }
+
+  const passing = [record('p95-latency', 'passing', ['success']), record('error-rate', 'passing', ['success']), record('error-lines', 'passing', ['success'])];
+
+  it('holds for the healthy release when every metric passed on at least one measurement', () => {
+    expect(judgeAnalysis('healthy', 'succeeded', bakeWith(passing))).toEqual({
+      name: 'analysis',
+      ok: true,
+      detail: expect.stringMatching(/^every metric passed: p95-latency passing \(pass: result <= baseline \* 2\): baseline 0\.1, last 0\.1; error-rate passing/),
+    });
+  });
+
+  it('fails for the healthy release when a metric was never measured or only inconclusively', () => {
+    expect(judgeAnalysis('healthy', 'succeeded', bakeWith(passing.slice(0, 2)))?.ok).toBe(false);
+    expect(judgeAnalysis('healthy', 'succeeded', bakeWith([...passing.slice(0, 2), record('error-lines', 'passing', ['inconclusive'])]))?.ok).toBe(false);
+    expect(judgeAnalysis('healthy', 'succeeded', null)).toMatchObject({ ok: false, detail: 'no metric was measured in the bake' });
+  });
+
+  it('holds for latency-regression when the metric relative to its baseline failed and no alarm fired', () => {
+    const bake = bakeWith([record('p95-latency', 'failed', ['failure', 'failure']), ...passing.slice(1)]);
+
+    expect(judgeAnalysis('latency-regression', 'rolled-back', bake)).toEqual({
+      name: 'analysis',
+      ok: true,
+      detail: 'p95-latency failed (pass: result <= baseline * 2): baseline 0.1, last 0.3; no alarm fired',
+    });
+  });
+
+  it('fails for latency-regression when an alarm fired as well: the scenario shows what no alarm catches', () => {
+    const bake = bakeWith([record('p95-latency', 'failed', ['failure', 'failure'])], ['demo-app-p95-latency']);
+
+    expect(judgeAnalysis('latency-regression', 'rolled-back', bake)).toMatchObject({ ok: false, detail: expect.stringContaining('alarms fired too: demo-app-p95-latency') });
+  });
+
+  it('fails for latency-regression when only an absolute metric failed', () => {
+    const bake = bakeWith([passing[0], record('error-rate', 'failed', ['failure'])]);
+
+    expect(judgeAnalysis('latency-regression', 'rolled-back', bake)).toMatchObject({ ok: false, detail: 'no prometheus metric relative to its baseline failed (p95-latency); no alarm fired' });
+  });
+
+  it('holds for log-errors when the log-file metric failed', () => {
+    const bake = bakeWith([...passing.slice(0, 2), record('error-lines', 'failed', ['failure'], { condition: 'pass: result == 0', baseline: 0 })]);
+
+    expect(judgeAnalysis('log-errors', 'rolled-back', bake)).toMatchObject({ ok: true, detail: 'error-lines failed (pass: result == 0): baseline 0, last 0.3; no alarm fired' });
+  });
+
+  it('fails when the configuration has no metric of the kind the scenario needs', () => {
+    const verification = judgeRehearsal({ scenario: scenarioNamed('log-errors'), outcome: 'rolled-back', config, slots: rolledBack(), traffic: null }, machine());
+
+    expect(check(verification.checks, 'analysis')).toEqual({ name: 'analysis', ok: false, detail: 'the log-errors scenario needs a log-file metric in analysis.metrics; the configuration has none' });
+  });
+
+  it('checks nothing of the analysis for the other scenarios', () => {
+    expect(judgeAnalysis('smoke-failure', 'rolled-back', bakeWith(passing))).toBeUndefined();
   });
 });
