@@ -200,12 +200,14 @@ export function failedMetrics(records: readonly MetricRecord[]): string[] {
     .map((record) => {
       const last = record.measurements.at(-1);
       const why = last?.detail ?? (last ? `${last.outcome} at check ${last.check}` : 'never measured');
+      // Failed by failureLimit, by consecutiveErrorLimit, or closed at the last check without a passing measurement.
+      const earlier = record.failures > 0 ? `; ${record.failures} failed measurement(s) earlier` : '';
       const what =
         record.consecutiveErrors > 0 && last?.outcome === 'error'
           ? `its query failed ${record.consecutiveErrors} time(s) in a row: ${why}`
-          : last && last.outcome !== 'failure' && record.failures === 0
-            ? `no measurement passed (${why})`
-            : `${record.failures} failed measurement(s), the last at check ${last?.check}: ${why}`;
+          : last?.outcome === 'failure'
+            ? `${record.failures} failed measurement(s), the last at check ${last.check}: ${why}`
+            : `no measurement passed (${why}${earlier})`;
       return `metric ${record.name}: ${what}`;
     });
 }

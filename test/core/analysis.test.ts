@@ -306,6 +306,20 @@ describe('failedMetrics', () => {
   it('names nothing when every metric passes', () => {
     expect(failedMetrics([])).toEqual([]);
   });
+
+  it('says no measurement passed when the last check closes a metric whose tolerated failure came before inconclusive ones', async () => {
+    const metric = analysisMetric({ successCondition: 'result < 1', failureCondition: 'result > 5', failureLimit: 1 });
+    const history = await bake([metric], scripted(7, 3, 3), { checks: 3 });
+
+    expect(verdicts(history)).toEqual(['passing', 'passing', 'failed']);
+    expect(failedMetrics(history[2])).toEqual(['metric p95: no measurement passed (3 meets neither condition; 1 failed measurement(s) earlier)']);
+  });
+
+  it('names the failed measurement when the last check ends on one the limit still tolerated', async () => {
+    const metric = analysisMetric({ failureLimit: 5 });
+    const history = await bake([metric], scripted(null, 0.9), { checks: 2 });
+    expect(failedMetrics(history[1])).toEqual(['metric p95: 2 failed measurement(s), the last at check 2: 0.9 does not meet "result <= 0.5"']);
+  });
 });
 
 describe('formatNumber', () => {
