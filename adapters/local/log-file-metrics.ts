@@ -10,8 +10,8 @@ const LEADING_TIME = /^\[?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-
 
 /**
  * The rehearsal's log metric: lines of a local log file whose leading time falls in the metric's window
- * (ending at the measurement) and that match its pattern, counted. A file that does not exist is an error
- * naming it: a misspelt path must not read as "no errors".
+ * (ending at the measurement) and that match its pattern, counted. A file that does not exist, or whose lines
+ * all lack such a time, is an error naming it: a misspelt path or another log format must not read as "no errors".
  */
 export class LogFileMetrics implements MetricQuery {
   /** @param workdir relative paths are read from here (the rehearsal's working directory). */
@@ -25,11 +25,15 @@ export class LogFileMetrics implements MetricQuery {
     const until = at.getTime();
     const from = until - metric.windowSeconds * 1000;
     let count = 0;
+    let lines = 0;
+    let timed = 0;
     const stream = createReadStream(path, { encoding: 'utf8' });
     try {
       for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+        if (line.trim() !== '') lines += 1;
         const time = LEADING_TIME.exec(line);
         if (!time) continue;
+        timed += 1;
         const ms = Date.parse(time[1]);
         if (ms > from && ms <= until && pattern.test(line)) count += 1;
       }
@@ -38,6 +42,12 @@ export class LogFileMetrics implements MetricQuery {
       throw new MetricQueryError(`log file ${path}: ${code === 'ENOENT' ? 'does not exist' : (error as Error).message}`);
     } finally {
       stream.destroy();
+    }
+    // A log in another time format would otherwise read as free of errors for ever.
+    if (lines > 0 && timed === 0) {
+      throw new MetricQueryError(
+        `log file ${path}: none of its ${lines} line(s) starts with an ISO 8601 time with a zone, such as 2025-03-14T09:30:00Z or [2025-03-14T10:30:00+01:00], so none can be placed in the window`,
+      );
     }
     return count;
   }

@@ -29,6 +29,8 @@ beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), 'log-file-metrics-'));
   await writeFile(join(workdir, 'app.log'), LOG);
   await writeFile(join(workdir, 'crlf.log'), '2025-03-14T09:29:00Z ERROR one\r\n2025-03-14T09:29:01Z ERROR two\r\n');
+  await writeFile(join(workdir, 'local-time.log'), '2025-03-14 09:29:00,123 ERROR token=s3cr3t refused\n2025-03-14T09:29:30.000 ERROR no zone\n');
+  await writeFile(join(workdir, 'empty.log'), '');
 });
 afterAll(() => rm(workdir, { recursive: true, force: true }));
 
@@ -52,6 +54,19 @@ describe('LogFileMetrics', () => {
 
   it('reads an absolute path as it is, and lines ending in CRLF', async () => {
     expect(await new LogFileMetrics('/nonexistent').value(logFile(join(workdir, 'crlf.log'), 'ERROR (one|two)$'), AT)).toBe(2);
+  });
+
+  it('counts nothing in an empty log: the app has not written yet', async () => {
+    expect(await new LogFileMetrics(workdir).value(logFile('empty.log'), AT)).toBe(0);
+  });
+
+  it('fails when no line starts with a time it can place, rather than reading the log as free of errors', async () => {
+    const error = await new LogFileMetrics(workdir).value(logFile('local-time.log'), AT).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MetricQueryError);
+    expect((error as Error).message).toBe(
+      `log file ${join(workdir, 'local-time.log')}: none of its 2 line(s) starts with an ISO 8601 time with a zone, such as 2025-03-14T09:30:00Z or [2025-03-14T10:30:00+01:00], so none can be placed in the window`,
+    );
+    expect((error as Error).message).not.toContain('s3cr3t');
   });
 
   it('fails when the file does not exist, naming the path', async () => {
