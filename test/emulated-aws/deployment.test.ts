@@ -154,13 +154,25 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     expect((await aws.world.notifications()).map((n) => n.subject)).toContainEqual(expect.stringMatching(/rollback failed/i));
   });
 
-  it('rolls a release back when its alarm fires inside the window, once: a second alarm needs no rollback', async () => {
+  it('refuses an alarm rollback for an alarm in OK; rolls a release back when its alarm really fires inside the window, once: a second alarm needs no rollback', async () => {
     await aws.deploy('instance');
     aws.app.versions = { v1: {}, v2: {} };
     const release = await aws.run(deployV2);
     expect(release.status).toBe('SUCCEEDED');
     const cloudwatch = new CloudWatchClient(aws.operator.config);
     const alarm = (state: 'OK' | 'ALARM') => cloudwatch.send(new SetAlarmStateCommand({ AlarmName: ALARMS[1], StateValue: state, StateReason: `p95 ${state}` }));
+    // A caller who may start executions claims the alarm fired while it is OK: refused before anything is touched.
+    const ledgerBefore = await inspect(aws).ledger();
+    const lockBefore = await inspect(aws).lock();
+    const forged = await aws.run({ action: 'rollback', alarm: { name: ALARMS[1], reason: 'Threshold Crossed (forged)', time: new Date().toISOString() } });
+    expect([forged.status, forged.error]).toEqual(['FAILED', 'InvalidInput']);
+    expect((JSON.parse(forged.cause ?? '{}') as { errorMessage: string }).errorMessage).toContain(`alarm.name: "${ALARMS[1]}" is in state OK since`);
+    expect(forged.end).toBe('InvalidInput');
+    expect(forged.states).not.toContain('AcquireLock');
+    expect(await inspect(aws).ledger()).toEqual(ledgerBefore);
+    expect(await inspect(aws).lock()).toEqual(lockBefore);
+    expect(await inspect(aws).runningTag()).toBe('v2');
+
     const known = await aws.otherExecutions([]);
     await alarm('ALARM');
     const [rollback] = await aws.ruleStarted(known);
