@@ -82,11 +82,16 @@ async function expectEvidenceAndCleanup(run: CliRun): Promise<Record<string, any
   expect(report.rehearsal.verification.checks).toEqual(run.json.verification.checks);
   expect(markdown).toContain(`## Rehearsal: ${run.json.scenario}`);
 
-  const { database } = run.json.workspace;
+  const { database, prometheus } = run.json.workspace;
   expect(await refusesConnections(run.port)).toBe(true);
   expect(await refusesConnections(database.port)).toBe(true);
   expect(existsSync(database.dataDir)).toBe(false);
   expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(database.dataDir);
+  if (prometheus) {
+    expect(await refusesConnections(Number(new URL(prometheus.url).port))).toBe(true);
+    expect(existsSync(prometheus.dir)).toBe(false);
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(prometheus.dir);
+  }
 
   for (const file of await filesUnder(run.workdir)) expect((await readFile(file)).includes(SMOKE_PASSWORD), file).toBe(false);
   expect(run.stdout + run.stderr).not.toContain(SMOKE_PASSWORD);
@@ -119,6 +124,10 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
       expect(run.json.verification.data.before.tables.items.rows).toBeGreaterThan(3000);
       expect(run.json.verification.ok).toBe(true);
       expect(run.stderr).toContain('✔ EvaluateAlarms ×6');
+      // The example's analysis, judged against the Prometheus the rehearsal started: every metric passed.
+      expect(run.stderr).toMatch(/starting Prometheus on 127\.0\.0\.1, scraping 127\.0\.0\.1:\d+\/metrics/);
+      expect(run.json.workspace.prometheus.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(check(run, 'analysis')).toMatchObject({ ok: true, detail: expect.stringMatching(/^every metric passed: p95-latency passing .*; error-rate passing .*; error-lines passing/) });
       const report = await expectEvidenceAndCleanup(run);
       expect(report.outcome.result).toBe('succeeded');
     },
@@ -139,6 +148,61 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
       expect(run.json.verification.ok).toBe(true);
       const report = await expectEvidenceAndCleanup(run);
       expect(report.alarms.bake).toMatchObject({ decision: 'regressed', newlyFiring: ['demo-app-5xx-ratio'] });
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    'latency-regression: v2 three times slower yet under every absolute limit, exits 2 rolled back by the metric relative to its baseline, no alarm firing',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'latency-regression']);
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.json).toMatchObject({ outcome: 'rolled-back', error: 'RolledBack' });
+      expect(run.json.cause).toContain('AlarmFired');
+      expect(run.json.cause).toMatch(/Metric p95-latency: \d+ failed measurement\(s\).*"result <= baseline \* 2" \(baseline [\d.]+, so <= [\d.]+\)/);
+      expect(check(run, 'analysis')).toMatchObject({ ok: true, detail: expect.stringMatching(/^p95-latency failed .*; no alarm fired$/) });
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
+      expect(run.json.verification.data.comparison.identical).toBe(true);
+      expect(run.json.verification.ok).toBe(true);
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.alarms.bake).toMatchObject({ decision: 'regressed', newlyFiring: [] });
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    'log-errors: v2 logs ERROR lines while answering 200, exits 2 rolled back by the log-file metric',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'log-errors']);
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.json.cause).toMatch(/Metric error-lines: 1 failed measurement\(s\), the last at check \d+: \d+ does not meet "result == 0"/);
+      expect(check(run, 'analysis')).toMatchObject({ ok: true, detail: expect.stringMatching(/^error-lines failed .*; no alarm fired$/) });
+      // Answered 200 (a request in flight when the rollback restarts the app may find it unreachable): no alarm could see it.
+      expect(run.json.verification.traffic.byStatus['200']).toBeGreaterThan(0);
+      expect(Object.keys(run.json.verification.traffic.byStatus).filter((status) => /^[45]/.test(status))).toEqual([]);
+      const log = await readFile(join(run.workdir, 'demo-app.log'), 'utf8');
+      expect(log).toMatch(/^\S+Z ERROR demo-app v2: GET \/api\/items: injected fault/m);
+      expect(log).not.toMatch(/ERROR demo-app v1/);
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
+      expect(run.json.verification.ok).toBe(true);
+      await expectEvidenceAndCleanup(run);
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    'fails when Prometheus is not installed, with exit 1 saying what to install, and leaves nothing running',
+    async () => {
+      const run = await rehearseCli([], { PROMETHEUS_BIN: '/nonexistent/prometheus' });
+
+      expect(run.code).toBe(1);
+      expect(run.json).toMatchObject({ outcome: 'failed', error: 'PrometheusNotFoundError' });
+      expect(run.json.cause).toContain("no Prometheus server program '/nonexistent/prometheus' found");
+      expect(run.json.cause).toContain('apt-get install prometheus');
+      expect(run.stderr).toContain('starting a throwaway PostgreSQL');
+      expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(run.workdir);
     },
     REHEARSAL_TIMEOUT_MS,
   );
@@ -273,6 +337,6 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
 
     expect(run.code).toBe(64);
     expect(run.json).toMatchObject({ error: 'UnknownScenarioError', scenario: null });
-    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, rollback-failure');
+    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, rollback-failure');
   });
 });
