@@ -36,12 +36,13 @@ describe('placeProblems', () => {
     expect(placeProblems(parseConfig(structuredClone(rehearsal)), 'local')).toEqual([]);
   });
 
-  it('names every part of the rehearsal example that AWS cannot run, secrets from the environment included', () => {
+  it('names every part of the rehearsal example that AWS cannot run, its log-file metric and secrets from the environment included', () => {
     expect(placeProblems(parseConfig(structuredClone(rehearsal)), 'aws')).toEqual([
       wrongPlace('target', 'process', 'aws'),
       wrongPlace('database', 'postgres', 'aws'),
       wrongPlace('migrations', 'command', 'aws'),
       wrongPlace('alarms', 'prometheus', 'aws'),
+      wrongPlace('metricProvider', 'log-file', 'aws', 'analysis.metrics[2].provider.kind'),
       `smokeTests.secrets.SMOKE_PASSWORD: env secrets are read only in a local rehearsal (deploy-runbook rehearse); on AWS name the secret with Secrets Manager, {"secretsManager": "name or ARN", "jsonKey"?} (got {"env":"DEMO_SMOKE_PASSWORD"})`,
     ]);
   });
