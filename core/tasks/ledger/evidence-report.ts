@@ -133,7 +133,8 @@ export interface ReportExtras {
  */
 export function buildEvidenceReport(slots: ReportSlots, now: Date, extras: ReportExtras = {}): { json: EvidenceReport; markdown: string; charts: ReportChart[] } {
   const json = evidenceOf(slots, now, extras.states ?? []);
-  const charts = (slots.bake?.analysis ?? []).map((record, index) => ({ key: json.analysis?.metrics[index].chart ?? '', svg: metricChartSvg(record) }));
+  const records = slots.bake?.analysis ?? [];
+  const charts = (json.analysis?.metrics ?? []).map((metric, index) => ({ key: metric.chart, svg: metricChartSvg(records[index]) }));
   const flowchart = extras.definition && json.states.length > 0 ? runbookFlowchart(extras.definition, json.states) : null;
   return { json, markdown: renderMarkdown(json, flowchart), charts };
 }
