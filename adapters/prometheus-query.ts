@@ -100,7 +100,9 @@ export class PrometheusQuery implements MetricQuery {
           const secret = match[1] === 'secrets' ? match[2] : undefined;
           const ref = secret === undefined ? undefined : this.deps.secretRefs[secret];
           if (secret === undefined || ref === undefined) throw new MetricQueryError(`analysis metric ${metric}: header ${name} uses ${match[0]}, which is not a secret of analysis.secrets`);
-          value = value.replace(match[0], await this.secret(secret, ref));
+          const resolved = await this.secret(secret, ref);
+          // A function: a replacement string would read $$, $& and $' in the secret as patterns.
+          value = value.replace(match[0], () => resolved);
         }
         return [name, value] as const;
       }),

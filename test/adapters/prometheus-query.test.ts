@@ -80,6 +80,13 @@ describe('PrometheusQuery', () => {
     expect(seen).toEqual([{ path: '/api/v1/query', query: QUERY, time: '1741944600.250', headers: expect.objectContaining({ authorization: `Bearer ${TOKEN}`, accept: 'application/json' }) }]);
   });
 
+  it('sends a secret holding $ patterns as it is, and a secret used twice in one header', async () => {
+    answers(200, vector('1'));
+    const secret = "p@$$w0rd$&$'$1";
+    await adapter({ env: { PROM_TOKEN: secret } }).value(metric({ headers: { Authorization: 'Basic {{secrets.PROM}}', 'X-Twice': '{{secrets.PROM}}|{{secrets.PROM}}' } }), AT);
+    expect(seen[0].headers).toMatchObject({ authorization: `Basic ${secret}`, 'x-twice': `${secret}|${secret}` });
+  });
+
   it('appends the API path to a base path, with or without a trailing slash', async () => {
     answers(200, vector('1'));
     await adapter().value(metric({ url: `${baseUrl}/prometheus/` }), AT);
