@@ -3,7 +3,7 @@ import { ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedAws } from './emulated-aws';
-import { attempts, grantedByRole, inspect, roleOfPrincipal } from './inspect';
+import { attempts, grantedByRole, inspect, roleOfPrincipal, writtenByTheRuntime } from './inspect';
 import { ALARMS } from './stacks';
 import { IMAGE } from './world';
 
@@ -221,8 +221,7 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     const unused: string[] = [];
     for (const [role, actions] of grantedByRole(aws.tier.templates.instance)) {
       for (const action of actions) {
-        // Logs and traces are written by Lambda and Step Functions themselves, not through calls moto sees.
-        if (/^(logs|xray):/.test(action)) continue;
+        if (writtenByTheRuntime(action)) continue;
         if (!used.get(role)?.has(action)) unused.push(`${role} ${action}`);
       }
     }

@@ -44,11 +44,12 @@ export class EmulatedAws {
     readonly app: FakeApp,
   ) {}
 
-  static async start(): Promise<EmulatedAws> {
+  /** `hosts`: more names the functions' network resolves, besides the app's (e.g. a fake Prometheus). */
+  static async start(hosts: Readonly<Record<string, string>> = {}): Promise<EmulatedAws> {
     const tier = await synthesizeTier();
     const app = new FakeApp();
     await app.listen();
-    const host = await FunctionHost.start(app.hosts);
+    const host = await FunctionHost.start({ ...hosts, ...app.hosts });
     const moto = await MotoServer.start(host.url);
     return new EmulatedAws(tier, moto, host, app);
   }

@@ -78,3 +78,11 @@ export function grantedByRole(template: { Resources: Record<string, { Type: stri
   }
   return granted;
 }
+
+/**
+ * Logs and traces Lambda and Step Functions write themselves, not through calls moto sees; a minimality check
+ * skips them. Logs Insights queries (StartQuery, GetQueryResults, StopQuery) are calls the functions make: kept.
+ */
+export function writtenByTheRuntime(action: string): boolean {
+  return action.startsWith('xray:') || (action.startsWith('logs:') && !['logs:StartQuery', 'logs:GetQueryResults', 'logs:StopQuery'].includes(action));
+}

@@ -19,6 +19,15 @@ export const SMOKE_SECRET = 'shop/prod/smoke-user';
 export const ALARMS = ['shop-api-5xx-rate', 'shop-api-p95-latency'] as const;
 export const PASS_ROLES = [`arn:aws:iam::${ACCOUNT}:role/shop-api-task`, `arn:aws:iam::${ACCOUNT}:role/shop-api-execution`] as const;
 
+/** What the analysis stack measures: a CloudWatch namespace, a log group, a Prometheus behind a bearer token. */
+export const METRIC_NAMESPACE = 'ShopApi';
+export const LOG_GROUP = '/ecs/shop-api';
+export const PROMETHEUS_HOST = 'prometheus.tier.test';
+export const PROMETHEUS_PORT = 9090;
+export const PROMETHEUS_SECRET = 'shop/prod/prometheus-token';
+/** An Amazon Managed Service for Prometheus workspace: signed queries the tier cannot answer (see analysis.test.ts). */
+export const APS_WORKSPACE_URL = `https://aps-workspaces.${REGION}.amazonaws.com/workspaces/ws-tier-0001`;
+
 /** A configuration the way a team on ECS + RDS writes it, pointed at resources the tier creates in moto. */
 function shopConfig(name: string, database: RunbookConfigInput['database']): RunbookConfigInput {
   return {
@@ -65,6 +74,61 @@ function shopConfig(name: string, database: RunbookConfigInput['database']): Run
   };
 }
 
+/**
+ * The seeds' thresholds as analysis metrics, one per provider that runs on AWS: the 5xx ratio by metric math over
+ * two CloudWatch metrics, ERROR lines counted by Logs Insights, p95 latency from a Prometheus that wants a bearer
+ * token from Secrets Manager (compared with the baseline), and a dry-run metric on a managed Prometheus workspace.
+ */
+function withAnalysis(config: RunbookConfigInput): RunbookConfigInput {
+  return {
+    ...config,
+    analysis: {
+      // Two measurements in the six-evaluation bake: the third evaluation and the last.
+      checkpoints: '15s, 30s',
+      secrets: { PROMETHEUS_TOKEN: { secretsManager: PROMETHEUS_SECRET, jsonKey: 'token' } },
+      metrics: [
+        {
+          name: 'error-rate',
+          provider: {
+            kind: 'cloudwatch',
+            expression: 'errors / requests',
+            metrics: {
+              errors: { namespace: METRIC_NAMESPACE, metricName: 'Errors5xx', dimensions: { Service: 'shop-api' }, stat: 'Sum' },
+              requests: { namespace: METRIC_NAMESPACE, metricName: 'Requests', dimensions: { Service: 'shop-api' }, stat: 'Sum' },
+            },
+          },
+          windowSeconds: 300,
+          failureCondition: 'result > 0.01',
+        },
+        {
+          name: 'error-lines',
+          provider: { kind: 'logs', logGroupNames: [LOG_GROUP], query: 'filter @message like /ERROR/ | stats count() as errors' },
+          windowSeconds: 300,
+          failureCondition: 'result > 5',
+          // Logs Insights answers no row when no line matched.
+          noData: 'success',
+        },
+        {
+          name: 'p95-latency',
+          provider: {
+            kind: 'prometheus',
+            url: `http://${PROMETHEUS_HOST}:${PROMETHEUS_PORT}`,
+            query: 'histogram_quantile(0.95, sum(rate(http_request_duration_seconds_bucket{job="shop-api"}[5m])) by (le))',
+            headers: { Authorization: 'Bearer {{secrets.PROMETHEUS_TOKEN}}' },
+          },
+          successCondition: 'result <= baseline * 1.5',
+        },
+        {
+          name: 'managed-p99',
+          provider: { kind: 'prometheus', url: APS_WORKSPACE_URL, query: 'histogram_quantile(0.99, sum(rate(http_request_duration_seconds_bucket[5m])) by (le))', sigv4: true },
+          successCondition: 'result <= 2',
+          dryRun: true,
+        },
+      ],
+    },
+  };
+}
+
 /** The stacks the tier deploys, by name: each is one configuration a team could write. */
 export const TIER_STACKS = {
   /** ECS + RDS PostgreSQL instance; the database is restored when migrations ran, without approval. */
@@ -73,6 +137,11 @@ export const TIER_STACKS = {
   approval: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'always', restoreApproval: { required: true, timeoutMinutes: 30 } }),
   /** ECS + Aurora PostgreSQL cluster, restored on every rollback. */
   aurora: shopConfig('shop', { kind: 'aurora-cluster', clusterIdentifier: 'shop-cluster', restorePolicy: 'always', restoreApproval: { required: false } }),
+  /**
+   * Analysis metrics from CloudWatch, Logs Insights and Prometheus deciding beside the alarms; restores are the
+   * other stacks' business, so a rollback here redeploys the app only.
+   */
+  analysis: withAnalysis(shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'never', restoreApproval: { required: false } })),
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
 

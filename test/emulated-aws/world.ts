@@ -16,6 +16,8 @@ export interface AppVersion {
   readonly healthStatus?: number;
   /** Alarms this version sets to ALARM as soon as it serves a request (a regression the bake sees). */
   readonly firesAlarms?: readonly string[];
+  /** Runs once, before this version answers its first request: a change the analysis metrics see (data, log lines). */
+  readonly onServe?: () => Promise<void>;
 }
 
 /**
@@ -74,6 +76,10 @@ export class FakeApp {
     const behaviour = this.versions[version] ?? {};
     const path = request.url ?? '/';
     this.requests.push({ path, version });
+    if (behaviour.onServe && !this.fired.has(`serve:${version}`)) {
+      this.fired.add(`serve:${version}`);
+      await behaviour.onServe();
+    }
     for (const alarm of behaviour.firesAlarms ?? []) {
       if (this.fired.has(alarm)) continue;
       this.fired.add(alarm);

@@ -405,7 +405,23 @@ def _states(p: Permissions) -> None:
     p.need(p.param("stateMachineArn") or p.param("executionArn") or "*")
 
 
-RESOURCES = {"rds": _rds, "ecs": _ecs, "cloudwatch": _cloudwatch, "secretsmanager": _secrets, "lambda": _lambda, "sns": _sns, "states": _states}
+def _logs(p: Permissions) -> None:
+    """StartQuery is authorised on each log group it reads (the log-group ARN, as the Service Authorization
+    Reference lists it); GetQueryResults and StopQuery name a query id and have no resource-level permissions."""
+    if p.action == "StartQuery":
+        names = p.param("logGroupNames") or ([p.param("logGroupName")] if p.param("logGroupName") else [])
+        identifiers = p.param("logGroupIdentifiers") or []
+        for name in names:
+            p.need(p.arn("logs", f"log-group:{name}"))
+        for identifier in identifiers:
+            p.need(identifier if identifier.startswith("arn:") else p.arn("logs", f"log-group:{identifier}"))
+        if not names and not identifiers:
+            p.need("*")
+    else:
+        p.need("*")
+
+
+RESOURCES = {"rds": _rds, "ecs": _ecs, "cloudwatch": _cloudwatch, "secretsmanager": _secrets, "lambda": _lambda, "sns": _sns, "states": _states, "logs": _logs}
 
 
 def _ecs_backend(account: str, region: str):
@@ -910,6 +926,142 @@ def _set_error(self, error):
 
 
 _Environment.set_error = _set_error
+
+
+# --------------------------------------------------------------------------------------------------------------
+# CloudWatch metric math and Logs Insights: the analysis metrics' queries.
+# --------------------------------------------------------------------------------------------------------------
+import ast  # noqa: E402
+import operator  # noqa: E402
+
+import moto.cloudwatch.models as cloudwatch_models  # noqa: E402
+import moto.logs.models as logs_models  # noqa: E402
+from moto.cloudwatch.exceptions import ValidationError as CloudWatchValidationError  # noqa: E402
+from moto.logs.exceptions import LogsClientError  # noqa: E402
+from moto.logs.responses import LogsResponse  # noqa: E402
+
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _metric_math(expression, results):
+    """AWS evaluates metric math (`errors / requests`) over the other queries' series, timestamp by timestamp; moto
+    only returns the series whose id equals the expression. This evaluates arithmetic (+ - * /, numbers,
+    parentheses) over ids, the subset the tier's analysis uses; a datapoint missing from an operand, or a division
+    by zero, yields no datapoint. Anything else is refused, as AWS refuses an expression it cannot parse."""
+    series = {r["id"]: dict(zip(r["timestamps"], r["values"])) for r in results}
+    try:
+        tree = ast.parse(expression, mode="eval").body
+    except SyntaxError as error:
+        raise CloudWatchValidationError(f"Syntax error in metric math expression '{expression}': {error.msg}")
+
+    def ids(node):
+        if isinstance(node, ast.Name):
+            return {node.id}
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            return ids(node.left) | ids(node.right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return ids(node.operand)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return set()
+        raise CloudWatchValidationError(f"the emulated-AWS tier evaluates metric math of + - * / over query ids only, not '{expression}'")
+
+    used = ids(tree)
+    unknown = sorted(used - series.keys())
+    if unknown:
+        raise CloudWatchValidationError(f"Metric math expression '{expression}' uses unknown ids: {', '.join(unknown)}")
+
+    def evaluate(node, at):
+        if isinstance(node, ast.Name):
+            return float(series[node.id][at])
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.UnaryOp):
+            return -evaluate(node.operand, at)
+        return _ARITHMETIC[type(node.op)](evaluate(node.left, at), evaluate(node.right, at))
+
+    stamps = sorted(set.intersection(*(set(series[i]) for i in used)) if used else set(), reverse=True)
+    values, timestamps = [], []
+    for at in stamps:
+        try:
+            values.append(evaluate(tree, at))
+        except ZeroDivisionError:
+            continue
+        timestamps.append(at)
+    return values, timestamps
+
+
+cloudwatch_models.parse_expression = _metric_math
+
+
+class _MalformedQuery(LogsClientError):
+    def __init__(self, message: str):
+        self.code = 400
+        super().__init__("MalformedQueryException", message)
+
+
+_FILTER = re.compile(r"^filter\s+@message\s+like\s+/(.*)/$")
+_STATS_COUNT = re.compile(r"^stats\s+count\(\*?\)(?:\s+as\s+([A-Za-z_][A-Za-z0-9_]*))?$")
+
+
+def _insights(query: str):
+    """The part of the Logs Insights language the tier's queries use: `filter @message like /regex/` and a final
+    `stats count() [as name]`; None for a query moto's own parser handles (fields, sort, limit)."""
+    commands = [c.strip() for c in query.split("|")]
+    if not any(_FILTER.match(c) or c.startswith("stats") for c in commands):
+        return None
+    patterns, count_as = [], None
+    for index, command in enumerate(commands):
+        filtered, counted = _FILTER.match(command), _STATS_COUNT.match(command)
+        if filtered:
+            patterns.append(re.compile(filtered.group(1)))
+        elif counted and index == len(commands) - 1:
+            count_as = counted.group(1) or "count()"
+        else:
+            raise _MalformedQuery(f"the emulated-AWS tier runs Logs Insights queries of 'filter @message like /…/' and a last 'stats count()' only, not '{command}'")
+    return patterns, count_as
+
+
+_original_log_query_init = logs_models.LogQuery.__init__
+
+
+def _log_query_init(self, query_id, start_time, end_time, query, log_groups):
+    """AWS runs the Logs Insights language; moto knows `fields`, `sort` and `limit` and ignores `filter` and `stats`,
+    so a `stats count()` query answers rows of @ptr. This runs filter and a count as AWS does: no row when no line
+    matched (so a count metric says noData: success)."""
+    parsed = _insights(query)
+    if parsed is None:
+        return _original_log_query_init(self, query_id, start_time, end_time, query, log_groups)
+    patterns, count_as = parsed
+    self.query_id, self.start_time, self.end_time, self.query = query_id, start_time, end_time, query
+    self.log_group_names = [group.name for group in log_groups]
+    self.create_time = logs_models.unix_time_millis()
+    matched = [
+        event
+        for group in log_groups
+        for stream in group.streams.values()
+        for event in stream.events
+        if start_time * 1000 <= event.timestamp <= end_time * 1000 and all(p.search(event.message) for p in patterns)
+    ]
+    if count_as is None:
+        self.results = [{"@ptr": e.event_id, "@timestamp": e.timestamp, "@message": e.message} for e in matched]
+    else:
+        self.results = [{count_as: len(matched)}] if matched else []
+    self.status = "Complete"
+
+
+logs_models.LogQuery.__init__ = _log_query_init
+
+
+def _stop_query(self):
+    """AWS stops a running query (false when it had ended already); moto has no StopQuery. Queries here complete
+    at once, so there is nothing left to stop."""
+    query_id = self._get_param("queryId")
+    if query_id not in self.logs_backend.queries:
+        raise logs_models.ResourceNotFoundException("The specified query does not exist.")
+    return json.dumps({"success": False})
+
+
+LogsResponse.stop_query = _stop_query
 
 
 # --------------------------------------------------------------------------------------------------------------
