@@ -1,3 +1,4 @@
+import { run as analysisCheckpoint } from './analysis-checkpoint';
 import { run as backupThroughput } from './backup-throughput';
 import { run as bundles } from './bundles';
 import { run as rehearsal } from './rehearsal';
@@ -10,6 +11,7 @@ const log = (line: string) => console.log(line);
 
 const backup = await backupThroughput({ log });
 const rehearsals = await rehearsal({ log });
+const checkpoint = await analysisCheckpoint({ log });
 const functions = await bundles({ log });
 
 log('');
@@ -24,6 +26,7 @@ for (const r of rehearsals) {
       `largest payload ${(r.data.largestBytes / 1024).toFixed(1)} KiB, ~${(r.data.loggedBytes / 1024).toFixed(0)} KiB logged`,
   );
 }
+log(`  analysis-checkpoint ${checkpoint.metrics} PromQL metrics: ${checkpoint.medianMs} ms median, ${checkpoint.maxMs} ms max per checkpoint (target <= 2000 ms)`);
 const [singleClient, , ...handlers] = functions;
 const largest = handlers.reduce((max, f) => (f.addedBytes > max.addedBytes ? f : max));
 const slowest = handlers.reduce((max, f) => (f.initRatio > max.initRatio ? f : max));
