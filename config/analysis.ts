@@ -64,6 +64,18 @@ export function holds(condition: Condition, value: number, baseline: number | nu
   }
 }
 
+/**
+ * Whether any value could pass: false when both conditions are absolute and every value meeting the success condition
+ * meets the failure condition too, which is judged first. A relative condition depends on the baseline: true.
+ */
+export function canSucceed(success: Condition, failure: Condition): boolean {
+  if (success.bound.kind !== 'number' || failure.bound.kind !== 'number') return true;
+  const [low, high] = [success.bound.value, failure.bound.value].sort((a, b) => a - b);
+  // The two bounds cut the number line into at most five pieces (two of them points): one value of each decides.
+  const values = [low - Math.max(1, Math.abs(low)), low, (low + high) / 2, high, high + Math.max(1, Math.abs(high))];
+  return values.some((value) => holds(success, value, null) === true && holds(failure, value, null) === false);
+}
+
 /** `90s`, `5m`, `2h` → seconds. */
 function durationSeconds(text: string): number | null {
   const match = /^(\d+)\s*(s|m|h)$/.exec(text.trim());

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { historyProblem, timeoutProblem } from './budgets';
-import { apsWorkspaceOf, parseCondition, parseSchedule } from './analysis';
+import { apsWorkspaceOf, canSucceed, parseCondition, parseSchedule } from './analysis';
 import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
@@ -541,6 +541,22 @@ export const AnalysisMetric = z
   .refine((metric) => metric.successCondition !== undefined || metric.failureCondition !== undefined, {
     message: 'needs a successCondition or a failureCondition: without one, no measurement could fail or pass',
     path: ['successCondition'],
+  })
+  .superRefine((metric, ctx) => {
+    if (metric.successCondition === undefined || metric.failureCondition === undefined) return;
+    let conditions;
+    try {
+      conditions = [parseCondition(metric.successCondition), parseCondition(metric.failureCondition)] as const;
+    } catch {
+      return; // already refused, in the parser's words
+    }
+    if (!canSucceed(...conditions)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['successCondition'],
+        message: `can never be met: every value meeting it also meets failureCondition "${metric.failureCondition}", which is judged first, so no measurement could pass`,
+      });
+    }
   });
 
 /** Numbers that decide a release, beside the alarms: measured before the deploy (the baseline) and at checkpoints of the bake. */

@@ -90,6 +90,11 @@ describe('parseConfig: analysis', () => {
       withAnalysis({ metrics: [metric({ successCondition: undefined })] }),
       'analysis.metrics[0].successCondition: needs a successCondition or a failureCondition: without one, no measurement could fail or pass (got nothing)',
     ],
+    [
+      'no value could meet the success condition without meeting the failure condition',
+      withAnalysis({ metrics: [metric({ successCondition: 'result < 1', failureCondition: 'result < 2' })] }),
+      'analysis.metrics[0].successCondition: can never be met: every value meeting it also meets failureCondition "result < 2", which is judged first, so no measurement could pass (got "result < 1")',
+    ],
     ['two metrics share a name', withAnalysis({ metrics: [metric(), metric({ successCondition: 'result < 1' })] }), `analysis.metrics[1].name: duplicate metric name 'p95' (got "p95")`],
     [
       'a header uses a secret analysis.secrets does not define',
@@ -160,6 +165,19 @@ describe('parseConfig: analysis', () => {
 
   it.each(REFUSED)('fails when %s, naming the field and the value', (_case, draft, line) => {
     expect(problemsOf(draft)).toEqual([line]);
+  });
+
+  it('accepts conditions that leave a gap (inconclusive) or overlap only in part, and relative ones it cannot judge before the baseline', () => {
+    const config = parseConfig(
+      withAnalysis({
+        metrics: [
+          metric({ successCondition: 'result < 1', failureCondition: 'result > 5' }),
+          metric({ name: 'overlap', successCondition: 'result <= 1', failureCondition: 'result < 1' }),
+          metric({ name: 'relative', successCondition: 'result < baseline', failureCondition: 'result < 2' }),
+        ],
+      }),
+    );
+    expect(config.analysis.metrics).toHaveLength(3);
   });
 
   it('accepts a checkpoint exactly at the end of the bake, and a delay just under it', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AnalysisSyntaxError, apsWorkspaceOf, boundOf, checkpointChecks, holds, parseCondition, parseSchedule } from '../../config/analysis';
+import { AnalysisSyntaxError, apsWorkspaceOf, boundOf, canSucceed, checkpointChecks, holds, parseCondition, parseSchedule } from '../../config/analysis';
 
 const CONDITION_SHAPE = /must be "result <op> <number>" or "result <op> baseline \[\* \| \+ \| - <number>\]"/;
 
@@ -94,6 +94,38 @@ describe('boundOf and holds', () => {
         expect(holds(parseCondition(`result ${op} ${baseline}`), value, null)).toBe(compare[op](value, baseline));
         expect(holds(parseCondition(`result ${op} baseline + ${shift}`), value, baseline)).toBe(compare[op](value, baseline + shift));
         expect(holds(parseCondition(`result ${op} baseline - ${shift}`), value, baseline)).toBe(compare[op](value, baseline - shift));
+      }),
+    );
+  });
+});
+
+describe('canSucceed', () => {
+  it.each([
+    ['result < 1', 'result < 2', false],
+    ['result <= 1', 'result <= 1', false],
+    ['result == 0', 'result >= 0', false],
+    ['result > 5', 'result > 1', false],
+    ['result >= 1e300', 'result > 0', false],
+    ['result < 1', 'result >= 1', true],
+    ['result <= 0.01', 'result > 0.05', true],
+    ['result <= 1', 'result < 1', true],
+    ['result == 0', 'result != 0', true],
+    ['result != 3', 'result == 3', true],
+    ['result < 2', 'result < 1', true],
+    ['result >= 1e300', 'result < 1e300', true],
+    ['result <= baseline * 1.2', 'result > 0', true],
+    ['result < 1', 'result < baseline', true],
+  ] as const)('success %j beside failure %j: %s', (success, failure, expected) => {
+    expect(canSucceed(parseCondition(success), parseCondition(failure))).toBe(expected);
+  });
+
+  it('agrees with trying every value, for absolute conditions over small integers', () => {
+    const condition = fc.tuple(fc.constantFrom('<', '<=', '>', '>=', '==', '!='), fc.integer({ min: -5, max: 5 })).map(([op, bound]) => parseCondition(`result ${op} ${bound}`));
+    fc.assert(
+      fc.property(condition, condition, (success, failure) => {
+        const values = Array.from({ length: 41 }, (_, i) => -10 + i / 2);
+        const tried = values.some((value) => holds(success, value, null) && !holds(failure, value, null));
+        expect(canSucceed(success, failure)).toBe(tried);
       }),
     );
   });
