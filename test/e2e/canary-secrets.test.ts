@@ -243,6 +243,7 @@ function expectEveryChannelUsed(files: ReadonlyMap<string, string>, workdir: str
   expect(report, 'the evidence report').toHaveLength(1);
   expect(report[0][1]).toContain('canary-errors');
   expect(report[0][1]).toContain('profile');
+  expect(named(/\/reports\/.*\.svg$/), "the metric's chart beside the report").toHaveLength(1);
   const lock = named(/\/locks\/canary-app\.json$/);
   expect(JSON.parse(lock[0][1])).toMatchObject({ state: 'stuck', note: expect.stringContaining('profile') });
   expect(named(/\/notifications\//).map(([, text]) => text).join('')).toContain('rollback failed');
