@@ -60,12 +60,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
   const approveCommand = program
     .command('approve')
-    .description('approve (or --reject) the database restore a rollback waits for')
-    .requiredOption('--token <token>', 'the task token from the approval request')
+    .description("approve (or --reject) the database restore a rollback waits for, taking the request from the stack's approval activity")
+    .requiredOption('--execution <arn>', 'the waiting execution, as the approval request names it')
     .option('--reject', 'reject: roll back without restoring the database')
     .option('--by <name>', 'who decides (default: $GITHUB_ACTOR or $USER)')
     .option('--comment <text>', 'why, kept in the evidence report')
-    .option('--region <region>', 'AWS region (default: $AWS_REGION)');
+    .option('--region <region>', "AWS region (default: the ARN's region)");
   approveCommand.action(() => run(false, () => approve(approveCommand.opts(), io)));
 
   const rehearse = program

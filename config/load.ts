@@ -45,7 +45,7 @@ export function assertDeployableToAws(config: RunbookConfig, source = 'configura
   const problems = placeProblems(config, 'aws');
   if (config.database?.restoreApproval.required && !config.notifications.topicArn) {
     problems.push(
-      'database.restoreApproval.required (true, the default) needs notifications.topicArn — the approval request (with its task token) is sent there, and without it nobody would be asked; set notifications.topicArn, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset)',
+      'database.restoreApproval.required (true, the default) needs notifications.topicArn — the approval request (naming the execution to answer with deploy-runbook approve) is sent there, and without it nobody would be asked; set notifications.topicArn, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset)',
     );
   }
   if (problems.length > 0) throw new ConfigError(source, problems);

@@ -1,9 +1,10 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { RESTORE_APPROVAL_ACTIVITY_OUTPUT } from '../core/restore-approval';
 import { DeployRunbook, type DeployRunbookProps } from './deploy-runbook';
 
 /** Output keys the CLI reads to find the runbook of a stack. */
-export const STACK_OUTPUTS = { stateMachineArn: 'StateMachineArn', bucketName: 'BucketName' } as const;
+export const STACK_OUTPUTS = { stateMachineArn: 'StateMachineArn', bucketName: 'BucketName', restoreApprovalActivityArn: RESTORE_APPROVAL_ACTIVITY_OUTPUT } as const;
 
 /** Stack props plus the runbook's own (`config`, `stateMachineName`, `logRetention`, `removalPolicy`, `alarmRollback`). */
 export interface DeployRunbookStackProps extends StackProps, DeployRunbookProps {}
@@ -27,6 +28,10 @@ export class DeployRunbookStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.bucketName, {
       description: 'Locks, ledger, backup manifests and reports',
       value: this.runbook.bucket.bucketName,
+    });
+    new CfnOutput(this, STACK_OUTPUTS.restoreApprovalActivityArn, {
+      description: 'The restore-approval activity: who approves restores needs states:GetActivityTask and states:SendTaskSuccess/SendTaskFailure on it',
+      value: this.runbook.restoreApproval.activityArn,
     });
   }
 }

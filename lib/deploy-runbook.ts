@@ -2,11 +2,11 @@ import { Names, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Activity, DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { assertDeployableToAws, ConfigError, parseConfig } from '../config/load';
 import type { RunbookConfig, RunbookConfigInput } from '../config/schema';
-import { configSubstitutions, FUNCTION_PLACEHOLDERS, functionFolder, loadDefinition, substitute } from '../statemachines/definition';
+import { ACTIVITY_PLACEHOLDER, configSubstitutions, FUNCTION_PLACEHOLDERS, functionFolder, loadDefinition, substitute } from '../statemachines/definition';
 import { AbandonedExecutionRule } from './abandoned-execution-rule';
 import { AlarmRollbackRule } from './alarm-rollback-rule';
 import { regionProblems } from './config-regions';
@@ -59,6 +59,11 @@ export class DeployRunbook extends Construct {
   readonly stateMachine: StateMachine;
   /** The artifact store: `locks/`, `ledger/`, `backups/`, `reports/`. */
   readonly bucket: Bucket;
+  /**
+   * The activity a restore approval waits on. Whoever approves restores needs states:GetActivityTask,
+   * states:SendTaskSuccess and states:SendTaskFailure on its ARN (the state machine role needs nothing to wait on it).
+   */
+  readonly restoreApproval: Activity;
   /** The task functions by folder under `lambdas/` (`deploy-target`, `smoke-test`, …). */
   readonly functions: Readonly<Record<string, RunbookFunction>>;
   /** The alarm-triggered rollback, when enabled. */
@@ -104,12 +109,14 @@ export class DeployRunbook extends Construct {
     for (const prefix of ['ledger/', 'backups/', 'reports/']) restrictWriters(this.bucket, prefix, [roleOf('ledger')]);
 
     const placeholderArns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, functions[functionFolder(p)].functionArn]));
+    // The approval waits on an activity, not on a callback token in the Task's Parameters: those are logged (level ALL).
+    this.restoreApproval = new Activity(this, 'RestoreApproval');
     this.stateMachine = new StateMachine(this, 'Resource', {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       // The configuration is substituted at synth: the template holds the exact definition that runs.
       definitionBody: DefinitionBody.fromString(JSON.stringify(substitute(definition, configSubstitutions(this.config)))),
-      definitionSubstitutions: placeholderArns,
+      definitionSubstitutions: { ...placeholderArns, [ACTIVITY_PLACEHOLDER]: this.restoreApproval.activityArn },
       logs: {
         // The vendedlogs prefix keeps Step Functions from growing the account's CloudWatch Logs resource policy.
         destination: new LogGroup(this, 'ExecutionLogs', {

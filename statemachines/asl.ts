@@ -96,13 +96,27 @@ export type Params<E> = E extends unknown ? { readonly [K in keyof E]: Param<E[K
 /** Fields of a Pass state's Parameters: literals, Refs and intrinsics of any type. */
 export type PassParams = { readonly [key: string]: Json | Ref<unknown> | Intrinsic | PassParams };
 
+/** A Parameters field reads the task token: it would be written to the execution history and the log. */
+export class TaskTokenInParametersError extends RunbookError {}
+
+/**
+ * `$$.Task.Token` is a bearer credential for the Task's answer. Step Functions writes a Task's effective
+ * Parameters to its history (TaskScheduled) and to the execution log at level ALL, so no state may read it.
+ */
+function refusingTaskToken(key: string, text: string): string {
+  if (/\$\$\.Task\.Token/.test(text)) {
+    throw new TaskTokenInParametersError(`Parameters.${key} reads $$.Task.Token: the token would be logged with the Parameters; wait on an activity instead`);
+  }
+  return text;
+}
+
 /** Writes Parameters as ASL: a Ref or an intrinsic becomes a `key.$` field. */
 export function parameters(fields: PassParams | Params<unknown>): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(fields as Record<string, unknown>)) {
     if (isRef(value) && isPlaceholder(value)) out[key] = placeholderText(value);
-    else if (isRef(value)) out[`${key}.$`] = pathOf(value);
-    else if (isIntrinsic(value)) out[`${key}.$`] = value.intrinsic;
+    else if (isRef(value)) out[`${key}.$`] = refusingTaskToken(key, pathOf(value));
+    else if (isIntrinsic(value)) out[`${key}.$`] = refusingTaskToken(key, value.intrinsic);
     else if (typeof value === 'object' && value !== null && !Array.isArray(value)) out[key] = parameters(value as PassParams);
     else out[key] = value as Json;
   }
@@ -153,7 +167,7 @@ function eventShape(state: string, schema: ZodInternals, given: Record<string, u
 }
 
 /** Fails when the Parameters and the function's event schema disagree on which fields there are. */
-function checkParameters(state: string, fn: LambdaFunction<unknown>, given: Record<string, unknown>): void {
+function checkParameters(state: string, fn: { readonly placeholder: string; readonly schema: z.core.$ZodType }, given: Record<string, unknown>): void {
   const shape = eventShape(state, fn.schema as unknown as ZodInternals, given);
   const unknown = Object.keys(given).filter((key) => !(key in shape));
   const missing = Object.keys(shape).filter((key) => !(key in given) && !OMITTABLE.has(shape[key]._zod.def.type));
@@ -200,8 +214,6 @@ const LAMBDA_RETRY = {
   JitterStrategy: 'FULL',
 } as const;
 
-const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
-
 /** A retrier for errors of the function itself that are worth another attempt. */
 export interface Retrier {
   readonly ErrorEquals: readonly string[];
@@ -222,23 +234,54 @@ export interface TaskOptions {
   readonly next: string;
   /** Retriers after the Lambda one. */
   readonly retry?: readonly Retrier[];
-  /** Waits for SendTaskSuccess: the function is invoked with the Parameters as its Payload. */
-  readonly waitForTaskToken?: boolean;
 }
 
 /** A Task calling a runbook function with the Lambda retrier; its Parameters are checked against the function's event. */
 export function task<E>(state: string, fn: LambdaFunction<E>, given: Params<E>, options: TaskOptions): Record<string, Json> {
   checkParameters(state, fn as LambdaFunction<unknown>, given as Record<string, unknown>);
-  const arn = `\${${fn.placeholder}}`;
-  const event = parameters(given as Params<unknown>);
   return {
     Type: 'Task',
     ...(options.comment ? { Comment: options.comment } : {}),
-    Resource: options.waitForTaskToken ? WAIT_FOR_TOKEN : arn,
-    Parameters: options.waitForTaskToken ? { FunctionName: arn, Payload: event } : event,
+    Resource: `\${${fn.placeholder}}`,
+    Parameters: parameters(given as Params<unknown>),
     ResultPath: options.resultPath,
     TimeoutSeconds: options.timeoutSeconds,
     Retry: [LAMBDA_RETRY, ...(options.retry ?? [])].map((r) => structuredClone(r) as unknown as Json),
+    Catch: options.catch.map((c) => ({ ErrorEquals: [...c.ErrorEquals], ResultPath: c.ResultPath, Next: c.Next })),
+    Next: options.next,
+  };
+}
+
+/**
+ * A Step Functions activity: a queue of tasks a worker takes with GetActivityTask and answers with
+ * SendTaskSuccess/SendTaskFailure. The task token travels only in the GetActivityTask response, never in the
+ * execution's history or log. `schema` is the task input the worker reads.
+ */
+export interface Activity<I> {
+  readonly placeholder: string;
+  readonly schema: z.core.$ZodType;
+  /** Phantom: the task input's type, so Parameters are checked against it. */
+  readonly input?: I;
+}
+
+/** Declares an activity by its ARN placeholder and the schema of the task input its worker reads. */
+export function activity<S extends z.core.$ZodType>(placeholder: string, schema: S): Activity<z.input<S>> {
+  return { placeholder, schema };
+}
+
+/** How an activity Task is wired in: no Lambda retrier (no Lambda is called) and no retry of an answer. */
+export type ActivityTaskOptions = Omit<TaskOptions, 'retry'>;
+
+/** A Task that waits until a worker answers a task of `act`, or TimeoutSeconds passes (States.Timeout). */
+export function activityTask<I>(state: string, act: Activity<I>, given: Params<I>, options: ActivityTaskOptions): Record<string, Json> {
+  checkParameters(state, act, given as Record<string, unknown>);
+  return {
+    Type: 'Task',
+    ...(options.comment ? { Comment: options.comment } : {}),
+    Resource: `\${${act.placeholder}}`,
+    Parameters: parameters(given as Params<unknown>),
+    ResultPath: options.resultPath,
+    TimeoutSeconds: options.timeoutSeconds,
     Catch: options.catch.map((c) => ({ ErrorEquals: [...c.ErrorEquals], ResultPath: c.ResultPath, Next: c.Next })),
     Next: options.next,
   };
@@ -328,6 +371,11 @@ export class States {
   /** Adds a Task calling `fn` (see task()). */
   task<E>(name: string, fn: LambdaFunction<E>, given: Params<E>, options: TaskOptions): this {
     return this.add(name, task(name, fn, given, options));
+  }
+
+  /** Adds a Task waiting on an activity (see activityTask()). */
+  activityTask<I>(name: string, act: Activity<I>, given: Params<I>, options: ActivityTaskOptions): this {
+    return this.add(name, activityTask(name, act, given, options));
   }
 
   toJSON(): Record<string, Record<string, Json>> {

@@ -24,6 +24,12 @@ export const FUNCTION_PLACEHOLDERS = [
 ] as const;
 export type FunctionPlaceholder = (typeof FUNCTION_PLACEHOLDERS)[number];
 
+/**
+ * The placeholder filled with the restore-approval activity's ARN: on AWS the stack's Step Functions activity,
+ * in the local engine a local name whose tasks the caller's handler answers (see core/restore-approval.ts).
+ */
+export const ACTIVITY_PLACEHOLDER = 'RestoreApprovalActivityArn';
+
 /** `DeployTargetFunctionArn` → `deploy-target`: the folder under `lambdas/`. */
 export function functionFolder(placeholder: FunctionPlaceholder): string {
   return placeholder

@@ -27,9 +27,11 @@ import type {
   TaskError,
   WindowDecision,
 } from '../core/model';
+import { RestoreApprovalTask } from '../core/restore-approval';
 import { SmokeTestEvent } from '../core/tasks/smoke-test/smoke-test';
 import { ValidateInputEvent } from '../core/tasks/validate-input/validate-input';
 import {
+  activity,
   catchAll,
   catching,
   choice,
@@ -56,7 +58,7 @@ import {
   wait,
   when,
 } from './asl';
-import type { Json } from './definition';
+import { ACTIVITY_PLACEHOLDER, type Json } from './definition';
 
 /**
  * The execution state (`$`): each slot with the type it has once written. LoadConfig creates every slot
@@ -94,10 +96,9 @@ export interface ExecutionState {
   approvalError: TaskError;
 }
 
-/** The context object (`$$`) fields the runbook reads. */
+/** The context object (`$$`) fields the runbook reads. `$$.Task.Token` is not one: Parameters are logged (asl.ts refuses it). */
 interface Context {
   Execution: { Id: string; Name: string; StartTime: string };
-  Task: { Token: string };
 }
 
 const $ = root<ExecutionState>('$');
@@ -124,6 +125,9 @@ const fn = {
   restoreDatabase: lambdaFunction('RestoreDatabaseFunctionArn', RestoreDatabaseEvent),
   notify: lambdaFunction('NotifyFunctionArn', NotifyEvent),
 };
+
+/** The stack's restore-approval activity: a person's CLI takes its task and answers it (core/restore-approval.ts). */
+const restoreApproval = activity(ACTIVITY_PLACEHOLDER, RestoreApprovalTask);
 
 /** Nothing has changed on the target yet: a failure is recorded, the lock released, the deployment aborted. */
 const BEFORE_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RecordAbort' };
@@ -650,15 +654,27 @@ export function runbookDefinition(): Record<string, Json> {
       fn.notify,
       {
         event: 'approval-requested',
-        taskToken: $$.Task.Token,
         config: sections('name', 'notifications'),
         deployment: $.deployment,
         snapshot: $.snapshot,
         error: $.error,
       },
       {
-        comment: 'Waits for a person: SendTaskSuccess with {"approved": true|false, "by": "..."}; rejection or timeout means no restore.',
-        waitForTaskToken: true,
+        comment:
+          'Asks a person, without any token: the message says to run deploy-runbook approve --execution <arn> (or --reject). If nobody can be asked, no restore.',
+        resultPath: null,
+        timeoutSeconds: 30,
+        catch: [catchAll({ resultPath: '$.approvalError', next: 'RestoreNotApproved' })],
+        next: 'AwaitRestoreApproval',
+      },
+    )
+    .activityTask(
+      'AwaitRestoreApproval',
+      restoreApproval,
+      { kind: 'restore-approval', execution: $$.Execution.Id, target: settings.name, snapshot: $.snapshot.id },
+      {
+        comment:
+          'Waits on the stack\'s activity: deploy-runbook approve takes the task (GetActivityTask, so the token is never in this history) and answers {"approved": true, "by": ...} or RestoreRejected; rejection or timeout means no restore.',
         resultPath: '$.approval',
         timeoutSeconds: '${RestoreApprovalTimeoutSeconds}',
         catch: [catchAll({ resultPath: '$.approvalError', next: 'RestoreNotApproved' })],

@@ -1,31 +1,53 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { type CliIo, regionFrom } from '../io';
+import {
+  DescribeExecutionCommand,
+  DescribeStateMachineForExecutionCommand,
+  GetActivityTaskCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { RunbookError } from '../../core/errors';
+import { APPROVAL_MISDIRECTED, RESTORE_REJECTED, RestoreApprovalTask } from '../../core/restore-approval';
+import { type CliIo } from '../io';
+import { arnRegion } from '../state-machine-arn';
 import { UsageError } from '../usage-error';
+import { EXECUTION_ARN } from './status';
 
-/** Step Functions refused the answer: the token expired (TaskTimedOut), is unknown or malformed. */
+/** The approval could not be answered: no request is pending for the execution, or Step Functions refused the answer. */
 export class ApprovalError extends RunbookError {}
 
 export interface ApproveOptions {
-  readonly token: string;
+  readonly execution: string;
   readonly reject?: boolean;
   readonly by?: string;
   readonly comment?: string;
   readonly region?: string;
 }
 
-/** The Error a rejection sends; RequestRestoreApproval catches it into RestoreNotApproved. */
-export const REJECTED_ERROR = 'RestoreRejected';
-const MAX_TOKEN = 2048;
+/** The Error a rejection sends; AwaitRestoreApproval catches it into RestoreNotApproved. */
+export const REJECTED_ERROR = RESTORE_REJECTED;
+/** GetActivityTask long-polls for up to a minute: this many polls before the CLI says nothing is pending. */
+export const APPROVAL_POLLS = 3;
+/** Tasks of other (ended) executions the CLI hands back before giving up. */
+const MAX_OTHER_TASKS = 5;
+const ACTIVITY_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[A-Za-z0-9_.-]{1,80}$/;
+/** Step Functions' answer when a token's task is over (timed out, its execution ended): nobody can answer it any more. */
+const TASK_OVER = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 /**
- * `deploy-runbook approve --token <t> [--reject]`: answers the restore approval the runbook waits for.
- * The token is a credential for that decision: it is never printed, not even in an error.
+ * `deploy-runbook approve --execution <arn> [--reject]`: answers the restore approval that execution waits for.
+ *
+ * The runbook waits on the stack's restore-approval activity; this takes the pending task with GetActivityTask
+ * (the task token comes only in that answer, never in the execution history, the log or a notification),
+ * checks that the task belongs to the execution the person named, and answers it. The token is a credential:
+ * it is never printed, not even in an error.
  */
 export async function approve(options: ApproveOptions, io: CliIo): Promise<number> {
-  const token = options.token.trim();
-  if (token.length === 0 || token.length > MAX_TOKEN) {
-    throw new UsageError(`--token: must be the task token from the approval request, 1-${MAX_TOKEN} characters (got ${token.length} characters)`);
+  const executionArn = options.execution.trim();
+  if (!EXECUTION_ARN.test(executionArn)) {
+    throw new UsageError(
+      `--execution: must be the execution ARN from the approval request, such as arn:aws:states:eu-west-1:123456789012:execution:deploy-runbook:v1.4.2-20250102T030405Z (got "${executionArn.slice(0, 200)}")`,
+    );
   }
   const by = options.by ?? io.env.GITHUB_ACTOR ?? io.env.USER ?? null;
   if (by !== null && (by.length === 0 || by.length > 128)) throw new UsageError(`--by: must be 1-128 characters (got "${by.slice(0, 40)}")`);
@@ -33,18 +55,112 @@ export async function approve(options: ApproveOptions, io: CliIo): Promise<numbe
     throw new UsageError(`--comment: must be 1-1024 characters (got ${options.comment.length} characters)`);
   }
   const comment = options.comment ?? null;
-  const { sfn } = io.aws(regionFrom(options.region, io.env));
+  const { sfn } = io.aws(options.region ?? arnRegion(executionArn));
+  const name = executionArn.split(':').at(-1);
+
+  // An ended execution waits for nothing: polling for it could only take another execution's request.
+  const described = await asking(`cannot read execution ${name}`, () => sfn.send(new DescribeExecutionCommand({ executionArn })));
+  if (described.status !== 'RUNNING') {
+    throw new ApprovalError(`execution ${name} is ${described.status ?? 'in an unknown state'}: it waits for no approval; nothing was answered`);
+  }
+  const activityArn = approvalActivityOf(
+    (await asking(`cannot read the definition execution ${name} runs`, () => sfn.send(new DescribeStateMachineForExecutionCommand({ executionArn })))).definition,
+    name,
+  );
+
+  const workerName = `deploy-runbook approve${by ? ` by ${by}` : ''}`.slice(0, 80);
+  let otherTasks = 0;
+  for (let poll = 0; poll < APPROVAL_POLLS; ) {
+    const task = await asking(`cannot take the approval request from ${activityArn}`, () => sfn.send(new GetActivityTaskCommand({ activityArn, workerName })));
+    const token = task.taskToken;
+    if (!token) {
+      poll += 1;
+      continue;
+    }
+    const request = parseRequest(task.input);
+    if (request?.execution === executionArn) {
+      await answer(sfn, token, options.reject === true, by, comment);
+      io.stdout.write(
+        options.reject
+          ? `✖ restore rejected${by ? ` by ${by}` : ''}: execution ${name} rolls back without restoring the database\n`
+          : `✔ restore approved${by ? ` by ${by}` : ''}: execution ${name} restores the pre-deploy snapshot\n`,
+      );
+      return 0;
+    }
+    // Another execution's request. Nobody decided on it: it is handed back as not approved (as after a timeout).
+    const other = request?.execution ?? 'an unreadable request';
+    const cause = `taken by deploy-runbook approve --execution ${executionArn}${by ? ` (by ${by})` : ''}, which was asked about another execution: nobody decided on this restore, so the database is not restored`;
+    try {
+      await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: APPROVAL_MISDIRECTED, cause }));
+    } catch (error) {
+      const failure = error as Error;
+      if (!TASK_OVER.has(failure.name)) throw refused(failure, token);
+      // A request left behind by an execution that ended while it waited: nothing to decide; take the next one.
+      otherTasks += 1;
+      if (otherTasks >= MAX_OTHER_TASKS) break;
+      continue;
+    }
+    throw new ApprovalError(
+      `the pending approval request was for execution ${other}, not ${name}: nothing was answered for ${name}; ` +
+        `${other} was told nobody decided (${APPROVAL_MISDIRECTED}) and goes on without restoring its database. ` +
+        'Two executions waited at once, which the deployment lock should prevent: check the lock of this target.',
+    );
+  }
+  throw new ApprovalError(
+    `no approval request of execution ${name} is pending on ${activityArn} (waited ${APPROVAL_POLLS} polls): ` +
+      'it has not reached AwaitRestoreApproval yet, or was already answered or timed out (see deploy-runbook status); nothing was answered',
+  );
+}
+
+/** The activity the execution's AwaitRestoreApproval waits on, read from the definition that execution runs. */
+function approvalActivityOf(definition: string | undefined, name: string | undefined): string {
+  let states: Record<string, { Type?: string; Resource?: unknown }> = {};
   try {
-    if (options.reject) {
+    states = (JSON.parse(definition ?? '{}') as { States?: typeof states }).States ?? {};
+  } catch {
+    // An unreadable definition has no activity: reported below.
+  }
+  const arns = [...new Set(Object.values(states).flatMap((s) => (s.Type === 'Task' && typeof s.Resource === 'string' && ACTIVITY_ARN.test(s.Resource) ? [s.Resource] : [])))];
+  if (arns.length !== 1) {
+    throw new ApprovalError(
+      `execution ${name} runs a definition with ${arns.length === 0 ? 'no approval activity' : `${arns.length} approval activities`}: it is not a deploy-runbook execution this CLI can answer (a runbook deployed before approvals moved to an activity?); nothing was answered`,
+    );
+  }
+  return arns[0];
+}
+
+function parseRequest(input: string | undefined): RestoreApprovalTask | null {
+  try {
+    const parsed = RestoreApprovalTask.safeParse(JSON.parse(input ?? ''));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+async function answer(sfn: SFNClient, token: string, reject: boolean, by: string | null, comment: string | null): Promise<void> {
+  try {
+    if (reject) {
       const cause = `rejected by ${by ?? 'an operator'}${comment ? `: ${comment}` : ''}`;
       await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: REJECTED_ERROR, cause }));
     } else {
       await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ approved: true, by, comment }) }));
     }
   } catch (error) {
-    const failure = error as Error;
-    throw new ApprovalError(`Step Functions refused the answer (${failure.name}): ${failure.message.split(token).join('***')}`);
+    throw refused(error as Error, token);
   }
-  io.stdout.write(options.reject ? `✖ restore rejected${by ? ` by ${by}` : ''}: the rollback goes on without restoring the database\n` : `✔ restore approved${by ? ` by ${by}` : ''}: the runbook restores the pre-deploy snapshot\n`);
-  return 0;
+}
+
+/** Step Functions refused the answer (the task timed out meanwhile, or no permission); the token is masked. */
+function refused(failure: Error, token: string): ApprovalError {
+  return new ApprovalError(`Step Functions refused the answer (${failure.name}): ${failure.message.split(token).join('***')}`);
+}
+
+async function asking<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const failure = error as Error;
+    throw new ApprovalError(`${what} (${failure.name}): ${failure.message}`);
+  }
 }

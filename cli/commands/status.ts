@@ -9,7 +9,7 @@ export interface StatusOptions {
   readonly region?: string;
 }
 
-const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:\S{1,80}$/;
+export const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:\S{1,80}$/;
 
 /** `deploy-runbook status <execution-arn>`: the steps so far and the outcome; --wait follows it to the end. */
 export async function status(executionArn: string, options: StatusOptions, io: CliIo): Promise<number> {

@@ -3,6 +3,7 @@ import type { StateEvent } from '../../core/state-event';
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import {
+  ACTIVITY_PLACEHOLDER,
   configSubstitutions,
   FUNCTION_PLACEHOLDERS,
   type FunctionPlaceholder,
@@ -14,15 +15,21 @@ import {
 
 /** Names the local "ARNs" so that a Task's Resource tells which function folder serves it. */
 const LOCAL_ARN_PREFIX = 'arn:aws:lambda:us-east-1:000000000000:function:deploy-runbook-';
-const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** The local name of the restore-approval activity; its Task is served by the handler like a function's. */
+const LOCAL_ACTIVITY_ARN = 'arn:aws:states:us-east-1:000000000000:activity:deploy-runbook-restore-approval';
+/**
+ * TaskCall.folder of a Task waiting on the restore-approval activity: no function runs, the handler plays the
+ * person answering (return the SendTaskSuccess output, or throw an Error named as SendTaskFailure's error).
+ */
+export const APPROVAL_ACTIVITY = 'activity:restore-approval';
 
 /** One Task invocation, as the rehearsal's dispatcher or a test's script sees it. */
 export interface TaskCall {
   /** The state name, e.g. `CheckDeployment`. */
   readonly state: string;
-  /** The function folder under `lambdas/`, e.g. `deploy-target`. */
+  /** The function folder under `lambdas/`, e.g. `deploy-target`; `APPROVAL_ACTIVITY` for the approval activity. */
   readonly folder: string;
-  /** The Lambda event: the Task's effective Parameters (a waitForTaskToken task's Payload). */
+  /** The Lambda event (the Task's effective Parameters), or the activity task's input. */
   readonly event: Json;
 }
 
@@ -71,6 +78,7 @@ export interface RunOptions {
 export function localDefinition(config: RunOptions['config']): StateMachineDefinition {
   const arns: Record<string, Json> = {};
   for (const placeholder of FUNCTION_PLACEHOLDERS) arns[placeholder] = LOCAL_ARN_PREFIX + functionFolder(placeholder);
+  arns[ACTIVITY_PLACEHOLDER] = LOCAL_ACTIVITY_ARN;
   const definition = substitute(loadDefinition(), { ...configSubstitutions(config), ...arns });
   return definition as unknown as StateMachineDefinition;
 }
@@ -110,20 +118,18 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
     if (state.Type === 'Wait') waits[name] = options.waitMs ?? 0;
     if (state.Type === 'Task') {
       retries[name] = options.retryMs ?? 0;
-      const integration = state.Resource === WAIT_FOR_TOKEN;
-      const resource = integration ? String((state.Parameters as Record<string, Json>).FunctionName) : state.Resource;
-      const folder = folderOf(resource);
+      const activity = state.Resource === LOCAL_ACTIVITY_ARN;
+      const folder = activity ? APPROVAL_ACTIVITY : folderOf(state.Resource);
       taskHandlers[name] = async (input: Json) => {
-        // lambda:invoke integrations receive {FunctionName, Payload}; the function itself sees only Payload.
-        const event = integration ? ((input as Record<string, Json>).Payload ?? null) : input;
         try {
-          const parameters = JSON.stringify(event);
+          const parameters = JSON.stringify(input);
           measure(name, 'parameters', parameters);
           const result = JSON.stringify((await options.handler({ state: name, folder, event: JSON.parse(parameters) as Json })) ?? null);
           measure(name, 'result', result);
           return JSON.parse(result) as Json;
         } catch (error) {
-          throw asLambdaError(error);
+          // SendTaskFailure's error and cause reach the Catch as they were sent; a Lambda's error is wrapped.
+          throw activity ? error : asLambdaError(error);
         }
       };
     }
@@ -135,7 +141,6 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
     overrides: { taskResourceLocalHandlers: taskHandlers, waitTimeOverrides: waits, retryIntervalOverrides: retries },
     context: {
       Execution: { Id: executionId, Name: executionName, StartTime: new Date(startedAt).toISOString(), Input: options.input },
-      Task: { Token: `local-task-token:${executionName}` },
     },
   });
 

@@ -7,7 +7,7 @@ import { type Draft, exampleDraft, exampleWith, TOPIC_ARN } from './fixtures';
 const REHEARSAL_PROBLEMS = placeProblems(parseConfig(structuredClone(rehearsal)), 'aws');
 
 const APPROVAL_WITHOUT_TOPIC =
-  'database.restoreApproval.required (true, the default) needs notifications.topicArn — the approval request (with its task token) is sent there, and without it nobody would be asked; set notifications.topicArn, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset)';
+  'database.restoreApproval.required (true, the default) needs notifications.topicArn — the approval request (naming the execution to answer with deploy-runbook approve) is sent there, and without it nobody would be asked; set notifications.topicArn, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset)';
 
 /** The ConfigError assertDeployableToAws throws; fails the test when it passes. */
 function refusal(draft: Draft, source?: string): ConfigError {

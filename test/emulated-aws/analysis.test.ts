@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakePrometheus, analysisWorld } from './analysis-world';
-import { EmulatedAws } from './emulated-aws';
+import { type Ended, EmulatedAws } from './emulated-aws';
 import { grantedByRole, inspect, roleOfPrincipal } from './inspect';
 import { IMAGE } from './world';
 
@@ -25,9 +25,13 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
   let aws: EmulatedAws;
   const prometheus = new FakePrometheus(() => aws.app.servingVersion());
   const deployV2 = { action: 'deploy', version: 'v2', image: IMAGE('v2'), requestedBy: 'ci' };
+  /** The scenario's execution, read back with its history. */
+  let last: Ended | undefined;
+  const run = async (input: unknown) => (last = await aws.run(input));
 
   /** Deploys the analysis stack into a fresh moto with its world: p95 0.12 s on v1, traffic and INFO lines. */
   async function deploy(options: { logGroup?: boolean } = {}) {
+    last = undefined;
     await aws.deploy('analysis');
     prometheus.queries.length = 0;
     prometheus.latency = { v1: 0.12 };
@@ -63,8 +67,10 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
 
   afterEach(async () => {
     // Every query was allowed by the function's synthesized policy, and the Prometheus token never left Secrets
-    // Manager and the request header: not in a log line, a function's result, a notification or the bucket.
+    // Manager and the request header: not in the history (states' inputs and outputs, the execution's output or
+    // cause), a log line, a function's result, a notification or the bucket.
     expect(aws.denied()).toEqual([]);
+    expect(JSON.stringify(last?.events ?? [])).not.toContain(prometheus.token);
     expect(aws.host.logsContaining(prometheus.token)).toEqual([]);
     expect(JSON.stringify(aws.host.invocations)).not.toContain(prometheus.token);
     expect(JSON.stringify(await aws.world.notifications())).not.toContain(prometheus.token);
@@ -75,7 +81,7 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
     const world = await deploy();
     prometheus.latency = { v1: 0.12, v2: 0.13 };
     aws.app.versions = { v1: {}, v2: { onServe: () => Promise.all([world.traffic(2, 1500), world.log(['INFO v2 started'])]).then(() => undefined) } };
-    const ended = await aws.run(deployV2);
+    const ended = await run(deployV2);
     expect([ended.status, ended.end], ended.cause ?? '').toEqual(['SUCCEEDED', 'DeploymentSucceeded']);
     expect(await inspect(aws).runningTag()).toBe('v2');
 
@@ -95,7 +101,6 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
     expect(record('managed-p99')?.measurements.map((m) => m.outcome)).toEqual(['error', 'error']);
     // Prometheus got the secret's token with every query: the baseline against v1, the checkpoints against v2.
     expect(prometheus.queries.map((q) => [q.version, q.authorized])).toEqual([['v1', true], ['v2', true], ['v2', true]]);
-    expect(JSON.stringify(ended.events)).not.toContain(prometheus.token);
   });
 
   it('rolls back when v2 regresses on each provider in the bake, naming every metric that failed and why', async () => {
@@ -105,7 +110,7 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
     prometheus.latency = { v1: 0.12, v2: 0.36 };
     const errors = Array.from({ length: 12 }, (_, i) => `ERROR payment provider timeout #${i}`);
     aws.app.versions = { v1: {}, v2: { onServe: () => Promise.all([world.traffic(80, 1000), world.log(errors)]).then(() => undefined) } };
-    const ended = await aws.run(deployV2);
+    const ended = await run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
     expect(ended.states).toContain('AlarmFired');
     // Each metric is judged at the first checkpoint (the third evaluation): (1 + 80) / (1000 + 1000) = 0.0405.
@@ -120,7 +125,7 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
   it('aborts before anything changes when a metric query is refused (Logs Insights: unknown log group), naming the metric and the error', async () => {
     await deploy({ logGroup: false });
     aws.app.versions = { v1: {}, v2: {} };
-    const ended = await aws.run(deployV2);
+    const ended = await run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'DeploymentAborted']);
     expect(ended.cause).toContain('metric error-lines: the logs query failed: CloudWatch Logs StartQuery failed: ResourceNotFoundException: The specified log group does not exist.');
     expect(ended.states).not.toContain('TakeSnapshot');

@@ -29,6 +29,8 @@ export function clientConfig(endpoint: string, credentials: AwsCredentials) {
 export interface DeployedStack {
   readonly stackName: string;
   readonly stateMachineArn: string;
+  /** The restore-approval activity (the RestoreApprovalActivityArn output). */
+  readonly restoreApprovalActivityArn: string;
   readonly bucketName: string;
   /** An administrator of the emulated account: the operator (and the CLI) act as this user. */
   readonly admin: AwsCredentials;
@@ -137,5 +139,5 @@ export async function deployStack(moto: MotoServer, host: FunctionHost, tier: Sy
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'operator' }))).AccessKey;
   const admin = { accessKeyId: key?.AccessKeyId ?? '', secretAccessKey: key?.SecretAccessKey ?? '' };
 
-  return { stackName: stack, stateMachineArn, bucketName: output('BucketName'), admin, principals, stateMachinePrincipal: states.arn };
+  return { stackName: stack, stateMachineArn, bucketName: output('BucketName'), restoreApprovalActivityArn: output('RestoreApprovalActivityArn'), admin, principals, stateMachinePrincipal: states.arn };
 }

@@ -31,15 +31,22 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     }
   }
 
-  /** The task token of the approval request the runbook published, read from the topic's subscription. */
-  async function approvalToken(): Promise<string> {
+  /** The approval request the runbook published, read from the topic's subscription. */
+  async function approvalRequest(): Promise<string> {
     for (let attempt = 0; attempt < 200; attempt += 1) {
       const request = (await aws.world.notifications()).find((n) => n.subject?.startsWith('APPROVAL NEEDED'));
-      const token = request && /--task-token (\S+)/.exec(request.message)?.[1];
-      if (token) return token;
+      if (request) return request.message;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error('no approval request was published');
+  }
+
+  /** The CLI command the request tells a person to run, as arguments (it names the execution, never a token). */
+  async function approveCommand(execution: string, reject = false): Promise<string[]> {
+    const message = await approvalRequest();
+    const command = new RegExp(String.raw`npx deploy-runbook (approve --execution (\S+)${reject ? ' --reject' : ''}) --by <name>`).exec(message);
+    expect(command?.[2]).toBe(execution);
+    return command![1].split(' ');
   }
 
   /** Reads until `done` holds: the rule's functions run asynchronously after the execution ended. */
@@ -95,14 +102,21 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     await aws.deploy('approval');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
-    const approved = await cli('approve', '--token', await approvalToken(), '--by', 'lead');
+    const approved = await cli(...(await approveCommand(execution)), '--by', 'lead');
     expect(approved.code, approved.stderr).toBe(0);
     const ended = await aws.waitFor(execution);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
-    expect(ended.states).toEqual(expect.arrayContaining(['RequestRestoreApproval', 'AdvanceRestore']));
+    expect(ended.states).toEqual(expect.arrayContaining(['RequestRestoreApproval', 'AwaitRestoreApproval', 'AdvanceRestore']));
     const ids = (await inspect(aws).instances()).map((i) => i.id).sort();
     expect(ids).toEqual(['shop-db', expect.stringMatching(/^shop-db-failed-\d{14}$/)]);
-    // The token is a credential: the CLI never prints it.
+    // Issue 9, item 13: the wait is on the stack's activity; its history names who took the request, and no
+    // event, notification or CLI output carries a task token.
+    const scheduled = ended.events.find((e) => e.type === 'ActivityScheduled')?.activityScheduledEventDetails;
+    expect(scheduled?.resource).toBe(aws.stack.restoreApprovalActivityArn);
+    expect(JSON.parse(scheduled?.input ?? '{}')).toEqual({ kind: 'restore-approval', execution, target: 'shop', snapshot: expect.stringMatching(/^deploy-runbook-/) });
+    expect(ended.events.find((e) => e.type === 'ActivityStarted')?.activityStartedEventDetails).toEqual({ workerName: 'deploy-runbook approve by lead' });
+    expect(JSON.stringify(ended.events)).not.toMatch(/taskToken|Task\.Token|waitForTaskToken/);
+    expect((await approvalRequest())).not.toMatch(/task-token|--token/);
     expect(approved.stdout + approved.stderr).not.toMatch(/--task-token|[A-Za-z0-9+/]{64,}/);
   });
 
@@ -110,7 +124,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     await aws.deploy('approval');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
-    const rejected = await cli('approve', '--token', await approvalToken(), '--reject', '--by', 'lead', '--comment', 'data written since is worth more');
+    const rejected = await cli(...(await approveCommand(execution, true)), '--by', 'lead', '--comment', 'data written since is worth more');
     expect(rejected.code, rejected.stderr).toBe(0);
     const ended = await aws.waitFor(execution);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
@@ -125,7 +139,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     await aws.deploy('approval');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
-    await approvalToken();
+    await approvalRequest();
 
     await aws.operator.sfn.send(new StopExecutionCommand({ executionArn: execution, error: 'OperatorStopped', cause: 'stopped while the restore waited' }));
 

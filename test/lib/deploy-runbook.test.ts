@@ -7,7 +7,7 @@ import { AlarmRollbackRule } from '../../lib/alarm-rollback-rule';
 import { DeployRunbook } from '../../lib/deploy-runbook';
 import { STACK_OUTPUTS } from '../../lib/deploy-runbook-stack';
 import { InvalidRunbookPropsError } from '../../lib/errors';
-import { FUNCTION_PLACEHOLDERS, placeholdersOf, substitute, type Json } from '../../statemachines/definition';
+import { ACTIVITY_PLACEHOLDER, FUNCTION_PLACEHOLDERS, placeholdersOf, substitute, type Json } from '../../statemachines/definition';
 import { bareInput, config, exampleInput, resources, synth } from './fixtures';
 
 type Validate = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -20,7 +20,8 @@ describe('the runbook state machine', () => {
   const machineId = s.stack.getLogicalId(s.stack.runbook.stateMachine.node.defaultChild as never);
   const machine = all[machineId].Properties;
   const definition = JSON.parse(machine.DefinitionString as string) as Record<string, Json>;
-  const substitutions = machine.DefinitionSubstitutions as Record<string, { 'Fn::GetAtt': [string, string] }>;
+  const { [ACTIVITY_PLACEHOLDER]: activitySubstitution, ...substitutions } = machine.DefinitionSubstitutions as Record<string, { 'Fn::GetAtt': [string, string] }>;
+  const activityId = s.stack.getLogicalId(s.stack.runbook.restoreApproval.node.defaultChild as never);
 
   it('is the construct default child, a Standard state machine with tracing', () => {
     expect(s.stack.runbook.node.defaultChild).toBe(s.stack.runbook.stateMachine);
@@ -45,9 +46,20 @@ describe('the runbook state machine', () => {
     expect(states.ValidateInput.Parameters.config).toEqual(JSON.parse(JSON.stringify(config(exampleInput))));
   });
 
-  it('leaves only function ARN placeholders, each a key of DefinitionSubstitutions', () => {
-    expect(placeholdersOf(definition).sort()).toEqual(Object.keys(substitutions).sort());
+  it('leaves only function ARN placeholders and the approval activity ARN, each a key of DefinitionSubstitutions', () => {
+    expect(placeholdersOf(definition).sort()).toEqual([...Object.keys(substitutions), ACTIVITY_PLACEHOLDER].sort());
     expect(Object.keys(substitutions).sort()).toEqual([...FUNCTION_PLACEHOLDERS].sort());
+  });
+
+  it('waits for a restore approval on an activity of its own, which the state machine role needs no permission for', () => {
+    s.template.resourceCountIs('AWS::StepFunctions::Activity', 1);
+    // Issue 9, item 13: the synthesized definition (logged at level ALL) reads no task token anywhere.
+    expect(machine.DefinitionString).not.toMatch(/Task\.Token|waitForTaskToken/);
+    expect(all[activityId].Type).toBe('AWS::StepFunctions::Activity');
+    expect(activitySubstitution).toEqual({ Ref: activityId });
+    const roleStatements = JSON.stringify(Object.values(all).filter((r) => r.Type === 'AWS::IAM::Policy'));
+    expect(roleStatements).not.toContain(activityId);
+    expect(roleStatements).not.toMatch(/states:(GetActivityTask|SendTask)/);
   });
 
   it('substitutes each placeholder with the ARN of a distinct Lambda function', () => {
@@ -61,7 +73,8 @@ describe('the runbook state machine', () => {
   });
 
   it('validates with asl-validator once CloudFormation has filled in the function ARNs', () => {
-    const arns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, `arn:aws:lambda:eu-west-1:123456789012:function:${p}`]));
+    const arns: Record<string, Json> = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, `arn:aws:lambda:eu-west-1:123456789012:function:${p}`]));
+    arns[ACTIVITY_PLACEHOLDER] = 'arn:aws:states:eu-west-1:123456789012:activity:restore-approval';
     const result = validateAsl(substitute(definition, arns));
     expect(result.errorsText()).toBe('');
     expect(result.isValid).toBe(true);
@@ -73,10 +86,11 @@ describe('the runbook state machine', () => {
     });
   });
 
-  it('outputs the state machine ARN and the bucket name under fixed keys for the CLI', () => {
+  it('outputs the state machine ARN, the bucket name and the approval activity ARN under fixed keys', () => {
     expect(s.template.toJSON().Outputs).toEqual({
       [STACK_OUTPUTS.stateMachineArn]: { Description: expect.any(String), Value: { Ref: machineId } },
       [STACK_OUTPUTS.bucketName]: { Description: expect.any(String), Value: { Ref: s.stack.getLogicalId(s.stack.runbook.bucket.node.defaultChild as never) } },
+      RestoreApprovalActivityArn: { Description: expect.any(String), Value: { Ref: activityId } },
     });
   });
 

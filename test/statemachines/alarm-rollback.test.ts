@@ -76,7 +76,7 @@ describe('an alarm-triggered rollback', () => {
 
     const { snapshot } = releasedVersion();
     expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'RolledBack', error: 'RolledBack' });
-    expect(run.states).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow', 'RollbackApp', 'CheckRollback', 'RequestRestoreApproval', ...RESTORE_CALLS, ...TAIL]);
+    expect(run.states).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow', 'RollbackApp', 'CheckRollback', 'RequestRestoreApproval', 'AwaitRestoreApproval', ...RESTORE_CALLS, ...TAIL]);
     expect(run.log.event('RequestRestoreApproval')).toMatchObject({ snapshot, error: { Error: 'AlarmFired' } });
     expect(run.log.event('AdvanceRestore')).toMatchObject({ snapshot });
   });

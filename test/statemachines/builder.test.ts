@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  activity,
+  activityTask,
   catchAll,
   DuplicateStateError,
   format,
@@ -14,6 +16,7 @@ import {
   root,
   States,
   task,
+  TaskTokenInParametersError,
   wait,
 } from '../../statemachines/asl';
 import { renderDefinition } from '../../statemachines/build';
@@ -68,6 +71,30 @@ describe('the definition builder', () => {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' }],
       Next: 'Done',
     });
+  });
+
+  it('waits on an activity without the Lambda retrier, its Parameters checked against the task input', () => {
+    const approvals = activity('RestoreApprovalActivityArn', z.object({ execution: z.string() }));
+    const $$ = root<{ Execution: { Id: string } }>('$$');
+    expect(activityTask('AwaitApproval', approvals, { execution: $$.Execution.Id }, { ...options, timeoutSeconds: '${RestoreApprovalTimeoutSeconds}' })).toEqual({
+      Type: 'Task',
+      Resource: '${RestoreApprovalActivityArn}',
+      Parameters: { 'execution.$': '$$.Execution.Id' },
+      ResultPath: '$.lock',
+      TimeoutSeconds: '${RestoreApprovalTimeoutSeconds}',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' }],
+      Next: 'Done',
+    });
+    expect(() => activityTask('AwaitApproval', approvals, { execution: $$.Execution.Id, extra: 1 } as never, options)).toThrow(ParametersMismatchError);
+  });
+
+  // Issue 9, item 13: Parameters are logged with execution data (level ALL); the token is a credential.
+  it('refuses to write the task token into Parameters, as a path or inside an intrinsic', () => {
+    const $$ = root<{ Task: { Token: string } }>('$$');
+    expect(() => parameters({ taskToken: $$.Task.Token })).toThrow(TaskTokenInParametersError);
+    expect(() => parameters({ nested: { token: format('token {}', $$.Task.Token) } })).toThrow(
+      new TaskTokenInParametersError('Parameters.token reads $$.Task.Token: the token would be logged with the Parameters; wait on an activity instead'),
+    );
   });
 
   it('leaves out fields the event fills with a default', () => {

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load';
 import {
+  ACTIVITY_PLACEHOLDER,
   configSubstitutions,
   FUNCTION_PLACEHOLDERS,
   functionFolder,
@@ -102,15 +103,16 @@ describe('placeholdersOf', () => {
     expect(placeholdersOf({ a: '${Config.polling.snapshot}', b: 'x ${Config.name} ${Other}' })).toEqual(['Config', 'Other']);
   });
 
-  it('finds exactly the function ARNs and the configuration values in the runbook, the timeout first', () => {
+  it('finds exactly the function ARNs, the approval activity ARN and the configuration values in the runbook, the timeout first', () => {
     const used = placeholdersOf(loadDefinition());
 
     expect(used.slice(0, 2)).toEqual(['ExecutionTimeoutSeconds', 'RunbookConfig']);
-    expect([...used].sort()).toEqual([...FUNCTION_PLACEHOLDERS, ...Object.keys(configSubstitutions(parseConfig(exampleDraft())))].sort());
+    expect([...used].sort()).toEqual([...FUNCTION_PLACEHOLDERS, ACTIVITY_PLACEHOLDER, ...Object.keys(configSubstitutions(parseConfig(exampleDraft())))].sort());
   });
 
-  it('finds none left once the configuration and the function ARNs are filled in', () => {
-    const arns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, `arn:aws:lambda:eu-west-1:123456789012:function:${functionFolder(p)}`]));
+  it('finds none left once the configuration, the function ARNs and the activity ARN are filled in', () => {
+    const arns: Record<string, Json> = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, `arn:aws:lambda:eu-west-1:123456789012:function:${functionFolder(p)}`]));
+    arns[ACTIVITY_PLACEHOLDER] = 'arn:aws:states:eu-west-1:123456789012:activity:restore-approval';
     const filled = substitute(loadDefinition(), { ...configSubstitutions(parseConfig(exampleDraft())), ...arns });
 
     expect(placeholdersOf(filled)).toEqual([]);
@@ -172,6 +174,6 @@ describe('configSubstitutions', () => {
     expect(filled.States.LoadConfig.Parameters?.config).toEqual({ database: config.database, migrations: config.migrations });
     expect(filled.States.Deploy.Parameters?.config).toEqual({ target: config.target });
     expect(filled.States.WaitForSnapshot.Seconds).toBe(config.polling.snapshot.intervalSeconds);
-    expect(filled.States.RequestRestoreApproval.TimeoutSeconds).toBe(1200);
+    expect(filled.States.AwaitRestoreApproval.TimeoutSeconds).toBe(1200);
   });
 });

@@ -52,7 +52,7 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   CheckRollbackWindow: WindowDecision,
   RollbackApp: DeployHandle,
   CheckRollback: DeployStatus,
-  RequestRestoreApproval: Approval,
+  AwaitRestoreApproval: Approval,
   AdvanceRestore: RestoreState,
   VerifyRollback: SmokeReport,
 };

@@ -14,6 +14,8 @@ import {
   type Scripts,
   testConfig,
 } from './harness';
+import { APPROVAL_ACTIVITY } from '../../local/engine/engine';
+import { RestoreApprovalTask } from '../../core/restore-approval';
 
 const MIGRATION_FAILS: Scripts = { CheckMigrations: new MigrationFailedError('migration 0042_split_orders exited with code 1') };
 const SMOKE_FAILS: Scripts = { SmokeTest: defaultWith({ passed: false, summary: '1 of 5 checks failed: health' }) };
@@ -23,6 +25,8 @@ const TAIL = ['VerifyRollback', 'RecordRollback', 'ReleaseLockAfterRollback', 'N
 const SKIPPED = { restored: false, decision: 'skipped' };
 const NOT_APPROVED = { restored: false, decision: 'not-approved' };
 const RESTORED = { restored: true, decision: 'restored', phase: 'done' };
+/** The notification asking a person, then the wait on the approval activity. */
+const ASKED = ['RequestRestoreApproval', 'AwaitRestoreApproval'];
 
 /** One row of the RestoreDecision matrix. */
 interface Row {
@@ -66,35 +70,35 @@ const ROWS: Row[] = [
     name: 'approval left unsaid: a person is asked before the restore (the safer default)',
     database: { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db' },
     trigger: MIGRATION_FAILS,
-    restoreCalls: ['RequestRestoreApproval', ...RESTORE_CALLS],
+    restoreCalls: [...ASKED, ...RESTORE_CALLS],
     restore: RESTORED,
   },
   {
     name: 'approval required and approved: restored',
     database: databaseWith({ restorePolicy: 'always', restoreApproval: APPROVAL }),
     trigger: SMOKE_FAILS,
-    restoreCalls: ['RequestRestoreApproval', ...RESTORE_CALLS],
+    restoreCalls: [...ASKED, ...RESTORE_CALLS],
     restore: RESTORED,
   },
   {
     name: 'approval required and rejected: not restored',
     database: databaseWith({ restorePolicy: 'always', restoreApproval: APPROVAL }),
-    trigger: { ...SMOKE_FAILS, RequestRestoreApproval: { approved: false, by: 'dba@example.com', comment: 'orders were written since; keep the data' } },
-    restoreCalls: ['RequestRestoreApproval'],
+    trigger: { ...SMOKE_FAILS, AwaitRestoreApproval: { approved: false, by: 'dba@example.com', comment: 'orders were written since; keep the data' } },
+    restoreCalls: ASKED,
     restore: NOT_APPROVED,
   },
   {
     name: 'approval required, nobody answers in time (States.Timeout): not restored',
     database: databaseWith({ restorePolicy: 'always', restoreApproval: APPROVAL }),
-    trigger: { ...SMOKE_FAILS, RequestRestoreApproval: failure('States.Timeout', 'no answer within 1800 seconds') },
-    restoreCalls: ['RequestRestoreApproval'],
+    trigger: { ...SMOKE_FAILS, AwaitRestoreApproval: failure('States.Timeout', 'no answer within 1800 seconds') },
+    restoreCalls: ASKED,
     restore: NOT_APPROVED,
   },
   {
     name: 'approval required, answered with SendTaskFailure (RestoreRejected): not restored',
     database: databaseWith({ restorePolicy: 'always', restoreApproval: APPROVAL }),
-    trigger: { ...SMOKE_FAILS, RequestRestoreApproval: failure('RestoreRejected', 'rejected by dba@example.com') },
-    restoreCalls: ['RequestRestoreApproval'],
+    trigger: { ...SMOKE_FAILS, AwaitRestoreApproval: failure('RestoreRejected', 'rejected by dba@example.com') },
+    restoreCalls: ASKED,
     restore: NOT_APPROVED,
   },
 ];
@@ -120,20 +124,33 @@ describe('the database restore decision', () => {
     expect(second).toMatchObject({ snapshot, restore: { decision: 'restoring', phase: 'restoring', snapshotId: snapshot.id } });
   });
 
-  it('hands the approval function the Payload (with the task token), not the lambda:invoke parameters', async () => {
+  it('asks with a notification that carries no token, then waits on the approval activity for this execution', async () => {
     const config = testConfig({ database: databaseWith({ restoreApproval: APPROVAL }) });
     const run = await runScripted({ config, input: deployInput(), tasks: MIGRATION_FAILS });
 
-    const [call] = run.log.callsTo('RequestRestoreApproval');
-    expect(call.folder).toBe('notify');
-    expect(Object.keys(call.event as object).sort()).toEqual(['config', 'deployment', 'error', 'event', 'snapshot', 'taskToken']);
-    expect(call.event).toMatchObject({
+    const [asked] = run.log.callsTo('RequestRestoreApproval');
+    expect(asked.folder).toBe('notify');
+    expect(Object.keys(asked.event as object).sort()).toEqual(['config', 'deployment', 'error', 'event', 'snapshot']);
+    expect(asked.event).toMatchObject({
       event: 'approval-requested',
-      taskToken: expect.stringMatching(/\S/),
-      deployment: { approvalTimeoutSeconds: 1800 },
+      deployment: { approvalTimeoutSeconds: 1800, executionId: run.executionId },
       snapshot: run.log.event('RecordBackup').snapshot,
       error: { Error: 'MigrationFailedError', Cause: lambdaCause(new MigrationFailedError('migration 0042_split_orders exited with code 1')) },
     });
+    const [waiting] = run.log.callsTo('AwaitRestoreApproval');
+    expect(waiting.folder).toBe(APPROVAL_ACTIVITY);
+    expect(waiting.event).toEqual({ kind: 'restore-approval', execution: run.executionId, target: config.name, snapshot: run.log.event('RecordBackup').snapshot.id });
+    expect(RestoreApprovalTask.safeParse(waiting.event).success).toBe(true);
+  });
+
+  it('records a rejection as SendTaskFailure sent it: the error and the cause, not wrapped as a Lambda error', async () => {
+    const config = testConfig({ database: databaseWith({ restorePolicy: 'always', restoreApproval: APPROVAL }) });
+    const run = await runScripted({ config, input: deployInput(), tasks: { ...SMOKE_FAILS, AwaitRestoreApproval: failure('RestoreRejected', 'rejected by dba@example.com: keep the orders') } });
+
+    expect(run.log.event('RecordRollback')).toMatchObject({ restore: NOT_APPROVED });
+    expect(run.events.filter((e) => e.state === 'AwaitRestoreApproval' && e.error)).toEqual([
+      expect.objectContaining({ error: 'RestoreRejected', cause: 'rejected by dba@example.com: keep the orders' }),
+    ]);
   });
 
   it('fails when a step of the restore fails: RollbackFailed, the lock kept and marked stuck', async () => {

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { Deployment } from '../../core/model';
+import { runbookDefinition } from '../../statemachines/runbook';
 import {
+  ACTIVITY_PLACEHOLDER,
   configSubstitutions,
   FUNCTION_PLACEHOLDERS,
   functionFolder,
@@ -22,7 +24,8 @@ const validate = createRequire(import.meta.url)('asl-validator') as Validate;
 
 const config = testConfig();
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
-const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** The Task that waits for a person: on the stack's activity, so its timeout is the approval's, not a Lambda's. */
+const APPROVAL_ACTIVITY = `\${${ACTIVITY_PLACEHOLDER}}`;
 /** A Lambda runs 15 minutes at most: a longer Task timeout could never fire. */
 const LAMBDA_MAX_SECONDS = 900;
 
@@ -35,7 +38,8 @@ function filled(): Json {
   const arns = Object.fromEntries(
     FUNCTION_PLACEHOLDERS.map((p) => [p, `arn:aws:lambda:eu-west-1:123456789012:function:deploy-runbook-${functionFolder(p)}`]),
   );
-  return substitute(loadDefinition(), { ...configSubstitutions(config), ...arns });
+  const activity = { [ACTIVITY_PLACEHOLDER]: 'arn:aws:states:eu-west-1:123456789012:activity:deploy-runbook-restore-approval' };
+  return substitute(loadDefinition(), { ...configSubstitutions(config), ...arns, ...activity });
 }
 
 function tasksOf(def: Definition): [string, State][] {
@@ -52,7 +56,7 @@ function successors(state: State): string[] {
 function timeoutProblems(def: Definition): string[] {
   return tasksOf(def).flatMap(([name, s]) => {
     if (typeof s.TimeoutSeconds === 'number') {
-      const max = s.Resource === WAIT_FOR_TOKEN ? Infinity : LAMBDA_MAX_SECONDS;
+      const max = s.Resource === APPROVAL_ACTIVITY ? Infinity : LAMBDA_MAX_SECONDS;
       return s.TimeoutSeconds >= 1 && s.TimeoutSeconds <= max ? [] : [`${name}: TimeoutSeconds ${s.TimeoutSeconds} is out of range`];
     }
     const path = /^\$\.deployment\.([A-Za-z]+)$/.exec(s.TimeoutSecondsPath ?? '');
@@ -61,7 +65,8 @@ function timeoutProblems(def: Definition): string[] {
 }
 
 function retryProblems(def: Definition): string[] {
-  return tasksOf(def).flatMap(([name, s]) => {
+  // The approval activity calls no Lambda, and an answer (or its absence) is never retried.
+  return tasksOf(def).filter(([, s]) => s.Resource !== APPROVAL_ACTIVITY).flatMap(([name, s]) => {
     const retry: State[] = s.Retry ?? [];
     const retrier = retry.find((r) => LAMBDA_SERVICE_ERRORS.every((e) => r.ErrorEquals.includes(e)));
     const problems: string[] = [];
@@ -224,20 +229,34 @@ describe('the runbook definition', () => {
   });
 
   it('uses only configuration and function ARN placeholders, and every function placeholder', () => {
-    const known = [...Object.keys(configSubstitutions(config)), ...FUNCTION_PLACEHOLDERS];
+    const known = [...Object.keys(configSubstitutions(config)), ...FUNCTION_PLACEHOLDERS, ACTIVITY_PLACEHOLDER];
     const used = placeholdersOf(loadDefinition());
     expect(used.filter((p) => !known.includes(p))).toEqual([]);
-    expect(FUNCTION_PLACEHOLDERS.filter((p) => !used.includes(p))).toEqual([]);
+    expect([...FUNCTION_PLACEHOLDERS, ACTIVITY_PLACEHOLDER].filter((p) => !used.includes(p))).toEqual([]);
   });
 
-  it('runs every Task on a deploy-runbook function; only the approval goes through waitForTaskToken, with the token in its Payload', () => {
+  it('runs every Task on a deploy-runbook function, except the approval, which waits on the stack\'s activity', () => {
     const arns = FUNCTION_PLACEHOLDERS.map((p) => `\${${p}}`);
-    for (const [name, s] of tasksOf(definition())) {
-      expect(arns, name).toContain(s.Resource === WAIT_FOR_TOKEN ? s.Parameters.FunctionName : s.Resource);
-    }
-    const waiting = tasksOf(definition()).filter(([, s]) => s.Resource === WAIT_FOR_TOKEN);
-    expect(waiting.map(([name]) => name)).toEqual(['RequestRestoreApproval']);
-    expect(waiting[0][1].Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+    const [functions, activities] = [tasksOf(definition()).filter(([, s]) => s.Resource !== APPROVAL_ACTIVITY), tasksOf(definition()).filter(([, s]) => s.Resource === APPROVAL_ACTIVITY)];
+    for (const [name, s] of functions) expect(arns, name).toContain(s.Resource);
+    expect(activities.map(([name]) => name)).toEqual(['AwaitRestoreApproval']);
+    expect(activities[0][1]).toMatchObject({
+      Parameters: { kind: 'restore-approval', 'execution.$': '$$.Execution.Id', target: config.name, 'snapshot.$': '$.snapshot.id' },
+      ResultPath: '$.approval',
+      TimeoutSeconds: config.database!.restoreApproval.timeoutMinutes * 60,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.approvalError', Next: 'RestoreNotApproved' }],
+    });
+    // The person is asked first, by a notification; nobody asked means no restore.
+    expect(definition().States.RequestRestoreApproval).toMatchObject({ Resource: '${NotifyFunctionArn}', Parameters: { event: 'approval-requested' }, Next: 'AwaitRestoreApproval' });
+  });
+
+  // Issue 9, item 13: a Task's Parameters are written to its TaskScheduled event and, at level ALL with execution
+  // data, to the execution log; a callback token there lets anyone who reads the logs approve a restore.
+  it('never reads the task token: no state, Parameters or intrinsic anywhere in the definition mentions $$.Task.Token or waitForTaskToken', () => {
+    const text = JSON.stringify(loadDefinition());
+    expect(text).not.toContain('Task.Token');
+    expect(text).not.toContain('waitForTaskToken');
+    expect(JSON.stringify(runbookDefinition())).toBe(JSON.stringify(loadDefinition()));
   });
 
   it('gives every Task a timeout', () => {

@@ -183,8 +183,19 @@ const CASES: Case[] = [
   rollbackFailedAt('AdvanceRestore', new RestoreFailedError('instance shop-prod-db is in state modifying'), [...happyPathThrough('SmokeTest'), 'RollbackApp', 'CheckRollback', 'AdvanceRestore']),
   rollbackFailedAt('VerifyRollback', failure('Error', 'smoke tests timed out after 300 s'), [...ROLLING_BACK, 'VerifyRollback']),
   {
-    state: 'RequestRestoreApproval',
+    state: 'AwaitRestoreApproval',
     error: failure('States.Timeout', 'nobody answered within 60 minutes'),
+    config: testConfig({ database: databaseWith({ restoreApproval: { required: true } }) }),
+    reach: SMOKE_FAILED,
+    status: 'FAILED',
+    terminal: 'RolledBack',
+    cause: ROLLED_BACK_AFTER_SMOKE,
+    calls: [...happyPathThrough('SmokeTest'), 'RollbackApp', 'CheckRollback', 'RequestRestoreApproval', 'AwaitRestoreApproval', 'VerifyRollback', 'RecordRollback', 'ReleaseLockAfterRollback', 'NotifyRolledBack'],
+  },
+  {
+    // Nobody could be asked (SNS refused): no restore, without waiting for an answer that cannot come.
+    state: 'RequestRestoreApproval',
+    error: failure('AuthorizationError', 'not authorized to perform SNS:Publish'),
     config: testConfig({ database: databaseWith({ restoreApproval: { required: true } }) }),
     reach: SMOKE_FAILED,
     status: 'FAILED',

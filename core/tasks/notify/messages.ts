@@ -92,9 +92,10 @@ function abandoned(target: string, ended: EndedExecution): Message {
 }
 
 function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requested' }>): Message {
-  const { config, deployment, snapshot, taskToken } = event;
+  const { config, deployment, snapshot } = event;
   const target = config.name;
   const minutes = Math.round(deployment.approvalTimeoutSeconds / 60);
+  // No token here: whoever answers takes the request from the stack's activity with their own AWS credentials.
   return {
     subject: `APPROVAL NEEDED: restore ${target} database from ${snapshot.id}?`,
     message: lines(
@@ -106,12 +107,12 @@ function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requeste
       `Answer within ${minutes} min; without an answer the database is not restored.`,
       '',
       'Approve:',
-      `  aws stepfunctions send-task-success --task-token ${taskToken} --task-output '{"approved":true,"by":"<name>"}'`,
+      `  npx deploy-runbook approve --execution ${deployment.executionId} --by <name>`,
       '',
       'Reject:',
-      `  aws stepfunctions send-task-failure --task-token ${taskToken} --error RestoreRejected`,
+      `  npx deploy-runbook approve --execution ${deployment.executionId} --reject --by <name>`,
       '',
-      `Or with the runbook's CLI: npx deploy-runbook approve --token ${taskToken} --by <name> (add --reject to refuse).`,
+      "Answering needs AWS credentials allowed states:GetActivityTask, states:SendTaskSuccess and states:SendTaskFailure on the stack's RestoreApprovalActivityArn output.",
       '',
       ...details(deployment),
     ),

@@ -10,14 +10,15 @@ const common = { config: judged<Pick<RunbookConfig, 'name' | 'notifications'>>()
 const NotifiedOutcome = z.partial(Outcome, { result: true, reportKey: true, ledgerKey: true });
 const optionalError = z._default(z.nullable(TaskError), null);
 
-/** The Parameters of the Notify* states, the Payload of RequestRestoreApproval, and what the rule on abandoned executions sends. */
+/** The Parameters of the Notify* states and RequestRestoreApproval, and what the rule on abandoned executions sends. */
 export const NotifyEvent = z.discriminatedUnion('event', [
   z.object({ event: z.literal('succeeded'), ...common, outcome: NotifiedOutcome, lockError: optionalError }),
   z.object({ event: z.literal('aborted'), ...common, error: optionalError, lockError: optionalError }),
   z.object({ event: z.literal('rolled-back'), ...common, outcome: z._default(z.nullable(NotifiedOutcome), null), error: optionalError, lockError: optionalError }),
   z.object({ event: z.literal('rollback-failed'), ...common, error: optionalError, rollbackError: optionalError }),
   z.object({ event: z.literal('no-rollback'), ...common, window: WindowDecision }),
-  z.object({ event: z.literal('approval-requested'), ...common, taskToken: z.string().check(z.minLength(1)), snapshot: SnapshotRef, error: optionalError }),
+  // Strict, so no task token can ride along: the person answers through the stack's activity (core/restore-approval.ts), naming deployment.executionId.
+  z.strictObject({ event: z.literal('approval-requested'), ...common, snapshot: SnapshotRef, error: optionalError }),
   z.object({ event: z.literal('execution-ended'), config: common.config, ended: EndedExecution }),
 ]);
 export type NotifyEvent = z.output<typeof NotifyEvent>;
@@ -25,7 +26,7 @@ export type NotifyEvent = z.output<typeof NotifyEvent>;
 export interface NotifyDeps {
   /** Null when the target has no notification topic: nothing is sent. */
   readonly notifier: Notifier | null;
-  /** Where to say that a notification could not go out; never given the task token. */
+  /** Where to say that a notification could not go out. */
   readonly warn?: (message: string) => void;
 }
 

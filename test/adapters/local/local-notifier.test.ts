@@ -62,11 +62,11 @@ describe('LocalNotifier', () => {
 
   it('writes an approval request a person can act on during a rehearsal', async () => {
     const event = NotifyEvent.parse(
-      JSON.parse(JSON.stringify({ event: 'approval-requested', config, deployment, taskToken: 'local-token-1', snapshot, error: { Error: 'MigrationFailedError', Cause: 'exit code 1' } })),
+      JSON.parse(JSON.stringify({ event: 'approval-requested', config, deployment, snapshot, error: { Error: 'MigrationFailedError', Cause: 'exit code 1' } })),
     );
     expect(await notify(event, { notifier: new LocalNotifier(store, undefined, clock) })).toEqual({ published: true });
     const text = (await log()) ?? '';
     expect(text).toContain(`[approval-requested] APPROVAL NEEDED: restore shop-api database from ${snapshot.id}?`);
-    expect(text).toContain('aws stepfunctions send-task-failure --task-token local-token-1 --error RestoreRejected');
+    expect(text).toContain(`npx deploy-runbook approve --execution ${deployment.executionId} --reject --by <name>`);
   });
 });

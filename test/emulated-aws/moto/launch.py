@@ -162,6 +162,111 @@ def _start_details(self):
 ParserExecution.get_start_execution_details = _start_details
 
 
+# Activities. AWS: a Task whose Resource is an activity ARN waits until a worker takes its task with
+# GetActivityTask (the only place the task token appears) and answers it with SendTaskSuccess/SendTaskFailure.
+# moto 5.2: CloudFormation cannot create AWS::StepFunctions::Activity, activities live in a store the
+# interpreter never reads (each execution gets an empty one, so the Task fails with "The activity activity_arn
+# does not exist"), and there is no GetActivityTask. The runbook's restore approval waits on an activity.
+from moto.core.common_models import CloudFormationModel  # noqa: E402
+from moto.stepfunctions.parser.asl.eval.callback.callback import ActivityCallbackEndpoint  # noqa: E402
+from moto.stepfunctions.parser.backend.activity import Activity as ParserActivity  # noqa: E402
+from moto.stepfunctions.responses import StepFunctionResponse  # noqa: E402
+
+_activity_stores: dict[tuple[str, str], dict[str, ParserActivity]] = {}
+# AWS's GetActivityTask holds a poll open for up to a minute.
+ACTIVITY_POLL_SECONDS = 60
+
+
+def _activity_store(account_id: str, region_name: str) -> dict[str, ParserActivity]:
+    return _activity_stores.setdefault((account_id, region_name), {})
+
+
+_original_create_activity = sfn_models.StepFunctionBackend.create_activity
+
+
+def _create_activity(self, name, tags=None, encryption_configuration=None):
+    """Registers the activity where the interpreter looks for it, with an empty queue (a new stack, a new queue)."""
+    activity = _original_create_activity(self, name, tags, encryption_configuration)
+    _activity_store(self.account_id, self.region_name)[activity.arn] = ParserActivity(arn=activity.arn, name=name)
+    return activity
+
+
+sfn_models.StepFunctionBackend.create_activity = _create_activity
+
+_original_execution_init = ParserExecution.__init__
+
+
+def _execution_init(self, *args, **kwargs):
+    """Every execution sees the account's activities, as on AWS."""
+    kwargs["activity_store"] = _activity_store(kwargs["account_id"], kwargs["region_name"])
+    _original_execution_init(self, *args, **kwargs)
+
+
+ParserExecution.__init__ = _execution_init
+
+
+class _CfnActivity(CloudFormationModel):
+    """AWS::StepFunctions::Activity: Ref is the ARN, as on AWS."""
+
+    # moto files every model under the service its module names (moto.<service>.…).
+    __module__ = "moto.stepfunctions.tier_activity"
+
+    def __init__(self, arn: str, name: str):
+        self.arn = arn
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::StepFunctions::Activity"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn", "Name")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return {"Arn": self.arn, "Name": self.name}[attribute_name]
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        activity = stepfunctions_parser_backends[account_id][region_name].create_activity(properties.get("Name", resource_name))
+        return cls(activity.arn, activity.name)
+
+
+def _get_activity_task(self):
+    """GetActivityTask: a long poll for the next task of the activity; taking it starts it (ActivityStarted)."""
+    activity_arn = self._get_param("activityArn")
+    worker_name = self._get_param("workerName")
+    backend = self.stepfunction_backend
+    backend.describe_activity(activity_arn)
+    activity = _activity_store(backend.account_id, backend.region_name).get(activity_arn)
+    deadline = time.monotonic() + ACTIVITY_POLL_SECONDS
+    while activity is not None and time.monotonic() < deadline:
+        try:
+            task = activity.get_task()
+        except IndexError:
+            time.sleep(0.05)
+            continue
+        for execution in backend._get_executions():
+            endpoint = execution.exec_worker.env.callback_pool_manager.get(task.task_token) if execution.exec_worker else None
+            if isinstance(endpoint, ActivityCallbackEndpoint):
+                endpoint.notify_activity_task_start(worker_name=worker_name)
+                break
+        return ActionResult({"taskToken": task.task_token, "input": task.task_input})
+    return ActionResult({})
+
+
+StepFunctionResponse.get_activity_task = _get_activity_task
+
+
 def _scaled_wait(self, env, wait_seconds):
     """Time is compressed: a Wait lasts TIER_TIME_SCALE of its seconds (loops count checks, not time)."""
     if wait_seconds > 0:
@@ -402,7 +507,7 @@ def _sns(p: Permissions) -> None:
 
 
 def _states(p: Permissions) -> None:
-    p.need(p.param("stateMachineArn") or p.param("executionArn") or "*")
+    p.need(p.param("stateMachineArn") or p.param("executionArn") or p.param("activityArn") or "*")
 
 
 def _logs(p: Permissions) -> None:

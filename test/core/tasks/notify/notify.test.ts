@@ -59,27 +59,28 @@ describe('notify', () => {
     expect(sns).not.toHaveReceivedAnyCommand();
   });
 
-  it('asks for a restore approval with the exact commands that answer it', async () => {
+  it('asks for a restore approval with the exact commands that answer it, naming the execution and no token', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
-    await notify(eventOf({ event: 'approval-requested', taskToken: TOKEN, snapshot, error: smokeFailed }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: 'approval-requested', snapshot, error: smokeFailed }), { notifier: snsNotifierFor(client, config) });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe(`APPROVAL NEEDED: restore shop-api database from ${snapshot.id}?`);
-    expect(input.Message).toContain(`aws stepfunctions send-task-success --task-token ${TOKEN} --task-output '{"approved":true,"by":"<name>"}'`);
-    expect(input.Message).toContain(`aws stepfunctions send-task-failure --task-token ${TOKEN} --error RestoreRejected`);
-    expect(input.Message).toContain(`npx deploy-runbook approve --token ${TOKEN}`);
+    expect(input.Message).toContain(`npx deploy-runbook approve --execution ${deployment.executionId} --by <name>`);
+    expect(input.Message).toContain(`npx deploy-runbook approve --execution ${deployment.executionId} --reject --by <name>`);
+    expect(input.Message).toContain("states:GetActivityTask, states:SendTaskSuccess and states:SendTaskFailure on the stack's RestoreApprovalActivityArn");
+    // Issue 9, item 13: whoever reads the topic (or the logs it is copied to) cannot answer with what it says.
+    expect(input.Message).not.toMatch(/task-token|taskToken|--token/i);
     expect(input.Message).toContain('Answer within 60 min; without an answer the database is not restored.');
     expect(input.Message).toContain('every write since then is lost');
     expect(input.MessageAttributes?.event).toEqual({ DataType: 'String', StringValue: 'approval-requested' });
   });
 
-  it('warns, without the task token, when an approval is requested but no topic is configured', async () => {
+  it('warns when an approval is requested but no topic is configured', async () => {
     const quiet = { ...config, notifications: {} };
     const warn = vi.fn();
-    const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'approval-requested', config: quiet, deployment, taskToken: TOKEN, snapshot, error: smokeFailed })));
+    const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'approval-requested', config: quiet, deployment, snapshot, error: smokeFailed })));
     expect(await notify(event, { notifier: snsNotifierFor(client, quiet), warn })).toEqual({ published: false });
     expect(warn).toHaveBeenCalledOnce();
     expect(warn.mock.calls[0][0]).toContain('nobody was told');
-    expect(warn.mock.calls[0][0]).not.toContain(TOKEN);
     expect(sns).not.toHaveReceivedAnyCommand();
   });
 
@@ -150,7 +151,8 @@ describe('notify', () => {
     expect(sent.Message).toContain(ended.executionArn);
   });
 
-  it('fails when an approval request has no task token', () => {
-    expect(() => eventOf({ event: 'approval-requested', snapshot, error: smokeFailed })).toThrow();
+  it('fails when an approval request carries a task token, or has no snapshot', () => {
+    expect(() => eventOf({ event: 'approval-requested', taskToken: TOKEN, snapshot, error: smokeFailed })).toThrow(/taskToken/);
+    expect(() => eventOf({ event: 'approval-requested', error: smokeFailed })).toThrow();
   });
 });
