@@ -25,6 +25,7 @@ import {
   REHEARSAL_SCRAPE_INTERVAL_MS,
   rehearsalEnv,
   startAll,
+  untilBaselineData,
 } from './setup';
 import { stateTimings } from './state-timings';
 import { bakeTrafficListener, Traffic, TRAFFIC_PATH, trafficRate, warmUpTrafficListener } from './traffic';
@@ -158,6 +159,11 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       const scrapes = prometheus ? WARM_UP_SCRAPES * REHEARSAL_SCRAPE_INTERVAL_MS : 0;
       await sleep(Math.max(warmedUp - Date.now(), scrapes), undefined, { signal }).catch(() => undefined);
       interrupted(signal);
+    }
+    if (prometheus) {
+      const without = await untilBaselineData(config, prometheus.url, ports.metricQuery, signal);
+      interrupted(signal);
+      if (without.length > 0) announce(`Prometheus has no data yet for ${without.join(', ')}: Preflight will say so`);
     }
     const recorder = new OutcomeRecorder(dispatcher.handle);
     const listeners = [...(traffic ? [bakeTrafficListener(traffic)] : []), ...(warmUp ? [warmUpTrafficListener(warmUp)] : [])];

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import type { RunbookConfig } from '../../config/schema';
+import type { AnalysisMetric, RunbookConfig } from '../../config/schema';
+import { needsBaseline } from '../../core/analysis';
+import type { MetricQuery } from '../../core/ports/metric-query';
 import type { DeployTarget } from '../../core/ports/deploy-target';
 import type { Migrator } from '../../core/ports/migrator';
 import { RunbookError } from '../../core/errors';
@@ -71,6 +73,25 @@ export async function providePrometheus(config: RunbookConfig, teardown: Teardow
   const server = await startPrometheus({ targets: [target], metricsPath, scrapeIntervalMs: REHEARSAL_SCRAPE_INTERVAL_MS });
   teardown.add('stop Prometheus', () => (keepRunning() ? Promise.resolve() : server.stop()));
   return server;
+}
+
+/** How long the rehearsal waits for its Prometheus to answer the baseline queries before leaving them to Preflight. */
+const BASELINE_DATA_TIMEOUT_MS = 20_000;
+
+/**
+ * Waits until every metric read from the rehearsal's Prometheus (`url`) that compares with its baseline has data:
+ * Preflight aborts the deploy when such a metric has none, and a loaded machine may miss a scrape or two of the
+ * warm-up traffic. Returns the names still without data when the time is up (Preflight then judges them).
+ */
+export async function untilBaselineData(config: RunbookConfig, url: string, query: MetricQuery, signal?: AbortSignal, timeoutMs = BASELINE_DATA_TIMEOUT_MS): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting: AnalysisMetric[] = config.analysis.metrics.filter((metric) => metric.provider.kind === 'prometheus' && metric.provider.url === url && needsBaseline(metric));
+  for (;;) {
+    const values = await Promise.all(waiting.map((metric) => query.value(metric, new Date()).catch(() => null)));
+    waiting = waiting.filter((_, index) => values[index] === null);
+    if (waiting.length === 0 || Date.now() >= deadline || signal?.aborted) return waiting.map((metric) => metric.name);
+    await sleep(REHEARSAL_SCRAPE_INTERVAL_MS);
+  }
 }
 
 /** Lets the rehearsal's Prometheus outlive it (`--keep`), and says how to stop it and delete its data. */

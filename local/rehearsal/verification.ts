@@ -118,8 +118,8 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
 
 /**
  * What the analysis metrics decided, when a scenario says what it must be: for a regression only a metric can see,
- * a failed metric of the expected kind and no alarm; for a release expected to succeed, every deciding metric
- * passing on evidence (at least one passing measurement). Null when the scenario expects neither.
+ * a failed metric of the expected kind and no alarm; for a release expected to succeed that reached its bake, every
+ * deciding metric passing on evidence (at least one passing measurement). Null when the scenario expects neither.
  */
 function analysisCheck(input: Pick<VerificationInput, 'scenario' | 'config' | 'slots'>): VerificationCheck | null {
   const { scenario, config } = input;
@@ -136,7 +136,8 @@ function analysisCheck(input: Pick<VerificationInput, 'scenario' | 'config' | 's
     const which = failed.length > 0 ? failed.map(describeRecord).join('; ') : `no ${wanted} failed (${candidates.map((metric) => metric.name).join(', ')})`;
     return { name: 'analysis', ok, detail: `${which}; ${alarms.length === 0 ? 'no alarm fired' : `alarms fired too: ${alarms.join(', ')}`}` };
   }
-  if (scenario.expected !== 'succeeded' || config.analysis.metrics.length === 0) return null;
+  // A release stopped before its bake fails the outcome check already: there is nothing to judge here.
+  if (scenario.expected !== 'succeeded' || config.analysis.metrics.length === 0 || !bake) return null;
   const deciding = records.filter((record) => !record.dryRun);
   const passed = deciding.filter((record) => record.verdict === 'passing' && record.measurements.some((measurement) => measurement.outcome === 'success'));
   const ok = deciding.length === config.analysis.metrics.filter((metric) => !metric.dryRun).length && passed.length === deciding.length;

@@ -224,7 +224,11 @@ describe('judgeRehearsal: the analysis metrics', () => {
   it('fails for the healthy release when a metric was never measured or only inconclusively', () => {
     expect(judgeAnalysis('healthy', 'succeeded', bakeWith(passing.slice(0, 2)))?.ok).toBe(false);
     expect(judgeAnalysis('healthy', 'succeeded', bakeWith([...passing.slice(0, 2), record('error-lines', 'passing', ['inconclusive'])]))?.ok).toBe(false);
-    expect(judgeAnalysis('healthy', 'succeeded', null)).toMatchObject({ ok: false, detail: 'no metric was measured in the bake' });
+    expect(judgeAnalysis('healthy', 'succeeded', bakeWith([]))).toMatchObject({ ok: false, detail: 'no metric was measured in the bake' });
+  });
+
+  it('checks nothing of the analysis when the release never reached its bake: the outcome check says so', () => {
+    expect(judgeAnalysis('healthy', 'rolled-back', null)).toBeUndefined();
   });
 
   it('holds for latency-regression when the metric relative to its baseline failed and no alarm fired', () => {
