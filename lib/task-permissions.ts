@@ -18,6 +18,7 @@ import type { Construct } from 'constructs';
 import { apsWorkspaceOf } from '../config/analysis';
 import type { RunbookConfig } from '../config/schema';
 import { snapshotIdPrefix } from '../core/tasks/database-snapshot/snapshot-id';
+import { lockKey } from '../core/tasks/deployment-lock/deployment-lock';
 import { ResourceArns } from './resource-arns';
 
 /**
@@ -51,7 +52,7 @@ export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBuc
     // An alarm rollback is accepted only for a watched alarm that is in ALARM: ValidateInput reads it.
     'validate-input': validateGrants(arns, config),
     'deployment-lock': storeGrants(bucket, ['locks/*']),
-    ledger: storeGrants(bucket, ['ledger/*', 'backups/*', 'reports/*']),
+    ledger: [...storeGrants(bucket, ['ledger/*', 'backups/*', 'reports/*']), ...watchGrants(bucket, config)],
     preflight: preflightGrants(arns, config),
     'database-snapshot': snapshotGrants(arns, config),
     'deploy-target': deployGrants(arns, config),
@@ -74,6 +75,13 @@ function storeGrants(bucket: IBucket, prefixes: readonly string[]): TaskGrant[] 
     // A listing is limited to the function's own prefixes; that 404 check carries no prefix, hence IfExists.
     { actions: [S3.listBucket], resources: [bucket.bucketArn], conditions: { StringLikeIfExists: { 's3:prefix': [...prefixes] } } },
   ];
+}
+
+/** CheckWatch reads the lock, never writes it: a deployment holding the target ends the post-release watch. */
+function watchGrants(bucket: IBucket, config: RunbookConfig): TaskGrant[] {
+  if (!config.analysis.watch) return [];
+  const lock = bucket.arnForObjects(lockKey(config.name));
+  return [{ actions: [S3.getObject], resources: [lock] }];
 }
 
 function hookInvoke(functionArn: string): TaskGrant {
@@ -214,7 +222,11 @@ function analysisGrants(arns: ResourceArns, config: RunbookConfig, options: { re
   const logGroups = [...new Set(providers.flatMap((provider) => (provider.kind === 'logs' ? provider.logGroupNames : [])))];
   if (logGroups.length > 0) {
     grants.push(
-      { actions: [LOGS_INSIGHTS_IAM.startQuery], resources: logGroups.map((name) => arns.logGroup(name)) },
+      {
+        actions: [LOGS_INSIGHTS_IAM.startQuery],
+        resources: logGroups.flatMap((name) => [arns.logGroup(name), `${arns.logGroup(name)}:*`]),
+        wildcardReason: 'logs:StartQuery is authorized on the log group, which AWS has been seen to name with its streams (log-group:NAME:log-stream:); :* covers that form of the named group only',
+      },
       {
         actions: [LOGS_INSIGHTS_IAM.getQueryResults, LOGS_INSIGHTS_IAM.stopQuery],
         resources: ['*'],

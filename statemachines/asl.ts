@@ -123,18 +123,31 @@ export function parameters(fields: PassParams | Params<unknown>): Record<string,
   return out;
 }
 
-/** A runbook function: the placeholder its ARN is written as, and the schema of the event it accepts. */
-export interface LambdaFunction<E> {
+/** What a Task runs: the placeholder its ARN is written as, and the schema of the input it is given. */
+interface TaskResource<I> {
   readonly placeholder: string;
   readonly schema: z.core.$ZodType;
-  /** Phantom: the event's input type, so Parameters are checked against it. */
-  readonly event?: E;
+  /** Phantom: the input's type, so Parameters are checked against it. */
+  readonly input?: I;
 }
+
+/** A runbook function: its ARN placeholder and the schema of the event it accepts. */
+export type LambdaFunction<E> = TaskResource<E>;
 
 /** Declares a function by its ARN placeholder and event schema. */
 export function lambdaFunction<S extends z.core.$ZodType>(placeholder: string, schema: S): LambdaFunction<z.input<S>> {
   return { placeholder, schema };
 }
+
+/**
+ * A Step Functions activity: a queue of tasks a worker takes with GetActivityTask and answers with
+ * SendTaskSuccess/SendTaskFailure. The task token travels only in the GetActivityTask response, never in the
+ * execution's history or log. Its schema is the task input the worker reads.
+ */
+export type Activity<I> = TaskResource<I>;
+
+/** Declares an activity by its ARN placeholder and the schema of the task input its worker reads. */
+export const activity: <S extends z.core.$ZodType>(placeholder: string, schema: S) => Activity<z.input<S>> = lambdaFunction;
 
 /** Parameters name a field the event schema does not have, or leave out one it requires. */
 export class ParametersMismatchError extends RunbookError {}
@@ -238,35 +251,23 @@ export interface TaskOptions {
 
 /** A Task calling a runbook function with the Lambda retrier; its Parameters are checked against the function's event. */
 export function task<E>(state: string, fn: LambdaFunction<E>, given: Params<E>, options: TaskOptions): Record<string, Json> {
-  checkParameters(state, fn as LambdaFunction<unknown>, given as Record<string, unknown>);
+  return taskState(state, fn, given, options, [LAMBDA_RETRY, ...(options.retry ?? [])]);
+}
+
+/** A Task state running `resource` with checked Parameters and the given retriers (none: no Retry field). */
+function taskState<I>(state: string, resource: TaskResource<I>, given: Params<I>, options: ActivityTaskOptions, retry: readonly object[]): Record<string, Json> {
+  checkParameters(state, resource, given as Record<string, unknown>);
   return {
     Type: 'Task',
     ...(options.comment ? { Comment: options.comment } : {}),
-    Resource: `\${${fn.placeholder}}`,
+    Resource: `\${${resource.placeholder}}`,
     Parameters: parameters(given as Params<unknown>),
     ResultPath: options.resultPath,
     TimeoutSeconds: options.timeoutSeconds,
-    Retry: [LAMBDA_RETRY, ...(options.retry ?? [])].map((r) => structuredClone(r) as unknown as Json),
+    ...(retry.length > 0 ? { Retry: retry.map((r) => structuredClone(r) as unknown as Json) } : {}),
     Catch: options.catch.map((c) => ({ ErrorEquals: [...c.ErrorEquals], ResultPath: c.ResultPath, Next: c.Next })),
     Next: options.next,
   };
-}
-
-/**
- * A Step Functions activity: a queue of tasks a worker takes with GetActivityTask and answers with
- * SendTaskSuccess/SendTaskFailure. The task token travels only in the GetActivityTask response, never in the
- * execution's history or log. `schema` is the task input the worker reads.
- */
-export interface Activity<I> {
-  readonly placeholder: string;
-  readonly schema: z.core.$ZodType;
-  /** Phantom: the task input's type, so Parameters are checked against it. */
-  readonly input?: I;
-}
-
-/** Declares an activity by its ARN placeholder and the schema of the task input its worker reads. */
-export function activity<S extends z.core.$ZodType>(placeholder: string, schema: S): Activity<z.input<S>> {
-  return { placeholder, schema };
 }
 
 /** How an activity Task is wired in: no Lambda retrier (no Lambda is called) and no retry of an answer. */
@@ -274,17 +275,7 @@ export type ActivityTaskOptions = Omit<TaskOptions, 'retry'>;
 
 /** A Task that waits until a worker answers a task of `act`, or TimeoutSeconds passes (States.Timeout). */
 export function activityTask<I>(state: string, act: Activity<I>, given: Params<I>, options: ActivityTaskOptions): Record<string, Json> {
-  checkParameters(state, act, given as Record<string, unknown>);
-  return {
-    Type: 'Task',
-    ...(options.comment ? { Comment: options.comment } : {}),
-    Resource: `\${${act.placeholder}}`,
-    Parameters: parameters(given as Params<unknown>),
-    ResultPath: options.resultPath,
-    TimeoutSeconds: options.timeoutSeconds,
-    Catch: options.catch.map((c) => ({ ErrorEquals: [...c.ErrorEquals], ResultPath: c.ResultPath, Next: c.Next })),
-    Next: options.next,
-  };
+  return taskState(state, act, given, options, []);
 }
 
 /** What a Pass state writes, and where the execution goes next. */

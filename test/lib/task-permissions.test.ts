@@ -228,7 +228,7 @@ describe('analysis metrics', () => {
   const s = synth({ config: analysisInput });
   const expected = [
     allow(['cloudwatch:GetMetricData'], ['*']),
-    allow(['logs:StartQuery'], [arn('logs', 'log-group:/ecs/shop-api')]),
+    allow(['logs:StartQuery'], [arn('logs', 'log-group:/ecs/shop-api'), arn('logs', 'log-group:/ecs/shop-api:*')]),
     allow(['logs:GetQueryResults', 'logs:StopQuery'], ['*']),
     allow(['aps:QueryMetrics'], ['arn:<AWS::Partition>:aps:eu-west-1:<AWS::AccountId>:workspace/ws-6f1c2a34-9b7d-4e21-8c55-0d3e2f1a7b90']),
     allow(['secretsmanager:GetSecretValue'], [arn('secretsmanager', 'secret:shop/grafana-token-??????')]),
@@ -265,7 +265,7 @@ describe('analysis metrics', () => {
     const metrics = [{ name: 'errors', provider: { kind: 'logs', logGroupNames: ['/ecs/a', '/ecs/b'], query: 'stats count()' }, failureCondition: 'result > 0' }];
     const only = synth({ config: { ...exampleInput, analysis: { metrics } } as RunbookConfigInput });
     expect(taskStatements(only, 'evaluate-alarms').slice(1)).toEqual([
-      allow(['logs:StartQuery'], [arn('logs', 'log-group:/ecs/a'), arn('logs', 'log-group:/ecs/b')]),
+      allow(['logs:StartQuery'], [arn('logs', 'log-group:/ecs/a'), arn('logs', 'log-group:/ecs/a:*'), arn('logs', 'log-group:/ecs/b'), arn('logs', 'log-group:/ecs/b:*')]),
       allow(['logs:GetQueryResults', 'logs:StopQuery'], ['*']),
     ]);
   });
