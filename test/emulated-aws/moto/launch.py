@@ -266,6 +266,21 @@ def _get_activity_task(self):
 
 StepFunctionResponse.get_activity_task = _get_activity_task
 
+_original_interrupt_activity = ActivityCallbackEndpoint.interrupt_all
+
+
+def _interrupt_activity(self):
+    """AWS ends a stopped execution at once, also while its activity task waits for a worker; moto's interrupt
+    (see _set_stop below) wakes only the wait for the answer, not the wait for a worker to take the task."""
+    _original_interrupt_activity(self)
+    start = self.get_activity_task_start_endpoint()
+    if not start._next_activity_task_start_event.is_set():
+        start._outcome = None
+        start._next_activity_task_start_event.set()
+
+
+ActivityCallbackEndpoint.interrupt_all = _interrupt_activity
+
 
 def _scaled_wait(self, env, wait_seconds):
     """Time is compressed: a Wait lasts TIER_TIME_SCALE of its seconds (loops count checks, not time)."""
