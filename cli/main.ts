@@ -76,7 +76,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--json', 'print one JSON object on stdout at the end (progress goes to stderr)')
     .option('--port <n>', 'run the demo app on this port (the smoke tests and metrics follow)')
     .option('--workdir <dir>', 'the workspace: artifact store and process log (default: .rehearsal/<time>-<scenario>)')
-    .option('--keep', 'leave the app and PostgreSQL running afterwards, and print how to reach and stop them')
+    .option('--keep', 'leave the app, PostgreSQL and Prometheus running afterwards, and print how to reach and stop them')
     .option('--use-database-url', "rehearse against the database in the configuration's urlEnv (DATABASE_URL) instead of a throwaway one: it is migrated, and renamed aside and restored on rollback")
     .option('--wait-ms <n>', `how long every Wait state lasts (default: ${DEFAULT_WAIT_MS})`)
     .addHelpText('after', `\nScenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}\n${EXIT_CODES_HELP}`);
