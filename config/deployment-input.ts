@@ -19,7 +19,7 @@ const who = z.string().min(1).max(128);
 const reason = z.string().min(1).max(1024);
 
 export const DeployRequest = z.strictObject({
-  action: z.literal('deploy', { error: 'must be "deploy" (the default) or "rollback"' }).default('deploy'),
+  action: z.literal('deploy', { error: 'must be "deploy" (the default), "rollback" or "watch"' }).default('deploy'),
   version,
   image: image.optional(),
   requestedBy: who.optional(),
@@ -40,10 +40,18 @@ export const RollbackRequest = z.strictObject({
   reason: reason.optional(),
 });
 
-export type DeploymentRequest = z.output<typeof DeployRequest> | z.output<typeof RollbackRequest>;
+/** Sent by the watch schedule (analysis.watch): one checkpoint of the latest release, through its rollback window. */
+export const WatchRequest = z.strictObject({
+  action: z.literal('watch'),
+  requestedBy: who.optional(),
+  reason: reason.optional(),
+});
+
+export type DeploymentRequest = z.output<typeof DeployRequest> | z.output<typeof RollbackRequest> | z.output<typeof WatchRequest>;
 
 /** Picks the schema by `action` so that errors speak of the request the caller meant. */
-export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest {
+export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest | typeof WatchRequest {
   const action = raw !== null && typeof raw === 'object' ? (raw as { action?: unknown }).action : undefined;
+  if (action === 'watch') return WatchRequest;
   return action === 'rollback' ? RollbackRequest : DeployRequest;
 }

@@ -577,6 +577,18 @@ export const Analysis = z
       .optional(),
     /** Secrets the providers' headers use, by name. */
     secrets: z.record(key, SecretRef).default({}),
+    /**
+     * After a release, the metrics measured again every `everyMinutes` through the rollback window (or `untilHours`), by an
+     * EventBridge schedule and without holding the lock: a failed checkpoint rolls the release back as a firing alarm would.
+     */
+    watch: z
+      .strictObject({
+        /** Minutes between two checkpoints (the schedule's rate): 60 measures hourly, as the seeds do for 8 h. */
+        everyMinutes: z.number().int().min(5).max(1440),
+        /** Hours after the release the watch ends. @default rollbackWindowHours */
+        untilHours: z.number().positive().max(168).optional(),
+      })
+      .optional(),
   })
   .superRefine((analysis, ctx) => {
     const names = new Set<string>();
@@ -699,6 +711,26 @@ export const RunbookConfig = z
     });
   }, unlessInvalid('bake', 'analysis', 'smokeTests'))
   .superRefine((config, ctx) => {
+    const { watch, metrics } = config.analysis;
+    if (watch === undefined) return;
+    const path = ['analysis', 'watch'];
+    if (!metrics.some((metric) => !metric.dryRun)) {
+      const what = metrics.length === 0 ? 'analysis.metrics is empty' : `every metric of analysis.metrics is dryRun (${metrics.map((metric) => metric.name).join(', ')})`;
+      ctx.addIssue({ code: 'custom', path, message: `needs an analysis metric that decides: ${what}, so no checkpoint could fail` });
+    }
+    const { rollbackWindowHours } = config;
+    if (rollbackWindowHours === 0) {
+      ctx.addIssue({ code: 'custom', path, message: 'needs rollbackWindowHours > 0: a failed checkpoint rolls back only inside the rollback window, and it is 0' });
+      return;
+    }
+    const untilHours = watch.untilHours ?? rollbackWindowHours;
+    if (untilHours > rollbackWindowHours) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'untilHours'], message: `must not exceed rollbackWindowHours (${rollbackWindowHours}): past the window a failed checkpoint could not roll back` });
+    } else if (watch.everyMinutes > untilHours * 60) {
+      ctx.addIssue({ code: 'custom', path: [...path, 'everyMinutes'], message: `must not exceed the watch's ${untilHours * 60} min (untilHours ${untilHours}, or rollbackWindowHours): no checkpoint would come before it ends` });
+    }
+  }, unlessInvalid('analysis', 'rollbackWindowHours'))
+  .superRefine((config, ctx) => {
     const late = timeoutProblem(config);
     if (late) ctx.addIssue({ code: 'custom', path: ['executionTimeoutMinutes'], message: late });
     const long = historyProblem(config);
@@ -737,4 +769,5 @@ export type MigrationsConfig = z.output<typeof Migrations>;
 export type AlarmsConfig = z.output<typeof Alarms>;
 export type AnalysisConfig = z.output<typeof Analysis>;
 export type AnalysisMetric = z.output<typeof AnalysisMetric>;
+export type WatchConfig = NonNullable<AnalysisConfig['watch']>;
 export type MetricProvider = z.output<typeof MetricProvider>;

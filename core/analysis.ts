@@ -123,7 +123,7 @@ export async function measureCheckpoint(input: CheckpointInput, query: MetricQue
   });
 }
 
-function recordOf(metric: AnalysisMetric, input: CheckpointInput): MetricRecord {
+function recordOf(metric: AnalysisMetric, input: Pick<CheckpointInput, 'records' | 'baselines'>): MetricRecord {
   const found = input.records.find((record) => record.name === metric.name);
   if (found) return found;
   return {
@@ -210,4 +210,34 @@ export function failedMetrics(records: readonly MetricRecord[]): string[] {
             : `no measurement passed (${why}${earlier})`;
       return `metric ${record.name}: ${what}`;
     });
+}
+
+/** One checkpoint of the post-release watch. */
+export interface WatchCheckpointInput {
+  readonly analysis: AnalysisConfig;
+  /** What Preflight measured before the release. */
+  readonly baselines: readonly MetricBaseline[];
+  /** The metrics after the previous checkpoint of the watch (empty before the first). */
+  readonly records: readonly MetricRecord[];
+  /** This checkpoint, 1-based: the number its measurements carry. */
+  readonly checkpoint: number;
+  /** The version released, which the http provider's checks expect. */
+  readonly expectedVersion: string | null;
+}
+
+/**
+ * A checkpoint of the post-release watch: every deciding metric measured once, in parallel, and judged by the same
+ * rules as in the bake against the baseline taken before the release. failureLimit and consecutiveErrorLimit count
+ * over the watch's checkpoints (each record carries this measurement only); a failed metric stays failed. Dry-run
+ * metrics are not measured: the watch runs unattended, and they could decide nothing.
+ */
+export async function measureWatchCheckpoint(input: WatchCheckpointInput, query: MetricQuery, at: Date): Promise<MetricRecord[]> {
+  const metrics = input.analysis.metrics.filter((metric) => !metric.dryRun);
+  const context = { expectedVersion: input.expectedVersion };
+  const reads = await Promise.all(metrics.map((metric) => read(query, metric, at, context)));
+  return metrics.map((metric, index) => {
+    const before = recordOf(metric, { baselines: input.baselines, records: input.records.map((record) => ({ ...record, measurements: [] })) });
+    const judged = judge(metric, before, reads[index], input.checkpoint, at);
+    return before.verdict === 'failed' ? { ...judged, verdict: 'failed' } : judged;
+  });
 }

@@ -28,17 +28,33 @@ export const Execution = z.object({
 });
 export type Execution = z.output<typeof Execution>;
 
+/** What a failed watch checkpoint hands the rollback: which release it measured, when, and which metrics failed. */
+export const WatchTrigger = z.object({
+  /** The release measured: a rollback undoes it only while it is still the current release. */
+  releaseId: z.string().check(z.minLength(1)),
+  checkpoint: z.int().check(z.minimum(1)),
+  at: isoTime,
+  /** The metrics that failed, by name. */
+  metrics: z.array(z.string()),
+  /** Why, in one sentence per metric. */
+  reason: z.string(),
+});
+export type WatchTrigger = z.output<typeof WatchTrigger>;
+
 /** `$.deployment`: the validated request (ValidateInput's result). */
 export const Deployment = z.object({
   /** Unique per execution; snapshot, manifest and report names derive from it. */
   id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
-  action: z.enum(['deploy', 'rollback']),
+  /** `watch`: a checkpoint of the post-release watch; it becomes `rollback` when the checkpoint fails. */
+  action: z.enum(['deploy', 'rollback', 'watch']),
   target: z.string().check(z.minLength(1)),
   version: z.nullable(z.string()),
   image: z.nullable(z.string()),
   requestedBy: z.nullable(z.string()),
   reason: z.nullable(z.string()),
   alarm: z.nullable(z.object({ name: z.string(), reason: z.nullable(z.string()), time: z.nullable(z.string()) })),
+  /** Set on the rollback a failed watch checkpoint starts, as `alarm` is on an alarm's. */
+  watch: z.optional(z.nullable(WatchTrigger)),
   /** Alarm evaluations in the bake: ceil(bake.durationSeconds / bake.pollSeconds), at least one. */
   bakeChecks: z.int().check(z.minimum(1)),
   /** Restore approval wait, for the Task's TimeoutSecondsPath. */
@@ -293,13 +309,52 @@ export const ReleaseRecord = z.object({
   migrationsRan: z.boolean(),
   finishedAt: isoTime,
   rolledBack: z.nullable(z.object({ at: isoTime, executionId: z.string(), reason: z.string() })),
+  /** The analysis metrics as Preflight measured them before this release: what the post-release watch compares with. */
+  baselines: z.optional(z.array(MetricBaseline)),
 });
 export type ReleaseRecord = z.output<typeof ReleaseRecord>;
+
+/** `$.watch`: CheckWatch's answer to a watch execution: whether the latest release is still watched, and what the last checkpoint left. */
+export const WatchStatus = z.object({
+  /** `measure`: the release is current, inside the watch and no deployment holds the lock; anything else ends the watch execution. */
+  decision: z.enum(['measure', 'no-release', 'rolled-back', 'superseded', 'window-closed', 'deployment-running']),
+  message: z.string(),
+  release: z.nullable(ReleaseRecord),
+  /** This checkpoint's number, 1-based, counted per release. */
+  checkpoint: z.int().check(z.minimum(1)),
+  /** The metrics after the release's previous checkpoint (failures and errors counted so far); empty before the first. */
+  records: z.array(MetricRecord),
+  /** When the watch of this release ends. */
+  until: z.nullable(z.string()),
+});
+export type WatchStatus = z.output<typeof WatchStatus>;
+
+/** One checkpoint of the post-release watch: each deciding metric measured once, as the ledger keeps it. */
+export const WatchCheckpoint = z.object({
+  releaseId: z.string().check(z.minLength(1)),
+  version: z.nullable(z.string()),
+  checkpoint: z.int().check(z.minimum(1)),
+  at: isoTime,
+  /** The execution that measured it. */
+  execution: z.string(),
+  decision: z.enum(['passed', 'failed']),
+  /** Each metric with this checkpoint's measurement only, and its counts over the watch so far. */
+  metrics: z.array(MetricRecord),
+  reason: z.nullable(z.string()),
+});
+export type WatchCheckpoint = z.output<typeof WatchCheckpoint>;
+
+/** `$.checkpoint`: MeasureWatchCheckpoint's result; a failed one carries the rollback request merged into the state. */
+export const WatchResult = z.extend(WatchCheckpoint, {
+  patch: z.nullable(z.object({ deployment: Deployment })),
+});
+export type WatchResult = z.output<typeof WatchResult>;
 
 /** `$.window`: CheckRollbackWindow's decision for an alarm-triggered rollback. */
 export const WindowDecision = z
   .object({
-    decision: z.enum(['rollback', 'outside-window', 'already-rolled-back', 'no-release']),
+    /** `superseded`: a watch checkpoint measured a release that is not the current one any more. */
+    decision: z.enum(['rollback', 'outside-window', 'already-rolled-back', 'no-release', 'superseded']),
     message: z.string(),
     release: z.nullable(ReleaseRecord),
     /** Merged into the execution state (States.JsonMerge) when the decision is `rollback`. */

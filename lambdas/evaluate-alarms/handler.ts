@@ -9,7 +9,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { awsAlarms, awsMetricQuery } from '../../adapters/aws/aws-ports';
 import { systemClock } from '../../core/ports/clock';
 import type { SecretSource } from '../../core/ports/secret-source';
-import { evaluateAlarms, EvaluateAlarmsEvent } from '../../core/tasks/evaluate-alarms/evaluate-alarms';
+import { evaluateAlarms, EvaluateAlarmsFunctionEvent, isWatchCheckpoint, measureWatch } from '../../core/tasks/evaluate-alarms/evaluate-alarms';
 import { logger, tracer } from '../shared/powertools';
 
 /** Adaptive retries absorb DescribeAlarms throttling before the state machine's own retries are spent. */
@@ -23,15 +23,13 @@ const secretsClient = () => (secretsManager ??= tracer.captureAWSv3Client(new Se
 export const handler = middy()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(captureLambdaHandler(tracer))
-  .use(parser({ schema: EvaluateAlarmsEvent }))
-  .handler((event) =>
-    evaluateAlarms(event, {
-      alarms: awsAlarms(event.config.alarms, cloudwatch),
-      // A source per invocation: its cache must not outlive a secret rotation.
-      metrics: awsMetricQuery(event.config, { cloudwatch, logs: logsClient, secrets: lazySecrets() }),
-      clock: systemClock,
-    }),
-  );
+  .use(parser({ schema: EvaluateAlarmsFunctionEvent }))
+  .handler((event) => {
+    // A source per invocation: its cache must not outlive a secret rotation.
+    const metrics = awsMetricQuery(event.config, { cloudwatch, logs: logsClient, secrets: lazySecrets() });
+    if (isWatchCheckpoint(event)) return measureWatch(event, { metrics, clock: systemClock });
+    return evaluateAlarms(event, { alarms: awsAlarms(event.config.alarms, cloudwatch), metrics, clock: systemClock });
+  });
 
 /** Secrets Manager is reached only when a Prometheus header names a secret. */
 function lazySecrets(): SecretSource {

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { DatabaseSnapshotEvent, runDatabaseSnapshot } from '../../core/tasks/database-snapshot/database-snapshot';
 import { DeployTargetEvent, runDeployTarget } from '../../core/tasks/deploy-target/deploy-target';
 import { DeploymentLockEvent, runDeploymentLock } from '../../core/tasks/deployment-lock/deployment-lock';
-import { evaluateAlarms, EvaluateAlarmsEvent } from '../../core/tasks/evaluate-alarms/evaluate-alarms';
+import { evaluateAlarms, EvaluateAlarmsFunctionEvent, isWatchCheckpoint, measureWatch } from '../../core/tasks/evaluate-alarms/evaluate-alarms';
 import { LedgerEvent, runLedger } from '../../core/tasks/ledger/ledger';
 import { MigrationsEvent, runMigrations } from '../../core/tasks/migrations/migrations';
 import { notify, NotifyEvent } from '../../core/tasks/notify/notify';
@@ -44,7 +44,9 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'deploy-target': route(DeployTargetEvent, (event, { target, clock }) => runDeployTarget(event, { target, clock })),
   migrations: route(MigrationsEvent, (event, { migrator, clock }) => runMigrations(event, { migrator: required(migrator, 'migrations', 'migrations'), clock })),
   'smoke-test': route(SmokeTestEvent, (event, { secrets, clock }) => runSmokeTests(event, { secrets, clock })),
-  'evaluate-alarms': route(EvaluateAlarmsEvent, (event, { alarms, metricQuery, clock }) => evaluateAlarms(event, { alarms, metrics: metricQuery, clock })),
+  'evaluate-alarms': route(EvaluateAlarmsFunctionEvent, (event, { alarms, metricQuery, clock }) =>
+    isWatchCheckpoint(event) ? measureWatch(event, { metrics: metricQuery, clock }) : evaluateAlarms(event, { alarms, metrics: metricQuery, clock }),
+  ),
   ledger: route(LedgerEvent, (event, { store, clock, metrics }) => runLedger(event, { store, clock, metrics })),
   'restore-database': route(RestoreDatabaseEvent, (event, { restorer, clock }) =>
     runRestoreDatabase(event, { restorer: required(restorer, 'restore-database', 'database'), clock }),

@@ -219,3 +219,42 @@ describe('where each metric provider runs', () => {
     expect(() => assertDeployableToAws(config)).toThrow(/analysis\.secrets\.TOKEN: env secrets are read only in a local rehearsal/);
   });
 });
+
+describe('parseConfig: analysis.watch', () => {
+  it('accepts a watch, untilHours defaulting to the rollback window', () => {
+    expect(parseConfig(withAnalysis({ metrics: [metric()], watch: { everyMinutes: 60 } })).analysis.watch).toEqual({ everyMinutes: 60 });
+    expect(parseConfig(withAnalysis({ metrics: [metric()], watch: { everyMinutes: 30, untilHours: 2.5 } })).analysis.watch).toEqual({ everyMinutes: 30, untilHours: 2.5 });
+    expect(parseConfig(withAnalysis({ metrics: [metric()] })).analysis.watch).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'an interval under 5 minutes', watch: { everyMinutes: 1 }, problem: 'analysis.watch.everyMinutes: Too small: expected number to be >=5 (got 1)' },
+    { name: 'a fractional interval', watch: { everyMinutes: 7.5 }, problem: 'analysis.watch.everyMinutes: Invalid input: expected int, received number (got 7.5)' },
+    { name: 'no interval', watch: {}, problem: 'analysis.watch.everyMinutes: required (expected number)' },
+    { name: 'an unknown field', watch: { everyMinutes: 60, every: '1h' }, problem: 'analysis.watch.every: unknown field (got "1h")' },
+    { name: 'a zero untilHours', watch: { everyMinutes: 60, untilHours: 0 }, problem: 'analysis.watch.untilHours: Too small: expected number to be >0 (got 0)' },
+    { name: 'a watch past the rollback window', watch: { everyMinutes: 60, untilHours: 9 }, problem: 'analysis.watch.untilHours: must not exceed rollbackWindowHours (8): past the window a failed checkpoint could not roll back (got 9)' },
+    {
+      name: 'an interval longer than the watch',
+      watch: { everyMinutes: 180, untilHours: 2 },
+      problem: "analysis.watch.everyMinutes: must not exceed the watch's 120 min (untilHours 2, or rollbackWindowHours): no checkpoint would come before it ends (got 180)",
+    },
+  ])('refuses $name, naming the field and the value', ({ watch, problem }) => {
+    expect(problemsOf(withAnalysis({ metrics: [metric()], watch }))).toEqual([problem]);
+  });
+
+  it('refuses a watch without a deciding metric', () => {
+    expect(problemsOf(withAnalysis({ watch: { everyMinutes: 60 } }))).toEqual([
+      'analysis.watch: needs an analysis metric that decides: analysis.metrics is empty, so no checkpoint could fail (got {"everyMinutes":60})',
+    ]);
+    expect(problemsOf(withAnalysis({ metrics: [metric({ dryRun: true })], watch: { everyMinutes: 60 } }))).toEqual([
+      'analysis.watch: needs an analysis metric that decides: every metric of analysis.metrics is dryRun (p95), so no checkpoint could fail (got {"everyMinutes":60})',
+    ]);
+  });
+
+  it('refuses a watch when the rollback window is 0', () => {
+    expect(problemsOf(withAnalysis({ metrics: [metric()], watch: { everyMinutes: 60 } }, { rollbackWindowHours: 0 }))).toEqual([
+      'analysis.watch: needs rollbackWindowHours > 0: a failed checkpoint rolls back only inside the rollback window, and it is 0 (got {"everyMinutes":60})',
+    ]);
+  });
+});

@@ -3,7 +3,7 @@ import { describeValue, formatIssues } from '../../../config/issues';
 import type { RunbookConfig } from '../../../config/schema';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import type { Clock } from '../../ports/clock';
-import { DeploymentInProgressError, LockLostError, PreconditionFailedError, RunbookError } from '../../errors';
+import { DeploymentInProgressError, InvalidInputError, LockLostError, PreconditionFailedError, RunbookError } from '../../errors';
 import { endedHow } from '../../causes';
 import { causeMessage, Deployment, EndedExecution, Execution, judged, Lease, TaskError } from '../../model';
 
@@ -90,7 +90,7 @@ export async function acquireLock(
     executionId: execution.id,
     deploymentId: deployment.id,
     version: deployment.version,
-    action: deployment.action,
+    action: lockedFor(deployment),
     state: 'held',
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + config.lock.leaseMinutes * 60_000).toISOString(),
@@ -192,7 +192,7 @@ async function transition(
     executionId: lease.executionId,
     deploymentId: deployment.id,
     version: deployment.version,
-    action: deployment.action,
+    action: lockedFor(deployment),
     state,
     acquiredAt: lease.acquiredAt,
     expiresAt: lease.expiresAt,
@@ -214,7 +214,7 @@ async function transition(
   }
 }
 
-function parseLockRecord(key: string, body: Buffer): LockRecord {
+export function parseLockRecord(key: string, body: Buffer): LockRecord {
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
@@ -237,6 +237,12 @@ function leaseOf(key: string, record: LockRecord, etag: string): Lease {
     tookOver: record.previousOwner !== null,
     previousOwner: record.previousOwner,
   };
+}
+
+/** The work a lease is taken for. A watch checkpoint takes none: only the rollback a failed one becomes does. */
+function lockedFor(deployment: Deployment): LockRecord['action'] {
+  if (deployment.action === 'watch') throw new InvalidInputError(`deployment ${deployment.id} is a watch checkpoint: it takes no lock (only the rollback a failed checkpoint becomes does)`);
+  return deployment.action;
 }
 
 function describeWork(record: LockRecord): string {

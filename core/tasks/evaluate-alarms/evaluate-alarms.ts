@@ -1,11 +1,12 @@
 import * as z from 'zod/mini';
 import type { RunbookConfig } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
-import { failedMetrics, measureCheckpoint } from '../../analysis';
+import { failedMetrics, measureCheckpoint, measureWatchCheckpoint } from '../../analysis';
+import { InvalidInputError } from '../../errors';
 import type { AlarmSource } from '../../ports/alarm-source';
 import type { Clock } from '../../ports/clock';
 import type { MetricQuery } from '../../ports/metric-query';
-import { Baseline, BakeState, judged } from '../../model';
+import { Baseline, BakeState, Deployment, Execution, judged, WatchStatus, type WatchResult } from '../../model';
 
 /** EvaluateAlarms' Parameters: the bake so far, the alarm states and metrics taken before the deploy, and how many evaluations the bake has. */
 export const EvaluateAlarmsEvent = z.object({
@@ -17,6 +18,25 @@ export const EvaluateAlarmsEvent = z.object({
   expectedVersion: z._default(z.nullable(z.string()), null),
 });
 export type EvaluateAlarmsEvent = z.output<typeof EvaluateAlarmsEvent>;
+
+/** MeasureWatchCheckpoint's Parameters: the watch execution's request and CheckWatch's answer. */
+export const WatchCheckpointEvent = z.object({
+  operation: z.literal('watch-checkpoint'),
+  config: judged<Pick<RunbookConfig, 'analysis' | 'smokeTests'>>(),
+  deployment: Deployment,
+  execution: Execution,
+  watch: WatchStatus,
+});
+export type WatchCheckpointEvent = z.output<typeof WatchCheckpointEvent>;
+
+/** What the function accepts: a bake evaluation, or a checkpoint of the post-release watch (`operation: watch-checkpoint`). */
+export const EvaluateAlarmsFunctionEvent = z.union([WatchCheckpointEvent, EvaluateAlarmsEvent]);
+export type EvaluateAlarmsFunctionEvent = z.output<typeof EvaluateAlarmsFunctionEvent>;
+
+/** Whether the event is a watch checkpoint rather than a bake evaluation. */
+export function isWatchCheckpoint(event: EvaluateAlarmsFunctionEvent): event is WatchCheckpointEvent {
+  return 'operation' in event && event.operation === 'watch-checkpoint';
+}
 
 /** Ports the evaluation needs. */
 export interface EvaluateAlarmsDeps {
@@ -72,4 +92,44 @@ export async function evaluateAlarms(event: EvaluateAlarmsEvent, deps: EvaluateA
 
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * A checkpoint of the post-release watch: each deciding metric measured once against the baseline recorded with the
+ * release, failureLimit and consecutiveErrorLimit counted over the watch. A failed checkpoint hands the state machine
+ * the rollback request (`patch`): the same request an alarm makes, with the checkpoint and the metrics as its trigger.
+ */
+export async function measureWatch(event: WatchCheckpointEvent, deps: Pick<EvaluateAlarmsDeps, 'metrics' | 'clock'>): Promise<WatchResult> {
+  const { watch, deployment, execution } = event;
+  const release = watch.release;
+  if (watch.decision !== 'measure' || release === null) {
+    throw new InvalidInputError(`a watch checkpoint needs CheckWatch's decision "measure" and the release to measure (got "${watch.decision}")`);
+  }
+  const at = deps.clock.now();
+  const metrics = await measureWatchCheckpoint(
+    { analysis: event.config.analysis, baselines: release.baselines ?? [], records: watch.records, checkpoint: watch.checkpoint, expectedVersion: release.version },
+    deps.metrics,
+    at,
+  );
+  const failed = failedMetrics(metrics);
+  const reason = failed.length > 0 ? capitalized(failed.join('; ')) : null;
+  const checkpoint = {
+    releaseId: release.deploymentId,
+    version: release.version,
+    checkpoint: watch.checkpoint,
+    at: at.toISOString(),
+    execution: execution.name,
+    decision: reason === null ? ('passed' as const) : ('failed' as const),
+    metrics,
+    reason,
+  };
+  if (reason === null) return { ...checkpoint, patch: null };
+  const trigger = {
+    releaseId: release.deploymentId,
+    checkpoint: watch.checkpoint,
+    at: checkpoint.at,
+    metrics: metrics.filter((metric) => metric.verdict === 'failed').map((metric) => metric.name),
+    reason,
+  };
+  return { ...checkpoint, patch: { deployment: { ...deployment, action: 'rollback', watch: trigger } } };
 }

@@ -47,7 +47,7 @@ export interface EvidenceReport {
   readonly target: string;
   readonly deploymentId: string;
   readonly execution: { readonly id: string; readonly name: string; readonly startedAt: string };
-  readonly action: 'deploy' | 'rollback';
+  readonly action: 'deploy' | 'rollback' | 'watch';
   readonly requestedBy: string | null;
   readonly reason: string | null;
   readonly alarm: { readonly name: string; readonly reason: string | null; readonly time: string | null } | null;

@@ -1,21 +1,22 @@
 import * as z from 'zod/mini';
-import type { BackupRecord, Outcome, WindowDecision } from '../../model';
+import type { BackupRecord, Outcome, WatchStatus, WindowDecision } from '../../model';
 import { recordBackup } from './backup-manifest';
 import { type LedgerDeps, recordAbort, recordRelease, recordRollback, recordRollbackFailure } from './record-outcome';
 import { checkRollbackWindow } from './rollback-window';
 import { LedgerSlots } from './slots';
+import { type CheckpointRecorded, checkWatch, recordWatchCheckpoint } from './watch';
 
-export const LedgerOperation = z.enum(['record-backup', 'record-release', 'record-abort', 'record-rollback', 'record-rollback-failure', 'check-window']);
+export const LedgerOperation = z.enum(['record-backup', 'record-release', 'record-abort', 'record-rollback', 'record-rollback-failure', 'check-window', 'check-watch', 'record-checkpoint']);
 export type LedgerOperation = z.output<typeof LedgerOperation>;
 
-/** RecordBackup, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure and CheckRollbackWindow send `operation` and the slots. */
+/** RecordBackup, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure, CheckRollbackWindow, CheckWatch and RecordWatchCheckpoint send `operation` and the slots. */
 export const LedgerEvent = z.extend(LedgerSlots, { operation: LedgerOperation });
 export type LedgerEvent = z.output<typeof LedgerEvent>;
 
 export type { LedgerDeps };
 
 /** Dispatches the ledger operations; the ASL's `operation` picks one. */
-export async function runLedger(event: LedgerEvent, deps: LedgerDeps): Promise<BackupRecord | Outcome | WindowDecision> {
+export async function runLedger(event: LedgerEvent, deps: LedgerDeps): Promise<BackupRecord | Outcome | WindowDecision | WatchStatus | CheckpointRecorded> {
   switch (event.operation) {
     case 'record-backup':
       return recordBackup(event, deps);
@@ -29,5 +30,9 @@ export async function runLedger(event: LedgerEvent, deps: LedgerDeps): Promise<B
       return recordRollbackFailure(event, deps);
     case 'check-window':
       return checkRollbackWindow(event, deps);
+    case 'check-watch':
+      return checkWatch(event, deps);
+    case 'record-checkpoint':
+      return recordWatchCheckpoint(event, deps);
   }
 }

@@ -38,6 +38,8 @@ export async function recordRelease(slots: LedgerSlots, deps: LedgerDeps): Promi
     migrationsRan: slots.migrations?.started ?? false,
     finishedAt: now.toISOString(),
     rolledBack: null,
+    // What the post-release watch compares with: the numbers before this release.
+    baselines: preflight.baseline.metrics,
   };
   return finish(slots, deps, now, 'succeeded', releaseCause(slots), (doc) =>
     withEntry(withRelease({ ...doc, current: record }, record), {

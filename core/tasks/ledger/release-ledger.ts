@@ -2,18 +2,20 @@ import * as z from 'zod/mini';
 import { describeValue, formatIssues } from '../../../config/issues';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import { PreconditionFailedError, RunbookError } from '../../errors';
-import { ReleaseRecord } from '../../model';
+import { ReleaseRecord, WatchCheckpoint } from '../../model';
 
 /** Releases kept in the ledger, newest first: far more than any rollback window reaches back. */
 export const MAX_RELEASES = 50;
 /** History entries kept, newest last. */
 export const MAX_EVENTS = 200;
+/** Watch checkpoints kept, newest last: every 5 minutes through an 8 h window is 96. */
+export const MAX_CHECKPOINTS = 100;
 /** Read-modify-write attempts before giving up on a contended ledger. */
 export const LEDGER_WRITE_ATTEMPTS = 5;
 
 export const LedgerEntry = z.object({
   at: z.string().check(z.minLength(1)),
-  kind: z.enum(['released', 'rolled-back', 'aborted', 'rollback-failed', 'alarm-outside-window']),
+  kind: z.enum(['released', 'rolled-back', 'aborted', 'rollback-failed', 'alarm-outside-window', 'watch-failed']),
   detail: z.string(),
 });
 export type LedgerEntry = z.output<typeof LedgerEntry>;
@@ -25,6 +27,8 @@ export const LedgerDocument = z.object({
   current: z.nullable(ReleaseRecord),
   releases: z.array(ReleaseRecord),
   events: z.array(LedgerEntry),
+  /** The post-release watch's checkpoints, of every release, newest last (analysis.watch). */
+  checkpoints: z.optional(z.array(WatchCheckpoint)),
 });
 export type LedgerDocument = z.output<typeof LedgerDocument>;
 

@@ -15,10 +15,29 @@ export async function checkRollbackWindow(slots: LedgerSlots, deps: { store: Art
   const now = deps.clock.now();
   const { document } = await readLedger(deps.store, config.name);
   const current = document.current;
-  const trigger = deployment.alarm ? `alarm ${deployment.alarm.name}` : `the rollback requested by ${deployment.requestedBy ?? execution.name}`;
+  const watch = deployment.watch ?? null;
+  const trigger = deployment.alarm
+    ? `alarm ${deployment.alarm.name}`
+    : watch
+      ? `the failed watch checkpoint ${watch.checkpoint} (${watch.metrics.join(', ')})`
+      : `the rollback requested by ${deployment.requestedBy ?? execution.name}`;
 
   if (!current) {
     return decision('no-release', `No release of ${config.name} is recorded in ${ledgerKey(config.name)}: nothing to roll back for ${trigger}.`, null);
+  }
+  if (watch) {
+    // The checkpoint measured one release: a rollback undoes that release only, never the one after it.
+    const watched = document.releases.find((release) => release.deploymentId === watch.releaseId);
+    if (watched?.rolledBack) {
+      return decision('already-rolled-back', `Release ${versionLabel(watched)} of ${config.name} was already rolled back at ${watched.rolledBack.at}: nothing to do for ${trigger}.`, watched);
+    }
+    if (current.deploymentId !== watch.releaseId) {
+      return decision(
+        'superseded',
+        `${versionLabel(current)} runs on ${config.name} now, not the release ${watched ? versionLabel(watched) : watch.releaseId} that ${trigger} measured: nothing to do.`,
+        current,
+      );
+    }
   }
   const latest = document.releases[0];
   if (current.rolledBack) {
@@ -80,7 +99,11 @@ function migrationsOf(release: ReleaseRecord): MigrationsState {
 
 /** The `$.error` an alarm rollback carries, as a failed deploy would: the RolledBack Cause quotes it. */
 function triggerError(slots: LedgerSlots, release: ReleaseRecord, now: Date): TaskError {
-  const { alarm, requestedBy, reason } = slots.deployment;
+  const { alarm, requestedBy, reason, watch } = slots.deployment;
+  if (watch) {
+    const minutes = Math.max(0, Math.round((Date.parse(watch.at) - Date.parse(release.finishedAt)) / 60_000));
+    return { Error: 'WatchCheckpointFailed', Cause: `Watch checkpoint ${watch.checkpoint} of release ${versionLabel(release)}, ${minutes} min after it: ${watch.reason}` };
+  }
   if (!alarm) {
     return { Error: 'RollbackRequested', Cause: `Rollback of release ${versionLabel(release)} requested by ${requestedBy ?? 'an operator'}: ${reason ?? 'no reason given'}` };
   }

@@ -16,10 +16,14 @@ import {
   SmokeReport,
   SnapshotRef,
   TaskError,
+  WatchResult,
+  WatchStatus,
   WindowDecision,
 } from '../../model';
 
-export type LedgerConfig = Pick<RunbookConfig, 'name' | 'target' | 'database' | 'migrations' | 'bake' | 'rollbackWindowHours'>;
+export type LedgerConfig = Pick<RunbookConfig, 'name' | 'target' | 'database' | 'migrations' | 'bake' | 'rollbackWindowHours'> &
+  /** CheckWatch reads analysis.watch; the other operations are not sent it. */
+  Partial<Pick<RunbookConfig, 'analysis'>>;
 
 /**
  * The execution state the ledger Tasks send (`operation` aside). Slots not filled yet are null; a Task
@@ -45,6 +49,9 @@ export const LedgerSlots = z.object({
   verify: z._default(z.nullable(SmokeReport), null),
   rollbackError: z._default(z.nullable(TaskError), null),
   window: z._default(z.nullable(WindowDecision), null),
+  /** The watch execution's slots: CheckWatch's answer and the checkpoint measured. */
+  watch: z.optional(z.nullable(WatchStatus)),
+  checkpoint: z.optional(z.nullable(WatchResult)),
 });
 export type LedgerSlots = z.output<typeof LedgerSlots>;
 

@@ -59,6 +59,10 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
       }
     }
     if (image) problems.push(...versionOfImageProblems(version, image));
+  } else if (request.action === 'watch') {
+    if (!config.analysis.watch) {
+      problems.push('action: "watch" needs analysis.watch in the configuration: this runbook has no post-release watch (got "watch")');
+    }
   } else if (request.alarm) {
     const watched = watchedAlarms(config.alarms);
     if (!watched.includes(request.alarm.name)) {

@@ -63,6 +63,8 @@ describe('ledger outcomes in the file store', () => {
       migrationsRan: true,
       finishedAt: FINISHED,
       rolledBack: null,
+      // What the post-release watch compares with.
+      baselines: preflight.baseline.metrics,
     };
     const doc = await ledger();
     expect(doc.current).toEqual(expected);
