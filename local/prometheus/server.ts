@@ -11,10 +11,10 @@ import { freePort } from '../free-port';
 import { exitOf, tail } from '../postgres/process';
 import { findPrometheus } from './binary';
 
-/** Prometheus exited, or did not become ready or scrape its targets in time; the message carries the end of its log. */
+/** Prometheus exited, or did not become ready or scrape its targets in time; the message names its log and quotes its end. */
 export class PrometheusStartError extends RunbookError {}
 
-/** A throwaway Prometheus on 127.0.0.1 scraping a few targets every second, owned by whoever started it. */
+/** A throwaway Prometheus on 127.0.0.1 scraping a few targets, owned by whoever started it. */
 export interface PrometheusServer {
   /** `http://127.0.0.1:<port>`: the HTTP API is under `/api/v1`. */
   readonly url: string;
@@ -22,7 +22,10 @@ export interface PrometheusServer {
   /** Its configuration, data and log: deleted by `stop`. */
   readonly dir: string;
   readonly pid: number | undefined;
-  /** Resolves once every target has been scraped and answered (`up == 1`); throws after `timeoutMs`. */
+  /**
+   * Resolves once every target has been scraped and answered (`up == 1`); throws after `timeoutMs` (default 30 s:
+   * Prometheus hands its targets to the scrapers some seconds after it starts).
+   */
   scraped(timeoutMs?: number): Promise<void>;
   /** SIGTERM, then SIGKILL after a grace period; deletes its directory. Safe to call twice; does nothing once released. */
   stop(): Promise<void>;
@@ -32,7 +35,7 @@ export interface PrometheusServer {
 
 /** What startPrometheus scrapes, and where it listens. */
 export interface StartPrometheusOptions {
-  /** `host:port` of each app scraped every second. */
+  /** `host:port` of each app scraped. */
   readonly targets: readonly string[];
   /** @default '/metrics' */
   readonly metricsPath?: string;
@@ -142,7 +145,7 @@ function handle(server: { child: ChildProcess; exited: Promise<ChildExit>; url: 
     port: server.port,
     dir: server.dir,
     pid: server.child.pid,
-    async scraped(timeoutMs = 15_000) {
+    async scraped(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       let last = 'no answer yet';
       while (Date.now() < deadline) {
@@ -150,7 +153,7 @@ function handle(server: { child: ChildProcess; exited: Promise<ChildExit>; url: 
         if (last === '') return;
         await sleep(POLL_MS);
       }
-      throw new PrometheusStartError(`Prometheus at ${server.url} has not scraped every target within ${timeoutMs} ms (${last}): ${await logTail(server.logFile)}`);
+      throw new PrometheusStartError(`Prometheus at ${server.url} has not scraped every target within ${timeoutMs} ms (${last}); its log ${server.logFile}: ${await logTail(server.logFile)}`);
     },
     stop() {
       if (released) return Promise.resolve();
