@@ -46,10 +46,11 @@ export function withPort(config: RunbookConfig, port: number, source = 'configur
  * metrics' relative paths from there, wherever the CLI was started; a path under `{{workdir}}` is left to withRehearsalPlaces.
  */
 export function withCommandsIn(config: RunbookConfig, baseDir: string): RunbookConfig {
-  const at = (cwd: string | undefined) => (cwd === undefined ? baseDir : isAbsolute(cwd) || cwd.startsWith(WORKDIR) ? cwd : resolve(baseDir, cwd));
+  const at = (cwd: string | undefined) => (cwd === undefined ? baseDir : isAbsolute(cwd) ? cwd : resolve(baseDir, cwd));
   const target = config.target.kind === 'process' || config.target.kind === 'command' ? { ...config.target, cwd: at(config.target.cwd) } : config.target;
   const migrations = config.migrations?.kind === 'command' ? { ...config.migrations, cwd: at(config.migrations.cwd) } : config.migrations;
-  const metrics = config.analysis.metrics.map((metric) => (metric.provider.kind === 'log-file' ? { ...metric, provider: { ...metric.provider, path: at(metric.provider.path) } } : metric));
+  const logPath = (path: string) => (path.startsWith(WORKDIR) ? path : at(path));
+  const metrics = config.analysis.metrics.map((metric) => (metric.provider.kind === 'log-file' ? { ...metric, provider: { ...metric.provider, path: logPath(metric.provider.path) } } : metric));
   return { ...config, target, migrations, analysis: { ...config.analysis, metrics } };
 }
 
