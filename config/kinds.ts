@@ -1,3 +1,5 @@
+import { PROMETHEUS_ADDRESS } from './rehearsal-places';
+
 /**
  * Which kind of each configuration section runs where: on AWS (the stack's functions) or in a local rehearsal.
  * The one table that configuration problems, their messages and the choice of adapters come from.
@@ -80,7 +82,7 @@ interface Sections {
   readonly migrations: { readonly kind: string } | null;
   readonly alarms: { readonly kind: string; readonly names?: readonly string[] };
   readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
-  readonly analysis?: { readonly metrics: readonly { readonly provider: { readonly kind: string } }[]; readonly secrets: Readonly<Record<string, object>> };
+  readonly analysis?: { readonly metrics: readonly { readonly provider: { readonly kind: string; readonly url?: string } }[]; readonly secrets: Readonly<Record<string, object>> };
 }
 
 /** Every part of `config` that cannot run in `place`, one line per field, each naming the value received. */
@@ -97,6 +99,11 @@ export function placeProblems(config: Sections, place: Place): string[] {
   config.analysis?.metrics.forEach(({ provider }, index) => {
     const entry = (KINDS.metricProvider as Record<string, { runs: Place | 'both' } | undefined>)[provider.kind];
     if (!entry || !runsIn(entry.runs, place)) problems.push(wrongPlace('metricProvider', provider.kind, place, `analysis.metrics[${index}].provider.kind`));
+    if (place === 'aws' && provider.url?.includes(PROMETHEUS_ADDRESS)) {
+      problems.push(
+        `analysis.metrics[${index}].provider.url: ${PROMETHEUS_ADDRESS} is the Prometheus a local rehearsal starts; on AWS give your Prometheus' URL or an Amazon Managed Service for Prometheus workspace URL (got ${JSON.stringify(provider.url)})`,
+      );
+    }
   });
   for (const [field, secrets] of [['smokeTests', config.smokeTests.secrets] as const, ['analysis', config.analysis?.secrets ?? {}] as const]) {
     for (const [name, ref] of Object.entries(secrets)) {

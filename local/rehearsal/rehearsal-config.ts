@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, loadConfigFile } from '../../config/load';
 import { placeProblems } from '../../config/kinds';
+import { PROMETHEUS_ADDRESS, WORKDIR } from '../../config/rehearsal-places';
 import type { RunbookConfig } from '../../config/schema';
 
 /**
@@ -53,11 +54,6 @@ export function withCommandsIn(config: RunbookConfig, baseDir: string): RunbookC
   const metrics = config.analysis.metrics.map((metric) => (metric.provider.kind === 'log-file' ? { ...metric, provider: { ...metric.provider, path: logPath(metric.provider.path) } } : metric));
   return { ...config, target, migrations, analysis: { ...config.analysis, metrics } };
 }
-
-/** Written in a `prometheus` metric's url (`http://{{prometheus.address}}`): the Prometheus the rehearsal starts, `127.0.0.1:<port>`. */
-export const PROMETHEUS_ADDRESS = '{{prometheus.address}}';
-/** Written in a `log-file` path or a target's env value (`{{workdir}}/app.log`): the rehearsal's own directory (`--workdir`). */
-export const WORKDIR = '{{workdir}}';
 
 /** Whether an analysis metric reads the Prometheus the rehearsal starts: the rehearsal starts one only then. */
 export function usesRehearsalPrometheus(config: RunbookConfig): boolean {

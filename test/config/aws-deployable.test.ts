@@ -30,7 +30,6 @@ describe('assertDeployableToAws', () => {
 
     expect(error.source).toBe('examples/rehearsal/runbook.json');
     expect(error.problems).toEqual(REHEARSAL_PROBLEMS);
-    expect(error.problems.map((problem) => problem.split(':')[0])).toEqual(['target.kind', 'database.kind', 'migrations.kind', 'alarms.kind', 'smokeTests.secrets.SMOKE_PASSWORD']);
     expect(error.message.startsWith('examples/rehearsal/runbook.json is not a valid deploy-runbook configuration:\n')).toBe(true);
   });
 

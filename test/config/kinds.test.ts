@@ -36,12 +36,14 @@ describe('placeProblems', () => {
     expect(placeProblems(parseConfig(structuredClone(rehearsal)), 'local')).toEqual([]);
   });
 
-  it('names every part of the rehearsal example that AWS cannot run, its log-file metric and secrets from the environment included', () => {
+  it('names every part of the rehearsal example that AWS cannot run, its log-file metric, the rehearsal Prometheus and secrets from the environment included', () => {
     expect(placeProblems(parseConfig(structuredClone(rehearsal)), 'aws')).toEqual([
       wrongPlace('target', 'process', 'aws'),
       wrongPlace('database', 'postgres', 'aws'),
       wrongPlace('migrations', 'command', 'aws'),
       wrongPlace('alarms', 'prometheus', 'aws'),
+      `analysis.metrics[0].provider.url: {{prometheus.address}} is the Prometheus a local rehearsal starts; on AWS give your Prometheus' URL or an Amazon Managed Service for Prometheus workspace URL (got "http://{{prometheus.address}}")`,
+      `analysis.metrics[1].provider.url: {{prometheus.address}} is the Prometheus a local rehearsal starts; on AWS give your Prometheus' URL or an Amazon Managed Service for Prometheus workspace URL (got "http://{{prometheus.address}}")`,
       wrongPlace('metricProvider', 'log-file', 'aws', 'analysis.metrics[2].provider.kind'),
       `smokeTests.secrets.SMOKE_PASSWORD: env secrets are read only in a local rehearsal (deploy-runbook rehearse); on AWS name the secret with Secrets Manager, {"secretsManager": "name or ARN", "jsonKey"?} (got {"env":"DEMO_SMOKE_PASSWORD"})`,
     ]);

@@ -18,6 +18,8 @@ describe('examples/rehearsal/runbook.json', () => {
       'database.kind',
       'migrations.kind',
       'alarms.kind',
+      'analysis.metrics[0].provider.url',
+      'analysis.metrics[1].provider.url',
       'analysis.metrics[2].provider.kind',
       'smokeTests.secrets.SMOKE_PASSWORD',
     ]);
