@@ -253,6 +253,23 @@ export const PLANTED: readonly Mutant[] = [
     tests: ['test/local/rehearsal/verification.test.ts'],
   },
   {
+    id: 'verification-analysis-alarm-ignored',
+    description: 'the rehearsal credits a metric with a rollback that an alarm caused too (latency-regression must show what no alarm catches)',
+    file: 'local/rehearsal/verification.ts',
+    find: 'const ok = failed.length > 0 && alarms.length === 0;',
+    replace: 'const ok = failed.length > 0;',
+    tests: ['test/local/rehearsal/verification.test.ts'],
+  },
+  {
+    id: 'prometheus-released-still-stopped',
+    description: 'a Prometheus kept with --keep is stopped and its data deleted with the rehearsal anyway',
+    file: 'local/prometheus/server.ts',
+    find: '      if (released) return Promise.resolve();\n',
+    replace: '',
+    tests: ['test/local/prometheus/server.test.ts'],
+    testNamePattern: 'released',
+  },
+  {
     id: 'smoke-latency-budget-exclusive',
     description: 'a response taking exactly the latency budget fails its check (> became >=)',
     file: 'core/tasks/smoke-test/expectations.ts',
