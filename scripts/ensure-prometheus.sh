@@ -11,7 +11,9 @@ found() {
   if [[ "$program" == */* ]]; then
     [[ -x "$program" ]]
   else
-    command -v "$program" >/dev/null 2>&1 || [[ -x "/usr/bin/$program" ]]
+    # command -v also names a file it cannot execute, when nothing better is on PATH.
+    local path
+    path="$(command -v "$program" 2>/dev/null)" && [[ -x "$path" ]] || [[ -x "/usr/bin/$program" ]]
   fi
 }
 
