@@ -16,6 +16,7 @@ import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { RunbookDashboard } from './runbook-dashboard';
 import { RunbookFunction } from './runbook-function';
 import { taskGrants } from './task-permissions';
+import { WatchScheduleRule } from './watch-schedule-rule';
 import { stateTimeouts } from './task-timeouts';
 
 export interface DeployRunbookProps {
@@ -68,6 +69,8 @@ export class DeployRunbook extends Construct {
   readonly functions: Readonly<Record<string, RunbookFunction>>;
   /** The alarm-triggered rollback, when enabled. */
   readonly alarmRollback?: AlarmRollbackRule;
+  /** The post-release watch's schedule, when `analysis.watch` is configured. */
+  readonly watchSchedule?: WatchScheduleRule;
   /** Marks the lock stuck and notifies when an execution times out, is stopped or fails outside its Fail states. */
   readonly abandonedExecutions: AbandonedExecutionRule;
   /** The deployments dashboard, unless `dashboard: false`. */
@@ -149,6 +152,10 @@ export class DeployRunbook extends Construct {
       notifyFunction: functions.notify,
       definition,
     });
+
+    if (this.config.analysis.watch) {
+      this.watchSchedule = new WatchScheduleRule(this, 'WatchSchedule', { stateMachine: this.stateMachine, watch: this.config.analysis.watch });
+    }
 
     if (rollbackAlarms) {
       this.alarmRollback = new AlarmRollbackRule(this, 'AlarmRollback', { stateMachine: this.stateMachine, alarmNames: rollbackAlarms });

@@ -2,7 +2,7 @@ import type { RunbookConfig } from '../config/schema';
 import { DatabaseSnapshotEvent } from '../core/tasks/database-snapshot/database-snapshot';
 import { DeployTargetEvent } from '../core/tasks/deploy-target/deploy-target';
 import { DeploymentLockEvent } from '../core/tasks/deployment-lock/deployment-lock';
-import { EvaluateAlarmsEvent } from '../core/tasks/evaluate-alarms/evaluate-alarms';
+import { EvaluateAlarmsEvent, WatchCheckpointEvent } from '../core/tasks/evaluate-alarms/evaluate-alarms';
 import { LedgerEvent } from '../core/tasks/ledger/ledger';
 import { MigrationsEvent } from '../core/tasks/migrations/migrations';
 import { NotifyEvent } from '../core/tasks/notify/notify';
@@ -25,6 +25,8 @@ import type {
   SmokeReport,
   SnapshotRef,
   TaskError,
+  WatchResult,
+  WatchStatus,
   WindowDecision,
 } from '../core/model';
 import { RestoreApprovalTask } from '../core/restore-approval';
@@ -94,6 +96,9 @@ export interface ExecutionState {
   notifyError: TaskError;
   recordError: TaskError;
   approvalError: TaskError;
+  /** A watch execution: CheckWatch's answer and the checkpoint measured. */
+  watch: WatchStatus;
+  checkpoint: WatchResult;
 }
 
 /** The context object (`$$`) fields the runbook reads. `$$.Task.Token` is not one: Parameters are logged (asl.ts refuses it). */
@@ -121,6 +126,8 @@ const fn = {
   migrations: lambdaFunction('MigrationsFunctionArn', MigrationsEvent),
   smokeTest: lambdaFunction('SmokeTestFunctionArn', SmokeTestEvent),
   evaluateAlarms: lambdaFunction('EvaluateAlarmsFunctionArn', EvaluateAlarmsEvent),
+  /** The same function, measuring a checkpoint of the post-release watch. */
+  measureWatch: lambdaFunction('EvaluateAlarmsFunctionArn', WatchCheckpointEvent),
   ledger: lambdaFunction('LedgerFunctionArn', LedgerEvent),
   restoreDatabase: lambdaFunction('RestoreDatabaseFunctionArn', RestoreDatabaseEvent),
   notify: lambdaFunction('NotifyFunctionArn', NotifyEvent),
@@ -135,6 +142,8 @@ const BEFORE_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RecordAbort' 
 const AFTER_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RollbackApp' };
 /** The rollback itself failed: people are told and the lock is kept for them. */
 const DURING_ROLLBACK: FailureZone = { resultPath: '$.rollbackError', next: 'NotifyRollbackFailed' };
+/** A watch checkpoint that cannot be judged: nothing was touched, the execution fails. */
+const WATCH_UNJUDGED: FailureZone = { resultPath: '$.error', next: 'WatchUnavailable' };
 /** A step that only reports (record, release, notify): its failure is kept in `slot` and the execution goes on to `next`. */
 const bestEffort = (slot: string, next: string): FailureZone => ({ resultPath: slot, next });
 
@@ -251,6 +260,8 @@ export function runbookDefinition(): Record<string, Json> {
         notifyError: null,
         recordError: null,
         approvalError: null,
+        watch: null,
+        checkpoint: null,
       } satisfies Record<keyof ExecutionState, unknown>,
       next: 'ValidateInput',
     }),
@@ -269,13 +280,21 @@ export function runbookDefinition(): Record<string, Json> {
           catching('InvalidInputError', { resultPath: '$.error', next: 'InvalidInput' }),
           catchAll({ resultPath: '$.error', next: 'ValidationUnavailable' }),
         ],
-        next: 'AcquireLock',
+        next: 'RouteRequest',
       },
     )
     .add('InvalidInput', fail('InvalidInput', $.error.Cause))
     .add(
       'ValidationUnavailable',
       fail('ValidationUnavailable', $.error.Cause, 'The validator itself failed (timeout, crash): nothing was touched, but the input was not judged.'),
+    )
+    .add(
+      'RouteRequest',
+      choice({
+        comment: 'A watch checkpoint decides without the lock; a deploy or a rollback takes it first.',
+        rules: [when(is.stringEquals($.deployment.action, 'watch'), 'CheckWatch')],
+        otherwise: 'AcquireLock',
+      }),
     )
     .task(
       'AcquireLock',
@@ -591,6 +610,72 @@ export function runbookDefinition(): Record<string, Json> {
       next: 'NoRollbackNeeded',
     })
     .add('NoRollbackNeeded', succeed());
+
+  states
+    .task(
+      'CheckWatch',
+      fn.ledger,
+      { operation: 'check-watch', config: { ...ledgerConfig, analysis: settings.analysis }, deployment: $.deployment, execution: $.execution },
+      {
+        comment: 'Reads the ledger and the lock, takes nothing: is the latest release still watched (inside analysis.watch, no deployment holding the target)?',
+        resultPath: '$.watch',
+        timeoutSeconds: 60,
+        catch: [catchAll(WATCH_UNJUDGED)],
+        next: 'WatchDue',
+      },
+    )
+    .add(
+      'WatchDue',
+      choice({
+        comment: 'No release, rolled back, superseded, past the watch, or a deployment holding the target: this checkpoint has nothing to do.',
+        rules: [when(is.stringEquals($.watch.decision, 'measure'), 'MeasureWatchCheckpoint')],
+        otherwise: 'WatchNotNeeded',
+      }),
+    )
+    .add('WatchNotNeeded', succeed('The watch of the latest release is over, or another execution owns the target: nothing measured.'))
+    .task(
+      'MeasureWatchCheckpoint',
+      fn.measureWatch,
+      { operation: 'watch-checkpoint', config: sections('analysis', 'smokeTests'), deployment: $.deployment, execution: $.execution, watch: $.watch },
+      {
+        comment: "Measures each deciding metric once against the baselines recorded with the release, by the bake's rules; nothing is changed.",
+        resultPath: '$.checkpoint',
+        timeoutSeconds: 60,
+        catch: [catchAll(WATCH_UNJUDGED)],
+        next: 'RecordWatchCheckpoint',
+      },
+    )
+    .add('WatchUnavailable', fail('WatchUnavailable', $.error.Cause, 'The checkpoint could not be judged (ledger, lock or task unreadable): nothing was touched.'))
+    .task(
+      'RecordWatchCheckpoint',
+      fn.ledger,
+      { operation: 'record-checkpoint', config: ledgerConfig, deployment: $.deployment, execution: $.execution, watch: $.watch, checkpoint: $.checkpoint },
+      {
+        comment: 'Keeps the checkpoint in the ledger; a failed one rolls back even if it could not be recorded.',
+        resultPath: null,
+        timeoutSeconds: 60,
+        catch: [catchAll(bestEffort('$.recordError', 'WatchVerdict'))],
+        next: 'WatchVerdict',
+      },
+    )
+    .add(
+      'WatchVerdict',
+      choice({
+        comment: 'A failed checkpoint becomes the rollback an alarm would start: the lock, the single-rollback rule and the notifications apply unchanged.',
+        rules: [when(is.stringEquals($.checkpoint.decision, 'failed'), 'PrepareWatchRollback')],
+        otherwise: 'WatchPassed',
+      }),
+    )
+    .add('WatchPassed', succeed('Every deciding metric passed this checkpoint.'))
+    .add(
+      'PrepareWatchRollback',
+      pass({
+        comment: 'The deployment becomes a rollback whose trigger is the checkpoint (which release, which metrics).',
+        parameters: { state: intrinsic('States.JsonMerge($, $.checkpoint.patch, false)') },
+        outputPath: '$.state',
+        next: 'AcquireLock',
+      }),
+    );
 
   states.task(
     'RollbackApp',

@@ -35,6 +35,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     ['aurora', auroraInput],
     ['bare', bareInput],
     ['analysis metrics from CloudWatch, Logs Insights and Prometheus', analysisInput],
+    ['a post-release watch', { ...analysisInput, analysis: { ...analysisInput.analysis, watch: { everyMinutes: 60 } } } as RunbookConfigInput],
     ['alarm names holding * and ?', { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['shop-api-5xx*', 'p95-latency?'] } }],
   ];
 

@@ -15,6 +15,8 @@ import {
   RestoreState,
   SmokeReport,
   SnapshotRef,
+  WatchResult,
+  WatchStatus,
   WindowDecision,
 } from '../../core/model';
 import { loadDefinition } from '../../statemachines/definition';
@@ -29,6 +31,8 @@ import {
   runScripted,
   sequence,
   testConfig,
+  watchConfig,
+  watchInput,
 } from './harness';
 
 /** The model schema of the slot each state's result lands in; the others' results are discarded (ResultPath null). */
@@ -55,6 +59,8 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   AwaitRestoreApproval: Approval,
   AdvanceRestore: RestoreState,
   VerifyRollback: SmokeReport,
+  CheckWatch: WatchStatus,
+  MeasureWatchCheckpoint: WatchResult,
 };
 
 const TASKS = Object.entries(loadDefinition().States as Record<string, { Type: string; ResultPath?: string | null }>).filter(([, s]) => s.Type === 'Task');
@@ -75,6 +81,7 @@ describe('the scripted harness', () => {
       runScripted({ config: testConfig(), input: alarmInput() }),
       runScripted({ config: testConfig(), input: alarmInput(), tasks: { CheckRollbackWindow: defaultWith({ decision: 'no-release', patch: null }) } }),
       runScripted({ config: approval, input: deployInput(), tasks: { CheckMigrations: failure('MigrationFailedError', 'exit 1') } }),
+      runScripted({ config: watchConfig(), input: watchInput() }),
     ]);
 
     const calls = runs.flatMap((run) => run.log.calls);

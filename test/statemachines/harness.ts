@@ -17,7 +17,10 @@ import {
   type RestoreState,
   type SmokeReport,
   type SnapshotRef,
+  type ReleaseRecord,
   type TaskError,
+  type WatchResult,
+  type WatchStatus,
   type WindowDecision,
   causeMessage,
 } from '../../core/model';
@@ -54,6 +57,21 @@ export function deployInput(): Json {
 /** The execution input the EventBridge rule sends when one of the target's alarms enters ALARM. */
 export function alarmInput(name = 'shop-api-5xx-rate'): Json {
   return { action: 'rollback', alarm: { name, reason: 'Threshold Crossed: 1 datapoint [4.2] > 1.0', time: NOW } };
+}
+
+/** The execution input the watch schedule sends (analysis.watch). */
+export function watchInput(): Json {
+  return { action: 'watch', requestedBy: 'post-release watch schedule' };
+}
+
+/** `testConfig()` with a p95 metric judged against its baseline and watched hourly after each release. */
+export function watchConfig(): RunbookConfig {
+  return testConfig({
+    analysis: {
+      metrics: [{ name: 'p95', provider: { kind: 'prometheus', url: 'https://prometheus.example.com', query: 'p95' }, successCondition: 'result <= baseline * 2' }],
+      watch: { everyMinutes: 60 },
+    },
+  });
 }
 
 /**
@@ -299,6 +317,9 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   NotifyRolledBack: () => ({ published: true }),
   NotifyRollbackFailed: () => ({ published: true }),
   NotifyNoRollback: () => ({ published: true }),
+  CheckWatch: (): WatchStatus => watchStatus(),
+  MeasureWatchCheckpoint: (e): WatchResult => watchCheckpoint(e.watch, e.execution.name),
+  RecordWatchCheckpoint: (e) => ({ ledgerKey: `ledger/${e.config.name}.json`, checkpoint: e.checkpoint.checkpoint, decision: e.checkpoint.decision }),
 };
 
 /** States that have a default result: every Task of the definition should be here. */
@@ -312,10 +333,10 @@ export function defaultResult(call: TaskCall): unknown {
 }
 
 function defaultDeployment(input: Event, config: RunbookConfig, execution: Execution): Deployment {
-  const rollback = input.action === 'rollback';
+  const rollback = input.action === 'rollback' || input.action === 'watch';
   return {
     id: deploymentIdFor(execution.name, execution.id),
-    action: rollback ? 'rollback' : 'deploy',
+    action: input.action === 'watch' ? 'watch' : rollback ? 'rollback' : 'deploy',
     target: config.name,
     version: rollback ? null : (input.version ?? null),
     image: rollback ? null : (input.image ?? null),
@@ -404,13 +425,53 @@ export function releasedVersion(): { handle: DeployHandle; snapshot: SnapshotRef
  * CheckRollbackWindow's `rollback` decision for the release in `releasedVersion()`. The patch always carries
  * the release's snapshot: the ledger withholds it without approval, but the ASL must hold that rule on its own.
  */
-export function rollbackWindow(deployment: { alarm: { name: string } | null }): WindowDecision {
+export function rollbackWindow(deployment: { alarm: { name: string } | null; watch?: { checkpoint: number; reason: string } | null }): WindowDecision {
   const released = releasedVersion();
-  const error: TaskError = { Error: 'AlarmFired', Cause: `${deployment.alarm?.name ?? 'an alarm'} entered ALARM 2 hours after ${NEW_VERSION} was released` };
+  const error: TaskError = deployment.watch
+    ? { Error: 'WatchCheckpointFailed', Cause: `Watch checkpoint ${deployment.watch.checkpoint} of release ${NEW_VERSION}, 120 min after it: ${deployment.watch.reason}` }
+    : { Error: 'AlarmFired', Cause: `${deployment.alarm?.name ?? 'an alarm'} entered ALARM 2 hours after ${NEW_VERSION} was released` };
   return {
     decision: 'rollback',
     message: `${NEW_VERSION} was released 2 hours ago, inside the 8-hour window`,
     release: null,
     patch: { rollbackTo: RUNNING, snapshot: released.snapshot, migrations: released.migrations, error, release: released.handle },
+  };
+}
+
+/** The release the watch measures: `releasedVersion()` as the ledger records it, with Preflight's baseline of p95. */
+export function watchedRelease(): ReleaseRecord {
+  const released = releasedVersion();
+  return {
+    deploymentId: 'ci-release-1-5-0-0badc0de',
+    executionId: 'arn:aws:states:eu-west-1:123456789012:execution:shop-api-runbook:ci-release-1-5-0',
+    version: NEW_VERSION,
+    image: NEW_IMAGE,
+    ref: released.handle.ref,
+    previous: RUNNING,
+    snapshot: released.snapshot,
+    migrationsRan: true,
+    finishedAt: '2025-03-04T08:00:00.000Z',
+    rolledBack: null,
+    baselines: [{ name: 'p95', value: 0.2, at: '2025-03-04T07:40:00.000Z' }],
+  };
+}
+
+/** CheckWatch's answer: `measure` checkpoint 2 of `watchedRelease()`, or the decision given. */
+export function watchStatus(decision: WatchStatus['decision'] = 'measure', message = 'Checkpoint 2 of release v1.5.0 of shop-api'): WatchStatus {
+  return { decision, message, release: watchedRelease(), checkpoint: 2, records: [], until: '2025-03-04T16:00:00.000Z' };
+}
+
+/** MeasureWatchCheckpoint's passing result for `status`. */
+export function watchCheckpoint(status: WatchStatus, execution: string): WatchResult {
+  return {
+    releaseId: status.release?.deploymentId ?? 'none',
+    version: status.release?.version ?? null,
+    checkpoint: status.checkpoint,
+    at: NOW,
+    execution,
+    decision: 'passed',
+    metrics: [],
+    reason: null,
+    patch: null,
   };
 }

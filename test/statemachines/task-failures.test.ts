@@ -32,6 +32,8 @@ import {
   type Scripts,
   sequence,
   testConfig,
+  watchConfig,
+  watchInput,
 } from './harness';
 
 /** One injected failure and where the run must end. */
@@ -170,6 +172,27 @@ const CASES: Case[] = [
     terminal: 'DeploymentAborted',
     cause: lambdaCause(failure('NoSuchKey', 'ledger/shop-api.json could not be read')),
     calls: ['ValidateInput', 'AcquireLock', 'CheckRollbackWindow', ...ABORT_TAIL],
+  },
+  ...(['CheckWatch', 'MeasureWatchCheckpoint'] as const).map(
+    (state, index): Case => ({
+      state,
+      error: failure('LedgerDocumentInvalidError', 'the ledger ledger/shop-api.json is not JSON'),
+      input: watchInput(),
+      config: watchConfig(),
+      status: 'FAILED',
+      terminal: 'WatchUnavailable',
+      cause: lambdaCause(failure('LedgerDocumentInvalidError', 'the ledger ledger/shop-api.json is not JSON')),
+      calls: ['ValidateInput', 'CheckWatch', 'MeasureWatchCheckpoint'].slice(0, index + 2),
+    }),
+  ),
+  {
+    state: 'RecordWatchCheckpoint',
+    error: failure('LedgerConflictError', 'the ledger ledger/shop-api.json changed under every one of 5 attempts'),
+    input: watchInput(),
+    config: watchConfig(),
+    status: 'SUCCEEDED',
+    terminal: 'WatchPassed',
+    calls: ['ValidateInput', 'CheckWatch', 'MeasureWatchCheckpoint', 'RecordWatchCheckpoint'],
   },
   rolledBackAt('Deploy', new DeploymentFailedError('RegisterTaskDefinition refused the image'), false),
   rolledBackAt('CheckDeployment', new DeploymentFailedError('circuit breaker: 3 tasks failed to start'), false),
