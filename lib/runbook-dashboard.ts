@@ -5,6 +5,10 @@ import { Construct } from 'constructs';
 import { SERVICE_NAME } from '../core/service-name';
 import { METRIC, METRICS_NAMESPACE, OUTCOMES, PHASES } from '../core/tasks/ledger/deployment-metrics';
 
+
+/** The rollbacks graph's series, by the Trigger dimension the ledger records. */
+const ROLLBACK_LABELS = { deploy: 'failed deploy', alarm: 'alarm after release', watch: 'failed watch checkpoint' } as const;
+
 export interface RunbookDashboardProps {
   /** The configuration's `name`: the metrics' `Target` dimension. */
   readonly target: string;
@@ -56,7 +60,7 @@ export class RunbookDashboard extends Construct {
           }),
           new GraphWidget({
             title: 'Rollbacks by trigger (per day)',
-            left: ['deploy', 'alarm'].map((trigger) => metric(METRIC.rollbacks, { Trigger: trigger }, 'Sum', trigger === 'deploy' ? 'failed deploy' : 'alarm after release')),
+            left: (['deploy', 'alarm', 'watch'] as const).map((trigger) => metric(METRIC.rollbacks, { Trigger: trigger }, 'Sum', ROLLBACK_LABELS[trigger])),
             stacked: true,
             width: 12,
           }),

@@ -21,7 +21,7 @@ describe('the deployments dashboard', () => {
   it('shows the duration of each phase, rollbacks by trigger and the deployment duration', () => {
     // Dimensions as CloudWatch lists them, sorted by name: the ledger's EMF documents carry the same three.
     for (const phase of PHASES) expect(body).toContain(`"${METRIC.phaseDuration}","Phase","${phase}","Target","shop-api","service","deploy-runbook"`);
-    for (const trigger of ['deploy', 'alarm']) expect(body).toContain(`"${METRIC.rollbacks}","Target","shop-api","Trigger","${trigger}","service","deploy-runbook"`);
+    for (const trigger of ['deploy', 'alarm', 'watch']) expect(body).toContain(`"${METRIC.rollbacks}","Target","shop-api","Trigger","${trigger}","service","deploy-runbook"`);
     expect(body).toContain(`"${METRIC.duration}","Outcome","rolled-back","Target","shop-api","service","deploy-runbook"`);
   });
 

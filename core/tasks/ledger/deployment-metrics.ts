@@ -57,7 +57,13 @@ export function deploymentMetrics(slots: LedgerSlots, result: Outcome['result'],
     points.push({ name: METRIC.phaseDuration, unit: 'Milliseconds', value: ms, dimensions: { Phase: phase } });
   }
   if (result === 'rolled-back') {
-    points.push({ name: METRIC.rollbacks, unit: 'Count', value: 1, dimensions: { Trigger: slots.deployment.action === 'rollback' ? 'alarm' : 'deploy' } });
+    points.push({ name: METRIC.rollbacks, unit: 'Count', value: 1, dimensions: { Trigger: rollbackTrigger(slots.deployment) } });
   }
   return points;
+}
+
+/** What started a rollback: a failed deploy, an alarm (or a person) after the release, or a failed watch checkpoint. */
+function rollbackTrigger(deployment: LedgerSlots['deployment']): 'deploy' | 'alarm' | 'watch' {
+  if (deployment.action !== 'rollback') return 'deploy';
+  return deployment.watch ? 'watch' : 'alarm';
 }

@@ -51,6 +51,8 @@ export interface EvidenceReport {
   readonly requestedBy: string | null;
   readonly reason: string | null;
   readonly alarm: { readonly name: string; readonly reason: string | null; readonly time: string | null } | null;
+  /** The failed checkpoint of the post-release watch that started this rollback. */
+  readonly watch?: { readonly checkpoint: number; readonly at: string; readonly metrics: readonly string[]; readonly reason: string } | null;
   readonly outcome: { readonly result: Outcome['result'] | null; readonly cause: string } | null;
   readonly versions: { readonly before: VersionRef | null; readonly after: VersionRef | null };
   readonly preflight: { readonly checkedAt: string; readonly checks: readonly PreflightCheck[] } | null;
@@ -166,6 +168,7 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
     requestedBy: deployment.requestedBy,
     reason: deployment.reason,
     alarm: deployment.alarm,
+    watch: deployment.watch ? { checkpoint: deployment.watch.checkpoint, at: deployment.watch.at, metrics: deployment.watch.metrics, reason: deployment.watch.reason } : null,
     outcome: slots.outcome ? { result: slots.outcome.result ?? null, cause: slots.outcome.cause } : null,
     versions: versionsOf(slots),
     preflight: preflight ? { checkedAt: preflight.checkedAt, checks: preflight.checks } : null,
@@ -399,6 +402,7 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null): strin
     `| Reason | ${cell(report.reason)} |`,
   );
   if (report.alarm) lines.push(`| Alarm | ${cell(report.alarm.name)}: ${cell(report.alarm.reason)} (${cell(report.alarm.time)}) |`);
+  if (report.watch) lines.push(`| Watch checkpoint | ${report.watch.checkpoint} (${cell(report.watch.at)}): ${cell(report.watch.reason)} |`);
   lines.push(`| Before | ${describeVersion(report.versions.before)} |`, `| After | ${describeVersion(report.versions.after)} |`, `| Duration | ${Math.round(report.durationMs / 1000)} s |`, '');
 
   if (report.preflight) {

@@ -99,7 +99,7 @@ function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requeste
   return {
     subject: `APPROVAL NEEDED: restore ${target} database from ${snapshot.id}?`,
     message: lines(
-      `${deployment.action === 'rollback' ? `An alarm rollback of ${target}` : `The deploy of ${versionLabel(deployment)} to ${target}`} is rolling back after ${describeError(event.error)}.`,
+      `${deployment.action === 'rollback' ? `The ${what(deployment)} of ${target}` : `The deploy of ${versionLabel(deployment)} to ${target}`} is rolling back after ${describeError(event.error)}.`,
       '',
       `Restoring snapshot ${snapshot.id} (of ${snapshot.source}, taken ${snapshot.startedAt}) brings the database back to how it was before the deploy:`,
       'every write since then is lost. The current database is kept under another name, not deleted.',
@@ -126,7 +126,8 @@ function lockWarning(target: string, lockError: TaskError | null): string | null
 }
 
 function what(deployment: Deployment): string {
-  return deployment.action === 'rollback' ? 'alarm rollback' : `deploy of ${versionLabel(deployment)}`;
+  if (deployment.action === 'rollback') return deployment.watch ? 'post-release watch rollback' : 'alarm rollback';
+  return `deploy of ${versionLabel(deployment)}`;
 }
 
 function details(deployment: Deployment): string[] {
@@ -134,6 +135,7 @@ function details(deployment: Deployment): string[] {
     `${REQUESTED_BY_LABEL}: ${deployment.requestedBy ?? 'nobody named'}${deployment.reason ? ` (${deployment.reason})` : ''}`,
     `Started by: ${startedBy(deployment.executionId)}`,
     ...(deployment.alarm ? [`Alarm: ${deployment.alarm.name}${deployment.alarm.reason ? `: ${deployment.alarm.reason}` : ''}`] : []),
+    ...(deployment.watch ? [`Watch checkpoint ${deployment.watch.checkpoint} (${deployment.watch.at}) failed: ${deployment.watch.reason}`] : []),
     `Deployment: ${deployment.id}`,
     `Execution: ${deployment.executionId}`,
   ];

@@ -29,6 +29,9 @@ describe('deploymentMetrics', () => {
     expect(points.filter((p) => p.name === METRIC.phaseDuration).map((p) => p.dimensions.Phase)).toEqual(expect.arrayContaining(['Rollback', 'VerifyRollback']));
     const alarm = { ...rolledBack, deployment: deploymentFor(execution, { action: 'rollback', version: null, image: null }) };
     expect(deploymentMetrics(alarm, 'rolled-back', FINISHED).find((p) => p.name === METRIC.rollbacks)?.dimensions).toEqual({ Trigger: 'alarm' });
+    const trigger = { releaseId: 'deploy-v1-4-2-64a8320c', checkpoint: 3, at: FINISHED.toISOString(), metrics: ['p95'], reason: 'Metric p95: too slow' };
+    const watch = { ...alarm, deployment: { ...alarm.deployment, watch: trigger } };
+    expect(deploymentMetrics(watch, 'rolled-back', FINISHED).find((p) => p.name === METRIC.rollbacks)?.dimensions).toEqual({ Trigger: 'watch' });
   });
 
   it('leaves out the phases an aborted execution never reached, and counts no rollback', () => {

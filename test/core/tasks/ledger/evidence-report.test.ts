@@ -38,6 +38,14 @@ const rolledBack = (extra: object = {}) =>
   );
 
 describe('buildEvidenceReport', () => {
+  it('names the failed watch checkpoint that started a rollback', () => {
+    const watch = { releaseId: deployment.id, checkpoint: 3, at: '2025-03-04T13:45:00.000Z', metrics: ['p95'], reason: 'Metric p95: 0.9 does not meet "result <= baseline * 2"' };
+    const { json, markdown } = buildEvidenceReport(rolledBack({ deployment: { ...deployment, action: 'rollback', watch } }), NOW);
+    expect(json.watch).toEqual({ checkpoint: 3, at: '2025-03-04T13:45:00.000Z', metrics: ['p95'], reason: watch.reason });
+    expect(markdown).toContain('| Watch checkpoint | 3 (2025-03-04T13:45:00.000Z): Metric p95: 0.9 does not meet "result <= baseline * 2" |');
+    expect(buildEvidenceReport(rolledBack(), NOW).json.watch).toBeNull();
+  });
+
   it('says who deployed what over what, with the backup, migrations, checks and alarms', () => {
     const { json } = buildEvidenceReport(released(), NOW);
     expect(json).toMatchObject({

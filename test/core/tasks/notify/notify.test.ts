@@ -122,6 +122,18 @@ describe('notify', () => {
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('Alarm: shop-api-5xx-rate: Threshold Crossed');
   });
 
+  it('names the failed checkpoint of a watch rollback, and calls it one', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    const execution = executionNamed('watch-1');
+    const watch = { releaseId: deployment.id, checkpoint: 3, at: '2025-03-04T13:45:00.000Z', metrics: ['p95'], reason: 'Metric p95: 0.9 does not meet "result <= baseline * 2"' };
+    const watchDeployment = deploymentFor(execution, { action: 'rollback', version: null, image: null, requestedBy: 'post-release watch schedule', watch });
+    const error = { Error: 'WatchCheckpointFailed', Cause: `Watch checkpoint 3 of release v1.4.2, 180 min after it: ${watch.reason}` };
+    await notify(eventOf({ event: 'aborted', deployment: watchDeployment, error }), { notifier: snsNotifierFor(client, config) });
+    const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(input.Subject).toBe('shop-api: post-release watch rollback aborted');
+    expect(input.Message).toContain('Watch checkpoint 3 (2025-03-04T13:45:00.000Z) failed: Metric p95: 0.9 does not meet "result <= baseline * 2"');
+  });
+
   it('warns that the lock is still held when releasing it failed after a release', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     const lockError = { Error: 'LockLostError', Cause: JSON.stringify({ errorType: 'LockLostError', errorMessage: 'locks/shop-api.json is now held by ci-7' }) };
