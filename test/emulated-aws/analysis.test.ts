@@ -122,6 +122,37 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
     expect(await inspect(aws).runningTag()).toBe('v1');
   });
 
+  it('watches v2 after the release without the lock: a checkpoint that holds keeps it, one that regresses rolls it back once', async () => {
+    const world = await deploy();
+    prometheus.latency = { v1: 0.12, v2: 0.13 };
+    aws.app.versions = { v1: {}, v2: { onServe: () => world.traffic(2, 1500) } };
+    const released = await run(deployV2);
+    expect([released.status, released.end], released.cause ?? '').toEqual(['SUCCEEDED', 'DeploymentSucceeded']);
+
+    // What the schedule sends every hour, started here directly (the tier runs no schedule: moto/launch.py).
+    const passed = await run({ action: 'watch', requestedBy: 'post-release watch schedule' });
+    expect([passed.status, passed.end], passed.cause ?? '').toEqual(['SUCCEEDED', 'WatchPassed']);
+    expect(passed.states).not.toContain('AcquireLock');
+    expect(await inspect(aws).runningTag()).toBe('v2');
+
+    // Hours later p95 is three times the baseline Preflight took before v2: the checkpoint fails and rolls back.
+    prometheus.latency = { v1: 0.12, v2: 0.36 };
+    const failed = await run({ action: 'watch', requestedBy: 'post-release watch schedule' });
+    expect([failed.status, failed.error], failed.cause ?? failed.end).toEqual(['FAILED', 'RolledBack']);
+    expect(failed.states).toEqual(expect.arrayContaining(['CheckWatch', 'MeasureWatchCheckpoint', 'RecordWatchCheckpoint', 'AcquireLock', 'CheckRollbackWindow', 'RollbackApp']));
+    expect(failed.cause).toContain('after WatchCheckpointFailed: Watch checkpoint 2 of release v2');
+    expect(failed.cause).toContain('Metric p95-latency: 1 failed measurement(s), the last at check 2: 0.36 does not meet "result <= baseline * 1.5" (baseline 0.12, so <= 0.18)');
+    expect(await inspect(aws).runningTag()).toBe('v1');
+
+    const ledger = await aws.artifact<{ checkpoints: { checkpoint: number; decision: string; releaseId: string }[]; current: { version: string } }>('ledger/shop.json');
+    expect(ledger?.checkpoints.map((c) => [c.checkpoint, c.decision])).toEqual([[1, 'passed'], [2, 'failed']]);
+    expect(ledger?.current.version).toBe('v1');
+    // The watch of v2 is over: the next checkpoint finds it rolled back and measures nothing.
+    const after = await run({ action: 'watch', requestedBy: 'post-release watch schedule' });
+    expect([after.status, after.end]).toEqual(['SUCCEEDED', 'WatchNotNeeded']);
+    expect((await inspect(aws).lock())?.state).toBe('released');
+  });
+
   it('aborts before anything changes when a metric query is refused (Logs Insights: unknown log group), naming the metric and the error', async () => {
     await deploy({ logGroup: false });
     aws.app.versions = { v1: {}, v2: {} };

@@ -63,6 +63,9 @@ function shopConfig(name: string, database: RunbookConfigInput['database']): Run
     alarms: { kind: 'cloudwatch', names: [...ALARMS], preexisting: 'report' },
     // Six evaluations; Wait states are compressed by moto/launch.py, the count is what matters.
     bake: { durationSeconds: 30, pollSeconds: 5 },
+    // moto/launch.py compresses the execution timeout like Wait states, but not the work between them: the
+    // longest allowed (86.4 s in the tier) is one no scenario's real work nears. The `timeout` stack shortens it.
+    executionTimeoutMinutes: 1440,
     rollbackWindowHours: 8,
     notifications: { topicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:${TOPIC_NAME}` },
     polling: {
@@ -85,6 +88,8 @@ function withAnalysis(config: RunbookConfigInput): RunbookConfigInput {
     analysis: {
       // Two measurements in the six-evaluation bake: the third evaluation and the last.
       checkpoints: '15s, 30s',
+      // Hourly after the release, through the 8 h rollback window: the scenario starts the checkpoints itself.
+      watch: { everyMinutes: 60 },
       secrets: { PROMETHEUS_TOKEN: { secretsManager: PROMETHEUS_SECRET, jsonKey: 'token' } },
       metrics: [
         {
@@ -135,6 +140,11 @@ export const TIER_STACKS = {
   instance: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'when-migrations-ran', restoreApproval: { required: false } }),
   /** The same, but a person approves each restore (deploy-runbook approve). */
   approval: shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'always', restoreApproval: { required: true, timeoutMinutes: 30 } }),
+  /**
+   * The approval stack with the default execution timeout, 6 hours: 21.6 s in the tier, well after the
+   * restore starts waiting for a person and long before that wait (30 minutes, not compressed) times out.
+   */
+  timeout: { ...shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'always', restoreApproval: { required: true, timeoutMinutes: 30 } }), executionTimeoutMinutes: 360 },
   /** ECS + Aurora PostgreSQL cluster, restored on every rollback. */
   aurora: shopConfig('shop', { kind: 'aurora-cluster', clusterIdentifier: 'shop-cluster', restorePolicy: 'always', restoreApproval: { required: false } }),
   /**

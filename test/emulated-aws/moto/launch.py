@@ -959,6 +959,10 @@ def _invoke_lambda_target(rule, target, event) -> None:
 def _send_to_targets(self, original_event, transform_input=True):
     """AWS delivers to Step Functions targets by StartExecution as the target's role, and to Lambda targets by an
     asynchronous invocation; moto does neither."""
+    if self.scheduled_expression:
+        # A scheduled rule fires on its schedule, never on an event: moto would match every event against its empty
+        # pattern (each execution's end would start another watch checkpoint). The tier starts those itself.
+        return
     if not self.event_pattern.matches_event(original_event):
         return
     for target in [t for t in self.targets if t["Arn"].split(":")[2] == "lambda"]:
