@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/runbook-function';
 import { EmulatedAws } from './emulated-aws';
@@ -135,6 +135,23 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     expect(await inspect(aws).runningTag()).toBe('v1');
   });
 
+  /**
+   * What the rule on the runbook's own executions does once `execution` ended `status` outside the runbook's end
+   * states while it held the lock: the lock is marked stuck, an ACTION NEEDED notification names the execution,
+   * and the next deployment is refused until a person unlocks the target.
+   */
+  async function expectAbandoned(execution: string, status: 'ABORTED' | 'TIMED_OUT'): Promise<void> {
+    const lock = await waitUntil(() => inspect(aws).lock(), (found) => found?.state === 'stuck');
+    expect(lock).toMatchObject({ executionId: execution, state: 'stuck', note: expect.stringMatching(new RegExp(`ended ${status} .*outside the runbook's own end states`)) });
+    const notified = await waitUntil(() => aws.world.notifications(), (found) => found.some((n) => n.subject?.startsWith('ACTION NEEDED')));
+    const actionNeeded = notified.filter((n) => n.subject?.startsWith('ACTION NEEDED'));
+    expect(actionNeeded).toEqual([expect.objectContaining({ subject: `ACTION NEEDED: shop runbook execution ${status}` })]);
+    expect(actionNeeded[0].message).toContain(execution);
+    expect(actionNeeded[0].message).toMatch(new RegExp(`ended ${status}\\b`));
+    const next = await aws.run({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
+    expect([next.status, next.error]).toEqual(['FAILED', 'DeploymentInProgress']);
+  }
+
   it('marks the lock stuck and tells people when an execution is stopped mid-rollback, outside the runbook\'s end states', async () => {
     await aws.deploy('approval');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
@@ -145,14 +162,29 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
 
     const ended = await aws.waitFor(execution);
     expect(ended.status).toBe('ABORTED');
-    const lock = await waitUntil(() => inspect(aws).lock(), (found) => found?.state === 'stuck');
-    expect(lock).toMatchObject({ executionId: execution, state: 'stuck', note: expect.stringMatching(/ended ABORTED .*outside the runbook's own end states/) });
-    const notified = await waitUntil(() => aws.world.notifications(), (found) => found.some((n) => n.subject?.startsWith('ACTION NEEDED')));
-    expect(notified.find((n) => n.subject?.startsWith('ACTION NEEDED'))).toMatchObject({ subject: 'ACTION NEEDED: shop runbook execution ABORTED' });
-    expect(notified.find((n) => n.subject?.startsWith('ACTION NEEDED'))?.message).toContain(execution);
-    // The next deployment is refused until a person unlocks the target.
-    const next = await aws.run({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
-    expect([next.status, next.error]).toEqual(['FAILED', 'DeploymentInProgress']);
+    await expectAbandoned(execution, 'ABORTED');
+  });
+
+  it('marks the lock stuck and tells people when the execution timeout elapses mid-rollback, while the restore waits for approval', async () => {
+    await aws.deploy('timeout');
+    aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
+    const started = Date.now();
+    const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
+    await approvalRequest();
+
+    // Nobody answers. The approval would time out after 30 minutes; the execution times out after 360 (compressed
+    // like Wait states by moto/launch.py: 21.6 s after the start), while the request still waits.
+    const ended = await aws.waitFor(execution);
+    expect(ended.status).toBe('TIMED_OUT');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(21_600);
+    expect(ended.end).toBe('AwaitRestoreApproval');
+    expect(ended.events.map((e) => e.type)).not.toEqual(expect.arrayContaining(['ActivityStarted']));
+    expect(ended.states).not.toContain('AdvanceRestore');
+    await expectAbandoned(execution, 'TIMED_OUT');
+    // The history ends as AWS ends it: the execution timed out, no Fail state was reached.
+    const history = await aws.operator.sfn.send(new GetExecutionHistoryCommand({ executionArn: execution, maxResults: 1000 }));
+    expect(history.events?.at(-1)?.type).toBe('ExecutionTimedOut');
+    expect((await inspect(aws).instances()).map((i) => i.id)).toEqual(['shop-db']);
   });
 
   it('restores an Aurora cluster by rename-swap, keeping the failed cluster', async () => {

@@ -60,6 +60,15 @@ describe('the rule on executions that end outside the runbook', () => {
     });
   });
 
+  it('passes an execution that timed out to both functions as TIMED_OUT', () => {
+    const timedOut = { ...ABORTED, detail: { ...ABORTED.detail, status: 'TIMED_OUT' } };
+    const [lock, notify] = ['deployment-lock', 'notify'].map((name) =>
+      targets.find((t) => JSON.stringify(t.Arn).includes(id(s.stack.runbook.functions[name as 'notify']))),
+    );
+    expect(DeploymentLockEvent.parse(filled(lock!.InputTransformer, timedOut))).toMatchObject({ operation: 'mark-abandoned', ended: { status: 'TIMED_OUT', executionArn: ABORTED.detail.executionArn } });
+    expect(NotifyEvent.parse(filled(notify!.InputTransformer, timedOut))).toMatchObject({ event: 'execution-ended', ended: { status: 'TIMED_OUT', name: 'ci-release-1-5-0' } });
+  });
+
   it('notifies through the notify function, to the configured topic', () => {
     const notify = targets.find((t) => JSON.stringify(t.Arn).includes(id(s.stack.runbook.functions.notify)));
     expect(NotifyEvent.parse(filled(notify!.InputTransformer, ABORTED))).toMatchObject({

@@ -10,7 +10,7 @@ Environment:
   FUNCTION_HOST_URL     where Lambda invocations go (test/emulated-aws/function-host.ts)
   TIER_CONTROL_FILE     JSON written by the tests: credentials of the state machine role, faults, ECS behaviour
   TIER_REQUEST_LOG      JSON lines appended here: every authorised or denied request of an authenticated caller
-  TIER_TIME_SCALE       Wait states and Retry intervals last this fraction of their seconds
+  TIER_TIME_SCALE       Wait states, Retry intervals and the execution timeout last this fraction of their seconds
 """
 
 from __future__ import annotations
@@ -1024,7 +1024,7 @@ def _terminated(self):
 BaseExecutionWorkerCommunication.terminated = _terminated
 
 from moto.stepfunctions.parser.asl.eval.environment import Environment as _Environment  # noqa: E402
-from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped  # noqa: E402
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning, ProgramStopped, ProgramTimedOut  # noqa: E402
 
 _original_set_stop = _Environment.set_stop
 
@@ -1043,13 +1043,55 @@ _original_set_error = _Environment.set_error
 
 
 def _set_error(self, error):
-    """AWS keeps a stopped execution ABORTED; in moto the error its interrupted task raises would turn it FAILED."""
-    if isinstance(self.program_state(), ProgramStopped):
+    """AWS keeps a stopped execution ABORTED (a timed-out one TIMED_OUT); in moto the error its interrupted task
+    raises would turn it FAILED."""
+    if isinstance(self.program_state(), (ProgramStopped, ProgramTimedOut)):
         return
     _original_set_error(self, error)
 
 
 _Environment.set_error = _set_error
+
+
+# The execution timeout. AWS ends an execution TIMED_OUT as soon as the definition's top-level TimeoutSeconds
+# have passed since it started, whatever its state is doing (a Lambda call, a Wait, a task waiting for a worker):
+# the history ends with ExecutionTimedOut and the "Step Functions Execution Status Change" event says TIMED_OUT.
+# moto 5.2 counts those seconds in real time, which no scenario can wait for when Wait states and Retry intervals
+# last a thousandth of theirs; and its waiting task would go on (into its Catch) after the timeout.
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent  # noqa: E402
+from moto.stepfunctions.parser.asl.component.program.program import Program  # noqa: E402
+from moto.stepfunctions.parser.utils import TMP_THREADS  # noqa: E402
+
+
+def _program_eval(self, env):
+    """The execution timeout is compressed like Wait states: it elapses after TIER_TIME_SCALE of its seconds (the
+    work in between, Lambda calls included, takes real time)."""
+    timeout = self.timeout_seconds.timeout_seconds if self.timeout_seconds else None
+    env.next_state_name = self.start_at.start_at_name
+    worker_thread = threading.Thread(target=EvalComponent.eval, args=(self, env), daemon=True)
+    TMP_THREADS.append(worker_thread)
+    worker_thread.start()
+    worker_thread.join(timeout=timeout * TIME_SCALE if timeout else None)
+    if worker_thread.is_alive():
+        env.set_timed_out()
+
+
+Program.eval = _program_eval
+
+_original_set_timed_out = _Environment.set_timed_out
+
+
+def _set_timed_out(self):
+    """AWS ends a timed-out execution at once, also while a task waits for its token or for a worker, and one
+    that ended just before its timeout stays as it ended."""
+    if not isinstance(self._program_state, ProgramRunning):
+        return
+    _original_set_timed_out(self)
+    for endpoint in list(self.callback_pool_manager._pool.values()):
+        endpoint.interrupt_all()
+
+
+_Environment.set_timed_out = _set_timed_out
 
 
 # --------------------------------------------------------------------------------------------------------------
