@@ -1,7 +1,7 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { outcomeOf } from '../core/execution-outcome';
 import type { StateEvent } from '../core/state-event';
-import { stateTimings } from '../local/rehearsal/state-timings';
+import { stateTimings } from '../core/state-timings';
 import { loadDefinition } from '../statemachines/definition';
 import { exitCodeFor } from './exit-codes';
 import { HistoryReader } from './history';

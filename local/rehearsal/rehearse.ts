@@ -27,7 +27,7 @@ import {
   startAll,
   untilBaselineData,
 } from './setup';
-import { stateTimings } from './state-timings';
+import { stateTimings } from '../../core/state-timings';
 import { bakeTrafficListener, Traffic, TRAFFIC_PATH, trafficRate, warmUpTrafficListener } from './traffic';
 import { type RehearsalVerification, verifyRehearsal } from './verification';
 import { openWorkspace, Teardown } from './workspace';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stateTimings } from '../../local/rehearsal/state-timings';
+import { stateTimings } from '../../core/state-timings';
 import { loadDefinition, type Json } from '../../statemachines/definition';
 import { mermaidBlock, mermaidFlowchart, mermaidLabel, pathMarks, runbookFlowchart, runbookGraph } from '../../statemachines/flowchart';
 import { defaultWith, deployInput, runScripted, testConfig } from './harness';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { StateEvent } from '../../../core/state-event';
-import { stateTimings } from '../../../local/rehearsal/state-timings';
+import type { StateEvent } from '../../core/state-event';
+import { stateTimings } from '../../core/state-timings';
 
 const event = (type: StateEvent['type'], state: string, stateType: string, at: number, error?: string): StateEvent => ({ type, state, stateType, at, ...(error ? { error } : {}) });
 

@@ -1,5 +1,5 @@
-import type { StateTiming } from '../../core/tasks/ledger/evidence-report';
-import type { StateEvent } from '../../core/state-event';
+import type { StateTiming } from './tasks/ledger/evidence-report';
+import type { StateEvent } from './state-event';
 
 interface Tally {
   readonly name: string;
