@@ -1,5 +1,5 @@
 import { Names, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Activity, DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -15,7 +15,7 @@ import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { RunbookDashboard } from './runbook-dashboard';
 import { RunbookFunction } from './runbook-function';
-import { taskGrants } from './task-permissions';
+import { executionHistoryGrant, taskGrants } from './task-permissions';
 import { WatchScheduleRule } from './watch-schedule-rule';
 import { stateTimeouts } from './task-timeouts';
 
@@ -140,6 +140,7 @@ export class DeployRunbook extends Construct {
           'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing (xray:PutTraceSegments and related) have no resource-level permissions',
       },
     ]);
+    this.grantExecutionHistory(functions.ledger);
 
     if (props.dashboard ?? true) {
       this.dashboard = new RunbookDashboard(this, 'Dashboard', { target: this.config.name, stateMachine: this.stateMachine });
@@ -160,6 +161,22 @@ export class DeployRunbook extends Construct {
     if (rollbackAlarms) {
       this.alarmRollback = new AlarmRollbackRule(this, 'AlarmRollback', { stateMachine: this.stateMachine, alarmNames: rollbackAlarms });
     }
+  }
+
+  /**
+   * The ledger reads its execution's history (the report's path through the runbook). The state machine
+   * invokes the ledger, which depends on its role and the role's default policy: a statement naming the state
+   * machine goes in a policy of its own, which the function does not wait for (no CloudFormation cycle).
+   */
+  private grantExecutionHistory(ledger: RunbookFunction): void {
+    const grant = executionHistoryGrant(this, this.stateMachine.stateMachineName);
+    const role = ledger.role;
+    if (!role) throw new InvalidRunbookPropsError('the ledger function has no role to grant states:GetExecutionHistory to');
+    const policy = new Policy(this, 'LedgerExecutionHistoryPolicy', {
+      roles: [role],
+      statements: [new PolicyStatement({ actions: [...grant.actions], resources: [...grant.resources] })],
+    });
+    acknowledgeWildcardResources(policy, grant.resources.map((resource) => ({ resource, reason: grant.wildcardReason ?? '' })));
   }
 
   /** The alarms whose ALARM state starts a rollback, or undefined when the alarm rollback is off. */

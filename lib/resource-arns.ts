@@ -58,6 +58,11 @@ export class ResourceArns {
     return this.format('logs', 'log-group', name, ArnFormat.COLON_RESOURCE_NAME);
   }
 
+  /** Every execution of a state machine (`execution:<state machine name>:<execution name>`). */
+  stateMachineExecutions(stateMachineName: string): string {
+    return this.format('states', 'execution', `${stateMachineName}:*`, ArnFormat.COLON_RESOURCE_NAME);
+  }
+
   /** An Amazon Managed Service for Prometheus workspace, in the region its URL names. */
   apsWorkspace(region: string, workspaceId: string): string {
     return this.stack.formatArn({ service: 'aps', region, resource: 'workspace', resourceName: workspaceId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });

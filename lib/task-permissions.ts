@@ -12,6 +12,7 @@ import { RDS_RESTORER_IAM } from '../adapters/aws/rds-restorer';
 import { failedCopyPrefix, RESTORE_PROGRESS_IAM } from '../adapters/aws/restore-progress';
 import { S3_ARTIFACT_STORE_IAM as S3 } from '../adapters/aws/s3-artifact-store';
 import { SECRETS_MANAGER_IAM } from '../adapters/aws/secrets-manager-source';
+import { SFN_EXECUTION_HISTORY_IAM } from '../adapters/aws/sfn-execution-history';
 import { SNS_NOTIFIER_IAM } from '../adapters/aws/sns-notifier';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
@@ -75,6 +76,19 @@ function storeGrants(bucket: IBucket, prefixes: readonly string[]): TaskGrant[] 
     // A listing is limited to the function's own prefixes; that 404 check carries no prefix, hence IfExists.
     { actions: [S3.listBucket], resources: [bucket.bucketArn], conditions: { StringLikeIfExists: { 's3:prefix': [...prefixes] } } },
   ];
+}
+
+/**
+ * The ledger reads its own execution's history to draw the path it took in the report: only this state
+ * machine's executions. It names the state machine, which invokes the ledger: granted apart from
+ * `taskGrants` (lib/deploy-runbook.ts attaches it in its own policy, so that no cycle forms).
+ */
+export function executionHistoryGrant(scope: Construct, stateMachineName: string): TaskGrant {
+  return {
+    actions: [SFN_EXECUTION_HISTORY_IAM.getExecutionHistory],
+    resources: [new ResourceArns(scope).stateMachineExecutions(stateMachineName)],
+    wildcardReason: "execution names are chosen when an execution starts: the ledger reads the history of its own execution, one of this state machine's",
+  };
 }
 
 /** CheckWatch reads the lock, never writes it: a deployment holding the target ends the post-release watch. */

@@ -13,7 +13,7 @@ const FOLDERS = FUNCTION_PLACEHOLDERS.map(functionFolder);
 const ALLOWED_CLIENTS: Record<string, string[]> = {
   'validate-input': ['client-cloudwatch'],
   'deployment-lock': ['client-s3'],
-  ledger: ['client-s3'],
+  ledger: ['client-s3', 'client-sfn'],
   preflight: ['client-cloudwatch', 'client-cloudwatch-logs', 'client-ecs', 'client-lambda', 'client-rds', 'client-secrets-manager'],
   'database-snapshot': ['client-rds'],
   'deploy-target': ['client-ecs', 'client-lambda'],

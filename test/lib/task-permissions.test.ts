@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -113,12 +113,26 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     ]);
   });
 
-  it('lets the ledger read and write the ledger, backup manifests and reports', () => {
+  it('lets the ledger read and write the ledger, backup manifests and reports, and read the history of this state machine’s executions', () => {
     const bucket = bucketArn(s);
+    const machineName = `<${s.stack.getLogicalId(s.stack.runbook.stateMachine.node.defaultChild as CfnElement)}.Name>`;
     expect(taskStatements(s, 'ledger')).toEqual([
       allow(['s3:GetObject', 's3:PutObject'], [`${bucket}/ledger/*`, `${bucket}/backups/*`, `${bucket}/reports/*`]),
       allow(['s3:ListBucket'], [bucket], { StringLikeIfExists: { 's3:prefix': ['ledger/*', 'backups/*', 'reports/*'] } }),
+      allow(['states:GetExecutionHistory'], [arn('states', `execution:${machineName}:*`)]),
     ]);
+  });
+
+  it('grants the history in a policy of its own, which the ledger function does not wait for (the state machine invokes the ledger)', () => {
+    const template = resources(s.template);
+    const ledgerId = s.stack.getLogicalId(s.stack.runbook.functions.ledger.node.defaultChild as CfnElement);
+    const machineId = s.stack.getLogicalId(s.stack.runbook.stateMachine.node.defaultChild as CfnElement);
+    const [policyId, ...others] = Object.entries(template)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('states:GetExecutionHistory'))
+      .map(([id]) => id);
+    expect(others).toEqual([]);
+    expect(asList((template[ledgerId] as { DependsOn?: unknown }).DependsOn)).not.toContain(policyId);
+    expect(asList((template[machineId] as { DependsOn?: unknown }).DependsOn)).not.toContain(policyId);
   });
 
   it('lets preflight describe the service, the database, the quota and the alarms, and read the smoke tests’ secrets', () => {
@@ -191,7 +205,7 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
   });
 
   it('lets EventBridge start executions of this state machine only', () => {
-    const events = Object.entries(resources(s.template)).filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r).includes('states:'));
+    const events = Object.entries(resources(s.template)).filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r).includes('states:StartExecution'));
     expect(events).toHaveLength(1);
     const statements = (events[0][1].Properties.PolicyDocument as { Statement: unknown[] }).Statement;
     expect(statements).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: s.stack.getLogicalId(s.stack.runbook.stateMachine.node.defaultChild as never) } }]);

@@ -123,10 +123,12 @@ export interface ReportChart {
 
 /** What only the caller knows: every state's duration, and the runbook to draw the path through. */
 export interface ReportExtras {
-  /** The states the execution entered (the rehearsal knows them; a Task on AWS does not). */
+  /** The states the execution entered (the rehearsal's engine events, or on AWS the execution's history). */
   readonly states?: readonly StateTiming[];
   /** The state machine definition: with `states`, the report draws the runbook with the path taken. */
   readonly definition?: Json;
+  /** Said under 'Path through the runbook': why the chart is missing, or drawn only in part. */
+  readonly pathNote?: string;
 }
 
 /**
@@ -138,13 +140,13 @@ export function buildEvidenceReport(slots: ReportSlots, now: Date, extras: Repor
   const records = slots.bake?.analysis ?? [];
   const charts = (json.analysis?.metrics ?? []).map((metric, index) => ({ key: metric.chart, svg: metricChartSvg(records[index]) }));
   const flowchart = extras.definition && json.states.length > 0 ? runbookFlowchart(extras.definition, json.states) : null;
-  return { json, markdown: renderMarkdown(json, flowchart), charts };
+  return { json, markdown: renderMarkdown(json, flowchart, extras.pathNote ?? null), charts };
 }
 
 /** Writes both renderings and the charts beside them; returns the key of the JSON one (the Outcome's `reportKey`). */
-export async function writeEvidenceReport(store: ArtifactStore, slots: ReportSlots, now: Date): Promise<string> {
+export async function writeEvidenceReport(store: ArtifactStore, slots: ReportSlots, now: Date, extras: ReportExtras = {}): Promise<string> {
   const keys = reportKeys(slots.config.name, slots.deployment.id);
-  const { json, markdown, charts } = buildEvidenceReport(slots, now);
+  const { json, markdown, charts } = buildEvidenceReport(slots, now, extras);
   await writeCharts(store, charts);
   await store.put(keys.json, `${JSON.stringify(json, null, 2)}\n`, { contentType: 'application/json' });
   await store.put(keys.markdown, markdown, { contentType: 'text/markdown; charset=utf-8' });
@@ -388,7 +390,7 @@ function analysisSection(analysis: NonNullable<EvidenceReport['analysis']>): str
   ];
 }
 
-function renderMarkdown(report: EvidenceReport, flowchart: string | null): string {
+function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNote: string | null): string {
   const title = report.action === 'rollback' ? `rollback of ${report.versions.before?.version ?? 'the latest release'}` : `deploy ${report.versions.after?.version ?? ''}`;
   const lines: string[] = [`# ${report.target}: ${title} — ${report.outcome?.result ?? 'in progress'}`, ''];
   if (report.outcome) lines.push(oneLine(report.outcome.cause), '');
@@ -454,7 +456,10 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null): strin
   if (report.verification) lines.push('## Rollback verification', '', ...smokeTable(report.verification), '');
   if (report.errors.length > 0) lines.push('## Errors', '', ...report.errors.map((e) => `- During the ${e.during}: ${e.name}${e.message ? `: ${oneLine(e.message)}` : ''}`), '');
   if (report.decisions.length > 0) lines.push('## Decisions', '', ...report.decisions.map((d) => `- ${oneLine(d)}`), '');
-  if (flowchart) lines.push('## Path through the runbook', '', FLOWCHART_LEGEND, '', mermaidBlock(flowchart), '');
+  if (flowchart || pathNote) {
+    lines.push('## Path through the runbook', '', ...(flowchart ? [FLOWCHART_LEGEND, ''] : []), ...(pathNote ? [oneLine(pathNote), ''] : []));
+    if (flowchart) lines.push(mermaidBlock(flowchart), '');
+  }
   lines.push('## Timeline', '', '| Time | Event |', '|---|---|', ...report.timeline.map((t) => `| ${t.at} | ${cell(t.event)} |`), '');
   if (report.states.length > 0) {
     lines.push('## States', '', '| State | Status | Duration |', '|---|---|---|', ...report.states.map((s) => `| ${cell(s.name)} | ${cell(s.status)} | ${s.ms} ms |`), '');

@@ -5,6 +5,7 @@ import { deploymentMetrics } from './deployment-metrics';
 import type { DeployedVersion, Outcome, ReleaseRecord } from '../../model';
 import { abortCause, describeError, releaseCause, rollbackCause, rollbackFailureCause, rollbackVersions, versionLabel } from '../../causes';
 import { writeEvidenceReport } from './evidence-report';
+import { type PathSource, pathExtras } from './execution-path';
 import { type LedgerDocument, ledgerKey, updateLedger, withEntry, withRelease } from './release-ledger';
 import { type LedgerSlots, MissingSlotError, requireSlot } from './slots';
 
@@ -19,6 +20,11 @@ export interface LedgerDeps {
   readonly clock: Clock;
   /** Receives each ending's outcome, duration and phase durations. */
   readonly metrics: MetricsSink;
+  /**
+   * Where the report's path through the runbook comes from: on AWS the execution's history. The rehearsal
+   * passes none: it rewrites the report afterwards with the path its engine saw (local/rehearsal/report.ts).
+   */
+  readonly path?: PathSource;
 }
 
 /** RecordRelease: the new version becomes `current`, which an alarm within the window can roll back. */
@@ -108,7 +114,8 @@ async function finish(
   change: (document: LedgerDocument) => LedgerDocument,
 ): Promise<Outcome> {
   const target = slots.config.name;
-  const reportKey = await writeEvidenceReport(deps.store, { ...slots, outcome: { result, cause, reportKey: null, ledgerKey: null } }, now);
+  const extras = deps.path ? await pathExtras(deps.path, slots.execution.id, now) : {};
+  const reportKey = await writeEvidenceReport(deps.store, { ...slots, outcome: { result, cause, reportKey: null, ledgerKey: null } }, now, extras);
   await updateLedger(deps.store, target, change);
   // Counted once the ledger holds the outcome: an ending that could not be recorded is not counted as one.
   deps.metrics.record(deploymentMetrics(slots, result, now));

@@ -16,6 +16,7 @@ const PREFIX: Record<string, string> = {
   'client-s3': 's3',
   'client-secrets-manager': 'secretsmanager',
   'client-sns': 'sns',
+  'client-sfn': 'states',
 };
 
 /** API operations whose IAM action has another name. */

@@ -198,7 +198,7 @@ describe('buildEvidenceReport', () => {
     const block = /## Path through the runbook\n\n.*\n\n```mermaid\n(flowchart TD\n[\s\S]*?)```/.exec(markdown);
     expect(block?.[1]).toBe(runbookFlowchart(loadDefinition(), states));
     expect(block?.[1]).toMatch(/^ {2}class n_SmokeTestsFailed failed$/m);
-    // Without the states, a Task on AWS draws no path it does not know.
+    // Without the states it draws no path it does not know.
     expect(buildEvidenceReport(rolledBack(), NOW, { definition: loadDefinition() }).markdown).not.toContain('```mermaid');
   });
 

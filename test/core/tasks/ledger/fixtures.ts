@@ -19,6 +19,7 @@ import type {
   SnapshotRef,
 } from '../../../../core/model';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
+import type { LedgerSlots } from '../../../../core/tasks/ledger/slots';
 
 /**
  * Execution state of a realistic deployment of the example target (shop-api on ECS with RDS, as in the
@@ -213,4 +214,18 @@ export class RecordingMetrics implements MetricsSink {
   record(points: readonly MetricPoint[]): void {
     this.points.push(...points);
   }
+}
+
+/** A deploy whose smoke tests failed, rolled back and restored: the slots RecordRollback gets. */
+export function failedAfterSmoke(overrides: Partial<Record<keyof LedgerSlots, unknown>> = {}) {
+  return {
+    ...releasedSlots(),
+    smoke: smokeReport('deploy', ['health']),
+    bake: null,
+    error: { Error: 'SmokeTestFailed', Cause: '1 of 5 checks failed: health' },
+    rollback: { kind: 'ecs', ref: preflight.running.ref, version: 'v1.4.1', image: preflight.running.image, deploymentId: 'ecs-svc/2', startedAt: '2025-03-04T10:13:00.000Z' },
+    restore: restored,
+    verify: smokeReport('rollback'),
+    ...overrides,
+  };
 }

@@ -8,26 +8,13 @@ import type { LedgerSlots } from '../../../../core/tasks/ledger/slots';
 import type { Outcome, ReleaseRecord, RestoreState } from '../../../../core/model';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
 import { metricRecordOf } from '../../../support/metric-records';
-import { config, deployment, emptySlots, execution, fixedClock, preflight, releasedSlots, restored, smokeReport, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
+import { config, deployment, emptySlots, execution, failedAfterSmoke, fixedClock, preflight, releasedSlots, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
 
 const FINISHED = '2025-03-04T10:45:00.000Z';
 
 /** Parses slots as the ledger handler would, so tests send what the ASL sends. */
 function eventOf(operation: LedgerEvent['operation'], slots: object): LedgerEvent {
   return LedgerEvent.parse(JSON.parse(JSON.stringify({ operation, ...slots })));
-}
-
-function failedAfterSmoke(overrides: Partial<Record<keyof LedgerSlots, unknown>> = {}) {
-  return {
-    ...releasedSlots(),
-    smoke: smokeReport('deploy', ['health']),
-    bake: null,
-    error: { Error: 'SmokeTestFailed', Cause: '1 of 5 checks failed: health' },
-    rollback: { kind: 'ecs', ref: preflight.running.ref, version: 'v1.4.1', image: preflight.running.image, deploymentId: 'ecs-svc/2', startedAt: '2025-03-04T10:13:00.000Z' },
-    restore: restored,
-    verify: smokeReport('rollback'),
-    ...overrides,
-  };
 }
 
 describe('ledger outcomes in the file store', () => {
