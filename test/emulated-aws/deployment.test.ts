@@ -41,6 +41,15 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     expect((await look.ledger())?.current?.version).toBe('v2');
     expect(await look.manualSnapshots()).toEqual([expect.stringMatching(/^deploy-runbook-4-shop-/)]);
     expect(await look.keys()).toEqual(expect.arrayContaining([expect.stringMatching(/^reports\/shop\/.+\.json$/), expect.stringMatching(/^backups\/shop\/.+\.json$/)]));
+    // The ledger read its execution's history (states:GetExecutionHistory on this state machine's executions) and
+    // drew the path up to RecordRelease, the Task writing the report, into the report in S3.
+    const report = await look.report();
+    expect(report.states).toEqual([...new Set(ended.states.slice(0, ended.states.indexOf('RecordRelease') + 1))]);
+    expect(report.markdown).toContain('## Path through the runbook');
+    expect(report.markdown).toContain('```mermaid\nflowchart TD\n');
+    const passed = /^ {2}class (\S+) passed$/m.exec(report.markdown)?.[1].split(',');
+    expect(passed).toEqual(expect.arrayContaining(['n_ValidateInput', 'n_AcquireLock', 'n_Preflight', 'n_TakeSnapshot', 'n_RecordBackup', 'n_Deploy', 'n_StartMigrations', 'n_SmokeTest', 'n_EvaluateAlarms', 'n_RecordRelease']));
+    expect(report.markdown).not.toMatch(/^ {2}class \S+ (failed|rollback)$/m);
     expect(aws.app.requests.filter((r) => r.path === '/health').map((r) => r.version)).toContain('v2');
     expect(JSON.stringify(ended.events)).not.toContain(aws.app.password);
     // The ledger's bundle writes the outcome as CloudWatch metrics (EMF), which the stack's dashboard shows.

@@ -1,6 +1,6 @@
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, ListTagsForResourceCommand, RDSClient } from '@aws-sdk/client-rds';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { EmulatedAws } from './emulated-aws';
 
 /** What a person would look at after an execution, read as the operator from moto. */
@@ -36,6 +36,14 @@ export function inspect(aws: EmulatedAws) {
     async keys(): Promise<string[]> {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: aws.stack.bucketName }));
       return (listed.Contents ?? []).map((o) => o.Key ?? '').sort();
+    },
+    /** The evidence report of the one deployment in the bucket: its Markdown and the states its JSON lists. */
+    async report(): Promise<{ markdown: string; states: string[] }> {
+      const keys = (await this.keys()).filter((key) => /^reports\/shop\/[^/]+\.md$/.test(key));
+      if (keys.length !== 1) throw new Error(`expected one report, found ${keys.join(', ') || 'none'}`);
+      const read = async (key: string) => (await s3.send(new GetObjectCommand({ Bucket: aws.stack.bucketName, Key: key }))).Body?.transformToString() ?? '';
+      const json = JSON.parse(await read(keys[0].replace(/\.md$/, '.json'))) as { states: { name: string }[] };
+      return { markdown: await read(keys[0]), states: json.states.map((state) => state.name) };
     },
     /** The lease in `locks/shop.json`. */
     lock: () => aws.artifact<{ state: string; executionId: string; note: string | null }>('locks/shop.json'),
