@@ -34,7 +34,7 @@ describe('bin/app.ts', { timeout: 120_000 }, () => {
     expect(stderr).not.toMatch(/AwsSolutions|Error/);
     expect(status).toBe(0);
     const template = JSON.parse(readFileSync(join(outdir, 'DeployRunbook-shop-api.template.json'), 'utf8'));
-    expect(Object.keys(template.Outputs)).toEqual(['StateMachineArn', 'BucketName']);
+    expect(Object.keys(template.Outputs)).toEqual(['StateMachineArn', 'BucketName', 'RestoreApprovalActivityArn']);
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
     // No region from the CLI: the template is made for the region of the example's topic and KMS key.
     expect(manifest.artifacts['DeployRunbook-shop-api'].environment).toBe('aws://unknown-account/eu-west-1');
