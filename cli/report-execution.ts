@@ -4,7 +4,7 @@ import type { StateEvent } from '../core/state-event';
 import { stateTimings } from '../core/state-timings';
 import { loadDefinition } from '../statemachines/definition';
 import { exitCodeFor } from './exit-codes';
-import { HistoryReader } from './history';
+import { HistoryReader } from '../adapters/aws/sfn-history';
 import type { CliIo } from './io';
 import { jsonLine } from './json-output';
 import { outcomeLines, Progress, stepLine } from './progress';

@@ -1,7 +1,7 @@
 import type { ExecutionOutcome } from '../core/execution-outcome';
 import type { MetricRecord } from '../core/model';
 import type { StateTiming } from '../core/tasks/ledger/evidence-report';
-import type { AlarmFacts } from './history';
+import type { AlarmFacts } from '../adapters/aws/sfn-history';
 import type { Step } from './steps';
 
 /** What one command learned about an execution: rendered as the final line, JSON and the CI summary. */

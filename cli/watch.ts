@@ -5,7 +5,7 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { isExecutionEnd } from './history';
+import { isExecutionEnd } from '../adapters/aws/sfn-history';
 
 /** GetExecutionHistory's largest page. */
 const PAGE_SIZE = 1000;

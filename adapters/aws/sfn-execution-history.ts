@@ -1,5 +1,5 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
-import { HistoryReader } from '../../cli/history';
+import { HistoryReader } from './sfn-history';
 import type { ExecutionHistory, ExecutionHistoryRead } from '../../core/ports/execution-history';
 
 /**

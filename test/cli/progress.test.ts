@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HistoryReader } from '../../cli/history';
+import { HistoryReader } from '../../adapters/aws/sfn-history';
 import { Progress } from '../../cli/progress';
 import { verdictStates } from '../../cli/steps';
 import { parseConfig } from '../../config/load';

@@ -1,7 +1,7 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
-import { MetricRecord } from '../core/model';
-import type { StateEvent } from '../core/state-event';
+import { MetricRecord } from '../../core/model';
+import type { StateEvent } from '../../core/state-event';
 
 /** What the evidence of an execution says, read from the state the tasks wrote. */
 export interface ExecutionFacts {

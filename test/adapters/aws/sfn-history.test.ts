@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HistoryReader } from '../../cli/history';
-import { metricRecordOf } from '../support/metric-records';
-import { sfnHistory } from './fixtures';
+import { HistoryReader } from '../../../adapters/aws/sfn-history';
+import { metricRecordOf } from '../../support/metric-records';
+import { sfnHistory } from '../../cli/fixtures';
 
 const shape = (events: { type: string; state: string; stateType: string; error?: string; cause?: string }[]) =>
   events.map(({ type, state, stateType, error, cause }) => ({ type, state, stateType, ...(error ? { error } : {}), ...(cause ? { cause } : {}) }));
