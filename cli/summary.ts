@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { markdownVerdictTable, metricVerdict } from '../core/metric-evidence';
 import { markdownCode } from '../core/untrusted-text';
 import { loadDefinition } from '../statemachines/definition';
-import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../statemachines/flowchart';
+import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../core/runbook-flowchart';
 import { formatDuration } from './duration';
 import type { RunResult } from './run-result';
 

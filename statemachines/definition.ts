@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RunbookError } from '../core/errors';
+import type { Json } from '../core/json';
 
 /** A placeholder's value cannot be written where the definition uses it. */
 export class PlaceholderTypeError extends RunbookError {}
@@ -38,7 +39,7 @@ export function functionFolder(placeholder: FunctionPlaceholder): string {
     .toLowerCase();
 }
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type { Json } from '../core/json';
 
 export function loadDefinition(): Record<string, Json> {
   return JSON.parse(readFileSync(DEFINITION_PATH, 'utf8')) as Record<string, Json>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stateTimings } from '../../core/state-timings';
 import { loadDefinition, type Json } from '../../statemachines/definition';
-import { mermaidBlock, mermaidFlowchart, mermaidLabel, pathMarks, runbookFlowchart, runbookGraph } from '../../statemachines/flowchart';
+import { mermaidBlock, mermaidFlowchart, mermaidLabel, pathMarks, runbookFlowchart, runbookGraph } from '../../core/runbook-flowchart';
 import { defaultWith, deployInput, runScripted, testConfig } from './harness';
 
 const definition = loadDefinition();

@@ -3,8 +3,8 @@ import { causeMessage, type Outcome, type PreflightCheck, type SmokeReport, type
 import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions, startedBy, versionLabel } from '../../causes';
 import { metricChartSvg } from '../../metric-chart';
 import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
-import type { Json } from '../../../statemachines/definition';
-import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../../../statemachines/flowchart';
+import type { Json } from '../../json';
+import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../../runbook-flowchart';
 import type { LedgerSlots } from './slots';
 
 /** How long one state took; the local rehearsal's CLI adds these. */

@@ -1,7 +1,7 @@
 import type { ExecutionHistory } from '../../ports/execution-history';
 import type { StateEvent } from '../../state-event';
 import { stateTimings } from '../../state-timings';
-import type { Json } from '../../../statemachines/definition';
+import type { Json } from '../../json';
 import type { ReportExtras } from './evidence-report';
 
 /** How the ledger learns the path its execution took: the history, and the definition to draw it through. */

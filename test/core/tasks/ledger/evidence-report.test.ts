@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEvidenceReport, reportKeys, type ReportSlots } from '../../../../core/tasks/ledger/evidence-report';
 import { LedgerSlots } from '../../../../core/tasks/ledger/slots';
 import { loadDefinition } from '../../../../statemachines/definition';
-import { runbookFlowchart } from '../../../../statemachines/flowchart';
+import { runbookFlowchart } from '../../../../core/runbook-flowchart';
 import { metricRecordOf } from '../../../support/metric-records';
 import { bake, deployment, execution, preflight, releasedSlots, restored, smokeReport, snapshot } from './fixtures';
 

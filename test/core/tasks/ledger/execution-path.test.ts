@@ -7,7 +7,7 @@ import type { ExecutionHistory } from '../../../../core/ports/execution-history'
 import { reportKeys } from '../../../../core/tasks/ledger/evidence-report';
 import { LedgerEvent, runLedger } from '../../../../core/tasks/ledger/ledger';
 import { loadDefinition } from '../../../../statemachines/definition';
-import { runbookFlowchart } from '../../../../statemachines/flowchart';
+import { runbookFlowchart } from '../../../../core/runbook-flowchart';
 import { SfnHistoryBuilder } from '../../../support/sfn-history';
 import { deployment, execution, failedAfterSmoke, fixedClock, RecordingMetrics, tempFileStore } from './fixtures';
 

@@ -1,5 +1,5 @@
-import { terminalText } from '../core/untrusted-text';
-import type { Json } from './definition';
+import { terminalText } from './untrusted-text';
+import type { Json } from './json';
 
 /**
  * The runbook as a Mermaid flowchart people can read, drawn from the state machine definition itself, with
