@@ -159,12 +159,12 @@ function outcomeOf(metric: AnalysisMetric, baseline: number | null, result: Read
   if ((failure && unknown(failure)) || (success && unknown(success))) {
     return { ...base, outcome: 'inconclusive', detail: 'no baseline to compare with' };
   }
-  if (failure && holds(failure, value, baseline)) return { ...base, outcome: 'failure', detail: `${formatNumber(value)} meets the failure condition ${describe(failure, baseline)}` };
+  if (failure && holds(failure, value, baseline)) return { ...base, outcome: 'failure', detail: `${formatBeside(value, boundOf(failure, baseline))} meets the failure condition ${describe(failure, baseline)}` };
   if (success) {
     if (holds(success, value, baseline)) return { ...base, outcome: 'success', detail: null };
     return failure
       ? { ...base, outcome: 'inconclusive', detail: `${formatNumber(value)} meets neither condition` }
-      : { ...base, outcome: 'failure', detail: `${formatNumber(value)} does not meet ${describe(success, baseline)}` };
+      : { ...base, outcome: 'failure', detail: `${formatBeside(value, boundOf(success, baseline))} does not meet ${describe(success, baseline)}` };
   }
   return { ...base, outcome: 'success', detail: null };
 }
@@ -191,6 +191,20 @@ export function formatNumber(value: number): string {
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-4 || abs >= 1e15)) return value.toExponential(3);
   return String(Number(value.toPrecision(4)));
+}
+
+/**
+ * A value shown next to the bound it was compared with: as formatNumber, with more digits when the short form would
+ * read as the bound itself (0.50001 against `result > 0.5` is 0.50001, not 0.5).
+ */
+export function formatBeside(value: number, bound: number | null): string {
+  const short = formatNumber(value);
+  if (bound === null || value === bound || short !== formatNumber(bound)) return short;
+  for (let digits = 5; digits <= 17; digits += 1) {
+    const longer = String(Number(value.toPrecision(digits)));
+    if (longer !== String(Number(bound.toPrecision(digits)))) return longer;
+  }
+  return String(value);
 }
 
 /** The metrics that decide against the release, and why, in one sentence each. */

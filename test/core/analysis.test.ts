@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Analysis, type AnalysisMetric } from '../../config/schema';
-import { checkpoints, failedMetrics, formatNumber, measureBaselines, measureCheckpoint, needsBaseline } from '../../core/analysis';
+import { checkpoints, failedMetrics, formatBeside, formatNumber, measureBaselines, measureCheckpoint, needsBaseline } from '../../core/analysis';
 import type { MetricQuery } from '../../core/ports/metric-query';
 import type { MetricBaseline, MetricRecord } from '../../core/model';
 import { analysisMetric, type ScriptedAnswer, scriptedMetrics } from '../support/metric-queries';
@@ -339,5 +339,24 @@ describe('formatNumber', () => {
     [3e20, '300000000000000000000'],
   ])('writes %s as %s', (value, text) => {
     expect(formatNumber(value)).toBe(text);
+  });
+});
+
+describe('formatBeside', () => {
+  it.each([
+    [0.50001, 0.5, '0.50001'],
+    [0.4999999, 0.5, '0.4999999'],
+    [1235.4, 1235, '1235.4'],
+    [0.9, 0.5, '0.9'],
+    [0.5, 0.5, '0.5'],
+    [0.123456, null, '0.1235'],
+  ])('writes %s beside the bound %s as %s, never reading as the bound it was judged against', (value, bound, text) => {
+    expect(formatBeside(value, bound)).toBe(text);
+  });
+
+  it('names a value just over an absolute failure bound so that the reason does not contradict itself', async () => {
+    const metric = analysisMetric({ successCondition: undefined, failureCondition: 'result > 0.5' });
+    const history = await bake([metric], scripted(0.50001), { checks: 1 });
+    expect(failedMetrics(history[0])).toEqual(['metric p95: 1 failed measurement(s), the last at check 1: 0.50001 meets the failure condition "result > 0.5"']);
   });
 });
