@@ -12,7 +12,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { ArtifactStore, PutOptions, StoredObject, StreamedObject } from '../../core/ports/artifact-store';
+import type { ArtifactStore, PutOptions, PutStreamOptions, StoredObject, StreamedObject } from '../../core/ports/artifact-store';
 import { ArtifactNotFoundError, PreconditionFailedError } from '../../core/errors';
 
 /**
@@ -28,8 +28,14 @@ export const S3_ARTIFACT_STORE_IAM = {
   abortMultipartUpload: 's3:AbortMultipartUpload',
 } as const;
 
-/** Multipart part size: above S3's 5 MiB minimum, and the most a streamed upload holds in memory. */
-export const PART_SIZE = 8 * 1024 * 1024;
+/** Multipart part size: above S3's 5 MiB minimum; a streamed upload holds at most PARTS_IN_FLIGHT + 1 of them in memory. */
+export const PART_SIZE = 16 * 1024 * 1024;
+/** Parts uploading at once while the source keeps streaming: enough to hide an UploadPart's latency behind pg_dump. */
+export const PARTS_IN_FLIGHT = 4;
+/** S3's limit on the parts of one multipart upload. */
+export const MAX_PARTS = 10_000;
+/** The largest object putStream stores: 10,000 parts of 16 MiB, about 156 GiB. */
+export const MAX_STREAMED_BYTES = MAX_PARTS * PART_SIZE;
 
 /**
  * The runbook's S3 bucket as its artifact store. Conditional writes (`If-None-Match: *`, `If-Match`)
@@ -65,19 +71,37 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
-  async putStream(key: string, body: Readable, options: { contentType?: string } = {}): Promise<StreamedObject> {
+  async putStream(key: string, body: Readable, options: PutStreamOptions = {}): Promise<StreamedObject> {
     const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: options.contentType }));
     const uploadId = created.UploadId;
     if (!uploadId) throw new Error(`S3 returned no UploadId for the multipart upload of s3://${this.bucket}/${key}`);
     const hash = createHash('sha256');
     const parts: CompletedPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
     let bytes = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
+    let partCount = 0;
+    // Parts upload while the source keeps streaming; at most PARTS_IN_FLIGHT wait, so memory stays bounded.
     const upload = async (part: Buffer) => {
-      const PartNumber = parts.length + 1;
-      const response = await this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber, Body: part }));
-      parts.push({ ETag: response.ETag, PartNumber });
+      const PartNumber = ++partCount;
+      if (PartNumber > MAX_PARTS) throw new Error(`${this.locate(key)} would need more than ${MAX_PARTS} parts of ${PART_SIZE} bytes: the largest object a streamed upload stores is ${MAX_STREAMED_BYTES} bytes`);
+      const send = async () => {
+        try {
+          const response = await this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber, Body: part }));
+          parts.push({ ETag: response.ETag, PartNumber });
+        } catch (error) {
+          failure ??= { error };
+        } finally {
+          inFlight.delete(sending);
+        }
+      };
+      // Started on the next tick, so that `sending` is assigned before send() can remove it.
+      const sending: Promise<void> = Promise.resolve().then(send);
+      inFlight.add(sending);
+      while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+      if (failure) throw failure.error;
     };
     try {
       for await (const chunk of body as AsyncIterable<Buffer | string>) {
@@ -88,19 +112,24 @@ export class S3ArtifactStore implements ArtifactStore {
         pendingBytes += buffer.length;
         while (pendingBytes >= PART_SIZE) {
           const joined = Buffer.concat(pending);
-          await upload(joined.subarray(0, PART_SIZE));
           pending = [joined.subarray(PART_SIZE)];
           pendingBytes -= PART_SIZE;
+          await upload(joined.subarray(0, PART_SIZE));
         }
       }
       // S3 needs at least one part; the last one may be smaller than 5 MiB, even empty.
-      if (pendingBytes > 0 || parts.length === 0) await upload(Buffer.concat(pending));
+      if (pendingBytes > 0 || partCount === 0) await upload(Buffer.concat(pending));
+      await Promise.all(inFlight);
+      if (failure) throw failure.error;
+      await options.beforeCommit?.();
+      parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
       const completed = await this.s3.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
       );
       const digest = hash.digest('hex');
       return { etag: completed.ETag ?? '', bytes, sha256: digest };
     } catch (error) {
+      await Promise.all(inFlight);
       // Uploaded parts are billed until the upload is aborted.
       try {
         await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));

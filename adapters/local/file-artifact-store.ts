@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ArtifactStore, PutOptions, StoredObject, StreamedObject } from '../../core/ports/artifact-store';
+import type { ArtifactStore, PutOptions, PutStreamOptions, StoredObject, StreamedObject } from '../../core/ports/artifact-store';
 import { ArtifactNotFoundError, PreconditionFailedError, RunbookError } from '../../core/errors';
 
 /** An artifact key that would escape the store's directory or cannot name a file. */
@@ -63,7 +63,7 @@ export class FileArtifactStore implements ArtifactStore {
     return { etag: sha256(bytes) };
   }
 
-  async putStream(key: string, body: Readable): Promise<StreamedObject> {
+  async putStream(key: string, body: Readable, options: PutStreamOptions = {}): Promise<StreamedObject> {
     const path = this.pathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const temp = tempPathFor(path);
@@ -79,6 +79,7 @@ export class FileArtifactStore implements ArtifactStore {
     });
     try {
       await pipeline(body, measure, createWriteStream(temp, { flags: 'wx' }));
+      await options.beforeCommit?.();
       await this.withKeyLock(path, () => rename(temp, path));
     } finally {
       await rm(temp, { force: true });

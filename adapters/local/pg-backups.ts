@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { DatabaseConfig } from '../../config/schema';
@@ -9,10 +7,10 @@ import type { Clock } from '../../core/ports/clock';
 import type { DatabaseBackups, SnapshotQuota } from '../../core/ports/database-backups';
 import { SnapshotFailedError } from '../../core/errors';
 import type { DatabaseInfo, SnapshotRef } from '../../core/model';
-import { findPostgresBinaries } from '../../local/postgres/binaries';
 import { listDump } from '../../local/postgres/dump-listing';
-import { capture, exitOf, programEnv, tail } from '../../local/postgres/process';
+import { tail } from '../../local/postgres/process';
 import { parsePostgresUrl, type PostgresUrl, redact, withClient } from './pg-connection';
+import { LocalPgPrograms, type PgPrograms } from './pg-programs';
 
 /** The `postgres` database configuration (the rehearsal's). */
 export type PostgresDatabaseConfig = Extract<DatabaseConfig, { kind: 'postgres' }>;
@@ -27,13 +25,15 @@ export interface PgBackupsOptions {
   readonly clock: Clock;
   /** Where pg_dump and pg_restore are. @default the newest installed PostgreSQL */
   readonly binDir?: string;
+  /** The programs that dump and list. @default LocalPgPrograms of `binDir` (the backup task on AWS passes its sidecar's) */
+  readonly programs?: PgPrograms;
 }
 
 /**
  * The dump's sidecar. It is written `creating` before pg_dump starts and `available` once the dump is
  * stored, so a dump whose meta is not `available` is known to be incomplete (the process died).
  */
-const BackupMeta = z.object({
+export const BackupMeta = z.object({
   snapshotId: z.string(),
   status: z.enum(['creating', 'available', 'failed']),
   source: z.string(),
@@ -43,14 +43,13 @@ const BackupMeta = z.object({
   completedAt: z.string().nullable(),
   tags: z.record(z.string(), z.string()),
   error: z.string().nullable(),
+  /** What was checked of the stored dump before it was marked available (pg_restore --list of the stored object). */
+  verification: z.array(z.string()).default([]),
 });
-type BackupMeta = z.output<typeof BackupMeta>;
+export type BackupMeta = z.output<typeof BackupMeta>;
 
 /** Snapshot ids become file names in the store: one path segment, nothing a shell or a path would read. */
 const SNAPSHOT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
-
-/** pg_dump waits this long for its share locks, so a migration holding a table never hangs the backup. */
-const LOCK_WAIT_TIMEOUT_MS = 120_000;
 
 /**
  * Pre-deploy backups of a PostgreSQL database: `pg_dump -Fc` streamed into the artifact store at
@@ -58,14 +57,14 @@ const LOCK_WAIT_TIMEOUT_MS = 120_000;
  */
 export class PgBackups implements DatabaseBackups {
   private readonly connection: PostgresUrl;
-  private readonly binDir: string;
+  private readonly programs: PgPrograms;
 
   constructor(
     database: PostgresDatabaseConfig,
     private readonly options: PgBackupsOptions,
   ) {
     this.connection = parsePostgresUrl(options.url, `the URL in ${database.urlEnv}`);
-    this.binDir = options.binDir ?? findPostgresBinaries({ programs: ['pg_dump', 'pg_restore'] }).binDir;
+    this.programs = options.programs ?? new LocalPgPrograms(options.binDir);
   }
 
   async describe(): Promise<DatabaseInfo> {
@@ -115,11 +114,22 @@ export class PgBackups implements DatabaseBackups {
       completedAt: null,
       tags,
       error: null,
+      verification: [],
     };
     await this.writeMeta(started);
     try {
-      const stored = await this.dumpInto(this.dumpKey(snapshotId));
-      const done: BackupMeta = { ...started, status: 'available', bytes: stored.bytes, sha256: stored.sha256, completedAt: this.options.clock.now().toISOString() };
+      const key = this.dumpKey(snapshotId);
+      const stored = await this.dumpInto(key);
+      // What was stored, read back: pg_restore reads its table of contents, so this costs little however large the dump.
+      const listing = await listDump(this.programs, await this.options.store.getStream(key), `dump ${this.options.store.locate(key)}`, SnapshotFailedError);
+      const done: BackupMeta = {
+        ...started,
+        status: 'available',
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        completedAt: this.options.clock.now().toISOString(),
+        verification: [`sha256 computed while streaming ${stored.bytes} bytes`, `pg_restore --list of the stored dump: ${listing.entries} entries, ${listing.tables} tables, ${listing.tableData} with data`],
+      };
       await this.writeMeta(done);
       return this.refOf(done);
     } catch (error) {
@@ -141,36 +151,41 @@ export class PgBackups implements DatabaseBackups {
     if (actual !== snapshot.checksum) {
       throw new SnapshotFailedError(`dump ${snapshot.location} has sha256 ${actual}, expected ${snapshot.checksum}: it changed after it was taken`);
     }
-    const listing = await listDump(join(this.binDir, 'pg_restore'), await this.options.store.getStream(snapshot.location), `dump ${snapshot.location}`, SnapshotFailedError);
+    const listing = await listDump(this.programs, await this.options.store.getStream(snapshot.location), `dump ${snapshot.location}`, SnapshotFailedError);
     if (listing.tableData === 0) {
       throw new SnapshotFailedError(`dump ${snapshot.location} holds no table data (pg_restore --list: ${listing.entries} entries, ${listing.tables} tables)`);
     }
     return ['sha256 matches', `pg_restore --list: ${listing.entries} entries, ${listing.tables} tables`];
   }
 
-  /** Streams pg_dump's output into the store; the dump never sits in memory. */
+  /**
+   * Streams pg_dump's output into the store; the dump never sits in memory. The store commits the object
+   * only once pg_dump has exited 0: a dump cut short by a failure is never stored as if it were whole.
+   */
   private async dumpInto(key: string): Promise<{ bytes: number; sha256: string }> {
-    const pgDump = join(this.binDir, 'pg_dump');
-    const args = ['--format=custom', '--no-password', `--lock-wait-timeout=${LOCK_WAIT_TIMEOUT_MS}`, `--dbname=${this.connection.safeUrl}`];
-    const child = spawn(pgDump, args, { env: programEnv({ PGPASSWORD: this.connection.password }), stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr = capture(child.stderr);
-    const exit = exitOf(child);
-    const stored = this.options.store.putStream(key, child.stdout, { contentType: 'application/octet-stream' });
-    // A store that fails mid-way must not leave pg_dump blocked on a full pipe.
-    stored.catch(() => child.kill());
-    const [exited, written] = await Promise.allSettled([exit, stored]);
+    const dump = this.programs.dump(this.connection);
     const secrets = [this.connection.password];
-    if (exited.status === 'rejected') {
-      throw new SnapshotFailedError(`could not run ${pgDump}: ${redact(errorText(exited.reason), secrets)}`);
+    const exit = dump.exit.then(
+      (ended) => ({ ended }),
+      (error: unknown) => ({ error }),
+    );
+    const dumpSucceeded = async () => {
+      const outcome = await exit;
+      if ('error' in outcome) throw new SnapshotFailedError(`could not run pg_dump (${this.programs.where}): ${redact(errorText(outcome.error), secrets)}`);
+      const { ended } = outcome;
+      if (ended.code !== 0) {
+        const why = tail(redact(ended.stderr, secrets)) || 'no output';
+        throw new SnapshotFailedError(`pg_dump of database "${this.connection.database}" exited with ${ended.code ?? ended.signal}: ${why}`);
+      }
+    };
+    try {
+      return await this.options.store.putStream(key, dump.output, { contentType: 'application/octet-stream', beforeCommit: dumpSucceeded });
+    } catch (error) {
+      // A store that fails mid-way must not leave pg_dump blocked on a full pipe.
+      dump.stop();
+      if (error instanceof SnapshotFailedError) throw error;
+      throw new SnapshotFailedError(`storing the dump of "${this.connection.database}" at ${key} failed: ${redact(errorText(error), secrets)}`, { cause: error });
     }
-    if (exited.value.code !== 0) {
-      const why = tail(redact(stderr(), secrets)) || `no output`;
-      throw new SnapshotFailedError(`pg_dump of database "${this.connection.database}" exited with ${exited.value.code ?? exited.value.signal}: ${why}`);
-    }
-    if (written.status === 'rejected') {
-      throw new SnapshotFailedError(`storing the dump of "${this.connection.database}" at ${key} failed: ${redact(errorText(written.reason), secrets)}`);
-    }
-    return written.value;
   }
 
   private refOf(meta: BackupMeta): SnapshotRef {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
@@ -6,12 +5,12 @@ import type { Clock } from '../../core/ports/clock';
 import type { DatabaseRestorer } from '../../core/ports/database-restorer';
 import { RestoreFailedError } from '../../core/errors';
 import type { RestoreState, SnapshotRef } from '../../core/model';
-import { findPostgresBinaries } from '../../local/postgres/binaries';
 import { listDump } from '../../local/postgres/dump-listing';
 import { boundedIdentifier, compactTimestamp, fromCompactTimestamp } from '../../local/postgres/identifiers';
-import { programEnv, runProgram, tail } from '../../local/postgres/process';
+import { tail } from '../../local/postgres/process';
 import { type PostgresDatabaseConfig, sha256Of } from './pg-backups';
 import { parsePostgresUrl, type PostgresUrl, redact, withClient, withDatabase } from './pg-connection';
+import { LocalPgPrograms, type PgPrograms } from './pg-programs';
 
 /** What PgRestorer restores, where the dumps are, and with which programs. */
 export interface PgRestorerOptions {
@@ -21,6 +20,8 @@ export interface PgRestorerOptions {
   readonly clock: Clock;
   /** Where pg_restore is. @default the newest installed PostgreSQL */
   readonly binDir?: string;
+  /** The programs that restore and list. @default LocalPgPrograms of `binDir` (the restore task on AWS passes its sidecar's) */
+  readonly programs?: PgPrograms;
   /** How long the swap waits for terminated sessions to go away. @default 10 s */
   readonly drainTimeoutMs?: number;
 }
@@ -64,14 +65,14 @@ interface StepResult {
  */
 export class PgRestorer implements DatabaseRestorer {
   private readonly connection: PostgresUrl;
-  private readonly pgRestore: string;
+  private readonly programs: PgPrograms;
 
   constructor(
     database: PostgresDatabaseConfig,
     private readonly options: PgRestorerOptions,
   ) {
     this.connection = parsePostgresUrl(options.url, `the URL in ${database.urlEnv}`);
-    this.pgRestore = join(options.binDir ?? findPostgresBinaries({ programs: ['pg_restore'] }).binDir, 'pg_restore');
+    this.programs = options.programs ?? new LocalPgPrograms(options.binDir);
   }
 
   async advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
@@ -198,11 +199,7 @@ export class PgRestorer implements DatabaseRestorer {
       throw new RestoreFailedError(`dump ${plan.location} has sha256 ${actual}, expected ${plan.checksum}: refusing to restore a dump that changed after it was taken`);
     }
     const target = parsePostgresUrl(scratchUrl);
-    const result = await runProgram(
-      this.pgRestore,
-      ['--no-owner', '--exit-on-error', '--single-transaction', '--no-password', `--dbname=${target.safeUrl}`],
-      { input: await this.options.store.getStream(plan.location), env: programEnv({ PGPASSWORD: target.password }) },
-    );
+    const result = await this.programs.restore(await this.options.store.getStream(plan.location), target);
     if (result.code !== 0) {
       const why = tail(redact(result.stderr, [target.password])) || 'no output';
       throw new RestoreFailedError(`pg_restore of ${plan.location} into ${plan.scratch} exited with ${result.code ?? result.signal}: ${why}`);
@@ -256,7 +253,7 @@ export class PgRestorer implements DatabaseRestorer {
     if (live.note !== plan.marker.restored) {
       throw new RestoreFailedError(`${plan.database} is not the copy restored from ${plan.snapshot.id} (comment: ${JSON.stringify(live.note)})`);
     }
-    const listing = await listDump(this.pgRestore, await this.options.store.getStream(plan.location), `dump ${plan.location}`, RestoreFailedError);
+    const listing = await listDump(this.programs, await this.options.store.getStream(plan.location), `dump ${plan.location}`, RestoreFailedError);
     if (live.tables !== listing.tables) {
       throw new RestoreFailedError(`${plan.database} has ${live.tables} tables after the restore, but dump ${plan.location} lists ${listing.tables}`);
     }

@@ -14,6 +14,16 @@ export interface PutOptions {
   readonly contentType?: string;
 }
 
+export interface PutStreamOptions {
+  readonly contentType?: string;
+  /**
+   * Awaited once the body has ended, before the object becomes visible: when it throws, nothing is stored
+   * (the multipart upload is aborted, the temporary file removed). A dump whose program failed after
+   * writing part of its output is refused here, never stored whole-looking.
+   */
+  readonly beforeCommit?: () => Promise<void>;
+}
+
 export interface StreamedObject {
   readonly etag: string;
   readonly bytes: number;
@@ -29,7 +39,7 @@ export interface ArtifactStore {
   get(key: string): Promise<StoredObject | undefined>;
   put(key: string, body: string | Uint8Array, options?: PutOptions): Promise<{ etag: string }>;
   /** Streams a large object (a dump) without holding it in memory. */
-  putStream(key: string, body: Readable, options?: { contentType?: string }): Promise<StreamedObject>;
+  putStream(key: string, body: Readable, options?: PutStreamOptions): Promise<StreamedObject>;
   getStream(key: string): Promise<Readable>;
   /** `s3://bucket/key` or a file path: for people reading reports. */
   locate(key: string): string;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { RunbookError } from '../../core/errors';
-import { programEnv, runProgram, tail } from './process';
+import { type ProgramResult, tail } from './process';
 
 /** What `pg_restore --list` says a custom-format dump holds. */
 export interface DumpListing {
@@ -27,16 +27,16 @@ export function parseDumpListing(text: string): DumpListing {
 }
 
 /**
- * Runs `pg_restore --list` on a dump streamed from the store. Only the table of contents is read, so
- * this is cheap however large the dump. `fail` builds the caller's error (snapshot or restore).
+ * Runs `pg_restore --list` (`programs.list`) on a dump streamed from the store. Only the table of contents
+ * is read, so this is cheap however large the dump. `fail` builds the caller's error (snapshot or restore).
  */
 export async function listDump(
-  pgRestore: string,
+  programs: { list(input: Readable): Promise<ProgramResult> },
   dump: Readable,
   label: string,
   fail: new (message: string) => RunbookError,
 ): Promise<DumpListing> {
-  const result = await runProgram(pgRestore, ['--list'], { input: dump, env: programEnv() });
+  const result = await programs.list(dump);
   dump.destroy();
   if (result.code !== 0) throw new fail(`pg_restore --list could not read ${label}: ${tail(result.stderr) || `exit ${result.code ?? result.signal}`}`);
   return parseDumpListing(result.stdout);

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PART_SIZE, S3ArtifactStore } from '../../../adapters/aws/s3-artifact-store';
+import { PART_SIZE, PARTS_IN_FLIGHT, S3ArtifactStore } from '../../../adapters/aws/s3-artifact-store';
 import { ArtifactNotFoundError, PreconditionFailedError } from '../../../core/errors';
 
 const BUCKET = 'runbook-artifacts-123456789012';
@@ -119,10 +119,10 @@ describe('S3ArtifactStore.putStream', () => {
     s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
   }
 
-  it('uploads 8 MiB parts in order, then completes, hashing and counting while it streams', async () => {
+  it('uploads PART_SIZE parts, then completes with them in order, hashing and counting while it streams', async () => {
     mockMultipart();
-    // Odd chunk sizes: parts must be cut at exactly 8 MiB whatever the source yields.
-    const chunks = Array.from({ length: 17 }, (_, i) => Buffer.alloc(1024 * 1024 + 3, i));
+    // Odd chunk sizes: parts must be cut at exactly PART_SIZE whatever the source yields.
+    const chunks = Array.from({ length: (2 * PART_SIZE) / (1024 * 1024) + 1 }, (_, i) => Buffer.alloc(1024 * 1024 + 3, i));
     const all = Buffer.concat(chunks);
     const result = await store.putStream('backups/shop-api/d-1.dump', Readable.from(chunks), { contentType: 'application/octet-stream' });
 
@@ -133,7 +133,7 @@ describe('S3ArtifactStore.putStream', () => {
       ContentType: 'application/octet-stream',
     });
     const parts = s3.commandCalls(UploadPartCommand).map((call) => call.args[0].input);
-    expect(parts.map((p) => [p.PartNumber, (p.Body as Buffer).length])).toEqual([
+    expect(parts.map((p) => [p.PartNumber, (p.Body as Buffer).length]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
       [1, PART_SIZE],
       [2, PART_SIZE],
       [3, all.length - 2 * PART_SIZE],
@@ -175,6 +175,38 @@ describe('S3ArtifactStore.putStream', () => {
     await expect(store.putStream('backups/shop-api/d-3.dump', Readable.from(failing()))).rejects.toThrow('pg_dump exited with code 1');
     expect(s3).toHaveReceivedCommandExactlyOnceWith(AbortMultipartUploadCommand, { Bucket: BUCKET, Key: 'backups/shop-api/d-3.dump', UploadId: 'upload-1' });
     expect(s3).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it('aborts instead of completing when beforeCommit refuses the ended body (the program that wrote it failed)', async () => {
+    mockMultipart();
+    const refused = store.putStream('backups/shop-api/d-5.dump', Readable.from([Buffer.from('PGDMP truncated')]), {
+      beforeCommit: async () => {
+        throw new Error('pg_dump exited with 1');
+      },
+    });
+    await expect(refused).rejects.toThrow('pg_dump exited with 1');
+    expect(s3).toHaveReceivedCommandTimes(UploadPartCommand, 1);
+    expect(s3).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+    expect(s3).toHaveReceivedCommandExactlyOnceWith(AbortMultipartUploadCommand, { Bucket: BUCKET, Key: 'backups/shop-api/d-5.dump', UploadId: 'upload-1' });
+  });
+
+  it('keeps reading while parts upload, with at most PARTS_IN_FLIGHT parts sent at once', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final"' });
+    let sending = 0;
+    let most = 0;
+    s3.on(UploadPartCommand).callsFake(async (input: { PartNumber: number }) => {
+      sending += 1;
+      most = Math.max(most, sending);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      sending -= 1;
+      return { ETag: `"part-${input.PartNumber}"` };
+    });
+    const chunks = Array.from({ length: PARTS_IN_FLIGHT * 2 + 1 }, () => Buffer.alloc(PART_SIZE, 1));
+    await store.putStream('backups/shop-api/d-6.dump', Readable.from(chunks));
+    expect(most).toBe(PARTS_IN_FLIGHT);
+    const completed = s3.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.MultipartUpload?.Parts?.map((p) => p.PartNumber);
+    expect(completed).toEqual(Array.from({ length: chunks.length }, (_, i) => i + 1));
   });
 
   it('aborts the multipart upload when a part fails to upload', async () => {

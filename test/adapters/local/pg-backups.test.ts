@@ -99,6 +99,7 @@ describe('PgBackups.create', () => {
       completedAt: '2025-03-04T05:06:08.000Z',
       tags: { 'deploy-runbook:version': 'v2' },
       error: null,
+      verification: [`sha256 computed while streaming ${dump.length} bytes`, 'pg_restore --list of the stored dump: 12 entries, 3 tables, 3 with data'],
     });
   });
 
@@ -137,6 +138,9 @@ describe('PgBackups.create', () => {
       const record = join(fakeBin, 'record.txt');
       await writeFile(join(fakeBin, 'pg_dump'), `#!/bin/sh\nprintf '%s\\n' "$@" > ${record}\necho "PGPASSWORD=$PGPASSWORD" >> ${record}\nprintf 'PGDMP'\n`);
       await chmod(join(fakeBin, 'pg_dump'), 0o755);
+      // The stored dump is listed before it is marked available: this pg_restore reads it and lists nothing.
+      await writeFile(join(fakeBin, 'pg_restore'), `#!/bin/sh\ncat > /dev/null\necho ';'\n`);
+      await chmod(join(fakeBin, 'pg_restore'), 0o755);
 
       await backups({ binDir: fakeBin, store: new FileArtifactStore(fakeBin) }).create('snap-args', {});
 
@@ -161,12 +165,14 @@ describe('PgBackups.create', () => {
     const meta = JSON.parse((await readFile(store.locate('backups/shop/snap-bad-db.meta.json'))).toString());
     expect(meta).toMatchObject({ status: 'failed', error: error.message });
     expect(await backups({ url, store }).find('snap-bad-db')).toMatchObject({ status: 'failed' });
+    // What pg_dump wrote before it failed is not stored: only the failed meta tells of the attempt.
+    await expect(readFile(store.locate('backups/shop/snap-bad-db.dump'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('fails when pg_dump cannot be run, naming the program', async () => {
     const attempt = backups({ binDir: '/nonexistent/bin' }).create('snap-no-binary', {});
 
-    await expect(attempt).rejects.toThrow(/^could not run \/nonexistent\/bin\/pg_dump: .*ENOENT/);
+    await expect(attempt).rejects.toThrow(/^could not run pg_dump \(\/nonexistent\/bin\): .*ENOENT/);
   });
 
   it('fails when the snapshot id cannot name a file', async () => {

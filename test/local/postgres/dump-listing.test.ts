@@ -1,9 +1,9 @@
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { RestoreFailedError } from '../../../core/errors';
 import { findPostgresBinaries } from '../../../local/postgres/binaries';
 import { listDump, parseDumpListing } from '../../../local/postgres/dump-listing';
+import { LocalPgPrograms } from '../../../adapters/local/pg-programs';
 
 const LISTING = `;
 ; Archive created at 2025-03-04 05:06:07 UTC
@@ -35,7 +35,7 @@ describe('parseDumpListing', () => {
 
 describe('listDump', () => {
   it('fails when pg_restore cannot read the input, with the caller\'s error class and pg_restore\'s reason', async () => {
-    const pgRestore = join(findPostgresBinaries({ programs: ['pg_restore'] }).binDir, 'pg_restore');
+    const pgRestore = new LocalPgPrograms(findPostgresBinaries({ programs: ['pg_restore'] }).binDir);
 
     const listing = listDump(pgRestore, Readable.from([Buffer.from('not a dump at all')]), 'dump backups/x.dump', RestoreFailedError);
 
