@@ -14,7 +14,8 @@ export const KINDS = {
   database: {
     'rds-instance': { runs: 'aws', label: 'an RDS instance' },
     'aurora-cluster': { runs: 'aws', label: 'an Aurora cluster' },
-    postgres: { runs: 'local', label: 'a local PostgreSQL' },
+    // On AWS it needs database.connection (databaseProblems); a rehearsal starts its own server.
+    postgres: { runs: 'both', label: 'any reachable PostgreSQL (pg_dump / pg_restore)' },
   },
   migrations: {
     'ecs-task': { runs: 'aws', label: 'an ECS task' },
@@ -78,7 +79,7 @@ export function wrongPlace(section: Section, kind: string, place: Place, field =
 /** What a section of a configuration looks like to this table. */
 interface Sections {
   readonly target: { readonly kind: string };
-  readonly database: { readonly kind: string } | null;
+  readonly database: { readonly kind: string; readonly connection?: object } | null;
   readonly migrations: { readonly kind: string } | null;
   readonly alarms: { readonly kind: string; readonly names?: readonly string[] };
   readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
@@ -95,6 +96,11 @@ export function placeProblems(config: Sections, place: Place): string[] {
     if (section === 'alarms' && place === 'local' && value.kind === 'cloudwatch' && (config.alarms.names ?? []).length === 0) continue;
     const entry = (KINDS[section] as Record<string, { runs: Place | 'both' } | undefined>)[value.kind];
     if (!entry || !runsIn(entry.runs, place)) problems.push(wrongPlace(section, value.kind, place));
+  }
+  if (place === 'aws' && config.database?.kind === 'postgres' && config.database.connection === undefined) {
+    problems.push(
+      `database.connection: 'postgres' on AWS reaches the database through a Secrets Manager secret holding {host, port, username, password, dbname} (the RDS secret format); set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
+    );
   }
   config.analysis?.metrics.forEach(({ provider }, index) => {
     const entry = (KINDS.metricProvider as Record<string, { runs: Place | 'both' } | undefined>)[provider.kind];

@@ -147,7 +147,57 @@ export const Target = z.discriminatedUnion('kind', [EcsTarget, HookTarget, Comma
 
 export const RestorePolicy = z.enum(['never', 'when-migrations-ran', 'always']);
 
+/** EC2 ids: the prefix and 8 or 17 lowercase hex digits. */
+const ec2Id = (prefix: string, example: string) =>
+  z.string().regex(new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`), `must be an id such as ${example}`);
+
+/**
+ * Where the functions that need network reach run (lib/network.ts lists them): the smoke test, the functions
+ * that connect to the database, and the backup runner. The subnets must reach the database, the smoke-tested
+ * endpoints and the AWS APIs those functions call (a NAT gateway or VPC endpoints).
+ */
+export const Network = z
+  .strictObject({
+    vpcId: ec2Id('vpc', 'vpc-0a1b2c3d4e5f67890'),
+    /** Private subnets of that VPC; Lambda takes at most 16. */
+    subnetIds: z.array(ec2Id('subnet', 'subnet-0a1b2c3d4e5f67890')).min(1).max(16),
+    /** Security groups of that VPC that let the functions out to the database and the endpoints; Lambda takes at most 5. */
+    securityGroupIds: z.array(ec2Id('sg', 'sg-0a1b2c3d4e5f67890')).min(1).max(5),
+  })
+  .superRefine((network, ctx) => {
+    for (const field of ['subnetIds', 'securityGroupIds'] as const) {
+      network[field].forEach((id, index) => {
+        if (network[field].indexOf(id) !== index) ctx.addIssue({ code: 'custom', path: [field, index], message: `repeats ${id}` });
+      });
+    }
+  });
+
+/**
+ * How the functions (and the backup runner) connect to the database on AWS. The secret holds the JSON that
+ * RDS-managed and CDK `DatabaseSecret` secrets hold: `{host, port, username, password, dbname}`; the fields
+ * here fill in what it lacks (an RDS-managed master secret holds only username and password) and win over it.
+ */
+export const DatabaseConnection = z.strictObject({
+  /** Secrets Manager secret name or ARN. */
+  secretsManager: awsName,
+  host: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a host name or IPv4 address').optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  /** The database name (the secret's `dbname`). */
+  database: z.string().min(1).max(63).optional(),
+  /**
+   * TLS as libpq's sslmode names it: `verify-full` (default) checks the server's certificate against Node's CAs
+   * plus the RDS CAs the Lambda runtime ships and its host name; `require` encrypts without checking who
+   * answers (a self-managed server with a private CA); `disable` sends everything, password included, in clear.
+   */
+  sslmode: z.enum(['verify-full', 'require', 'disable']).default('verify-full'),
+});
+
 const databaseCommon = {
+  /**
+   * The connection the SQL checks, the data fingerprints and (for `postgres`) the logical backups use on AWS.
+   * Required for `postgres` on AWS; a rehearsal reads `urlEnv` instead.
+   */
+  connection: DatabaseConnection.optional(),
   /** When the rollback restores the pre-deploy snapshot. */
   restorePolicy: RestorePolicy.default('when-migrations-ran'),
   /**
@@ -190,10 +240,10 @@ export const AuroraClusterDatabase = z.strictObject({
   ...databaseCommon,
 });
 
-/** Rehearsal (or any reachable PostgreSQL): pg_dump / pg_restore. */
+/** Any reachable PostgreSQL, self-managed or RDS: pg_dump / pg_restore. On AWS it needs `connection`. */
 export const PostgresDatabase = z.strictObject({
   kind: z.literal('postgres'),
-  /** Environment variable holding the connection URL; the rehearsal sets it to the server it starts. */
+  /** Rehearsal: the environment variable holding the connection URL; the rehearsal sets it to the server it starts. */
   urlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('DATABASE_URL'),
   ...databaseCommon,
 });
@@ -614,6 +664,8 @@ export const RunbookConfig = z
     description: z.string().max(512).optional(),
     target: Target,
     database: Database.nullable().default(null),
+    /** Subnets and security groups for the functions that need network reach (AWS only). @default outside any VPC */
+    network: Network.optional(),
     migrations: Migrations.nullable().default(null),
     smokeTests: SmokeTests,
     alarms: Alarms.prefault({ kind: 'cloudwatch' }),
@@ -765,6 +817,8 @@ export type SecretRef = z.output<typeof SecretRef>;
 export type JsonAssertion = z.output<typeof JsonAssertion>;
 export type TargetConfig = z.output<typeof Target>;
 export type DatabaseConfig = z.output<typeof Database>;
+export type DatabaseConnectionConfig = z.output<typeof DatabaseConnection>;
+export type NetworkConfig = z.output<typeof Network>;
 export type MigrationsConfig = z.output<typeof Migrations>;
 export type AlarmsConfig = z.output<typeof Alarms>;
 export type AnalysisConfig = z.output<typeof Analysis>;

@@ -14,6 +14,7 @@ import { ArtifactBucket, restrictWriters } from './artifact-bucket';
 import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { RunbookDashboard } from './runbook-dashboard';
+import { networkFolders, runbookNetwork, type RunbookNetwork } from './network';
 import { RunbookFunction } from './runbook-function';
 import { executionHistoryGrant, taskGrants } from './task-permissions';
 import { WatchScheduleRule } from './watch-schedule-rule';
@@ -65,6 +66,8 @@ export class DeployRunbook extends Construct {
    * states:SendTaskSuccess and states:SendTaskFailure on its ARN (the state machine role needs nothing to wait on it).
    */
   readonly restoreApproval: Activity;
+  /** The configured `network` as CDK objects (lib/network.ts), when set: for other constructs that must run beside the functions. */
+  readonly network?: RunbookNetwork;
   /** The task functions by folder under `lambdas/` (`deploy-target`, `smoke-test`, …). */
   readonly functions: Readonly<Record<string, RunbookFunction>>;
   /** The alarm-triggered rollback, when enabled. */
@@ -94,6 +97,8 @@ export class DeployRunbook extends Construct {
     const timeouts = stateTimeouts(definition);
     const grants = taskGrants(this, this.config, this.bucket);
     const functions: Record<string, RunbookFunction> = {};
+    this.network = this.config.network && runbookNetwork(this, 'Network', this.config.network);
+    const placed = new Set(this.network ? networkFolders(this.config) : []);
     for (const placeholder of FUNCTION_PLACEHOLDERS) {
       const folder = functionFolder(placeholder);
       const stateTimeout = timeouts.get(placeholder);
@@ -104,6 +109,7 @@ export class DeployRunbook extends Construct {
         bucket: this.bucket,
         grants: grants[folder] ?? [],
         logRetention,
+        network: placed.has(folder) ? this.network : undefined,
       });
     }
     this.functions = functions;

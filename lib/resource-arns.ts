@@ -39,6 +39,11 @@ export class ResourceArns {
     return this.format('rds', resource, name, ArnFormat.COLON_RESOURCE_NAME);
   }
 
+  /** An EC2 resource such as `subnet/<id>`, `security-group/<id>`, `vpc/<id>`, `network-interface/*`. */
+  ec2(resource: string, id: string): string {
+    return this.format('ec2', resource, id, ArnFormat.SLASH_RESOURCE_NAME);
+  }
+
   /**
    * A CloudWatch alarm by name. An alarm name may hold `*`, `?` or `$`, which an ARN in a policy would read as
    * wildcards or a variable: they are written as IAM's literal-character variables `${*}`, `${?}`, `${$}`.

@@ -9,6 +9,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { SERVICE_NAME } from '../core/service-name';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
+import type { RunbookNetwork } from './network';
 import type { TaskGrant } from './task-permissions';
 
 /** The repository root: `lambdas/`, `package-lock.json` and `tsconfig.json` live there. */
@@ -50,6 +51,8 @@ export interface RunbookFunctionProps {
   readonly grants: readonly TaskGrant[];
   /** Retention of the function's log group. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** Subnets and security groups to run in; the role gets the network-interface grants that takes. @default outside any VPC */
+  readonly network?: RunbookNetwork;
 }
 
 /**
@@ -84,9 +87,11 @@ export class RunbookFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: FUNCTION_BUNDLING,
+      ...(props.network && { vpc: props.network.vpc, vpcSubnets: props.network.vpcSubnets, securityGroups: [...props.network.securityGroups] }),
     });
+    const grants = [...props.grants, ...(props.network?.lambdaGrants ?? [])];
     logGroup.grants.write(role);
-    for (const grant of props.grants) {
+    for (const grant of grants) {
       role.addToPrincipalPolicy(
         new PolicyStatement({ actions: [...grant.actions], resources: [...grant.resources], conditions: grant.conditions && { ...grant.conditions } }),
       );
@@ -94,7 +99,7 @@ export class RunbookFunction extends NodejsFunction {
     acknowledgeWildcardResources(role, [
       { resource: '*', reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions' },
       // A wildcard without a reason stays unacknowledged, so cdk-nag reports it.
-      ...props.grants.flatMap(({ resources, wildcardReason: reason }) =>
+      ...grants.flatMap(({ resources, wildcardReason: reason }) =>
         reason ? resources.filter((resource) => resource.includes('*')).map((resource) => ({ resource, reason })) : [],
       ),
     ]);

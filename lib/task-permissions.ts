@@ -221,6 +221,16 @@ function smokeTestGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   return secrets.length > 0 ? [{ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [...new Set(secrets)] }] : [];
 }
 
+/**
+ * Reading `database.connection`'s secret (GetSecretValue on that secret only): for whatever connects to the
+ * database on AWS, the task functions that run SQL and the logical backup runner. None without a connection.
+ */
+export function databaseConnectionGrants(scope: Construct, config: Pick<RunbookConfig, 'database'>): TaskGrant[] {
+  const connection = config.database?.connection;
+  if (!connection) return [];
+  return [{ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [new ResourceArns(scope).secret(connection.secretsManager)] }];
+}
+
 function alarmGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const alarms = alarmArns(arns, config);
   return [...(alarms.length > 0 ? [describeAlarms(alarms)] : []), ...analysisGrants(arns, config, { smokeSecrets: true })];

@@ -92,6 +92,10 @@ export interface AwsDatabase {
 const DATABASES: Factories<'database', DatabaseConfig, RDSClient, AwsDatabase> = {
   'rds-instance': (database, rds) => ({ backups: new RdsInstanceBackups(rds, database), restorer: new RdsInstanceRestorer(rds, database) }),
   'aurora-cluster': (database, rds) => ({ backups: new AuroraClusterBackups(rds, database), restorer: new AuroraClusterRestorer(rds, database) }),
+  // Its logical backups on AWS are the backup runner's (issue 11, part a); until that is wired in, the snapshot step stops the deployment before anything changes.
+  postgres: () => {
+    throw new InvalidInputError(`database.kind: 'postgres' on AWS: this build has no logical backup runner yet, so no pre-deploy backup could be taken (got "postgres")`);
+  },
 };
 
 /** The database's backups and restorer (the database-snapshot, restore-database and preflight functions). */

@@ -39,9 +39,9 @@ describe('placeProblems', () => {
   it('names every part of the rehearsal example that AWS cannot run, its log-file metric, the rehearsal Prometheus and secrets from the environment included', () => {
     expect(placeProblems(parseConfig(structuredClone(rehearsal)), 'aws')).toEqual([
       wrongPlace('target', 'process', 'aws'),
-      wrongPlace('database', 'postgres', 'aws'),
       wrongPlace('migrations', 'command', 'aws'),
       wrongPlace('alarms', 'prometheus', 'aws'),
+      `database.connection: 'postgres' on AWS reaches the database through a Secrets Manager secret holding {host, port, username, password, dbname} (the RDS secret format); set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
       `analysis.metrics[0].provider.url: {{prometheus.address}} is the Prometheus a local rehearsal starts; on AWS give your Prometheus' URL or an Amazon Managed Service for Prometheus workspace URL (got "http://{{prometheus.address}}")`,
       `analysis.metrics[1].provider.url: {{prometheus.address}} is the Prometheus a local rehearsal starts; on AWS give your Prometheus' URL or an Amazon Managed Service for Prometheus workspace URL (got "http://{{prometheus.address}}")`,
       wrongPlace('metricProvider', 'log-file', 'aws', 'analysis.metrics[2].provider.kind'),

@@ -120,14 +120,14 @@ describe('DeployRunbook props', () => {
     expect(attempt).toThrow(/target\.kind: 'command' \(shell commands\) runs only in a local rehearsal.*\(got "command"\)/);
   });
 
-  it('fails when the database or alarms kind only runs in a local rehearsal, listing both', () => {
+  it('fails when a postgres database has no connection for AWS or the alarms kind only runs in a local rehearsal, listing both', () => {
     const local = {
       ...exampleInput,
       migrations: null,
       database: { kind: 'postgres' },
       alarms: { kind: 'prometheus', metricsUrl: 'http://127.0.0.1:9/metrics' },
     };
-    expect(build({ config: local as never })).toThrow(/database\.kind: 'postgres'[\s\S]*alarms\.kind: 'prometheus'/);
+    expect(build({ config: local as never })).toThrow(/alarms\.kind: 'prometheus'[\s\S]*database\.connection: 'postgres' on AWS/);
   });
 
   it('fails when a restore needs approval but no topic would carry the request', () => {

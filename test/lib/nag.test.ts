@@ -36,6 +36,14 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     ['bare', bareInput],
     ['analysis metrics from CloudWatch, Logs Insights and Prometheus', analysisInput],
     ['a post-release watch', { ...analysisInput, analysis: { ...analysisInput.analysis, watch: { everyMinutes: 60 } } } as RunbookConfigInput],
+    [
+      'functions in a VPC, an http metric re-running smoke checks',
+      {
+        ...analysisInput,
+        network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
+        analysis: { ...analysisInput.analysis, metrics: [...(analysisInput.analysis?.metrics ?? []), { name: 'failing-checks', provider: { kind: 'http' }, failureCondition: 'result > 0' }] },
+      } as RunbookConfigInput,
+    ],
     ['alarm names holding * and ?', { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['shop-api-5xx*', 'p95-latency?'] } }],
   ];
 

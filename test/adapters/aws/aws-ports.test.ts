@@ -103,9 +103,11 @@ describe('awsDatabase', () => {
     expect(rds.callLog()).toEqual(expect.arrayContaining([`DescribeDBClusterSnapshots ${SNAPSHOT_ID}`, `DescribeDBClusters ${CLUSTER_ID}`]));
   });
 
-  it('fails when the database kind runs only in a rehearsal, or none is configured', () => {
+  it('fails for a postgres database until its logical backups run on AWS, or when none is configured', () => {
     const rds = new FakeRds();
-    expect(() => awsDatabase(rdsConfig({ database: { kind: 'postgres' } }).database, rds.client)).toThrow(new InvalidInputError(wrongPlace('database', 'postgres', 'aws')));
+    expect(() => awsDatabase(rdsConfig({ database: { kind: 'postgres' } }).database, rds.client)).toThrow(
+      new InvalidInputError(`database.kind: 'postgres' on AWS: this build has no logical backup runner yet, so no pre-deploy backup could be taken (got "postgres")`),
+    );
     expect(() => awsDatabase(null, rds.client)).toThrow(new InvalidInputError('config.database: a database function ran but no database is configured (got null)'));
     expect(rds.callLog()).toEqual([]);
   });

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { placeProblems } from '../../config/kinds';
+import { assertDeployableToAws, parseConfig } from '../../config/load';
+import rehearsal from '../../examples/rehearsal/runbook.json';
+import { exampleWith, problemsOf } from './fixtures';
+
+const NETWORK = { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890', 'subnet-1a2b3c4d'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] };
+const POSTGRES_ON_AWS = { kind: 'postgres', connection: { secretsManager: 'shop/prod/db' }, restoreApproval: { required: false } };
+
+describe('network', () => {
+  it('is optional and, when given, kept as written', () => {
+    expect(parseConfig(exampleWith(() => {})).network).toBeUndefined();
+    expect(parseConfig(exampleWith((c) => (c.network = NETWORK))).network).toEqual(NETWORK);
+  });
+
+  it.each([
+    ['vpcId', (c: Record<string, any>) => (c.network.vpcId = 'vpc-XYZ'), 'network.vpcId: must be an id such as vpc-0a1b2c3d4e5f67890 (got "vpc-XYZ")'],
+    ['a subnet', (c: Record<string, any>) => (c.network.subnetIds[1] = 'sg-0a1b2c3d'), 'network.subnetIds[1]: must be an id such as subnet-0a1b2c3d4e5f67890 (got "sg-0a1b2c3d")'],
+    ['a security group', (c: Record<string, any>) => (c.network.securityGroupIds = ['sg-123']), 'network.securityGroupIds[0]: must be an id such as sg-0a1b2c3d4e5f67890 (got "sg-123")'],
+    ['no subnet', (c: Record<string, any>) => (c.network.subnetIds = []), 'network.subnetIds: Too small: expected array to have >=1 items (got [])'],
+    ['no security group', (c: Record<string, any>) => (c.network.securityGroupIds = []), 'network.securityGroupIds: Too small: expected array to have >=1 items (got [])'],
+    ['a repeated subnet', (c: Record<string, any>) => (c.network.subnetIds = ['subnet-1a2b3c4d', 'subnet-1a2b3c4d']), 'network.subnetIds[1]: repeats subnet-1a2b3c4d (got "subnet-1a2b3c4d")'],
+  ])('refuses %s, naming the field and the value', (_what, edit, problem) => {
+    const draft = exampleWith((c) => {
+      c.network = structuredClone(NETWORK);
+      edit(c);
+    });
+    expect(problemsOf(draft)).toEqual([problem]);
+  });
+});
+
+describe('database.connection', () => {
+  it('defaults to verifying the server certificate and leaves host, port and database to the secret', () => {
+    const config = parseConfig(exampleWith((c) => (c.database.connection = { secretsManager: 'shop/prod/db' })));
+    expect(config.database?.connection).toEqual({ secretsManager: 'shop/prod/db', sslmode: 'verify-full' });
+  });
+
+  it('is accepted on every database kind', () => {
+    for (const database of [
+      { kind: 'rds-instance', instanceIdentifier: 'shop-prod-db' },
+      { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod' },
+      { kind: 'postgres' },
+    ]) {
+      const config = parseConfig(exampleWith((c) => (c.database = { ...database, connection: { secretsManager: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf', sslmode: 'require' } })));
+      expect(config.database?.connection?.sslmode).toBe('require');
+    }
+  });
+
+  it('refuses an unknown sslmode and a port out of range, naming the field and the value', () => {
+    const draft = exampleWith((c) => (c.database.connection = { secretsManager: 'shop/prod/db', sslmode: 'prefer', port: 70000 }));
+    expect(problemsOf(draft)).toEqual([
+      'database.connection.port: Too big: expected number to be <=65535 (got 70000)',
+      'database.connection.sslmode: Invalid option: expected one of "verify-full"|"require"|"disable" (got "prefer")',
+    ]);
+  });
+});
+
+describe('database.kind postgres', () => {
+  it('runs on AWS when it has a connection', () => {
+    const config = parseConfig(exampleWith((c) => (c.database = POSTGRES_ON_AWS)));
+    expect(() => assertDeployableToAws(config)).not.toThrow();
+  });
+
+  it('is refused on AWS without a connection, saying what to set', () => {
+    const config = parseConfig(exampleWith((c) => (c.database = { ...POSTGRES_ON_AWS, connection: undefined })));
+    expect(placeProblems(config, 'aws')).toEqual([
+      `database.connection: 'postgres' on AWS reaches the database through a Secrets Manager secret holding {host, port, username, password, dbname} (the RDS secret format); set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
+    ]);
+  });
+
+  it('keeps running in a rehearsal from urlEnv, with or without a connection', () => {
+    const withConnection = { ...structuredClone(rehearsal), database: { ...rehearsal.database, connection: { secretsManager: 'shop/prod/db' } } };
+    expect(placeProblems(parseConfig(withConnection), 'local')).toEqual([]);
+    expect(parseConfig(withConnection).database).toMatchObject({ kind: 'postgres', urlEnv: rehearsal.database.urlEnv ?? 'DATABASE_URL' });
+  });
+});
