@@ -24,6 +24,11 @@ export class ResourceArns {
     return this.format('ecs', 'service', `${lastSegment(cluster)}/${service}`, ArnFormat.SLASH_RESOURCE_NAME);
   }
 
+  /** Every service deployment of one service (ids are assigned when ECS starts one). */
+  ecsServiceDeployments(cluster: string, service: string): string {
+    return this.format('ecs', 'service-deployment', `${lastSegment(cluster)}/${lastSegment(service)}/*`, ArnFormat.SLASH_RESOURCE_NAME);
+  }
+
   /** Every revision of a task definition family. */
   ecsTaskDefinitionRevisions(family: string): string {
     return this.format('ecs', 'task-definition', `${family}:*`, ArnFormat.SLASH_RESOURCE_NAME);

@@ -5,6 +5,7 @@ import { LOGS_INSIGHTS_IAM } from '../adapters/aws/logs-insights';
 import { CLOUDWATCH_ALARMS_IAM } from '../adapters/aws/cloudwatch-alarms';
 import { ECS_DEPLOY_TARGET_IAM } from '../adapters/aws/ecs-deploy-target';
 import { ECS_MIGRATOR_IAM } from '../adapters/aws/ecs-migrator';
+import { ECS_SERVICE_DEPLOYMENT_IAM } from '../adapters/aws/ecs-service-deployment';
 import { HOOK_IAM } from '../adapters/aws/hook-client';
 import { RDS_BACKUPS_IAM } from '../adapters/aws/rds-backups';
 import { RDS_LOOKUPS_IAM } from '../adapters/aws/rds-lookups';
@@ -188,6 +189,12 @@ function deployGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
       wildcardReason: `a new revision of the ${target.family} family gets the next revision number`,
     },
     ...passRole(config, ECS_DEPLOY_TARGET_IAM.passRoles),
+    // Blue/green, linear and canary services: follow the service deployment and roll it back with ECS's rollback.
+    {
+      actions: [ECS_SERVICE_DEPLOYMENT_IAM.describeServiceDeployments, ECS_SERVICE_DEPLOYMENT_IAM.stopServiceDeployment],
+      resources: [arns.ecsServiceDeployments(target.cluster, target.service)],
+      wildcardReason: `service deployment ids of ${target.service} are assigned when ECS starts one`,
+    },
   ];
 }
 

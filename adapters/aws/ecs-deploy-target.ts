@@ -16,6 +16,14 @@ import { type Clock, systemClock } from '../../core/ports/clock';
 import type { DeployRequest, DeployTarget } from '../../core/ports/deploy-target';
 import { DeploymentFailedError, PreflightFailedError, type RunbookError } from '../../core/errors';
 import type { DeployedVersion, DeployHandle, DeployStatus, PreflightCheck } from '../../core/model';
+import {
+  describeServiceDeployment,
+  describeStrategy,
+  followedServiceDeployment,
+  rollBackServiceDeployment,
+  serviceDeploymentVerdict,
+  trafficShiftingStrategy,
+} from './ecs-service-deployment';
 
 /**
  * The IAM action behind each AWS call EcsDeployTarget makes, implicit ones included: written beside
@@ -77,8 +85,10 @@ export async function describeEcsService(ecs: ECSClient, target: EcsTargetConfig
 
 /**
  * Deploys to an ECS service by registering a new revision of its task definition, identical to the running
- * one except for the image of `target.container`, and pointing the service at it. ECS's rolling update does
- * the rest; `status` follows that deployment and reports the circuit breaker's verdict.
+ * one except for the image of `target.container`, and pointing the service at it. ECS does the rest with the
+ * service's strategy: a rolling update (`status` follows that deployment and the circuit breaker's verdict), or
+ * blue/green, linear or canary (`status` follows the service deployment until ECS calls it SUCCESSFUL, and a
+ * rollback while it is under way is ECS's own: StopServiceDeployment ROLLBACK).
  */
 export class EcsDeployTarget implements DeployTarget {
   constructor(
@@ -118,7 +128,7 @@ export class EcsDeployTarget implements DeployTarget {
       {
         name: 'deployment controller',
         ok: controller === 'ECS',
-        detail: controller === 'ECS' ? 'ECS rolling update' : `${name} uses the ${controller} deployment controller; deploy-runbook updates the service itself and needs ECS`,
+        detail: controller === 'ECS' ? describeStrategy(service) : `${name} uses the ${controller} deployment controller; deploy-runbook updates the service itself and needs ECS`,
       },
       {
         name: 'no rollout in progress',
@@ -143,9 +153,11 @@ export class EcsDeployTarget implements DeployTarget {
       {
         name: 'circuit breaker',
         ok: true,
-        detail: breaker?.enable
-          ? `enabled${breaker.rollback ? ' with automatic rollback' : ''}: a failing rollout is reported as soon as ECS gives up`
-          : 'off: a rollout whose tasks keep failing is only noticed when polling.deployment runs out',
+        detail: trafficShiftingStrategy(service)
+          ? "not used by this strategy: ECS's deployment alarms and lifecycle hooks fail a service deployment, and the runbook follows its status"
+          : breaker?.enable
+            ? `enabled${breaker.rollback ? ' with automatic rollback' : ''}: a failing rollout is reported as soon as ECS gives up`
+            : 'off: a rollout whose tasks keep failing is only noticed when polling.deployment runs out',
       },
     ];
   }
@@ -162,7 +174,7 @@ export class EcsDeployTarget implements DeployTarget {
     if (tags.some((tag) => tag.key === DEPLOYMENT_TAG && tag.value === deploymentId)) {
       // A retried Deploy: our revision already reached the service, so registering again would roll out twice.
       const ours = service.deployments?.find((d) => d.taskDefinition === current.taskDefinitionArn) ?? primaryOf(service);
-      return this.handle(current.taskDefinitionArn, version, image, ours, ours?.createdAt);
+      return this.handle(current.taskDefinitionArn, version, image, followedId(service, ours), ours?.createdAt);
     }
 
     const containers = current.containerDefinitions ?? [];
@@ -182,10 +194,16 @@ export class EcsDeployTarget implements DeployTarget {
     if (!arn) throw new DeploymentFailedError(`RegisterTaskDefinition for family ${current.family} returned no task definition ARN`);
 
     const updated = await this.ecs.send(new UpdateServiceCommand({ cluster: this.target.cluster, service: name, taskDefinition: arn }));
-    return this.handle(arn, version, image, primaryOf(updated.service));
+    return this.handle(arn, version, image, followedId(updated.service, primaryOf(updated.service)));
   }
 
   async status(handle: DeployHandle): Promise<DeployStatus> {
+    const followed = followedServiceDeployment(handle.deploymentId);
+    if (followed) {
+      // Blue/green, linear, canary: ECS says when the service deployment is done, bake included; task counts do not.
+      const verdict = serviceDeploymentVerdict(await describeServiceDeployment(this.ecs, followed.arn), followed.rollback);
+      return { ...verdict, checkedAt: this.clock.now().toISOString() };
+    }
     const service = await describeEcsService(this.ecs, this.target, DeploymentFailedError);
     const deployments = service.deployments ?? [];
     const primary = primaryOf(service);
@@ -209,7 +227,7 @@ export class EcsDeployTarget implements DeployTarget {
     return { status: completed ? 'completed' : 'in-progress', detail: counts, checkedAt: this.clock.now().toISOString() };
   }
 
-  async rollback(to: DeployedVersion): Promise<DeployHandle> {
+  async rollback(to: DeployedVersion, from: DeployHandle | null): Promise<DeployHandle> {
     // The target comes from the ledger in S3 after an alarm: whatever it says, only a revision of the service's
     // own family may be deployed, never another task definition the role could otherwise point the service at.
     const family = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/([A-Za-z0-9_-]+):\d+$/.exec(to.ref)?.[1];
@@ -218,24 +236,39 @@ export class EcsDeployTarget implements DeployTarget {
         `rollbackTo.ref: ${JSON.stringify(to.ref)} is not a revision of the service's task definition family ${this.target.family}: refusing to deploy it (the ledger may have been changed)`,
       );
     }
+    const followed = followedServiceDeployment(from?.deploymentId ?? null);
+    if (followed && !followed.rollback) {
+      // ECS's own rollback while the service deployment is under way: the previous revision still runs and takes the traffic back.
+      const rollback = await rollBackServiceDeployment(this.ecs, followed.arn);
+      if (rollback !== null) return this.handle(to.ref, to.version, to.image, rollback);
+    }
     const updated = await this.ecs.send(new UpdateServiceCommand({ cluster: this.target.cluster, service: this.target.service, taskDefinition: to.ref }));
-    return this.handle(to.ref, to.version, to.image, primaryOf(updated.service));
+    return this.handle(to.ref, to.version, to.image, followedId(updated.service, primaryOf(updated.service)));
   }
 
   private container(taskDefinition: TaskDefinition | undefined) {
     return taskDefinition?.containerDefinitions?.find((c) => c.name === this.target.container);
   }
 
-  private handle(ref: string, version: string | null, image: string | null, deployment: EcsDeployment | undefined, startedAt?: Date): DeployHandle {
+  private handle(ref: string, version: string | null, image: string | null, deploymentId: string | null, startedAt?: Date): DeployHandle {
     return {
       kind: 'ecs',
       ref,
       version,
       image,
-      deploymentId: deployment?.id ?? null,
+      deploymentId,
       startedAt: (startedAt ?? this.clock.now()).toISOString(),
     };
   }
+}
+
+/**
+ * What status follows: the service deployment's ARN under a traffic-shifting strategy (ECS reports its progress
+ * there), else the rolling update's deployment id.
+ */
+function followedId(service: Service | undefined, deployment: EcsDeployment | undefined): string | null {
+  if (trafficShiftingStrategy(service) && service?.currentServiceDeployment) return service.currentServiceDeployment;
+  return deployment?.id ?? null;
 }
 
 function primaryOf(service: Service | undefined): EcsDeployment | undefined {

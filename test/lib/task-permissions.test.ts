@@ -153,12 +153,13 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     ]);
   });
 
-  it('lets deploy-target update the service, register revisions of its family and pass only its roles to ECS tasks', () => {
+  it('lets deploy-target update the service, register revisions of its family, pass only its roles to ECS tasks and roll back only its service deployments', () => {
     expect(taskStatements(s, 'deploy-target')).toEqual([
       allow(['ecs:DescribeServices', 'ecs:UpdateService'], [SERVICE]),
       allow(['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']),
       allow(['ecs:TagResource'], [FAMILY], { StringEquals: { 'ecs:CreateAction': 'RegisterTaskDefinition' } }),
       allow(['iam:PassRole'], PASS_ROLES, ECS_TASKS),
+      allow(['ecs:DescribeServiceDeployments', 'ecs:StopServiceDeployment'], [arn('ecs', 'service-deployment/shop-prod/shop-api/*')]),
     ]);
   });
 

@@ -1,14 +1,18 @@
 import {
+  DescribeServiceDeploymentsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
+  type ServiceDeployment,
+  StopServiceDeploymentCommand,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEPLOYMENT_TAG, EcsDeployTarget, VERSION_TAG } from '../../../adapters/aws/ecs-deploy-target';
 import type { DeployTarget } from '../../../core/ports/deploy-target';
+import type { DeployHandle } from '../../../core/model';
 import { DeploymentFailedError, PreflightFailedError } from '../../../core/errors';
 import {
   deployment,
@@ -392,5 +396,135 @@ describe('EcsDeployTarget.rollback', () => {
       ),
     );
     expect(ecs).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('EcsDeployTarget with ECS blue/green, linear and canary strategies', () => {
+  const SD_NEW = 'arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-prod/shop-api/Gv5RjBNmkDiDsO1sLpP1x';
+  const SD_ROLLBACK = 'arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop-prod/shop-api/Hk2bQwLmA9zzX0cYtRe7p';
+  const canary = { strategy: 'CANARY' as const, bakeTimeInMinutes: 5, canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 5 } };
+  const shifting: DeployHandle = { ...newRelease, deploymentId: SD_NEW };
+  const previous = { version: 'v1.4.2', image: `${REPO}:v1.4.2`, ref: TD41 };
+
+  function serviceDeployment(status: ServiceDeployment['status'], extra: Partial<ServiceDeployment> = {}): void {
+    ecs.on(DescribeServiceDeploymentsCommand, { serviceDeploymentArns: [SD_NEW] }).resolves({
+      serviceDeployments: [
+        {
+          serviceDeploymentArn: SD_NEW,
+          status,
+          targetServiceRevision: { arn: 'arn:aws:ecs:eu-west-1:123456789012:service-revision/shop-prod/shop-api/2', requestedTaskCount: 3, runningTaskCount: 3 },
+          ...extra,
+        },
+      ],
+    });
+  }
+
+  it('names the strategy and its bake times in preflight, and says the circuit breaker is not what decides', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ deploymentConfiguration: canary })] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: taskDefinition41() });
+
+    const checks = await target().preflight();
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.find((c) => c.name === 'deployment controller')?.detail).toBe(
+      'ECS CANARY: 10 % for 5 min, then 100 %, then bakes 5 min before removing the old revision',
+    );
+    expect(checks.find((c) => c.name === 'circuit breaker')?.detail).toMatch(/^not used by this strategy/);
+  });
+
+  it.each([
+    [{ strategy: 'LINEAR' as const, linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 2 } }, 'ECS LINEAR: 25 % more every 2 min, then bakes 0 min before removing the old revision'],
+    [{ strategy: 'BLUE_GREEN' as const, bakeTimeInMinutes: 15 }, 'ECS BLUE_GREEN: all traffic to the new revision at once, then bakes 15 min before removing the old revision'],
+  ])('describes %j', async (deploymentConfiguration, detail) => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ deploymentConfiguration })] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: taskDefinition41() });
+
+    expect((await target().preflight()).find((c) => c.name === 'deployment controller')?.detail).toBe(detail);
+  });
+
+  it('follows the service deployment UpdateService started', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ deploymentConfiguration: canary })] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: taskDefinition41(), tags: [] });
+    ecs.on(RegisterTaskDefinitionCommand).resolves({ taskDefinition: { ...taskDefinition41(), taskDefinitionArn: TD42, revision: 42 } });
+    ecs.on(UpdateServiceCommand).resolves({ service: service({ deploymentConfiguration: canary, currentServiceDeployment: SD_NEW, deployments: [] }) });
+
+    await expect(target().deploy(request)).resolves.toEqual({ ...newRelease, deploymentId: SD_NEW, startedAt: NOW.toISOString() });
+  });
+
+  it('finds the same service deployment again when Deploy is retried', async () => {
+    ecs.on(DescribeServicesCommand).resolves({ services: [service({ deploymentConfiguration: canary, taskDefinition: TD42, currentServiceDeployment: SD_NEW })] });
+    ecs.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: { ...taskDefinition41(), taskDefinitionArn: TD42 }, tags: [{ key: DEPLOYMENT_TAG, value: deployment.id }] });
+
+    await expect(target().deploy(request)).resolves.toMatchObject({ deploymentId: SD_NEW });
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+  });
+
+  it('reports in-progress with the lifecycle stage until ECS says SUCCESSFUL, whatever the task counts', async () => {
+    serviceDeployment('IN_PROGRESS', { lifecycleStage: 'BAKE_TIME' });
+    await expect(target().status(shifting)).resolves.toEqual({
+      status: 'in-progress',
+      detail: 'service deployment IN_PROGRESS, stage BAKE_TIME, new revision running 3/3',
+      checkedAt: NOW.toISOString(),
+    });
+    expect(ecs).toHaveReceivedCommandWith(DescribeServiceDeploymentsCommand, { serviceDeploymentArns: [SD_NEW] });
+    expect(ecs).toHaveReceivedCommandTimes(DescribeServicesCommand, 0);
+
+    ecs.reset();
+    serviceDeployment('SUCCESSFUL');
+    await expect(target().status(shifting)).resolves.toMatchObject({ status: 'completed', detail: 'service deployment SUCCESSFUL, new revision running 3/3' });
+  });
+
+  it.each([
+    ['ROLLBACK_IN_PROGRESS' as const, `ECS service deployment ${SD_NEW} is being rolled back by ECS (ROLLBACK_IN_PROGRESS: alarm shop-api-5xx in ALARM)`],
+    ['STOPPED' as const, `ECS service deployment ${SD_NEW} did not complete (STOPPED: alarm shop-api-5xx in ALARM)`],
+  ])('fails when ECS reports %s', async (status, message) => {
+    serviceDeployment(status, { rollback: { reason: 'alarm shop-api-5xx in ALARM' } });
+
+    await expect(target().status(shifting)).rejects.toThrow(new DeploymentFailedError(message));
+  });
+
+  it('fails when ECS does not know the service deployment', async () => {
+    ecs.on(DescribeServiceDeploymentsCommand).resolves({ serviceDeployments: [], failures: [{ arn: SD_NEW, reason: 'MISSING' }] });
+
+    await expect(target().status(shifting)).rejects.toThrow(new DeploymentFailedError(`ECS service deployment ${SD_NEW} was not found (MISSING)`));
+  });
+
+  it("rolls a service deployment still under way back with ECS's rollback, then follows it to ROLLBACK_SUCCESSFUL", async () => {
+    serviceDeployment('IN_PROGRESS', { lifecycleStage: 'PRODUCTION_TRAFFIC_SHIFT' });
+    ecs.on(StopServiceDeploymentCommand).resolves({ serviceDeploymentArn: SD_NEW });
+
+    const handle = await target().rollback(previous, shifting);
+
+    expect(handle).toEqual({ kind: 'ecs', ref: TD41, version: 'v1.4.2', image: `${REPO}:v1.4.2`, deploymentId: `rollback:${SD_NEW}`, startedAt: NOW.toISOString() });
+    expect(ecs).toHaveReceivedCommandWith(StopServiceDeploymentCommand, { serviceDeploymentArn: SD_NEW, stopType: 'ROLLBACK' });
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+
+    ecs.reset();
+    serviceDeployment('ROLLBACK_IN_PROGRESS');
+    await expect(target().status(handle)).resolves.toMatchObject({ status: 'in-progress' });
+    ecs.reset();
+    serviceDeployment('ROLLBACK_SUCCESSFUL');
+    await expect(target().status(handle)).resolves.toMatchObject({ status: 'completed', detail: 'service deployment ROLLBACK_SUCCESSFUL, new revision running 3/3' });
+    ecs.reset();
+    serviceDeployment('ROLLBACK_FAILED', { statusReason: 'blue revision could not scale up' });
+    await expect(target().status(handle)).rejects.toThrow(
+      new DeploymentFailedError(`ECS service deployment ${SD_NEW}: ECS's rollback did not succeed (ROLLBACK_FAILED: blue revision could not scale up)`),
+    );
+  });
+
+  it('follows the rollback ECS already started on its own, sending nothing', async () => {
+    serviceDeployment('ROLLBACK_REQUESTED');
+
+    await expect(target().rollback(previous, shifting)).resolves.toMatchObject({ deploymentId: `rollback:${SD_NEW}` });
+    expect(ecs).toHaveReceivedCommandTimes(StopServiceDeploymentCommand, 0);
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 0);
+  });
+
+  it('redeploys the previous revision, following the new service deployment, once the deployment completed (a failed bake)', async () => {
+    serviceDeployment('SUCCESSFUL');
+    ecs.on(UpdateServiceCommand).resolves({ service: service({ deploymentConfiguration: canary, currentServiceDeployment: SD_ROLLBACK }) });
+
+    await expect(target().rollback(previous, shifting)).resolves.toMatchObject({ ref: TD41, deploymentId: SD_ROLLBACK });
+    expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { cluster: 'shop-prod', service: 'shop-api', taskDefinition: TD41 });
+    expect(ecs).toHaveReceivedCommandTimes(StopServiceDeploymentCommand, 0);
   });
 });
