@@ -36,6 +36,18 @@ export const RollbackRequest = z.strictObject({
       time: z.string().max(64).optional(),
     })
     .optional(),
+  /**
+   * Set by a release plan rolling back a stage it completed because a later stage or gate failed: only the release
+   * of this version is undone, and only while it is the target's current one.
+   */
+  plan: z
+    .strictObject({
+      name: z.string().min(1).max(64),
+      execution: z.string().min(1).max(2048),
+      stage: z.string().min(1).max(64),
+      version,
+    })
+    .optional(),
   requestedBy: who.optional(),
   reason: reason.optional(),
 });

@@ -24,20 +24,23 @@ export function parseConfig(raw: unknown, source = 'configuration'): RunbookConf
 
 /** Reads a JSON configuration file; JSON syntax errors are reported with the file name. */
 export function loadConfigFile(path: string): RunbookConfig {
+  return parseConfig(readJsonFile(path, (problem) => new ConfigError(path, [problem])), path);
+}
+
+/** A JSON file's value; a file that cannot be read or parsed throws what `refuse` makes of the one-line problem. */
+export function readJsonFile(path: string, refuse: (problem: string) => Error): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(path, [`cannot be read: ${(error as Error).message}`]);
+    throw refuse(`cannot be read: ${(error as Error).message}`);
   }
-  let raw: unknown;
   try {
     // Editors on Windows may save a byte-order mark, which JSON.parse refuses.
-    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+    return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
   } catch (error) {
-    throw new ConfigError(path, [`is not valid JSON: ${(error as Error).message}`]);
+    throw refuse(`is not valid JSON: ${(error as Error).message}`);
   }
-  return parseConfig(raw, path);
 }
 
 /** For the CDK app: the configuration must describe AWS resources (config/kinds.ts says which kinds do). */

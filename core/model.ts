@@ -41,6 +41,16 @@ export const WatchTrigger = z.object({
 });
 export type WatchTrigger = z.output<typeof WatchTrigger>;
 
+/** What a release plan hands the rollback of a stage it completed: which plan, and the version that stage released. */
+export const PlanTrigger = z.object({
+  name: z.string().check(z.minLength(1)),
+  execution: z.string().check(z.minLength(1)),
+  stage: z.string().check(z.minLength(1)),
+  /** The release undone: only while this version is the target's current release. */
+  version: z.string().check(z.minLength(1)),
+});
+export type PlanTrigger = z.output<typeof PlanTrigger>;
+
 /** `$.deployment`: the validated request (ValidateInput's result). */
 export const Deployment = z.object({
   /** Unique per execution; snapshot, manifest and report names derive from it. */
@@ -55,6 +65,8 @@ export const Deployment = z.object({
   alarm: z.nullable(z.object({ name: z.string(), reason: z.nullable(z.string()), time: z.nullable(z.string()) })),
   /** Set on the rollback a failed watch checkpoint starts, as `alarm` is on an alarm's. */
   watch: z.optional(z.nullable(WatchTrigger)),
+  /** Set on the rollback a release plan starts for a stage it completed. */
+  plan: z.optional(z.nullable(PlanTrigger)),
   /** Alarm evaluations in the bake: ceil(bake.durationSeconds / bake.pollSeconds), at least one. */
   bakeChecks: z.int().check(z.minimum(1)),
   /** Restore approval wait, for the Task's TimeoutSecondsPath. */

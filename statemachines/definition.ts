@@ -9,6 +9,13 @@ export class PlaceholderTypeError extends RunbookError {}
 /** The runbook: the one state machine definition both AWS and the rehearsal run. */
 export const DEFINITION_PATH = fileURLToPath(new URL('./deployment.asl.json', import.meta.url));
 
+/** The release plan's state machine (statemachines/release-plan.ts generates it). */
+export const PLAN_DEFINITION_PATH = fileURLToPath(new URL('./release-plan.asl.json', import.meta.url));
+
+export function loadPlanDefinition(): Record<string, Json> {
+  return JSON.parse(readFileSync(PLAN_DEFINITION_PATH, 'utf8')) as Record<string, Json>;
+}
+
 /** Placeholders filled with a Lambda ARN: on AWS by CloudFormation, in the rehearsal by local names. */
 export const FUNCTION_PLACEHOLDERS = [
   'ValidateInputFunctionArn',

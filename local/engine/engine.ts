@@ -104,9 +104,26 @@ function asLambdaError(error: unknown): Error {
 
 /** Runs the runbook in-process with `aws-local-stepfunctions`, every Task served by `handler`. */
 export async function runRunbook(options: RunOptions): Promise<ExecutionResult> {
-  const definition = localDefinition(options.config);
+  return runDefinition(localDefinition(options.config), 'deploy-runbook', options, (resource) =>
+    resource === LOCAL_ACTIVITY_ARN ? { folder: APPROVAL_ACTIVITY, passThrough: true } : { folder: folderOf(resource), passThrough: false },
+  );
+}
+
+/**
+ * Which handler folder serves a Task's Resource, and whether its errors reach the Catch as thrown (an activity's
+ * SendTaskFailure, a service integration's error) rather than wrapped as a Lambda function's.
+ */
+export type ResourceRouter = (resource: string) => { readonly folder: string; readonly passThrough: boolean };
+
+/** Runs a definition in-process, every Task served by `options.handler` under the folder `route` gives its Resource. */
+export async function runDefinition(
+  definition: StateMachineDefinition,
+  machineName: string,
+  options: Omit<RunOptions, 'config'>,
+  route: ResourceRouter,
+): Promise<ExecutionResult> {
   const executionName = options.executionName ?? `local-${randomUUID()}`;
-  const executionId = `arn:aws:states:us-east-1:000000000000:execution:deploy-runbook:${executionName}`;
+  const executionId = `arn:aws:states:us-east-1:000000000000:execution:${machineName}:${executionName}`;
   const startedAt = Date.now();
 
   const payloads: PayloadSize[] = [];
@@ -118,8 +135,7 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
     if (state.Type === 'Wait') waits[name] = options.waitMs ?? 0;
     if (state.Type === 'Task') {
       retries[name] = options.retryMs ?? 0;
-      const activity = state.Resource === LOCAL_ACTIVITY_ARN;
-      const folder = activity ? APPROVAL_ACTIVITY : folderOf(state.Resource);
+      const { folder, passThrough } = route(state.Resource);
       taskHandlers[name] = async (input: Json) => {
         try {
           const parameters = JSON.stringify(input);
@@ -129,7 +145,7 @@ export async function runRunbook(options: RunOptions): Promise<ExecutionResult> 
           return JSON.parse(result) as Json;
         } catch (error) {
           // SendTaskFailure's error and cause reach the Catch as they were sent; a Lambda's error is wrapped.
-          throw activity ? error : asLambdaError(error);
+          throw passThrough ? error : asLambdaError(error);
         }
       };
     }

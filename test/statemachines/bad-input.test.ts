@@ -18,6 +18,9 @@ const realValidateInput = validatingWith(alarmsIn('ALARM', '2025-03-04T09:58:00.
 const release = (changes: Record<string, unknown>): Json => ({ ...(deployInput() as Record<string, Json>), ...changes }) as Json;
 const withoutField = (field: string): Json => Object.fromEntries(Object.entries(deployInput() as Record<string, Json>).filter(([key]) => key !== field));
 
+/** What a release plan sends with the rollback of a stage it deployed. */
+const PLAN_TRIGGER = { name: 'shop', execution: 'arn:aws:states:eu-west-1:123456789012:execution:ReleasePlan:plan-1', stage: 'staging', version: 'v1.4.2' };
+
 /** Each bad input, the field the message must name and the value it must quote. */
 const BAD_INPUTS: { name: string; input: Json; field: string; value: string }[] = [
   { name: 'a missing version', input: withoutField('version'), field: 'version:', value: 'required' },
@@ -46,6 +49,13 @@ const BAD_INPUTS: { name: string; input: Json; field: string; value: string }[] 
   { name: 'a string', input: 'v1.5.0', field: 'input must be a JSON object', value: '(got "v1.5.0")' },
   { name: 'a rollback for an alarm the target does not watch', input: alarmInput('disk-full'), field: 'alarm.name:', value: '"disk-full"' },
   { name: 'a rollback that names a version', input: { action: 'rollback', version: 'v1.4.2' }, field: 'version:', value: 'unknown field (got "v1.4.2")' },
+  {
+    name: 'a rollback claiming both an alarm and a release plan',
+    input: { ...(alarmInput('shop-api-p95-latency') as Record<string, Json>), plan: PLAN_TRIGGER },
+    field: 'plan: a rollback is started by an alarm or by a release plan, not both',
+    value: '(got alarm "shop-api-p95-latency" and plan "shop")',
+  },
+  { name: 'a plan rollback without the version it released', input: { action: 'rollback', plan: { name: 'shop', execution: PLAN_TRIGGER.execution, stage: 'staging' } }, field: 'plan.version:', value: 'required' },
 ];
 
 describe('bad execution input through the real ValidateInput', () => {
@@ -94,6 +104,13 @@ describe('bad execution input through the real ValidateInput', () => {
 
     expect(run.states.slice(0, 3)).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow']);
     expect(run.log.event('CheckRollbackWindow').deployment).toMatchObject({ action: 'rollback', version: null, alarm: { name: 'shop-api-p95-latency' } });
+  });
+
+  it('lets a release plan\'s rollback through to the rollback window check, with the plan it names', async () => {
+    const run = await runScripted({ config: testConfig(), input: { action: 'rollback', plan: PLAN_TRIGGER, requestedBy: 'release-plan shop' }, tasks: { ValidateInput: realValidateInput } });
+
+    expect(run.states.slice(0, 3)).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow']);
+    expect(run.log.event('CheckRollbackWindow').deployment).toMatchObject({ action: 'rollback', alarm: null, plan: PLAN_TRIGGER });
   });
 
   // Anyone allowed to start an execution could claim an alarm fired: the alarm source is asked, not the input.

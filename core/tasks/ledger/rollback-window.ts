@@ -16,9 +16,12 @@ export async function checkRollbackWindow(slots: LedgerSlots, deps: { store: Art
   const { document } = await readLedger(deps.store, config.name);
   const current = document.current;
   const watch = deployment.watch ?? null;
+  const plan = deployment.plan ?? null;
   const trigger = deployment.alarm
     ? `alarm ${deployment.alarm.name}`
-    : watch
+    : plan
+      ? `release plan ${plan.name} (stage ${plan.stage})`
+      : watch
       ? `the failed watch checkpoint ${watch.checkpoint} (${watch.metrics.join(', ')})`
       : `the rollback requested by ${deployment.requestedBy ?? execution.name}`;
 
@@ -39,6 +42,10 @@ export async function checkRollbackWindow(slots: LedgerSlots, deps: { store: Art
       );
     }
   }
+  if (plan && current.version !== plan.version) {
+    // The plan undoes the release it made, never one made after it.
+    return decision('superseded', `${versionLabel(current)} runs on ${config.name} now, not ${plan.version}, which ${trigger} released: nothing to do.`, current);
+  }
   const latest = document.releases[0];
   if (current.rolledBack) {
     return decision(
@@ -58,7 +65,8 @@ export async function checkRollbackWindow(slots: LedgerSlots, deps: { store: Art
 
   const windowMs = config.rollbackWindowHours * 3_600_000;
   const ageMs = now.getTime() - Date.parse(current.finishedAt);
-  if (windowMs === 0 || ageMs > windowMs) {
+  // A plan rolls back what it released minutes ago, as part of its own failure: the window is for what comes later.
+  if (!plan && (windowMs === 0 || ageMs > windowMs)) {
     const why = windowMs === 0 ? 'rollbackWindowHours is 0' : `it finished ${hoursAgo(ageMs)} ago, outside the ${config.rollbackWindowHours} h rollback window`;
     const message = `Release ${versionLabel(current)} of ${config.name} is not rolled back for ${trigger}: ${why}.`;
     await updateLedger(deps.store, config.name, (doc) =>
@@ -99,7 +107,10 @@ function migrationsOf(release: ReleaseRecord): MigrationsState {
 
 /** The `$.error` an alarm rollback carries, as a failed deploy would: the RolledBack Cause quotes it. */
 function triggerError(slots: LedgerSlots, release: ReleaseRecord, now: Date): TaskError {
-  const { alarm, requestedBy, reason, watch } = slots.deployment;
+  const { alarm, requestedBy, reason, watch, plan } = slots.deployment;
+  if (plan) {
+    return { Error: 'ReleasePlanRolledBack', Cause: `Release plan ${plan.name} rolled back stage ${plan.stage} (release ${versionLabel(release)}): ${reason ?? 'a later stage failed'}` };
+  }
   if (watch) {
     const minutes = Math.max(0, Math.round((Date.parse(watch.at) - Date.parse(release.finishedAt)) / 60_000));
     return { Error: 'WatchCheckpointFailed', Cause: `Watch checkpoint ${watch.checkpoint} of release ${versionLabel(release)}, ${minutes} min after it: ${watch.reason}` };

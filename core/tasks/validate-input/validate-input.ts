@@ -63,6 +63,8 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
     if (!config.analysis.watch) {
       problems.push('action: "watch" needs analysis.watch in the configuration: this runbook has no post-release watch (got "watch")');
     }
+  } else if (request.alarm && request.plan) {
+    problems.push(`plan: a rollback is started by an alarm or by a release plan, not both (got alarm "${request.alarm.name}" and plan "${request.plan.name}")`);
   } else if (request.alarm) {
     const watched = watchedAlarms(config.alarms);
     if (!watched.includes(request.alarm.name)) {
@@ -85,6 +87,7 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
     requestedBy: request.requestedBy ?? null,
     reason: request.reason ?? null,
     alarm,
+    ...(request.action === 'rollback' && request.plan ? { plan: request.plan } : {}),
     bakeChecks: bakeChecks(config.bake),
     approvalTimeoutSeconds: (config.database?.restoreApproval.timeoutMinutes ?? 60) * 60,
     executionId: event.execution.id,

@@ -130,6 +130,39 @@ describe('check-window', () => {
     expect(window.patch?.error).toEqual({ Error: 'RollbackRequested', Cause: 'Rollback of release v1.4.2 requested by alice: checkout errors reported by support' });
   });
 
+  describe('a rollback a release plan starts for a stage it deployed', () => {
+    function planRollback(version: string) {
+      const execution = executionNamed('plan-shop-r1-staging');
+      const requested = deploymentFor(execution, {
+        action: 'rollback',
+        version: null,
+        image: null,
+        requestedBy: 'release-plan shop',
+        reason: 'RolledBack at production: the plan rolls back every stage it deployed',
+        alarm: null,
+        plan: { name: 'shop', execution: 'arn:aws:states:eu-west-1:123456789012:execution:ReleasePlan:plan-1', stage: 'staging', version },
+      });
+      return runLedger(eventOf('check-window', { config: { ...config, rollbackWindowHours: 0 }, deployment: requested, execution }), deps()) as Promise<WindowDecision>;
+    }
+
+    it('rolls back the version it released even with rollbackWindowHours 0, naming the plan', async () => {
+      await releaseTwoVersions();
+      const window = await planRollback('v1.4.2');
+      expect(window.decision).toBe('rollback');
+      expect(window.patch?.error).toEqual({
+        Error: 'ReleasePlanRolledBack',
+        Cause: 'Release plan shop rolled back stage staging (release v1.4.2): RolledBack at production: the plan rolls back every stage it deployed',
+      });
+    });
+
+    it('leaves a release of another version alone: the plan undoes only its own', async () => {
+      await releaseTwoVersions();
+      const window = await planRollback('v1.5.0');
+      expect(window.decision).toBe('superseded');
+      expect(window.message).toBe('v1.4.2 runs on shop-api now, not v1.5.0, which release plan shop (stage staging) released: nothing to do.');
+    });
+  });
+
   it('records an alarm outside the window in the ledger and does not roll back', async () => {
     await releaseTwoVersions();
     clock.set('2025-03-04T19:00:00.000Z');

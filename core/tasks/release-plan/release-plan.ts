@@ -1,0 +1,124 @@
+import * as z from 'zod/mini';
+import { describeValue, formatIssues } from '../../../config/issues';
+import { PlanRequest, ReleasePlan } from '../../../config/release-plan';
+import { MAX_INPUT_BYTES } from '../../../config/deployment-input';
+import type { ArtifactStore } from '../../ports/artifact-store';
+import type { Clock } from '../../ports/clock';
+import type { RunbookCatalog } from '../../ports/runbook-catalog';
+import { deploymentIdFor } from '../../deployment-id';
+import { InvalidInputError } from '../../errors';
+import { type Deployment, Execution, judged, Lease, TaskError } from '../../model';
+import { PlanProgress, PlanStepResult, Release, type ReleaseStage } from '../../release-plan';
+import { acquireLock, type LockTransition, markLockStuck, releaseLock } from '../deployment-lock/deployment-lock';
+import { advancePlan } from './progress';
+import { planReport, type PlanReportPaths } from './plan-report';
+
+/** What the plan's state machine is set up with: on AWS by its stack, in a rehearsal by the CLI. */
+export interface PlanSettings {
+  /** A lease older than this may be taken over: longer than the plan's execution timeout. */
+  readonly lock: { readonly leaseMinutes: number };
+}
+
+const common = { release: Release, execution: Execution };
+
+/** ValidatePlan, the plan's lock Tasks, Advance and RecordPlan send these Parameters. */
+export const ReleasePlanEvent = z.discriminatedUnion('operation', [
+  z.object({ operation: z.literal('validate'), input: z.unknown(), execution: Execution }),
+  z.object({ operation: z.literal('acquire'), config: judged<PlanSettings>(), ...common }),
+  z.object({ operation: z.literal('release'), ...common, lease: Lease }),
+  z.object({ operation: z.literal('mark-stuck'), ...common, lease: Lease, failure: z._default(z.nullable(TaskError), null) }),
+  z.object({ operation: z.literal('advance'), release: Release, progress: z.nullable(PlanProgress), last: PlanStepResult }),
+  z.object({ operation: z.literal('record'), ...common, progress: PlanProgress }),
+]);
+export type ReleasePlanEvent = z.output<typeof ReleasePlanEvent>;
+
+export interface ReleasePlanDeps {
+  readonly store: ArtifactStore;
+  readonly clock: Clock;
+  readonly runbooks: RunbookCatalog;
+}
+
+/** Dispatches the plan's operations; the ASL's `operation` picks one. */
+export async function runReleasePlan(event: ReleasePlanEvent, deps: ReleasePlanDeps): Promise<Release | Lease | LockTransition | PlanProgress | PlanReportPaths> {
+  switch (event.operation) {
+    case 'validate':
+      return validatePlan(event.input, event.execution, deps);
+    case 'acquire':
+      return acquireLock({ operation: 'acquire', config: { name: event.release.name, lock: { ...event.config.lock, operatorRoleArns: [] } }, deployment: planDeployment(event.release), execution: event.execution }, deps);
+    case 'release':
+      return releaseLock({ operation: 'release', deployment: planDeployment(event.release), execution: event.execution, lease: event.lease }, deps);
+    case 'mark-stuck':
+      return markLockStuck({ operation: 'mark-stuck', deployment: planDeployment(event.release), execution: event.execution, lease: event.lease, rollbackError: event.failure }, deps);
+    case 'advance':
+      return advancePlan(event.release, event.progress, event.last);
+    case 'record':
+      return planReport(event.release, event.progress, event.execution, deps);
+  }
+}
+
+/**
+ * Judges the plan before any stage starts: the document (stages, versions, gates, no stage or runbook twice), then
+ * every stage's runbook (it must exist: an ECS target needs an image). Every problem is named, field and value.
+ */
+export async function validatePlan(input: unknown, execution: Execution, deps: Pick<ReleasePlanDeps, 'runbooks' | 'clock'>): Promise<Release> {
+  const size = Buffer.byteLength(JSON.stringify(input ?? null));
+  if (size > MAX_INPUT_BYTES * 4) throw new InvalidInputError(`input is ${size} bytes; the limit is ${MAX_INPUT_BYTES * 4}`);
+  const request = PlanRequest.safeParse(input);
+  if (!request.success) throw new InvalidInputError(formatIssues(request.error, input).join('; '));
+  const parsed = ReleasePlan.safeParse(request.data.plan);
+  if (!parsed.success) throw new InvalidInputError(formatIssues(parsed.error, request.data.plan, 'plan').join('; '));
+  const plan = parsed.data;
+
+  const problems: string[] = [];
+  const stages: ReleaseStage[] = [];
+  const found = await Promise.all(plan.stages.map((stage) => deps.runbooks.find(stage.runbook)));
+  plan.stages.forEach((stage, index) => {
+    const entry = found[index];
+    const at = `plan.stages[${index}]`;
+    if (typeof entry === 'string') {
+      problems.push(`${at}.runbook: ${entry} (got ${describeValue(stage.runbook)})`);
+      return;
+    }
+    if (entry.targetKind === 'ecs' && !stage.image) problems.push(`${at}.image: required for the ECS target of ${entry.target} (got nothing)`);
+    const twice = stages.find((other) => other.stateMachineArn === entry.stateMachineArn);
+    if (twice) problems.push(`${at}.runbook: a cycle: stage ${twice.name} already deploys ${entry.stateMachineArn} (got ${describeValue(stage.runbook)})`);
+    stages.push({
+      name: stage.name,
+      stateMachineArn: entry.stateMachineArn,
+      target: entry.target,
+      version: stage.version,
+      image: stage.image ?? null,
+      gates: stage.gates.map((gate) =>
+        gate.kind === 'soak' ? { kind: 'soak', seconds: Math.max(1, Math.round(gate.minutes * 60)) } : { kind: 'approval', timeoutSeconds: gate.timeoutMinutes * 60 },
+      ),
+    });
+  });
+  if (problems.length > 0) throw new InvalidInputError(problems.join('; '));
+  return {
+    id: deploymentIdFor(execution.name, execution.id),
+    name: plan.name,
+    executionId: execution.id,
+    requestedBy: request.data.requestedBy ?? null,
+    reason: request.data.reason ?? null,
+    stages,
+    startedAt: deps.clock.now().toISOString(),
+  };
+}
+
+/** The plan's lease is a runbook lease on the plan's name: the same lock code, the same records. */
+function planDeployment(release: Release): Deployment {
+  return {
+    id: release.id,
+    action: 'deploy',
+    target: release.name,
+    version: null,
+    image: null,
+    requestedBy: release.requestedBy,
+    reason: release.reason,
+    alarm: null,
+    bakeChecks: 1,
+    approvalTimeoutSeconds: 1,
+    executionId: release.executionId,
+    startedAt: release.startedAt,
+  };
+}
