@@ -8,8 +8,10 @@ export const KINDS = {
   target: {
     ecs: { runs: 'aws', label: 'an ECS service' },
     hook: { runs: 'aws', label: 'a hook Lambda' },
+    'ssm-hosts': { runs: 'aws', label: 'EC2 instances by SSM Run Command' },
     process: { runs: 'local', label: 'a local process' },
     command: { runs: 'local', label: 'shell commands' },
+    hosts: { runs: 'local', label: 'several local app processes in batches' },
   },
   database: {
     'rds-instance': { runs: 'aws', label: 'an RDS instance' },

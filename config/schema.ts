@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { historyProblem, timeoutProblem } from './budgets';
 import { apsWorkspaceOf, canSucceed, parseCondition, parseSchedule } from './analysis';
+import { type HostCommand, placeholderProblem } from './host-commands';
 import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
@@ -143,7 +144,85 @@ export const ProcessTarget = z.strictObject({
   cwd: z.string().optional(),
 });
 
-export const Target = z.discriminatedUnion('kind', [EcsTarget, HookTarget, CommandTarget, ProcessTarget]);
+/** A shell command run on each host; only the placeholders HOST_COMMAND_PLACEHOLDERS allows for it. */
+const hostCommand = (field: HostCommand) =>
+  z
+    .string()
+    .min(1)
+    .max(4096)
+    .superRefine((text, ctx) => {
+      const problem = placeholderProblem(field, text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+/** How many hosts a batch holds: a count, or a percentage of the fleet (rounded up, at least one host). */
+const maxConcurrency = z.union([
+  z.number().int().min(1).max(1000),
+  z.string().regex(/^(100|[1-9][0-9]?)%$/, 'must be a count of hosts such as 2, or a percentage of the fleet such as "25%"'),
+]);
+
+/** The rolling fields both hosts targets share. */
+const rolling = {
+  /** Hosts deployed at once: each batch is checked before the next starts. */
+  maxConcurrency: maxConcurrency.default(1),
+  /** Hosts that may fail (their command or their ready check) before the deployment stops and rolls back. */
+  maxErrors: z.number().int().min(0).max(1000).default(0),
+};
+
+const tagKey = z.string().regex(/^(?!aws:)[A-Za-z0-9 _.:/=+@-]{1,128}$/, 'must be an EC2 tag key: 1-128 letters, digits, spaces or _ . : / = + @ - (not starting with aws:)');
+const tagValue = z.string().regex(/^[A-Za-z0-9 _.:/=+@-]{0,256}$/, 'must be an EC2 tag value: up to 256 letters, digits, spaces or _ . : / = + @ -');
+
+/**
+ * EC2 (or SSM-managed) instances, selected by tags, each running the three commands through SSM Run Command
+ * (`AWS-RunShellScript`), in batches.
+ */
+export const SsmHostsTarget = z.strictObject({
+  kind: z.literal('ssm-hosts'),
+  /** Running instances carrying every one of these tags are the fleet, e.g. `{"app": "shop-api", "env": "prod"}`. */
+  tags: z.record(tagKey, tagValue).refine((tags) => Object.keys(tags).length >= 1 && Object.keys(tags).length <= 5, 'must name 1 to 5 tags'),
+  /** Installs the release: `{{version}}`, `{{image}}`. */
+  deploy: hostCommand('deploy'),
+  /** Reinstalls the version Preflight read on the hosts: `{{version}}`. */
+  rollback: hostCommand('rollback'),
+  /** Prints the running version as its last line of output. */
+  current: hostCommand('current'),
+  /** Run on each host of a batch once its command succeeded; exit 0 means ready (`{{version}}`). @default none: the command's exit code decides */
+  ready: hostCommand('ready').optional(),
+  ...rolling,
+  /** How long one command may run on a host before SSM stops it. */
+  commandTimeoutSeconds: seconds(30, 28_800).default(600),
+});
+
+/** Rehearsal only: several local app processes (the demo app), one per "host", deployed in batches as ssm-hosts are. */
+export const HostsTarget = z
+  .strictObject({
+    kind: z.literal('hosts'),
+    /** argv of each host's process; `{{version}}` is substituted, `PORT` set to the host's port. */
+    command: z.array(z.string().min(1)).min(1),
+    hosts: z
+      .array(z.strictObject({ name: identifier, port: z.number().int().min(1).max(65535) }))
+      .min(1)
+      .max(20),
+    /** Path polled on each host of a batch: it must answer 2xx for the batch to pass. */
+    readyPath: z.string().startsWith('/').default('/health'),
+    env: z.record(key, z.string()).default({}),
+    cwd: z.string().optional(),
+    ...rolling,
+  })
+  .superRefine((target, ctx) => {
+    for (const field of ['name', 'port'] as const) {
+      const seen = new Set<unknown>();
+      target.hosts.forEach((host, index) => {
+        if (seen.has(host[field])) ctx.addIssue({ code: 'custom', path: ['hosts', index, field], message: `duplicate host ${field} ${JSON.stringify(host[field])}` });
+        seen.add(host[field]);
+      });
+    }
+    if (typeof target.maxConcurrency === 'number' && target.maxConcurrency > target.hosts.length) {
+      ctx.addIssue({ code: 'custom', path: ['maxConcurrency'], message: `is larger than the fleet: ${target.hosts.length} host(s) in target.hosts` });
+    }
+  });
+
+export const Target = z.discriminatedUnion('kind', [EcsTarget, HookTarget, SsmHostsTarget, CommandTarget, ProcessTarget, HostsTarget]);
 
 export const RestorePolicy = z.enum(['never', 'when-migrations-ran', 'always']);
 

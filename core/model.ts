@@ -171,7 +171,7 @@ export type BackupRecord = z.output<typeof BackupRecord>;
 
 /** `$.release` (deploy) and `$.rollback`: a started deployment to poll. */
 export const DeployHandle = z.object({
-  kind: z.enum(['ecs', 'hook', 'command', 'process']),
+  kind: z.enum(['ecs', 'hook', 'ssm-hosts', 'command', 'process', 'hosts']),
   /** What is being rolled out (task definition ARN, hook reference, version). */
   ref: z.string().check(z.minLength(1)),
   version: z.nullable(z.string()),

@@ -78,6 +78,16 @@ export class ResourceArns {
     return this.stack.formatArn({ service: 'aps', region, resource: 'workspace', resourceName: workspaceId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
   }
 
+  /** A document AWS owns, such as `AWS-RunShellScript`: its ARN names no account. */
+  awsSsmDocument(name: string): string {
+    return this.stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  }
+
+  /** Every EC2 instance of the stack's account and region. */
+  ec2Instances(): string {
+    return this.format('ec2', 'instance', '*', ArnFormat.SLASH_RESOURCE_NAME);
+  }
+
   private format(service: string, resource: string, resourceName: string, arnFormat: ArnFormat): string {
     return this.stack.formatArn({ service, resource, resourceName, arnFormat });
   }

@@ -4,6 +4,7 @@ import { CLOUDWATCH_METRICS_IAM } from '../adapters/aws/cloudwatch-metrics';
 import { LOGS_INSIGHTS_IAM } from '../adapters/aws/logs-insights';
 import { CLOUDWATCH_ALARMS_IAM } from '../adapters/aws/cloudwatch-alarms';
 import { ECS_DEPLOY_TARGET_IAM } from '../adapters/aws/ecs-deploy-target';
+import { EC2_INSTANCES_IAM } from '../adapters/aws/ec2-instances';
 import { ECS_MIGRATOR_IAM } from '../adapters/aws/ecs-migrator';
 import { ECS_SERVICE_DEPLOYMENT_IAM } from '../adapters/aws/ecs-service-deployment';
 import { HOOK_IAM } from '../adapters/aws/hook-client';
@@ -15,6 +16,7 @@ import { S3_ARTIFACT_STORE_IAM as S3 } from '../adapters/aws/s3-artifact-store';
 import { SECRETS_MANAGER_IAM } from '../adapters/aws/secrets-manager-source';
 import { SFN_EXECUTION_HISTORY_IAM } from '../adapters/aws/sfn-execution-history';
 import { SNS_NOTIFIER_IAM } from '../adapters/aws/sns-notifier';
+import { RUN_SHELL_SCRIPT, SSM_HOSTS_IAM } from '../adapters/aws/ssm-host-fleet';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { apsWorkspaceOf } from '../config/analysis';
@@ -127,6 +129,8 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
     );
   }
   if (target.kind === 'hook') grants.push(hookInvoke(target.functionArn));
+  // Preflight selects the fleet and runs the `current` command on it: the version a rollback reinstalls.
+  grants.push(...hostGrants(arns, config, [SSM_HOSTS_IAM.sendCommand, SSM_HOSTS_IAM.getCommandInvocation]));
   if (database?.kind === 'rds-instance') {
     grants.push({ actions: [RDS_LOOKUPS_IAM.describeDBInstances], resources: [arns.rds('db', database.instanceIdentifier)] });
   }
@@ -171,9 +175,36 @@ function snapshotGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] 
   return [];
 }
 
+/**
+ * An ssm-hosts target selects its instances by tag and runs `AWS-RunShellScript` on them: SendCommand only with that
+ * document and only on instances carrying the target's tags (`ssm:resourceTag/…`), whatever instance id a call names.
+ */
+function hostGrants(arns: ResourceArns, config: RunbookConfig, ssmActions: readonly string[]): TaskGrant[] {
+  const { target } = config;
+  if (target.kind !== 'ssm-hosts') return [];
+  const reads = ssmActions.filter((action) => action !== SSM_HOSTS_IAM.sendCommand);
+  const tags = Object.fromEntries(Object.entries(target.tags).map(([key, value]) => [`ssm:resourceTag/${key}`, value]));
+  return [
+    { actions: [SSM_HOSTS_IAM.sendCommand], resources: [arns.awsSsmDocument(RUN_SHELL_SCRIPT)] },
+    {
+      actions: [SSM_HOSTS_IAM.sendCommand],
+      resources: [arns.ec2Instances()],
+      conditions: { StringEquals: tags },
+      wildcardReason: `instance ids change as the fleet does: any instance, but only one tagged ${Object.entries(target.tags).map(([key, value]) => `${key}=${value}`).join(', ')} (the condition on ssm:resourceTag)`,
+    },
+    {
+      actions: [...reads],
+      resources: ['*'],
+      wildcardReason: `${reads.join(' and ')} name a command id, not a resource: no resource-level permissions`,
+    },
+    { actions: [EC2_INSTANCES_IAM.describeInstances], resources: ['*'], wildcardReason: 'ec2:DescribeInstances (selecting the fleet by its tags) has no resource-level permissions' },
+  ];
+}
+
 function deployGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const { target } = config;
   if (target.kind === 'hook') return [hookInvoke(target.functionArn)];
+  if (target.kind === 'ssm-hosts') return hostGrants(arns, config, Object.values(SSM_HOSTS_IAM));
   if (target.kind !== 'ecs') return [];
   return [
     { actions: [ECS_DEPLOY_TARGET_IAM.describeServices, ECS_DEPLOY_TARGET_IAM.updateService], resources: [arns.ecsService(target.cluster, target.service)] },

@@ -1,8 +1,10 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { RDSClient } from '@aws-sdk/client-rds';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { type KindsIn, type Section, wrongPlace } from '../../config/kinds';
 import type { AlarmsConfig, AnalysisConfig, DatabaseConfig, MigrationsConfig, RunbookConfig, SmokeTestsConfig, TargetConfig } from '../../config/schema';
 import { InvalidInputError } from '../../core/errors';
@@ -17,6 +19,9 @@ import { metricRouter } from '../metric-router';
 import { PrometheusQuery } from '../prometheus-query';
 import { SmokeCheckMetric } from '../smoke-check-metric';
 import { systemClock } from '../../core/ports/clock';
+import { RollingHostsTarget } from '../../core/hosts/rolling-hosts';
+import { describeTags, instancesTagged } from './ec2-instances';
+import { SsmHostFleet } from './ssm-host-fleet';
 import { apsSigner } from './aps-signer';
 import { CloudWatchMetricQuery } from './cloudwatch-metrics';
 import { LogsInsightsQuery } from './logs-insights';
@@ -52,13 +57,23 @@ export interface TargetClients {
   readonly lambda: LambdaClient;
 }
 
-const TARGETS: Factories<'target', TargetConfig, TargetClients, DeployTarget> = {
+/** What an ssm-hosts target calls besides: the deploy-target and preflight functions have them, the migrations function not. */
+export interface HostClients {
+  readonly ssm: SSMClient;
+  readonly ec2: EC2Client;
+}
+
+const TARGETS: Factories<'target', TargetConfig, TargetClients & HostClients, DeployTarget> = {
   ecs: (target, clients) => new EcsDeployTarget(clients.ecs, target),
   hook: (target, clients) => new HookDeployTarget(clients.lambda, target.functionArn),
+  'ssm-hosts': (target, clients) => {
+    const fleet = new SsmHostFleet(clients.ssm, target, () => instancesTagged(clients.ec2, target.tags), `running instances tagged ${describeTags(target.tags)}`);
+    return new RollingHostsTarget(fleet, { kind: 'ssm-hosts', maxConcurrency: target.maxConcurrency, maxErrors: target.maxErrors }, systemClock);
+  },
 };
 
 /** The deploy target (the deploy-target and preflight functions). */
-export function awsDeployTarget(target: TargetConfig, clients: TargetClients): DeployTarget {
+export function awsDeployTarget(target: TargetConfig, clients: TargetClients & HostClients): DeployTarget {
   return choose('target', target, clients, TARGETS);
 }
 

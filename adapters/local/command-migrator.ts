@@ -4,7 +4,7 @@ import type { Migrator } from '../../core/ports/migrator';
 import { MigrationFailedError } from '../../core/errors';
 import type { DeployHandle, MigrationsState } from '../../core/model';
 import { BackgroundRuns, failureDetail, runningDetail } from './background-runs';
-import { commandFor } from './command-template';
+import { commandFor } from '../command-template';
 
 export type CommandMigrationsConfig = Extract<MigrationsConfig, { kind: 'command' }>;
 

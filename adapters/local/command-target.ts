@@ -5,7 +5,7 @@ import { DeploymentFailedError, PreflightFailedError } from '../../core/errors';
 import type { DeployedVersion, DeployHandle, DeployStatus, PreflightCheck } from '../../core/model';
 import { BackgroundRuns, failureDetail, runningDetail, startShellCommand } from './background-runs';
 import { describeExit } from './child-run';
-import { commandFor } from './command-template';
+import { commandFor } from '../command-template';
 
 export type CommandTargetConfig = Extract<TargetConfig, { kind: 'command' }>;
 

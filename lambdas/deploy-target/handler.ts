@@ -1,5 +1,7 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -12,6 +14,8 @@ import { logger, tracer } from '../shared/powertools';
 const clients = {
   ecs: tracer.captureAWSv3Client(new ECSClient({})),
   lambda: tracer.captureAWSv3Client(new LambdaClient({})),
+  ssm: tracer.captureAWSv3Client(new SSMClient({})),
+  ec2: tracer.captureAWSv3Client(new EC2Client({})),
 };
 
 export const handler = middy()

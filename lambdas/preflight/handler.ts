@@ -1,9 +1,11 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -17,6 +19,8 @@ import { logger, tracer } from '../shared/powertools';
 const clients = {
   ecs: tracer.captureAWSv3Client(new ECSClient({})),
   lambda: tracer.captureAWSv3Client(new LambdaClient({})),
+  ssm: tracer.captureAWSv3Client(new SSMClient({})),
+  ec2: tracer.captureAWSv3Client(new EC2Client({})),
 };
 const rds = tracer.captureAWSv3Client(new RDSClient({}));
 const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));

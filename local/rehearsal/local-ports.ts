@@ -25,6 +25,8 @@ import { LogMetrics } from '../../adapters/local/log-metrics';
 import { PgBackups } from '../../adapters/local/pg-backups';
 import { PgRestorer } from '../../adapters/local/pg-restorer';
 import { ProcessTarget } from '../../adapters/local/process-target';
+import { LocalHostFleet } from '../../adapters/local/local-host-fleet';
+import { RollingHostsTarget } from '../../core/hosts/rolling-hosts';
 import { PrometheusAlarms } from '../../adapters/local/prometheus-alarms';
 
 /** Every port a task may need, as the rehearsal provides them: the local counterpart of the Lambda handlers' AWS adapters. */
@@ -60,10 +62,11 @@ export interface LocalPortsOptions {
   readonly clock?: Clock;
 }
 
-/** The ports, and the process target behind `target` when there is one: its processes outlive a task. */
+/** The ports, and the process target or the local hosts behind `target` when there is one: their processes outlive a task. */
 export interface RehearsalPorts {
   readonly ports: LocalPorts;
   readonly processes: ProcessTarget | null;
+  readonly hosts: LocalHostFleet | null;
 }
 
 /**
@@ -75,7 +78,12 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
   const { env, log } = options;
   const store = new FileArtifactStore(options.storeDir);
   const processes = config.target.kind === 'process' ? new ProcessTarget(config.target, { env, log, clock }) : null;
-  const target = processes ?? commandTarget(config, env, log, clock);
+  const hosts = config.target.kind === 'hosts' ? new LocalHostFleet(config.target, { env, log, clock }) : null;
+  const target =
+    processes ??
+    (hosts && config.target.kind === 'hosts'
+      ? new RollingHostsTarget(hosts, { kind: 'hosts', maxConcurrency: config.target.maxConcurrency, maxErrors: config.target.maxErrors }, clock)
+      : commandTarget(config, env, log, clock));
   const database = config.database?.kind === 'postgres' ? config.database : null;
   const url = database ? requireEnv(database.urlEnv, env) : null;
   const ports: LocalPorts = {
@@ -91,7 +99,7 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
     metricQuery: localMetricQuery(config, env, clock),
     clock,
   };
-  return { ports, processes };
+  return { ports, processes, hosts };
 }
 
 /** The rehearsal's metric providers; a `log-file` path is relative to the working directory unless rehearsal-config made it absolute. */

@@ -257,7 +257,7 @@ describe('parseConfig: required fields', () => {
   });
 
   it('fails when a kind is not one of the known kinds, listing them and the value', () => {
-    expect(problemsOf(exampleWith((c) => (c.target.kind = 'kubernetes')))).toEqual(["target.kind: must be one of 'ecs', 'hook', 'command', 'process' (got \"kubernetes\")"]);
+    expect(problemsOf(exampleWith((c) => (c.target.kind = 'kubernetes')))).toEqual(["target.kind: must be one of 'ecs', 'hook', 'ssm-hosts', 'command', 'process', 'hosts' (got \"kubernetes\")"]);
   });
 
   it('fails when smokeTests.checks is empty', () => {

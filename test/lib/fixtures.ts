@@ -21,6 +21,21 @@ export const hookInput: RunbookConfigInput = {
   migrations: { kind: 'hook', functionArn: MIGRATE_HOOK_ARN },
 };
 
+/** The example on EC2 instances tagged app=shop-api, env=prod, deployed by SSM Run Command in batches of a quarter (its migrations by hook). */
+export const hostsInput: RunbookConfigInput = {
+  ...exampleInput,
+  target: {
+    kind: 'ssm-hosts',
+    tags: { app: 'shop-api', env: 'prod' },
+    deploy: 'cd /srv/shop && TAG={{version}} docker compose up -d --wait',
+    rollback: 'cd /srv/shop && TAG={{version}} docker compose up -d --wait',
+    current: 'cat /srv/shop/VERSION',
+    ready: 'curl -fsS http://127.0.0.1:3000/health',
+    maxConcurrency: '25%',
+  },
+  migrations: { kind: 'hook', functionArn: MIGRATE_HOOK_ARN },
+};
+
 /** The example on an Aurora cluster whose snapshots are restored after approval. */
 export const auroraInput: RunbookConfigInput = {
   ...exampleInput,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunbookConfigInput } from '../../config/schema';
 import { DeployRunbookStack } from '../../lib/deploy-runbook-stack';
 import { RunbookFunction } from '../../lib/runbook-function';
-import { analysisInput, auroraInput, bareInput, exampleInput, hookInput, synth } from './fixtures';
+import { analysisInput, auroraInput, bareInput, exampleInput, hookInput, hostsInput, synth } from './fixtures';
 
 const ACKNOWLEDGED = 'aws:cdk:acknowledged-rules';
 
@@ -32,6 +32,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
   const variants: [string, RunbookConfigInput][] = [
     ['example', exampleInput],
     ['hook', hookInput],
+    ['ssm-hosts', hostsInput],
     ['aurora', auroraInput],
     ['bare', bareInput],
     ['analysis metrics from CloudWatch, Logs Insights and Prometheus', analysisInput],

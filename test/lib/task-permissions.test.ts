@@ -16,6 +16,7 @@ import {
   flat,
   HOOK_ARN,
   hookInput,
+  hostsInput,
   KMS_KEY_ARN,
   MIGRATE_HOOK_ARN,
   resources,
@@ -294,6 +295,25 @@ describe('task function permissions (variants)', () => {
     expect(taskStatements(s, 'preflight')[0]).toEqual(allow(['lambda:InvokeFunction'], [HOOK_ARN]));
     const actions = FOLDERS.flatMap((folder) => taskStatements(s, folder).flatMap((st) => st.Action));
     expect(actions.filter((a) => a.startsWith('ecs:') || a === 'iam:PassRole')).toEqual([]);
+  });
+
+  it('lets an ssm-hosts target run AWS-RunShellScript only on instances carrying its tags, and read commands and instances', () => {
+    const s = synth({ config: hostsInput });
+    const document = 'arn:<AWS::Partition>:ssm:<AWS::Region>::document/AWS-RunShellScript';
+    const tagged = { StringEquals: { 'ssm:resourceTag/app': 'shop-api', 'ssm:resourceTag/env': 'prod' } };
+    const hosts = (reads: string[]) => [
+      allow(['ssm:SendCommand'], [document]),
+      allow(['ssm:SendCommand'], [arn('ec2', 'instance/*')], tagged),
+      allow(reads, ['*']),
+      allow(['ec2:DescribeInstances'], ['*']),
+    ];
+    expect(taskStatements(s, 'deploy-target')).toEqual(hosts(['ssm:ListCommands', 'ssm:GetCommandInvocation']));
+    // Preflight runs the `current` command once and waits for its invocations: it never looks a command up.
+    expect(taskStatements(s, 'preflight').slice(0, 4)).toEqual(hosts(['ssm:GetCommandInvocation']));
+    const actions = FOLDERS.flatMap((folder) => taskStatements(s, folder).flatMap((st) => st.Action));
+    expect(actions.filter((a) => a.startsWith('ecs:') || a === 'iam:PassRole')).toEqual([]);
+    const others = FOLDERS.filter((folder) => folder !== 'deploy-target' && folder !== 'preflight');
+    expect(others.flatMap((folder) => taskStatements(s, folder).flatMap((st) => st.Action)).filter((a) => a.startsWith('ssm:') || a.startsWith('ec2:'))).toEqual([]);
   });
 
   it('uses the cluster and cluster-snapshot actions for an Aurora cluster', () => {

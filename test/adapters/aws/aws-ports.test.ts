@@ -1,6 +1,8 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +17,8 @@ import { CLUSTER_ID, INSTANCE_ID, SNAPSHOT_ID, auroraConfig, config as rdsConfig
 const clients = {
   ecs: new ECSClient({ region, credentials: testCredentials }),
   lambda: new LambdaClient({ region, credentials: testCredentials }),
+  ssm: new SSMClient({ region, credentials: testCredentials }),
+  ec2: new EC2Client({ region, credentials: testCredentials }),
 };
 const hookPayload = (value: unknown) => Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
 
@@ -33,6 +37,20 @@ describe('awsDeployTarget', () => {
     expect(await awsDeployTarget({ kind: 'hook', functionArn: HOOK_ARN }, clients).current()).toEqual({ version: 'v1.4.2', image: null, ref: 'v1.4.2' });
     expect(lambda).toHaveReceivedCommandExactlyOnceWith(InvokeCommand, { FunctionName: HOOK_ARN, Payload: JSON.stringify({ action: 'current' }) });
     lambda.restore();
+  });
+
+  it('selects the running instances carrying the configured tags for an ssm-hosts target', async () => {
+    const ec2 = mockClient(clients.ec2);
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    const target = { kind: 'ssm-hosts' as const, tags: { app: 'shop-api' }, deploy: 'd {{version}}', rollback: 'r {{version}}', current: 'c', maxConcurrency: 1, maxErrors: 0, commandTimeoutSeconds: 600 };
+    expect(await awsDeployTarget(target, clients).preflight()).toEqual([{ name: 'hosts', ok: false, detail: 'target: no host is selected (running instances tagged app=shop-api): nothing to deploy to' }]);
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeInstancesCommand, {
+      Filters: [
+        { Name: 'tag:app', Values: ['shop-api'] },
+        { Name: 'instance-state-name', Values: ['running'] },
+      ],
+    });
+    ec2.restore();
   });
 
   it.each([

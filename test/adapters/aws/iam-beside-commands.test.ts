@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../lib/runbook-function';
-import { analysisInput, auroraInput, exampleInput, hookInput, synth, taskStatements } from '../../lib/fixtures';
+import { analysisInput, auroraInput, exampleInput, hookInput, hostsInput, synth, taskStatements } from '../../lib/fixtures';
 
 const ADAPTERS = join(PROJECT_ROOT, 'adapters', 'aws');
 
@@ -10,6 +10,7 @@ const ADAPTERS = join(PROJECT_ROOT, 'adapters', 'aws');
 const PREFIX: Record<string, string> = {
   'client-cloudwatch': 'cloudwatch',
   'client-cloudwatch-logs': 'logs',
+  'client-ec2': 'ec2',
   'client-ecs': 'ecs',
   'client-lambda': 'lambda',
   'client-rds': 'rds',
@@ -17,6 +18,7 @@ const PREFIX: Record<string, string> = {
   'client-secrets-manager': 'secretsmanager',
   'client-sns': 'sns',
   'client-sfn': 'states',
+  'client-ssm': 'ssm',
 };
 
 /** API operations whose IAM action has another name. */
@@ -63,7 +65,7 @@ async function adapterFiles(): Promise<AdapterFile[]> {
 /** Every action the task functions' roles hold, over configurations that select every AWS adapter. */
 function grantedActions(): Set<string> {
   const granted = new Set<string>();
-  for (const config of [exampleInput, hookInput, auroraInput, analysisInput]) {
+  for (const config of [exampleInput, hookInput, hostsInput, auroraInput, analysisInput]) {
     const synthesized = synth({ config });
     for (const folder of Object.keys(synthesized.stack.runbook.functions)) {
       for (const statement of taskStatements(synthesized, folder)) for (const action of statement.Action) granted.add(action);

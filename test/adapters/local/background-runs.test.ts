@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BackgroundRuns, failureDetail, runningDetail } from '../../../adapters/local/background-runs';
-import { commandFor } from '../../../adapters/local/command-template';
+import { commandFor } from '../../../adapters/command-template';
 import { DeploymentFailedError, MigrationFailedError } from '../../../core/errors';
 
 const options = { env: { PATH: process.env.PATH }, label: 'test' };

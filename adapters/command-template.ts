@@ -1,4 +1,4 @@
-import { RunbookError } from '../../core/errors';
+import { RunbookError } from '../core/errors';
 
 /** A value cannot go into a shell command safely. */
 export class UnsafeCommandValueError extends RunbookError {}
