@@ -29,7 +29,7 @@ const logFile = env.DEMO_LOG_FILE || null;
 
 let faults;
 try {
-  faults = faultsFor(env.DEMO_FAULT ?? '', env.DEMO_FAULT_VERSION, version);
+  faults = faultsFor(env.DEMO_FAULT ?? '', env.DEMO_FAULT_VERSION, version, env.DEMO_FAULT_HOST, env.HOST_NAME);
 } catch (error) {
   console.error(`demo-app: ${error.message}`);
   process.exit(2);
@@ -279,11 +279,13 @@ function send(res, status, body) {
  * 500 after n requests), `slow[:<ms>]` (every answer delayed), `slow-factor:<n>` (the /api/items work of
  * DEMO_LATENCY_MS takes n times as long), `log-errors` (each /api/ request writes an ERROR line to
  * DEMO_LOG_FILE, and is answered as usual), `crash` (exits before listening).
- * With DEMO_FAULT_VERSION set, only that version is faulty, so a rollback brings back a healthy one.
+ * With DEMO_FAULT_VERSION set, only that version is faulty, so a rollback brings back a healthy one; with
+ * DEMO_FAULT_HOST set, only the instance whose HOST_NAME it is (one host of a rolling deploy).
  */
-function faultsFor(spec, onlyVersion, running) {
+function faultsFor(spec, onlyVersion, running, onlyHost, host) {
   const found = { smoke: false, errorsAfter: null, slowMs: 0, slowFactor: 1, logErrors: false, crash: false };
   if (onlyVersion && onlyVersion !== running) return found;
+  if (onlyHost && onlyHost !== host) return found;
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
     const [kind, argument] = part.split(/:(.*)/s);
     if (kind === 'smoke' && argument === undefined) found.smoke = true;

@@ -43,12 +43,26 @@ export function withPort(config: RunbookConfig, port: number, source = 'configur
 }
 
 /**
+ * Spreads a process target over `count` local hosts (`host-1` on the configured port, the next ones on the ports
+ * after it), rolled one host at a time with no failure tolerated: the rehearsal's twin of an ssm-hosts fleet. The
+ * smoke tests and the alarms keep pointing at the first host.
+ */
+export function withLocalHosts(config: RunbookConfig, count: number, source = 'configuration'): RunbookConfig {
+  const { target } = config;
+  if (target.kind !== 'process') {
+    throw new ConfigError(source, [`target.kind: the hosts scenario spreads a 'process' target over ${count} local hosts (got "${target.kind}")`]);
+  }
+  const hosts = Array.from({ length: count }, (_, index) => ({ name: `host-${index + 1}`, port: target.port + index }));
+  return { ...config, target: { kind: 'hosts', command: target.command, hosts, readyPath: target.readyPath, env: target.env, cwd: target.cwd, maxConcurrency: 1, maxErrors: 0 } };
+}
+
+/**
  * Runs the target's and the migrations' commands in `baseDir` (or their relative `cwd` under it), and reads `log-file`
  * metrics' relative paths from there, wherever the CLI was started; a path under `{{workdir}}` is left to withRehearsalPlaces.
  */
 export function withCommandsIn(config: RunbookConfig, baseDir: string): RunbookConfig {
   const at = (cwd: string | undefined) => (cwd === undefined ? baseDir : isAbsolute(cwd) ? cwd : resolve(baseDir, cwd));
-  const target = config.target.kind === 'process' || config.target.kind === 'command' ? { ...config.target, cwd: at(config.target.cwd) } : config.target;
+  const target = config.target.kind === 'process' || config.target.kind === 'command' || config.target.kind === 'hosts' ? { ...config.target, cwd: at(config.target.cwd) } : config.target;
   const migrations = config.migrations?.kind === 'command' ? { ...config.migrations, cwd: at(config.migrations.cwd) } : config.migrations;
   const logPath = (path: string) => (path.startsWith(WORKDIR) ? path : at(path));
   const metrics = config.analysis.metrics.map((metric) => (metric.provider.kind === 'log-file' ? { ...metric, provider: { ...metric.provider, path: logPath(metric.provider.path) } } : metric));
@@ -78,7 +92,7 @@ export function withRehearsalPlaces(config: RunbookConfig, places: { readonly pr
     if (provider.kind === 'prometheus' && places.prometheusAddress !== null) return { ...metric, provider: { ...provider, url: provider.url.replaceAll(PROMETHEUS_ADDRESS, places.prometheusAddress) } };
     return metric;
   });
-  const target = config.target.kind === 'process' ? { ...config.target, env: Object.fromEntries(Object.entries(config.target.env).map(([name, value]) => [name, workdir(value)])) } : config.target;
+  const target = config.target.kind === 'process' || config.target.kind === 'hosts' ? { ...config.target, env: Object.fromEntries(Object.entries(config.target.env).map(([name, value]) => [name, workdir(value)])) } : config.target;
   return { ...config, target, analysis: { ...config.analysis, metrics } };
 }
 

@@ -10,7 +10,7 @@ import { dataFingerprint } from './data-fingerprint';
 import { createDispatcher } from './dispatch';
 import { buildLocalPorts } from './local-ports';
 import { OutcomeRecorder } from './outcome-recorder';
-import { withRehearsalPlaces } from './rehearsal-config';
+import { withLocalHosts, withRehearsalPlaces } from './rehearsal-config';
 import { type ReportPaths, rewriteEvidenceReport } from './report';
 import type { Scenario } from './scenarios';
 import {
@@ -115,6 +115,7 @@ export interface RehearsalResult {
  */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalResult> {
   const { scenario, signal } = options;
+  const configured = scenario.hosts ? withLocalHosts(options.config, scenario.hosts.count) : options.config;
   const announce = options.announce ?? (() => undefined);
   const now = options.now ?? (() => new Date());
   const teardown = new Teardown();
@@ -122,18 +123,19 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
   teardown.add('close the log', () => workspace.close());
   let keepRunning = false;
   try {
-    await assertPortFree(options.config);
+    await assertPortFree(configured);
     const [database, prometheus] = await startAll([
-      provideDatabase(options.config, options.env ?? process.env, options.useDatabaseUrl === true, teardown, () => keepRunning, announce),
-      providePrometheus(options.config, teardown, () => keepRunning, announce),
+      provideDatabase(configured, options.env ?? process.env, options.useDatabaseUrl === true, teardown, () => keepRunning, announce),
+      providePrometheus(configured, teardown, () => keepRunning, announce),
     ] as const);
     interrupted(signal);
-    const config = withRehearsalPlaces(options.config, { prometheusAddress: prometheus && new URL(prometheus.url).host, workdir: workspace.dir });
+    const config = withRehearsalPlaces(configured, { prometheusAddress: prometheus && new URL(prometheus.url).host, workdir: workspace.dir });
 
     const env = rehearsalEnv(config, scenario, options.env ?? process.env, database?.url ?? null, announce);
-    const { ports, processes } = buildLocalPorts(config, { storeDir: workspace.storeDir, env, log: (line) => workspace.log(line), binDir: database?.server?.binDir });
+    const { ports, processes, hosts } = buildLocalPorts(config, { storeDir: workspace.storeDir, env, log: (line) => workspace.log(line), binDir: database?.server?.binDir });
     const dispatcher = createDispatcher(ports, { signal });
     if (processes) teardown.add('stop the app', () => (keepRunning ? Promise.resolve() : processes.stopAll()));
+    if (hosts) teardown.add('stop the hosts', () => (keepRunning ? Promise.resolve() : hosts.stopAll()));
     // Registered after the app's stop, so it runs before it: no task may start a process once they were stopped.
     teardown.add('wait for the task in flight', () => dispatcher.settled());
 
@@ -194,6 +196,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       store: ports.store,
       database: database && before ? { url: database.url, before } : null,
       traffic: traffic?.started ? trafficSummary : null,
+      hostStarts: hosts?.starts(),
     });
     const states = stateTimings(execution.events);
     const report = slots ? await rewriteEvidenceReport(ports.store, slots, states, { scenario: scenario.name, verification }, new Date(execution.finishedAt)) : null;
@@ -202,7 +205,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     if (options.keep) {
       keepRunning = true;
       kept = {
-        app: processes?.release() ?? null,
+        app: processes?.release() ?? hosts?.release()[0] ?? null,
         database: database?.server ? keptDatabase(database.server, database.name) : null,
         prometheus: prometheus ? keptPrometheus(prometheus) : null,
       };

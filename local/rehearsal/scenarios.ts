@@ -21,6 +21,15 @@ export interface Scenario {
   readonly expected: ExecutionOutcome;
   /** The kind of analysis metric that must roll the release back, no alarm firing: what no alarm would catch. */
   readonly rolledBackBy?: MetricCulprit;
+  /** The app runs as this many local hosts (a `hosts` target, one host per batch), and these must never be touched. */
+  readonly hosts?: LocalHosts;
+}
+
+/** A rehearsal over several local hosts: the process target spread over `count` ports, rolled one host at a time. */
+export interface LocalHosts {
+  readonly count: number;
+  /** Hosts the rollout must never reach: they run the previous release from the setup on, and nothing else. */
+  readonly untouched: readonly string[];
 }
 
 /** An analysis metric by its provider, and whether its condition compares with the baseline Preflight measured. */
@@ -92,6 +101,16 @@ export const SCENARIOS: readonly Scenario[] = [
     envAfterSetup: {},
     expected: 'rolled-back',
     rolledBackBy: { provider: 'log-file', relativeToBaseline: false },
+  },
+  {
+    name: 'hosts',
+    description: 'the app on three local hosts, rolled one at a time; v2 does not come up on host-2 → its ready check fails → host-2 and host-1 back on v1, host-3 never touched → rolled back',
+    previousVersion: 'v1',
+    input: { version: 'v2', reason: 'rehearsal: rolling deploy whose second host fails its ready check' },
+    env: { DEMO_FAULT: 'crash', DEMO_FAULT_VERSION: 'v2', DEMO_FAULT_HOST: 'host-2' },
+    envAfterSetup: {},
+    expected: 'rolled-back',
+    hosts: { count: 3, untouched: ['host-3'] },
   },
   {
     name: 'rollback-failure',

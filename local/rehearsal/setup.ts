@@ -28,7 +28,7 @@ import type { Teardown } from './workspace';
 export class RehearsalSetupError extends RunbookError {}
 
 /** The demo app's fault knobs: cleared from the inherited environment, so that only the scenario's faults apply. */
-const FAULT_KNOBS = ['DEMO_FAULT', 'DEMO_FAULT_VERSION'] as const;
+const FAULT_KNOBS = ['DEMO_FAULT', 'DEMO_FAULT_VERSION', 'DEMO_FAULT_HOST'] as const;
 
 /** How long the previous release's migration and start may take before the rehearsal gives up. */
 const SETUP_TIMEOUT_MS = 60_000;
@@ -142,8 +142,10 @@ export async function provideDatabase(
  * say): the previous release would otherwise fail to start with a less obvious error.
  */
 export async function assertPortFree(config: RunbookConfig): Promise<void> {
-  if (config.target.kind !== 'process') return;
-  const blocked = (await new ProcessTarget(config.target).preflight()).filter((check) => !check.ok);
+  const { target } = config;
+  const processes = target.kind === 'process' ? [target] : target.kind === 'hosts' ? target.hosts.map((host) => ({ ...target, kind: 'process' as const, port: host.port })) : [];
+  const checks = await Promise.all(processes.map((process) => new ProcessTarget(process).preflight()));
+  const blocked = checks.flat().filter((check) => !check.ok);
   if (blocked.length > 0) {
     throw new RehearsalSetupError(`${blocked.map((check) => check.detail).join('; ')}: stop it, or rehearse on another port (deploy-runbook rehearse --port <n>)`);
   }

@@ -44,6 +44,17 @@ export interface VerificationInput {
   /** The database, when the configuration has one. */
   readonly database: { readonly url: string; readonly before: DataFingerprint } | null;
   readonly traffic: TrafficSummary | null;
+  /** For a `hosts` target: the versions each host's process was started with, in order (the setup's first). */
+  readonly hostStarts?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** One local host after the execution: what it answers, and every version it was started with. */
+export interface HostState {
+  readonly name: string;
+  readonly url: string;
+  readonly status: number | null;
+  readonly version: string | null;
+  readonly started: readonly string[];
 }
 
 /** What the rehearsal finds on the machine after the execution, before judging it. */
@@ -54,6 +65,8 @@ export interface MachineState {
   /** `<db>_failed_*` databases on the server. */
   readonly failedDatabases: readonly string[];
   readonly lock: { readonly state: string | null; readonly note: string | null };
+  /** Each host of a `hosts` target; absent for the other targets. */
+  readonly hosts?: readonly HostState[];
 }
 
 /**
@@ -66,12 +79,17 @@ export async function verifyRehearsal(input: VerificationInput): Promise<Rehears
 }
 
 /** Reads the app's health, the data, the kept databases and the lock. */
-export async function observeMachine(input: Pick<VerificationInput, 'config' | 'store' | 'database'>): Promise<MachineState> {
+export async function observeMachine(input: Pick<VerificationInput, 'config' | 'store' | 'database' | 'hostStarts'>): Promise<MachineState> {
   const app = await readHealth(`${input.config.smokeTests.baseUrl.replace(/\/$/, '')}${HEALTH_PATH}`);
   const lock = await readLock(input.store, input.config.name);
-  if (!input.database) return { app, data: null, failedDatabases: [], lock };
+  const { target } = input.config;
+  const hosts =
+    target.kind === 'hosts'
+      ? await Promise.all(target.hosts.map(async (host) => ({ name: host.name, ...(await readHealth(`http://127.0.0.1:${host.port}${HEALTH_PATH}`)), started: input.hostStarts?.[host.name] ?? [] })))
+      : undefined;
+  if (!input.database) return { app, data: null, failedDatabases: [], lock, hosts };
   const after = await dataFingerprint(input.database.url);
-  return { app, data: { before: input.database.before, after }, failedDatabases: await failedCopies(input.database.url), lock };
+  return { app, data: { before: input.database.before, after }, failedDatabases: await failedCopies(input.database.url), lock, hosts };
 }
 
 /** Judges what was found against what the scenario and the execution's own record say should be there. */
@@ -90,6 +108,8 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
     const healthy = app.status !== null && app.status >= 200 && app.status < 300;
     checks.push({ name: 'app', ok: healthy && app.version === expected.version, detail: `${app.url} ${answered}; expected ${expected.version} (${expected.why})` });
   }
+
+  checks.push(...hostChecks(scenario, expected, machine.hosts ?? []));
 
   const restore = slots?.restore ?? null;
   let data: RehearsalVerification['data'] = null;
@@ -155,6 +175,23 @@ function describeRecord(record: MetricRecord): string {
   const last = record.measurements.findLast((measurement) => measurement.value !== null);
   const values = [record.baseline === null ? null : `baseline ${formatNumber(record.baseline)}`, last?.value == null ? null : `last ${formatNumber(last.value)}`].filter(Boolean);
   return `${record.name} ${record.verdict} (${record.condition})${values.length > 0 ? `: ${values.join(', ')}` : ''}`;
+}
+
+/**
+ * Each local host of a `hosts` target answers the expected version, and the hosts the scenario says the rollout never
+ * reaches were started once only (by the setup) and still run what they were started with.
+ */
+function hostChecks(scenario: Scenario, expected: { version: string; why: string } | null, hosts: readonly HostState[]): VerificationCheck[] {
+  return hosts.map((host) => {
+    const answered = host.status === null ? 'does not answer' : `answers ${host.status} with version ${host.version ?? '(none)'}`;
+    const history = `started with ${host.started.join(', then ') || 'nothing'}`;
+    if (scenario.hosts?.untouched.includes(host.name)) {
+      const ok = host.started.length === 1 && host.version === host.started[0] && (expected === null || host.version === expected.version);
+      return { name: `host ${host.name}`, ok, detail: `${host.url} ${answered}, ${history}; the rollout must never touch it` };
+    }
+    const ok = expected === null || (host.status === 200 && host.version === expected.version);
+    return { name: `host ${host.name}`, ok, detail: `${host.url} ${answered}, ${history}${expected ? `; expected ${expected.version} (${expected.why})` : ''}` };
+  });
 }
 
 /** The version the app must report after the execution, and why; null when nothing can be expected (a failed rollback, bad input). */

@@ -193,6 +193,27 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
   );
 
   it(
+    'hosts: the app on three local hosts rolled one at a time, the second fails its ready check: exits 2, host-1 and host-2 back on v1, host-3 never touched',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'hosts']);
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.json).toMatchObject({ outcome: 'rolled-back', error: 'RolledBack', scenario: 'hosts' });
+      expect(run.json.cause).toMatch(/deploy of v2, batch 2\/3 \(host-2\): 1 host\(s\) failed, more than target\.maxErrors \(0\): host-2 failed: ready check failed: .*DEMO_FAULT=crash.*; succeeded: host-1 .*; not touched: host-3/s);
+      expect(run.json.states.map((state: { name: string }) => state.name)).not.toContain('StartMigrations');
+      expect(check(run, 'host host-1')).toMatchObject({ ok: true, detail: expect.stringContaining('answers 200 with version v1, started with v1, then v2, then v1;') });
+      expect(check(run, 'host host-2')).toMatchObject({ ok: true, detail: expect.stringContaining('answers 200 with version v1, started with v1, then v2, then v1;') });
+      expect(check(run, 'host host-3')).toMatchObject({ ok: true, detail: expect.stringContaining('answers 200 with version v1, started with v1; the rollout must never touch it') });
+      expect(run.json.verification.ok).toBe(true);
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.outcome.result).toBe('rolled-back');
+      expect(await refusesConnections(run.port + 1)).toBe(true);
+      expect(await refusesConnections(run.port + 2)).toBe(true);
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
     'fails when Prometheus is not installed, with exit 1 saying what to install, and leaves nothing running',
     async () => {
       const run = await rehearseCli([], { PROMETHEUS_BIN: '/nonexistent/prometheus' });
@@ -337,6 +358,6 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
 
     expect(run.code).toBe(64);
     expect(run.json).toMatchObject({ error: 'UnknownScenarioError', scenario: null });
-    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, rollback-failure');
+    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, hosts, rollback-failure');
   });
 });

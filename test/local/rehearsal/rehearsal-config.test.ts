@@ -12,6 +12,7 @@ import {
   scrapeTargetOf,
   usesRehearsalPrometheus,
   withCommandsIn,
+  withLocalHosts,
   withPort,
   withRehearsalPlaces,
 } from '../../../local/rehearsal/rehearsal-config';
@@ -91,6 +92,35 @@ describe('withPort', () => {
     const commands = parseConfig({ ...structuredClone(rehearsalConfig), target: { kind: 'command', deploy: 'deploy {{version}}', rollback: 'rollback {{version}}', current: 'cat VERSION' } });
 
     expect(() => withPort(commands, 50000, 'mine.json')).toThrow(/target\.kind: --port moves a 'process' target, .*\(got "command"\)/);
+  });
+});
+
+describe('withLocalHosts', () => {
+  it('spreads the process target over hosts on the configured port and the ones after it, one host per batch', () => {
+    const spread = withLocalHosts(withPort(demo(), 51000), 3);
+
+    expect(spread.target).toEqual({
+      kind: 'hosts',
+      command: ['node', 'examples/demo-app/server.mjs'],
+      hosts: [
+        { name: 'host-1', port: 51000 },
+        { name: 'host-2', port: 51001 },
+        { name: 'host-3', port: 51002 },
+      ],
+      readyPath: '/ready',
+      env: { DEMO_LATENCY_MS: '75', DEMO_LOG_FILE: '{{workdir}}/demo-app.log' },
+      cwd: undefined,
+      maxConcurrency: 1,
+      maxErrors: 0,
+    });
+    expect(spread.smokeTests.baseUrl).toBe('http://127.0.0.1:51000');
+    expect(parseConfig(JSON.parse(JSON.stringify(spread))).target).toEqual(JSON.parse(JSON.stringify(spread.target)));
+  });
+
+  it('fails when the target is not a process, naming target.kind', () => {
+    const commands = parseConfig({ ...structuredClone(rehearsalConfig), target: { kind: 'command', deploy: 'deploy {{version}}', rollback: 'rollback {{version}}', current: 'cat VERSION' } });
+
+    expect(() => withLocalHosts(commands, 3, 'mine.json')).toThrow(/target\.kind: the hosts scenario spreads a 'process' target over 3 local hosts \(got "command"\)/);
   });
 });
 

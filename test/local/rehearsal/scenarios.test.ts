@@ -12,6 +12,7 @@ describe('scenarios', () => {
       ['migration-failure', 'rolled-back'],
       ['latency-regression', 'rolled-back'],
       ['log-errors', 'rolled-back'],
+      ['hosts', 'rolled-back'],
       ['rollback-failure', 'failed'],
     ]);
   });
@@ -43,8 +44,12 @@ describe('scenarios', () => {
     expect(SCENARIOS.filter((s) => s.rolledBackBy).map((s) => s.name)).toEqual(['latency-regression', 'log-errors']);
   });
 
+  it('spreads the hosts scenario over three hosts, the fault on the second only, the third to stay untouched', () => {
+    expect(scenarioNamed('hosts')).toMatchObject({ env: { DEMO_FAULT: 'crash', DEMO_FAULT_VERSION: 'v2', DEMO_FAULT_HOST: 'host-2' }, hosts: { count: 3, untouched: ['host-3'] } });
+  });
+
   it('fails when the scenario does not exist, listing the valid ones', () => {
     expect(() => scenarioNamed('chaos')).toThrow(UnknownScenarioError);
-    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, rollback-failure');
+    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, hosts, rollback-failure');
   });
 });

@@ -269,3 +269,26 @@ describe('judgeRehearsal: the analysis metrics', () => {
     expect(judgeAnalysis('smoke-failure', 'rolled-back', bakeWith(passing))).toBeUndefined();
   });
 });
+
+describe('judgeRehearsal: the hosts of a hosts target', () => {
+  const host = (name: string, version: string, started: string[]) => ({ name, url: `http://127.0.0.1:4780${name.slice(-1)}/health`, status: 200, version, started });
+  const rolledBackHosts = (third: string[]) =>
+    machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: BEFORE }, failedDatabases: [FAILED_COPY], hosts: [host('host-1', PREVIOUS, [PREVIOUS, DEPLOYED, PREVIOUS]), host('host-2', PREVIOUS, [PREVIOUS, DEPLOYED, PREVIOUS]), host('host-3', PREVIOUS, third)] });
+
+  it('holds when every host answers the version rolled back to and the untouched host was started once, by the setup', () => {
+    const verification = judge('hosts', 'rolled-back', rolledBack(), rolledBackHosts([PREVIOUS]));
+    expect(check(verification.checks, 'host host-3')).toEqual({ name: 'host host-3', ok: true, detail: `http://127.0.0.1:47803/health answers 200 with version ${PREVIOUS}, started with ${PREVIOUS}; the rollout must never touch it` });
+    expect(failing(verification.checks)).toEqual([]);
+  });
+
+  it('fails when the host the rollout must never touch was restarted, even back on the previous version', () => {
+    const verification = judge('hosts', 'rolled-back', rolledBack(), rolledBackHosts([PREVIOUS, PREVIOUS]));
+    expect(failing(verification.checks)).toEqual(['host host-3']);
+  });
+
+  it('fails when a touched host does not answer the version rolled back to', () => {
+    const seen = rolledBackHosts([PREVIOUS]);
+    const verification = judge('hosts', 'rolled-back', rolledBack(), { ...seen, hosts: [host('host-1', DEPLOYED, [PREVIOUS, DEPLOYED]), ...(seen.hosts ?? []).slice(1)] });
+    expect(failing(verification.checks)).toEqual(['host host-1']);
+  });
+});
