@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_WAIT_MS } from '../local/rehearsal/rehearse';
+import { PLAN_SCENARIOS } from '../local/rehearsal/plan';
 import { SCENARIOS } from '../local/rehearsal/scenarios';
 import { approve } from './commands/approve';
 import { rehearseCommand } from './commands/rehearse';
@@ -72,14 +73,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .command('rehearse')
     .description('rehearse a deployment on this machine, no AWS account: the same state machine, a throwaway PostgreSQL, the demo app')
     .option('--config <file>', 'a rehearsal configuration (default: examples/rehearsal/runbook.json of this package)')
-    .option('--scenario <name>', `what happens to the release: ${SCENARIOS.map((s) => s.name).join(', ')}`, SCENARIOS[0].name)
+    .option('--scenario <name>', `what happens to the release: ${[...SCENARIOS, ...PLAN_SCENARIOS].map((s) => s.name).join(', ')}`, SCENARIOS[0].name)
+    .option('--plan <file>', 'the release plan the plan scenarios rehearse (default: examples/rehearsal/plan/plan.json of this package)')
     .option('--json', 'print one JSON object on stdout at the end (progress goes to stderr)')
     .option('--port <n>', 'run the demo app on this port (the smoke tests and metrics follow)')
     .option('--workdir <dir>', 'the workspace: artifact store and process log (default: .rehearsal/<time>-<scenario>)')
     .option('--keep', 'leave the app, PostgreSQL and Prometheus running afterwards, and print how to reach and stop them')
     .option('--use-database-url', "rehearse against the database in the configuration's urlEnv (DATABASE_URL) instead of a throwaway one: it is migrated, and renamed aside and restored on rollback")
     .option('--wait-ms <n>', `how long every Wait state lasts (default: ${DEFAULT_WAIT_MS})`)
-    .addHelpText('after', `\nScenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}\n${EXIT_CODES_HELP}`);
+    .addHelpText('after', `\nScenarios:\n${[...SCENARIOS, ...PLAN_SCENARIOS].map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}\n${EXIT_CODES_HELP}`);
   rehearse.action(() => run(rehearse.opts().json === true, () => rehearseCommand(rehearse.opts(), io)));
 
   try {

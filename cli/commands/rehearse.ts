@@ -17,6 +17,7 @@ import { appendStepSummary, stepSummary } from '../summary';
 import { analysisLines } from '../verdict-table';
 import { jsonText, terminalLines, terminalText } from '../../core/untrusted-text';
 import { UsageError } from '../usage-error';
+import { isPlanScenario, rehearsePlanCommand } from './rehearse-plan';
 
 /** The flags as commander hands them over. */
 export interface RehearseOptions {
@@ -28,6 +29,8 @@ export interface RehearseOptions {
   readonly keep?: boolean;
   readonly waitMs?: string;
   readonly useDatabaseUrl?: boolean;
+  /** The release plan the `plan` and `plan-failure` scenarios rehearse. */
+  readonly plan?: string;
 }
 
 /** Shells report a process ended by a signal as 128 + its number. */
@@ -47,6 +50,7 @@ export function integerFlag(flag: string, value: string | undefined, min: number
  * when its checks of the machine afterwards do not all hold.
  */
 export async function rehearseCommand(options: RehearseOptions, io: CliIo): Promise<number> {
+  if (isPlanScenario(options.scenario)) return rehearsePlanCommand(options, io);
   const json = options.json === true;
   const out = json ? io.stderr : io.stdout;
   let scenario: Scenario | null = null;

@@ -1,12 +1,13 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import rehearsalConfig from '../../examples/rehearsal/runbook.json';
 import { freePort } from '../../local/free-port';
+import { refusesConnections, runCliProcess } from '../support/connections';
 
 const BIN = resolve(import.meta.dirname, '../../bin/deploy-runbook.js');
 /** Each rehearsal starts its own PostgreSQL and demo app. */
@@ -38,26 +39,10 @@ async function rehearseCli(args: string[], extraEnv: Record<string, string> = {}
   delete env.DATABASE_URL;
   delete env.GITHUB_STEP_SUMMARY;
   Object.assign(env, extraEnv);
-  const child = spawn(process.execPath, [BIN, 'rehearse', '--json', '--port', String(port), '--workdir', workdir, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-  const code = await new Promise<number | null>((done) => child.once('close', done));
+  const { code, stdout, stderr } = await runCliProcess(BIN, ['rehearse', '--json', '--port', String(port), '--workdir', workdir, ...args], env);
   const lines = stdout.trim().split('\n');
   expect(lines, `stdout must be one JSON object; stderr:\n${stderr}`).toHaveLength(1);
   return { code, stdout, stderr, json: JSON.parse(lines[0]), workdir, port };
-}
-
-function refusesConnections(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(false);
-    });
-    socket.once('error', () => done(true));
-  });
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
