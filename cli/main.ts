@@ -4,6 +4,7 @@ import { PLAN_SCENARIOS } from '../local/rehearsal/plan';
 import { SCENARIOS } from '../local/rehearsal/scenarios';
 import { approve } from './commands/approve';
 import { rehearseCommand } from './commands/rehearse';
+import { release } from './commands/release';
 import { start } from './commands/start';
 import { status } from './commands/status';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
@@ -48,6 +49,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--region <region>', 'AWS region (default: the ARN\'s region, $AWS_REGION)')
     .addHelpText('after', EXIT_CODES_HELP);
   startCommand.action(() => run(startCommand.opts().json === true, () => start(startCommand.opts(), io)));
+
+  const releaseCommand = program
+    .command('release')
+    .description('run a release plan: its stages in order through their runbooks, gates between them, the deployed stages rolled back if one fails')
+    .requiredOption('--plan <file>', 'the release plan (JSON): stages naming a runbook stack or state machine ARN, versions, gates')
+    .option('--wait', 'follow the plan and each stage until it ends')
+    .option('--json', 'print one JSON object on stdout at the end (progress goes to stderr)')
+    .option('--reason <text>', 'why: kept in the plan report and each stage')
+    .option('--requested-by <name>', 'who asks (default: $GITHUB_ACTOR or $USER)')
+    .addOption(new Option('--state-machine-arn <arn>', 'the release plan state machine').conflicts('stack'))
+    .option('--stack <name>', 'read the PlanStateMachineArn output of this stack (default: DeployRunbook-ReleasePlans)')
+    .option('--region <region>', 'AWS region (default: $AWS_REGION)')
+    .addHelpText('after', EXIT_CODES_HELP);
+  releaseCommand.action(() => run(releaseCommand.opts().json === true, () => release(releaseCommand.opts(), io)));
 
   const statusCommand = program
     .command('status')

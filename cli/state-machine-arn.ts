@@ -52,7 +52,7 @@ export function stateMachineSource(options: StateMachineOptions, cwd: string): {
 }
 
 /** Reads the StateMachineArn output of the stack with DescribeStacks. */
-export async function stackStateMachineArn(cloudFormation: CloudFormationClient, stack: string): Promise<string> {
+export async function stackStateMachineArn(cloudFormation: CloudFormationClient, stack: string, output: string = STATE_MACHINE_OUTPUT): Promise<string> {
   let outputs: { OutputKey?: string; OutputValue?: string }[];
   try {
     const described = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
@@ -60,10 +60,10 @@ export async function stackStateMachineArn(cloudFormation: CloudFormationClient,
   } catch (error) {
     throw new StackLookupError(`cannot read stack ${stack}: ${(error as Error).message}`);
   }
-  const arn = outputs.find((output) => output.OutputKey === STATE_MACHINE_OUTPUT)?.OutputValue;
+  const arn = outputs.find((found) => found.OutputKey === output)?.OutputValue;
   if (!arn) {
-    const keys = outputs.map((output) => output.OutputKey).join(', ') || 'none';
-    throw new StackLookupError(`stack ${stack} has no ${STATE_MACHINE_OUTPUT} output (outputs: ${keys}); is it a deploy-runbook stack?`);
+    const keys = outputs.map((found) => found.OutputKey).join(', ') || 'none';
+    throw new StackLookupError(`stack ${stack} has no ${output} output (outputs: ${keys}); is it a deploy-runbook stack?`);
   }
   return arn;
 }

@@ -15,6 +15,3 @@ export const PlanApprovalTask = z.object({
   gate: z.object({ timeoutSeconds: z.int().check(z.minimum(1)) }),
 });
 export type PlanApprovalTask = z.output<typeof PlanApprovalTask>;
-
-/** The stack output holding the plan's approval activity ARN. */
-export const PLAN_APPROVAL_ACTIVITY_OUTPUT = 'PlanApprovalActivityArn';

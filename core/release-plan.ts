@@ -103,3 +103,6 @@ export const PLAN_END_STATES = {
   aborted: 'PlanAborted',
   'rollback-failed': 'RollbackFailed',
 } as const satisfies Partial<Record<PlanStep, string>>;
+
+/** Output keys of the release plan stack (lib/release-plan-stack.ts) that `deploy-runbook release` and `approve` read. */
+export const PLAN_STACK_OUTPUTS = { stateMachineArn: 'PlanStateMachineArn', bucketName: 'PlanBucketName', approvalActivityArn: 'PlanApprovalActivityArn' } as const;

@@ -1,8 +1,8 @@
-import { Names, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
-import { Activity, DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Activity, DefinitionBody, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { assertDeployableToAws, ConfigError, parseConfig } from '../config/load';
 import type { RunbookConfig, RunbookConfigInput } from '../config/schema';
@@ -15,6 +15,7 @@ import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { RunbookDashboard } from './runbook-dashboard';
 import { networkFolders, runbookNetwork, type RunbookNetwork } from './network';
+import { executionLogs } from './execution-logs';
 import { RunbookFunction } from './runbook-function';
 import { executionHistoryGrant, taskGrants } from './task-permissions';
 import { WatchScheduleRule } from './watch-schedule-rule';
@@ -126,15 +127,7 @@ export class DeployRunbook extends Construct {
       // The configuration is substituted at synth: the template holds the exact definition that runs.
       definitionBody: DefinitionBody.fromString(JSON.stringify(substitute(definition, configSubstitutions(this.config)))),
       definitionSubstitutions: { ...placeholderArns, [ACTIVITY_PLACEHOLDER]: this.restoreApproval.activityArn },
-      logs: {
-        // The vendedlogs prefix keeps Step Functions from growing the account's CloudWatch Logs resource policy.
-        destination: new LogGroup(this, 'ExecutionLogs', {
-          logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 400 })}`,
-          retention: logRetention,
-        }),
-        level: LogLevel.ALL,
-        includeExecutionData: true,
-      },
+      logs: executionLogs(this, logRetention),
       tracingEnabled: true,
     });
     // Exactly the unqualified ARNs the definition calls; grantInvoke would add every version and alias (`:*`).

@@ -68,7 +68,7 @@ export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBuc
   };
 }
 
-function storeGrants(bucket: IBucket, prefixes: readonly string[]): TaskGrant[] {
+export function storeGrants(bucket: IBucket, prefixes: readonly string[]): TaskGrant[] {
   return [
     {
       actions: [S3.getObject, S3.putObject],

@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { App, Stack } from 'aws-cdk-lib';
+import { Policy } from 'aws-cdk-lib/aws-iam';
+import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { ReleasePlanRunner } from '../../../lib/release-plan';
 import { PROJECT_ROOT } from '../../../lib/runbook-function';
 import { analysisInput, auroraInput, exampleInput, hookInput, hostsInput, synth, taskStatements } from '../../lib/fixtures';
 
@@ -71,6 +75,12 @@ function grantedActions(): Set<string> {
       for (const statement of taskStatements(synthesized, folder)) for (const action of statement.Action) granted.add(action);
     }
   }
+  // The release plan's function (lib/release-plan.ts) runs beside the runbooks.
+  const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Plans');
+  const runbook = { stateMachine: StateMachine.fromStateMachineArn(stack, 'Runbook', 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api') };
+  const plans = new ReleasePlanRunner(stack, 'Plans', { runbooks: [runbook] });
+  const policies = stack.node.findAll().filter((c): c is Policy => c instanceof Policy && c.node.scope === plans.planFunction.role);
+  for (const policy of policies) for (const statement of policy.document.toJSON().Statement as { Action: string | string[] }[]) for (const action of [statement.Action].flat()) if (!/^(xray|logs):/.test(action)) granted.add(action);
   return granted;
 }
 
