@@ -1,3 +1,5 @@
+import { trafficPlan } from './traffic';
+
 /**
  * What the longest execution of a configuration can cost, so the schema refuses one that could not finish:
  * the waits of every loop on the longest path against `executionTimeoutMinutes`, and the history events its
@@ -32,6 +34,8 @@ export interface BudgetedConfig {
   readonly bake: { readonly durationSeconds: number; readonly pollSeconds: number };
   readonly polling: { readonly snapshot: Polling; readonly deployment: Polling; readonly migrations: Polling; readonly restore: Polling };
   readonly executionTimeoutMinutes: number;
+  /** A lambda-alias target's steps are baked one after the other before the last step's (the configured) bake. */
+  readonly target?: Parameters<typeof trafficPlan>[0];
 }
 
 /** One loop (or wait) on the longest path: the fields that size it, its waiting time and the history it writes. */
@@ -64,6 +68,7 @@ export function longestPath(config: BudgetedConfig): LoopCost[] {
     ...(database ? [pollingLoop('snapshot', polling.snapshot)] : []),
     pollingLoop('deployment', polling.deployment),
     ...(config.migrations ? [pollingLoop('migrations', polling.migrations)] : []),
+    ...trafficSteps(config),
     { label: `bake ${checks} × bake.pollSeconds ${bake.pollSeconds} s`, seconds: checks * bake.pollSeconds, events: checks * EVENTS_PER_BAKE_CHECK },
     pollingLoop('deployment', polling.deployment, ' again for the rollback'),
     ...(restores && database.restoreApproval.required
@@ -71,6 +76,15 @@ export function longestPath(config: BudgetedConfig): LoopCost[] {
       : []),
     ...(restores ? [pollingLoop('restore', polling.restore)] : []),
   ];
+}
+
+/** The steps before the last, each baked for its minutes in bake.pollSeconds evaluations. */
+function trafficSteps(config: BudgetedConfig): LoopCost[] {
+  const plan = config.target ? trafficPlan(config.target) : null;
+  const early = (plan?.steps ?? []).flatMap((step) => (step.seconds === null ? [] : [Math.max(1, Math.ceil(step.seconds / config.bake.pollSeconds))]));
+  if (early.length === 0) return [];
+  const checks = early.reduce((sum, n) => sum + n, 0);
+  return [{ label: `target.traffic ${early.length} step(s) before 100 %, ${checks} × bake.pollSeconds ${config.bake.pollSeconds} s`, seconds: checks * config.bake.pollSeconds, events: checks * EVENTS_PER_BAKE_CHECK }];
 }
 
 function minutes(seconds: number): string {

@@ -14,7 +14,21 @@ const version = z
   // The version reaches file names and commands (`migrate.mjs {{version}}`): `..` could climb out of a directory.
   .refine((text) => !text.includes('..'), 'must not contain ..');
 
-const image = z.string().min(1).max(512).regex(IMAGE_REFERENCE, 'must be an image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1.4.2');
+/** A lambda-alias target's zip package: an S3 object, its key in plain characters. */
+const S3_OBJECT = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[A-Za-z0-9!_.*'()/+=-]{1,400}$/;
+const image = z
+  .string()
+  .min(1)
+  .max(512)
+  .superRefine((text, ctx) => {
+    if (text.startsWith('s3://') ? S3_OBJECT.test(text) : IMAGE_REFERENCE.test(text)) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: text.startsWith('s3://')
+        ? "must be an S3 object such as s3://bucket/v1.4.2/function.zip (letters, digits and !_.*'()/+=- in the key)"
+        : 'must be an image reference such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1.4.2',
+    });
+  });
 const who = z.string().min(1).max(128);
 const reason = z.string().min(1).max(1024);
 

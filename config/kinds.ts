@@ -9,6 +9,7 @@ export const KINDS = {
     ecs: { runs: 'aws', label: 'an ECS service' },
     hook: { runs: 'aws', label: 'a hook Lambda' },
     'ssm-hosts': { runs: 'aws', label: 'EC2 instances by SSM Run Command' },
+    'lambda-alias': { runs: 'aws', label: "a Lambda function's alias, shifted in steps" },
     process: { runs: 'local', label: 'a local process' },
     command: { runs: 'local', label: 'shell commands' },
     hosts: { runs: 'local', label: 'several local app processes in batches' },

@@ -5,6 +5,7 @@ import { type HostCommand, placeholderProblem } from './host-commands';
 import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
+import { presetSteps, TRAFFIC_PRESET_FORMS, trafficStepProblems } from './traffic';
 
 /**
  * The one configuration of a deploy-runbook target. The CDK construct, the Lambdas, the CLI and the
@@ -122,6 +123,55 @@ export const HookTarget = z.strictObject({
   functionArn: lambdaArn,
 });
 
+/** How a lambda-alias target shifts the alias: a CodeDeploy-shaped preset or explicit steps. */
+const Traffic = z.union([
+  z.string().refine((name) => presetSteps(name) !== null, `must be ${TRAFFIC_PRESET_FORMS}, or {"steps": [...]}`),
+  z
+    .strictObject({
+      steps: z
+        .array(
+          z.strictObject({
+            /** The new version's share of the alias's traffic during this step. */
+            percent: z.number().gt(0, 'must be more than 0').max(100, 'must be at most 100'),
+            /** How long this step is baked before the next; left out on the last step (the bake decides). */
+            minutes: z.number().gt(0, 'must be more than 0').max(1440, 'must be at most 1440').optional(),
+          }),
+        )
+        .min(1)
+        .max(20),
+    })
+    .superRefine((traffic, ctx) => {
+      for (const problem of trafficStepProblems(traffic.steps)) {
+        ctx.addIssue({ code: 'custom', path: ['steps', problem.index, problem.field], message: problem.message });
+      }
+    }),
+]);
+
+/**
+ * A Lambda function's alias: Deploy updates the function's code (`image`: an S3 object of `codeBucket` or an image
+ * of `imageRepository`) and publishes a version; the alias then moves to it in `traffic` steps.
+ */
+export const LambdaAliasTarget = z.strictObject({
+  kind: z.literal('lambda-alias'),
+  /** The function's name (not its ARN): IAM is scoped to it and its versions. */
+  functionName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a Lambda function name (letters, digits, _ or -, up to 64)'),
+  /** The alias callers invoke; it must exist (Preflight reads the version it points to: the rollback target). */
+  alias: z.string().regex(/^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$/, 'must be an alias name (letters, digits, _ or -, not only digits)'),
+  /** A zip-packaged function: the input `image` is `s3://<codeBucket>/<key>`. */
+  codeBucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+    .optional(),
+  /** A container-image function: the input `image` is `<imageRepository>:<version>`. */
+  imageRepository: z
+    .string()
+    .max(256)
+    .regex(IMAGE_REPOSITORY, 'must be an image repository without a tag or digest, such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-fn')
+    .optional(),
+  /** @default AllAtOnce */
+  traffic: Traffic.default('AllAtOnce'),
+});
+
 /** Rehearsal only: shell commands; `{{version}}` and `{{image}}` are substituted. */
 export const CommandTarget = z.strictObject({
   kind: z.literal('command'),
@@ -222,7 +272,7 @@ export const HostsTarget = z
     }
   });
 
-export const Target = z.discriminatedUnion('kind', [EcsTarget, HookTarget, SsmHostsTarget, CommandTarget, ProcessTarget, HostsTarget]);
+export const Target = z.discriminatedUnion('kind', [EcsTarget, HookTarget, SsmHostsTarget, LambdaAliasTarget, CommandTarget, ProcessTarget, HostsTarget]);
 
 export const RestorePolicy = z.enum(['never', 'when-migrations-ran', 'always']);
 
@@ -810,6 +860,18 @@ export const RunbookConfig = z
       });
     }
   }, unlessInvalid('migrations', 'target'))
+  .superRefine((config, ctx) => {
+    const { target } = config;
+    if (target.kind !== 'lambda-alias' || (target.codeBucket === undefined) !== (target.imageRepository === undefined)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['target', target.codeBucket === undefined ? 'codeBucket' : 'imageRepository'],
+      message:
+        target.codeBucket === undefined
+          ? 'a lambda-alias target needs codeBucket (a zip function: the input image is s3://<codeBucket>/<key>) or imageRepository (an image function) (got neither)'
+          : `give codeBucket or imageRepository, not both: a function is packaged one way (got codeBucket "${target.codeBucket}" and imageRepository "${target.imageRepository}")`,
+    });
+  }, unlessInvalid('target'))
   .superRefine((config, ctx) => {
     if (config.bake.durationSeconds > 0 && config.bake.pollSeconds > config.bake.durationSeconds) {
       ctx.addIssue({ code: 'custom', path: ['bake', 'pollSeconds'], message: `must not exceed bake.durationSeconds (${config.bake.durationSeconds})` });

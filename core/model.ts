@@ -171,7 +171,7 @@ export type BackupRecord = z.output<typeof BackupRecord>;
 
 /** `$.release` (deploy) and `$.rollback`: a started deployment to poll. */
 export const DeployHandle = z.object({
-  kind: z.enum(['ecs', 'hook', 'ssm-hosts', 'command', 'process', 'hosts']),
+  kind: z.enum(['ecs', 'hook', 'ssm-hosts', 'lambda-alias', 'command', 'process', 'hosts']),
   /** What is being rolled out (task definition ARN, hook reference, version). */
   ref: z.string().check(z.minLength(1)),
   version: z.nullable(z.string()),
@@ -181,6 +181,26 @@ export const DeployHandle = z.object({
   startedAt: isoTime,
 });
 export type DeployHandle = z.output<typeof DeployHandle>;
+
+/** One weight the alias was given: the new version's share from `at` on. */
+export const TrafficShift = z.object({ percent: z.number(), at: isoTime, detail: z.string() });
+export type TrafficShift = z.output<typeof TrafficShift>;
+
+/**
+ * `$.traffic`: a target shifting traffic in steps (lambda-alias), null for every other. Written at synth as the plan
+ * (`given` 0), then by each ShiftTraffic: how many steps were given, this step's bake length, and every weight so far.
+ */
+export const TrafficState = z.object({
+  steps: z.array(z.object({ percent: z.number(), seconds: z.nullable(z.number()) })),
+  /** Steps given so far: the counter the step loop exits on once it reaches `total`. */
+  given: z.int().check(z.minimum(0)),
+  total: z.int().check(z.minimum(1)),
+  percent: z.number(),
+  /** Bake evaluations of the step now running (the last step's bake is the configured one, `deployment.bakeChecks`). */
+  bakeChecks: z.int().check(z.minimum(1)),
+  history: z.array(TrafficShift),
+});
+export type TrafficState = z.output<typeof TrafficState>;
 
 /** `$.deployStatus` / `$.rollbackStatus`. A failed rollout throws DeploymentFailedError instead. */
 export const DeployStatus = z.object({

@@ -39,6 +39,23 @@ export class ResourceArns {
     return this.format('ecs', 'task', `${lastSegment(cluster)}/*`, ArnFormat.SLASH_RESOURCE_NAME);
   }
 
+  /** A Lambda function by name; `qualifier` names a version or alias of it (`*`: any). */
+  lambdaFunction(name: string, qualifier?: string): string {
+    return this.format('lambda', 'function', qualifier === undefined ? name : `${name}:${qualifier}`, ArnFormat.COLON_RESOURCE_NAME);
+  }
+
+  /** An ECR repository from its URI (`<account>.dkr.ecr.<region>.amazonaws.com/<name>`), in the account and region the URI names. */
+  ecrRepository(uri: string): string {
+    const match = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/(.+)$/.exec(uri);
+    if (!match) return this.format('ecr', 'repository', uri.slice(uri.indexOf('/') + 1), ArnFormat.SLASH_RESOURCE_NAME);
+    return this.stack.formatArn({ service: 'ecr', account: match[1], region: match[2], resource: 'repository', resourceName: match[3], arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  }
+
+  /** Every object of an S3 bucket the configuration names (not the stack's own). */
+  s3Objects(bucket: string): string {
+    return this.stack.formatArn({ service: 's3', region: '', account: '', resource: bucket, resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  }
+
   /** An RDS resource such as `db:<id>`, `snapshot:<name>`, `cluster:<id>`, `subgrp:*`. */
   rds(resource: string, name: string): string {
     return this.format('rds', resource, name, ArnFormat.COLON_RESOURCE_NAME);

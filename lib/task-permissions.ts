@@ -8,6 +8,7 @@ import { EC2_INSTANCES_IAM } from '../adapters/aws/ec2-instances';
 import { ECS_MIGRATOR_IAM } from '../adapters/aws/ecs-migrator';
 import { ECS_SERVICE_DEPLOYMENT_IAM } from '../adapters/aws/ecs-service-deployment';
 import { HOOK_IAM } from '../adapters/aws/hook-client';
+import { LAMBDA_ALIAS_IAM } from '../adapters/aws/lambda-alias-deploy-target';
 import { RDS_BACKUPS_IAM } from '../adapters/aws/rds-backups';
 import { RDS_LOOKUPS_IAM } from '../adapters/aws/rds-lookups';
 import { RDS_RESTORER_IAM } from '../adapters/aws/rds-restorer';
@@ -131,6 +132,7 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   if (target.kind === 'hook') grants.push(hookInvoke(target.functionArn));
   // Preflight selects the fleet and runs the `current` command on it: the version a rollback reinstalls.
   grants.push(...hostGrants(arns, config, [SSM_HOSTS_IAM.sendCommand, SSM_HOSTS_IAM.getCommandInvocation]));
+  if (target.kind === 'lambda-alias') grants.push(...lambdaAliasReads(arns, target));
   if (database?.kind === 'rds-instance') {
     grants.push({ actions: [RDS_LOOKUPS_IAM.describeDBInstances], resources: [arns.rds('db', database.instanceIdentifier)] });
   }
@@ -201,10 +203,39 @@ function hostGrants(arns: ResourceArns, config: RunbookConfig, ssmActions: reado
   ];
 }
 
+type LambdaAliasTarget = Extract<RunbookConfig['target'], { kind: 'lambda-alias' }>;
+
+/** Reading the alias (the version it points to) and the function's versions: Preflight, and Deploy before it publishes. */
+function lambdaAliasReads(arns: ResourceArns, target: LambdaAliasTarget): TaskGrant[] {
+  return [
+    { actions: [LAMBDA_ALIAS_IAM.getAlias], resources: [arns.lambdaFunction(target.functionName, target.alias)] },
+    {
+      actions: [LAMBDA_ALIAS_IAM.getFunctionConfiguration],
+      resources: [arns.lambdaFunction(target.functionName), arns.lambdaFunction(target.functionName, '*')],
+      wildcardReason: `version numbers of ${target.functionName} are assigned when a version is published`,
+    },
+  ];
+}
+
+/** Publishing a version of the one function and moving its one alias; reading the code from where the configuration says. */
+function lambdaAliasGrants(arns: ResourceArns, target: LambdaAliasTarget): TaskGrant[] {
+  const fn = arns.lambdaFunction(target.functionName);
+  return [
+    ...lambdaAliasReads(arns, target),
+    { actions: [LAMBDA_ALIAS_IAM.updateFunctionCode, LAMBDA_ALIAS_IAM.publishVersion], resources: [fn] },
+    { actions: [LAMBDA_ALIAS_IAM.updateAlias], resources: [arns.lambdaFunction(target.functionName, target.alias)] },
+    ...(target.codeBucket !== undefined
+      ? [{ actions: [LAMBDA_ALIAS_IAM.readCode], resources: [arns.s3Objects(target.codeBucket)], wildcardReason: `packages are any object of ${target.codeBucket}, one per release` }]
+      : []),
+    ...(target.imageRepository !== undefined ? [{ actions: [LAMBDA_ALIAS_IAM.pullImage, LAMBDA_ALIAS_IAM.pullImageLayers], resources: [arns.ecrRepository(target.imageRepository)] }] : []),
+  ];
+}
+
 function deployGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   const { target } = config;
   if (target.kind === 'hook') return [hookInvoke(target.functionArn)];
   if (target.kind === 'ssm-hosts') return hostGrants(arns, config, Object.values(SSM_HOSTS_IAM));
+  if (target.kind === 'lambda-alias') return lambdaAliasGrants(arns, target);
   if (target.kind !== 'ecs') return [];
   return [
     { actions: [ECS_DEPLOY_TARGET_IAM.describeServices, ECS_DEPLOY_TARGET_IAM.updateService], resources: [arns.ecsService(target.cluster, target.service)] },

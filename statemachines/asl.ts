@@ -53,7 +53,7 @@ function isPlaceholder(ref: Ref<unknown>): boolean {
 }
 
 /** A placeholder Ref as the definition holds it: `${RunbookConfig.bake.pollSeconds}`. */
-function placeholderText(ref: Ref<unknown>): string {
+export function placeholderText(ref: Ref<unknown>): string {
   return `\${${ref[PATH]}}`;
 }
 

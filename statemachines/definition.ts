@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RunbookError } from '../core/errors';
 import type { Json } from '../core/json';
+import { trafficPlan } from '../config/traffic';
 
 /** A placeholder's value cannot be written where the definition uses it. */
 export class PlaceholderTypeError extends RunbookError {}
@@ -122,8 +123,11 @@ export function substitute(definition: Json, values: Record<string, Json>): Json
 export function configSubstitutions(config: {
   executionTimeoutMinutes: number;
   database?: { restoreApproval: { timeoutMinutes: number } } | null;
+  target: Parameters<typeof trafficPlan>[0];
 }): Record<string, Json> {
   return {
+    // `$.traffic` before the first step (config/traffic.ts); null for targets that do not shift traffic.
+    TrafficPlan: trafficPlan(config.target) as Json,
     RunbookConfig: config as unknown as Json,
     ExecutionTimeoutSeconds: config.executionTimeoutMinutes * 60,
     // A static timeout: TimeoutSecondsPath would be read after Parameters in some engines.

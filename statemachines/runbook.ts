@@ -25,6 +25,7 @@ import type {
   SmokeReport,
   SnapshotRef,
   TaskError,
+  TrafficState,
   WatchResult,
   WatchStatus,
   WindowDecision,
@@ -50,6 +51,7 @@ import {
   pass,
   type Path,
   placeholder,
+  placeholderText,
   type Ref,
   root,
   settingName,
@@ -82,6 +84,8 @@ export interface ExecutionState {
   migrations: MigrationsState;
   smoke: SmokeReport;
   bake: BakeState;
+  /** A target shifting traffic in steps (lambda-alias): the plan, written at synth, then each step; null for every other. */
+  traffic: TrafficState | null;
   poll: { attempts: number };
   error: TaskError;
   rollback: DeployHandle;
@@ -110,6 +114,8 @@ const $ = root<ExecutionState>('$');
 const $$ = root<Context>('$$');
 /** The configuration, written into the definition at synth: `${RunbookConfig.target}`. */
 const settings = placeholder<RunbookConfig>('RunbookConfig');
+/** `$.traffic` before the first step: config/traffic.ts `trafficPlan`, null for targets without steps. */
+const trafficPlan = placeholder<TrafficState | null>('TrafficPlan');
 
 /** The configuration sections a Task reads, written into its Parameters at synth rather than carried in every state. */
 function sections<K extends keyof RunbookConfig>(...keys: K[]): { [P in K]: Path<RunbookConfig[P]> } {
@@ -170,6 +176,7 @@ const allSlots = {
   verify: $.verify,
   rollbackError: $.rollbackError,
   window: $.window,
+  traffic: $.traffic,
 };
 
 /** Every ReleaseLock* Task gives back the lease AcquireLock took, whatever the outcome. */
@@ -223,6 +230,26 @@ function poll<E>(
     .add(timedOut, verdict(o.timeout.zone, `${o.noun}TimedOut`, o.timeout.cause));
 }
 
+/** A bake's start: no evaluation yet (EvaluateAlarms counts the checks and stamps startedAt on its first call). */
+const FRESH_BAKE = { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null, analysis: [], reason: null };
+
+/** EvaluateAlarms and EvaluateStepAlarms: one evaluation of a bake `bakeChecks` evaluations long; unreadable alarms are retried, then roll back. */
+function evaluateBake(states: States, name: string, bakeChecks: Ref<number>, comment: string, next: string): void {
+  states.task(
+    name,
+    fn.evaluateAlarms,
+    { config: sections('alarms', 'analysis', 'bake', 'smokeTests'), baseline: $.preflight.baseline, bake: $.bake, bakeChecks, expectedVersion: $.deployment.version },
+    {
+      comment,
+      resultPath: '$.bake',
+      timeoutSeconds: 60,
+      retry: [{ ErrorEquals: ['AlarmStateUnavailableError'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
+      catch: [catchAll(AFTER_DEPLOY)],
+      next,
+    },
+  );
+}
+
 /** The runbook as ASL: what `statemachines/deployment.asl.json` holds. */
 export function runbookDefinition(): Record<string, Json> {
   const states = new States();
@@ -246,6 +273,7 @@ export function runbookDefinition(): Record<string, Json> {
         migrations: { started: false, status: 'not-run' },
         smoke: null,
         bake: null,
+        traffic: trafficPlan,
         poll: { attempts: 0 },
         error: null,
         rollback: null,
@@ -414,8 +442,8 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'MigrationsConfigured',
       choice({
-        comment: 'Without migrations: straight to the smoke tests.',
-        rules: [when(is.null($.config.migrations), 'SmokeTest')],
+        comment: 'Without migrations: straight to the smoke tests (or the first traffic step).',
+        rules: [when(is.null($.config.migrations), 'TrafficShifting')],
         otherwise: 'MarkMigrationsStarted',
       }),
     )
@@ -447,11 +475,82 @@ export function runbookDefinition(): Record<string, Json> {
     interval: settings.polling.migrations.intervalSeconds,
     maxAttempts: settings.polling.migrations.maxAttempts,
     until: is.stringEquals($.migrations.status, 'succeeded'),
-    then: 'SmokeTest',
+    then: 'TrafficShifting',
     timeout: { zone: AFTER_DEPLOY, cause: format('Migrations did not finish after {} checks', $.poll.attempts) },
   });
 
   states
+    .add(
+      'TrafficShifting',
+      choice({
+        comment: 'A target that shifts traffic in steps (a Lambda alias) goes through its steps first; every other is fully deployed already.',
+        rules: [when(is.null($.traffic), 'SmokeTest')],
+        otherwise: 'StartTrafficSteps',
+      }),
+    )
+    .add(
+      'StartTrafficSteps',
+      pass({
+        comment: 'The traffic plan (target.traffic, written in at synth): no step given yet.',
+        result: placeholderText(trafficPlan),
+        resultPath: '$.traffic',
+        next: 'ShiftTraffic',
+      }),
+    )
+    .task(
+      'ShiftTraffic',
+      fn.deployTarget,
+      { operation: 'shift', config: sections('target', 'bake'), handle: $.release, rollbackTo: $.rollbackTo, traffic: $.traffic },
+      {
+        comment: 'The next traffic step: the new version gets its weight (the last step: all of it).',
+        resultPath: '$.traffic',
+        timeoutSeconds: 60,
+        catch: [catchAll(AFTER_DEPLOY)],
+        next: 'TrafficStepsGiven',
+      },
+    )
+    .add(
+      'TrafficStepsGiven',
+      choice({
+        comment: 'Once the last step (100 %) is given, the release is smoke-tested and baked as any other; before that, each step is smoke-tested and baked for its minutes.',
+        rules: [when(is.atLeast($.traffic.given, $.traffic.total), 'SmokeTest')],
+        otherwise: 'SmokeTestStep',
+      }),
+    )
+    .task(
+      'SmokeTestStep',
+      fn.smokeTest,
+      { phase: 'deploy', config: sections('smokeTests'), expectedVersion: $.deployment.version },
+      { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'StepSmokeTestsPassed' },
+    )
+    .add(
+      'StepSmokeTestsPassed',
+      choice({
+        comment: 'A failed smoke check at any weight rolls the release back.',
+        rules: [when(is.booleanEquals($.smoke.passed, true), 'StartStepBake')],
+        otherwise: 'SmokeTestsFailed',
+      }),
+    )
+    .add(
+      'StartStepBake',
+      pass({
+        comment: "The step's bake: alarms and analysis metrics every bake.pollSeconds for the step's minutes ($.traffic.bakeChecks evaluations).",
+        result: FRESH_BAKE,
+        resultPath: '$.bake',
+        next: 'WaitDuringStep',
+      }),
+    )
+    .add('WaitDuringStep', wait(settings.bake.pollSeconds, 'EvaluateStepAlarms', 'bake.pollSeconds before each evaluation of the step.'));
+  evaluateBake(states, 'EvaluateStepAlarms', $.traffic.bakeChecks, 'As EvaluateAlarms, while part of the traffic is on the new version.', 'StepBakeVerdict');
+  states
+    .add(
+      'StepBakeVerdict',
+      choice({
+        comment: 'A new alarm or a failed metric rolls back at once; after the step\'s evaluations the next step is given.',
+        rules: [when(is.stringEquals($.bake.decision, 'regressed'), 'AlarmFired'), when(is.atLeast($.bake.checks, $.traffic.bakeChecks), 'ShiftTraffic')],
+        otherwise: 'WaitDuringStep',
+      }),
+    )
     .task(
       'SmokeTest',
       fn.smokeTest,
@@ -474,7 +573,7 @@ export function runbookDefinition(): Record<string, Json> {
       pass({
         comment:
           'The bake: alarms are evaluated every bake.pollSeconds for bake.durationSeconds. EvaluateAlarms counts the checks and stamps startedAt on its first call.',
-        result: { checks: 0, startedAt: null, decision: 'healthy', firing: [], newlyFiring: [], firingAtBaseline: [], lastCheckedAt: null, analysis: [], reason: null },
+        result: FRESH_BAKE,
         resultPath: '$.bake',
         next: 'WaitDuringBake',
       }),
@@ -486,26 +585,15 @@ export function runbookDefinition(): Record<string, Json> {
         'EvaluateAlarms',
         'bake.pollSeconds before each evaluation, the first too: the new version serves traffic before it is judged.',
       ),
-    )
-    .task(
-      'EvaluateAlarms',
-      fn.evaluateAlarms,
-      {
-        config: sections('alarms', 'analysis', 'bake', 'smokeTests'),
-        baseline: $.preflight.baseline,
-        bake: $.bake,
-        bakeChecks: $.deployment.bakeChecks,
-        expectedVersion: $.deployment.version,
-      },
-      {
-        comment: 'Only alarms that were not firing at the baseline roll back, and analysis metrics failing their conditions at a checkpoint; unreadable alarm states fail closed.',
-        resultPath: '$.bake',
-        timeoutSeconds: 60,
-        retry: [{ ErrorEquals: ['AlarmStateUnavailableError'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
-        catch: [catchAll(AFTER_DEPLOY)],
-        next: 'BakeVerdict',
-      },
-    )
+    );
+  evaluateBake(
+    states,
+    'EvaluateAlarms',
+    $.deployment.bakeChecks,
+    'Only alarms that were not firing at the baseline roll back, and analysis metrics failing their conditions at a checkpoint; unreadable alarm states fail closed.',
+    'BakeVerdict',
+  );
+  states
     .add(
       'BakeVerdict',
       choice({

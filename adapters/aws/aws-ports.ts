@@ -30,6 +30,7 @@ import { CloudWatchAlarmSource } from './cloudwatch-alarms';
 import { EcsDeployTarget } from './ecs-deploy-target';
 import { EcsMigrator } from './ecs-migrator';
 import { HookDeployTarget } from './hook-deploy-target';
+import { LambdaAliasDeployTarget } from './lambda-alias-deploy-target';
 import { HookMigrator } from './hook-migrator';
 import { AuroraClusterBackups, RdsInstanceBackups } from './rds-backups';
 import { RdsInstanceRestorer } from './rds-restorer';
@@ -70,6 +71,7 @@ const TARGETS: Factories<'target', TargetConfig, TargetClients & HostClients, De
     const fleet = new SsmHostFleet(clients.ssm, target, () => instancesTagged(clients.ec2, target.tags), `running instances tagged ${describeTags(target.tags)}`);
     return new RollingHostsTarget(fleet, { kind: 'ssm-hosts', maxConcurrency: target.maxConcurrency, maxErrors: target.maxErrors }, systemClock);
   },
+  'lambda-alias': (target, clients) => new LambdaAliasDeployTarget(clients.lambda, target),
 };
 
 /** The deploy target (the deploy-target and preflight functions). */

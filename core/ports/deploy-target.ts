@@ -17,4 +17,9 @@ export interface DeployTarget {
   rollback(to: DeployedVersion, from: DeployHandle | null): Promise<DeployHandle>;
   /** `completed` or `in-progress`; throws DeploymentFailedError when the rollout failed. */
   status(handle: DeployHandle): Promise<DeployStatus>;
+  /**
+   * Targets that shift traffic in steps (lambda-alias): gives `release` this share of the traffic, the rest staying on
+   * `from`; at 100 `release` takes it all. Returns what was set, in words, for the report.
+   */
+  shift?(release: DeployHandle, from: DeployedVersion, percent: number): Promise<string>;
 }

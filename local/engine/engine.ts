@@ -62,7 +62,7 @@ export interface ExecutionResult {
 
 export interface RunOptions {
   /** The parsed configuration (defaults filled): it replaces `${RunbookConfig}` as on AWS. */
-  readonly config: { executionTimeoutMinutes: number } & Record<string, unknown>;
+  readonly config: { executionTimeoutMinutes: number; target: { kind: string } } & Record<string, unknown>;
   readonly input: Json;
   readonly handler: TaskHandler;
   readonly executionName?: string;

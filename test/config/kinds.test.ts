@@ -21,7 +21,7 @@ describe('the table of kinds', () => {
 
   it('says where a kind runs and what to use instead, naming the field and the value', () => {
     expect(wrongPlace('target', 'process', 'aws')).toBe(
-      `target.kind: 'process' (a local process) runs only in a local rehearsal (deploy-runbook rehearse); on AWS use 'ecs' or 'hook' or 'ssm-hosts' (got "process")`,
+      `target.kind: 'process' (a local process) runs only in a local rehearsal (deploy-runbook rehearse); on AWS use 'ecs' or 'hook' or 'ssm-hosts' or 'lambda-alias' (got "process")`,
     );
     expect(wrongPlace('database', 'rds-instance', 'local')).toBe(
       `database.kind: 'rds-instance' (an RDS instance) runs only on AWS; in a local rehearsal (deploy-runbook rehearse) use 'postgres', or leave it out (got "rds-instance")`,

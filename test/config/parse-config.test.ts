@@ -234,7 +234,7 @@ describe('parseConfig: required fields', () => {
   const REQUIRED: [string, (c: Draft) => void, string][] = [
     ['name', (c) => delete c.name, 'name: required (expected string)'],
     ['target', (c) => delete c.target, 'target: required (expected object)'],
-    ['target.kind', (c) => delete c.target.kind, "target.kind: required (one of 'ecs', 'hook', 'ssm-hosts', 'command', 'process', 'hosts')"],
+    ['target.kind', (c) => delete c.target.kind, "target.kind: required (one of 'ecs', 'hook', 'ssm-hosts', 'lambda-alias', 'command', 'process', 'hosts')"],
     ['target.cluster', (c) => delete c.target.cluster, 'target.cluster: required (expected string)'],
     ['target.passRoleArns', (c) => delete c.target.passRoleArns, 'target.passRoleArns: required (expected array)'],
     ['database.kind', (c) => delete c.database.kind, "database.kind: required (one of 'rds-instance', 'aurora-cluster', 'postgres')"],
@@ -257,7 +257,7 @@ describe('parseConfig: required fields', () => {
   });
 
   it('fails when a kind is not one of the known kinds, listing them and the value', () => {
-    expect(problemsOf(exampleWith((c) => (c.target.kind = 'kubernetes')))).toEqual(["target.kind: must be one of 'ecs', 'hook', 'ssm-hosts', 'command', 'process', 'hosts' (got \"kubernetes\")"]);
+    expect(problemsOf(exampleWith((c) => (c.target.kind = 'kubernetes')))).toEqual(["target.kind: must be one of 'ecs', 'hook', 'ssm-hosts', 'lambda-alias', 'command', 'process', 'hosts' (got \"kubernetes\")"]);
   });
 
   it('fails when smokeTests.checks is empty', () => {

@@ -42,6 +42,20 @@ export const auroraInput: RunbookConfigInput = {
   database: { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod', kmsKeyArn: KMS_KEY_ARN, restorePolicy: 'always', restoreApproval: { required: true } },
 };
 
+/** A zip-packaged Lambda behind an alias, shifted in CodeDeploy's canary steps; no database, no migrations. */
+export const lambdaAliasInput: RunbookConfigInput = {
+  ...exampleInput,
+  target: { kind: 'lambda-alias', functionName: 'shop-fn', alias: 'live', codeBucket: 'shop-artifacts', traffic: 'Canary10Percent5Minutes' },
+  database: null,
+  migrations: null,
+};
+
+/** The same function packaged as container images. */
+export const lambdaImageInput: RunbookConfigInput = {
+  ...lambdaAliasInput,
+  target: { kind: 'lambda-alias', functionName: 'shop-fn', alias: 'live', imageRepository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-fn' },
+};
+
 export const APS_WORKSPACE_URL = 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-6f1c2a34-9b7d-4e21-8c55-0d3e2f1a7b90';
 
 /** The example judged by analysis metrics from every AWS provider: CloudWatch metric math, Logs Insights, Prometheus (SigV4 and a header secret). */

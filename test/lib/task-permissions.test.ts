@@ -18,6 +18,8 @@ import {
   hookInput,
   hostsInput,
   KMS_KEY_ARN,
+  lambdaAliasInput,
+  lambdaImageInput,
   MIGRATE_HOOK_ARN,
   resources,
   roleStatements,
@@ -61,6 +63,7 @@ describe('IAM of the whole template', () => {
     ['hook', hookInput],
     ['aurora', auroraInput],
     ['bare', bareInput],
+    ['lambda-alias', lambdaAliasInput],
   ];
 
   it.each(variants)('has no wildcard action in any Allow statement (%s)', (_name, input) => {
@@ -288,6 +291,28 @@ describe('analysis metrics', () => {
 });
 
 describe('task function permissions (variants)', () => {
+  it('lets a lambda-alias target publish versions of its one function and move its one alias, reading code only where configured', () => {
+    const s = synth({ config: lambdaAliasInput });
+    const fn = arn('lambda', 'function:shop-fn');
+    const reads = [allow(['lambda:GetAlias'], [arn('lambda', 'function:shop-fn:live')]), allow(['lambda:GetFunctionConfiguration'], [fn, arn('lambda', 'function:shop-fn:*')])];
+    expect(taskStatements(s, 'deploy-target')).toEqual([
+      ...reads,
+      allow(['lambda:UpdateFunctionCode', 'lambda:PublishVersion'], [fn]),
+      allow(['lambda:UpdateAlias'], [arn('lambda', 'function:shop-fn:live')]),
+      allow(['s3:GetObject'], ['arn:<AWS::Partition>:s3:::shop-artifacts/*']),
+    ]);
+    expect(taskStatements(s, 'preflight').slice(0, 2)).toEqual(reads);
+    const actions = FOLDERS.flatMap((folder) => taskStatements(s, folder).flatMap((st) => st.Action));
+    expect(actions.filter((a) => a.startsWith('ecs:') || a === 'iam:PassRole' || a === 'lambda:InvokeFunction')).toEqual([]);
+  });
+
+  it('lets an image-packaged lambda-alias target pull only from its repository', () => {
+    const s = synth({ config: lambdaImageInput });
+    expect(taskStatements(s, 'deploy-target').at(-1)).toEqual(
+      allow(['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], ['arn:<AWS::Partition>:ecr:eu-west-1:123456789012:repository/shop-fn']),
+    );
+  });
+
   it('invokes the hook instead of touching ECS when the target and migrations are hooks', () => {
     const s = synth({ config: hookInput });
     expect(taskStatements(s, 'deploy-target')).toEqual([allow(['lambda:InvokeFunction'], [HOOK_ARN])]);

@@ -4,7 +4,7 @@ import { validateInput, type ValidateInputDeps, ValidateInputEvent } from '../..
 import type { TaskCall } from '../../local/engine/engine';
 import type { Json } from '../../statemachines/definition';
 import { alarmsIn } from '../support/builders';
-import { alarmInput, deployInput, ending, happyPath, NEW_IMAGE, REPOSITORY, runScripted, type Script, testConfig } from './harness';
+import { alarmInput, deployInput, ending, happyPath, lambdaAliasConfig, NEW_IMAGE, REPOSITORY, runScripted, type Script, testConfig } from './harness';
 
 const CLOCK = { now: () => new Date('2025-03-04T10:00:00.000Z') };
 
@@ -178,5 +178,30 @@ describe('bad execution input for an ssm-hosts target, whose commands run on the
     expect(cause.errorMessage).toContain(field);
     expect(cause.errorMessage).toContain(value);
     expect(run.states).toEqual(['ValidateInput']);
+  });
+});
+
+describe('the code of a lambda-alias release through the real ValidateInput', () => {
+  const lambda = (image: string | undefined, version = 'v1.5.0'): Json => ({ version, ...(image === undefined ? {} : { image }) });
+
+  it.each([
+    ['no package', lambda(undefined), 'image: a lambda-alias target with codeBucket needs the package as s3://shop-artifacts/<key> (got nothing)'],
+    ['a package of another bucket', lambda('s3://elsewhere/v1.5.0/function.zip'), '(got "s3://elsewhere/v1.5.0/function.zip")'],
+    ['an image for a zip function', lambda('123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-fn:v1.5.0'), 'image: a lambda-alias target with codeBucket'],
+    ['a key that does not name the version', lambda('s3://shop-artifacts/latest/function.zip'), 'image: the key must name the version v1.5.0'],
+    ['a key naming a longer version', lambda('s3://shop-artifacts/v1.5.01/function.zip'), 'image: the key must name the version v1.5.0'],
+  ])('fails for %s: InvalidInput naming the field and value', async (_name, input, message) => {
+    const run = await runScripted({ config: lambdaAliasConfig(), input, tasks: { ValidateInput: realValidateInput } });
+
+    expect(ending(run)).toMatchObject({ terminal: 'InvalidInput' });
+    expect(JSON.parse(run.cause ?? 'null').errorMessage).toContain(message);
+    expect(run.states).toEqual(['ValidateInput']);
+  });
+
+  it.each(['s3://shop-artifacts/v1.5.0/function.zip', 's3://shop-artifacts/builds/shop-fn-v1.5.0.zip'])('lets %s through', async (image) => {
+    const run = await runScripted({ config: lambdaAliasConfig(), input: lambda(image), tasks: { ValidateInput: realValidateInput } });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.log.event('Deploy')).toMatchObject({ deployment: { version: 'v1.5.0', image } });
   });
 });

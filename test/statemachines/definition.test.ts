@@ -154,7 +154,7 @@ describe('configSubstitutions', () => {
     const config = parseConfig(exampleDraft());
     const values = configSubstitutions(config);
 
-    expect(values).toEqual({ RunbookConfig: config, ExecutionTimeoutSeconds: 21_600, RestoreApprovalTimeoutSeconds: 3600 });
+    expect(values).toEqual({ TrafficPlan: null, RunbookConfig: config, ExecutionTimeoutSeconds: 21_600, RestoreApprovalTimeoutSeconds: 3600 });
     expect(values.RunbookConfig).toBe(config);
   });
 

@@ -15,6 +15,7 @@ import {
   RestoreState,
   SmokeReport,
   SnapshotRef,
+  TrafficState,
   WatchResult,
   WatchStatus,
   WindowDecision,
@@ -28,6 +29,8 @@ import {
   defaultWith,
   deployInput,
   failure,
+  lambdaAliasConfig,
+  lambdaInput,
   runScripted,
   sequence,
   testConfig,
@@ -48,6 +51,9 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   StartMigrations: MigrationsState,
   CheckMigrations: MigrationsState,
   SmokeTest: SmokeReport,
+  ShiftTraffic: TrafficState,
+  SmokeTestStep: SmokeReport,
+  EvaluateStepAlarms: BakeState,
   EvaluateAlarms: BakeState,
   RecordRelease: Outcome,
   RecordAbort: Outcome,
@@ -82,6 +88,7 @@ describe('the scripted harness', () => {
       runScripted({ config: testConfig(), input: alarmInput(), tasks: { CheckRollbackWindow: defaultWith({ decision: 'no-release', patch: null }) } }),
       runScripted({ config: approval, input: deployInput(), tasks: { CheckMigrations: failure('MigrationFailedError', 'exit 1') } }),
       runScripted({ config: watchConfig(), input: watchInput() }),
+      runScripted({ config: lambdaAliasConfig(), input: lambdaInput() }),
     ]);
 
     const calls = runs.flatMap((run) => run.log.calls);

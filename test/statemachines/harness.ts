@@ -19,6 +19,7 @@ import {
   type SnapshotRef,
   type ReleaseRecord,
   type TaskError,
+  type TrafficState,
   type WatchResult,
   type WatchStatus,
   type WindowDecision,
@@ -54,6 +55,11 @@ export function deployInput(): Json {
   return { version: NEW_VERSION, image: NEW_IMAGE, requestedBy: 'github-actions', reason: 'release 1.5.0' };
 }
 
+/** The execution input CI sends for a zip package of the release, to a lambda-alias target. */
+export function lambdaInput(): Json {
+  return { version: NEW_VERSION, image: `s3://shop-artifacts/${NEW_VERSION}/function.zip`, requestedBy: 'github-actions' };
+}
+
 /** The execution input the EventBridge rule sends when one of the target's alarms enters ALARM. */
 export function alarmInput(name = 'shop-api-5xx-rate'): Json {
   return { action: 'rollback', alarm: { name, reason: 'Threshold Crossed: 1 datapoint [4.2] > 1.0', time: NOW } };
@@ -80,6 +86,15 @@ export function watchConfig(): RunbookConfig {
  */
 export function testConfig(changes: Record<string, unknown> = {}): RunbookConfig {
   return parseConfig({ ...structuredClone(exampleConfig), bake: { durationSeconds: 180, pollSeconds: 60 }, ...changes }, 'test configuration');
+}
+
+/** A Lambda alias target shifting traffic in `traffic` steps (no database, no migrations). */
+export function lambdaAliasConfig(traffic: unknown = { steps: [{ percent: 10, minutes: 2 }, { percent: 50, minutes: 1 }, { percent: 100 }] }): RunbookConfig {
+  return testConfig({
+    target: { kind: 'lambda-alias', functionName: 'shop-fn', alias: 'live', codeBucket: 'shop-artifacts', traffic },
+    database: null,
+    migrations: null,
+  });
 }
 
 /** The example's database section with some fields replaced. */
@@ -282,6 +297,13 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   }),
   CheckMigrations: (e): MigrationsState => ({ ...e.migrations, status: 'succeeded', finishedAt: NOW, detail: 'exit code 0' }),
   SmokeTest: (e): SmokeReport => smokeReport('deploy', e.expectedVersion),
+  ShiftTraffic: (e): TrafficState => {
+    const step = e.traffic.steps[e.traffic.given];
+    const bakeChecks = step.seconds === null ? BAKE_CHECKS : Math.ceil(step.seconds / 60);
+    return { ...e.traffic, given: e.traffic.given + 1, percent: step.percent, bakeChecks, history: [...e.traffic.history, { percent: step.percent, at: NOW, detail: `${step.percent} %` }] };
+  },
+  SmokeTestStep: (e): SmokeReport => smokeReport('deploy', e.expectedVersion),
+  EvaluateStepAlarms: (e): BakeState => ({ ...e.bake, checks: e.bake.checks + 1, startedAt: e.bake.startedAt ?? NOW, decision: 'healthy', lastCheckedAt: NOW }),
   EvaluateAlarms: (e): BakeState => ({
     ...e.bake,
     checks: e.bake.checks + 1,

@@ -13,7 +13,8 @@ import {
   placeholdersOf,
   substitute,
 } from '../../statemachines/definition';
-import { testConfig } from './harness';
+import { lambdaAliasConfig, testConfig } from './harness';
+import type { RunbookConfig } from '../../config/schema';
 
 type State = Record<string, any>;
 type Definition = { StartAt: string; States: Record<string, State> };
@@ -30,9 +31,12 @@ const APPROVAL_ACTIVITY = `\${${ACTIVITY_PLACEHOLDER}}`;
 const LAMBDA_MAX_SECONDS = 900;
 
 /** The definition with the configuration's values filled in, the function ARN placeholders left as they are. */
-function definition(): Definition {
-  return substitute(loadDefinition(), configSubstitutions(config)) as unknown as Definition;
+function definition(filledWith: RunbookConfig = config): Definition {
+  return substitute(loadDefinition(), configSubstitutions(filledWith)) as unknown as Definition;
 }
+
+/** A configuration that shifts traffic in steps: its plan fills the traffic loop's entry. */
+const stepped = lambdaAliasConfig();
 
 function filled(): Json {
   const arns = Object.fromEntries(
@@ -173,7 +177,7 @@ function loopProblems(def: Definition): string[] {
   for (const [name, s] of Object.entries(def.States)) {
     if (s.Type === 'Wait' && !found.some((loop) => loop.includes(name))) problems.push(`${name}: a Wait outside any loop`);
   }
-  const limits = { config, deployment: { bakeChecks: 3 } };
+  const limits = { config, deployment: { bakeChecks: 3 }, traffic: { total: 3, bakeChecks: 2 } };
   for (const loop of found) {
     const label = loop.join(' ↺ ');
     if (!loop.some((n) => def.States[n].Type === 'Wait')) problems.push(`${label}: loops without waiting`);
@@ -182,8 +186,8 @@ function loopProblems(def: Definition): string[] {
         .filter((rule) => !loop.includes(rule.Next) && (typeof rule.NumericGreaterThanEqualsPath === 'string' || typeof rule.NumericGreaterThanEquals === 'number'))
         .map((rule) => ({ counter: rule.Variable as string, limit: (rule.NumericGreaterThanEqualsPath ?? rule.NumericGreaterThanEquals) as string | number })),
     );
-    if (exits.length !== 1 || !['$.poll.attempts', '$.bake.checks'].includes(exits[0].counter)) {
-      problems.push(`${label}: no single counter exit ($.poll.attempts or $.bake.checks >= a limit)`);
+    if (exits.length !== 1 || !['$.poll.attempts', '$.bake.checks', '$.traffic.given'].includes(exits[0].counter)) {
+      problems.push(`${label}: no single counter exit ($.poll.attempts, $.bake.checks or $.traffic.given >= a limit)`);
       continue;
     }
     const [{ counter, limit }] = exits;
@@ -280,7 +284,7 @@ describe('the runbook definition', () => {
   });
 
   it('puts every Wait in a loop that exits on a counter it increments and its entry resets', () => {
-    const def = definition();
+    const def = definition(stepped);
     expect(loopProblems(def)).toEqual([]);
     expect(loops(def).length).toBe(Object.values(def.States).filter((s) => s.Type === 'Wait').length);
   });
@@ -314,7 +318,7 @@ describe('the runbook definition', () => {
 /** The checks above, run on broken copies of the definition: each must name the fault. */
 describe('the structure checks', () => {
   const broken = (change: (def: Definition) => void): Definition => {
-    const def = definition();
+    const def = definition(stepped);
     change(def);
     return def;
   };
@@ -368,7 +372,7 @@ describe('the structure checks', () => {
 
   it('fails when a polling loop has no counter exit', () => {
     const def = broken((d) => d.States.SnapshotReady.Choices.pop());
-    expect(loopProblems(def)).toEqual(['WaitForSnapshot ↺ SnapshotReady ↺ CountSnapshotPoll ↺ CheckSnapshot: no single counter exit ($.poll.attempts or $.bake.checks >= a limit)']);
+    expect(loopProblems(def)).toEqual(['WaitForSnapshot ↺ SnapshotReady ↺ CountSnapshotPoll ↺ CheckSnapshot: no single counter exit ($.poll.attempts, $.bake.checks or $.traffic.given >= a limit)']);
   });
 
   it('fails when a loop is entered without resetting its counter or never counts', () => {

@@ -22,7 +22,9 @@ import {
   failure,
   happyPath,
   happyPathThrough,
+  lambdaAliasConfig,
   lambdaCause,
+  lambdaInput,
   RESTORE_CALLS,
   ROLLBACK_FAILED_TAIL,
   rollbackTail,
@@ -132,6 +134,9 @@ function harmless(state: string, error: Error, run: Omit<Case, 'state' | 'error'
   return { state, error, ...run };
 }
 
+/** The Task states of `lambdaAliasConfig()` up to the first EvaluateStepAlarms. */
+const LAMBDA_STEPS = ['ValidateInput', 'AcquireLock', 'Preflight', 'Deploy', 'CheckDeployment', 'ShiftTraffic', 'SmokeTestStep', 'EvaluateStepAlarms'];
+
 const CASES: Case[] = [
   { state: 'ValidateInput', error: new InvalidInputError('version: required (expected string)'), status: 'FAILED', terminal: 'InvalidInput', cause: lambdaCause(new InvalidInputError('version: required (expected string)')), calls: ['ValidateInput'] },
   { state: 'ValidateInput', error: failure('Lambda.Unknown', 'Task timed out after 30.00 seconds'), status: 'FAILED', terminal: 'ValidationUnavailable', cause: lambdaCause(failure('Lambda.Unknown', 'Task timed out after 30.00 seconds')), calls: ['ValidateInput', 'ValidateInput', 'ValidateInput', 'ValidateInput', 'ValidateInput', 'ValidateInput', 'ValidateInput'] },
@@ -201,6 +206,25 @@ const CASES: Case[] = [
   rolledBackAt('SmokeTest', failure('Error', 'smoke tests could not read secret shop/prod/smoke-user'), true),
   rolledBackAt('EvaluateAlarms', failure('Error', 'unexpected alarm source response'), true),
   rolledBackAt('RecordRelease', failure('PreconditionFailedError', 'conditional write to ledger/shop-api.json did not match (HTTP 412)'), true),
+  ...(
+    [
+      ['ShiftTraffic', new DeploymentFailedError('UpdateAlias refused: ResourceConflictException'), 6],
+      ['SmokeTestStep', failure('Error', 'smoke tests could not read secret shop/prod/smoke-user'), 7],
+      ['EvaluateStepAlarms', failure('Error', 'unexpected alarm source response'), 8],
+    ] as const
+  ).map(
+    ([state, error, through]): Case => ({
+      state,
+      error,
+      config: lambdaAliasConfig(),
+      input: lambdaInput(),
+      status: 'FAILED',
+      terminal: 'RolledBack',
+      cause: `rolled back to v1.4.2 after ${error.name}: ${error.message}`,
+      calls: [...LAMBDA_STEPS.slice(0, through), ...rollbackTail(false)],
+      check: leftRolledBack(state, error),
+    }),
+  ),
   rollbackFailedAt('RollbackApp', ROLLBACK_FAILS, [...happyPathThrough('SmokeTest'), 'RollbackApp']),
   rollbackFailedAt('CheckRollback', new DeploymentFailedError('rollback rollout FAILED: circuit breaker'), [...happyPathThrough('SmokeTest'), 'RollbackApp', 'CheckRollback']),
   rollbackFailedAt('AdvanceRestore', new RestoreFailedError('instance shop-prod-db is in state modifying'), [...happyPathThrough('SmokeTest'), 'RollbackApp', 'CheckRollback', 'AdvanceRestore']),

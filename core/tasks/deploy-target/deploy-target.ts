@@ -1,9 +1,10 @@
 import * as z from 'zod/mini';
+import { bakeChecks } from '../../../config/budgets';
 import type { RunbookConfig } from '../../../config/schema';
 import type { Clock } from '../../ports/clock';
 import type { DeployTarget } from '../../ports/deploy-target';
-import { InvalidInputError } from '../../errors';
-import { DeployedVersion, DeployHandle, DeployStatus, Deployment, judged } from '../../model';
+import { DeploymentFailedError, InvalidInputError } from '../../errors';
+import { DeployedVersion, DeployHandle, DeployStatus, Deployment, judged, TrafficState } from '../../model';
 
 /** The target's adapter is chosen from this. */
 const config = judged<Pick<RunbookConfig, 'target'>>();
@@ -19,6 +20,14 @@ export const DeployTargetEvent = z.discriminatedUnion('operation', [
     /** The deploy being undone; null when Deploy failed before it started one. */
     handle: z.nullable(DeployHandle),
   }),
+  z.object({
+    operation: z.literal('shift'),
+    /** The bake sizes the steps: each step's minutes in bake.pollSeconds evaluations, the last one the whole bake. */
+    config: judged<Pick<RunbookConfig, 'target' | 'bake'>>(),
+    handle: DeployHandle,
+    rollbackTo: DeployedVersion,
+    traffic: TrafficState,
+  }),
 ]);
 export type DeployTargetEvent = z.output<typeof DeployTargetEvent>;
 
@@ -26,7 +35,7 @@ export type DeployTargetEvent = z.output<typeof DeployTargetEvent>;
  * Starts the deployment, reports its progress, or redeploys the version that ran before. A failed rollout
  * surfaces as DeploymentFailedError from the target, which the state machine routes to the rollback.
  */
-export async function runDeployTarget(event: DeployTargetEvent, deps: { target: DeployTarget; clock: Clock }): Promise<DeployHandle | DeployStatus> {
+export async function runDeployTarget(event: DeployTargetEvent, deps: { target: DeployTarget; clock: Clock }): Promise<DeployHandle | DeployStatus | TrafficState> {
   switch (event.operation) {
     case 'deploy': {
       const { version, image, id, action } = event.deployment;
@@ -40,9 +49,28 @@ export async function runDeployTarget(event: DeployTargetEvent, deps: { target: 
     }
     case 'rollback':
       return deps.target.rollback(event.rollbackTo, event.handle);
+    case 'shift':
+      return shiftTraffic(event, deps);
   }
 }
 
+/** Gives the release the next traffic step: the weight is set, and the step's bake length is what the step's bake counts. */
+async function shiftTraffic(event: Extract<DeployTargetEvent, { operation: 'shift' }>, deps: { target: DeployTarget; clock: Clock }): Promise<TrafficState> {
+  const { traffic, handle, rollbackTo } = event;
+  const next = traffic.steps.at(traffic.given);
+  if (!next) throw new DeploymentFailedError(`traffic: all ${traffic.steps.length} step(s) were given already: there is no step ${traffic.given + 1}`);
+  if (!deps.target.shift) throw new DeploymentFailedError(`target.kind: "${event.config.target.kind}" cannot shift traffic in steps`);
+  const at = deps.clock.now().toISOString();
+  const detail = await deps.target.shift(handle, rollbackTo, next.percent);
+  const { pollSeconds } = event.config.bake;
+  return {
+    ...traffic,
+    given: traffic.given + 1,
+    percent: next.percent,
+    bakeChecks: next.seconds === null ? bakeChecks(event.config.bake) : Math.max(1, Math.ceil(next.seconds / pollSeconds)),
+    history: [...traffic.history, { percent: next.percent, at, detail }],
+  };
+}
 /** `4m 05s` between an ISO start and now; null when the start is unreadable or in the future. */
 export function elapsed(startedAt: string, now: Date): string | null {
   const ms = now.getTime() - Date.parse(startedAt);

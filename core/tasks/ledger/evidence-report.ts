@@ -90,6 +90,11 @@ export interface EvidenceReport {
   /** The analysis metrics as the bake last judged them, each with the key of its chart. */
   readonly analysis: { readonly reason: string | null; readonly metrics: readonly (MetricVerdict & { readonly chart: string })[] } | null;
   readonly rollback: { readonly to: VersionRef | null; readonly ref: string | null; readonly startedAt: string | null } | null;
+  /** A target shifting traffic in steps: the planned steps (seconds null: the bake) and each weight given, in order. */
+  readonly traffic: {
+    readonly steps: readonly { readonly percent: number; readonly seconds: number | null }[];
+    readonly shifts: readonly { readonly percent: number; readonly at: string; readonly detail: string }[];
+  } | null;
   readonly restore: {
     readonly summary: string;
     readonly decision: string | null;
@@ -212,6 +217,7 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
     rollback: rolledBack
       ? { to: slots.rollbackTo ? versionRef(slots.rollbackTo) : null, ref: rollback?.ref ?? null, startedAt: rollback?.startedAt ?? null }
       : null,
+    traffic: slots.traffic ? { steps: slots.traffic.steps, shifts: slots.traffic.history } : null,
     restore:
       restore || rolledBack
         ? {
@@ -444,6 +450,7 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNo
     lines.push('');
   }
   if (report.analysis) lines.push(...analysisSection(report.analysis));
+  if (report.traffic) lines.push('## Traffic steps', '', ...trafficLines(report.traffic, report.rollback), '');
   if (report.rollback) lines.push('## Rollback', '', `- Application rolled back to ${describeVersion(report.rollback.to)}${report.rollback.startedAt ? `, started ${report.rollback.startedAt}` : ''}`, '');
   if (report.restore) {
     lines.push('## Database restore', '', report.restore.summary, '');
@@ -466,4 +473,17 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNo
   }
   lines.push(`Generated ${report.generatedAt} by deploy-runbook.`, '');
   return lines.join('\n');
+}
+
+/** The planned steps, then each weight as it was given, and where a rollback left the traffic. */
+function trafficLines(traffic: NonNullable<EvidenceReport['traffic']>, rollback: EvidenceReport['rollback']): string[] {
+  const plan = traffic.steps.map((step) => `${step.percent} %${step.seconds === null ? ' for the bake' : ` for ${formatDuration(step.seconds)}`}`).join(', then ');
+  return [
+    `Planned: ${plan}.`,
+    '',
+    '| Time | New version | Set |',
+    '|---|---|---|',
+    ...traffic.shifts.map((shift) => `| ${shift.at} | ${shift.percent} % | ${cell(shift.detail)} |`),
+    ...(rollback ? [`| ${rollback.startedAt ?? '?'} | 0 % | rolled back: all traffic on version ${cell(rollback.ref ?? '?')}, additional weights cleared |`] : []),
+  ];
 }

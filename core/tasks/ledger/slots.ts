@@ -16,6 +16,7 @@ import {
   SmokeReport,
   SnapshotRef,
   TaskError,
+  TrafficState,
   WatchResult,
   WatchStatus,
   WindowDecision,
@@ -49,6 +50,8 @@ export const LedgerSlots = z.object({
   verify: z._default(z.nullable(SmokeReport), null),
   rollbackError: z._default(z.nullable(TaskError), null),
   window: z._default(z.nullable(WindowDecision), null),
+  /** A target shifting traffic in steps: every weight given, and when. */
+  traffic: z.optional(z.nullable(TrafficState)),
   /** The watch execution's slots: CheckWatch's answer and the checkpoint measured. */
   watch: z.optional(z.nullable(WatchStatus)),
   checkpoint: z.optional(z.nullable(WatchResult)),

@@ -62,7 +62,9 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
     if (config.target.kind === 'ssm-hosts' && !image && usesImage(config.target.deploy)) {
       problems.push('image: required: target.deploy uses {{image}}');
     }
-    if (image) problems.push(...versionOfImageProblems(version, image));
+    if (config.target.kind === 'lambda-alias') {
+      problems.push(...lambdaCodeProblems(config.target, version, image));
+    } else if (image) problems.push(...versionOfImageProblems(version, image));
   } else if (request.action === 'watch') {
     if (!config.analysis.watch) {
       problems.push('action: "watch" needs analysis.watch in the configuration: this runbook has no post-release watch (got "watch")');
@@ -117,6 +119,27 @@ async function firingAlarm(name: string, config: RunbookConfig, deps: ValidateIn
     return `alarm.name: "${name}" is in state ALARM${since}, longer than the ${rollbackWindowHours} h rollback window: it fired before any release the window covers`;
   }
   return alarm;
+}
+
+/**
+ * A lambda-alias target's code: an object of `target.codeBucket` whose key names the version (a path segment or
+ * part of the file name), or an image of `target.imageRepository` tagged with it.
+ */
+function lambdaCodeProblems(target: Extract<RunbookConfig['target'], { kind: 'lambda-alias' }>, version: string, image: string | null): string[] {
+  if (target.codeBucket !== undefined) {
+    const prefix = `s3://${target.codeBucket}/`;
+    if (!image?.startsWith(prefix) || image.length === prefix.length) {
+      return [`image: a lambda-alias target with codeBucket needs the package as ${prefix}<key> (got ${image === null ? 'nothing' : `"${image}"`})`];
+    }
+    const key = image.slice(prefix.length);
+    const named = new RegExp(`(^|[/_-])${version.replace(/[.+]/g, (c) => `\\${c}`)}([/_-]|\\.zip$|$)`).test(key);
+    return named ? [] : [`image: the key must name the version ${version} (such as ${prefix}${version}/function.zip), so that the version checked is the one deployed (got "${image}")`];
+  }
+  if (!image) return [`image: required for a lambda-alias target with imageRepository (${target.imageRepository})`];
+  if (target.imageRepository && !sameImageRepository(image, target.imageRepository)) {
+    return [`image: must come from ${target.imageRepository} (target.imageRepository) (got "${image}")`];
+  }
+  return versionOfImageProblems(version, image);
 }
 
 /**

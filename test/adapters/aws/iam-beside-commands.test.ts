@@ -6,7 +6,7 @@ import { Policy } from 'aws-cdk-lib/aws-iam';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { ReleasePlanRunner } from '../../../lib/release-plan';
 import { PROJECT_ROOT } from '../../../lib/runbook-function';
-import { analysisInput, auroraInput, exampleInput, hookInput, hostsInput, synth, taskStatements } from '../../lib/fixtures';
+import { analysisInput, auroraInput, exampleInput, hookInput, hostsInput, lambdaAliasInput, lambdaImageInput, synth, taskStatements } from '../../lib/fixtures';
 
 const ADAPTERS = join(PROJECT_ROOT, 'adapters', 'aws');
 
@@ -69,7 +69,7 @@ async function adapterFiles(): Promise<AdapterFile[]> {
 /** Every action the task functions' roles hold, over configurations that select every AWS adapter. */
 function grantedActions(): Set<string> {
   const granted = new Set<string>();
-  for (const config of [exampleInput, hookInput, hostsInput, auroraInput, analysisInput]) {
+  for (const config of [exampleInput, hookInput, hostsInput, auroraInput, analysisInput, lambdaAliasInput, lambdaImageInput]) {
     const synthesized = synth({ config });
     for (const folder of Object.keys(synthesized.stack.runbook.functions)) {
       for (const statement of taskStatements(synthesized, folder)) for (const action of statement.Action) granted.add(action);

@@ -113,3 +113,36 @@ describe('elapsed', () => {
     expect(elapsed('2025-06-01T11:00:00.000Z', fixedClock.now())).toBeNull();
   });
 });
+
+describe('runDeployTarget: shift', () => {
+  const plan = { steps: [{ percent: 10, seconds: 300 }, { percent: 100, seconds: null }], given: 0, total: 2, percent: 0, bakeChecks: 1, history: [] };
+  const shiftEvent = (traffic: typeof plan) =>
+    DeployTargetEvent.parse({ operation: 'shift', config: { target: config().target, bake: { durationSeconds: 600, pollSeconds: 60 } }, handle: newRelease, rollbackTo: previous, traffic });
+
+  class ShiftingTarget extends RecordingTarget {
+    async shift(release: DeployHandle, from: DeployedVersion, percent: number): Promise<string> {
+      this.calls.push(['shift', release.ref, from.ref, percent]);
+      return `${percent} % to ${release.ref}`;
+    }
+  }
+
+  it('gives the next step its weight, sized in bake evaluations, and records it', async () => {
+    const target = new ShiftingTarget();
+    const first = await runDeployTarget(shiftEvent(plan), { target, clock: fixedClock });
+
+    expect(first).toEqual({ ...plan, given: 1, percent: 10, bakeChecks: 5, history: [{ percent: 10, at: '2025-06-01T10:05:00.000Z', detail: `10 % to ${newRelease.ref}` }] });
+    const last = await runDeployTarget(shiftEvent(first as typeof plan), { target, clock: fixedClock });
+    expect(last).toMatchObject({ given: 2, percent: 100, bakeChecks: 10, history: [{ percent: 10 }, { percent: 100 }] });
+    expect(target.calls).toEqual([
+      ['shift', newRelease.ref, TD41, 10],
+      ['shift', newRelease.ref, TD41, 100],
+    ]);
+  });
+
+  it('fails past the last step, and for a target that cannot shift', async () => {
+    await expect(runDeployTarget(shiftEvent({ ...plan, given: 2 }), { target: new ShiftingTarget(), clock: fixedClock })).rejects.toThrow(
+      'traffic: all 2 step(s) were given already: there is no step 3',
+    );
+    await expect(runDeployTarget(shiftEvent(plan), { target: new RecordingTarget(), clock: fixedClock })).rejects.toThrow('target.kind: "ecs" cannot shift traffic in steps');
+  });
+});
