@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeStateMachineCommand, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, type GetExecutionHistoryCommandInput, type HistoryEvent, SFNClient, StartExecutionCommand, StateMachineDoesNotExist } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
-import { testIo } from './fixtures';
+import { sfnHistory, STARTED_AT, testIo } from './fixtures';
 
 const sfn = mockClient(SFNClient);
 const cloudFormation = mockClient(CloudFormationClient);
@@ -82,5 +82,59 @@ describe('deploy-runbook release --plan', () => {
     expect(await main(['release', '--plan', 'plan.json'], io)).toBe(64);
     expect(io.err()).toContain(message);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
+const PLAN_EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:DeployRunbook-ReleasePlans:shop-1';
+const child = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:DeployRunbook-shop-staging:${name}`;
+
+/** The plan's own history as Step Functions writes it: each child Task scheduled with its Parameters, then submitted with the child's ARN. */
+function planHistory(): HistoryEvent[] {
+  const events: HistoryEvent[] = [];
+  const add = (type: string, details: Partial<HistoryEvent> = {}) =>
+    events.push({ id: events.length + 1, previousEventId: events.length, timestamp: new Date(STARTED_AT + events.length * 1000), type: type as HistoryEvent['type'], ...details });
+  const childTask = (state: string, name: string, input: Record<string, unknown>, ended: 'TaskSucceeded' | 'TaskFailed') => {
+    add('TaskStateEntered', { stateEnteredEventDetails: { name: state, input: '{}' } });
+    add('TaskScheduled', { taskScheduledEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2', region: 'eu-west-1', parameters: JSON.stringify({ StateMachineArn: ARN('DeployRunbook-shop-staging'), Name: name, Input: input }) } });
+    add('TaskStarted', { taskStartedEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2' } });
+    add('TaskSubmitted', { taskSubmittedEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2', output: JSON.stringify({ ExecutionArn: child(name), StartDate: STARTED_AT }) } });
+    add(ended, ended === 'TaskSucceeded' ? { taskSucceededEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2', output: '{}' } } : { taskFailedEventDetails: { resourceType: 'states', resource: 'startExecution.sync:2', error: 'States.TaskFailed', cause: '{}' } });
+    add('TaskStateExited', { stateExitedEventDetails: { name: state, output: '{}' } });
+  };
+  const advance = (progress: unknown) => {
+    add('TaskStateEntered', { stateEnteredEventDetails: { name: 'Advance', input: '{}' } });
+    add('TaskStateExited', { stateExitedEventDetails: { name: 'Advance', output: JSON.stringify({ progress }) } });
+  };
+  add('ExecutionStarted', { executionStartedEventDetails: { input: '{}', roleArn: 'arn:aws:iam::123456789012:role/plan' } });
+  childTask('RunStage', 'shop-s1-staging', { version: 'v1.4.2' }, 'TaskSucceeded');
+  childTask('RollBackStage', 'shop-r1-staging', { action: 'rollback' }, 'TaskFailed');
+  advance({ stages: [{ name: 'staging', version: 'v1.4.2', status: 'rolled-back' }, { name: 'production', version: 'v1.4.2', status: 'rolled-back' }] });
+  add('FailStateEntered', { stateEnteredEventDetails: { name: 'RolledBack' } });
+  add('ExecutionFailed', { executionFailedEventDetails: { error: 'RolledBack', cause: 'Release plan shop: production failed; rolled back staging, production.' } });
+  return events;
+}
+
+describe('deploy-runbook release --plan --wait', () => {
+  it('follows the plan and each child it starts with nested progress, and exits 2 when the plan rolled back', async () => {
+    const histories: Record<string, HistoryEvent[]> = {
+      [PLAN_EXECUTION]: planHistory(),
+      [child('shop-s1-staging')]: sfnHistory([{ pass: 'LoadConfig' }, { task: 'ValidateInput' }, { task: 'Deploy' }, { succeed: 'DeploymentSucceeded' }]),
+      [child('shop-r1-staging')]: sfnHistory([{ pass: 'LoadConfig' }, { task: 'ValidateInput' }, { task: 'RollbackApp' }, { fail: 'RolledBack', error: 'RolledBack', cause: 'rolled back' }]),
+    };
+    sfn.on(GetExecutionHistoryCommand).callsFake((input: GetExecutionHistoryCommandInput) => ({ events: [...(histories[input.executionArn ?? ''] ?? [])].reverse() }));
+    const ended: Record<string, { status: string; error?: string; cause?: string }> = {
+      [PLAN_EXECUTION]: { status: 'FAILED', error: 'RolledBack', cause: 'Release plan shop: production failed; rolled back staging, production.' },
+      [child('shop-s1-staging')]: { status: 'SUCCEEDED' },
+      [child('shop-r1-staging')]: { status: 'FAILED', error: 'RolledBack' },
+    };
+    sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => ({ executionArn: input.executionArn, startDate: new Date(STARTED_AT), stopDate: new Date(STARTED_AT + 60_000), ...ended[input.executionArn] }));
+    const io = testIo({ cwd: planFile(PLAN), env: { AWS_REGION: 'eu-west-1' } });
+
+    expect(await main(['release', '--plan', 'plan.json', '--wait'], io)).toBe(2);
+    const out = io.out();
+    expect(out).toMatch(/▶ stage staging: deploy v1\.4\.2 \(shop-s1-staging\)\n {4}✔ ValidateInput \S+\n {4}✔ Deploy \S+\n {2}stage staging: ✔ succeeded\n/);
+    expect(out).toMatch(/↩ stage staging: rollback \(shop-r1-staging\)\n {4}✔ ValidateInput \S+\n {4}↩ rolling back\n {6}✔ RollbackApp \S+\n {2}stage staging: ✖ RolledBack\n/);
+    expect(out).toContain('↩ release plan rolled back after 1m00s: Release plan shop: production failed; rolled back staging, production.');
+    expect(out).toMatch(/ {2}production {3}v1\.4\.2 {2}rolled-back/);
   });
 });
