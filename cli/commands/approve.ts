@@ -7,6 +7,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { RunbookError } from '../../core/errors';
+import { PlanApprovalTask } from '../../core/plan-approval';
 import { APPROVAL_MISDIRECTED, RESTORE_REJECTED, RestoreApprovalTask } from '../../core/restore-approval';
 import { type CliIo } from '../io';
 import { arnRegion } from '../state-machine-arn';
@@ -80,11 +81,20 @@ export async function approve(options: ApproveOptions, io: CliIo): Promise<numbe
     const request = parseRequest(task.input);
     if (request?.execution === executionArn) {
       await answer(sfn, token, options.reject === true, by, comment);
-      io.stdout.write(
-        options.reject
-          ? `✖ restore rejected${by ? ` by ${by}` : ''}: execution ${name} rolls back without restoring the database\n`
-          : `✔ restore approved${by ? ` by ${by}` : ''}: execution ${name} restores the pre-deploy snapshot\n`,
-      );
+      const who = by ? ` by ${by}` : '';
+      if (request.kind === 'plan-approval') {
+        io.stdout.write(
+          options.reject
+            ? `✖ release plan ${request.plan} rejected${who} after stage ${request.stage}: execution ${name} rolls back the stages it deployed\n`
+            : `✔ release plan ${request.plan} approved${who}: execution ${name} goes on after stage ${request.stage}\n`,
+        );
+      } else {
+        io.stdout.write(
+          options.reject
+            ? `✖ restore rejected${who}: execution ${name} rolls back without restoring the database\n`
+            : `✔ restore approved${who}: execution ${name} restores the pre-deploy snapshot\n`,
+        );
+      }
       return 0;
     }
     // Another execution's request. Nobody decided on it: it is handed back as not approved (as after a timeout).
@@ -129,10 +139,14 @@ function approvalActivityOf(definition: string | undefined, name: string | undef
   return arns[0];
 }
 
-function parseRequest(input: string | undefined): RestoreApprovalTask | null {
+/** A restore approval of a runbook, or an approval gate of a release plan (core/plan-approval.ts). */
+function parseRequest(input: string | undefined): RestoreApprovalTask | PlanApprovalTask | null {
   try {
-    const parsed = RestoreApprovalTask.safeParse(JSON.parse(input ?? ''));
-    return parsed.success ? parsed.data : null;
+    const raw: unknown = JSON.parse(input ?? '');
+    const parsed = RestoreApprovalTask.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    const gate = PlanApprovalTask.safeParse(raw);
+    return gate.success ? gate.data : null;
   } catch {
     return null;
   }

@@ -11,7 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
-import { loadDefinition } from '../../statemachines/definition';
+import { loadDefinition, loadPlanDefinition } from '../../statemachines/definition';
 import { EXECUTION_ARN, runUsageError, testIo } from './fixtures';
 
 const sfn = mockClient(SFNClient);
@@ -63,6 +63,21 @@ describe('deploy-runbook approve', () => {
     expect(io.regions).toEqual(['eu-west-1']);
     expect(io.out()).toBe('✔ restore approved by alice: execution v1.4.2-20250102T030405Z restores the pre-deploy snapshot\n');
     expect(io.out() + io.err()).not.toContain(TOKEN);
+  });
+
+  it("answers a release plan's approval gate the same way, on the plan's activity", async () => {
+    const plan = 'arn:aws:states:eu-west-1:123456789012:execution:DeployRunbook-ReleasePlans:shop-20250102T030405Z';
+    const planActivity = 'arn:aws:states:eu-west-1:123456789012:activity:PlansPlanApproval5E6F';
+    sfn.on(DescribeExecutionCommand, { executionArn: plan }).resolves({ status: 'RUNNING' });
+    sfn.on(DescribeStateMachineForExecutionCommand, { executionArn: plan }).resolves({ definition: JSON.stringify(loadPlanDefinition()).replaceAll('${PlanApprovalActivityArn}', planActivity) });
+    sfn.on(GetActivityTaskCommand).resolvesOnce({ taskToken: TOKEN, input: JSON.stringify({ kind: 'plan-approval', execution: plan, plan: 'shop', stage: 'staging', gate: { timeoutSeconds: 1800 } }) });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const io = testIo();
+
+    expect(await main(['approve', '--execution', plan, '--by', 'ana', '--comment', 'staging looks fine'], io)).toBe(0);
+    expect(sfn).toHaveReceivedCommandWith(GetActivityTaskCommand, { activityArn: planActivity });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: JSON.stringify({ approved: true, by: 'ana', comment: 'staging looks fine' }) });
+    expect(io.out()).toBe('✔ release plan shop approved by ana: execution shop-20250102T030405Z goes on after stage staging\n');
   });
 
   it('rejects with SendTaskFailure RestoreRejected on --reject, defaulting the approver to the CI actor', async () => {
