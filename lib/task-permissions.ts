@@ -208,7 +208,8 @@ type LambdaAliasTarget = Extract<RunbookConfig['target'], { kind: 'lambda-alias'
 /** Reading the alias (the version it points to) and the function's versions: Preflight, and Deploy before it publishes. */
 function lambdaAliasReads(arns: ResourceArns, target: LambdaAliasTarget): TaskGrant[] {
   return [
-    { actions: [LAMBDA_ALIAS_IAM.getAlias], resources: [arns.lambdaFunction(target.functionName, target.alias)] },
+    // Lambda authorises alias calls on the function's ARN (and policies commonly name the alias): both, of this function only.
+    { actions: [LAMBDA_ALIAS_IAM.getAlias], resources: [arns.lambdaFunction(target.functionName), arns.lambdaFunction(target.functionName, target.alias)] },
     {
       actions: [LAMBDA_ALIAS_IAM.getFunctionConfiguration],
       resources: [arns.lambdaFunction(target.functionName), arns.lambdaFunction(target.functionName, '*')],
@@ -223,7 +224,7 @@ function lambdaAliasGrants(arns: ResourceArns, target: LambdaAliasTarget): TaskG
   return [
     ...lambdaAliasReads(arns, target),
     { actions: [LAMBDA_ALIAS_IAM.updateFunctionCode, LAMBDA_ALIAS_IAM.publishVersion], resources: [fn] },
-    { actions: [LAMBDA_ALIAS_IAM.updateAlias], resources: [arns.lambdaFunction(target.functionName, target.alias)] },
+    { actions: [LAMBDA_ALIAS_IAM.updateAlias], resources: [fn, arns.lambdaFunction(target.functionName, target.alias)] },
     ...(target.codeBucket !== undefined
       ? [{ actions: [LAMBDA_ALIAS_IAM.readCode], resources: [arns.s3Objects(target.codeBucket)], wildcardReason: `packages are any object of ${target.codeBucket}, one per release` }]
       : []),

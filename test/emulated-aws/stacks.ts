@@ -134,6 +134,27 @@ function withAnalysis(config: RunbookConfigInput): RunbookConfigInput {
   };
 }
 
+/** The lambda-alias stack's function, its alias, and the bucket CI uploads its zip packages to. */
+export const FUNCTION_NAME = 'shop-fn';
+export const FUNCTION_ALIAS = 'live';
+export const CODE_BUCKET = 'shop-artifacts';
+
+/**
+ * A serverless team: the function behind an alias, 10 % for a quarter of a minute (three evaluations), then 100 %
+ * baked as configured. No database, no migrations; at 10 % most requests still reach v1, so the health check
+ * here does not compare the version.
+ */
+function lambdaConfig(): RunbookConfigInput {
+  const config = shopConfig('shop', null);
+  const [health, ...others] = config.smokeTests.checks;
+  return {
+    ...config,
+    target: { kind: 'lambda-alias', functionName: FUNCTION_NAME, alias: FUNCTION_ALIAS, codeBucket: CODE_BUCKET, traffic: { steps: [{ percent: 10, minutes: 0.25 }, { percent: 100 }] } },
+    migrations: null,
+    smokeTests: { ...config.smokeTests, checks: [{ ...health, expect: { json: [{ path: '$.status', equals: 'healthy' }] } }, ...others] },
+  };
+}
+
 /** The stacks the tier deploys, by name: each is one configuration a team could write. */
 export const TIER_STACKS = {
   /** ECS + RDS PostgreSQL instance; the database is restored when migrations ran, without approval. */
@@ -152,6 +173,8 @@ export const TIER_STACKS = {
    * other stacks' business, so a rollback here redeploys the app only.
    */
   analysis: withAnalysis(shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'never', restoreApproval: { required: false } })),
+  /** A Lambda function behind an alias, shifted in a canary step. */
+  lambda: lambdaConfig(),
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
 

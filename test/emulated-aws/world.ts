@@ -3,12 +3,28 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateSecurityGroupCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAliasCommand, CreateFunctionCommand, GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type AwsCredentials, clientConfig } from './deployed-stack';
-import { ALARMS, APP_HOST, APP_PORT, IMAGE_REPOSITORY, PASS_ROLES, SMOKE_SECRET, TIER_STACKS, type TierStackName, TOPIC_NAME } from './stacks';
+import {
+  ALARMS,
+  APP_HOST,
+  APP_PORT,
+  CODE_BUCKET,
+  FUNCTION_ALIAS,
+  FUNCTION_NAME,
+  IMAGE_REPOSITORY,
+  PASS_ROLES,
+  SMOKE_SECRET,
+  TIER_STACKS,
+  type TierStackName,
+  TOPIC_NAME,
+} from './stacks';
 
 /** How the fake app behaves while a version (image tag) serves. */
 export interface AppVersion {
@@ -33,7 +49,11 @@ export class FakeApp {
   private readonly tokens = new Set<string>();
   private readonly fired = new Set<string>();
   private server?: Server;
-  private clients?: { ecs: ECSClient; cloudwatch: CloudWatchClient };
+  private clients?: { ecs: ECSClient; cloudwatch: CloudWatchClient; lambda: LambdaClient };
+  /** The lambda-alias stack: the app answers as the alias routes (see `aliasVersion`). */
+  servesAlias = false;
+  private aliasRequests = 0;
+  private aliasWeights = '';
 
   async listen(): Promise<void> {
     this.server = createServer((request, response) => {
@@ -44,7 +64,12 @@ export class FakeApp {
 
   /** Reads the running version through `credentials` (the operator's) at `endpoint`. */
   connect(endpoint: string, credentials: AwsCredentials): void {
-    this.clients = { ecs: new ECSClient(clientConfig(endpoint, credentials)), cloudwatch: new CloudWatchClient(clientConfig(endpoint, credentials)) };
+    this.clients = {
+      ecs: new ECSClient(clientConfig(endpoint, credentials)),
+      cloudwatch: new CloudWatchClient(clientConfig(endpoint, credentials)),
+      lambda: new LambdaClient(clientConfig(endpoint, credentials)),
+    };
+    this.servesAlias = false;
     this.requests.length = 0;
     this.fired.clear();
     this.tokens.clear();
@@ -58,6 +83,7 @@ export class FakeApp {
   async servingVersion(): Promise<string> {
     const { ecs } = this.clients ?? {};
     if (!ecs) throw new Error('FakeApp.connect was not called');
+    if (this.servesAlias) return this.aliasVersion();
     const service = (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-prod', services: ['shop-api'] }))).services?.[0];
     const deployments = service?.deployments ?? [];
     const primary = deployments.find((d) => d.status === 'PRIMARY');
@@ -65,6 +91,23 @@ export class FakeApp {
     const { taskDefinition } = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: serving?.taskDefinition }));
     const image = taskDefinition?.containerDefinitions?.[0]?.image ?? '';
     return image.slice(image.lastIndexOf(':') + 1);
+  }
+
+  /**
+   * The release the alias routes this request to, named by its version's description: with an additional weight
+   * w, one request in round(1/w) goes to that version, the first one after the weights changed included (so a
+   * canary step is served by the new version at once).
+   */
+  private async aliasVersion(): Promise<string> {
+    const { lambda } = this.clients ?? {};
+    const alias = await lambda!.send(new GetAliasCommand({ FunctionName: FUNCTION_NAME, Name: FUNCTION_ALIAS }));
+    const weights = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {});
+    const key = JSON.stringify(weights);
+    if (key !== this.aliasWeights) [this.aliasWeights, this.aliasRequests] = [key, 0];
+    const [extra, weight] = weights[0] ?? [];
+    const routed = extra !== undefined && this.aliasRequests++ % Math.max(1, Math.round(1 / (weight ?? 1))) === 0 ? extra : alias.FunctionVersion;
+    const configuration = await lambda!.send(new GetFunctionConfigurationCommand({ FunctionName: FUNCTION_NAME, Qualifier: routed }));
+    return /^deploy-runbook (\S+) /.exec(configuration.Description ?? '')?.[1] ?? `version ${routed}`;
   }
 
   async close(): Promise<void> {
@@ -213,6 +256,10 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
 
   await new SecretsManagerClient(config).send(new CreateSecretCommand({ Name: SMOKE_SECRET, SecretString: JSON.stringify({ password: app.password }) }));
   app.connect(endpoint, credentials);
+  if (TIER_STACKS[stack].target.kind === 'lambda-alias') {
+    await createAliasedFunction(config);
+    app.servesAlias = true;
+  }
 
   const received: { subject?: string; message: string }[] = [];
   return {
@@ -229,4 +276,34 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
       }
     },
   };
+}
+
+/** The zip package CI uploads for a release (its bytes only matter to the code hash). */
+export const PACKAGE = (tag: string) => `s3://${CODE_BUCKET}/${tag}/function.zip`;
+
+/** The lambda-alias stack's function: v1 published as version 1 (described as the runbook describes its versions), the alias on it; v2's package uploaded. */
+async function createAliasedFunction(config: ReturnType<typeof clientConfig>): Promise<void> {
+  const s3 = new S3Client({ ...config, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: CODE_BUCKET }));
+  for (const tag of ['v1', 'v2']) {
+    await s3.send(new PutObjectCommand({ Bucket: CODE_BUCKET, Key: `${tag}/function.zip`, Body: `package of ${tag}` }));
+  }
+  const role = await new IAMClient(config).send(
+    new CreateRoleCommand({
+      RoleName: 'shop-fn',
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
+    }),
+  );
+  const lambda = new LambdaClient(config);
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: FUNCTION_NAME,
+      Runtime: 'nodejs20.x',
+      Handler: 'index.handler',
+      Role: role.Role?.Arn,
+      Code: { S3Bucket: CODE_BUCKET, S3Key: 'v1/function.zip' },
+    }),
+  );
+  const v1 = await lambda.send(new PublishVersionCommand({ FunctionName: FUNCTION_NAME, Description: 'deploy-runbook v1 initial' }));
+  await lambda.send(new CreateAliasCommand({ FunctionName: FUNCTION_NAME, Name: FUNCTION_ALIAS, FunctionVersion: v1.Version }));
 }

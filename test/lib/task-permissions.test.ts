@@ -294,11 +294,11 @@ describe('task function permissions (variants)', () => {
   it('lets a lambda-alias target publish versions of its one function and move its one alias, reading code only where configured', () => {
     const s = synth({ config: lambdaAliasInput });
     const fn = arn('lambda', 'function:shop-fn');
-    const reads = [allow(['lambda:GetAlias'], [arn('lambda', 'function:shop-fn:live')]), allow(['lambda:GetFunctionConfiguration'], [fn, arn('lambda', 'function:shop-fn:*')])];
+    const reads = [allow(['lambda:GetAlias'], [fn, arn('lambda', 'function:shop-fn:live')]), allow(['lambda:GetFunctionConfiguration'], [fn, arn('lambda', 'function:shop-fn:*')])];
     expect(taskStatements(s, 'deploy-target')).toEqual([
       ...reads,
       allow(['lambda:UpdateFunctionCode', 'lambda:PublishVersion'], [fn]),
-      allow(['lambda:UpdateAlias'], [arn('lambda', 'function:shop-fn:live')]),
+      allow(['lambda:UpdateAlias'], [fn, arn('lambda', 'function:shop-fn:live')]),
       allow(['s3:GetObject'], ['arn:<AWS::Partition>:s3:::shop-artifacts/*']),
     ]);
     expect(taskStatements(s, 'preflight').slice(0, 2)).toEqual(reads);
