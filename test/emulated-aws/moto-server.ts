@@ -20,6 +20,13 @@ export interface MotoControl {
     readonly skip?: number;
     readonly count: number;
   }[];
+  /** The fake hosts SSM Run Command runs `tier-host …` scripts on (moto/launch.py). */
+  readonly ssmHosts?: {
+    /** The version every instance runs until a command changes it. @default 'v1' */
+    readonly initialVersion?: string;
+    /** `tier-host ready <version>` fails on this instance while it runs that version. */
+    readonly failReady?: Readonly<Record<string, string>>;
+  };
   readonly ecs?: {
     /** Seconds a rollout stays IN_PROGRESS. @default 0.2 */
     readonly rolloutSeconds?: number;
@@ -30,6 +37,15 @@ export interface MotoControl {
     /** Exit code of a one-off task by the image of its task definition. @default 0 */
     readonly taskExitCodes?: Readonly<Record<string, number>>;
   };
+}
+
+/** One script SSM Run Command ran on a fake host, as moto/launch.py logs it: the host's version after it. */
+export interface HostRun {
+  readonly host: string;
+  readonly script: string;
+  readonly comment: string;
+  readonly exit: number;
+  readonly version: string;
 }
 
 /** One authorisation decision, as the patched moto logs it. */
@@ -69,6 +85,7 @@ export class MotoServer {
         FUNCTION_HOST_URL: functionHostUrl,
         TIER_CONTROL_FILE: join(dir, 'control.json'),
         TIER_REQUEST_LOG: join(dir, 'requests.jsonl'),
+        TIER_HOST_LOG: join(dir, 'hosts.jsonl'),
         TIER_TIME_SCALE: String(timeScale),
         // A service's first deployment starts with this many running tasks: the world's services are steady.
         MOTO_ECS_SERVICE_RUNNING: '2',
@@ -107,7 +124,18 @@ export class MotoServer {
       .map((line) => JSON.parse(line) as AuthorizationRecord);
   }
 
+  /** Every script SSM Run Command ran on a fake host since the start (or the last `clearAuthorizations`), in order. */
+  hostRuns(): HostRun[] {
+    const file = join(this.dir, 'hosts.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as HostRun);
+  }
+
   clearAuthorizations(): void {
+    writeFileSync(join(this.dir, 'hosts.jsonl'), '');
     writeFileSync(join(this.dir, 'requests.jsonl'), '');
   }
 

@@ -155,6 +155,34 @@ function lambdaConfig(): RunbookConfigInput {
   };
 }
 
+/** The tags the hosts stack selects its EC2 instances by. */
+export const HOST_TAGS = { app: 'shop-api', env: 'prod' } as const;
+
+/**
+ * A team on EC2 instances: the three commands and a tag, run by SSM Run Command one host at a time, each checked
+ * ready before the next. `tier-host …` is what the tier's fake hosts run (moto/launch.py). No database: this stack
+ * proves the target. The fake app answers as the ECS service, which this stack never changes: its health check
+ * judges the status only.
+ */
+function onHosts(config: RunbookConfigInput): RunbookConfigInput {
+  const [health, ...checks] = config.smokeTests.checks;
+  return {
+    ...config,
+    target: {
+      kind: 'ssm-hosts',
+      tags: { ...HOST_TAGS },
+      deploy: 'tier-host deploy {{version}}',
+      rollback: 'tier-host rollback {{version}}',
+      current: 'tier-host current',
+      ready: 'tier-host ready {{version}}',
+      maxConcurrency: 1,
+      maxErrors: 0,
+    },
+    migrations: null,
+    smokeTests: { ...config.smokeTests, checks: [{ ...health, expect: { json: [{ path: '$.status', equals: 'healthy' }] } }, ...checks] },
+  };
+}
+
 /** The stacks the tier deploys, by name: each is one configuration a team could write. */
 export const TIER_STACKS = {
   /** ECS + RDS PostgreSQL instance; the database is restored when migrations ran, without approval. */
@@ -175,6 +203,8 @@ export const TIER_STACKS = {
   analysis: withAnalysis(shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'never', restoreApproval: { required: false } })),
   /** A Lambda function behind an alias, shifted in a canary step. */
   lambda: lambdaConfig(),
+  /** EC2 instances tagged app=shop-api, env=prod, deployed by SSM Run Command in batches of one (issue 12). */
+  hosts: onHosts(shopConfig('shop', null)),
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateSecurityGroupCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSecurityGroupCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateFunctionCommand, GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
@@ -18,6 +18,7 @@ import {
   CODE_BUCKET,
   FUNCTION_ALIAS,
   FUNCTION_NAME,
+  HOST_TAGS,
   IMAGE_REPOSITORY,
   PASS_ROLES,
   SMOKE_SECRET,
@@ -158,6 +159,8 @@ export interface World {
   notifications(): Promise<{ subject?: string; message: string }[]>;
   /** The image tag the service's task definition had at the start. */
   readonly initialImage: string;
+  /** For an ssm-hosts stack: the instances carrying its tags, sorted by id (the order its batches follow), and one that does not. */
+  readonly instances: { readonly tagged: readonly string[]; readonly other: string | null };
 }
 
 export const IMAGE = (tag: string) => `${IMAGE_REPOSITORY}:${tag}`;
@@ -195,6 +198,25 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
       },
     }),
   );
+
+  // Three instances carrying the hosts stack's tags, and one of the same app in another environment it must leave alone.
+  const instances: { tagged: string[]; other: string | null } = { tagged: [], other: null };
+  if (TIER_STACKS[stack].target.kind === 'ssm-hosts') {
+    const launch = async (count: number, tags: Record<string, string>) => {
+      const run = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: 'ami-12c6146b',
+          InstanceType: 't4g.small',
+          MinCount: count,
+          MaxCount: count,
+          TagSpecifications: [{ ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+        }),
+      );
+      return (run.Instances ?? []).map((instance) => instance.InstanceId ?? '');
+    };
+    instances.tagged = (await launch(3, HOST_TAGS)).sort();
+    [instances.other] = await launch(1, { ...HOST_TAGS, env: 'staging' });
+  }
 
   const rds = new RDSClient(config);
   const database = TIER_STACKS[stack].database;
@@ -264,6 +286,7 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
   const received: { subject?: string; message: string }[] = [];
   return {
     initialImage: IMAGE('v1'),
+    instances,
     async notifications() {
       for (;;) {
         const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));

@@ -10,6 +10,7 @@ Environment:
   FUNCTION_HOST_URL     where Lambda invocations go (test/emulated-aws/function-host.ts)
   TIER_CONTROL_FILE     JSON written by the tests: credentials of the state machine role, faults, ECS behaviour
   TIER_REQUEST_LOG      JSON lines appended here: every authorised or denied request of an authenticated caller
+  TIER_HOST_LOG         JSON lines appended here: every command SSM Run Command ran on a fake host, and how it ended
   TIER_TIME_SCALE       Wait states, Retry intervals and the execution timeout last this fraction of their seconds
 """
 
@@ -39,6 +40,7 @@ TIME_SCALE = float(os.environ.get("TIER_TIME_SCALE", "0.001"))
 FUNCTION_HOST_URL = os.environ["FUNCTION_HOST_URL"]
 CONTROL_FILE = os.environ["TIER_CONTROL_FILE"]
 REQUEST_LOG = os.environ["TIER_REQUEST_LOG"]
+HOST_LOG = os.environ.get("TIER_HOST_LOG", os.devnull)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -541,7 +543,24 @@ def _logs(p: Permissions) -> None:
         p.need("*")
 
 
-RESOURCES = {"rds": _rds, "ecs": _ecs, "cloudwatch": _cloudwatch, "secretsmanager": _secrets, "lambda": _lambda, "sns": _sns, "states": _states, "logs": _logs}
+def _ssm(p: Permissions) -> None:
+    """SendCommand is authorised on the document and on each instance it targets, the instance's tags given as
+    ssm:resourceTag/<key>; ListCommands and GetCommandInvocation name a command id: no resource-level permissions."""
+    if p.action != "SendCommand":
+        p.need("*")
+        return
+    from moto.ec2.models import ec2_backends
+
+    document = p.param("DocumentName")
+    # AWS-owned documents have no account in their ARN.
+    p.need(f"arn:aws:ssm:{p.region}::document/{document}" if document.startswith("AWS-") else p.arn("ssm", f"document/{document}"))
+    ec2 = ec2_backends[p.account][p.region]
+    for instance_id in p.param("InstanceIds", []):
+        tags = {tag["key"]: tag["value"] for tag in ec2.describe_tags(filters={"resource-id": [instance_id]})}
+        p.need(p.arn("ec2", f"instance/{instance_id}"), context={f"ssm:resourceTag/{key}": value for key, value in tags.items()})
+
+
+RESOURCES = {"ssm": _ssm, "rds": _rds, "ecs": _ecs, "cloudwatch": _cloudwatch, "secretsmanager": _secrets, "lambda": _lambda, "sns": _sns, "states": _states, "logs": _logs}
 
 
 def _ecs_backend(account: str, region: str):
@@ -640,6 +659,22 @@ def _check_conditions(self, incoming_condition_values=None):
 
 
 access_control.IAMPolicyStatement._check_conditions = _check_conditions
+
+_statement_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def _identity_statement_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    """AWS: an Allow statement whose conditions do not hold does not apply to the request; another statement may
+    still allow it. moto 5.2 checks conditions before the resource and answers DENIED, an explicit deny: an Allow on
+    the SSM document beside an Allow on instances conditioned on ssm:resourceTag would deny every SendCommand.
+    Trust policies (a principal to check) keep moto's answer."""
+    result = _statement_permitted(self, action, resource, principal, incoming_condition_values)
+    if principal is None and result == access_control.PermissionResult.DENIED and self._statement.get("Effect") == "Allow":
+        return access_control.PermissionResult.NEUTRAL
+    return result
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _identity_statement_permitted
 
 
 def _match(pattern: str, string: str):
@@ -1228,6 +1263,82 @@ def _stop_query(self):
 
 
 LogsResponse.stop_query = _stop_query
+
+
+# --------------------------------------------------------------------------------------------------------------
+# SSM Run Command: commands run on fake hosts.
+# AWS: SendCommand hands the script to the SSM Agent of each instance, which runs it; each invocation goes from
+# Pending/InProgress to Success or Failed with the script's exit code and output. moto 5.2 runs nothing and marks
+# every invocation Success with no output. Here the tier's hosts are fake: each instance has a version (the control
+# file's `ssmHosts.initialVersion` until a command changes it), and the scripts the tier's ssm-hosts stack
+# configures are `tier-host <verb> [version]`: `current` prints the version, `deploy`/`rollback` set it, `ready`
+# exits 0 when the host runs that version, unless `ssmHosts.failReady` names the host with that version. Anything
+# else exits 127, as a shell would for an unknown command. Every run is appended to TIER_HOST_LOG.
+# --------------------------------------------------------------------------------------------------------------
+from moto.ssm.models import SimpleSystemManagerBackend  # noqa: E402
+
+_original_send_command = SimpleSystemManagerBackend.send_command
+_host_log_lock = threading.Lock()
+
+
+def _fake_host_run(versions: dict[str, str], host: str, script: str) -> tuple[int, str, str]:
+    settings_ = Control.get().get("ssmHosts", {})
+    version = versions.setdefault(host, settings_.get("initialVersion", "v1"))
+    words = script.split()
+    if len(words) < 2 or words[0] != "tier-host":
+        return 127, "", f"sh: 1: {words[0] if words else ''}: not found"
+    verb, argument = words[1], (words[2] if len(words) > 2 else None)
+    if verb == "current":
+        return 0, f"{version}\n", ""
+    if verb in ("deploy", "rollback") and argument:
+        versions[host] = argument
+        return 0, f"{verb}: {version} -> {argument}\n", ""
+    if verb == "ready" and argument:
+        if version != argument:
+            return 1, "", f"runs {version}, not {argument}"
+        if settings_.get("failReady", {}).get(host) == argument:
+            return 7, "", f"curl: (7) Failed to connect to 127.0.0.1 port 3000: Connection refused (DB_PASSWORD=tier-secret-{host})"
+        return 0, f"{argument} answers /health\n", ""
+    return 2, "", f"tier-host: cannot {script!r}"
+
+
+def _send_command(self, **kwargs):
+    command = _original_send_command(self, **kwargs)
+    versions = self.__dict__.setdefault("_tier_host_versions", {})
+    script = "\n".join((kwargs.get("parameters") or {}).get("commands", []))
+    failed = 0
+    for invocation in command.invocations:
+        host = invocation["InstanceId"]
+        code, out, err = _fake_host_run(versions, host, script)
+        failed += code != 0
+        invocation.update(
+            Status="Success" if code == 0 else "Failed",
+            StatusDetails="Success" if code == 0 else "Failed",
+            ResponseCode=code,
+            StandardOutputContent=out,
+            StandardErrorContent=err,
+        )
+        with _host_log_lock, open(HOST_LOG, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"host": host, "script": script, "comment": command.comment, "exit": code, "version": versions.get(host)}) + "\n")
+    command.status = "Success" if failed == 0 else "Failed"
+    command.error_count = failed
+    return command
+
+
+SimpleSystemManagerBackend.send_command = _send_command
+
+from moto.ssm.models import Command as _SsmCommand  # noqa: E402
+
+_instances_of_targets = _SsmCommand._get_instance_ids_from_targets
+
+
+def _targeted_instances(self):
+    """AWS: a command without Targets goes to its InstanceIds only. moto 5.2 turns no Targets into an empty EC2
+    filter, which matches every instance of the account, and adds them all."""
+    return _instances_of_targets(self) if self.targets else []
+
+
+_SsmCommand._get_instance_ids_from_targets = _targeted_instances
 
 
 # --------------------------------------------------------------------------------------------------------------
