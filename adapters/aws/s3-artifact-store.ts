@@ -7,6 +7,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
+  HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
@@ -145,6 +146,17 @@ export class S3ArtifactStore implements ArtifactStore {
     if (!response?.Body) throw new ArtifactNotFoundError(`artifact ${this.locate(key)} does not exist`);
     if (!(response.Body instanceof Readable)) throw new Error(`S3 returned a body for ${this.locate(key)} that is not a Node.js stream`);
     return response.Body;
+  }
+
+  /** The object's size in bytes, or undefined when it does not exist (HeadObject, authorised as s3:GetObject). */
+  async sizeOf(key: string): Promise<number | undefined> {
+    try {
+      const response = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return response.ContentLength;
+    } catch (error) {
+      if (error instanceof S3ServiceException && (error.name === 'NotFound' || error.$metadata.httpStatusCode === 404)) return undefined;
+      throw error;
+    }
   }
 
   locate(key: string): string {

@@ -31,6 +31,7 @@ const AUTHORISED_AS: Record<string, string> = {
   's3:CreateMultipartUpload': 's3:PutObject',
   's3:UploadPart': 's3:PutObject',
   's3:CompleteMultipartUpload': 's3:PutObject',
+  's3:HeadObject': 's3:GetObject',
 };
 
 /** Declared actions no function's role holds, each with why. */
