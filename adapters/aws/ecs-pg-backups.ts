@@ -7,7 +7,7 @@ import type { DatabaseRestorer } from '../../core/ports/database-restorer';
 import { PreconditionFailedError, RestoreFailedError, SnapshotFailedError } from '../../core/errors';
 import type { DatabaseInfo, RestoreState, SnapshotRef } from '../../core/model';
 import { compactTimestamp } from '../../local/postgres/identifiers';
-import { BackupMeta } from '../local/pg-backups';
+import { BackupMeta, snapshotOfMeta } from '../local/pg-backups';
 import { RestoreOutcome, TASK_REQUEST_ENV, type TaskRequest } from './pg-backup-task';
 import type { S3ArtifactStore } from './s3-artifact-store';
 
@@ -146,22 +146,8 @@ export class EcsPgBackups implements DatabaseBackups {
   }
 
   private refOf(meta: BackupMeta): SnapshotRef {
-    return {
-      id: meta.snapshotId,
-      arn: null,
-      kind: 'postgres',
-      source: meta.source,
-      status: meta.status,
-      engine: 'postgres',
-      // The bucket's default encryption applies to every object, the dump included.
-      encrypted: true,
-      sizeBytes: meta.bytes,
-      location: this.key(meta.snapshotId, '.dump'),
-      checksum: meta.sha256,
-      startedAt: meta.startedAt,
-      completedAt: meta.completedAt,
-      verification: meta.status === 'available' ? meta.verification : [],
-    };
+    // The bucket's default encryption applies to every object, the dump included.
+    return snapshotOfMeta(meta, this.key(meta.snapshotId, '.dump'), { encrypted: true, verification: meta.status === 'available' ? meta.verification : [] });
   }
 
   private failed(snapshotId: string, database: string, why: string): SnapshotFailedError {

@@ -189,21 +189,7 @@ export class PgBackups implements DatabaseBackups {
   }
 
   private refOf(meta: BackupMeta): SnapshotRef {
-    return {
-      id: meta.snapshotId,
-      arn: null,
-      kind: 'postgres',
-      source: meta.source,
-      status: meta.status,
-      engine: 'postgres',
-      encrypted: null,
-      sizeBytes: meta.bytes,
-      location: this.dumpKey(meta.snapshotId),
-      checksum: meta.sha256,
-      startedAt: meta.startedAt,
-      completedAt: meta.completedAt,
-      verification: [],
-    };
+    return snapshotOfMeta(meta, this.dumpKey(meta.snapshotId));
   }
 
   private async readMeta(snapshotId: string): Promise<BackupMeta | undefined> {
@@ -236,6 +222,28 @@ export class PgBackups implements DatabaseBackups {
     if (!SNAPSHOT_ID.test(snapshotId)) throw new SnapshotFailedError(`snapshot id "${snapshotId}" cannot name a dump file: use letters, digits, . _ -`);
     return `backups/${this.options.target}/${snapshotId}`;
   }
+}
+
+/**
+ * The snapshot a backup meta describes. `encrypted` is null where nothing says (a local file); the AWS side
+ * knows the bucket encrypts every object and reports the checks the backup task made.
+ */
+export function snapshotOfMeta(meta: BackupMeta, location: string, known: { encrypted?: boolean; verification?: string[] } = {}): SnapshotRef {
+  return {
+    id: meta.snapshotId,
+    arn: null,
+    kind: 'postgres',
+    source: meta.source,
+    status: meta.status,
+    engine: 'postgres',
+    encrypted: known.encrypted ?? null,
+    sizeBytes: meta.bytes,
+    location,
+    checksum: meta.sha256,
+    startedAt: meta.startedAt,
+    completedAt: meta.completedAt,
+    verification: known.verification ?? [],
+  };
 }
 
 /** Hex sha256 of a stream, read chunk by chunk. */
