@@ -3,7 +3,10 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PostgresDatabase } from '../config/schema';
+import { S3ArtifactStore } from '../adapters/aws/s3-artifact-store';
+import { freePort } from '../local/free-port';
 import { systemClock } from '../core/ports/clock';
 import { FileArtifactStore } from '../adapters/local/file-artifact-store';
 import { PgBackups } from '../adapters/local/pg-backups';
@@ -21,6 +24,14 @@ export interface BackupThroughputResult {
   readonly storeMs: number;
   /** storeMs / pgDumpMs: the cost of streaming into the store. */
   readonly ratio: number;
+  /** `PgBackups.create` into an S3ArtifactStore on moto (multipart upload on 127.0.0.1): the AWS backup task's pipeline. */
+  readonly s3Ms: number;
+  /** s3Ms / pgDumpMs. */
+  readonly s3Ratio: number;
+  /** pg_dump's throughput divided by the S3 backup's (pgDumpMs / s3Ms): the target is >= 0.9. */
+  readonly s3Throughput: number;
+  /** Growth of this process's resident memory during the S3 backups, in MB (the target is < 100). */
+  readonly s3RssGrowthMb: number;
 }
 
 /** Size and repetitions of a run; the environment variables apply when standalone. */
@@ -64,12 +75,50 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
       dumpBytes = snapshot.sizeBytes ?? 0;
     });
 
-    const result: BackupThroughputResult = { dbBytes, dumpBytes, pgDumpMs, storeMs, ratio: Number((storeMs / pgDumpMs).toFixed(3)) };
+    const s3 = await s3Backups(url, server.binDir);
+    let s3RssGrowthMb = 0;
+    let s3Ms: number;
+    try {
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 20);
+      try {
+        s3Ms = await best(rounds, async (round) => {
+          const snapshot = await s3.backups.create(`bench-s3-${round}`, {});
+          if (snapshot.sizeBytes !== dumpBytes && Math.abs((snapshot.sizeBytes ?? 0) - dumpBytes) > dumpBytes / 100) {
+            throw new Error(`the S3 dump has ${snapshot.sizeBytes} bytes, the file dump ${dumpBytes}`);
+          }
+        });
+      } finally {
+        clearInterval(sampler);
+      }
+      s3RssGrowthMb = Math.round((peak - baseline) / MB);
+    } finally {
+      await s3.stop();
+    }
+
+    const result: BackupThroughputResult = {
+      dbBytes,
+      dumpBytes,
+      pgDumpMs,
+      storeMs,
+      ratio: Number((storeMs / pgDumpMs).toFixed(3)),
+      s3Ms,
+      s3Ratio: Number((s3Ms / pgDumpMs).toFixed(3)),
+      s3Throughput: Number((pgDumpMs / s3Ms).toFixed(3)),
+      s3RssGrowthMb,
+    };
     log(JSON.stringify({ bench: 'backup-throughput', ...result }));
     log(
       `backup-throughput: ${(dbBytes / MB).toFixed(0)} MB database -> ${(dumpBytes / MB).toFixed(0)} MB dump; ` +
         `pg_dump > /dev/null ${(pgDumpMs / 1000).toFixed(2)} s (${rate(dbBytes, pgDumpMs)}), ` +
         `PgBackups.create ${(storeMs / 1000).toFixed(2)} s (${rate(dbBytes, storeMs)}), ${result.ratio}x pg_dump alone (best of ${rounds})`,
+    );
+    log(
+      `backup-throughput (S3 multipart on moto): PgBackups.create ${(s3Ms / 1000).toFixed(2)} s (${rate(dbBytes, s3Ms)}), ` +
+        `throughput ${result.s3Throughput}x pg_dump > /dev/null, RSS growth ${s3RssGrowthMb} MB (best of ${rounds})`,
     );
     return result;
   } finally {
@@ -101,6 +150,43 @@ async function generate(url: string, targetBytes: number): Promise<number> {
     const { rows: size } = await client.query<{ size: string }>('SELECT pg_database_size(current_database())::text AS size');
     return Number(size[0].size);
   });
+}
+
+/**
+ * PgBackups storing into an S3ArtifactStore on a plain moto server on 127.0.0.1: the pipeline the AWS backup
+ * task runs (pg_dump stream → sha256 → multipart upload → pg_restore --list of the stored object).
+ */
+async function s3Backups(url: string, binDir: string): Promise<{ backups: PgBackups; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    moto.kill();
+    await exitOf(moto).catch(() => undefined);
+  };
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
+      } catch {
+        if (attempt > 200) throw new Error(`moto did not start on ${endpoint}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const client = new S3Client({ endpoint, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+    await client.send(new CreateBucketCommand({ Bucket: 'bench-artifacts', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    const backups = new PgBackups(PostgresDatabase.parse({ kind: 'postgres' }), {
+      url,
+      target: 'bench',
+      store: new S3ArtifactStore(client, 'bench-artifacts'),
+      clock: systemClock,
+      binDir,
+    });
+    return { backups, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 async function dumpToDevNull(pgDump: string, url: string): Promise<void> {

@@ -86,6 +86,7 @@ interface Sections {
   readonly migrations: { readonly kind: string } | null;
   readonly alarms: { readonly kind: string; readonly names?: readonly string[] };
   readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
+  readonly network?: object;
   readonly analysis?: { readonly metrics: readonly { readonly provider: { readonly kind: string; readonly url?: string } }[]; readonly secrets: Readonly<Record<string, object>> };
 }
 
@@ -103,6 +104,11 @@ export function placeProblems(config: Sections, place: Place): string[] {
   if (place === 'aws' && config.database?.kind === 'postgres' && config.database.connection === undefined) {
     problems.push(
       `database.connection: 'postgres' on AWS reaches the database through a Secrets Manager secret holding {host, port, username, password, dbname} (the RDS secret format); set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
+    );
+  }
+  if (place === 'aws' && config.database?.kind === 'postgres' && config.network === undefined) {
+    problems.push(
+      `network: 'postgres' on AWS is backed up by an ECS Fargate task, which runs in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
     );
   }
   config.analysis?.metrics.forEach(({ provider }, index) => {

@@ -370,10 +370,29 @@ export const AuroraClusterDatabase = z.strictObject({
 });
 
 /** Any reachable PostgreSQL, self-managed or RDS: pg_dump / pg_restore. On AWS it needs `connection`. */
+/** A container image reference as ECS pulls it: `registry/repository:tag` or `@sha256:` digest. */
+const containerImage = z.string().regex(/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[0-9a-f]{64})?$/, 'must be an image reference such as public.ecr.aws/docker/library/postgres:17');
+
+/**
+ * The ECS Fargate task that takes and restores logical backups on AWS (lib/pg-backup-task.ts): pg_dump and
+ * pg_restore run in `postgresImage`, the upload in `nodeImage`. Nothing is built: both are pulled as they are.
+ */
+export const BackupTask = z.strictObject({
+  /** pg_dump must be at least the server's major version: pin the image to it or newer. */
+  postgresImage: containerImage.default('public.ecr.aws/docker/library/postgres:17'),
+  /** A Node.js image with the AWS SDK for JavaScript v3 in /var/runtime/node_modules (the Lambda base image): the bootstrap fetches the uploader with it. */
+  nodeImage: containerImage.default('public.ecr.aws/lambda/nodejs:22'),
+  /** Fargate CPU units and memory of the task (a valid Fargate pair). */
+  cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(1024),
+  memoryMiB: z.number().int().min(512).max(30_720).default(2048),
+});
+
 export const PostgresDatabase = z.strictObject({
   kind: z.literal('postgres'),
   /** Rehearsal: the environment variable holding the connection URL; the rehearsal sets it to the server it starts. */
   urlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('DATABASE_URL'),
+  /** AWS: where the logical backups run (the network's subnets, the connection's secret). */
+  backupTask: BackupTask.prefault({}),
   ...databaseCommon,
 });
 
@@ -958,6 +977,7 @@ export type SecretRef = z.output<typeof SecretRef>;
 export type JsonAssertion = z.output<typeof JsonAssertion>;
 export type TargetConfig = z.output<typeof Target>;
 export type DatabaseConfig = z.output<typeof Database>;
+export type BackupTaskConfig = z.output<typeof BackupTask>;
 export type DatabaseConnectionConfig = z.output<typeof DatabaseConnection>;
 export type NetworkConfig = z.output<typeof Network>;
 export type MigrationsConfig = z.output<typeof Migrations>;

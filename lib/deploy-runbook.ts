@@ -17,7 +17,9 @@ import { RunbookDashboard } from './runbook-dashboard';
 import { networkFolders, runbookNetwork, type RunbookNetwork } from './network';
 import { executionLogs } from './execution-logs';
 import { RunbookFunction } from './runbook-function';
-import { executionHistoryGrant, taskGrants } from './task-permissions';
+import { executionHistoryGrant, type TaskGrant, taskGrants } from './task-permissions';
+import { PgBackupTask } from './pg-backup-task';
+import { BACKUP_TASK_ENV } from '../adapters/aws/ecs-pg-backups';
 import { WatchScheduleRule } from './watch-schedule-rule';
 import { stateTimeouts } from './task-timeouts';
 
@@ -67,6 +69,8 @@ export class DeployRunbook extends Construct {
    * states:SendTaskSuccess and states:SendTaskFailure on its ARN (the state machine role needs nothing to wait on it).
    */
   readonly restoreApproval: Activity;
+  /** The ECS task that takes and restores logical backups, for a `postgres` database. */
+  readonly backupTask?: PgBackupTask;
   /** The configured `network` as CDK objects (lib/network.ts), when set: for other constructs that must run beside the functions. */
   readonly network?: RunbookNetwork;
   /** The task functions by folder under `lambdas/` (`deploy-target`, `smoke-test`, …). */
@@ -96,9 +100,17 @@ export class DeployRunbook extends Construct {
 
     const definition = loadDefinition();
     const timeouts = stateTimeouts(definition);
-    const grants = taskGrants(this, this.config, this.bucket);
+    const grants: Record<string, readonly TaskGrant[]> = { ...taskGrants(this, this.config, this.bucket) };
     const functions: Record<string, RunbookFunction> = {};
     this.network = this.config.network && runbookNetwork(this, 'Network', this.config.network);
+    const { database } = this.config;
+    if (database?.kind === 'postgres') {
+      // Config validation requires network for postgres on AWS: the task runs in its subnets.
+      if (!this.network) throw new InvalidRunbookPropsError('network: a postgres database on AWS is backed up by an ECS task that needs subnets (got nothing)');
+      this.backupTask = new PgBackupTask(this, 'PgBackupTask', { database, target: this.config.name, bucket: this.bucket, network: this.network, logRetention });
+      grants['database-snapshot'] = [...(grants['database-snapshot'] ?? []), ...this.backupTask.snapshotGrants];
+      grants['restore-database'] = [...(grants['restore-database'] ?? []), ...this.backupTask.restoreGrants];
+    }
     const placed = new Set(this.network ? networkFolders(this.config) : []);
     for (const placeholder of FUNCTION_PLACEHOLDERS) {
       const folder = functionFolder(placeholder);
@@ -116,7 +128,13 @@ export class DeployRunbook extends Construct {
     this.functions = functions;
     const roleOf = (folder: string) => functions[folder].role?.roleArn ?? '';
     restrictWriters(this.bucket, 'locks/', [roleOf('deployment-lock'), ...this.config.lock.operatorRoleArns]);
-    for (const prefix of ['ledger/', 'backups/', 'reports/']) restrictWriters(this.bucket, prefix, [roleOf('ledger')]);
+    // The backup task writes its dumps and metas under backups/, and the snapshot function its task records; only under the target's prefix (their grants).
+    const backupWriters = this.backupTask ? [this.backupTask.taskDefinition.taskRole.roleArn, roleOf('database-snapshot')] : [];
+    for (const prefix of ['ledger/', 'backups/', 'reports/']) restrictWriters(this.bucket, prefix, [roleOf('ledger'), ...(prefix === 'backups/' ? backupWriters : [])]);
+    if (this.backupTask) {
+      const placement = Stack.of(this).toJsonString(this.backupTask.placement);
+      for (const folder of ['database-snapshot', 'restore-database']) functions[folder].addEnvironment(BACKUP_TASK_ENV, placement);
+    }
 
     const placeholderArns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, functions[functionFolder(p)].functionArn]));
     // The approval waits on an activity, not on a callback token in the Task's Parameters: those are logged (level ALL).

@@ -34,9 +34,11 @@ export function runbookNetwork(scope: Construct, id: string, network: NetworkCon
  * endpoints), and the preflight and evaluate-alarms functions when an `http` analysis metric re-runs smoke checks
  * from them. The functions that connect to the database join this list where they are added.
  */
-export function networkFolders(config: Pick<RunbookConfig, 'analysis'>): string[] {
+export function networkFolders(config: Pick<RunbookConfig, 'analysis'> & Partial<Pick<RunbookConfig, 'database'>>): string[] {
   const rerunsSmokeChecks = config.analysis.metrics.some((metric) => metric.provider.kind === 'http');
-  return ['smoke-test', ...(rerunsSmokeChecks ? ['preflight', 'evaluate-alarms'] : [])];
+  // Preflight connects to a postgres database (logical backups): an unreachable one stops the deployment there.
+  const connects = config.database?.kind === 'postgres';
+  return ['smoke-test', ...(rerunsSmokeChecks || connects ? ['preflight'] : []), ...(rerunsSmokeChecks ? ['evaluate-alarms'] : [])];
 }
 
 /**

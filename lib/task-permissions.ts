@@ -152,6 +152,10 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   grants.push(...smokeTestGrants(arns, config));
   // and measures every analysis metric (its baseline), so that a query that cannot run stops it too.
   grants.push(...analysisGrants(arns, config, { smokeSecrets: false }));
+  // and connects to a postgres database (its logical backups run where the same subnets reach it).
+  if (database?.kind === 'postgres' && database.connection) {
+    grants.push({ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [arns.secret(database.connection.secretsManager)] });
+  }
   return grants;
 }
 

@@ -33,6 +33,11 @@ import { HookDeployTarget } from './hook-deploy-target';
 import { LambdaAliasDeployTarget } from './lambda-alias-deploy-target';
 import { HookMigrator } from './hook-migrator';
 import { AuroraClusterBackups, RdsInstanceBackups } from './rds-backups';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { requireEnv } from '../../core/errors';
+import { databaseEndpoint } from './database-connection';
+import { backupTaskPlacement, describeReachable, EcsPgBackups, type EcsPgBackupsOptions, EcsPgRestorer } from './ecs-pg-backups';
+import { S3ArtifactStore } from './s3-artifact-store';
 import { RdsInstanceRestorer } from './rds-restorer';
 
 /*
@@ -106,19 +111,44 @@ export interface AwsDatabase {
   readonly restorer: DatabaseRestorer;
 }
 
-const DATABASES: Factories<'database', DatabaseConfig, RDSClient, AwsDatabase> = {
-  'rds-instance': (database, rds) => ({ backups: new RdsInstanceBackups(rds, database), restorer: new RdsInstanceRestorer(rds, database) }),
-  'aurora-cluster': (database, rds) => ({ backups: new AuroraClusterBackups(rds, database), restorer: new AuroraClusterRestorer(rds, database) }),
-  // Its logical backups on AWS are the backup runner's (issue 11, part a); until that is wired in, the snapshot step stops the deployment before anything changes.
-  postgres: () => {
-    throw new InvalidInputError(`database.kind: 'postgres' on AWS: this build has no logical backup runner yet, so no pre-deploy backup could be taken (got "postgres")`);
+/** What the database adapters need: RDS for snapshots; ECS, S3 and the connection secret for logical backups. */
+export interface DatabaseClients {
+  readonly rds: RDSClient;
+  /** Made on first use: only `postgres` needs them. */
+  readonly ecs: () => ECSClient;
+  readonly s3: () => S3Client;
+  readonly secrets: () => SecretSource;
+  /** The runbook target: logical backups live under `backups/<target>/`. */
+  readonly target: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const DATABASES: Factories<'database', DatabaseConfig, DatabaseClients, AwsDatabase> = {
+  'rds-instance': (database, { rds }) => ({ backups: new RdsInstanceBackups(rds, database), restorer: new RdsInstanceRestorer(rds, database) }),
+  'aurora-cluster': (database, { rds }) => ({ backups: new AuroraClusterBackups(rds, database), restorer: new AuroraClusterRestorer(rds, database) }),
+  postgres: (database, clients) => {
+    const { connection } = database;
+    if (!connection) throw new InvalidInputError(`database.connection: 'postgres' on AWS needs a Secrets Manager connection (got nothing)`);
+    const env = clients.env ?? process.env;
+    const options: EcsPgBackupsOptions = {
+      ecs: clients.ecs(),
+      store: new S3ArtifactStore(clients.s3(), requireEnv('RUNBOOK_BUCKET', env)),
+      placement: () => backupTaskPlacement(env),
+      target: clients.target,
+      // Connecting is the check that the database is reachable from the configured subnets, before any backup.
+      describe: async () => {
+        return describeReachable(await databaseEndpoint(connection, clients.secrets()));
+      },
+      clock: systemClock,
+    };
+    return { backups: new EcsPgBackups(options), restorer: new EcsPgRestorer(options) };
   },
 };
 
 /** The database's backups and restorer (the database-snapshot, restore-database and preflight functions). */
-export function awsDatabase(database: DatabaseConfig | null, rds: RDSClient): AwsDatabase {
+export function awsDatabase(database: DatabaseConfig | null, clients: DatabaseClients): AwsDatabase {
   if (database === null) throw new InvalidInputError('config.database: a database function ran but no database is configured (got null)');
-  return choose('database', database, rds, DATABASES);
+  return choose('database', database, clients, DATABASES);
 }
 
 const ALARM_SOURCES: Factories<'alarms', AlarmsConfig, CloudWatchClient, AlarmSource> = {

@@ -4,11 +4,14 @@ import * as z from 'zod/mini';
 import type { Clock } from '../../core/ports/clock';
 import type { DatabaseBackups, SnapshotQuota } from '../../core/ports/database-backups';
 import type { DatabaseRestorer } from '../../core/ports/database-restorer';
-import { PreconditionFailedError, RestoreFailedError, SnapshotFailedError } from '../../core/errors';
+import { MissingEnvironmentError, PreconditionFailedError, RestoreFailedError, SnapshotFailedError } from '../../core/errors';
 import type { DatabaseInfo, RestoreState, SnapshotRef } from '../../core/model';
 import { compactTimestamp } from '../../local/postgres/identifiers';
-import { BackupMeta, snapshotOfMeta } from '../local/pg-backups';
-import { RestoreOutcome, TASK_REQUEST_ENV, type TaskRequest } from './pg-backup-task';
+import pg from 'pg';
+import { BackupMeta, describeConnected, snapshotOfMeta } from '../local/pg-backup-meta';
+import { DatabaseConnectionError, redact } from '../local/pg-connection';
+import type { DatabaseEndpoint } from './database-connection';
+import { RestoreOutcome, TASK_REQUEST_ENV, type TaskRequest } from './backup-task-request';
 import type { S3ArtifactStore } from './s3-artifact-store';
 
 /**
@@ -34,8 +37,42 @@ export const BackupTaskPlacement = z.object({
 });
 export type BackupTaskPlacement = z.output<typeof BackupTaskPlacement>;
 
-/** Environment variable of the database functions holding the BackupTaskPlacement as JSON (set by lib/pg-backup-task.ts). */
+/** Environment variable of the database functions holding the BackupTaskPlacement as JSON (set by lib/deploy-runbook.ts). */
 export const BACKUP_TASK_ENV = 'PG_BACKUP_TASK';
+
+/** The placement the stack gave the function; its absence or a malformed value names the variable. */
+export function backupTaskPlacement(env: NodeJS.ProcessEnv): BackupTaskPlacement {
+  const text = env[BACKUP_TASK_ENV];
+  if (!text) throw new MissingEnvironmentError(`${BACKUP_TASK_ENV} is not set: this function was not given the backup task (lib/pg-backup-task.ts)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new MissingEnvironmentError(`${BACKUP_TASK_ENV} is not JSON`);
+  }
+  const parsed = BackupTaskPlacement.safeParse(json);
+  if (!parsed.success) throw new MissingEnvironmentError(`${BACKUP_TASK_ENV} is not a backup task placement: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/**
+ * Connects to the database the way the backup task will (same subnets, same secret) and describes it. A server
+ * that does not answer within the endpoint's connect timeout fails with DatabaseConnectionError naming it.
+ */
+export async function describeReachable(endpoint: DatabaseEndpoint): Promise<DatabaseInfo> {
+  const client = new pg.Client(endpoint.client);
+  try {
+    await client.connect();
+  } catch (error) {
+    const why = redact(error instanceof Error ? error.message : String(error), [typeof endpoint.client.password === 'string' ? endpoint.client.password : undefined]);
+    throw new DatabaseConnectionError(`could not connect to ${endpoint.description}: ${why}`, { cause: error });
+  }
+  try {
+    return await describeConnected(client);
+  } finally {
+    await client.end();
+  }
+}
 
 /** What the Lambda side records of a task it started, beside the dump: a later call finds the task from it. */
 const TaskRecord = z.object({ taskArn: z.string(), database: z.string(), startedAt: z.string() });
@@ -47,10 +84,11 @@ const SNAPSHOT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 export interface EcsPgBackupsOptions {
   readonly ecs: ECSClient;
   readonly store: S3ArtifactStore;
-  readonly placement: BackupTaskPlacement;
+  /** Read when a task is started or followed (the preflight function only describes and has none). */
+  readonly placement: () => BackupTaskPlacement;
   /** The runbook target's name: dumps go under `backups/<target>/`. */
   readonly target: string;
-  /** The database as the connection secret and the configuration describe it (no connection is made). */
+  /** The database as a connection finds it (describeReachable): a database the subnets cannot reach fails here. */
   readonly describe: () => Promise<DatabaseInfo>;
   readonly clock: Clock;
 }
@@ -85,11 +123,11 @@ export class EcsPgBackups implements DatabaseBackups {
     const final = await this.readMeta(snapshotId);
     if (final?.status === 'available') return this.refOf(final);
     if (final?.status === 'failed') throw this.failed(snapshotId, final.source, final.error ?? 'no reason recorded');
-    throw this.failed(snapshotId, run.database, `backup task ${run.taskArn} stopped (${stopOf(task, this.options.placement.container)}) before the dump was stored and verified`);
+    throw this.failed(snapshotId, run.database, `backup task ${run.taskArn} stopped (${stopOf(task, this.options.placement().container)}) before the dump was stored and verified`);
   }
 
   async create(snapshotId: string, tags: Record<string, string>): Promise<SnapshotRef> {
-    const database = (await this.options.describe()).identifier;
+    const database = (await this.describe()).identifier;
     const request: TaskRequest = { mode: 'backup', target: this.options.target, snapshotId, tags };
     const taskArn = await runTask(this.options, request, `backup-${snapshotId}`, (why) => this.failed(snapshotId, database, `the backup task could not be started: ${why}`));
     const run: TaskRecord = { taskArn, database, startedAt: this.options.clock.now().toISOString() };
@@ -225,7 +263,7 @@ export class EcsPgRestorer implements DatabaseRestorer {
     const stored = await this.options.store.get(resultKey);
     const outcome = stored ? RestoreOutcome.safeParse(JSON.parse(stored.body.toString('utf8'))) : undefined;
     if (!outcome?.success) {
-      throw new RestoreFailedError(`restore of ${snapshot.id} into database "${database}": task ${taskArn} stopped (${stopOf(task, this.options.placement.container)}) without writing its outcome to ${this.options.store.locate(resultKey)}`);
+      throw new RestoreFailedError(`restore of ${snapshot.id} into database "${database}": task ${taskArn} stopped (${stopOf(task, this.options.placement().container)}) without writing its outcome to ${this.options.store.locate(resultKey)}`);
     }
     const { status, state: done, error } = outcome.data;
     if (status !== 'restored' || done === null) {
@@ -239,7 +277,7 @@ export class EcsPgRestorer implements DatabaseRestorer {
 
 /** Starts the task with `request`; `token` makes a retried call return the task the first one started. */
 async function runTask(options: EcsPgBackupsOptions, request: TaskRequest, token: string, fail: (why: string) => Error): Promise<string> {
-  const { placement } = options;
+  const placement = options.placement();
   const started = await options.ecs.send(
     new RunTaskCommand({
       cluster: placement.cluster,
@@ -262,9 +300,10 @@ async function runTask(options: EcsPgBackupsOptions, request: TaskRequest, token
 }
 
 async function describeTask(options: EcsPgBackupsOptions, taskArn: string, error: new (message: string) => Error): Promise<Task> {
-  const described = await options.ecs.send(new DescribeTasksCommand({ cluster: options.placement.cluster, tasks: [taskArn] }));
+  const { cluster } = options.placement();
+  const described = await options.ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
   const task = described.tasks?.[0];
-  if (!task) throw new error(`backup task ${taskArn} was not found in cluster ${options.placement.cluster} (${described.failures?.[0]?.reason ?? 'no such task'})`);
+  if (!task) throw new error(`backup task ${taskArn} was not found in cluster ${cluster} (${described.failures?.[0]?.reason ?? 'no such task'})`);
   return task;
 }
 

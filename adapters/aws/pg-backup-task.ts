@@ -1,9 +1,9 @@
-import * as z from 'zod/mini';
 import { PostgresDatabase } from '../../config/schema';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
 import type { Clock } from '../../core/ports/clock';
 import { MissingEnvironmentError } from '../../core/errors';
-import { RestoreState, SnapshotRef } from '../../core/model';
+import type { RestoreState } from '../../core/model';
+import { type RestoreOutcome, TASK_REQUEST_ENV, TaskRequest } from './backup-task-request';
 import { PgBackups } from '../local/pg-backups';
 import { redact } from '../local/pg-connection';
 import type { PgPrograms } from '../local/pg-programs';
@@ -15,37 +15,6 @@ import { PgRestorer } from '../local/pg-restorer';
  * container beside it (adapters/aws/pg-sidecar.ts). The Lambda side (adapters/aws/ecs-pg-backups.ts) starts the
  * task with one of these requests and reads what it wrote.
  */
-
-/** Environment variable carrying the request (a RunTask container override). */
-export const TASK_REQUEST_ENV = 'TASK_REQUEST';
-
-/** Dump the database into `backups/<target>/<snapshotId>.dump`; PgBackups writes the `.meta.json` beside it. */
-export const BackupRequest = z.object({
-  mode: z.literal('backup'),
-  target: z.string().check(z.minLength(1)),
-  snapshotId: z.string().check(z.minLength(1)),
-  tags: z.record(z.string(), z.string()),
-});
-
-/** Restore the dump by rename-swap (all PgRestorer's steps), then write a RestoreOutcome at `resultKey`. */
-export const RestoreRequest = z.object({
-  mode: z.literal('restore'),
-  snapshot: SnapshotRef,
-  /** Names the scratch and failed-copy databases: the same on a re-run of the task. */
-  startedAt: z.string().check(z.minLength(1)),
-  resultKey: z.string().check(z.minLength(1)),
-});
-
-export const TaskRequest = z.discriminatedUnion('mode', [BackupRequest, RestoreRequest]);
-export type TaskRequest = z.output<typeof TaskRequest>;
-
-/** What a restore task leaves at its `resultKey`. */
-export const RestoreOutcome = z.object({
-  status: z.enum(['restored', 'failed']),
-  state: z.nullable(RestoreState),
-  error: z.nullable(z.string()),
-});
-export type RestoreOutcome = z.output<typeof RestoreOutcome>;
 
 /** The PG* variables both containers get from the task definition (the connection secret and the configuration). */
 const CONNECTION_ENV = ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'] as const;

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
 import type { DatabaseConfig } from '../../config/schema';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
 import type { Clock } from '../../core/ports/clock';
@@ -8,6 +7,7 @@ import type { DatabaseBackups, SnapshotQuota } from '../../core/ports/database-b
 import { SnapshotFailedError } from '../../core/errors';
 import type { DatabaseInfo, SnapshotRef } from '../../core/model';
 import { listDump } from '../../local/postgres/dump-listing';
+import { BackupMeta, describeConnected, snapshotOfMeta } from './pg-backup-meta';
 import { tail } from '../../local/postgres/process';
 import { parsePostgresUrl, type PostgresUrl, redact, withClient } from './pg-connection';
 import { LocalPgPrograms, type PgPrograms } from './pg-programs';
@@ -29,25 +29,6 @@ export interface PgBackupsOptions {
   readonly programs?: PgPrograms;
 }
 
-/**
- * The dump's sidecar. It is written `creating` before pg_dump starts and `available` once the dump is
- * stored, so a dump whose meta is not `available` is known to be incomplete (the process died).
- */
-export const BackupMeta = z.object({
-  snapshotId: z.string(),
-  status: z.enum(['creating', 'available', 'failed']),
-  source: z.string(),
-  bytes: z.number().nullable(),
-  sha256: z.string().nullable(),
-  startedAt: z.string(),
-  completedAt: z.string().nullable(),
-  tags: z.record(z.string(), z.string()),
-  error: z.string().nullable(),
-  /** What was checked of the stored dump before it was marked available (pg_restore --list of the stored object). */
-  verification: z.array(z.string()).default([]),
-});
-export type BackupMeta = z.output<typeof BackupMeta>;
-
 /** Snapshot ids become file names in the store: one path segment, nothing a shell or a path would read. */
 const SNAPSHOT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
@@ -68,22 +49,7 @@ export class PgBackups implements DatabaseBackups {
   }
 
   async describe(): Promise<DatabaseInfo> {
-    const row = await withClient(this.options.url, async (client) => {
-      const result = await client.query<{ name: string; version: string; size: string }>(
-        "SELECT current_database() AS name, current_setting('server_version') AS version, pg_database_size(current_database())::text AS size",
-      );
-      return result.rows[0];
-    });
-    return {
-      kind: 'postgres',
-      identifier: row.name,
-      arn: null,
-      engine: 'postgres',
-      engineVersion: row.version,
-      status: 'available',
-      encrypted: null,
-      sizeBytes: Number(row.size),
-    };
+    return withClient(this.options.url, describeConnected);
   }
 
   /** A local server has no snapshot quota. */
@@ -222,28 +188,6 @@ export class PgBackups implements DatabaseBackups {
     if (!SNAPSHOT_ID.test(snapshotId)) throw new SnapshotFailedError(`snapshot id "${snapshotId}" cannot name a dump file: use letters, digits, . _ -`);
     return `backups/${this.options.target}/${snapshotId}`;
   }
-}
-
-/**
- * The snapshot a backup meta describes. `encrypted` is null where nothing says (a local file); the AWS side
- * knows the bucket encrypts every object and reports the checks the backup task made.
- */
-export function snapshotOfMeta(meta: BackupMeta, location: string, known: { encrypted?: boolean; verification?: string[] } = {}): SnapshotRef {
-  return {
-    id: meta.snapshotId,
-    arn: null,
-    kind: 'postgres',
-    source: meta.source,
-    status: meta.status,
-    engine: 'postgres',
-    encrypted: known.encrypted ?? null,
-    sizeBytes: meta.bytes,
-    location,
-    checksum: meta.sha256,
-    startedAt: meta.startedAt,
-    completedAt: meta.completedAt,
-    verification: known.verification ?? [],
-  };
 }
 
 /** Hex sha256 of a stream, read chunk by chunk. */

@@ -1,4 +1,3 @@
-import { RDSClient } from '@aws-sdk/client-rds';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
@@ -6,12 +5,11 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { awsDatabase } from '../../adapters/aws/aws-ports';
 import { systemClock } from '../../core/ports/clock';
 import { DatabaseSnapshotEvent, runDatabaseSnapshot } from '../../core/tasks/database-snapshot/database-snapshot';
+import { databaseClients } from '../shared/database-clients';
 import { logger, tracer } from '../shared/powertools';
-
-const rds = tracer.captureAWSv3Client(new RDSClient({}));
 
 export const handler = middy()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(captureLambdaHandler(tracer))
   .use(parser({ schema: DatabaseSnapshotEvent }))
-  .handler((event) => runDatabaseSnapshot(event, { backups: awsDatabase(event.config.database, rds).backups, clock: systemClock }));
+  .handler((event) => runDatabaseSnapshot(event, { backups: awsDatabase(event.config.database, databaseClients(event.deployment.target)).backups, clock: systemClock }));

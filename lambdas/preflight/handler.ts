@@ -3,7 +3,6 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { RDSClient } from '@aws-sdk/client-rds';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import middy from '@middy/core';
@@ -14,6 +13,7 @@ import { awsAlarms, awsDatabase, awsDeployTarget, awsMetricQuery } from '../../a
 import { SecretsManagerSource } from '../../adapters/aws/secrets-manager-source';
 import { systemClock } from '../../core/ports/clock';
 import { PreflightEvent, runPreflight } from '../../core/tasks/preflight/preflight';
+import { databaseClients } from '../shared/database-clients';
 import { logger, tracer } from '../shared/powertools';
 
 const clients = {
@@ -22,7 +22,6 @@ const clients = {
   ssm: tracer.captureAWSv3Client(new SSMClient({})),
   ec2: tracer.captureAWSv3Client(new EC2Client({})),
 };
-const rds = tracer.captureAWSv3Client(new RDSClient({}));
 const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
 const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 let logs: CloudWatchLogsClient | undefined;
@@ -37,7 +36,7 @@ export const handler = middy()
     const secrets = new SecretsManagerSource(secretsManager);
     return runPreflight(event, {
       target: awsDeployTarget(event.config.target, clients),
-      backups: event.config.database === null ? null : awsDatabase(event.config.database, rds).backups,
+      backups: event.config.database === null ? null : awsDatabase(event.config.database, databaseClients(event.deployment.target)).backups,
       alarms: awsAlarms(event.config.alarms, cloudwatch),
       secrets,
       metrics: awsMetricQuery(event.config, { cloudwatch, logs: logsClient, secrets }),

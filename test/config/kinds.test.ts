@@ -42,6 +42,7 @@ describe('placeProblems', () => {
       wrongPlace('migrations', 'command', 'aws'),
       wrongPlace('alarms', 'prometheus', 'aws'),
       `database.connection: 'postgres' on AWS reaches the database through a Secrets Manager secret holding {host, port, username, password, dbname} (the RDS secret format); set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
+      `network: 'postgres' on AWS is backed up by an ECS Fargate task, which runs in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
       `analysis.metrics[0].provider.url: {{prometheus.address}} is the Prometheus a local rehearsal starts; on AWS give your Prometheus' URL or an Amazon Managed Service for Prometheus workspace URL (got "http://{{prometheus.address}}")`,
       `analysis.metrics[1].provider.url: {{prometheus.address}} is the Prometheus a local rehearsal starts; on AWS give your Prometheus' URL or an Amazon Managed Service for Prometheus workspace URL (got "http://{{prometheus.address}}")`,
       wrongPlace('metricProvider', 'log-file', 'aws', 'analysis.metrics[2].provider.kind'),

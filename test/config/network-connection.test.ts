@@ -56,13 +56,20 @@ describe('database.connection', () => {
 });
 
 describe('database.kind postgres', () => {
-  it('runs on AWS when it has a connection', () => {
-    const config = parseConfig(exampleWith((c) => (c.database = POSTGRES_ON_AWS)));
+  it('runs on AWS when it has a connection and a network (its backup task runs in the subnets)', () => {
+    const config = parseConfig(exampleWith((c) => ((c.database = POSTGRES_ON_AWS), (c.network = NETWORK))));
     expect(() => assertDeployableToAws(config)).not.toThrow();
   });
 
+  it('is refused on AWS without a network, saying what to set', () => {
+    const config = parseConfig(exampleWith((c) => (c.database = POSTGRES_ON_AWS)));
+    expect(placeProblems(config, 'aws')).toEqual([
+      `network: 'postgres' on AWS is backed up by an ECS Fargate task, which runs in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+    ]);
+  });
+
   it('is refused on AWS without a connection, saying what to set', () => {
-    const config = parseConfig(exampleWith((c) => (c.database = { ...POSTGRES_ON_AWS, connection: undefined })));
+    const config = parseConfig(exampleWith((c) => ((c.database = { ...POSTGRES_ON_AWS, connection: undefined }), (c.network = NETWORK))));
     expect(placeProblems(config, 'aws')).toEqual([
       `database.connection: 'postgres' on AWS reaches the database through a Secrets Manager secret holding {host, port, username, password, dbname} (the RDS secret format); set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
     ]);

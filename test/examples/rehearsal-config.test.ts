@@ -15,9 +15,10 @@ describe('examples/rehearsal/runbook.json', () => {
     expect(placeProblems(config, 'local')).toEqual([]);
     expect(placeProblems(config, 'aws').map((problem) => problem.split(':')[0])).toEqual([
       'target.kind',
-      'database.kind',
       'migrations.kind',
       'alarms.kind',
+      'database.connection',
+      'network',
       'analysis.metrics[0].provider.url',
       'analysis.metrics[1].provider.url',
       'analysis.metrics[2].provider.kind',

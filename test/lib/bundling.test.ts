@@ -14,13 +14,14 @@ const ALLOWED_CLIENTS: Record<string, string[]> = {
   'validate-input': ['client-cloudwatch'],
   'deployment-lock': ['client-s3'],
   ledger: ['client-s3', 'client-sfn'],
-  preflight: ['client-cloudwatch', 'client-cloudwatch-logs', 'client-ec2', 'client-ecs', 'client-lambda', 'client-rds', 'client-secrets-manager', 'client-ssm'],
-  'database-snapshot': ['client-rds'],
+  // S3 and Secrets Manager beside ECS: the logical backups of a postgres database (the backup task, its records, the connection).
+  preflight: ['client-cloudwatch', 'client-cloudwatch-logs', 'client-ec2', 'client-ecs', 'client-lambda', 'client-rds', 'client-s3', 'client-secrets-manager', 'client-ssm'],
+  'database-snapshot': ['client-ecs', 'client-rds', 'client-s3', 'client-secrets-manager'],
   'deploy-target': ['client-ec2', 'client-ecs', 'client-lambda', 'client-ssm'],
   migrations: ['client-ecs', 'client-lambda'],
   'smoke-test': ['client-secrets-manager'],
   'evaluate-alarms': ['client-cloudwatch', 'client-cloudwatch-logs', 'client-secrets-manager'],
-  'restore-database': ['client-rds'],
+  'restore-database': ['client-ecs', 'client-rds', 'client-s3', 'client-secrets-manager'],
   notify: ['client-sns'],
 };
 

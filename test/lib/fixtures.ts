@@ -88,6 +88,16 @@ export const analysisInput: RunbookConfigInput = {
   },
 };
 
+/** Subnets and security groups for the functions and the backup task. */
+export const NETWORK = { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] };
+
+/** A self-managed PostgreSQL reached through a secret: logical backups by the stack's ECS task. */
+export const postgresInput: RunbookConfigInput = {
+  ...exampleInput,
+  database: { kind: 'postgres', connection: { secretsManager: 'shop/prod/db' }, restorePolicy: 'always', restoreApproval: { required: false } },
+  network: NETWORK,
+};
+
 /** Nothing optional: no database, no migrations, no alarm names, no topic, no secrets. */
 export const bareInput: RunbookConfigInput = {
   name: 'bare-api',

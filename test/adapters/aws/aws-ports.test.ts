@@ -1,12 +1,16 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
-import { awsAlarms, awsDatabase, awsDeployTarget, awsMetricQuery, awsMigrator } from '../../../adapters/aws/aws-ports';
+import { describe, expect, it, vi } from 'vitest';
+import { awsAlarms, awsDatabase, awsDeployTarget, awsMetricQuery, awsMigrator, type DatabaseClients } from '../../../adapters/aws/aws-ports';
+import { EcsPgRestorer } from '../../../adapters/aws/ecs-pg-backups';
+import { SecretsManagerSource } from '../../../adapters/aws/secrets-manager-source';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { wrongPlace } from '../../../config/kinds';
 import { InvalidInputError } from '../../../core/errors';
 import { analysisMetric } from '../../support/metric-queries';
@@ -20,6 +24,14 @@ const clients = {
   ssm: new SSMClient({ region, credentials: testCredentials }),
   ec2: new EC2Client({ region, credentials: testCredentials }),
 };
+/** The database clients around a fake RDS; the logical-backup clients fail if a test reaches them unasked. */
+function databaseClients(rds: FakeRds): DatabaseClients {
+  const unexpected = (what: string) => () => {
+    throw new Error(`${what} was not expected in this test`);
+  };
+  return { rds: rds.client, ecs: unexpected('ECS'), s3: unexpected('S3'), secrets: () => new SecretsManagerSource(new SecretsManagerClient({ region, credentials: testCredentials })), target: 'shop-api' };
+}
+
 const hookPayload = (value: unknown) => Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
 
 describe('awsDeployTarget', () => {
@@ -103,7 +115,7 @@ describe('awsDatabase', () => {
     const rds = new FakeRds();
     rds.instances.set(INSTANCE_ID, { DBInstanceIdentifier: INSTANCE_ID, DBInstanceStatus: 'available', Engine: 'postgres' });
     rds.snapshots.set(SNAPSHOT_ID, { DBSnapshotIdentifier: SNAPSHOT_ID, DBInstanceIdentifier: INSTANCE_ID, Status: 'available' });
-    const database = awsDatabase(rdsConfig().database, rds.client);
+    const database = awsDatabase(rdsConfig().database, databaseClients(rds));
     expect(await database.backups.describe()).toMatchObject({ kind: 'rds-instance', identifier: INSTANCE_ID, status: 'available' });
     await database.restorer.advance(snapshotRef(), null);
     expect(rds.callLog()).toEqual(expect.arrayContaining([`DescribeDBSnapshots ${SNAPSHOT_ID}`, `DescribeDBInstances ${INSTANCE_ID}`]));
@@ -115,18 +127,35 @@ describe('awsDatabase', () => {
     rds.clusters.set(CLUSTER_ID, { DBClusterIdentifier: CLUSTER_ID, Status: 'available', Engine: 'aurora-postgresql', DBClusterMembers: [{ DBInstanceIdentifier: writer, IsClusterWriter: true }] });
     rds.instances.set(writer, { DBInstanceIdentifier: writer, DBInstanceStatus: 'available', DBClusterIdentifier: CLUSTER_ID, Engine: 'aurora-postgresql' });
     rds.clusterSnapshots.set(SNAPSHOT_ID, { DBClusterSnapshotIdentifier: SNAPSHOT_ID, DBClusterIdentifier: CLUSTER_ID, Status: 'available' });
-    const database = awsDatabase(auroraConfig().database, rds.client);
+    const database = awsDatabase(auroraConfig().database, databaseClients(rds));
     expect(await database.backups.describe()).toMatchObject({ kind: 'aurora-cluster', identifier: CLUSTER_ID, status: 'available' });
     await database.restorer.advance(snapshotRef({ kind: 'aurora-cluster', source: CLUSTER_ID }), null);
     expect(rds.callLog()).toEqual(expect.arrayContaining([`DescribeDBClusterSnapshots ${SNAPSHOT_ID}`, `DescribeDBClusters ${CLUSTER_ID}`]));
   });
 
-  it('fails for a postgres database until its logical backups run on AWS, or when none is configured', () => {
+  it('takes logical backups of a postgres database with the stack\'s backup task, found in PG_BACKUP_TASK', async () => {
     const rds = new FakeRds();
-    expect(() => awsDatabase(rdsConfig({ database: { kind: 'postgres' } }).database, rds.client)).toThrow(
-      new InvalidInputError(`database.kind: 'postgres' on AWS: this build has no logical backup runner yet, so no pre-deploy backup could be taken (got "postgres")`),
-    );
-    expect(() => awsDatabase(null, rds.client)).toThrow(new InvalidInputError('config.database: a database function ran but no database is configured (got null)'));
+    const ecs = mockClient(ECSClient);
+    const s3 = mockClient(S3Client);
+    ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/backups/1' }] });
+    s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
+    const placement = { cluster: 'backups', taskDefinition: 'pg-backup:1', container: 'uploader', subnets: ['subnet-1'], securityGroups: ['sg-1'] };
+    const postgres = rdsConfig({ database: { kind: 'postgres', connection: { secretsManager: 'shop/prod/db' } } }).database;
+    const env = { RUNBOOK_BUCKET: 'artifacts', PG_BACKUP_TASK: JSON.stringify(placement) };
+
+    const database = awsDatabase(postgres, { ...databaseClients(rds), ecs: () => new ECSClient({ region, credentials: testCredentials }), s3: () => new S3Client({ region, credentials: testCredentials }), env });
+    vi.spyOn(database.backups, 'describe').mockResolvedValue({ kind: 'postgres', identifier: 'shop', arn: null, engine: 'postgres', engineVersion: '16.4', status: 'available', encrypted: null, sizeBytes: 1 });
+    await database.backups.create('snap-1', {});
+
+    expect(database.restorer).toBeInstanceOf(EcsPgRestorer);
+    expect(ecs).toHaveReceivedCommandWith(RunTaskCommand, { cluster: 'backups', taskDefinition: 'pg-backup:1' });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: 'artifacts', Key: 'backups/shop-api/snap-1.task.json' });
+    expect(rds.callLog()).toEqual([]);
+  });
+
+  it('fails when no database is configured', () => {
+    const rds = new FakeRds();
+    expect(() => awsDatabase(null, databaseClients(rds))).toThrow(new InvalidInputError('config.database: a database function ran but no database is configured (got null)'));
     expect(rds.callLog()).toEqual([]);
   });
 });

@@ -28,7 +28,7 @@ const NOW = new Date('2025-06-01T10:00:00.000Z');
 const options = {
   ecs: ecsClient,
   store: new S3ArtifactStore(s3Client, BUCKET),
-  placement,
+  placement: () => placement,
   target: 'shop-api',
   describe: async () => SOURCE,
   clock: { now: () => NOW },
