@@ -32,7 +32,7 @@ export const S3_ARTIFACT_STORE_IAM = {
 /** Multipart part size: above S3's 5 MiB minimum; a streamed upload holds at most PARTS_IN_FLIGHT + 1 of them in memory. */
 export const PART_SIZE = 16 * 1024 * 1024;
 /** Parts uploading at once while the source keeps streaming: enough to hide an UploadPart's latency behind pg_dump. */
-export const PARTS_IN_FLIGHT = 4;
+export const PARTS_IN_FLIGHT = 3;
 /** S3's limit on the parts of one multipart upload. */
 export const MAX_PARTS = 10_000;
 /** The largest object putStream stores: 10,000 parts of 16 MiB, about 156 GiB. */
