@@ -87,6 +87,7 @@ interface Sections {
   readonly alarms: { readonly kind: string; readonly names?: readonly string[] };
   readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
   readonly network?: object;
+  readonly checks?: { readonly sql: readonly object[] };
   readonly analysis?: { readonly metrics: readonly { readonly provider: { readonly kind: string; readonly url?: string } }[]; readonly secrets: Readonly<Record<string, object>> };
 }
 
@@ -109,6 +110,12 @@ export function placeProblems(config: Sections, place: Place): string[] {
   if (place === 'aws' && config.database?.kind === 'postgres' && config.network === undefined) {
     problems.push(
       `network: 'postgres' on AWS is backed up by an ECS Fargate task, which runs in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+    );
+  }
+  // A postgres database without a connection is named once, above.
+  if (place === 'aws' && (config.checks?.sql.length ?? 0) > 0 && config.database !== null && config.database.kind !== 'postgres' && config.database.connection === undefined) {
+    problems.push(
+      `database.connection: the SQL checks (checks.sql) connect to the database, on AWS through a Secrets Manager secret holding {host, port, username, password, dbname}; set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
     );
   }
   config.analysis?.metrics.forEach(({ provider }, index) => {

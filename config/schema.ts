@@ -398,6 +398,29 @@ export const PostgresDatabase = z.strictObject({
 
 export const Database = z.discriminatedUnion('kind', [RdsInstanceDatabase, AuroraClusterDatabase, PostgresDatabase]);
 
+/** When a SQL check runs: before anything changes, after the migrations (before the smoke tests), after a restore. */
+export const SqlCheckPhase = z.enum(['preflight', 'after-migrations', 'after-restore']);
+
+/** A table of schema `public` (or `schema.table`), as a fingerprint names it. */
+const tableName = z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'must be a table name such as messages or billing.invoices');
+
+/**
+ * A read-only assertion on the database: the first column of the first row `sql` returns (or, for `exists`, whether
+ * it returns a row). It runs in `BEGIN READ ONLY` with a statement timeout: a query that writes is refused by the
+ * database and fails the check.
+ */
+export const SqlCheck = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/, 'must be 1-64 letters, digits, spaces or _ . : -'),
+  sql: z.string().min(1).max(10_000),
+  expect: z.union([
+    z.strictObject({ equals: z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]) }),
+    z.strictObject({ atLeast: z.number() }),
+    z.strictObject({ atMost: z.number() }),
+    z.strictObject({ exists: z.boolean() }),
+  ]),
+  when: z.array(SqlCheckPhase).min(1).max(3),
+});
+
 export const EcsTaskMigrations = z.strictObject({
   kind: z.literal('ecs-task'),
   /** Command override for the container, e.g. `["npm", "run", "migrate"]`. */
@@ -815,6 +838,27 @@ export const RunbookConfig = z
     /** Subnets and security groups for the functions that need network reach (AWS only). @default outside any VPC */
     network: Network.optional(),
     migrations: Migrations.nullable().default(null),
+    /** Read-only SQL assertions on the database (they need a database; on AWS its connection). */
+    checks: z
+      .strictObject({
+        sql: z.array(SqlCheck).max(50).default([]),
+        /** Each check's statement_timeout. */
+        statementTimeoutSeconds: seconds(1, 600).default(30),
+      })
+      .prefault({}),
+    backup: z
+      .strictObject({
+        /** What a restore is compared with: recorded before the pre-deploy backup, compared after a restore. */
+        fingerprint: z
+          .strictObject({
+            /** Tables whose row counts are recorded. @default every table of schema public */
+            tables: z.array(tableName).min(1).max(200).optional(),
+            /** Tables also checksummed (md5 of every row in primary-key order): equal checksums, equal rows. */
+            checksumTables: z.array(tableName).max(50).default([]),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     smokeTests: SmokeTests,
     alarms: Alarms.prefault({ kind: 'cloudwatch' }),
     analysis: Analysis.prefault({}),
@@ -891,6 +935,16 @@ export const RunbookConfig = z
           : `give codeBucket or imageRepository, not both: a function is packaged one way (got codeBucket "${target.codeBucket}" and imageRepository "${target.imageRepository}")`,
     });
   }, unlessInvalid('target'))
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.checks.sql.forEach((check, index) => {
+      if (names.has(check.name)) ctx.addIssue({ code: 'custom', path: ['checks', 'sql', index, 'name'], message: `duplicate SQL check name '${check.name}'` });
+      names.add(check.name);
+    });
+    if (config.checks.sql.length > 0 && config.database === null) {
+      ctx.addIssue({ code: 'custom', path: ['checks', 'sql'], message: 'SQL checks run against the database, but database is not configured' });
+    }
+  }, unlessInvalid('checks', 'database'))
   .superRefine((config, ctx) => {
     if (config.bake.durationSeconds > 0 && config.bake.pollSeconds > config.bake.durationSeconds) {
       ctx.addIssue({ code: 'custom', path: ['bake', 'pollSeconds'], message: `must not exceed bake.durationSeconds (${config.bake.durationSeconds})` });
@@ -980,6 +1034,10 @@ export type DatabaseConfig = z.output<typeof Database>;
 export type BackupTaskConfig = z.output<typeof BackupTask>;
 export type DatabaseConnectionConfig = z.output<typeof DatabaseConnection>;
 export type NetworkConfig = z.output<typeof Network>;
+export type SqlCheck = z.output<typeof SqlCheck>;
+export type SqlCheckPhase = z.output<typeof SqlCheckPhase>;
+export type ChecksConfig = RunbookConfig['checks'];
+export type BackupConfig = RunbookConfig['backup'];
 export type MigrationsConfig = z.output<typeof Migrations>;
 export type AlarmsConfig = z.output<typeof Alarms>;
 export type AnalysisConfig = z.output<typeof Analysis>;

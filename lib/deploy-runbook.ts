@@ -14,7 +14,7 @@ import { ArtifactBucket, restrictWriters } from './artifact-bucket';
 import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { RunbookDashboard } from './runbook-dashboard';
-import { networkFolders, runbookNetwork, type RunbookNetwork } from './network';
+import { DATABASE_CLIENT_ENVIRONMENT, DATABASE_FOLDERS, networkFolders, runbookNetwork, type RunbookNetwork } from './network';
 import { executionLogs } from './execution-logs';
 import { RunbookFunction } from './runbook-function';
 import { executionHistoryGrant, type TaskGrant, taskGrants } from './task-permissions';
@@ -123,6 +123,7 @@ export class DeployRunbook extends Construct {
         grants: grants[folder] ?? [],
         logRetention,
         network: placed.has(folder) ? this.network : undefined,
+        environment: (DATABASE_FOLDERS as readonly string[]).includes(folder) ? DATABASE_CLIENT_ENVIRONMENT : undefined,
       });
     }
     this.functions = functions;

@@ -2,6 +2,7 @@ import { Fn } from 'aws-cdk-lib';
 import { type ISecurityGroup, type ISubnet, type IVpc, SecurityGroup, Subnet, type SubnetSelection, Vpc } from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import type { NetworkConfig, RunbookConfig } from '../config/schema';
+import { LAMBDA_CA_BUNDLE } from '../adapters/aws/database-connection';
 import { ResourceArns } from './resource-arns';
 import type { TaskGrant } from './task-permissions';
 
@@ -29,17 +30,23 @@ export function runbookNetwork(scope: Construct, id: string, network: NetworkCon
   return { vpc, subnets, vpcSubnets: { subnets }, securityGroups, lambdaGrants: lambdaVpcGrants(scope, network) };
 }
 
+/** The task functions that connect to the database (SQL checks, fingerprints): they get its CA bundle and its secret. */
+export const DATABASE_FOLDERS = ['data-checks'] as const;
+
 /**
  * The task functions that need network reach, placed in `network` when it is configured: the smoke test (internal
- * endpoints), and the preflight and evaluate-alarms functions when an `http` analysis metric re-runs smoke checks
- * from them. The functions that connect to the database join this list where they are added.
+ * endpoints), the functions that connect to the database, and the preflight and evaluate-alarms functions when an
+ * `http` analysis metric re-runs smoke checks from them.
  */
 export function networkFolders(config: Pick<RunbookConfig, 'analysis'> & Partial<Pick<RunbookConfig, 'database'>>): string[] {
   const rerunsSmokeChecks = config.analysis.metrics.some((metric) => metric.provider.kind === 'http');
   // Preflight connects to a postgres database (logical backups): an unreachable one stops the deployment there.
   const connects = config.database?.kind === 'postgres';
-  return ['smoke-test', ...(rerunsSmokeChecks || connects ? ['preflight'] : []), ...(rerunsSmokeChecks ? ['evaluate-alarms'] : [])];
+  return ['smoke-test', ...DATABASE_FOLDERS, ...(rerunsSmokeChecks || connects ? ['preflight'] : []), ...(rerunsSmokeChecks ? ['evaluate-alarms'] : [])];
 }
+
+/** The environment of a function that connects to the database: the Lambda runtime's CA bundle (with the RDS CAs) trusted. */
+export const DATABASE_CLIENT_ENVIRONMENT = { NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE } as const;
 
 /**
  * The EC2 actions of AWS's AWSLambdaVPCAccessExecutionRole, written inline and scoped to the configured subnets,

@@ -51,6 +51,8 @@ export interface RunbookFunctionProps {
   readonly grants: readonly TaskGrant[];
   /** Retention of the function's log group. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** More environment variables. @default none */
+  readonly environment?: Readonly<Record<string, string>>;
   /** Subnets and security groups to run in; the role gets the network-interface grants that takes. @default outside any VPC */
   readonly network?: RunbookNetwork;
 }
@@ -85,6 +87,7 @@ export class RunbookFunction extends NodejsFunction {
         RUNBOOK_BUCKET: props.bucket.bucketName,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
       },
       bundling: FUNCTION_BUNDLING,
       ...(props.network && { vpc: props.network.vpc, vpcSubnets: props.network.vpcSubnets, securityGroups: [...props.network.securityGroups] }),

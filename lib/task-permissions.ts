@@ -60,6 +60,7 @@ export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBuc
     ledger: [...storeGrants(bucket, ['ledger/*', 'backups/*', 'reports/*']), ...watchGrants(bucket, config)],
     preflight: preflightGrants(arns, config),
     'database-snapshot': snapshotGrants(arns, config),
+    'data-checks': databaseConnectionGrants(scope, config),
     'deploy-target': deployGrants(arns, config),
     migrations: migrationGrants(arns, config),
     'smoke-test': smokeTestGrants(arns, config),

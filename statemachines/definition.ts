@@ -23,6 +23,7 @@ export const FUNCTION_PLACEHOLDERS = [
   'DeploymentLockFunctionArn',
   'PreflightFunctionArn',
   'DatabaseSnapshotFunctionArn',
+  'DataChecksFunctionArn',
   'DeployTargetFunctionArn',
   'MigrationsFunctionArn',
   'SmokeTestFunctionArn',

@@ -1,4 +1,6 @@
 import type { RunbookConfig } from '../config/schema';
+import type { DataFingerprint } from '../core/data-fingerprint';
+import { type DataCheckReport, DataChecksEvent } from '../core/tasks/data-checks/data-checks';
 import { DatabaseSnapshotEvent } from '../core/tasks/database-snapshot/database-snapshot';
 import { DeployTargetEvent } from '../core/tasks/deploy-target/deploy-target';
 import { DeploymentLockEvent } from '../core/tasks/deployment-lock/deployment-lock';
@@ -76,6 +78,12 @@ export interface ExecutionState {
   deployment: Deployment;
   lock: Lease;
   preflight: Preflight;
+  /** The SQL checks of each phase: before anything changes, after the migrations, after a restore (with the fingerprint comparison). */
+  preflightChecks: DataCheckReport;
+  dataGate: DataCheckReport;
+  restoreCheck: DataCheckReport;
+  /** The data recorded before the backup (null without a way to reach the database). */
+  fingerprint: DataFingerprint | null;
   rollbackTo: DeployedVersion;
   snapshot: SnapshotRef;
   backup: BackupRecord;
@@ -128,6 +136,7 @@ const fn = {
   lock: lambdaFunction('DeploymentLockFunctionArn', DeploymentLockEvent),
   preflight: lambdaFunction('PreflightFunctionArn', PreflightEvent),
   snapshot: lambdaFunction('DatabaseSnapshotFunctionArn', DatabaseSnapshotEvent),
+  dataChecks: lambdaFunction('DataChecksFunctionArn', DataChecksEvent),
   deployTarget: lambdaFunction('DeployTargetFunctionArn', DeployTargetEvent),
   migrations: lambdaFunction('MigrationsFunctionArn', MigrationsEvent),
   smokeTest: lambdaFunction('SmokeTestFunctionArn', SmokeTestEvent),
@@ -156,12 +165,22 @@ const bestEffort = (slot: string, next: string): FailureZone => ({ resultPath: s
 /** What the ledger reads of the configuration: names, the restore policy, the bake and the rollback window. */
 const ledgerConfig = sections('name', 'target', 'database', 'migrations', 'bake', 'rollbackWindowHours');
 
+/** What the data-checks function reads of the configuration. */
+const dataConfig = sections('database', 'checks', 'backup');
+
+/** SQL checks run one after the other, each under checks.statementTimeoutSeconds. */
+const DATA_CHECKS_TIMEOUT = 600;
+
 /** Every slot a ledger Record* Task hands over: the evidence report and the ledger are written from them. */
 const allSlots = {
   config: ledgerConfig,
   deployment: $.deployment,
   execution: $.execution,
   preflight: $.preflight,
+  preflightChecks: $.preflightChecks,
+  fingerprint: $.fingerprint,
+  dataGate: $.dataGate,
+  restoreCheck: $.restoreCheck,
   snapshot: $.snapshot,
   backup: $.backup,
   release: $.release,
@@ -265,6 +284,10 @@ export function runbookDefinition(): Record<string, Json> {
         deployment: null,
         lock: null,
         preflight: null,
+        preflightChecks: null,
+        dataGate: null,
+        restoreCheck: null,
+        fingerprint: null,
         rollbackTo: null,
         snapshot: null,
         backup: null,
@@ -375,10 +398,39 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'DatabaseConfigured',
       choice({
-        comment: 'Without a database there is nothing to back up: straight to the deploy.',
+        comment: 'Without a database there is nothing to check or back up: straight to the deploy.',
         rules: [when(is.null($.config.database), 'Deploy')],
-        otherwise: 'TakeSnapshot',
+        otherwise: 'PreflightDataChecks',
       }),
+    )
+    .task(
+      'PreflightDataChecks',
+      fn.dataChecks,
+      { operation: 'check', phase: 'preflight', config: dataConfig },
+      {
+        comment: 'The SQL checks marked preflight, read-only: a failing one (or an unreachable database) stops the deployment before any backup or change.',
+        resultPath: '$.preflightChecks',
+        timeoutSeconds: DATA_CHECKS_TIMEOUT,
+        catch: [catchAll(BEFORE_DEPLOY)],
+        next: 'PreflightChecksPassed',
+      },
+    )
+    .add(
+      'PreflightChecksPassed',
+      choice({ rules: [when(is.booleanEquals($.preflightChecks.passed, true), 'FingerprintData')], otherwise: 'PreflightChecksFailed' }),
+    )
+    .add('PreflightChecksFailed', verdict(BEFORE_DEPLOY, 'DataCheckFailed', $.preflightChecks.summary))
+    .task(
+      'FingerprintData',
+      fn.dataChecks,
+      { operation: 'fingerprint', phase: 'preflight', config: dataConfig },
+      {
+        comment: 'Row counts (and checksums of backup.fingerprint.checksumTables) just before the backup: a restore is compared with them.',
+        resultPath: '$.fingerprint',
+        timeoutSeconds: DATA_CHECKS_TIMEOUT,
+        catch: [catchAll(BEFORE_DEPLOY)],
+        next: 'TakeSnapshot',
+      },
     )
     .task(
       'TakeSnapshot',
@@ -405,7 +457,7 @@ export function runbookDefinition(): Record<string, Json> {
   states.task(
     'RecordBackup',
     fn.ledger,
-    { operation: 'record-backup', config: ledgerConfig, deployment: $.deployment, execution: $.execution, preflight: $.preflight, snapshot: $.snapshot },
+    { operation: 'record-backup', config: ledgerConfig, deployment: $.deployment, execution: $.execution, preflight: $.preflight, snapshot: $.snapshot, fingerprint: $.fingerprint },
     {
       comment: 'Writes the backup manifest; nothing has changed yet.',
       resultPath: '$.backup',
@@ -475,9 +527,33 @@ export function runbookDefinition(): Record<string, Json> {
     interval: settings.polling.migrations.intervalSeconds,
     maxAttempts: settings.polling.migrations.maxAttempts,
     until: is.stringEquals($.migrations.status, 'succeeded'),
-    then: 'TrafficShifting',
+    then: 'DataGateConfigured',
     timeout: { zone: AFTER_DEPLOY, cause: format('Migrations did not finish after {} checks', $.poll.attempts) },
   });
+
+  states
+    .add(
+      'DataGateConfigured',
+      choice({
+        comment: 'Migrations without a database section have no data to check: straight to the smoke tests.',
+        rules: [when(is.null($.config.database), 'TrafficShifting')],
+        otherwise: 'AfterMigrationChecks',
+      }),
+    )
+    .task(
+      'AfterMigrationChecks',
+      fn.dataChecks,
+      { operation: 'check', phase: 'after-migrations', config: dataConfig },
+      {
+        comment: 'The gate after the migrations, before the smoke tests: a failing SQL check (a backfill left NULLs) rolls the release back.',
+        resultPath: '$.dataGate',
+        timeoutSeconds: DATA_CHECKS_TIMEOUT,
+        catch: [catchAll(AFTER_DEPLOY)],
+        next: 'DataGatePassed',
+      },
+    )
+    .add('DataGatePassed', choice({ rules: [when(is.booleanEquals($.dataGate.passed, true), 'TrafficShifting')], otherwise: 'DataGateFailed' }))
+    .add('DataGateFailed', verdict(AFTER_DEPLOY, 'DataCheckFailed', $.dataGate.summary));
 
   states
     .add(
@@ -881,9 +957,32 @@ export function runbookDefinition(): Record<string, Json> {
     interval: settings.polling.restore.intervalSeconds,
     maxAttempts: settings.polling.restore.maxAttempts,
     until: is.stringEquals($.restore.phase, 'done'),
-    then: 'VerifyRollback',
+    then: 'VerifyRestoredData',
     timeout: { zone: DURING_ROLLBACK, cause: format('Database restore stuck in phase {} after {} checks', $.restore.phase, $.poll.attempts) },
   });
+
+  states
+    .task(
+      'VerifyRestoredData',
+      fn.dataChecks,
+      { operation: 'verify-restore', phase: 'after-restore', config: dataConfig, fingerprint: $.fingerprint },
+      {
+        comment: 'The restored data against the fingerprint recorded before the backup, table by table, and the SQL checks marked after-restore.',
+        resultPath: '$.restoreCheck',
+        timeoutSeconds: DATA_CHECKS_TIMEOUT,
+        catch: [catchAll(DURING_ROLLBACK)],
+        next: 'RestoredDataVerified',
+      },
+    )
+    .add(
+      'RestoredDataVerified',
+      choice({
+        comment: 'A restore whose data differs from the backup, or fails an after-restore check, is not a rollback a person can trust.',
+        rules: [when(is.booleanEquals($.restoreCheck.passed, true), 'VerifyRollback')],
+        otherwise: 'RestoredDataDiffers',
+      }),
+    )
+    .add('RestoredDataDiffers', verdict(DURING_ROLLBACK, 'RestoreVerificationFailed', $.restoreCheck.summary));
 
   states
     .task(

@@ -1,5 +1,6 @@
 import { parse } from '@aws-lambda-powertools/parser';
 import type { z } from 'zod';
+import { DataChecksEvent, runDataChecks } from '../../core/tasks/data-checks/data-checks';
 import { DatabaseSnapshotEvent, runDatabaseSnapshot } from '../../core/tasks/database-snapshot/database-snapshot';
 import { DeployTargetEvent, runDeployTarget } from '../../core/tasks/deploy-target/deploy-target';
 import { DeploymentLockEvent, runDeploymentLock } from '../../core/tasks/deployment-lock/deployment-lock';
@@ -41,6 +42,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'database-snapshot': route(DatabaseSnapshotEvent, (event, { backups, clock }) =>
     runDatabaseSnapshot(event, { backups: required(backups, 'database-snapshot', 'database'), clock }),
   ),
+  'data-checks': route(DataChecksEvent, (event, { inspector, clock }) => runDataChecks(event, { inspector, clock })),
   'deploy-target': route(DeployTargetEvent, (event, { target, clock }) => runDeployTarget(event, { target, clock })),
   migrations: route(MigrationsEvent, (event, { migrator, clock }) => runMigrations(event, { migrator: required(migrator, 'migrations', 'migrations'), clock })),
   'smoke-test': route(SmokeTestEvent, (event, { secrets, clock }) => runSmokeTests(event, { secrets, clock })),

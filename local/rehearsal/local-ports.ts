@@ -5,6 +5,7 @@ import type { AlarmSource } from '../../core/ports/alarm-source';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
 import { type Clock, systemClock } from '../../core/ports/clock';
 import type { DatabaseBackups } from '../../core/ports/database-backups';
+import type { DatabaseInspector } from '../../core/ports/database-inspector';
 import type { DatabaseRestorer } from '../../core/ports/database-restorer';
 import type { DeployTarget } from '../../core/ports/deploy-target';
 import type { Migrator } from '../../core/ports/migrator';
@@ -24,6 +25,8 @@ import { LocalNotifier } from '../../adapters/local/local-notifier';
 import { LogMetrics } from '../../adapters/local/log-metrics';
 import { PgBackups } from '../../adapters/local/pg-backups';
 import { PgRestorer } from '../../adapters/local/pg-restorer';
+import { parsePostgresUrl } from '../../adapters/local/pg-connection';
+import { PgInspector } from '../../adapters/pg-inspector';
 import { ProcessTarget } from '../../adapters/local/process-target';
 import { LocalHostFleet } from '../../adapters/local/local-host-fleet';
 import { RollingHostsTarget } from '../../core/hosts/rolling-hosts';
@@ -36,6 +39,8 @@ export interface LocalPorts {
   /** Null exactly when `config.database` is null. */
   readonly backups: DatabaseBackups | null;
   readonly restorer: DatabaseRestorer | null;
+  /** The SQL checks' and fingerprints' reader; null exactly when `config.database` is null. */
+  readonly inspector: DatabaseInspector | null;
   /** Null exactly when `config.migrations` is null. */
   readonly migrator: Migrator | null;
   readonly alarms: AlarmSource;
@@ -91,6 +96,7 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
     target,
     backups: database && url ? new PgBackups(database, { url, target: config.name, store, clock, binDir: options.binDir }) : null,
     restorer: database && url ? new PgRestorer(database, { url, store, clock, binDir: options.binDir }) : null,
+    inspector: url ? new PgInspector({ connectionString: url, connectionTimeoutMillis: 10_000 }, parsePostgresUrl(url, database?.urlEnv).safeUrl) : null,
     migrator: config.migrations?.kind === 'command' ? new CommandMigrator(config.migrations, { env, log, clock }) : null,
     alarms: config.alarms.kind === 'prometheus' ? new PrometheusAlarms(config.alarms, fetch, { clock }) : NO_ALARMS,
     secrets: new EnvSecretSource(env),

@@ -81,3 +81,30 @@ describe('database.kind postgres', () => {
     expect(parseConfig(withConnection).database).toMatchObject({ kind: 'postgres', urlEnv: rehearsal.database.urlEnv ?? 'DATABASE_URL' });
   });
 });
+
+describe('checks.sql', () => {
+  const CHECK = { name: 'backfill complete', sql: 'SELECT count(*) FROM messages WHERE replied_to IS NULL', expect: { equals: 0 }, when: ['after-migrations'] };
+
+  it('defaults to no checks with a 30 s statement timeout, and keeps a check as written', () => {
+    expect(parseConfig(exampleWith(() => {})).checks).toEqual({ sql: [], statementTimeoutSeconds: 30 });
+    expect(parseConfig(exampleWith((c) => (c.checks = { sql: [CHECK] }))).checks.sql).toEqual([CHECK]);
+  });
+
+  it('refuses duplicate names, an unknown phase and an expectation that is not one of equals, atLeast, atMost, exists', () => {
+    const draft = exampleWith((c) => (c.checks = { sql: [CHECK, { ...CHECK, when: ['after-deploy'] }, { ...CHECK, name: 'other', expect: { between: [1, 2] } }] }));
+    const problems = problemsOf(draft);
+    expect(problems).toContain(`checks.sql[1].when[0]: Invalid option: expected one of "preflight"|"after-migrations"|"after-restore" (got "after-deploy")`);
+    expect(problems).toContain('checks.sql[2].expect.between: unknown field (got [1,2])');
+    expect(problemsOf(exampleWith((c) => (c.checks = { sql: [CHECK, CHECK] })))).toEqual([`checks.sql[1].name: duplicate SQL check name 'backfill complete' (got "backfill complete")`]);
+  });
+
+  it('needs a database, and on AWS its connection', () => {
+    expect(problemsOf(exampleWith((c) => ((c.database = null), (c.checks = { sql: [CHECK] }))))).toEqual([
+      'checks.sql: SQL checks run against the database, but database is not configured (got [{"name":"backfill complete","sql":"SELECT count(*) FROM messages WHERE repli...)',
+    ]);
+    const config = parseConfig(exampleWith((c) => (c.checks = { sql: [CHECK] })));
+    expect(placeProblems(config, 'aws')).toEqual([
+      'database.connection: the SQL checks (checks.sql) connect to the database, on AWS through a Secrets Manager secret holding {host, port, username, password, dbname}; set database.connection to {"secretsManager": "name or ARN"} (got nothing)',
+    ]);
+  });
+});

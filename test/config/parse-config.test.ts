@@ -50,6 +50,8 @@ describe('parseConfig: defaults', () => {
       target: { kind: 'hook', functionArn: HOOK_ARN },
       database: null,
       migrations: null,
+      checks: { sql: [], statementTimeoutSeconds: 30 },
+      backup: { fingerprint: { checksumTables: [] } },
       smokeTests: {
         baseUrl: 'https://api.shop.example.com',
         concurrency: 4,

@@ -17,6 +17,8 @@ const ALLOWED_CLIENTS: Record<string, string[]> = {
   // S3 and Secrets Manager beside ECS: the logical backups of a postgres database (the backup task, its records, the connection).
   preflight: ['client-cloudwatch', 'client-cloudwatch-logs', 'client-ec2', 'client-ecs', 'client-lambda', 'client-rds', 'client-s3', 'client-secrets-manager', 'client-ssm'],
   'database-snapshot': ['client-ecs', 'client-rds', 'client-s3', 'client-secrets-manager'],
+  // It reads database.connection's secret.
+  'data-checks': ['client-secrets-manager'],
   'deploy-target': ['client-ec2', 'client-ecs', 'client-lambda', 'client-ssm'],
   migrations: ['client-ecs', 'client-lambda'],
   'smoke-test': ['client-secrets-manager'],
@@ -33,6 +35,7 @@ const REQUIRED_CLIENT: Record<string, string | undefined> = {
   ledger: 'client-s3',
   preflight: 'client-ecs',
   'database-snapshot': 'client-rds',
+  'data-checks': 'client-secrets-manager',
   'deploy-target': 'client-ecs',
   migrations: 'client-ecs',
   'smoke-test': 'client-secrets-manager',

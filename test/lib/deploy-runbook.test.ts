@@ -67,7 +67,7 @@ describe('the runbook state machine', () => {
       expect(value['Fn::GetAtt'][1]).toBe('Arn');
       return value['Fn::GetAtt'][0];
     });
-    expect(new Set(targets).size).toBe(11);
+    expect(new Set(targets).size).toBe(12);
     for (const id of targets) expect(all[id].Type).toBe('AWS::Lambda::Function');
     expect(substitutions.DeployTargetFunctionArn['Fn::GetAtt'][0]).toBe(s.stack.getLogicalId(s.stack.runbook.functions['deploy-target'].node.defaultChild as never));
   });

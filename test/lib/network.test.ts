@@ -29,9 +29,21 @@ const EXPECTED_VPC_CONFIG = { SubnetIds: NETWORK.subnetIds, SecurityGroupIds: NE
 
 // The first synthesis loads much of aws-cdk-lib, which takes a while on a cold, busy fork.
 describe('network placement', { timeout: 90_000 }, () => {
-  it('places only the smoke test in the configured subnets and security groups', () => {
+  it('places only the smoke test and the function that reads the database in the configured subnets and security groups', () => {
     const placed = Object.entries(vpcConfigs(placedInput)).filter(([, vpc]) => vpc !== undefined);
-    expect(placed).toEqual([['smoke-test', EXPECTED_VPC_CONFIG]]);
+    expect(placed.sort()).toEqual([
+      ['data-checks', EXPECTED_VPC_CONFIG],
+      ['smoke-test', EXPECTED_VPC_CONFIG],
+    ]);
+  });
+
+  it("lets the database function trust the Lambda runtime's CA bundle, which holds the RDS CAs, and read only the connection secret", () => {
+    const input = { ...placedInput, database: { ...exampleInput.database, connection: { secretsManager: 'shop/prod/db' } } } as RunbookConfigInput;
+    const s = synth({ config: input });
+    const fn = Object.values(resources(s.template)).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === 'deploy-runbook data-checks task');
+    expect((fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables.NODE_EXTRA_CA_CERTS).toBe('/var/runtime/ca-cert.pem');
+    const secrets = taskStatements(s, 'data-checks').filter((statement) => statement.Action.includes('secretsmanager:GetSecretValue'));
+    expect(secrets).toEqual([{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [arn('secretsmanager', 'secret:shop/prod/db-??????')] }]);
   });
 
   it('also places preflight and evaluate-alarms when an http analysis metric re-runs smoke checks from them', () => {
@@ -44,7 +56,7 @@ describe('network placement', { timeout: 90_000 }, () => {
       .filter(([, vpc]) => vpc !== undefined)
       .map(([folder]) => folder)
       .sort();
-    expect(placed).toEqual(['evaluate-alarms', 'preflight', 'smoke-test']);
+    expect(placed).toEqual(['data-checks', 'evaluate-alarms', 'preflight', 'smoke-test']);
     expect(networkFolders(config(input)).sort()).toEqual(placed);
   });
 

@@ -16,7 +16,7 @@ describe('task functions in the runbook', () => {
   const fnProps = (folder: string) => all[s.stack.getLogicalId(s.stack.runbook.functions[folder].node.defaultChild as never)].Properties;
 
   it('creates one function per folder named in the definition', () => {
-    s.template.resourceCountIs('AWS::Lambda::Function', 11);
+    s.template.resourceCountIs('AWS::Lambda::Function', 12);
     expect(Object.keys(s.stack.runbook.functions).sort()).toEqual([...FOLDERS].sort());
   });
 
@@ -54,7 +54,7 @@ describe('task functions in the runbook', () => {
   it('applies the logRetention prop to every function log group', () => {
     const week = synth({ config: exampleInput, logRetention: RetentionDays.ONE_WEEK });
     const groups = Object.values(resources(week.template)).filter((r) => r.Type === 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(12);
+    expect(groups).toHaveLength(13);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(7);
   });
 });

@@ -201,12 +201,12 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     expect(taskStatements(s, 'notify')).toEqual([allow(['sns:Publish'], [TOPIC_ARN])]);
   });
 
-  it('lets the state machine invoke exactly the 11 task functions, unqualified', () => {
+  it('lets the state machine invoke exactly the 12 task functions, unqualified', () => {
     const role = s.stack.runbook.stateMachine.role;
     const invoke = roleStatements(s, role as never).filter((st) => st.Action.some((a) => a.startsWith('lambda:')));
     const functionArns = FOLDERS.map((folder) => flat(s.stack.resolve(s.stack.runbook.functions[folder].functionArn)));
     expect(invoke).toEqual([allow(['lambda:InvokeFunction'], functionArns)]);
-    expect(new Set(functionArns).size).toBe(11);
+    expect(new Set(functionArns).size).toBe(12);
   });
 
   it('lets EventBridge start executions of this state machine only', () => {

@@ -183,7 +183,7 @@ export const PLANTED: readonly Mutant[] = [
   {
     id: 'fingerprint-shrinking-table-unnoticed',
     description: 'the data comparison misses a table that lost rows',
-    file: 'local/rehearsal/data-fingerprint.ts',
+    file: 'core/data-fingerprint.ts',
     find: 'if (now.rows < table.rows) noRowsLost = false;',
     replace: '',
     tests: ['test/local/rehearsal/data-fingerprint.test.ts'],

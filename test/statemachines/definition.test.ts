@@ -127,6 +127,7 @@ describe('functionFolder', () => {
       'deployment-lock',
       'preflight',
       'database-snapshot',
+      'data-checks',
       'deploy-target',
       'migrations',
       'smoke-test',

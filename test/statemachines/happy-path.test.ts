@@ -23,6 +23,8 @@ describe('a deployment that goes well', () => {
       'ValidateInput',
       'AcquireLock',
       'Preflight',
+      'PreflightDataChecks',
+      'FingerprintData',
       'TakeSnapshot',
       'CheckSnapshot',
       'RecordBackup',
@@ -30,6 +32,7 @@ describe('a deployment that goes well', () => {
       'CheckDeployment',
       'StartMigrations',
       'CheckMigrations',
+      'AfterMigrationChecks',
       'SmokeTest',
       'EvaluateAlarms',
       'EvaluateAlarms',
@@ -87,7 +90,7 @@ describe('a deployment that goes well', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.log.callsTo('CheckSnapshot')).toHaveLength(3);
-    expect(run.states.slice(3, 8)).toEqual(['TakeSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'RecordBackup']);
+    expect(run.states.slice(5, 10)).toEqual(['TakeSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'RecordBackup']);
   });
 
   it('keeps polling a rollout and a migration that take several checks', async () => {
@@ -121,13 +124,13 @@ describe('a deployment that goes well', () => {
   });
 
   it.each([
-    { name: 'neither database nor migrations', database: null, migrations: null, skipped: ['TakeSnapshot', 'CheckSnapshot', 'RecordBackup', 'StartMigrations', 'CheckMigrations'] },
-    { name: 'a database without migrations', database: databaseWith({}), migrations: null, skipped: ['StartMigrations', 'CheckMigrations'] },
+    { name: 'neither database nor migrations', database: null, migrations: null, skipped: ['PreflightDataChecks', 'FingerprintData', 'TakeSnapshot', 'CheckSnapshot', 'RecordBackup', 'StartMigrations', 'CheckMigrations', 'AfterMigrationChecks'] },
+    { name: 'a database without migrations', database: databaseWith({}), migrations: null, skipped: ['StartMigrations', 'CheckMigrations', 'AfterMigrationChecks'] },
     {
       name: 'hook migrations without a database',
       database: null,
       migrations: { kind: 'hook', functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:shop-migrate' },
-      skipped: ['TakeSnapshot', 'CheckSnapshot', 'RecordBackup'],
+      skipped: ['PreflightDataChecks', 'FingerprintData', 'TakeSnapshot', 'CheckSnapshot', 'RecordBackup', 'AfterMigrationChecks'],
     },
   ])('skips the states it does not need with $name', async ({ database, migrations, skipped }) => {
     const run = await runScripted({ config: testConfig({ database, migrations }), input: deployInput() });

@@ -1,5 +1,7 @@
+import { DataFingerprint } from '../../core/data-fingerprint';
+import { DataCheckReport } from '../../core/tasks/data-checks/data-checks';
 import { describe, expect, it } from 'vitest';
-import type * as z from 'zod/mini';
+import * as z from 'zod/mini';
 import { PreflightFailedError } from '../../core/errors';
 import {
   Approval,
@@ -43,6 +45,10 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   ValidateInput: Deployment,
   AcquireLock: Lease,
   Preflight,
+  PreflightDataChecks: DataCheckReport,
+  FingerprintData: z.nullable(DataFingerprint),
+  AfterMigrationChecks: DataCheckReport,
+  VerifyRestoredData: DataCheckReport,
   TakeSnapshot: SnapshotRef,
   CheckSnapshot: SnapshotRef,
   RecordBackup: BackupRecord,

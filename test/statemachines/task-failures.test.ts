@@ -10,6 +10,7 @@ import {
   RestoreFailedError,
   SnapshotFailedError,
 } from '../../core/errors';
+import { DatabaseUnreachableError } from '../../core/ports/database-inspector';
 import { type Json, loadDefinition } from '../../statemachines/definition';
 import {
   ABORT_TAIL,
@@ -165,6 +166,8 @@ const CASES: Case[] = [
     calls: ['ValidateInput', 'AcquireLock'],
   },
   abortedAt('Preflight', PREFLIGHT_FAILS),
+  abortedAt('PreflightDataChecks', new DatabaseUnreachableError('could not connect to postgres://app@db.internal:5432/shop (sslmode verify-full): connect ETIMEDOUT')),
+  abortedAt('FingerprintData', failure('DatabaseQueryError', 'table invoices (backup.fingerprint) does not exist')),
   abortedAt('TakeSnapshot', new SnapshotFailedError('manual snapshot quota: 100 of 100 used, 1 must stay free')),
   abortedAt('CheckSnapshot', new SnapshotFailedError('snapshot deploy-runbook-shop-api-x is failed')),
   abortedAt('CheckSnapshot', failure('DBSnapshotNotFound', 'DBSnapshot deploy-runbook-shop-api-x not found')),
@@ -203,6 +206,7 @@ const CASES: Case[] = [
   rolledBackAt('CheckDeployment', new DeploymentFailedError('circuit breaker: 3 tasks failed to start'), false),
   rolledBackAt('StartMigrations', new MigrationFailedError('RunTask failed: no capacity in shop-prod'), true),
   rolledBackAt('CheckMigrations', new MigrationFailedError('migration task exited with code 1'), true),
+  rolledBackAt('AfterMigrationChecks', new DatabaseUnreachableError('could not connect to postgres://app@db.internal:5432/shop (sslmode verify-full): connect ETIMEDOUT'), true),
   rolledBackAt('SmokeTest', failure('Error', 'smoke tests could not read secret shop/prod/smoke-user'), true),
   rolledBackAt('EvaluateAlarms', failure('Error', 'unexpected alarm source response'), true),
   rolledBackAt('RecordRelease', failure('PreconditionFailedError', 'conditional write to ledger/shop-api.json did not match (HTTP 412)'), true),
@@ -228,6 +232,7 @@ const CASES: Case[] = [
   rollbackFailedAt('RollbackApp', ROLLBACK_FAILS, [...happyPathThrough('SmokeTest'), 'RollbackApp']),
   rollbackFailedAt('CheckRollback', new DeploymentFailedError('rollback rollout FAILED: circuit breaker'), [...happyPathThrough('SmokeTest'), 'RollbackApp', 'CheckRollback']),
   rollbackFailedAt('AdvanceRestore', new RestoreFailedError('instance shop-prod-db is in state modifying'), [...happyPathThrough('SmokeTest'), 'RollbackApp', 'CheckRollback', 'AdvanceRestore']),
+  rollbackFailedAt('VerifyRestoredData', new DatabaseUnreachableError('could not connect to postgres://app@db.internal:5432/shop (sslmode verify-full): connect ECONNREFUSED'), [...ROLLING_BACK]),
   rollbackFailedAt('VerifyRollback', failure('Error', 'smoke tests timed out after 300 s'), [...ROLLING_BACK, 'VerifyRollback']),
   {
     state: 'AwaitRestoreApproval',

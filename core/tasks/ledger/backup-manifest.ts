@@ -3,6 +3,7 @@ import { describeValue } from '../../../config/issues';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import type { Clock } from '../../ports/clock';
 import { PreconditionFailedError, RunbookError } from '../../errors';
+import { DataFingerprint } from '../../data-fingerprint';
 import { type BackupRecord, DatabaseInfo, DeployedVersion, SnapshotRef } from '../../model';
 import { type LedgerSlots, requireSlot } from './slots';
 
@@ -20,6 +21,8 @@ export const BackupManifest = z.object({
     after: z.object({ version: z.nullable(z.string()), image: z.nullable(z.string()) }),
   }),
   createdAt: z.string(),
+  /** The data just before the backup (row counts, checksums of backup.fingerprint.checksumTables): a restore is compared with it. */
+  fingerprint: z.optional(z.nullable(DataFingerprint)),
 });
 export type BackupManifest = z.output<typeof BackupManifest>;
 
@@ -49,6 +52,7 @@ export async function recordBackup(slots: LedgerSlots, deps: { store: ArtifactSt
     database: preflight.database,
     versions: { before: preflight.running, after: { version: deployment.version, image: deployment.image } },
     createdAt: deps.clock.now().toISOString(),
+    fingerprint: slots.fingerprint ?? null,
   };
   try {
     await deps.store.put(key, `${JSON.stringify(manifest, null, 2)}\n`, { ifNoneMatch: '*', contentType: 'application/json' });

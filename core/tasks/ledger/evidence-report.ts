@@ -1,3 +1,4 @@
+import type { DataCheckReport } from '../data-checks/data-checks';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import { causeMessage, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
 import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions, startedBy, versionLabel } from '../../causes';
@@ -39,6 +40,13 @@ interface SmokeEvidence {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly results: readonly SmokeCheckEvidence[];
+}
+
+/** The SQL checks and the data fingerprint as the report shows them: names, values judged, reasons. */
+interface DataEvidence {
+  readonly checks: readonly { readonly phase: string; readonly passed: boolean; readonly summary: string; readonly results: DataCheckReport['results'] }[];
+  readonly fingerprint: { readonly tables: number; readonly rows: number; readonly checksummed: readonly string[] } | null;
+  readonly restoreComparison: { readonly identical: boolean; readonly differences: readonly string[] } | null;
 }
 
 /** `reports/<target>/<deploymentId>.json`: one per deployment, for auditors and post-mortems. */
@@ -105,6 +113,8 @@ export interface EvidenceReport {
     readonly steps: readonly { readonly phase: string; readonly at: string; readonly detail: string }[];
   } | null;
   readonly verification: SmokeEvidence | null;
+  /** The SQL checks of each phase that ran, and the fingerprint recorded before the backup (issue 11). */
+  readonly data?: DataEvidence;
   readonly errors: readonly { readonly during: 'deployment' | 'rollback'; readonly name: string; readonly message: string }[];
   readonly decisions: readonly string[];
   /** Timestamps the slots carry, in order. */
@@ -231,6 +241,7 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
           }
         : null,
     verification: smokeEvidence(verify),
+    data: dataEvidence(slots),
     errors: [errorEvidence('deployment', slots.error), errorEvidence('rollback', slots.rollbackError)].filter((e) => e !== null),
     decisions: decisionsOf(slots),
     timeline: timelineOf(slots, now),
@@ -238,6 +249,35 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
     states,
     generatedAt: now.toISOString(),
   };
+}
+
+function dataEvidence(slots: ReportSlots): DataEvidence {
+  const reports = [slots.preflightChecks, slots.dataGate, slots.restoreCheck].filter((report): report is DataCheckReport => report !== null && report !== undefined);
+  const fingerprint = slots.fingerprint ?? null;
+  const tables = fingerprint ? Object.entries(fingerprint.tables) : [];
+  return {
+    checks: reports.map((report) => ({ phase: report.phase, passed: report.passed, summary: report.summary, results: report.results })),
+    fingerprint: fingerprint
+      ? { tables: tables.length, rows: tables.reduce((sum, [, table]) => sum + table.rows, 0), checksummed: tables.filter(([, table]) => table.md5 !== null).map(([name]) => name) }
+      : null,
+    restoreComparison: slots.restoreCheck?.comparison ? { identical: slots.restoreCheck.comparison.identical, differences: slots.restoreCheck.comparison.differences } : null,
+  };
+}
+
+function dataSection(data: DataEvidence): string[] {
+  const lines = ['## Data checks', ''];
+  for (const check of data.checks) {
+    lines.push(`- ${check.phase}: ${check.passed ? 'passed' : 'FAILED'}: ${oneLine(check.summary)}`);
+    for (const result of check.results) lines.push(`  - ${result.passed ? 'ok' : 'FAILED'}: ${cell(result.name)}: ${result.reason ? oneLine(result.reason) : `${JSON.stringify(result.value)} (expected ${result.expected})`}`);
+  }
+  if (data.fingerprint) {
+    const { tables, rows, checksummed } = data.fingerprint;
+    lines.push(`- Fingerprint before the backup: ${tables} tables, ${rows} rows${checksummed.length > 0 ? `, checksums of ${checksummed.join(', ')}` : ''}`);
+  }
+  if (data.restoreComparison) {
+    lines.push(data.restoreComparison.identical ? '- Restored data matches the fingerprint' : `- Restored data DIFFERS: ${data.restoreComparison.differences.map(oneLine).join('; ')}`);
+  }
+  return [...lines, ''];
 }
 
 function versionRef(version: { version: string | null; image: string | null; ref?: string | null }): VersionRef {
@@ -461,6 +501,7 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNo
     lines.push(...report.restore.steps.map((s) => `- ${s.at} ${s.phase}: ${s.detail}`), '');
   }
   if (report.verification) lines.push('## Rollback verification', '', ...smokeTable(report.verification), '');
+  if (report.data && (report.data.checks.length > 0 || report.data.fingerprint)) lines.push(...dataSection(report.data));
   if (report.errors.length > 0) lines.push('## Errors', '', ...report.errors.map((e) => `- During the ${e.during}: ${e.name}${e.message ? `: ${oneLine(e.message)}` : ''}`), '');
   if (report.decisions.length > 0) lines.push('## Decisions', '', ...report.decisions.map((d) => `- ${oneLine(d)}`), '');
   if (flowchart || pathNote) {

@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import type { RunbookConfig } from '../../../config/schema';
+import { DataFingerprint } from '../../data-fingerprint';
 import { RunbookError } from '../../errors';
+import { DataCheckReport } from '../data-checks/data-checks';
 import {
   Approval,
   BackupRecord,
@@ -54,6 +56,11 @@ export const LedgerSlots = z.object({
   traffic: z.optional(z.nullable(TrafficState)),
   /** The watch execution's slots: CheckWatch's answer and the checkpoint measured. */
   watch: z.optional(z.nullable(WatchStatus)),
+  /** The SQL checks of each phase and the fingerprint recorded before the backup (issue 11). */
+  preflightChecks: z.optional(z.nullable(DataCheckReport)),
+  dataGate: z.optional(z.nullable(DataCheckReport)),
+  restoreCheck: z.optional(z.nullable(DataCheckReport)),
+  fingerprint: z.optional(z.nullable(DataFingerprint)),
   checkpoint: z.optional(z.nullable(WatchResult)),
 });
 export type LedgerSlots = z.output<typeof LedgerSlots>;

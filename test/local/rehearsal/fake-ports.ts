@@ -1,3 +1,5 @@
+import type { DataFingerprint } from '../../../core/data-fingerprint';
+import type { DatabaseInspector, QueryAnswer } from '../../../core/ports/database-inspector';
 import { NO_METRICS } from '../../support/metric-queries';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -147,12 +149,26 @@ export function fakeConfig(baseUrl: string): RunbookConfig {
   });
 }
 
+/** A database whose data never changes: its fingerprint is the same before the backup and after a restore. */
+export class FakeInspector implements DatabaseInspector {
+  readonly description = 'postgres://demo@127.0.0.1/demo';
+  readonly queries: string[] = [];
+  async query(sql: string): Promise<QueryAnswer> {
+    this.queries.push(sql);
+    return { rowCount: 1, value: 0 };
+  }
+  async fingerprint(): Promise<DataFingerprint> {
+    return { tables: { items: { rows: 3, md5: null } } };
+  }
+}
+
 /** Fake ports over a FileArtifactStore in `storeDir`. */
 export function fakePorts(storeDir: string, alarms = new FakeAlarms()) {
   const fakes = {
     target: new FakeTarget(),
     backups: new FakeBackups(),
     restorer: new FakeRestorer(),
+    inspector: new FakeInspector(),
     migrator: new FakeMigrator(),
     alarms,
     notifier: new FakeNotifier(),

@@ -1,3 +1,4 @@
+import { DataChecksEvent, runDataChecks } from '../../../../core/tasks/data-checks/data-checks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,9 @@ describe('lock, ledger and notify behind the runbook definition', () => {
           return { ...bake, checks: bakeChecks };
         case 'restore-database':
           return restored;
+        case 'data-checks':
+          // No SQL checks and no connection configured: every phase passes without reaching a database.
+          return runDataChecks(DataChecksEvent.parse(event), { inspector: null, clock: systemClock });
         default:
           throw new Error(`no script for ${state} (${folder})`);
       }

@@ -11,7 +11,10 @@ const RECORDED = '2025-03-04T10:06:45.000Z';
 
 /** RecordBackup sends only these slots. */
 const recordBackupEvent = (overrides: object = {}) =>
-  LedgerEvent.parse(JSON.parse(JSON.stringify({ operation: 'record-backup', config, deployment, execution, preflight, snapshot, ...overrides })));
+  LedgerEvent.parse(JSON.parse(JSON.stringify({ operation: 'record-backup', config, deployment, execution, preflight, snapshot, fingerprint: FINGERPRINT, ...overrides })));
+
+/** What FingerprintData recorded just before the backup. */
+const FINGERPRINT = { tables: { customers: { rows: 2000, md5: null }, orders: { rows: 8000, md5: '0cc175b9c0f1b6a831c399e269772661' } } };
 
 describe('record-backup', () => {
   it('writes the manifest once with If-None-Match * to S3 and returns where it is', async () => {
@@ -33,6 +36,7 @@ describe('record-backup', () => {
       database: preflight.database,
       versions: { before: preflight.running, after: { version: 'v1.4.2', image: deployment.image } },
       createdAt: RECORDED,
+      fingerprint: FINGERPRINT,
     });
   });
 

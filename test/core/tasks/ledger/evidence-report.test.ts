@@ -218,3 +218,38 @@ describe('buildEvidenceReport', () => {
     expect(markdown).toContain('- During the deployment: MigrationFailedError: exit code 1 relation "orders" | already exists');
   });
 });
+
+describe('buildEvidenceReport: data checks', () => {
+  const gate = {
+    phase: 'after-migrations',
+    passed: false,
+    summary: "1 of 1 SQL checks failed (after-migrations): 'backfill complete' returned \"12\", expected 0",
+    results: [{ name: 'backfill complete', passed: false, value: '12', rows: 1, expected: '= 0', reason: 'returned "12", expected 0', durationMs: 4 }],
+    comparison: null,
+    startedAt: '2025-03-04T10:12:00.000Z',
+    durationMs: 6,
+  };
+  const restoreCheck = { ...gate, phase: 'after-restore', passed: true, summary: 'the restored data matches the fingerprint recorded before the backup (2 tables)', results: [], comparison: { identical: true, differences: [], tables: 2 } };
+  const fingerprint = { tables: { messages: { rows: 40, md5: null }, settings: { rows: 2, md5: '0cc175b9c0f1b6a831c399e269772661' } } };
+
+  it('shows each phase that ran with its checks, the fingerprint before the backup and the restore comparison', () => {
+    const { json, markdown } = buildEvidenceReport(rolledBack({ dataGate: gate, restoreCheck, fingerprint }), NOW);
+
+    expect(json.data).toEqual({
+      checks: [
+        { phase: 'after-migrations', passed: false, summary: gate.summary, results: gate.results },
+        { phase: 'after-restore', passed: true, summary: restoreCheck.summary, results: [] },
+      ],
+      fingerprint: { tables: 2, rows: 42, checksummed: ['settings'] },
+      restoreComparison: { identical: true, differences: [] },
+    });
+    expect(markdown).toContain("## Data checks\n\n- after-migrations: FAILED: 1 of 1 SQL checks failed (after-migrations): 'backfill complete' returned \"12\", expected 0\n  - FAILED: backfill complete: returned \"12\", expected 0");
+    expect(markdown).toContain('- Fingerprint before the backup: 2 tables, 42 rows, checksums of settings\n- Restored data matches the fingerprint');
+  });
+
+  it('leaves the section out when no check ran and no fingerprint was taken', () => {
+    const { json, markdown } = buildEvidenceReport(released(), NOW);
+    expect(json.data).toEqual({ checks: [], fingerprint: null, restoreComparison: null });
+    expect(markdown).not.toContain('## Data checks');
+  });
+});

@@ -1,0 +1,32 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { databaseEndpoint } from '../../adapters/aws/database-connection';
+import { SecretsManagerSource } from '../../adapters/aws/secrets-manager-source';
+import { PgInspector } from '../../adapters/pg-inspector';
+import { systemClock } from '../../core/ports/clock';
+import { DataChecksEvent, runDataChecks } from '../../core/tasks/data-checks/data-checks';
+import { logger, tracer } from '../shared/powertools';
+
+const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
+
+/**
+ * PreflightDataChecks, FingerprintData, AfterMigrationChecks, VerifyRestoredData: reads the database of
+ * `database.connection` (the secret read per invocation, so a rotated password is picked up). Logs the summary
+ * and where the database is, never the password.
+ */
+export const handler = middy()
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(parser({ schema: DataChecksEvent }))
+  .handler(async (event) => {
+    const connection = event.config.database?.connection;
+    const endpoint = connection ? await databaseEndpoint(connection, new SecretsManagerSource(secretsManager)) : null;
+    const inspector = endpoint ? new PgInspector(endpoint.client, endpoint.description) : null;
+    const result = await runDataChecks(event, { inspector, clock: systemClock });
+    const summary = result && 'summary' in result ? result.summary : `fingerprint of ${result ? Object.keys(result.tables).length : 0} tables`;
+    logger.info('data checks finished', { operation: event.operation, phase: event.phase, database: endpoint?.description ?? null, summary });
+    return result;
+  });
