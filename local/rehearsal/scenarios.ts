@@ -21,6 +21,8 @@ export interface Scenario {
   readonly expected: ExecutionOutcome;
   /** The kind of analysis metric that must roll the release back, no alarm firing: what no alarm would catch. */
   readonly rolledBackBy?: MetricCulprit;
+  /** The SQL check (checks.sql, after-migrations) that must stop the release before its smoke tests. */
+  readonly failsDataGate?: string;
   /** The app runs as this many local hosts (a `hosts` target, one host per batch), and these must never be touched. */
   readonly hosts?: LocalHosts;
 }
@@ -81,6 +83,16 @@ export const SCENARIOS: readonly Scenario[] = [
     env: {},
     envAfterSetup: {},
     expected: 'rolled-back',
+  },
+  {
+    name: 'backfill-incomplete',
+    description: "v2-backfill-incomplete's migration exits 0 but leaves items without a SKU → the after-migrations SQL gate fails before any smoke test → app back to v1, database restored and verified against its fingerprint → rolled back",
+    previousVersion: 'v1',
+    input: { version: 'v2-backfill-incomplete', reason: 'rehearsal: release whose backfill stops half-way' },
+    env: {},
+    envAfterSetup: {},
+    expected: 'rolled-back',
+    failsDataGate: 'every item has a sku',
   },
   {
     name: 'latency-regression',

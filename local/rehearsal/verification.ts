@@ -123,6 +123,18 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
     }
   }
 
+  const restoreCheck = slots?.restoreCheck ?? null;
+  if (restore?.restored) {
+    // The runbook's own proof, beside the rehearsal's: VerifyRestoredData compared the restore with the fingerprint taken before the backup.
+    const comparison = restoreCheck?.comparison ?? null;
+    checks.push({
+      name: 'restore verified by the runbook',
+      ok: comparison?.identical === true,
+      detail: comparison ? restoreCheck?.summary ?? '' : 'VerifyRestoredData compared nothing: no fingerprint was recorded before the backup',
+    });
+  }
+  if (scenario.failsDataGate) checks.push(dataGateCheck(scenario.failsDataGate, slots));
+
   const analysis = analysisCheck(input);
   if (analysis) checks.push(analysis);
 
@@ -163,6 +175,15 @@ function analysisCheck(input: Pick<VerificationInput, 'scenario' | 'config' | 's
   const ok = deciding.length === config.analysis.metrics.filter((metric) => !metric.dryRun).length && passed.length === deciding.length;
   const detail = deciding.length === 0 ? 'no metric was measured in the bake' : deciding.map(describeRecord).join('; ');
   return { name: 'analysis', ok, detail: ok ? `every metric passed: ${detail}` : detail };
+}
+
+/** The named after-migrations check failed in AfterMigrationChecks, and no smoke test ran after it. */
+function dataGateCheck(name: string, slots: ReportSlots | null): VerificationCheck {
+  const gate = slots?.dataGate ?? null;
+  const failed = gate?.results.find((result) => result.name === name && !result.passed);
+  const ok = failed !== undefined && slots?.smoke === null;
+  const detail = gate ? gate.summary : 'AfterMigrationChecks did not run';
+  return { name: 'data gate', ok, detail: ok ? `${detail}; no smoke test ran` : `expected '${name}' to fail before the smoke tests: ${detail}${slots?.smoke ? '; the smoke tests ran' : ''}` };
 }
 
 /** `prometheus metric relative to its baseline`, `log-file metric`. */

@@ -229,6 +229,32 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
       expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
       const report = await expectEvidenceAndCleanup(run);
       expect(report.restore).toMatchObject({ restored: true, failedCopy: failedDatabases[0] });
+      // The runbook's own proof: the restore compared with the fingerprint recorded before the backup.
+      expect(check(run, 'restore verified by the runbook')).toMatchObject({ ok: true, detail: expect.stringContaining('the restored data matches the fingerprint recorded before the backup') });
+      expect(report.data.restoreComparison).toEqual({ identical: true, differences: [] });
+      expect(report.data.fingerprint.checksummed).toEqual(['items', 'users']);
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
+    'backfill-incomplete: the migration exits 0 leaving items without a SKU, the after-migrations SQL gate rolls back before any smoke test, data restored and verified',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'backfill-incomplete']);
+
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.json.cause).toContain("DataCheckFailed: 1 of 2 SQL checks failed (after-migrations): 'every item has a sku' returned \"2\", expected 0");
+      expect(check(run, 'data gate')).toMatchObject({ ok: true });
+      expect(check(run, 'restore verified by the runbook')).toMatchObject({ ok: true });
+      expect(run.json.verification.data.comparison.identical).toBe(true);
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.smoke).toBeNull();
+      expect(report.data.checks.map((c: { phase: string; passed: boolean }) => [c.phase, c.passed])).toEqual([
+        ['preflight', true],
+        ['after-migrations', false],
+        ['after-restore', true],
+      ]);
     },
     REHEARSAL_TIMEOUT_MS,
   );
@@ -343,6 +369,6 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
 
     expect(run.code).toBe(64);
     expect(run.json).toMatchObject({ error: 'UnknownScenarioError', scenario: null });
-    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, hosts, rollback-failure');
+    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, rollback-failure');
   });
 });

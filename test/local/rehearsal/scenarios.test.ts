@@ -10,6 +10,7 @@ describe('scenarios', () => {
       ['smoke-failure', 'rolled-back'],
       ['alarm', 'rolled-back'],
       ['migration-failure', 'rolled-back'],
+      ['backfill-incomplete', 'rolled-back'],
       ['latency-regression', 'rolled-back'],
       ['log-errors', 'rolled-back'],
       ['hosts', 'rolled-back'],
@@ -34,6 +35,15 @@ describe('scenarios', () => {
     expect(scenario.envAfterSetup).toEqual({ DEMO_FAULT: 'smoke' });
   });
 
+  it('deploys a migration that exits 0 with NULLs left in the backfill-incomplete scenario, which the after-migrations SQL check names', async () => {
+    const scenario = scenarioNamed('backfill-incomplete');
+    const { readFile } = await import('node:fs/promises');
+    const migration = await readFile(new URL(`../../../examples/demo-app/migrations/${scenario.input.version}.sql`, import.meta.url), 'utf8');
+    expect(migration).toContain('ADD COLUMN sku');
+    const rehearsal = (await import('../../../examples/rehearsal/runbook.json')).default as { checks: { sql: { name: string; when: string[] }[] } };
+    expect(rehearsal.checks.sql.find((check) => check.name === scenario.failsDataGate)?.when).toEqual(['after-migrations']);
+  });
+
   it('deploys v3-broken in the migration-failure scenario: the migration that destroys data, then fails', () => {
     expect(scenarioNamed('migration-failure').input.version).toBe('v3-broken');
   });
@@ -50,6 +60,6 @@ describe('scenarios', () => {
 
   it('fails when the scenario does not exist, listing the valid ones', () => {
     expect(() => scenarioNamed('chaos')).toThrow(UnknownScenarioError);
-    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, latency-regression, log-errors, hosts, rollback-failure');
+    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, rollback-failure');
   });
 });

@@ -38,8 +38,20 @@ const rolledBack = () =>
     error: { Error: 'SmokeTestFailed', Cause: 'health failed' },
     rollback: { ...releasedSlots().release, ref: preflight.running.ref, version: PREVIOUS },
     restore: restored,
+    restoreCheck: RESTORE_CHECK,
     verify: smokeReport('rollback'),
   });
+
+/** What VerifyRestoredData reports when the restored data matches the fingerprint taken before the backup. */
+const RESTORE_CHECK = {
+  phase: 'after-restore',
+  passed: true,
+  summary: 'the restored data matches the fingerprint recorded before the backup (2 tables)',
+  results: [],
+  comparison: { identical: true, differences: [], tables: 2 },
+  startedAt: '2025-03-04T10:20:00.000Z',
+  durationMs: 8,
+};
 const rollbackFailed = () => ended('rollback-failed', { ...releasedSlots(), error: { Error: 'SmokeTestFailed', Cause: 'health failed' }, rollbackError: { Error: 'RollbackVerificationFailed', Cause: 'health failed again' } });
 const aborted = () => ended('aborted', { ...emptySlots(), preflight, rollbackTo: preflight.running, error: { Error: 'SnapshotFailedError', Cause: 'pg_dump failed' } });
 
@@ -267,6 +279,33 @@ describe('judgeRehearsal: the analysis metrics', () => {
 
   it('checks nothing of the analysis for the other scenarios', () => {
     expect(judgeAnalysis('smoke-failure', 'rolled-back', bakeWith(passing))).toBeUndefined();
+  });
+
+  it("fails when the runbook did not verify a restore against the fingerprint, even with the rehearsal's own comparison identical", () => {
+    const unverified = ended('rolled-back', { ...JSON.parse(JSON.stringify(rolledBack())), outcome: undefined, restoreCheck: { ...RESTORE_CHECK, summary: 'no SQL checks run after-restore', comparison: null } });
+    const verification = judge('smoke-failure', 'rolled-back', unverified, machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: BEFORE }, failedDatabases: [FAILED_COPY] }));
+
+    expect(failing(verification.checks)).toEqual(['restore verified by the runbook']);
+    expect(check(verification.checks, 'restore verified by the runbook')?.detail).toBe('VerifyRestoredData compared nothing: no fingerprint was recorded before the backup');
+  });
+
+  it('checks, for backfill-incomplete, that the named SQL check stopped the release before any smoke test', () => {
+    const gate = {
+      ...RESTORE_CHECK,
+      phase: 'after-migrations',
+      passed: false,
+      summary: "1 of 2 SQL checks failed (after-migrations): 'every item has a sku' returned \"2\", expected 0",
+      results: [{ name: 'every item has a sku', passed: false, value: '2', rows: 1, expected: '= 0', reason: 'returned "2", expected 0', durationMs: 3 }],
+      comparison: null,
+    };
+    const seen = machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS }, data: { before: BEFORE, after: BEFORE }, failedDatabases: [FAILED_COPY] });
+    const stopped = judge('backfill-incomplete', 'rolled-back', ended('rolled-back', { ...JSON.parse(JSON.stringify(rolledBack())), outcome: undefined, smoke: null, dataGate: gate }), seen);
+    expect(check(stopped.checks, 'data gate')).toEqual({ name: 'data gate', ok: true, detail: `${gate.summary}; no smoke test ran` });
+    expect(stopped.ok).toBe(true);
+
+    const smokeCaughtIt = judge('backfill-incomplete', 'rolled-back', rolledBack(), seen);
+    expect(failing(smokeCaughtIt.checks)).toEqual(['data gate']);
+    expect(check(smokeCaughtIt.checks, 'data gate')?.detail).toBe("expected 'every item has a sku' to fail before the smoke tests: AfterMigrationChecks did not run; the smoke tests ran");
   });
 });
 
