@@ -31,7 +31,8 @@ try {
   await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK]);
   await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   const applied = new Set((await client.query('SELECT version FROM schema_migrations')).rows.map((row) => row.version));
-  const pending = known.slice(0, known.indexOf(version) + 1).filter((name) => !applied.has(name));
+  // A suffixed version (v3-broken, v2-backfill-incomplete) is a variant of its release: applied only when asked for.
+  const pending = known.slice(0, known.indexOf(version) + 1).filter((name) => (name === version || !name.includes('-')) && !applied.has(name));
   if (pending.length === 0) console.log(`database already at ${version}`);
   for (const name of pending) {
     current = name;
