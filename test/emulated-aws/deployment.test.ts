@@ -236,6 +236,10 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     }
     expect(unused.sort()).toEqual([
       // S3 answers 404 rather than 403 for a missing key only with ListBucket; moto answers 404 either way.
+      // Followed only for a service under ECS's BLUE_GREEN, LINEAR or CANARY strategy; moto 5.2.1 models rolling
+      // services only (no DescribeServiceDeployments), so these stay proven by the adapter's exact-command tests.
+      'deploy-target ecs:DescribeServiceDeployments',
+      'deploy-target ecs:StopServiceDeployment',
       'deployment-lock s3:ListBucket',
       'ledger s3:ListBucket',
     ]);
