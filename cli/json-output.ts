@@ -1,4 +1,5 @@
 import { metricVerdict, type MetricVerdict } from '../core/metric-evidence';
+import type { SqlCheckOutcome } from '../core/sql-check-evidence';
 import type { RunResult } from './run-result';
 import { jsonText } from '../core/untrusted-text';
 
@@ -13,6 +14,8 @@ export interface JsonOutput {
   readonly executionArn: string | null;
   /** Each analysis metric's verdict, baseline, checkpoints and thresholds; empty without any. */
   readonly analysis: MetricVerdict[];
+  /** Each SQL check that ran: phase, name, the value the database answered, the comparison expected, the verdict; empty without any. */
+  readonly dataChecks: SqlCheckOutcome[];
 }
 
 export function toJsonOutput(result: RunResult): JsonOutput {
@@ -25,6 +28,7 @@ export function toJsonOutput(result: RunResult): JsonOutput {
     cause: result.cause,
     executionArn: result.executionArn,
     analysis: (result.analysis ?? []).map(metricVerdict),
+    dataChecks: [...(result.dataChecks ?? [])],
   };
 }
 

@@ -4,6 +4,7 @@ import type { OutputStream } from './io';
 import type { RunResult } from './run-result';
 import { type Step, StepTracker } from './steps';
 import { terminalText } from '../core/untrusted-text';
+import { type SqlCheckOutcome, sqlCheckLine } from '../core/sql-check-evidence';
 
 export interface ProgressOptions {
   readonly out: OutputStream;
@@ -44,7 +45,7 @@ export class Progress {
       {
         opened: (step) => this.opened(step),
         revisited: (step, at) => this.revisited(step, at),
-        closed: (step) => this.line(stepLine(step, this.now())),
+        closed: (step) => this.line([stepLine(step, this.now()), ...step.dataChecks.map((check) => `${indent(step)}    ${sqlCheckLine(check)}`)].join('\n')),
         rollbackStarted: (cause) => this.line(`↩ rolling back${cause ? `: ${terminalText(cause)}` : ''}`),
       },
       { verdicts: options.verdicts, rollbackState: options.rollbackState },
@@ -141,9 +142,18 @@ export function outcomeLines(result: RunResult): string[] {
   return [
     head,
     ...(result.snapshotId ? [`  snapshot:  ${terminalText(result.snapshotId)}`] : []),
+    ...sqlChecksLine(result.dataChecks ?? []),
     ...(result.report ? [`  report:    ${terminalText(result.report)}`] : []),
     ...(result.executionArn ? [`  execution: ${terminalText(result.executionArn)}`] : []),
   ];
+}
+
+/** `  sql checks: 3 run, 1 FAILED: 'every item has a sku' (after-migrations)`; nothing when none ran. */
+function sqlChecksLine(checks: readonly SqlCheckOutcome[]): string[] {
+  if (checks.length === 0) return [];
+  const failed = checks.filter((check) => !check.passed);
+  const verdict = failed.length === 0 ? 'all passed' : `${failed.length} FAILED: ${failed.map((check) => `'${check.name}' (${check.phase})`).join(', ')}`;
+  return [terminalText(`  sql checks: ${checks.length} run, ${verdict}`)];
 }
 
 function label(step: Step): string {

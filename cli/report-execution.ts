@@ -1,5 +1,6 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { outcomeOf } from '../core/execution-outcome';
+import { sqlCheckOutcomes } from '../core/sql-check-evidence';
 import type { StateEvent } from '../core/state-event';
 import { stateTimings } from '../core/state-timings';
 import { loadDefinition } from '../statemachines/definition';
@@ -66,6 +67,7 @@ export async function reportExecution(sfn: SFNClient, executionArn: string, opti
       snapshotId: reader.facts.snapshotId,
       alarms: reader.facts.alarms,
       analysis: reader.facts.analysis ?? [],
+      dataChecks: sqlCheckOutcomes(reader.facts.dataChecks),
       path: stateTimings(seen),
     },
     options.json,

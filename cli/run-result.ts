@@ -1,5 +1,6 @@
 import type { ExecutionOutcome } from '../core/execution-outcome';
 import type { MetricRecord } from '../core/model';
+import type { SqlCheckOutcome } from '../core/sql-check-evidence';
 import type { StateTiming } from '../core/tasks/ledger/evidence-report';
 import type { AlarmFacts } from '../adapters/aws/sfn-history';
 import type { Step } from './steps';
@@ -20,6 +21,8 @@ export interface RunResult {
   readonly alarms: AlarmFacts | null;
   /** The analysis metrics as the bake last judged them. @default none */
   readonly analysis?: readonly MetricRecord[];
+  /** Each SQL check that ran, every phase, in order. @default none */
+  readonly dataChecks?: readonly SqlCheckOutcome[];
   /** Every state entered, in order of first entry: the path the flowchart colours. @default none known */
   readonly path?: readonly StateTiming[];
 }

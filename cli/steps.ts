@@ -1,5 +1,6 @@
 import type { StateEvent } from '../core/state-event';
 import { causeMessage } from '../core/model';
+import { type SqlCheckOutcome, sqlCheckOutcomes } from '../core/sql-check-evidence';
 import type { Json } from '../statemachines/definition';
 
 /**
@@ -18,6 +19,8 @@ export interface Step {
   readonly rollback: boolean;
   error: string | null;
   cause: string | null;
+  /** The SQL checks this step ran (PreflightDataChecks, AfterMigrationChecks, VerifyRestoredData). */
+  readonly dataChecks: SqlCheckOutcome[];
 }
 
 export interface StepListener {
@@ -74,6 +77,7 @@ export class StepTracker {
       this.lastFailure = { error: step.error ?? 'States.ALL', cause: step.cause };
     } else if (event.type === 'exited') {
       step.endedAt = event.at;
+      step.dataChecks.push(...sqlCheckOutcomes(event.dataChecks ?? []));
     }
   }
 
@@ -111,6 +115,7 @@ export class StepTracker {
       rollback: this.inRollback,
       error: null,
       cause: null,
+      dataChecks: [],
     };
     this.open = step;
     this.steps.push(step);

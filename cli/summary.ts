@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { markdownVerdictTable, metricVerdict } from '../core/metric-evidence';
 import { markdownCode } from '../core/untrusted-text';
+import { markdownSqlCheckTable } from '../core/sql-check-evidence';
 import { loadDefinition } from '../statemachines/definition';
 import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../core/runbook-flowchart';
 import { formatDuration } from './duration';
@@ -41,6 +42,7 @@ export function stepSummary(result: RunResult): string {
       lines.push(`| ${name} | ${icon} | ${formatDuration((step.endedAt ?? step.startedAt) - step.startedAt)} |`);
     }
   }
+  if (result.dataChecks?.length) lines.push('', '#### SQL checks', '', ...markdownSqlCheckTable(result.dataChecks));
   if (result.analysis?.length) lines.push('', '#### Analysis', '', ...markdownVerdictTable(result.analysis.map(metricVerdict)));
   // A running execution's last state is not over: only a finished one has a path to colour.
   if (result.path?.length && ENDED.has(result.outcome)) {

@@ -1,3 +1,5 @@
+import type { DataCheckReport } from './tasks/data-checks/data-checks';
+
 /**
  * One step of an execution as progress and reports show it, whichever engine ran it: Step Functions' history
  * (the CLI) or the local engine (the rehearsal).
@@ -9,4 +11,6 @@ export interface StateEvent {
   readonly at: number;
   readonly error?: string;
   readonly cause?: string;
+  /** `exited` only: SQL check reports that first appear in the state's output (see DataCheckReader). */
+  readonly dataChecks?: readonly DataCheckReport[];
 }

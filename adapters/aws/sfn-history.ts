@@ -1,7 +1,9 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { MetricRecord } from '../../core/model';
+import { DataCheckReader } from '../../core/sql-check-evidence';
 import type { StateEvent } from '../../core/state-event';
+import type { DataCheckReport } from '../../core/tasks/data-checks/data-checks';
 
 /** What the evidence of an execution says, read from the state the tasks wrote. */
 export interface ExecutionFacts {
@@ -12,6 +14,8 @@ export interface ExecutionFacts {
   alarms: AlarmFacts | null;
   /** `$.bake.analysis`, when the state carried it in the shape the tasks write. */
   analysis: MetricRecord[] | null;
+  /** The SQL check reports of each phase that ran (`$.preflightChecks`, `$.dataGate`, `$.restoreCheck`), in order. */
+  dataChecks: DataCheckReport[];
 }
 
 export interface AlarmFacts {
@@ -55,7 +59,8 @@ export function isExecutionEnd(event: HistoryEvent): boolean {
  * as many batches as they arrive.
  */
 export class HistoryReader {
-  readonly facts: ExecutionFacts = { version: null, snapshotId: null, report: null, alarms: null, analysis: null };
+  private readonly dataChecks = new DataCheckReader();
+  readonly facts: ExecutionFacts = { version: null, snapshotId: null, report: null, alarms: null, analysis: null, dataChecks: this.dataChecks.reports };
   private current: { name: string; type: string } | null = null;
   private failedAttempt = false;
 
@@ -74,9 +79,9 @@ export class HistoryReader {
         this.current = { name, type: state[1] };
         return [{ type: 'entered', state: name, stateType: state[1], at }];
       }
-      this.noteOutput(event.stateExitedEventDetails?.output);
+      const dataChecks = this.noteOutput(event.stateExitedEventDetails?.output);
       const caught = this.settle(at, 'caught');
-      return [...caught, { type: 'exited', state: name, stateType: state[1], at }];
+      return [...caught, { type: 'exited', state: name, stateType: state[1], at, ...(dataChecks.length > 0 ? { dataChecks } : {}) }];
     }
     if (type in FAILURES) {
       const details = event[FAILURES[type]] as { error?: string; cause?: string } | undefined;
@@ -119,10 +124,10 @@ export class HistoryReader {
     if (typeof parsed?.version === 'string') this.facts.version = parsed.version;
   }
 
-  /** Keeps the latest version, snapshot, report and alarms the execution state carries. */
-  private noteOutput(output: string | undefined): void {
+  /** Keeps the latest version, snapshot, report and alarms the execution state carries; returns the SQL check reports new in it. */
+  private noteOutput(output: string | undefined): DataCheckReport[] {
     const state = parse(output);
-    if (!state) return;
+    if (!state) return [];
     const deployment = record(state.deployment);
     if (typeof deployment?.version === 'string') this.facts.version = deployment.version;
     const snapshot = record(state.snapshot);
@@ -139,6 +144,7 @@ export class HistoryReader {
     }
     const analysis = z.array(MetricRecord).safeParse(bake?.analysis);
     if (analysis.success) this.facts.analysis = analysis.data;
+    return this.dataChecks.note(state);
   }
 }
 

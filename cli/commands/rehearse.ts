@@ -92,7 +92,7 @@ export async function rehearseCommand(options: RehearseOptions, io: CliIo): Prom
     const failure = error instanceof Error ? error : new Error(String(error));
     const usage = failure instanceof UsageError || failure instanceof ConfigError || failure instanceof UnknownScenarioError;
     io.stderr.write(`deploy-runbook: ${usage ? '' : `${terminalText(failure.name)}: `}${terminalLines(failure.message)}\n`);
-    if (json) io.stdout.write(jsonLine({ outcome: 'failed', states: [], durationMs: 0, report: null, error: failure.name, cause: failure.message, analysis: [], scenario: scenario?.name ?? null, verification: null }));
+    if (json) io.stdout.write(jsonLine({ outcome: 'failed', states: [], durationMs: 0, report: null, error: failure.name, cause: failure.message, analysis: [], dataChecks: [], scenario: scenario?.name ?? null, verification: null }));
     if (usage) return ExitCode.Usage;
     const signal = controller.signal.reason as NodeJS.Signals | undefined;
     return failure instanceof RehearsalInterruptedError && signal ? (SIGNAL_EXIT[signal] ?? ExitCode.Failed) : ExitCode.Failed;
@@ -117,6 +117,7 @@ function runResultOf(result: RehearsalResult, scenario: Scenario, progress: Prog
     snapshotId: result.snapshotId,
     alarms: result.alarms,
     analysis: result.analysis,
+    dataChecks: result.dataChecks,
     path: result.states,
   };
 }
@@ -124,8 +125,8 @@ function runResultOf(result: RehearsalResult, scenario: Scenario, progress: Prog
 /** The closing lines, or the one JSON object; and the GitHub Actions step summary when there is one. */
 function emit(result: RehearsalResult, run: RunResult, json: boolean, io: CliIo): void {
   if (json) {
-    const { outcome, states, durationMs, report, error, cause, analysis } = toJsonOutput(run);
-    io.stdout.write(jsonLine({ outcome, states, durationMs, report, error, cause, analysis, scenario: result.scenario, verification: result.verification, workspace: result.workspace }));
+    const { outcome, states, durationMs, report, error, cause, analysis, dataChecks } = toJsonOutput(run);
+    io.stdout.write(jsonLine({ outcome, states, durationMs, report, error, cause, analysis, dataChecks, scenario: result.scenario, verification: result.verification, workspace: result.workspace }));
   } else {
     writeSummary(io.stdout, result, { ...run, report: run.report && shown(run.report, io.cwd) }, io.cwd);
   }

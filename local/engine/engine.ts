@@ -1,5 +1,7 @@
 import './promise-with-resolvers';
+import { DataCheckReader } from '../../core/sql-check-evidence';
 import type { StateEvent } from '../../core/state-event';
+import type { DataCheckReport } from '../../core/tasks/data-checks/data-checks';
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import {
@@ -160,11 +162,12 @@ export async function runDefinition(
     },
   });
 
+  const dataChecks = new DataCheckReader();
   const collecting = (async () => {
     for await (const log of execution.eventLogs) {
       if (log.type === 'StateEntered') measure(log.state.name, 'input', JSON.stringify(log.state.input));
       if (log.type === 'StateExited') measure(log.state.name, 'output', JSON.stringify(log.state.output ?? null));
-      const event = toStateEvent(log);
+      const event = toStateEvent(log, log.type === 'StateExited' ? dataChecks.note(log.state.output) : []);
       if (!event) continue;
       events.push(event);
       options.onEvent?.(event);
@@ -203,7 +206,8 @@ function machineFor(definition: StateMachineDefinition): StateMachine {
 
 type EventLog = { type: string; timestamp: number; state?: { name: string; type: string }; Error?: string; Cause?: unknown };
 
-function toStateEvent(log: EventLog): StateEvent | null {
+/** `dataChecks`: the SQL check reports new in an exited state's output, as Step Functions' history is read (HistoryReader). */
+function toStateEvent(log: EventLog, dataChecks: readonly DataCheckReport[]): StateEvent | null {
   const kinds: Record<string, StateEvent['type']> = {
     StateEntered: 'entered',
     StateExited: 'exited',
@@ -222,6 +226,7 @@ function toStateEvent(log: EventLog): StateEvent | null {
     stateType: log.state.type,
     at: log.timestamp,
     ...(log.Error !== undefined ? { error: log.Error, cause: stringify(log.Cause) } : {}),
+    ...(dataChecks.length > 0 ? { dataChecks } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { type ExecutionOutcome, outcomeOf } from '../../core/execution-outcome';
 import { redact } from '../../adapters/local/pg-connection';
 import type { MetricRecord } from '../../core/model';
 import type { StateEvent } from '../../core/state-event';
+import { DATA_CHECK_SLOTS, type SqlCheckOutcome, sqlCheckOutcomes } from '../../core/sql-check-evidence';
 import { type ExecutionResult, runRunbook } from '../engine/engine';
 import { compactTimestamp } from '../postgres/identifiers';
 import { dataFingerprint } from './data-fingerprint';
@@ -100,6 +101,8 @@ export interface RehearsalResult {
   readonly alarms: { readonly firing: string[]; readonly newlyFiring: string[]; readonly firingAtBaseline: string[] } | null;
   /** The analysis metrics as the bake last judged them; empty without any, or when no bake ran. */
   readonly analysis: readonly MetricRecord[];
+  /** Each SQL check that ran, every phase, in order; empty without any. */
+  readonly dataChecks: readonly SqlCheckOutcome[];
   readonly verification: RehearsalVerification;
   readonly workspace: RehearsalWorkspace;
   /** Cleanup steps that failed; the rehearsal's result stands. */
@@ -221,6 +224,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
       snapshotId: slots?.snapshot?.id ?? null,
       alarms: bake ? { firing: bake.firing.map((alarm) => alarm.name), newlyFiring: bake.newlyFiring, firingAtBaseline: bake.firingAtBaseline } : null,
       analysis: bake?.analysis ?? [],
+      dataChecks: sqlCheckOutcomes(DATA_CHECK_SLOTS.flatMap((slot) => slots?.[slot] ?? [])),
       verification,
       workspace: {
         dir: workspace.dir,

@@ -199,7 +199,7 @@ describe('deploy-runbook start', () => {
     const stdout = io.out();
     expect(stdout.trim().split('\n')).toHaveLength(1);
     const result = JSON.parse(stdout);
-    expect(Object.keys(result)).toEqual(['outcome', 'states', 'durationMs', 'report', 'error', 'cause', 'executionArn', 'analysis']);
+    expect(Object.keys(result)).toEqual(['outcome', 'states', 'durationMs', 'report', 'error', 'cause', 'executionArn', 'analysis', 'dataChecks']);
     expect(result).toMatchObject({ outcome: 'rolled-back', report: REPORT, error: 'RolledBack', cause: ROLLBACK_CAUSE, executionArn: EXECUTION_ARN });
     expect(result.states).toContainEqual({ name: 'SmokeTest', status: 'failed', ms: 400 });
     expect(result.states).toContainEqual({ name: 'CheckSnapshot', status: 'succeeded', ms: 61_302 });
@@ -287,6 +287,109 @@ describe('deploy-runbook start', () => {
       expect(['n_RollbackApp', 'n_VerifyRollback', 'n_RolledBack'].map(classOf)).toEqual(['rollback', 'rollback', 'rollback']);
       expect(classOf('n_RecordRelease')).toBe('idle');
       expect(markdown).not.toContain('\x1b');
+    });
+  });
+
+  describe('with SQL checks', () => {
+    const userPresent = { name: 'smoke-test user present', passed: true, value: '1', rows: 1, expected: '= 1', reason: null, durationMs: 3 };
+    const report = (phase: string, results: object[], startedAt: string) => ({ phase, passed: results.every((r) => (r as { passed: boolean }).passed), summary: `${phase} checks`, results, comparison: null, startedAt, durationMs: 5 });
+    const preflightChecks = report('preflight', [userPresent], '2025-01-02T03:04:06.000Z');
+    // The value is text the database sent: its ESC is shown, never sent to the terminal.
+    const missingSku = { name: 'every item has a sku', passed: false, value: '3002\x1b[2J', rows: 1, expected: '= 0', reason: 'returned "3002\\u001b[2J", expected 0', durationMs: 2 };
+    const timedOut = { name: 'orders kept', passed: false, value: null, rows: null, expected: '≥ 1000', reason: 'timed out after 30 s (checks.statementTimeoutSeconds; SQLSTATE 57014: canceling statement due to statement timeout)', durationMs: 30_000 };
+    const dataGate = report('after-migrations', [userPresent, missingSku, timedOut], '2025-01-02T03:05:00.000Z');
+    const restoreCheck = report('after-restore', [userPresent], '2025-01-02T03:07:00.000Z');
+    const GATE_CAUSE = "rolled back to v1.4.1 after DataCheckFailed: 2 of 3 SQL checks failed (after-migrations)";
+    // Step Functions' state output carries every slot written so far: a report is shown once, where it was written.
+    const gated: ScriptItem[] = [
+      { pass: 'LoadConfig' },
+      { task: 'ValidateInput', output: { deployment: { version: 'v1.4.2' } } },
+      { task: 'Preflight' },
+      { task: 'PreflightDataChecks', output: { preflightChecks } },
+      { choice: 'PreflightChecksPassed' },
+      { task: 'FingerprintData', output: { preflightChecks } },
+      { task: 'Deploy', output: { preflightChecks } },
+      { task: 'StartMigrations', output: { preflightChecks } },
+      { task: 'AfterMigrationChecks', output: { preflightChecks, dataGate } },
+      { choice: 'DataGatePassed' },
+      { pass: 'DataGateFailed' },
+      { task: 'RollbackApp', output: { preflightChecks, dataGate } },
+      { task: 'AdvanceRestore', output: { preflightChecks, dataGate } },
+      { task: 'VerifyRestoredData', output: { preflightChecks, dataGate, restoreCheck } },
+      { choice: 'RestoredDataVerified' },
+      { task: 'VerifyRollback', output: { preflightChecks, dataGate, restoreCheck } },
+      { task: 'RecordRollback', output: { preflightChecks, dataGate, restoreCheck, outcome: { result: 'rolled-back', reportKey: REPORT } } },
+      { fail: 'RolledBack', error: 'RolledBack', cause: GATE_CAUSE },
+    ];
+
+    it('prints each check under the step that ran it, and counts them at the end', async () => {
+      scriptExecution(gated, { status: 'FAILED', error: 'RolledBack', cause: GATE_CAUSE });
+      const io = testIo();
+
+      expect(await main([...args, '--wait'], io)).toBe(2);
+
+      const lines = io.out().split('\n');
+      const after = (step: RegExp, count: number) => lines.slice(lines.findIndex((line) => step.test(line)) + 1).slice(0, count);
+      expect(after(/^✔ PreflightDataChecks /, 2)).toEqual(['    ✔ smoke-test user present (preflight): 1, expected = 1', '✔ FingerprintData 400ms']);
+      expect(lines).toContain('✖ AfterMigrationChecks 400ms — DataCheckFailed');
+      expect(after(/^✖ AfterMigrationChecks /, 4)).toEqual([
+        '    ✔ smoke-test user present (after-migrations): 1, expected = 1',
+        '    ✖ every item has a sku (after-migrations): 3002\\x1b[2J, expected = 0',
+        '    ✖ orders kept (after-migrations): timed out after 30 s (checks.statementTimeoutSeconds; SQLSTATE 57014: canceling statement due to statement timeout)',
+        `↩ rolling back: DataCheckFailed`,
+      ]);
+      expect(after(/^ {2}✔ VerifyRestoredData /, 1)).toEqual(['      ✔ smoke-test user present (after-restore): 1, expected = 1']);
+      // Each check once, though every later state output carries the report again.
+      expect(lines.filter((line) => /^ +[✔✖] .*\((preflight|after-migrations|after-restore)\): /.test(line))).toHaveLength(5);
+      expect(lines).toContain("  sql checks: 5 run, 2 FAILED: 'every item has a sku' (after-migrations), 'orders kept' (after-migrations)");
+      expect(io.out()).not.toContain('\x1b');
+    });
+
+    it('puts every check with its phase, value, comparison and verdict in --json', async () => {
+      scriptExecution(gated, { status: 'FAILED', error: 'RolledBack', cause: GATE_CAUSE });
+      const io = testIo();
+
+      expect(await main([...args, '--wait', '--json'], io)).toBe(2);
+
+      const outcome = (phase: string, check: { name: string; passed: boolean; value: unknown; rows: number | null; expected: string; reason: string | null }) => ({
+        phase,
+        name: check.name,
+        passed: check.passed,
+        value: check.value,
+        rows: check.rows,
+        expected: check.expected,
+        reason: check.reason,
+      });
+      expect(JSON.parse(io.out()).dataChecks).toEqual([
+        outcome('preflight', userPresent),
+        outcome('after-migrations', userPresent),
+        outcome('after-migrations', missingSku),
+        outcome('after-migrations', timedOut),
+        outcome('after-restore', userPresent),
+      ]);
+      // The value's control character is a JSON escape, never raw on stdout.
+      expect(io.out()).not.toContain('\x1b');
+      expect(io.err()).toContain('    ✖ every item has a sku (after-migrations): 3002\\x1b[2J, expected = 0');
+    });
+
+    it('adds the table of checks to the step summary', async () => {
+      scriptExecution(gated, { status: 'FAILED', error: 'RolledBack', cause: GATE_CAUSE });
+      const summary = join(mkdtempSync(join(tmpdir(), 'deploy-runbook-summary-')), 'summary.md');
+      await main([...args, '--wait'], testIo({ env: { GITHUB_STEP_SUMMARY: summary } }));
+
+      expect(readFileSync(summary, 'utf8')).toContain(
+        [
+          '#### SQL checks',
+          '',
+          '| Phase | Check | Observed | Expected | Result |',
+          '|---|---|---|---|---|',
+          '| preflight | `smoke-test user present` | `1` | `= 1` | passed |',
+          '| after-migrations | `smoke-test user present` | `1` | `= 1` | passed |',
+          '| after-migrations | `every item has a sku` | `3002\\x1b[2J` | `= 0` | **FAILED**: `returned "3002\\u001b[2J", expected 0` |',
+          '| after-migrations | `orders kept` | `query failed` | `≥ 1000` | **FAILED**: `timed out after 30 s (checks.statementTimeoutSeconds; SQLSTATE 57014: canceling statement due to statement timeout)` |',
+          '| after-restore | `smoke-test user present` | `1` | `= 1` | passed |',
+        ].join('\n'),
+      );
     });
   });
 

@@ -57,6 +57,7 @@ describe('deploy-runbook status', () => {
       cause: 'rolled back to v1.4.1',
       executionArn: EXECUTION_ARN,
       analysis: [],
+      dataChecks: [],
     });
   });
 

@@ -258,6 +258,24 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
         ['after-migrations', false],
         ['after-restore', true],
       ]);
+      // Each check with its phase, the value the database answered, the comparison and the verdict: in --json, the progress and the report.
+      const userPresent = (phase: string) => ({ phase, name: 'smoke-test user present', passed: true, value: '1', rows: 1, expected: '= 1', reason: null });
+      expect(run.json.dataChecks).toEqual([
+        userPresent('preflight'),
+        userPresent('after-migrations'),
+        { phase: 'after-migrations', name: 'every item has a sku', passed: false, value: String(withoutSku), rows: 1, expected: '= 0', reason: `returned "${withoutSku}", expected 0` },
+        userPresent('after-restore'),
+      ]);
+      const progress = run.stderr.split('\n');
+      const gate = progress.findIndex((line) => /^✖ AfterMigrationChecks .* — DataCheckFailed$/.test(line));
+      expect(progress.slice(gate + 1, gate + 3)).toEqual([
+        '    ✔ smoke-test user present (after-migrations): 1, expected = 1',
+        `    ✖ every item has a sku (after-migrations): ${withoutSku}, expected = 0`,
+      ]);
+      const restored = progress.findIndex((line) => /^ {2}✔ VerifyRestoredData /.test(line));
+      expect(progress[restored + 1]).toBe('      ✔ smoke-test user present (after-restore): 1, expected = 1');
+      const markdown = await readFile(run.json.report, 'utf8');
+      expect(markdown).toContain(`| after-migrations | \`every item has a sku\` | \`${withoutSku}\` | \`= 0\` | **FAILED**: \`returned "${withoutSku}", expected 0\` |`);
     },
     REHEARSAL_TIMEOUT_MS,
   );

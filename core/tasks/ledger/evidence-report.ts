@@ -6,6 +6,7 @@ import { metricChartSvg } from '../../metric-chart';
 import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
 import type { Json } from '../../json';
 import { FLOWCHART_LEGEND, mermaidBlock, runbookFlowchart } from '../../runbook-flowchart';
+import { markdownSqlCheckTable, sqlCheckOutcomes } from '../../sql-check-evidence';
 import type { LedgerSlots } from './slots';
 
 /** How long one state took; the local rehearsal's CLI adds these. */
@@ -44,7 +45,7 @@ interface SmokeEvidence {
 
 /** The SQL checks and the data fingerprint as the report shows them: names, values judged, reasons. */
 interface DataEvidence {
-  readonly checks: readonly { readonly phase: string; readonly passed: boolean; readonly summary: string; readonly results: DataCheckReport['results'] }[];
+  readonly checks: readonly { readonly phase: DataCheckReport['phase']; readonly passed: boolean; readonly summary: string; readonly results: DataCheckReport['results'] }[];
   readonly fingerprint: { readonly tables: number; readonly rows: number; readonly checksummed: readonly string[] } | null;
   readonly restoreComparison: { readonly identical: boolean; readonly differences: readonly string[] } | null;
 }
@@ -266,10 +267,9 @@ function dataEvidence(slots: ReportSlots): DataEvidence {
 
 function dataSection(data: DataEvidence): string[] {
   const lines = ['## Data checks', ''];
-  for (const check of data.checks) {
-    lines.push(`- ${check.phase}: ${check.passed ? 'passed' : 'FAILED'}: ${oneLine(check.summary)}`);
-    for (const result of check.results) lines.push(`  - ${result.passed ? 'ok' : 'FAILED'}: ${cell(result.name)}: ${result.reason ? oneLine(result.reason) : `${JSON.stringify(result.value)} (expected ${result.expected})`}`);
-  }
+  for (const check of data.checks) lines.push(`- ${check.phase}: ${check.passed ? 'passed' : 'FAILED'}: ${oneLine(check.summary)}`);
+  const table = markdownSqlCheckTable(sqlCheckOutcomes(data.checks));
+  if (table.length > 0) lines.push('', ...table, '');
   if (data.fingerprint) {
     const { tables, rows, checksummed } = data.fingerprint;
     lines.push(`- Fingerprint before the backup: ${tables} tables, ${rows} rows${checksummed.length > 0 ? `, checksums of ${checksummed.join(', ')}` : ''}`);

@@ -229,7 +229,14 @@ describe('buildEvidenceReport: data checks', () => {
     startedAt: '2025-03-04T10:12:00.000Z',
     durationMs: 6,
   };
-  const restoreCheck = { ...gate, phase: 'after-restore', passed: true, summary: 'the restored data matches the fingerprint recorded before the backup (2 tables)', results: [], comparison: { identical: true, differences: [], tables: 2 } };
+  const restoreCheck = {
+    ...gate,
+    phase: 'after-restore',
+    passed: true,
+    summary: '1 SQL check passed (after-restore); the restored data matches the fingerprint recorded before the backup (2 tables)',
+    results: [{ name: 'orders | kept', passed: true, value: '1042', rows: 1, expected: '≥ 1000', reason: null, durationMs: 3 }],
+    comparison: { identical: true, differences: [], tables: 2 },
+  };
   const fingerprint = { tables: { messages: { rows: 40, md5: null }, settings: { rows: 2, md5: '0cc175b9c0f1b6a831c399e269772661' } } };
 
   it('shows each phase that ran with its checks, the fingerprint before the backup and the restore comparison', () => {
@@ -238,12 +245,26 @@ describe('buildEvidenceReport: data checks', () => {
     expect(json.data).toEqual({
       checks: [
         { phase: 'after-migrations', passed: false, summary: gate.summary, results: gate.results },
-        { phase: 'after-restore', passed: true, summary: restoreCheck.summary, results: [] },
+        { phase: 'after-restore', passed: true, summary: restoreCheck.summary, results: restoreCheck.results },
       ],
       fingerprint: { tables: 2, rows: 42, checksummed: ['settings'] },
       restoreComparison: { identical: true, differences: [] },
     });
-    expect(markdown).toContain("## Data checks\n\n- after-migrations: FAILED: 1 of 1 SQL checks failed (after-migrations): 'backfill complete' returned \"12\", expected 0\n  - FAILED: backfill complete: returned \"12\", expected 0");
+    expect(markdown).toContain(
+      [
+        '## Data checks',
+        '',
+        "- after-migrations: FAILED: 1 of 1 SQL checks failed (after-migrations): 'backfill complete' returned \"12\", expected 0",
+        `- after-restore: passed: ${restoreCheck.summary}`,
+        '',
+        '| Phase | Check | Observed | Expected | Result |',
+        '|---|---|---|---|---|',
+        '| after-migrations | `backfill complete` | `12` | `= 0` | **FAILED**: `returned "12", expected 0` |',
+        // A `|` in a check's name stays inside its cell.
+        '| after-restore | `orders \\| kept` | `1042` | `≥ 1000` | passed |',
+        '',
+      ].join('\n'),
+    );
     expect(markdown).toContain('- Fingerprint before the backup: 2 tables, 42 rows, checksums of settings\n- Restored data matches the fingerprint');
   });
 
