@@ -82,7 +82,7 @@ export function wrongPlace(section: Section, kind: string, place: Place, field =
 /** What a section of a configuration looks like to this table. */
 interface Sections {
   readonly target: { readonly kind: string };
-  readonly database: { readonly kind: string; readonly connection?: object } | null;
+  readonly database: { readonly kind: string; readonly connection?: object; readonly logicalBackup?: boolean; readonly backupTask?: object } | null;
   readonly migrations: { readonly kind: string } | null;
   readonly alarms: { readonly kind: string; readonly names?: readonly string[] };
   readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
@@ -112,6 +112,23 @@ export function placeProblems(config: Sections, place: Place): string[] {
       `network: 'postgres' on AWS is backed up by an ECS Fargate task, which runs in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
     );
   }
+  const kind = config.database?.kind;
+  if (place === 'aws' && (kind === 'rds-instance' || kind === 'aurora-cluster') && config.database) {
+    const { logicalBackup, connection, backupTask } = config.database;
+    if (logicalBackup === true && connection === undefined) {
+      problems.push(
+        `database.connection: database.logicalBackup: true dumps ${KINDS.database[kind].label} with pg_dump, which connects through a Secrets Manager secret holding {host, port, username, password, dbname}; set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
+      );
+    }
+    if (logicalBackup === true && config.network === undefined) {
+      problems.push(
+        `network: database.logicalBackup: true runs pg_dump in an ECS Fargate task, in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+      );
+    }
+    if (logicalBackup !== true && backupTask !== undefined) {
+      problems.push(`database.backupTask: only used with database.logicalBackup: true, which is ${JSON.stringify(logicalBackup ?? false)}; remove it or set logicalBackup to true (got ${JSON.stringify(backupTask)})`);
+    }
+  }
   // A postgres database without a connection is named once, above.
   if (place === 'aws' && (config.checks?.sql.length ?? 0) > 0 && config.database !== null && config.database.kind !== 'postgres' && config.database.connection === undefined) {
     problems.push(
@@ -134,6 +151,14 @@ export function placeProblems(config: Sections, place: Place): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Whether the database gets logical backups (pg_dump by the backup task, lib/pg-backup-task.ts) on AWS: `postgres`
+ * always (they are its backups), RDS and Aurora with `logicalBackup: true` (a copy beside the snapshot).
+ */
+export function takesLogicalBackups(database: { readonly kind: string; readonly logicalBackup?: boolean } | null | undefined): boolean {
+  return database?.kind === 'postgres' || database?.logicalBackup === true;
 }
 
 /** Why a secret reference cannot be read in `place`, naming the way that can; null when it can. */

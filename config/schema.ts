@@ -349,27 +349,6 @@ const kmsKeyArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<key id>, not an alias');
 
-export const RdsInstanceDatabase = z.strictObject({
-  kind: z.literal('rds-instance'),
-  instanceIdentifier: dbIdentifier,
-  /** KMS key of the encrypted database: restoring its snapshot needs grants on it. */
-  kmsKeyArn: kmsKeyArn.optional(),
-  ...databaseCommon,
-});
-
-export const AuroraClusterDatabase = z.strictObject({
-  kind: z.literal('aurora-cluster'),
-  /**
-   * At most 40 characters: the writer (`<cluster>-<n>`) is kept as `<writer>-failed-<timestamp>`, which must still
-   * start with `<cluster>-` after RDS's 63-character limit for the restore's IAM to cover it.
-   */
-  clusterIdentifier: dbIdentifier.max(40, 'must be at most 40 characters: the writer `<cluster>-<n>` is kept as `<writer>-failed-<timestamp>`, and that name must fit 63 characters and still start with `<cluster>-`'),
-  /** KMS key of the encrypted database: restoring its snapshot needs grants on it. */
-  kmsKeyArn: kmsKeyArn.optional(),
-  ...databaseCommon,
-});
-
-/** Any reachable PostgreSQL, self-managed or RDS: pg_dump / pg_restore. On AWS it needs `connection`. */
 /** A container image reference as ECS pulls it: `registry/repository:tag` or `@sha256:` digest. */
 const containerImage = z.string().regex(/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9._-]{1,128})?(@sha256:[0-9a-f]{64})?$/, 'must be an image reference such as public.ecr.aws/docker/library/postgres:17');
 
@@ -387,6 +366,42 @@ export const BackupTask = z.strictObject({
   memoryMiB: z.number().int().min(512).max(30_720).default(2048),
 });
 
+/**
+ * RDS and Aurora: a logical copy beside each pre-deploy snapshot. The same backup task as for `postgres` streams
+ * `pg_dump -Fc` of the instance's or cluster's endpoint (`connection`) into the bucket, verified with `pg_restore
+ * --list`; the snapshot stays what a rollback restores, the dump is a portable copy (another account, region,
+ * engine version, or a single table). Needs `connection` and `network` (the task's subnets).
+ */
+const logicalCopy = {
+  /** @default false: snapshots only */
+  logicalBackup: z.boolean().optional(),
+  /** Where the logical copy runs (only with `logicalBackup: true`). @default the postgres kind's defaults */
+  backupTask: BackupTask.optional(),
+};
+
+export const RdsInstanceDatabase = z.strictObject({
+  kind: z.literal('rds-instance'),
+  instanceIdentifier: dbIdentifier,
+  /** KMS key of the encrypted database: restoring its snapshot needs grants on it. */
+  kmsKeyArn: kmsKeyArn.optional(),
+  ...logicalCopy,
+  ...databaseCommon,
+});
+
+export const AuroraClusterDatabase = z.strictObject({
+  kind: z.literal('aurora-cluster'),
+  /**
+   * At most 40 characters: the writer (`<cluster>-<n>`) is kept as `<writer>-failed-<timestamp>`, which must still
+   * start with `<cluster>-` after RDS's 63-character limit for the restore's IAM to cover it.
+   */
+  clusterIdentifier: dbIdentifier.max(40, 'must be at most 40 characters: the writer `<cluster>-<n>` is kept as `<writer>-failed-<timestamp>`, and that name must fit 63 characters and still start with `<cluster>-`'),
+  /** KMS key of the encrypted database: restoring its snapshot needs grants on it. */
+  kmsKeyArn: kmsKeyArn.optional(),
+  ...logicalCopy,
+  ...databaseCommon,
+});
+
+/** Any reachable PostgreSQL, self-managed or RDS: pg_dump / pg_restore. On AWS it needs `connection`. */
 export const PostgresDatabase = z.strictObject({
   kind: z.literal('postgres'),
   /** Rehearsal: the environment variable holding the connection URL; the rehearsal sets it to the server it starts. */

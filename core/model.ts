@@ -144,6 +144,26 @@ export const Preflight = z.object({
 });
 export type Preflight = z.output<typeof Preflight>;
 
+/**
+ * RDS and Aurora with `database.logicalBackup`: the pg_dump stored beside the snapshot, a portable copy (the snapshot
+ * is what a rollback restores). The snapshot is `available` only once this copy is too, stored and listed.
+ */
+export const LogicalCopy = z.object({
+  status: z.enum(['creating', 'available', 'failed']),
+  /** The database pg_dump read (current_database() as the task saw it). */
+  source: z.string(),
+  /** Key of the dump in the artifact store. */
+  location: z.string(),
+  /** sha256 of the dump, computed while it streamed. */
+  checksum: z.nullable(z.string()),
+  sizeBytes: z.nullable(z.number()),
+  startedAt: isoTime,
+  completedAt: z.nullable(z.string()),
+  /** The task's checks (pg_restore --list of the stored dump) and the size check. */
+  verification: z.array(z.string()),
+});
+export type LogicalCopy = z.output<typeof LogicalCopy>;
+
 /** `$.snapshot`: the pre-deploy backup. */
 export const SnapshotRef = z.object({
   id: z.string().check(z.minLength(1)),
@@ -162,6 +182,8 @@ export const SnapshotRef = z.object({
   completedAt: z.nullable(z.string()),
   /** What was checked once it became available (encryption, pg_restore --list, …). */
   verification: z.array(z.string()),
+  /** RDS and Aurora with `database.logicalBackup`: the dump beside the snapshot; absent otherwise. */
+  logicalCopy: z.optional(z.nullable(LogicalCopy)),
 });
 export type SnapshotRef = z.output<typeof SnapshotRef>;
 

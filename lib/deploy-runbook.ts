@@ -14,10 +14,11 @@ import { ArtifactBucket, restrictWriters } from './artifact-bucket';
 import { DefinitionMismatchError, InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { RunbookDashboard } from './runbook-dashboard';
-import { DATABASE_CLIENT_ENVIRONMENT, DATABASE_FOLDERS, networkFolders, runbookNetwork, type RunbookNetwork } from './network';
+import { DATABASE_CLIENT_ENVIRONMENT, databaseFolders, networkFolders, runbookNetwork, type RunbookNetwork } from './network';
 import { executionLogs } from './execution-logs';
 import { RunbookFunction } from './runbook-function';
-import { executionHistoryGrant, type TaskGrant, taskGrants } from './task-permissions';
+import { databaseConnectionGrants, executionHistoryGrant, type TaskGrant, taskGrants } from './task-permissions';
+import { takesLogicalBackups } from '../config/kinds';
 import { PgBackupTask } from './pg-backup-task';
 import { BACKUP_TASK_ENV } from '../adapters/aws/ecs-pg-backups';
 import { WatchScheduleRule } from './watch-schedule-rule';
@@ -104,14 +105,21 @@ export class DeployRunbook extends Construct {
     const functions: Record<string, RunbookFunction> = {};
     this.network = this.config.network && runbookNetwork(this, 'Network', this.config.network);
     const { database } = this.config;
-    if (database?.kind === 'postgres') {
-      // Config validation requires network for postgres on AWS: the task runs in its subnets.
-      if (!this.network) throw new InvalidRunbookPropsError('network: a postgres database on AWS is backed up by an ECS task that needs subnets (got nothing)');
+    if (database && takesLogicalBackups(database)) {
+      // Config validation requires network for logical backups on AWS: the task runs in its subnets.
+      if (!this.network) throw new InvalidRunbookPropsError(`network: logical backups of a ${database.kind} database on AWS are taken by an ECS task that needs subnets (got nothing)`);
       this.backupTask = new PgBackupTask(this, 'PgBackupTask', { database, target: this.config.name, bucket: this.bucket, network: this.network, logRetention });
       grants['database-snapshot'] = [...(grants['database-snapshot'] ?? []), ...this.backupTask.snapshotGrants];
-      grants['restore-database'] = [...(grants['restore-database'] ?? []), ...this.backupTask.restoreGrants];
+      if (database.kind === 'postgres') {
+        grants['restore-database'] = [...(grants['restore-database'] ?? []), ...this.backupTask.restoreGrants];
+      } else {
+        // RDS and Aurora: the snapshot stays what a rollback restores, so the restore function never starts the task. Preflight
+        // and the snapshot function connect as the task will (SnapshotWithLogicalCopy): the connection secret.
+        for (const folder of ['preflight', 'database-snapshot']) grants[folder] = [...(grants[folder] ?? []), ...databaseConnectionGrants(this, this.config)];
+      }
     }
     const placed = new Set(this.network ? networkFolders(this.config) : []);
+    const connecting = new Set(databaseFolders(this.config));
     for (const placeholder of FUNCTION_PLACEHOLDERS) {
       const folder = functionFolder(placeholder);
       const stateTimeout = timeouts.get(placeholder);
@@ -123,7 +131,7 @@ export class DeployRunbook extends Construct {
         grants: grants[folder] ?? [],
         logRetention,
         network: placed.has(folder) ? this.network : undefined,
-        environment: (DATABASE_FOLDERS as readonly string[]).includes(folder) ? DATABASE_CLIENT_ENVIRONMENT : undefined,
+        environment: connecting.has(folder) ? DATABASE_CLIENT_ENVIRONMENT : undefined,
       });
     }
     this.functions = functions;
@@ -134,7 +142,7 @@ export class DeployRunbook extends Construct {
     for (const prefix of ['ledger/', 'backups/', 'reports/']) restrictWriters(this.bucket, prefix, [roleOf('ledger'), ...(prefix === 'backups/' ? backupWriters : [])]);
     if (this.backupTask) {
       const placement = Stack.of(this).toJsonString(this.backupTask.placement);
-      for (const folder of ['database-snapshot', 'restore-database']) functions[folder].addEnvironment(BACKUP_TASK_ENV, placement);
+      for (const folder of database?.kind === 'postgres' ? ['database-snapshot', 'restore-database'] : ['database-snapshot']) functions[folder].addEnvironment(BACKUP_TASK_ENV, placement);
     }
 
     const placeholderArns = Object.fromEntries(FUNCTION_PLACEHOLDERS.map((p) => [p, functions[functionFolder(p)].functionArn]));

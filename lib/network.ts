@@ -2,6 +2,7 @@ import { Fn } from 'aws-cdk-lib';
 import { type ISecurityGroup, type ISubnet, type IVpc, SecurityGroup, Subnet, type SubnetSelection, Vpc } from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import type { NetworkConfig, RunbookConfig } from '../config/schema';
+import { takesLogicalBackups } from '../config/kinds';
 import { LAMBDA_CA_BUNDLE } from '../adapters/aws/database-connection';
 import { ResourceArns } from './resource-arns';
 import type { TaskGrant } from './task-permissions';
@@ -31,7 +32,17 @@ export function runbookNetwork(scope: Construct, id: string, network: NetworkCon
 }
 
 /** The task functions that connect to the database (SQL checks, fingerprints): they get its CA bundle and its secret. */
-export const DATABASE_FOLDERS = ['data-checks'] as const;
+const DATABASE_FOLDERS = ['data-checks'] as const;
+
+/**
+ * Every task function that connects to the database: the SQL checks, and with logical backups Preflight (an unreachable
+ * database stops the deployment there) and the snapshot function, which connect as the backup task will before starting
+ * it and to verify the dump; for `postgres` the restore function too (it names the database the task replaces).
+ */
+export function databaseFolders(config: Partial<Pick<RunbookConfig, 'database'>>): string[] {
+  const logical = takesLogicalBackups(config.database);
+  return [...DATABASE_FOLDERS, ...(logical ? ['preflight', 'database-snapshot'] : []), ...(config.database?.kind === 'postgres' ? ['restore-database'] : [])];
+}
 
 /**
  * The task functions that need network reach, placed in `network` when it is configured: the smoke test (internal
@@ -40,9 +51,8 @@ export const DATABASE_FOLDERS = ['data-checks'] as const;
  */
 export function networkFolders(config: Pick<RunbookConfig, 'analysis'> & Partial<Pick<RunbookConfig, 'database'>>): string[] {
   const rerunsSmokeChecks = config.analysis.metrics.some((metric) => metric.provider.kind === 'http');
-  // Preflight connects to a postgres database (logical backups): an unreachable one stops the deployment there.
-  const connects = config.database?.kind === 'postgres';
-  return ['smoke-test', ...DATABASE_FOLDERS, ...(rerunsSmokeChecks || connects ? ['preflight'] : []), ...(rerunsSmokeChecks ? ['evaluate-alarms'] : [])];
+  const folders = ['smoke-test', ...databaseFolders(config), ...(rerunsSmokeChecks ? ['preflight', 'evaluate-alarms'] : [])];
+  return [...new Set(folders)];
 }
 
 /** The environment of a function that connects to the database: the Lambda runtime's CA bundle (with the RDS CAs) trusted. */

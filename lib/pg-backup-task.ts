@@ -8,7 +8,7 @@ import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
-import type { DatabaseConfig } from '../config/schema';
+import { BackupTask, type BackupTaskConfig, type DatabaseConfig } from '../config/schema';
 import { ECS_PG_BACKUPS_IAM } from '../adapters/aws/ecs-pg-backups';
 import { TASK_REQUEST_ENV } from '../adapters/aws/backup-task-request';
 import { SIDECAR_SCRIPT, WORK_DIR_ENV } from '../adapters/aws/pg-sidecar';
@@ -45,7 +45,8 @@ export const BOOTSTRAP = [
 const REQUIRE_BANNER = "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 export interface PgBackupTaskProps {
-  readonly database: Extract<DatabaseConfig, { kind: 'postgres' }>;
+  /** A `postgres` database, or an RDS instance / Aurora cluster with `logicalBackup: true`: its connection and task settings. */
+  readonly database: Pick<DatabaseConfig, 'kind' | 'connection'> & { readonly backupTask?: BackupTaskConfig };
   /** The runbook's name: the task writes under `backups/<target>/` only. */
   readonly target: string;
   readonly bucket: IBucket;
@@ -73,8 +74,8 @@ export class PgBackupTask extends Construct {
     super(scope, id);
     const { database, bucket, network } = props;
     const connection = database.connection;
-    if (!connection) throw new Error('database.connection is required for a postgres database on AWS');
-    const settings = database.backupTask;
+    if (!connection) throw new Error(`database.connection is required for logical backups of a ${database.kind} database on AWS`);
+    const settings = database.backupTask ?? BackupTask.parse({});
 
     this.cluster = new Cluster(this, 'Cluster', { vpc: network.vpc, containerInsightsV2: ContainerInsights.ENABLED });
     this.taskDefinition = new FargateTaskDefinition(this, 'TaskDefinition', {

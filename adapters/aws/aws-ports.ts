@@ -39,6 +39,7 @@ import { databaseEndpoint } from './database-connection';
 import { backupTaskPlacement, describeReachable, EcsPgBackups, type EcsPgBackupsOptions, EcsPgRestorer } from './ecs-pg-backups';
 import { S3ArtifactStore } from './s3-artifact-store';
 import { RdsInstanceRestorer } from './rds-restorer';
+import { SnapshotWithLogicalCopy } from './snapshot-with-logical-copy';
 
 /*
  * The AWS adapter of each configured kind: the counterpart of local/rehearsal/local-ports.ts. Each table is keyed
@@ -123,24 +124,35 @@ export interface DatabaseClients {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** How the backup task is started and followed for a database with logical backups (`postgres`, or RDS/Aurora with `logicalBackup`). */
+function logicalBackupOptions(database: DatabaseConfig, clients: DatabaseClients): EcsPgBackupsOptions {
+  const { connection } = database;
+  if (!connection) throw new InvalidInputError(`database.connection: logical backups of '${database.kind}' on AWS need a Secrets Manager connection (got nothing)`);
+  const env = clients.env ?? process.env;
+  return {
+    ecs: clients.ecs(),
+    store: new S3ArtifactStore(clients.s3(), requireEnv('RUNBOOK_BUCKET', env)),
+    placement: () => backupTaskPlacement(env),
+    target: clients.target,
+    // Connecting is the check that the database is reachable from the configured subnets, before any backup.
+    describe: async () => {
+      return describeReachable(await databaseEndpoint(connection, clients.secrets()));
+    },
+    clock: systemClock,
+  };
+}
+
+/** The snapshots, with a logical copy beside each when `database.logicalBackup` asks for one. */
+function snapshotsOf(database: Extract<DatabaseConfig, { kind: 'rds-instance' | 'aurora-cluster' }>, snapshots: DatabaseBackups, clients: DatabaseClients): DatabaseBackups {
+  return database.logicalBackup === true ? new SnapshotWithLogicalCopy(snapshots, new EcsPgBackups(logicalBackupOptions(database, clients))) : snapshots;
+}
+
 const DATABASES: Factories<'database', DatabaseConfig, DatabaseClients, AwsDatabase> = {
-  'rds-instance': (database, { rds }) => ({ backups: new RdsInstanceBackups(rds, database), restorer: new RdsInstanceRestorer(rds, database) }),
-  'aurora-cluster': (database, { rds }) => ({ backups: new AuroraClusterBackups(rds, database), restorer: new AuroraClusterRestorer(rds, database) }),
+  // The snapshot is what a rollback restores, with or without a logical copy beside it.
+  'rds-instance': (database, clients) => ({ backups: snapshotsOf(database, new RdsInstanceBackups(clients.rds, database), clients), restorer: new RdsInstanceRestorer(clients.rds, database) }),
+  'aurora-cluster': (database, clients) => ({ backups: snapshotsOf(database, new AuroraClusterBackups(clients.rds, database), clients), restorer: new AuroraClusterRestorer(clients.rds, database) }),
   postgres: (database, clients) => {
-    const { connection } = database;
-    if (!connection) throw new InvalidInputError(`database.connection: 'postgres' on AWS needs a Secrets Manager connection (got nothing)`);
-    const env = clients.env ?? process.env;
-    const options: EcsPgBackupsOptions = {
-      ecs: clients.ecs(),
-      store: new S3ArtifactStore(clients.s3(), requireEnv('RUNBOOK_BUCKET', env)),
-      placement: () => backupTaskPlacement(env),
-      target: clients.target,
-      // Connecting is the check that the database is reachable from the configured subnets, before any backup.
-      describe: async () => {
-        return describeReachable(await databaseEndpoint(connection, clients.secrets()));
-      },
-      clock: systemClock,
-    };
+    const options = logicalBackupOptions(database, clients);
     return { backups: new EcsPgBackups(options), restorer: new EcsPgRestorer(options) };
   },
 };

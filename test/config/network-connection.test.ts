@@ -82,6 +82,42 @@ describe('database.kind postgres', () => {
   });
 });
 
+describe('database.logicalBackup (RDS and Aurora)', () => {
+  const CONNECTION = { secretsManager: 'shop/prod/db' };
+
+  it('is off unless asked for: an RDS configuration without it parses as before', () => {
+    const database = parseConfig(exampleWith(() => {})).database;
+    expect(database).not.toHaveProperty('logicalBackup');
+    expect(database).not.toHaveProperty('backupTask');
+  });
+
+  it('runs on AWS with a connection and a network, the task settings defaulted by the stack or given', () => {
+    const config = parseConfig(exampleWith((c) => ((c.database.logicalBackup = true), (c.database.connection = CONNECTION), (c.database.backupTask = { postgresImage: 'public.ecr.aws/docker/library/postgres:16' }), (c.network = NETWORK))));
+    expect(() => assertDeployableToAws(config)).not.toThrow();
+    expect(config.database).toMatchObject({ kind: 'rds-instance', logicalBackup: true, backupTask: { postgresImage: 'public.ecr.aws/docker/library/postgres:16', nodeImage: 'public.ecr.aws/lambda/nodejs:22', cpu: 1024, memoryMiB: 2048 } });
+  });
+
+  it('fails when an Aurora cluster asks for it without a connection or a network, naming both fields', () => {
+    const config = parseConfig(exampleWith((c) => (c.database = { kind: 'aurora-cluster', clusterIdentifier: 'shop-prod', logicalBackup: true, restoreApproval: { required: false } })));
+    expect(placeProblems(config, 'aws')).toEqual([
+      `database.connection: database.logicalBackup: true dumps an Aurora cluster with pg_dump, which connects through a Secrets Manager secret holding {host, port, username, password, dbname}; set database.connection to {"secretsManager": "name or ARN"} (got nothing)`,
+      `network: database.logicalBackup: true runs pg_dump in an ECS Fargate task, in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+    ]);
+    expect(() => assertDeployableToAws(config)).toThrow(/database\.connection: database\.logicalBackup: true/);
+  });
+
+  it('fails when backupTask is given without logicalBackup, naming both values', () => {
+    const config = parseConfig(exampleWith((c) => ((c.database.backupTask = { cpu: 2048 }), (c.database.logicalBackup = false))));
+    expect(placeProblems(config, 'aws')).toEqual([
+      'database.backupTask: only used with database.logicalBackup: true, which is false; remove it or set logicalBackup to true (got {"postgresImage":"public.ecr.aws/docker/library/postgres:17","nodeImage":"public.ecr.aws/lambda/nodejs:22","cpu":2048,"memoryMiB":2048})',
+    ]);
+  });
+
+  it('fails when it is not a boolean, naming the field and the value', () => {
+    expect(problemsOf(exampleWith((c) => (c.database.logicalBackup = 'yes')))).toEqual(['database.logicalBackup: Invalid input: expected boolean, received string (got "yes")']);
+  });
+});
+
 describe('checks.sql', () => {
   const CHECK = { name: 'backfill complete', sql: 'SELECT count(*) FROM messages WHERE replied_to IS NULL', expect: { equals: 0 }, when: ['after-migrations'] };
 

@@ -98,6 +98,13 @@ export const postgresInput: RunbookConfigInput = {
   network: NETWORK,
 };
 
+/** The example's RDS instance with a logical copy beside each snapshot (database.logicalBackup). */
+export const rdsLogicalInput: RunbookConfigInput = {
+  ...exampleInput,
+  database: { ...(exampleInput.database as object), logicalBackup: true, connection: { secretsManager: 'shop/prod/db' } } as RunbookConfigInput['database'],
+  network: NETWORK,
+};
+
 /** Nothing optional: no database, no migrations, no alarm names, no topic, no secrets. */
 export const bareInput: RunbookConfigInput = {
   name: 'bare-api',

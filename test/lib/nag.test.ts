@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunbookConfigInput } from '../../config/schema';
 import { DeployRunbookStack } from '../../lib/deploy-runbook-stack';
 import { RunbookFunction } from '../../lib/runbook-function';
-import { analysisInput, auroraInput, bareInput, exampleInput, hookInput, hostsInput, postgresInput, synth } from './fixtures';
+import { analysisInput, auroraInput, bareInput, exampleInput, hookInput, hostsInput, postgresInput, rdsLogicalInput, synth } from './fixtures';
 
 const ACKNOWLEDGED = 'aws:cdk:acknowledged-rules';
 
@@ -46,6 +46,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
       } as RunbookConfigInput,
     ],
     ['a postgres database backed up by the ECS backup task', postgresInput],
+    ['an RDS instance with a logical copy beside each snapshot', rdsLogicalInput],
     ['alarm names holding * and ?', { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['shop-api-5xx*', 'p95-latency?'] } }],
   ];
 

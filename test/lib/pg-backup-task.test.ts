@@ -5,7 +5,7 @@ import { SIDECAR_SCRIPT } from '../../adapters/aws/pg-sidecar';
 import type { RunbookConfigInput } from '../../config/schema';
 import { ConfigError, parseConfig, assertDeployableToAws } from '../../config/load';
 import { BOOTSTRAP } from '../../lib/pg-backup-task';
-import { arn, flatDeep, postgresInput, resources, synth, taskStatements } from './fixtures';
+import { arn, exampleInput, flatDeep, postgresInput, rdsLogicalInput, resources, synth, taskStatements } from './fixtures';
 
 let synthesized: ReturnType<typeof synth> | undefined;
 function postgres(): ReturnType<typeof synth> {
@@ -31,6 +31,13 @@ function taskDefinition(): { Properties: Record<string, unknown>; containers: Co
 }
 
 const SECRET = arn('secretsmanager', 'secret:shop/prod/db');
+
+/** The principals the bucket policy lets write under backups/. */
+function backupWriters(s: ReturnType<typeof synth>): string[] | undefined {
+  const policy = Object.values(resources(s.template)).find((r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties).includes('OnlyTheRunbookWritesbackups'));
+  const statement = (flatDeep(policy?.Properties.PolicyDocument) as { Statement: { Sid?: string; Condition?: { ArnNotLike: { 'aws:PrincipalArn': string[] } } }[] }).Statement.find((st) => st.Sid === 'OnlyTheRunbookWritesbackups');
+  return statement?.Condition?.ArnNotLike['aws:PrincipalArn'];
+}
 
 describe('the logical backup task (database.kind postgres on AWS)', { timeout: 90_000 }, () => {
   it('runs two stock images sharing a volume: pg_dump/pg_restore in postgres, the uploader bundle in the Node image, nothing built', () => {
@@ -74,8 +81,9 @@ describe('the logical backup task (database.kind postgres on AWS)', { timeout: 9
   });
 
   it('lets the snapshot function start only this task in this cluster, pass only its roles, and follow it', () => {
+    // The function runs in the network (it connects as the task will): its ec2: network-interface grants are lib/network.ts's.
     const statements = taskStatements(postgres(), 'database-snapshot');
-    const actions = statements.flatMap((s) => s.Action).sort();
+    const actions = statements.flatMap((s) => s.Action).filter((action) => !action.startsWith('ec2:')).sort();
     expect(actions).toEqual(['ecs:DescribeTasks', 'ecs:RunTask', 'iam:PassRole', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
     const runTask = statements.find((s) => s.Action.includes('ecs:RunTask'));
     expect(runTask?.Resource).toEqual([expect.stringMatching(/^<RunbookPgBackupTaskTaskDefinition[0-9A-F]+>$/)]);
@@ -83,7 +91,7 @@ describe('the logical backup task (database.kind postgres on AWS)', { timeout: 9
     const passRole = statements.find((s) => s.Action.includes('iam:PassRole'));
     expect(passRole?.Resource).toHaveLength(2);
     expect(passRole?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
-    const restore = taskStatements(postgres(), 'restore-database').flatMap((s) => s.Action).sort();
+    const restore = taskStatements(postgres(), 'restore-database').flatMap((s) => s.Action).filter((action) => !action.startsWith('ec2:')).sort();
     expect(restore).toEqual(['ecs:DescribeTasks', 'ecs:RunTask', 'iam:PassRole', 's3:GetObject', 's3:ListBucket']);
   });
 
@@ -94,9 +102,7 @@ describe('the logical backup task (database.kind postgres on AWS)', { timeout: 9
   });
 
   it('lets only the ledger, the task and the snapshot function write under backups/', () => {
-    const policy = Object.values(resources(postgres().template)).find((r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties).includes('OnlyTheRunbookWritesbackups'));
-    const statement = (flatDeep(policy?.Properties.PolicyDocument) as { Statement: { Sid?: string; Condition?: { ArnNotLike: { 'aws:PrincipalArn': string[] } } }[] }).Statement.find((s) => s.Sid === 'OnlyTheRunbookWritesbackups');
-    expect(statement?.Condition?.ArnNotLike['aws:PrincipalArn']).toEqual([
+    expect(backupWriters(postgres())).toEqual([
       expect.stringMatching(/^<RunbookLedgerFunctionRole[0-9A-F]+\.Arn>$/),
       expect.stringMatching(/^<RunbookPgBackupTaskTaskDefinitionTaskRole[0-9A-F]+\.Arn>$/),
       expect.stringMatching(/^<RunbookDatabaseSnapshotFunctionRole[0-9A-F]+\.Arn>$/),
@@ -108,5 +114,73 @@ describe('the logical backup task (database.kind postgres on AWS)', { timeout: 9
     const config = parseConfig(withoutNetwork as RunbookConfigInput);
     expect(() => assertDeployableToAws(config, 'test')).toThrow(ConfigError);
     expect(() => assertDeployableToAws(config, 'test')).toThrow(/network: 'postgres' on AWS is backed up by an ECS Fargate task, which runs in subnets that reach the database/);
+  });
+});
+
+describe('the logical copy beside RDS snapshots (database.logicalBackup)', { timeout: 90_000 }, () => {
+  let logical: ReturnType<typeof synth> | undefined;
+  const rds = () => (logical ??= synth({ config: rdsLogicalInput }));
+  const ofType = (s: ReturnType<typeof synth>, type: string) => Object.values(resources(s.template)).filter((r) => r.Type === type);
+
+  it('creates the backup task only when asked for', () => {
+    expect(ofType(rds(), 'AWS::ECS::TaskDefinition')).toHaveLength(1);
+    expect(ofType(rds(), 'AWS::ECS::Cluster')).toHaveLength(1);
+    const plain = synth({ config: exampleInput });
+    expect(ofType(plain, 'AWS::ECS::TaskDefinition')).toEqual([]);
+    expect(ofType(plain, 'AWS::ECS::Cluster')).toEqual([]);
+    expect(plain.stack.runbook.backupTask).toBeUndefined();
+  });
+
+  it('lets the snapshot function take the snapshot, start and follow only this task, and read only the connection secret', () => {
+    const statements = taskStatements(rds(), 'database-snapshot');
+    const actions = [...new Set(statements.flatMap((s) => s.Action))].sort();
+    expect(actions).toEqual([
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:UnassignPrivateIpAddresses',
+      'ecs:DescribeTasks',
+      'ecs:RunTask',
+      'iam:PassRole',
+      'rds:AddTagsToResource',
+      'rds:CreateDBSnapshot',
+      'rds:DescribeDBSnapshots',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(statements.find((s) => s.Action.includes('ecs:RunTask'))?.Condition).toEqual({ ArnEquals: { 'ecs:cluster': expect.stringMatching(/^<.*Cluster.*\.Arn>$/) } });
+    expect(statements.filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))).toEqual([{ Action: ['secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: [`${SECRET}-??????`] }]);
+    // Preflight reads the smoke-test secret too, as without the logical copy.
+    expect(taskStatements(rds(), 'preflight').filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))).toContainEqual({ Action: ['secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: [`${SECRET}-??????`] });
+  });
+
+  it('leaves the restore function as it is: a rollback restores the snapshot, never the dump', () => {
+    const actions = taskStatements(rds(), 'restore-database').flatMap((s) => s.Action);
+    expect(actions).not.toContain('ecs:RunTask');
+    expect(actions).not.toContain('iam:PassRole');
+    expect(actions).toContain('rds:RestoreDBInstanceFromDBSnapshot');
+    const fns = ofType(rds(), 'AWS::Lambda::Function');
+    const withPlacement = fns.filter((r) => JSON.stringify(r.Properties.Environment).includes(BACKUP_TASK_ENV)).map((r) => r.Properties.Description);
+    expect(withPlacement).toEqual(['deploy-runbook database-snapshot task']);
+  });
+
+  it('places Preflight and the snapshot function in the network, trusting the RDS CAs, as they connect as the task will', () => {
+    const fns = ofType(rds(), 'AWS::Lambda::Function');
+    const placed = fns.filter((r) => r.Properties.VpcConfig !== undefined).map((r) => String(r.Properties.Description).replace(/^deploy-runbook | task$/g, '')).sort();
+    expect(placed).toEqual(['data-checks', 'database-snapshot', 'preflight', 'smoke-test']);
+    const trusting = fns.filter((r) => JSON.stringify(r.Properties.Environment).includes('/var/runtime/ca-cert.pem')).map((r) => String(r.Properties.Description).replace(/^deploy-runbook | task$/g, '')).sort();
+    expect(trusting).toEqual(['data-checks', 'database-snapshot', 'preflight']);
+  });
+
+  it('lets the task write only under backups/<target>/, beside the ledger and the snapshot function', () => {
+    expect(backupWriters(rds())).toEqual([
+      expect.stringMatching(/^<RunbookLedgerFunctionRole[0-9A-F]+\.Arn>$/),
+      expect.stringMatching(/^<RunbookPgBackupTaskTaskDefinitionTaskRole[0-9A-F]+\.Arn>$/),
+      expect.stringMatching(/^<RunbookDatabaseSnapshotFunctionRole[0-9A-F]+\.Arn>$/),
+    ]);
   });
 });

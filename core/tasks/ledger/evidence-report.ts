@@ -1,6 +1,6 @@
 import type { DataCheckReport } from '../data-checks/data-checks';
 import type { ArtifactStore } from '../../ports/artifact-store';
-import { causeMessage, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
+import { causeMessage, type LogicalCopy, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
 import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions, startedBy, versionLabel } from '../../causes';
 import { metricChartSvg } from '../../metric-chart';
 import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
@@ -78,6 +78,8 @@ export interface EvidenceReport {
     readonly verification: readonly string[];
     readonly manifestKey: string | null;
     readonly manifestLocation: string | null;
+    /** RDS and Aurora with `database.logicalBackup`: the pg_dump beside the snapshot (the snapshot is what a rollback restores). */
+    readonly logicalCopy: LogicalCopy | null;
   } | null;
   readonly migrations: {
     readonly configured: boolean;
@@ -204,6 +206,7 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
           verification: snapshot.verification,
           manifestKey: backup?.manifestKey ?? null,
           manifestLocation: backup?.location ?? null,
+          logicalCopy: snapshot.logicalCopy ?? null,
         }
       : null,
     migrations: {
@@ -464,6 +467,12 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNo
       `- Snapshot \`${b.snapshotId}\` of ${b.source}: ${b.status}, ${b.encrypted === null ? 'encryption unknown' : b.encrypted ? 'encrypted' : 'NOT encrypted'}, ${formatBytes(b.sizeBytes)}`,
     );
     if (b.location) lines.push(`- Stored at ${b.location}${b.checksum ? ` (sha256 ${b.checksum})` : ''}`);
+    const copy = b.logicalCopy;
+    if (copy) {
+      lines.push(
+        `- Logical copy beside it (pg_dump -Fc of ${copy.source}): ${copy.status}, ${formatBytes(copy.sizeBytes)}, stored at ${copy.location}${copy.checksum ? ` (sha256 ${copy.checksum})` : ''}; a rollback restores the snapshot, the dump is a portable copy`,
+      );
+    }
     if (b.manifestLocation) lines.push(`- Manifest: ${b.manifestLocation}`);
     lines.push(...b.verification.map((v) => `- Verified: ${v}`), '');
   }

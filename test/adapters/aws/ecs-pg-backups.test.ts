@@ -3,7 +3,8 @@ import { DescribeTasksCommand, ECSClient, RunTaskCommand, type Task } from '@aws
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type BackupTaskPlacement, EcsPgBackups, EcsPgRestorer } from '../../../adapters/aws/ecs-pg-backups';
+import { EcsPgBackups, EcsPgRestorer } from '../../../adapters/aws/ecs-pg-backups';
+import { BACKUP_TASK_ARN, backupTaskPlacement } from './backup-task-fixtures';
 import { S3ArtifactStore } from '../../../adapters/aws/s3-artifact-store';
 import { RestoreFailedError, SnapshotFailedError } from '../../../core/errors';
 import type { DatabaseInfo, RestoreState, SnapshotRef } from '../../../core/model';
@@ -15,14 +16,8 @@ const s3Client = new S3Client({ region: 'eu-west-1', credentials });
 const ecs = mockClient(ecsClient);
 const s3 = mockClient(s3Client);
 
-const TASK = 'arn:aws:ecs:eu-west-1:123456789012:task/runbook-backups/0a1b2c3d4e5f';
-const placement: BackupTaskPlacement = {
-  cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/runbook-backups',
-  taskDefinition: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/runbook-pg-backup:3',
-  container: 'uploader',
-  subnets: ['subnet-0a1b2c3d4e5f67890'],
-  securityGroups: ['sg-0a1b2c3d4e5f67890'],
-};
+const TASK = BACKUP_TASK_ARN;
+const placement = backupTaskPlacement;
 const SOURCE: DatabaseInfo = { kind: 'postgres', identifier: 'shop', arn: null, engine: 'postgres', engineVersion: null, status: 'configured', encrypted: null, sizeBytes: null };
 const NOW = new Date('2025-06-01T10:00:00.000Z');
 const options = {

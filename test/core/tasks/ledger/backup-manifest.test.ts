@@ -5,7 +5,7 @@ import { S3ArtifactStore } from '../../../../adapters/aws/s3-artifact-store';
 import { BackupManifestConflictError } from '../../../../core/tasks/ledger/backup-manifest';
 import { LedgerEvent, runLedger } from '../../../../core/tasks/ledger/ledger';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
-import { config, deployment, execution, executionNamed, fixedClock, preflight, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
+import { config, deployment, execution, executionNamed, fixedClock, logicalCopy, preflight, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
 
 const RECORDED = '2025-03-04T10:06:45.000Z';
 
@@ -38,6 +38,15 @@ describe('record-backup', () => {
       createdAt: RECORDED,
       fingerprint: FINGERPRINT,
     });
+  });
+
+  it('keeps the logical copy beside an RDS snapshot (database.logicalBackup) in the manifest, where a person finds it', async () => {
+    const client = new S3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } });
+    const s3 = mockClient(client);
+    s3.on(PutObjectCommand).resolves({ ETag: '"m1"' });
+    await runLedger(recordBackupEvent({ snapshot: { ...snapshot, logicalCopy } }), { store: new S3ArtifactStore(client, 'runbook-artifacts'), clock: fixedClock(RECORDED), metrics: new RecordingMetrics() });
+
+    expect(JSON.parse(String(s3.commandCalls(PutObjectCommand)[0].args[0].input.Body)).snapshot).toEqual({ ...snapshot, logicalCopy });
   });
 
   describe('in the file store', () => {

@@ -5,7 +5,7 @@ import { LedgerSlots } from '../../../../core/tasks/ledger/slots';
 import { loadDefinition } from '../../../../statemachines/definition';
 import { runbookFlowchart } from '../../../../core/runbook-flowchart';
 import { metricRecordOf } from '../../../support/metric-records';
-import { bake, deployment, execution, preflight, releasedSlots, restored, smokeReport, snapshot } from './fixtures';
+import { bake, deployment, execution, logicalCopy, preflight, releasedSlots, restored, smokeReport, snapshot } from './fixtures';
 
 const NOW = new Date('2025-03-04T10:45:00.000Z');
 
@@ -211,6 +211,16 @@ describe('buildEvidenceReport', () => {
     // requestedBy is the caller's own word; the identity is where CloudTrail records it.
     expect(markdown).toContain('| Requested by (as the input says, not verified) | ci@github-actions |');
     expect(markdown).toMatch(/\| Started by \| the principal CloudTrail records for StartExecution of arn:aws:states:\S+ \|/);
+  });
+
+  it('shows the logical copy beside the snapshot, and that a rollback restores the snapshot', () => {
+    const { json, markdown } = buildEvidenceReport(slotsOf({ ...releasedSlots(), snapshot: { ...snapshot, logicalCopy } }, { result: 'succeeded', cause: 'released', reportKey: null, ledgerKey: null }), NOW);
+    expect(json.backup?.logicalCopy).toEqual(logicalCopy);
+    expect(markdown).toContain(
+      `- Logical copy beside it (pg_dump -Fc of shop): available, 70.0 MiB, stored at backups/shop-api/${snapshot.id}.dump (sha256 ${'c'.repeat(64)}); a rollback restores the snapshot, the dump is a portable copy`,
+    );
+    expect(buildEvidenceReport(released(), NOW).json.backup?.logicalCopy).toBeNull();
+    expect(buildEvidenceReport(released(), NOW).markdown).not.toContain('Logical copy');
   });
 
   it('keeps a multi-line error message on one line', () => {

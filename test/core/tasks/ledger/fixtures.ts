@@ -17,6 +17,7 @@ import type {
   RestoreState,
   SmokeReport,
   SnapshotRef,
+  LogicalCopy,
 } from '../../../../core/model';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
 import type { LedgerSlots } from '../../../../core/tasks/ledger/slots';
@@ -94,6 +95,18 @@ export const snapshot: SnapshotRef = {
   startedAt: '2025-03-04T10:00:10.000Z',
   completedAt: '2025-03-04T10:06:40.000Z',
   verification: ['encrypted with the source key', 'engine postgres 16.4 matches the source'],
+};
+
+/** The pg_dump beside the snapshot when `database.logicalBackup` is on. */
+export const logicalCopy: LogicalCopy = {
+  status: 'available',
+  source: 'shop',
+  location: `backups/shop-api/${snapshot.id}.dump`,
+  checksum: 'c'.repeat(64),
+  sizeBytes: 73_400_320,
+  startedAt: '2025-03-04T10:05:00.000Z',
+  completedAt: '2025-03-04T10:06:30.000Z',
+  verification: ['pg_restore --list of the stored dump: 40 entries, 12 tables, 12 with data'],
 };
 
 export const release: DeployHandle = {
