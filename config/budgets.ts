@@ -5,7 +5,7 @@ import { trafficPlan } from './traffic';
  * the waits of every loop on the longest path against `executionTimeoutMinutes`, and the history events its
  * loops write against Step Functions' limit of 25,000 per execution.
  *
- * The longest path deploys, snapshots, migrates, bakes to the last evaluation, then rolls back, waits for a
+ * The longest path snapshots (and drills its restore), deploys, migrates, bakes to the last evaluation, then rolls back, waits for a
  * restore approval and restores. Every polling loop checks first and waits between checks, so `maxAttempts`
  * checks wait `maxAttempts - 1` times; the bake waits before each of its evaluations.
  */
@@ -34,6 +34,8 @@ export interface BudgetedConfig {
   readonly bake: { readonly durationSeconds: number; readonly pollSeconds: number };
   readonly polling: { readonly snapshot: Polling; readonly deployment: Polling; readonly migrations: Polling; readonly restore: Polling };
   readonly executionTimeoutMinutes: number;
+  /** backup.testRestore: the fresh backup is restored into a scratch database (polling.restore) before the deploy. */
+  readonly backup?: { readonly testRestore: boolean };
   /** A lambda-alias target's steps are baked one after the other before the last step's (the configured) bake. */
   readonly target?: Parameters<typeof trafficPlan>[0];
 }
@@ -66,6 +68,7 @@ export function longestPath(config: BudgetedConfig): LoopCost[] {
   const restores = database !== null && database.restorePolicy !== 'never';
   return [
     ...(database ? [pollingLoop('snapshot', polling.snapshot)] : []),
+    ...(database && config.backup?.testRestore ? [pollingLoop('restore', polling.restore, ' for the restore drill (backup.testRestore)')] : []),
     pollingLoop('deployment', polling.deployment),
     ...(config.migrations ? [pollingLoop('migrations', polling.migrations)] : []),
     ...trafficSteps(config),

@@ -33,7 +33,7 @@ const who = z.string().min(1).max(128);
 const reason = z.string().min(1).max(1024);
 
 export const DeployRequest = z.strictObject({
-  action: z.literal('deploy', { error: 'must be "deploy" (the default), "rollback" or "watch"' }).default('deploy'),
+  action: z.literal('deploy', { error: 'must be "deploy" (the default), "rollback", "watch" or "drill"' }).default('deploy'),
   version,
   image: image.optional(),
   requestedBy: who.optional(),
@@ -73,11 +73,22 @@ export const WatchRequest = z.strictObject({
   reason: reason.optional(),
 });
 
-export type DeploymentRequest = z.output<typeof DeployRequest> | z.output<typeof RollbackRequest> | z.output<typeof WatchRequest>;
+/**
+ * Sent by `deploy-runbook drill` and the drill schedule (backup.drillSchedule): back up the database, restore the
+ * backup into a scratch database, compare and check it, drop the copy; nothing is deployed.
+ */
+export const DrillRequest = z.strictObject({
+  action: z.literal('drill'),
+  requestedBy: who.optional(),
+  reason: reason.optional(),
+});
+
+export type DeploymentRequest = z.output<typeof DeployRequest> | z.output<typeof RollbackRequest> | z.output<typeof WatchRequest> | z.output<typeof DrillRequest>;
 
 /** Picks the schema by `action` so that errors speak of the request the caller meant. */
-export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest | typeof WatchRequest {
+export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest | typeof WatchRequest | typeof DrillRequest {
   const action = raw !== null && typeof raw === 'object' ? (raw as { action?: unknown }).action : undefined;
   if (action === 'watch') return WatchRequest;
+  if (action === 'drill') return DrillRequest;
   return action === 'rollback' ? RollbackRequest : DeployRequest;
 }

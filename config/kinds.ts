@@ -88,6 +88,7 @@ interface Sections {
   readonly smokeTests: { readonly secrets: Readonly<Record<string, object>> };
   readonly network?: object;
   readonly checks?: { readonly sql: readonly object[] };
+  readonly backup?: { readonly testRestore: boolean; readonly drillSchedule?: string };
   readonly analysis?: { readonly metrics: readonly { readonly provider: { readonly kind: string; readonly url?: string } }[]; readonly secrets: Readonly<Record<string, object>> };
 }
 
@@ -128,6 +129,13 @@ export function placeProblems(config: Sections, place: Place): string[] {
     if (logicalBackup !== true && backupTask !== undefined) {
       problems.push(`database.backupTask: only used with database.logicalBackup: true, which is ${JSON.stringify(logicalBackup ?? false)}; remove it or set logicalBackup to true (got ${JSON.stringify(backupTask)})`);
     }
+  }
+  // The drill's scratch restore runs in the rehearsal only: on AWS the backup task has no scratch mode yet.
+  if (place === 'aws' && config.backup?.testRestore) {
+    problems.push(`backup.testRestore: the restore drill runs in a local rehearsal (deploy-runbook rehearse --scenario drill); on AWS the backup task cannot restore into a scratch database yet (got true)`);
+  }
+  if (place === 'aws' && config.backup?.drillSchedule !== undefined) {
+    problems.push(`backup.drillSchedule: scheduled restore drills need the backup task's scratch restore on AWS, which is not built yet (got "${config.backup.drillSchedule}")`);
   }
   // A postgres database without a connection is named once, above.
   if (place === 'aws' && (config.checks?.sql.length ?? 0) > 0 && config.database !== null && config.database.kind !== 'postgres' && config.database.connection === undefined) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { historyProblem, timeoutProblem } from './budgets';
+import { drillDatabaseProblem, drillScheduleProblem } from './restore-drill';
 import { apsWorkspaceOf, canSucceed, parseCondition, parseSchedule } from './analysis';
 import { type HostCommand, placeholderProblem } from './host-commands';
 import { IMAGE_REPOSITORY } from './image-reference';
@@ -872,6 +873,21 @@ export const RunbookConfig = z
             checksumTables: z.array(tableName).max(50).default([]),
           })
           .prefault({}),
+        /**
+         * The restore drill before every deployment (Well-Architected REL09, seed 004's test restore): the fresh
+         * backup is restored into a scratch database beside the live one, compared with the fingerprint, checked
+         * with the after-restore SQL checks, then dropped; a failure aborts the deployment before anything is deployed.
+         */
+        testRestore: z.boolean().default(false),
+        /** AWS: an EventBridge Scheduler expression starting a drill on its own, e.g. `rate(7 days)` or `cron(0 3 ? * MON *)`. @default none */
+        drillSchedule: z
+          .string()
+          .max(256)
+          .superRefine((text, ctx) => {
+            const problem = drillScheduleProblem(text);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
       })
       .prefault({}),
     smokeTests: SmokeTests,
@@ -961,6 +977,13 @@ export const RunbookConfig = z
     }
   }, unlessInvalid('checks', 'database'))
   .superRefine((config, ctx) => {
+    for (const field of ['testRestore', 'drillSchedule'] as const) {
+      const asked = field === 'testRestore' ? config.backup.testRestore : config.backup.drillSchedule !== undefined;
+      const problem = asked ? drillDatabaseProblem(config.database) : null;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['backup', field], message: problem });
+    }
+  }, unlessInvalid('backup', 'database'))
+  .superRefine((config, ctx) => {
     if (config.bake.durationSeconds > 0 && config.bake.pollSeconds > config.bake.durationSeconds) {
       ctx.addIssue({ code: 'custom', path: ['bake', 'pollSeconds'], message: `must not exceed bake.durationSeconds (${config.bake.durationSeconds})` });
     }
@@ -1016,7 +1039,7 @@ export const RunbookConfig = z
     if (late) ctx.addIssue({ code: 'custom', path: ['executionTimeoutMinutes'], message: late });
     const long = historyProblem(config);
     if (long) ctx.addIssue({ code: 'custom', path: [long.field], message: long.message });
-  }, unlessInvalid('database', 'migrations', 'bake', 'polling', 'executionTimeoutMinutes'))
+  }, unlessInvalid('database', 'migrations', 'bake', 'polling', 'executionTimeoutMinutes', 'backup'))
   // Judged on the whole configuration with the other cross-field rules; SmokeTests itself checks shapes only.
   .superRefine((config, ctx) => checkNamesAndTemplates(config.smokeTests, ctx), {
     when: ({ value }) => isRecord(value) && isRecord(value.smokeTests) && Array.isArray(value.smokeTests.checks) && isRecord(value.smokeTests.secrets),

@@ -82,7 +82,8 @@ export function databaseDecision(slots: LedgerSlots): string {
 /** `Aborted deploy of v1.4.2 to shop-api before anything changed: PreflightFailedError: …`. */
 export function abortCause(slots: LedgerSlots): string {
   const { deployment, config, snapshot } = slots;
-  const what = deployment.action === 'rollback' ? `the rollback of ${config.name}` : `deploy of ${versionLabel(deployment)} to ${config.name}`;
+  const what =
+    deployment.action === 'rollback' ? `the rollback of ${config.name}` : deployment.action === 'drill' ? `the restore drill of ${config.name}` : `deploy of ${versionLabel(deployment)} to ${config.name}`;
   const kept = snapshot ? ` Snapshot ${snapshot.id} (${snapshot.status}) is kept.` : '';
   return `${sentence(`Aborted ${what} before anything changed: ${describeError(slots.error)}`)}${kept}`;
 }

@@ -55,8 +55,8 @@ export type PlanTrigger = z.output<typeof PlanTrigger>;
 export const Deployment = z.object({
   /** Unique per execution; snapshot, manifest and report names derive from it. */
   id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
-  /** `watch`: a checkpoint of the post-release watch; it becomes `rollback` when the checkpoint fails. */
-  action: z.enum(['deploy', 'rollback', 'watch']),
+  /** `watch`: a checkpoint of the post-release watch; it becomes `rollback` when the checkpoint fails. `drill`: a restore drill, nothing deployed. */
+  action: z.enum(['deploy', 'rollback', 'watch', 'drill']),
   target: z.string().check(z.minLength(1)),
   version: z.nullable(z.string()),
   image: z.nullable(z.string()),
@@ -342,6 +342,8 @@ export const RestoreState = z.object({
   phase: z._default(z.nullable(z.string()), null),
   /** Where the broken database was kept. */
   failedCopy: z._default(z.nullable(z.string()), null),
+  /** A restore drill: the scratch database the backup was restored into (dropped once checked). */
+  scratch: z.optional(z.nullable(z.string())),
   snapshotId: z._default(z.nullable(z.string()), null),
   steps: z._default(z.array(z.object({ phase: z.string(), at: isoTime, detail: z.string() })), []),
   startedAt: z._default(z.nullable(z.string()), null),
@@ -350,6 +352,24 @@ export const RestoreState = z.object({
   captured: z.optional(z.record(z.string(), z.json())),
 });
 export type RestoreState = z.output<typeof RestoreState>;
+
+/** One restore drill in the ledger: which backup was restored into a scratch copy, when, and whether the copy held up. */
+export const DrillRecord = z.object({
+  deploymentId: z.string(),
+  executionId: z.string(),
+  /** `deploy`: the drill before a deployment (backup.testRestore); `drill`: one started on its own. */
+  action: z.enum(['deploy', 'drill']),
+  snapshotId: z.string(),
+  /** When the backup was complete: what a passed drill proves restorable. */
+  backupAt: z.nullable(z.string()),
+  at: isoTime,
+  passed: z.boolean(),
+  summary: z.string(),
+  /** The scratch database, and whether it was dropped. */
+  scratch: z.nullable(z.string()),
+  discarded: z.boolean(),
+});
+export type DrillRecord = z.output<typeof DrillRecord>;
 
 /** One release in the ledger: what an alarm-triggered rollback needs to undo it. */
 export const ReleaseRecord = z.object({

@@ -73,7 +73,7 @@ import { ACTIVITY_PLACEHOLDER, type Json } from './definition';
 export interface ExecutionState {
   input: unknown;
   /** Only what the flow's own Choice states branch on; each Task gets its sections written in at synth. */
-  config: Pick<RunbookConfig, 'database' | 'migrations'>;
+  config: Pick<RunbookConfig, 'database' | 'migrations' | 'backup'>;
   execution: Execution;
   deployment: Deployment;
   lock: Lease;
@@ -82,6 +82,9 @@ export interface ExecutionState {
   preflightChecks: DataCheckReport;
   dataGate: DataCheckReport;
   restoreCheck: DataCheckReport;
+  /** The restore drill (backup.testRestore, action drill): its scratch restore, then the check of the copy. */
+  drill: RestoreState;
+  drillCheck: DataCheckReport;
   /** The data recorded before the backup (null without a way to reach the database). */
   fingerprint: DataFingerprint | null;
   rollbackTo: DeployedVersion;
@@ -157,6 +160,8 @@ const BEFORE_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RecordAbort' 
 const AFTER_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RollbackApp' };
 /** The rollback itself failed: people are told and the lock is kept for them. */
 const DURING_ROLLBACK: FailureZone = { resultPath: '$.rollbackError', next: 'NotifyRollbackFailed' };
+/** The restore drill failed or could not check its copy: the copy is dropped first, then the deployment aborted. */
+const DRILL_FAILED: FailureZone = { resultPath: '$.error', next: 'DiscardDrillCopy' };
 /** A watch checkpoint that cannot be judged: nothing was touched, the execution fails. */
 const WATCH_UNJUDGED: FailureZone = { resultPath: '$.error', next: 'WatchUnavailable' };
 /** A step that only reports (record, release, notify): its failure is kept in `slot` and the execution goes on to `next`. */
@@ -181,6 +186,8 @@ const allSlots = {
   fingerprint: $.fingerprint,
   dataGate: $.dataGate,
   restoreCheck: $.restoreCheck,
+  drill: $.drill,
+  drillCheck: $.drillCheck,
   snapshot: $.snapshot,
   backup: $.backup,
   release: $.release,
@@ -269,6 +276,101 @@ function evaluateBake(states: States, name: string, bakeChecks: Ref<number>, com
   );
 }
 
+/**
+ * The restore drill (backup.testRestore before every deploy; the whole of a `drill` execution): the fresh backup is
+ * restored into a scratch database beside the live one, compared with the fingerprint and checked with the
+ * after-restore SQL checks, then the copy is dropped — whatever happened — and the outcome recorded. A failure
+ * aborts before anything is deployed.
+ */
+function restoreDrill(states: States): void {
+  states.add(
+    'TestRestoreWanted',
+    choice({
+      comment: 'A drill execution, or backup.testRestore: the backup is proven restorable before the deploy.',
+      rules: [when(is.stringEquals($.deployment.action, 'drill'), 'StartDrillPoll'), when(is.booleanEquals($.config.backup.testRestore, true), 'StartDrillPoll')],
+      otherwise: 'Deploy',
+    }),
+  );
+  poll(states, {
+    noun: 'Drill',
+    ready: 'DrillRestored',
+    waitingFor: "the backup is restored into the drill's scratch database",
+    check: {
+      name: 'AdvanceDrill',
+      fn: fn.restoreDatabase,
+      params: { operation: 'drill', config: sections('database'), deployment: $.deployment, snapshot: $.snapshot, restore: $.drill },
+      options: {
+        comment: 'One step of the restore into <db>_drill_<ts> per call; the live database is not touched.',
+        resultPath: '$.drill',
+        timeoutSeconds: 300,
+        catch: [catchAll(DRILL_FAILED)],
+      },
+    },
+    interval: settings.polling.restore.intervalSeconds,
+    maxAttempts: settings.polling.restore.maxAttempts,
+    until: is.stringEquals($.drill.phase, 'done'),
+    then: 'VerifyDrillCopy',
+    timeout: { zone: DRILL_FAILED, cause: format('Restore drill of {} stuck in phase {} after {} checks', $.snapshot.id, $.drill.phase, $.poll.attempts) },
+  });
+  states
+    .task(
+      'VerifyDrillCopy',
+      fn.dataChecks,
+      { operation: 'verify-restore', phase: 'after-restore', config: dataConfig, fingerprint: $.fingerprint, database: $.drill.scratch },
+      {
+        comment: 'The scratch copy against the fingerprint recorded before the backup, table by table, and the SQL checks marked after-restore.',
+        resultPath: '$.drillCheck',
+        timeoutSeconds: DATA_CHECKS_TIMEOUT,
+        catch: [catchAll(DRILL_FAILED)],
+        next: 'DiscardDrillCopy',
+      },
+    )
+    .task(
+      'DiscardDrillCopy',
+      fn.restoreDatabase,
+      { operation: 'discard-drill', config: sections('database'), deployment: $.deployment, snapshot: $.snapshot, restore: $.drill },
+      {
+        comment: "Drops the scratch copy, passed or failed: only a database named and marked as this drill's copy, never the live one.",
+        resultPath: '$.drill',
+        timeoutSeconds: 120,
+        catch: [catchAll(BEFORE_DEPLOY)],
+        next: 'RecordDrill',
+      },
+    )
+    .task(
+      'RecordDrill',
+      fn.ledger,
+      { operation: 'record-drill', ...allSlots },
+      {
+        comment: 'Keeps the outcome in the ledger: the evidence reports say when the backup was last proven restorable.',
+        resultPath: '$.outcome',
+        timeoutSeconds: 60,
+        catch: [catchAll(bestEffort('$.recordError', 'DrillVerdict'))],
+        next: 'DrillVerdict',
+      },
+    )
+    .add(
+      'DrillVerdict',
+      choice({
+        comment: 'No check of the copy (the restore failed: the error says why) or a failed one aborts; a passed drill lets the deploy go on, or ends a drill execution.',
+        rules: [
+          when(is.null($.drillCheck), 'RecordAbort'),
+          when(is.booleanEquals($.drillCheck.passed, false), 'DrillFailed'),
+          when(is.stringEquals($.deployment.action, 'drill'), 'ReleaseLockAfterDrill'),
+        ],
+        otherwise: 'Deploy',
+      }),
+    )
+    .add('DrillFailed', verdict(BEFORE_DEPLOY, 'RestoreDrillFailed', $.drillCheck.summary))
+    .task('ReleaseLockAfterDrill', fn.lock, releaseLock, {
+      resultPath: null,
+      timeoutSeconds: 30,
+      catch: [catchAll(bestEffort('$.lockError', 'DrillSucceeded'))],
+      next: 'DrillSucceeded',
+    })
+    .add('DrillSucceeded', succeed('The backup was restored into a scratch database, matched its fingerprint and passed the after-restore checks; the copy is dropped.'));
+}
+
 /** The runbook as ASL: what `statemachines/deployment.asl.json` holds. */
 export function runbookDefinition(): Record<string, Json> {
   const states = new States();
@@ -279,7 +381,7 @@ export function runbookDefinition(): Record<string, Json> {
       comment: 'Carries what the flow branches on (database, migrations: filled in at synth) and empty slots every later state may read.',
       parameters: {
         input: $,
-        config: sections('database', 'migrations'),
+        config: sections('database', 'migrations', 'backup'),
         execution: { id: $$.Execution.Id, name: $$.Execution.Name, startedAt: $$.Execution.StartTime },
         deployment: null,
         lock: null,
@@ -287,6 +389,8 @@ export function runbookDefinition(): Record<string, Json> {
         preflightChecks: null,
         dataGate: null,
         restoreCheck: null,
+        drill: null,
+        drillCheck: null,
         fingerprint: null,
         rollbackTo: null,
         snapshot: null,
@@ -375,7 +479,7 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'RouteAction',
       choice({
-        comment: 'An alarm-triggered rollback undoes the latest release (if the ledger allows it); a deploy starts with the preflight.',
+        comment: 'An alarm-triggered rollback undoes the latest release (if the ledger allows it); a deploy (and a restore drill: its database only) starts with the preflight.',
         rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'CheckRollbackWindow')],
         otherwise: 'Preflight',
       }),
@@ -463,9 +567,10 @@ export function runbookDefinition(): Record<string, Json> {
       resultPath: '$.backup',
       timeoutSeconds: 60,
       catch: [catchAll(BEFORE_DEPLOY)],
-      next: 'Deploy',
+      next: 'TestRestoreWanted',
     },
   );
+  restoreDrill(states);
 
   states.task(
     'Deploy',

@@ -2,7 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
 import type { Clock } from '../../core/ports/clock';
-import type { DatabaseRestorer } from '../../core/ports/database-restorer';
+import type { DatabaseRestorer, ScratchRestorer } from '../../core/ports/database-restorer';
+import { DRILL_SUFFIX, isDrillCopyName } from '../../core/restore-drill';
 import { RestoreFailedError } from '../../core/errors';
 import type { RestoreState, SnapshotRef } from '../../core/model';
 import { listDump } from '../../local/postgres/dump-listing';
@@ -30,13 +31,21 @@ export interface PgRestorerOptions {
 export const RESTORE_STEPS = ['create-scratch', 'restore', 'swap', 'verify'] as const;
 /** One of RESTORE_STEPS. */
 export type RestoreStep = (typeof RESTORE_STEPS)[number];
+/** A restore drill's steps: the same first two, no swap: the copy stays beside the live database until it is discarded. */
+export const DRILL_STEPS = ['create-scratch', 'restore'] as const satisfies readonly RestoreStep[];
+
+/** A restore that replaces the live database, or a drill's copy beside it. */
+type Purpose = 'swap' | 'drill';
+const PURPOSES: Record<Purpose, { readonly steps: readonly RestoreStep[]; readonly suffix: string; readonly marker: string }> = {
+  swap: { steps: RESTORE_STEPS, suffix: '_restore_', marker: 'deploy-runbook restore of ' },
+  drill: { steps: DRILL_STEPS, suffix: DRILL_SUFFIX, marker: 'deploy-runbook drill of ' },
+};
 
 /** What pg_database shows of this restore: the truth a re-run converges from. */
 type Progress = 'none' | 'created' | 'restored' | 'swapped';
 
 /** Where the admin session (CREATE, RENAME, terminate) connects: never a database it renames. */
 const MAINTENANCE_DATABASE = 'postgres';
-const MARKER_PREFIX = 'deploy-runbook restore of ';
 
 interface Plan {
   readonly snapshot: SnapshotRef;
@@ -44,7 +53,7 @@ interface Plan {
   readonly checksum: string;
   /** The database the application uses. */
   readonly database: string;
-  /** `<db>_restore_<ts>`: where the dump is restored before the swap. */
+  /** `<db>_restore_<ts>`: where the dump is restored before the swap (a drill: `<db>_drill_<ts>`, never swapped). */
   readonly scratch: string;
   /** `<db>_failed_<ts>`: where the database being replaced is kept. */
   readonly failed: string;
@@ -62,8 +71,9 @@ interface StepResult {
  * swap names with the live database (kept as `<db>_failed_<ts>`, never dropped), then verify.
  * Progress is recorded as a comment on the scratch database, so a call after a crash reads pg_database
  * and carries on from where the work really stopped: nothing is restored or renamed twice.
+ * A restore drill takes the first two steps into `<db>_drill_<ts>`, then drops that copy once it was checked.
  */
-export class PgRestorer implements DatabaseRestorer {
+export class PgRestorer implements DatabaseRestorer, ScratchRestorer {
   private readonly connection: PostgresUrl;
   private readonly programs: PgPrograms;
 
@@ -75,42 +85,88 @@ export class PgRestorer implements DatabaseRestorer {
     this.programs = options.programs ?? new LocalPgPrograms(options.binDir);
   }
 
-  async advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+  advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    return this.step('swap', snapshot, state);
+  }
+
+  restoreScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    return this.step('drill', snapshot, state);
+  }
+
+  async discardScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    if (state?.phase === 'discarded') return state;
+    return this.guarded(snapshot, 'discarding the drill copy of', () =>
+      withClient(withDatabase(this.options.url, MAINTENANCE_DATABASE), async (admin) => {
+        const startedAt = state?.startedAt ?? (await this.interruptedStart(admin, snapshot, 'drill'));
+        const at = this.options.clock.now().toISOString();
+        const steps = state?.steps ?? [];
+        if (startedAt === undefined || startedAt === null) {
+          return { ...discarded(snapshot, state, at), steps: [...steps, { phase: 'discard', at, detail: 'no drill copy was created: nothing to drop' }] };
+        }
+        const plan = this.plan('drill', snapshot, snapshot.location ?? '', snapshot.checksum ?? '', startedAt);
+        const scratch = state?.scratch ?? plan.scratch;
+        // Defensive: only the name this drill derives, shaped as a drill's copy, and never the live database.
+        if (scratch !== plan.scratch || !isDrillCopyName(scratch, plan.database)) {
+          throw new RestoreFailedError(`refusing to drop ${JSON.stringify(scratch)}: the drill of ${snapshot.id} only drops its own copy ${plan.scratch}`);
+        }
+        const { rows } = await admin.query<{ note: string | null }>("SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname = $1", [scratch]);
+        if (rows.length === 0) return { ...discarded(snapshot, state, at), scratch, steps: [...steps, { phase: 'discard', at, detail: `${scratch} does not exist (already dropped)` }] };
+        const note = rows[0].note;
+        if (note !== plan.marker.created && note !== plan.marker.restored) {
+          throw new RestoreFailedError(`refusing to drop ${scratch}: it is not marked as this drill's copy of ${snapshot.id} (comment: ${JSON.stringify(note)})`);
+        }
+        const terminated = await this.drain(admin, [scratch]);
+        await admin.query(`DROP DATABASE ${id(scratch)}`);
+        const detail = `dropped the drill copy ${scratch}${terminated > 0 ? ` (${plural(terminated, 'session')} terminated)` : ''}; ${plan.database} was not touched`;
+        return { ...discarded(snapshot, state, this.options.clock.now().toISOString()), scratch, steps: [...steps, { phase: 'discard', at, detail }] };
+      }),
+    );
+  }
+
+  private async step(purpose: Purpose, snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
     if (state?.phase === 'done') return state;
     if (snapshot.kind !== 'postgres' || snapshot.location === null || snapshot.checksum === null) {
       throw new RestoreFailedError(`snapshot ${snapshot.id} is not a stored pg_dump (kind ${snapshot.kind}, location ${snapshot.location}): PgRestorer cannot restore it`);
     }
     const { location, checksum } = snapshot;
+    return this.guarded(snapshot, purpose === 'drill' ? 'drill restore of' : 'restore of', () => this.advanceOnce(purpose, snapshot, location, checksum, state));
+  }
+
+  /** The state machine reports RestoreFailedError by name: a driver error gets the same treatment, its message without the password. */
+  private async guarded<T>(snapshot: SnapshotRef, what: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await this.advanceOnce(snapshot, location, checksum, state);
+      return await work();
     } catch (error) {
-      // The state machine reports RestoreFailedError by name: a driver error gets the same treatment.
       if (error instanceof RestoreFailedError) throw error;
-      throw new RestoreFailedError(`restore of ${snapshot.id} into ${this.connection.database} failed: ${redact(errorText(error), [this.connection.password])}`, { cause: error });
+      throw new RestoreFailedError(`${what} ${snapshot.id} into ${this.connection.database} failed: ${redact(errorText(error), [this.connection.password])}`, { cause: error });
     }
   }
 
-  private advanceOnce(snapshot: SnapshotRef, location: string, checksum: string, state: RestoreState | null): Promise<RestoreState> {
+  private advanceOnce(purpose: Purpose, snapshot: SnapshotRef, location: string, checksum: string, state: RestoreState | null): Promise<RestoreState> {
     return withClient(withDatabase(this.options.url, MAINTENANCE_DATABASE), async (admin) => {
-      const startedAt = state?.startedAt ?? (await this.interruptedStart(admin, snapshot)) ?? this.options.clock.now().toISOString();
-      const plan = this.plan(snapshot, location, checksum, startedAt);
+      const startedAt = state?.startedAt ?? (await this.interruptedStart(admin, snapshot, purpose)) ?? this.options.clock.now().toISOString();
+      const plan = this.plan(purpose, snapshot, location, checksum, startedAt);
       const progress = await this.progress(admin, plan);
-      const step = stepFor(progress);
+      const steps = PURPOSES[purpose].steps;
       const expected = state?.phase ?? 'create-scratch';
-      if (progress === 'none' && (expected === 'swap' || expected === 'verify')) {
+      if (progress === 'none' && (expected === 'swap' || expected === 'verify' || (purpose === 'drill' && expected === 'restore' && state?.scratch))) {
         throw new RestoreFailedError(`restore of ${snapshot.id} was at phase ${expected}, but neither ${plan.scratch} nor a restored ${plan.database} exists`);
       }
-      const result = await this.run(step, admin, plan);
       const at = this.options.clock.now().toISOString();
-      const next = step === 'verify' ? 'done' : RESTORE_STEPS[RESTORE_STEPS.indexOf(step) + 1];
+      // A drill whose copy is restored already (an answer lost to a crash) has no step left.
+      const step = purpose === 'drill' && progress === 'restored' ? null : stepFor(progress);
+      const result = step ? await this.run(step, admin, plan) : { detail: `${plan.scratch} was restored already` };
+      const index = step ? steps.indexOf(step) : steps.length - 1;
+      const next = index + 1 < steps.length ? steps[index + 1] : 'done';
       const done = next === 'done';
       return {
         restored: done,
         decision: done ? 'restored' : 'restoring',
         phase: next,
         failedCopy: result.failedCopy === undefined ? (state?.failedCopy ?? null) : result.failedCopy,
+        ...(purpose === 'drill' ? { scratch: plan.scratch } : {}),
         snapshotId: snapshot.id,
-        steps: [...(state?.steps ?? []), { phase: step, at, detail: result.detail }],
+        steps: [...(state?.steps ?? []), { phase: step ?? 'restore', at, detail: result.detail }],
         startedAt,
         finishedAt: done ? at : null,
       };
@@ -130,16 +186,16 @@ export class PgRestorer implements DatabaseRestorer {
     }
   }
 
-  private plan(snapshot: SnapshotRef, location: string, checksum: string, startedAt: string): Plan {
+  private plan(purpose: Purpose, snapshot: SnapshotRef, location: string, checksum: string, startedAt: string): Plan {
     const ts = compactTimestamp(startedAt);
     const database = this.connection.database;
-    const base = `${MARKER_PREFIX}${snapshot.id} started ${ts}`;
+    const base = `${PURPOSES[purpose].marker}${snapshot.id} started ${ts}`;
     return {
       snapshot,
       location,
       checksum,
       database,
-      scratch: boundedIdentifier(database, `_restore_${ts}`),
+      scratch: boundedIdentifier(database, `${PURPOSES[purpose].suffix}${ts}`),
       failed: boundedIdentifier(database, `_failed_${ts}`),
       marker: { created: `${base}: created`, restored: `${base}: restored` },
     };
@@ -149,12 +205,12 @@ export class PgRestorer implements DatabaseRestorer {
    * When the state carries no start (the first call crashed before returning), a scratch database
    * this snapshot's restore left behind tells when that restore started, so it is picked up, not duplicated.
    */
-  private async interruptedStart(admin: pg.Client, snapshot: SnapshotRef): Promise<string | undefined> {
+  private async interruptedStart(admin: pg.Client, snapshot: SnapshotRef, purpose: Purpose): Promise<string | undefined> {
     const { rows } = await admin.query<{ datname: string; note: string | null }>(
       "SELECT datname, shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname <> $1",
       [this.connection.database],
     );
-    const prefix = `${MARKER_PREFIX}${snapshot.id} started `;
+    const prefix = `${PURPOSES[purpose].marker}${snapshot.id} started `;
     const starts = rows
       .map((row) => (row.note?.startsWith(prefix) ? /^(\d{14}): (created|restored)$/.exec(row.note.slice(prefix.length))?.[1] : undefined))
       .filter((ts): ts is string => ts !== undefined)
@@ -279,6 +335,21 @@ export class PgRestorer implements DatabaseRestorer {
       await delay(100);
     }
   }
+}
+
+/** A drill's state once its copy is gone. */
+function discarded(snapshot: SnapshotRef, state: RestoreState | null, at: string): RestoreState {
+  return {
+    restored: state?.restored ?? false,
+    decision: state?.decision ?? 'restoring',
+    phase: 'discarded',
+    failedCopy: null,
+    scratch: state?.scratch ?? null,
+    snapshotId: snapshot.id,
+    steps: state?.steps ?? [],
+    startedAt: state?.startedAt ?? null,
+    finishedAt: at,
+  };
 }
 
 /** Which step the database's actual state calls for. */

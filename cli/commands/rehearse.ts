@@ -108,7 +108,7 @@ function runResultOf(result: RehearsalResult, scenario: Scenario, progress: Prog
     outcome: result.outcome,
     // The local engine's execution ARN names no real execution: nothing to link to.
     executionArn: null,
-    version: scenario.input.version,
+    version: scenario.input.version ?? null,
     steps: progress.steps,
     durationMs: execution.finishedAt - execution.startedAt,
     error: execution.error,

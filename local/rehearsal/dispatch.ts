@@ -42,7 +42,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'database-snapshot': route(DatabaseSnapshotEvent, (event, { backups, clock }) =>
     runDatabaseSnapshot(event, { backups: required(backups, 'database-snapshot', 'database'), clock }),
   ),
-  'data-checks': route(DataChecksEvent, (event, { inspector, clock }) => runDataChecks(event, { inspector, clock })),
+  'data-checks': route(DataChecksEvent, (event, { inspector, inspectorOf, clock }) => runDataChecks(event, { inspector, inspectorOf, clock })),
   'deploy-target': route(DeployTargetEvent, (event, { target, clock }) => runDeployTarget(event, { target, clock })),
   migrations: route(MigrationsEvent, (event, { migrator, clock }) => runMigrations(event, { migrator: required(migrator, 'migrations', 'migrations'), clock })),
   'smoke-test': route(SmokeTestEvent, (event, { secrets, clock }) => runSmokeTests(event, { secrets, clock })),
@@ -51,7 +51,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   ),
   ledger: route(LedgerEvent, (event, { store, clock, metrics }) => runLedger(event, { store, clock, metrics })),
   'restore-database': route(RestoreDatabaseEvent, (event, { restorer, clock }) =>
-    runRestoreDatabase(event, { restorer: required(restorer, 'restore-database', 'database'), clock }),
+    runRestoreDatabase(event, { restorer: required(restorer, 'restore-database', 'database'), scratch: restorer, clock }),
   ),
   notify: route(NotifyEvent, (event, { notifier }) => notify(event, { notifier })),
 };

@@ -6,7 +6,7 @@ import type { ArtifactStore } from '../../core/ports/artifact-store';
 import { type Clock, systemClock } from '../../core/ports/clock';
 import type { DatabaseBackups } from '../../core/ports/database-backups';
 import type { DatabaseInspector } from '../../core/ports/database-inspector';
-import type { DatabaseRestorer } from '../../core/ports/database-restorer';
+import type { DatabaseRestorer, ScratchRestorer } from '../../core/ports/database-restorer';
 import type { DeployTarget } from '../../core/ports/deploy-target';
 import type { Migrator } from '../../core/ports/migrator';
 import type { MetricsSink } from '../../core/ports/metrics';
@@ -25,7 +25,7 @@ import { LocalNotifier } from '../../adapters/local/local-notifier';
 import { LogMetrics } from '../../adapters/local/log-metrics';
 import { PgBackups } from '../../adapters/local/pg-backups';
 import { PgRestorer } from '../../adapters/local/pg-restorer';
-import { parsePostgresUrl } from '../../adapters/local/pg-connection';
+import { parsePostgresUrl, withDatabase } from '../../adapters/local/pg-connection';
 import { PgInspector } from '../../adapters/pg-inspector';
 import { ProcessTarget } from '../../adapters/local/process-target';
 import { LocalHostFleet } from '../../adapters/local/local-host-fleet';
@@ -38,9 +38,12 @@ export interface LocalPorts {
   readonly target: DeployTarget;
   /** Null exactly when `config.database` is null. */
   readonly backups: DatabaseBackups | null;
-  readonly restorer: DatabaseRestorer | null;
+  /** Restores by rename-swap, and into a drill's scratch copy beside the live database. */
+  readonly restorer: (DatabaseRestorer & ScratchRestorer) | null;
   /** The SQL checks' and fingerprints' reader; null exactly when `config.database` is null. */
   readonly inspector: DatabaseInspector | null;
+  /** The same server's other databases: a restore drill's scratch copy (never the live database). */
+  readonly inspectorOf?: (database: string) => DatabaseInspector;
   /** Null exactly when `config.migrations` is null. */
   readonly migrator: Migrator | null;
   readonly alarms: AlarmSource;
@@ -96,7 +99,8 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
     target,
     backups: database && url ? new PgBackups(database, { url, target: config.name, store, clock, binDir: options.binDir }) : null,
     restorer: database && url ? new PgRestorer(database, { url, store, clock, binDir: options.binDir }) : null,
-    inspector: url ? new PgInspector({ connectionString: url, connectionTimeoutMillis: 10_000 }, parsePostgresUrl(url, database?.urlEnv).safeUrl) : null,
+    inspector: url ? pgInspector(url, database?.urlEnv) : null,
+    ...(url ? { inspectorOf: (name: string) => pgInspector(otherDatabase(url, name), database?.urlEnv) } : {}),
     migrator: config.migrations?.kind === 'command' ? new CommandMigrator(config.migrations, { env, log, clock }) : null,
     alarms: config.alarms.kind === 'prometheus' ? new PrometheusAlarms(config.alarms, fetch, { clock }) : NO_ALARMS,
     secrets: new EnvSecretSource(env),
@@ -106,6 +110,16 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
     clock,
   };
   return { ports, processes, hosts };
+}
+
+function pgInspector(url: string, urlEnv: string | undefined): DatabaseInspector {
+  return new PgInspector({ connectionString: url, connectionTimeoutMillis: 10_000 }, parsePostgresUrl(url, urlEnv).safeUrl);
+}
+
+/** `url` pointed at `name`, which must not be the database `url` names: a drill inspects its copy, not the original. */
+function otherDatabase(url: string, name: string): string {
+  if (parsePostgresUrl(url).database === name) throw new InvalidInputError(`database "${name}" is the live database, not a drill's copy of it`);
+  return withDatabase(url, name);
 }
 
 /** The rehearsal's metric providers; a `log-file` path is relative to the working directory unless rehearsal-config made it absolute. */

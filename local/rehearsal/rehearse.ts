@@ -172,7 +172,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     }
     const recorder = new OutcomeRecorder(dispatcher.handle);
     const listeners = [...(traffic ? [bakeTrafficListener(traffic)] : []), ...(warmUp ? [warmUpTrafficListener(warmUp)] : [])];
-    announce(`running the runbook: deploy ${scenario.input.version} over ${scenario.previousVersion} (Wait states last ${options.waitMs} ms)`);
+    const what = scenario.input.action === 'drill' ? `a restore drill of ${scenario.previousVersion}'s database` : `deploy ${scenario.input.version} over ${scenario.previousVersion}`;
+    announce(`running the runbook: ${what} (Wait states last ${options.waitMs} ms)`);
     const execution = await runRunbook({
       config,
       input: { ...scenario.input, requestedBy: 'deploy-runbook rehearse' },

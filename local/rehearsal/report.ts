@@ -1,5 +1,7 @@
 import { buildEvidenceReport, reportKeys, type ReportSlots, type StateTiming, writeCharts } from '../../core/tasks/ledger/evidence-report';
 import type { ArtifactStore } from '../../core/ports/artifact-store';
+import { lastProvenRestorable } from '../../core/tasks/ledger/drill-record';
+import { readLedger } from '../../core/tasks/ledger/release-ledger';
 import { loadDefinition } from '../../statemachines/definition';
 import { type RehearsalVerification, verificationLines } from './verification';
 
@@ -29,7 +31,8 @@ export async function rewriteEvidenceReport(
   now: Date,
 ): Promise<ReportPaths> {
   const keys = reportKeys(slots.config.name, slots.deployment.id);
-  const { json, markdown, charts } = buildEvidenceReport(slots, now, { states, definition: loadDefinition() });
+  const restorable = slots.config.database ? lastProvenRestorable((await readLedger(store, slots.config.name)).document) : undefined;
+  const { json, markdown, charts } = buildEvidenceReport(slots, now, { states, definition: loadDefinition(), restorable });
   const section = [
     `## Rehearsal: ${rehearsal.scenario}`,
     '',

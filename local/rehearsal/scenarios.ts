@@ -11,8 +11,8 @@ export interface Scenario {
   readonly description: string;
   /** Migrated to and started before the execution: what the rollback goes back to. */
   readonly previousVersion: string;
-  /** The execution input, as CI would send it. */
-  readonly input: { readonly version: string; readonly reason: string };
+  /** The execution input, as CI (or, for `action: drill`, the drill schedule) would send it. */
+  readonly input: { readonly version?: string; readonly action?: 'drill'; readonly reason: string };
   /** Environment of every process the rehearsal starts, from the first one on. */
   readonly env: Readonly<Record<string, string>>;
   /** Added once the previous release runs, so that it applies to every process started later (the rollback's too). */
@@ -23,6 +23,8 @@ export interface Scenario {
   readonly rolledBackBy?: MetricCulprit;
   /** The SQL check (checks.sql, after-migrations) that must stop the release before its smoke tests. */
   readonly failsDataGate?: string;
+  /** A restore drill execution: whether its scratch copy must pass the checks (the copy is dropped either way). */
+  readonly drill?: { readonly passes: boolean };
   /** The app runs as this many local hosts (a `hosts` target, one host per batch), and these must never be touched. */
   readonly hosts?: LocalHosts;
 }
@@ -123,6 +125,16 @@ export const SCENARIOS: readonly Scenario[] = [
     envAfterSetup: {},
     expected: 'rolled-back',
     hosts: { count: 3, untouched: ['host-3'] },
+  },
+  {
+    name: 'drill',
+    description: "a restore drill (action drill): v1's database backed up, restored into a scratch database, compared with its fingerprint, after-restore SQL checks run, scratch dropped; nothing deployed → succeeded",
+    previousVersion: 'v1',
+    input: { action: 'drill', reason: 'rehearsal: restore drill' },
+    env: {},
+    envAfterSetup: {},
+    expected: 'succeeded',
+    drill: { passes: true },
   },
   {
     name: 'rollback-failure',

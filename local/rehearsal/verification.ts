@@ -64,6 +64,8 @@ export interface MachineState {
   readonly data: { readonly before: DataFingerprint; readonly after: DataFingerprint } | null;
   /** `<db>_failed_*` databases on the server. */
   readonly failedDatabases: readonly string[];
+  /** `<db>_drill_*` databases on the server: a restore drill's copies left behind. */
+  readonly drillCopies?: readonly string[];
   readonly lock: { readonly state: string | null; readonly note: string | null };
   /** Each host of a `hosts` target; absent for the other targets. */
   readonly hosts?: readonly HostState[];
@@ -89,7 +91,8 @@ export async function observeMachine(input: Pick<VerificationInput, 'config' | '
       : undefined;
   if (!input.database) return { app, data: null, failedDatabases: [], lock, hosts };
   const after = await dataFingerprint(input.database.url);
-  return { app, data: { before: input.database.before, after }, failedDatabases: await failedCopies(input.database.url), lock, hosts };
+  const data = { before: input.database.before, after };
+  return { app, data, failedDatabases: await copiesNamed(input.database.url, '_failed_'), drillCopies: await copiesNamed(input.database.url, '_drill_'), lock, hosts };
 }
 
 /** Judges what was found against what the scenario and the execution's own record say should be there. */
@@ -99,7 +102,7 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
     { name: 'outcome', ok: outcome === scenario.expected, detail: `${outcome}; the ${scenario.name} scenario expects ${scenario.expected}` },
   ];
 
-  const expected = expectedVersion(outcome, slots);
+  const expected = slots?.deployment.action === 'drill' ? { version: scenario.previousVersion, why: 'a restore drill deploys nothing' } : expectedVersion(outcome, slots);
   const app = { ...machine.app, expectedVersion: expected?.version ?? null };
   const answered = app.status === null ? 'does not answer' : `answers ${app.status} with version ${app.version ?? '(none)'}`;
   if (expected === null) {
@@ -134,6 +137,7 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
     });
   }
   if (scenario.failsDataGate) checks.push(dataGateCheck(scenario.failsDataGate, slots));
+  if (scenario.drill) checks.push(...drillChecks(scenario.drill.passes, slots, machine.drillCopies ?? []));
 
   const analysis = analysisCheck(input);
   if (analysis) checks.push(analysis);
@@ -184,6 +188,24 @@ function dataGateCheck(name: string, slots: ReportSlots | null): VerificationChe
   const ok = failed !== undefined && slots?.smoke === null;
   const detail = gate ? gate.summary : 'AfterMigrationChecks did not run';
   return { name: 'data gate', ok, detail: ok ? `${detail}; no smoke test ran` : `expected '${name}' to fail before the smoke tests: ${detail}${slots?.smoke ? '; the smoke tests ran' : ''}` };
+}
+
+/** The drill's copy was checked by the runbook (passing or failing as the scenario says), then dropped: no `_drill_` database is left. */
+function drillChecks(passes: boolean, slots: ReportSlots | null, left: readonly string[]): VerificationCheck[] {
+  const check = slots?.drillCheck ?? null;
+  const scratch = slots?.drill?.scratch ?? null;
+  return [
+    {
+      name: 'restore drill',
+      ok: check?.passed === passes && check.comparison !== null,
+      detail: check ? `${check.passed ? 'passed' : 'failed'}: ${check.summary}; the scenario expects it to ${passes ? 'pass' : 'fail'}` : 'VerifyDrillCopy did not run',
+    },
+    {
+      name: 'drill copy dropped',
+      ok: scratch !== null && slots?.drill?.phase === 'discarded' && left.length === 0,
+      detail: left.length === 0 ? `${scratch ?? 'no scratch database'} is no longer on the server` : `left on the server: ${left.join(', ')}`,
+    },
+  ];
 }
 
 /** `prometheus metric relative to its baseline`, `log-file metric`. */
@@ -251,11 +273,11 @@ async function readHealth(url: string): Promise<{ url: string; status: number | 
   }
 }
 
-/** Databases the restore kept aside, `<db>_failed_<yyyymmddhhmmss>`, read from the server's maintenance database. */
-async function failedCopies(url: string): Promise<string[]> {
+/** Databases named `<db><infix><yyyymmddhhmmss>` (a restore's kept copy, a drill's scratch), read from the server's maintenance database. */
+async function copiesNamed(url: string, infix: '_failed_' | '_drill_'): Promise<string[]> {
   const database = decodeURIComponent(new URL(url).pathname.slice(1));
   return withClient(withDatabase(url, 'postgres'), async (client) => {
-    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [`${database}_failed_`]);
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [`${database}${infix}`]);
     return rows.map((row) => row.datname);
   });
 }

@@ -239,6 +239,26 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
   );
 
   it(
+    "drill: v1's backup restored into a scratch database, checked against its fingerprint and the after-restore checks, dropped; nothing deployed, exit 0",
+    async () => {
+      const run = await rehearseCli(['--scenario', 'drill']);
+
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json).toMatchObject({ outcome: 'succeeded', scenario: 'drill', error: null, verification: { ok: true } });
+      expect(run.json.states.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['AdvanceDrill', 'VerifyDrillCopy', 'DiscardDrillCopy', 'RecordDrill']));
+      expect(run.json.states.map((s: { name: string }) => s.name)).not.toContain('Deploy');
+      expect(check(run, 'restore drill')).toMatchObject({ ok: true });
+      expect(check(run, 'restore drill').detail).toContain('the restored data matches the fingerprint recorded before the backup (3 tables)');
+      expect(check(run, 'drill copy dropped')).toMatchObject({ ok: true });
+      expect(run.json.verification.app).toMatchObject({ status: 200, version: 'v1' });
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.restoreDrill).toMatchObject({ passed: true, discarded: true, scratch: expect.stringMatching(/^demo_app_drill_\d{14}$/) });
+      expect(report.lastProvenRestorable).toMatchObject({ action: 'drill', snapshotId: report.backup.snapshotId });
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
     'backfill-incomplete: the migration exits 0 leaving items without a SKU, the after-migrations SQL gate rolls back before any smoke test, data restored and verified',
     async () => {
       const run = await rehearseCli(['--scenario', 'backfill-incomplete']);
@@ -390,6 +410,6 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
 
     expect(run.code).toBe(64);
     expect(run.json).toMatchObject({ error: 'UnknownScenarioError', scenario: null });
-    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, rollback-failure');
+    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, drill, rollback-failure');
   });
 });

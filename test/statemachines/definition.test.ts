@@ -174,7 +174,7 @@ describe('configSubstitutions', () => {
 
     expect(filled.TimeoutSeconds).toBe(21_600);
     expect(filled.States.ValidateInput.Parameters?.config).toEqual(config);
-    expect(filled.States.LoadConfig.Parameters?.config).toEqual({ database: config.database, migrations: config.migrations });
+    expect(filled.States.LoadConfig.Parameters?.config).toEqual({ database: config.database, migrations: config.migrations, backup: config.backup });
     expect(filled.States.Deploy.Parameters?.config).toEqual({ target: config.target });
     expect(filled.States.WaitForSnapshot.Seconds).toBe(config.polling.snapshot.intervalSeconds);
     expect(filled.States.AwaitRestoreApproval.TimeoutSeconds).toBe(1200);

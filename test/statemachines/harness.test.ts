@@ -30,6 +30,8 @@ import {
   defaultResult,
   defaultWith,
   deployInput,
+  drillConfig,
+  drillInput,
   failure,
   lambdaAliasConfig,
   lambdaInput,
@@ -49,6 +51,10 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   FingerprintData: z.nullable(DataFingerprint),
   AfterMigrationChecks: DataCheckReport,
   VerifyRestoredData: DataCheckReport,
+  AdvanceDrill: RestoreState,
+  VerifyDrillCopy: DataCheckReport,
+  DiscardDrillCopy: RestoreState,
+  RecordDrill: Outcome,
   TakeSnapshot: SnapshotRef,
   CheckSnapshot: SnapshotRef,
   RecordBackup: BackupRecord,
@@ -95,6 +101,8 @@ describe('the scripted harness', () => {
       runScripted({ config: approval, input: deployInput(), tasks: { CheckMigrations: failure('MigrationFailedError', 'exit 1') } }),
       runScripted({ config: watchConfig(), input: watchInput() }),
       runScripted({ config: lambdaAliasConfig(), input: lambdaInput() }),
+      runScripted({ config: drillConfig(), input: deployInput() }),
+      runScripted({ config: drillConfig(), input: drillInput() }),
     ]);
 
     const calls = runs.flatMap((run) => run.log.calls);

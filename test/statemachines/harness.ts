@@ -67,6 +67,11 @@ export function alarmInput(name = 'shop-api-5xx-rate'): Json {
   return { action: 'rollback', alarm: { name, reason: 'Threshold Crossed: 1 datapoint [4.2] > 1.0', time: NOW } };
 }
 
+/** The execution input `deploy-runbook drill` and the drill schedule send. */
+export function drillInput(): Json {
+  return { action: 'drill', requestedBy: 'restore drill schedule' };
+}
+
 /** The execution input the watch schedule sends (analysis.watch). */
 export function watchInput(): Json {
   return { action: 'watch', requestedBy: 'post-release watch schedule' };
@@ -88,6 +93,14 @@ export function watchConfig(): RunbookConfig {
  */
 export function testConfig(changes: Record<string, unknown> = {}): RunbookConfig {
   return parseConfig({ ...structuredClone(exampleConfig), bake: { durationSeconds: 180, pollSeconds: 60 }, ...changes }, 'test configuration');
+}
+
+/**
+ * `testConfig()` on a self-managed PostgreSQL with the restore drill before every deploy (backup.testRestore); the
+ * timeout raised for the drill's restore loop.
+ */
+export function drillConfig(changes: Record<string, unknown> = {}): RunbookConfig {
+  return testConfig({ database: { kind: 'postgres' }, backup: { testRestore: true }, executionTimeoutMinutes: 480, ...changes });
 }
 
 /** A Lambda alias target shifting traffic in `traffic` steps (no database, no migrations). */
@@ -224,6 +237,18 @@ export function happyPath(bakeChecks = BAKE_CHECKS): string[] {
   ];
 }
 
+/** The restore drill's Task states with the default results: two restore steps, the check, the discard, the record. */
+export const DRILL_CALLS = ['AdvanceDrill', 'AdvanceDrill', 'VerifyDrillCopy', 'DiscardDrillCopy', 'RecordDrill'];
+
+/** The happy path of `drillConfig()`: the drill right after the backup is recorded. */
+export function drillHappyPath(): string[] {
+  const path = happyPath();
+  return [...path.slice(0, path.indexOf('RecordBackup') + 1), ...DRILL_CALLS, ...path.slice(path.indexOf('RecordBackup') + 1)];
+}
+
+/** A `drill` execution's Task states when the drill passes. */
+export const DRILL_RUN = [...happyPath().slice(0, happyPath().indexOf('RecordBackup') + 1), ...DRILL_CALLS, 'ReleaseLockAfterDrill'];
+
 /** The happy path up to and including the first call to `state`. */
 export function happyPathThrough(state: string): string[] {
   const path = happyPath();
@@ -279,6 +304,11 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   FingerprintData: (): DataFingerprint => FINGERPRINT,
   AfterMigrationChecks: (e) => dataCheckReport('after-migrations', e),
   VerifyRestoredData: (e) => dataCheckReport('after-restore', e),
+  AdvanceDrill: (e): RestoreState => drillStep(e.snapshot, e.restore),
+  VerifyDrillCopy: (e) => dataCheckReport('after-restore', e),
+  DiscardDrillCopy: (e): RestoreState => ({ ...(e.restore ?? drillStep(e.snapshot, null)), phase: 'discarded', finishedAt: NOW }),
+  RecordDrill: (e): Outcome => outcome(e, e.drillCheck?.passed ? 'succeeded' : 'aborted', `restore drill of ${e.snapshot.id}`),
+  ReleaseLockAfterDrill: () => null,
   TakeSnapshot: (e): SnapshotRef => snapshotOf(e.deployment, 'creating'),
   CheckSnapshot: (e): SnapshotRef => ({ ...e.snapshot, status: 'available', completedAt: NOW, verification: ['encrypted with the database key'] }),
   RecordBackup: (e): BackupRecord => ({
@@ -379,7 +409,7 @@ function defaultDeployment(input: Event, config: RunbookConfig, execution: Execu
   const rollback = input.action === 'rollback' || input.action === 'watch';
   return {
     id: deploymentIdFor(execution.name, execution.id),
-    action: input.action === 'watch' ? 'watch' : rollback ? 'rollback' : 'deploy',
+    action: input.action === 'watch' ? 'watch' : input.action === 'drill' ? 'drill' : rollback ? 'rollback' : 'deploy',
     target: config.name,
     version: rollback ? null : (input.version ?? null),
     image: rollback ? null : (input.image ?? null),
@@ -445,6 +475,22 @@ function restoreStep(snapshot: SnapshotRef, restore: RestoreState | null): Resto
     steps: [],
     startedAt: NOW,
     finishedAt: started ? NOW : null,
+  };
+}
+
+/** Two steps: the snapshot is restored into the drill's scratch database, then it is there. */
+function drillStep(snapshot: SnapshotRef, drill: RestoreState | null): RestoreState {
+  const restored = drill !== null;
+  return {
+    restored,
+    decision: restored ? 'restored' : 'restoring',
+    phase: restored ? 'done' : 'restore',
+    failedCopy: null,
+    scratch: 'shop_drill_20250304100000',
+    snapshotId: snapshot.id,
+    steps: [],
+    startedAt: NOW,
+    finishedAt: restored ? NOW : null,
   };
 }
 

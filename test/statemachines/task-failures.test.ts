@@ -19,6 +19,10 @@ import {
   databaseWith,
   defaultWith,
   deployInput,
+  DRILL_RUN,
+  drillConfig,
+  drillHappyPath,
+  drillInput,
   ending,
   failure,
   happyPath,
@@ -130,6 +134,20 @@ function rollbackFailedAt(state: string, error: Error, through: string[]): Case 
   };
 }
 
+/** A failure in the restore drill of `drillConfig()`: the copy is dropped (unless that failed), then the deployment aborted. */
+function drillAbortedAt(state: string, error: Error, drill: string[]): Case {
+  return {
+    state,
+    error,
+    config: drillConfig(),
+    status: 'FAILED',
+    terminal: 'DeploymentAborted',
+    cause: lambdaCause(error),
+    calls: [...happyPathThrough('RecordBackup'), ...drill, ...ABORT_TAIL],
+    check: leftAborted(error),
+  };
+}
+
 /** A failure of a reporting state: the run ends exactly where it would have without it. */
 function harmless(state: string, error: Error, run: Omit<Case, 'state' | 'error'>): Case {
   return { state, error, ...run };
@@ -172,6 +190,29 @@ const CASES: Case[] = [
   abortedAt('CheckSnapshot', new SnapshotFailedError('snapshot deploy-runbook-shop-api-x is failed')),
   abortedAt('CheckSnapshot', failure('DBSnapshotNotFound', 'DBSnapshot deploy-runbook-shop-api-x not found')),
   abortedAt('RecordBackup', failure('AccessDenied', 'not authorized to perform s3:PutObject on backups/shop-api/x.json')),
+  drillAbortedAt('AdvanceDrill', new RestoreFailedError('pg_restore of backups/shop-api/x.dump into shop_drill_20250304100000 exited with 1'), ['AdvanceDrill', 'DiscardDrillCopy', 'RecordDrill']),
+  drillAbortedAt('VerifyDrillCopy', new DatabaseUnreachableError('could not connect to postgres://app@db.internal:5432/shop_drill_20250304100000: connect ETIMEDOUT'), [
+    'AdvanceDrill',
+    'AdvanceDrill',
+    'VerifyDrillCopy',
+    'DiscardDrillCopy',
+    'RecordDrill',
+  ]),
+  // The copy could not be dropped: nothing more is recorded as a drill, the deployment is aborted with the reason.
+  drillAbortedAt('DiscardDrillCopy', new RestoreFailedError('refusing to drop shop: it is not marked as this drill\'s copy'), ['AdvanceDrill', 'AdvanceDrill', 'VerifyDrillCopy', 'DiscardDrillCopy']),
+  harmless('RecordDrill', failure('LedgerConflictError', 'the ledger ledger/shop-api.json changed under every one of 5 attempts'), {
+    config: drillConfig(),
+    status: 'SUCCEEDED',
+    terminal: 'DeploymentSucceeded',
+    calls: drillHappyPath(),
+  }),
+  harmless('ReleaseLockAfterDrill', new LockLostError('lease on locks/shop-api.json was taken by ci-release-1-5-1'), {
+    config: drillConfig(),
+    input: drillInput(),
+    status: 'SUCCEEDED',
+    terminal: 'DrillSucceeded',
+    calls: DRILL_RUN,
+  }),
   {
     state: 'CheckRollbackWindow',
     error: failure('NoSuchKey', 'ledger/shop-api.json could not be read'),

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { BackupConfig, ChecksConfig, DatabaseConfig, SqlCheck, SqlCheckPhase } from '../../../config/schema';
 import { compareFingerprints, DataFingerprint } from '../../data-fingerprint';
+import { DRILL_SUFFIX, isDrillCopyName } from '../../restore-drill';
 import { InvalidInputError } from '../../errors';
 import type { Clock } from '../../ports/clock';
 import { type DatabaseInspector, DatabaseQueryError, type QueryAnswer, SQLSTATE } from '../../ports/database-inspector';
@@ -18,6 +19,8 @@ export const DataChecksEvent = z.object({
   config: judged<{ database: DatabaseConfig | null; checks: ChecksConfig; backup: BackupConfig }>(),
   /** verify-restore: the fingerprint recorded before the backup (null: none was recorded, only the checks run). */
   fingerprint: z._default(z.nullable(DataFingerprint), null),
+  /** verify-restore of a restore drill: its scratch copy, checked instead of the configured database (only a `<db>_drill_<ts>` name). */
+  database: z.optional(z.nullable(z.string())),
 });
 export type DataChecksEvent = z.output<typeof DataChecksEvent>;
 
@@ -54,6 +57,8 @@ export type DataCheckReport = z.output<typeof DataCheckReport>;
 export interface DataChecksDeps {
   /** Null when the database cannot be reached from here (no `database.connection` on AWS): only a phase without checks can pass. */
   readonly inspector: DatabaseInspector | null;
+  /** The same connection, to another database of the server: a restore drill's scratch copy. */
+  readonly inspectorOf?: (database: string) => DatabaseInspector;
   readonly clock: Clock;
 }
 
@@ -74,7 +79,7 @@ async function checkPhase(event: DataChecksEvent, deps: DataChecksDeps): Promise
   const phase = event.operation === 'verify-restore' ? 'after-restore' : event.phase;
   const checks = event.config.checks.sql.filter((check) => check.when.includes(phase));
   const recorded = event.operation === 'verify-restore' ? event.fingerprint : null;
-  const inspector = deps.inspector;
+  const inspector = event.database ? drillCopyInspector(event.database, event.operation, deps) : deps.inspector;
   if (!inspector) {
     if (checks.length > 0 || recorded) {
       throw new InvalidInputError(`${phase}: ${checks.length} SQL checks and ${recorded ? 'a' : 'no'} fingerprint to compare, but the database cannot be reached: database.connection is not configured`);
@@ -92,6 +97,15 @@ async function checkPhase(event: DataChecksEvent, deps: DataChecksDeps): Promise
     comparison = { identical: compared.identical, differences: [...compared.differences], tables: Object.keys(recorded.tables).length };
   }
   return report(phase, results, comparison, started, deps.clock);
+}
+
+/** The inspector of a drill's scratch copy: never a database whose name does not say it is one. */
+function drillCopyInspector(database: string, operation: DataChecksEvent['operation'], deps: DataChecksDeps): DatabaseInspector | null {
+  if (operation !== 'verify-restore' || !isDrillCopyName(database, null)) {
+    throw new InvalidInputError(`database: only verify-restore of a restore drill's copy (<database>${DRILL_SUFFIX}<yyyymmddhhmmss>) names a database of its own (got ${operation} of "${database}")`);
+  }
+  if (!deps.inspector || !deps.inspectorOf) return null;
+  return deps.inspectorOf(database);
 }
 
 async function runCheck(check: SqlCheck, inspector: DatabaseInspector, timeoutMs: number, clock: Clock): Promise<SqlCheckResult> {

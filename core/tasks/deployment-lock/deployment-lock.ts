@@ -28,7 +28,7 @@ export const LockRecord = z.object({
   executionId: z.string().check(z.minLength(1)),
   deploymentId: z.string().check(z.minLength(1)),
   version: z.nullable(z.string()),
-  action: z.enum(['deploy', 'rollback']),
+  action: z.enum(['deploy', 'rollback', 'drill']),
   /** `stuck`: a rollback failed and the target needs a person; never taken over. */
   state: z.enum(['held', 'released', 'stuck']),
   acquiredAt: z.string().check(z.minLength(1)),
@@ -247,6 +247,7 @@ function lockedFor(deployment: Deployment): LockRecord['action'] {
 
 function describeWork(record: LockRecord): string {
   if (record.action === 'rollback') return 'rolling back';
+  if (record.action === 'drill') return 'running a restore drill';
   return `deploying ${record.version ?? 'an unnamed version'}`;
 }
 

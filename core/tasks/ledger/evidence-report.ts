@@ -1,6 +1,6 @@
 import type { DataCheckReport } from '../data-checks/data-checks';
 import type { ArtifactStore } from '../../ports/artifact-store';
-import { causeMessage, type LogicalCopy, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
+import { causeMessage, type DrillRecord, type LogicalCopy, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
 import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions, startedBy, versionLabel } from '../../causes';
 import { metricChartSvg } from '../../metric-chart';
 import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
@@ -56,7 +56,7 @@ export interface EvidenceReport {
   readonly target: string;
   readonly deploymentId: string;
   readonly execution: { readonly id: string; readonly name: string; readonly startedAt: string };
-  readonly action: 'deploy' | 'rollback' | 'watch';
+  readonly action: 'deploy' | 'rollback' | 'watch' | 'drill';
   readonly requestedBy: string | null;
   readonly reason: string | null;
   readonly alarm: { readonly name: string; readonly reason: string | null; readonly time: string | null } | null;
@@ -118,6 +118,16 @@ export interface EvidenceReport {
   readonly verification: SmokeEvidence | null;
   /** The SQL checks of each phase that ran, and the fingerprint recorded before the backup (issue 11). */
   readonly data?: DataEvidence;
+  /** This execution's restore drill (backup.testRestore, or a `drill` execution); null when none ran. */
+  readonly restoreDrill?: {
+    readonly passed: boolean;
+    readonly summary: string;
+    readonly scratch: string | null;
+    readonly discarded: boolean;
+    readonly steps: readonly { readonly phase: string; readonly at: string; readonly detail: string }[];
+  } | null;
+  /** With a database: the newest passed drill in the ledger (this one's included), null when none ever passed. */
+  readonly lastProvenRestorable?: Pick<DrillRecord, 'at' | 'snapshotId' | 'backupAt' | 'deploymentId' | 'action'> | null;
   readonly errors: readonly { readonly during: 'deployment' | 'rollback'; readonly name: string; readonly message: string }[];
   readonly decisions: readonly string[];
   /** Timestamps the slots carry, in order. */
@@ -147,6 +157,8 @@ export interface ReportExtras {
   readonly definition?: Json;
   /** Said under 'Path through the runbook': why the chart is missing, or drawn only in part. */
   readonly pathNote?: string;
+  /** The newest passed restore drill of the target, from its ledger (null: none ever passed; left out: not read). */
+  readonly restorable?: DrillRecord | null;
 }
 
 /**
@@ -154,7 +166,7 @@ export interface ReportExtras {
  * ledger Tasks and the rehearsal's CLI (which adds per-state `states`) produce the same report.
  */
 export function buildEvidenceReport(slots: ReportSlots, now: Date, extras: ReportExtras = {}): { json: EvidenceReport; markdown: string; charts: ReportChart[] } {
-  const json = evidenceOf(slots, now, extras.states ?? []);
+  const json = evidenceOf(slots, now, extras.states ?? [], extras.restorable);
   const records = slots.bake?.analysis ?? [];
   const charts = (json.analysis?.metrics ?? []).map((metric, index) => ({ key: metric.chart, svg: metricChartSvg(records[index]) }));
   const flowchart = extras.definition && json.states.length > 0 ? runbookFlowchart(extras.definition, json.states) : null;
@@ -176,7 +188,7 @@ export async function writeCharts(store: ArtifactStore, charts: readonly ReportC
   await Promise.all(charts.map((chart) => store.put(chart.key, chart.svg, { contentType: 'image/svg+xml; charset=utf-8' })));
 }
 
-function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[]): EvidenceReport {
+function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[], restorable: DrillRecord | null | undefined): EvidenceReport {
   const { config, deployment, execution, preflight, snapshot, backup, migrations, smoke, bake, restore, approval, verify, rollback } = slots;
   const rolledBack = rollback !== null || slots.outcome?.result === 'rolled-back' || slots.outcome?.result === 'rollback-failed';
   return {
@@ -246,6 +258,8 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
         : null,
     verification: smokeEvidence(verify),
     data: dataEvidence(slots),
+    restoreDrill: drillEvidence(slots),
+    ...(config.database && restorable !== undefined ? { lastProvenRestorable: restorable && { at: restorable.at, snapshotId: restorable.snapshotId, backupAt: restorable.backupAt, deploymentId: restorable.deploymentId, action: restorable.action } } : {}),
     errors: [errorEvidence('deployment', slots.error), errorEvidence('rollback', slots.rollbackError)].filter((e) => e !== null),
     decisions: decisionsOf(slots),
     timeline: timelineOf(slots, now),
@@ -253,6 +267,38 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
     states,
     generatedAt: now.toISOString(),
   };
+}
+
+function drillEvidence(slots: ReportSlots): EvidenceReport['restoreDrill'] {
+  const { drill, drillCheck } = slots;
+  if (!drill && !drillCheck) return null;
+  return {
+    passed: drillCheck?.passed === true,
+    summary: drillCheck?.summary ?? 'the restore did not get as far as the checks (see Errors)',
+    scratch: drill?.scratch ?? null,
+    discarded: drill?.phase === 'discarded',
+    steps: drill?.steps ?? [],
+  };
+}
+
+/** The restore drill of this execution, and when a backup of the target was last proven restorable. */
+function drillSection(report: EvidenceReport): string[] {
+  const lines: string[] = [];
+  const drill = report.restoreDrill;
+  if (drill) {
+    lines.push(`- This execution's drill ${drill.passed ? 'passed' : 'FAILED'}: ${oneLine(drill.summary)}`);
+    if (drill.scratch) lines.push(`- Scratch copy ${drill.scratch}: ${drill.discarded ? 'dropped' : 'NOT dropped'}`);
+    lines.push(...drill.steps.map((step) => `- ${step.at} ${step.phase}: ${oneLine(step.detail)}`));
+  }
+  if (report.lastProvenRestorable !== undefined) {
+    const last = report.lastProvenRestorable;
+    lines.push(
+      last
+        ? `- Backup last proven restorable: ${last.at} (backup ${last.snapshotId}${last.backupAt ? ` taken ${last.backupAt}` : ''}, ${last.action === 'drill' ? 'drill' : 'before the deployment'} ${last.deploymentId})`
+        : '- Backup last proven restorable: never (no restore drill has passed: backup.testRestore, deploy-runbook drill)',
+    );
+  }
+  return lines.length === 0 ? [] : ['## Restore drill', '', ...lines, ''];
 }
 
 function dataEvidence(slots: ReportSlots): DataEvidence {
@@ -440,7 +486,8 @@ function analysisSection(analysis: NonNullable<EvidenceReport['analysis']>): str
 }
 
 function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNote: string | null): string {
-  const title = report.action === 'rollback' ? `rollback of ${report.versions.before?.version ?? 'the latest release'}` : `deploy ${report.versions.after?.version ?? ''}`;
+  const title =
+    report.action === 'rollback' ? `rollback of ${report.versions.before?.version ?? 'the latest release'}` : report.action === 'drill' ? 'restore drill' : `deploy ${report.versions.after?.version ?? ''}`;
   const lines: string[] = [`# ${report.target}: ${title} — ${report.outcome?.result ?? 'in progress'}`, ''];
   if (report.outcome) lines.push(oneLine(report.outcome.cause), '');
   lines.push(
@@ -511,6 +558,7 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNo
   }
   if (report.verification) lines.push('## Rollback verification', '', ...smokeTable(report.verification), '');
   if (report.data && (report.data.checks.length > 0 || report.data.fingerprint)) lines.push(...dataSection(report.data));
+  lines.push(...drillSection(report));
   if (report.errors.length > 0) lines.push('## Errors', '', ...report.errors.map((e) => `- During the ${e.during}: ${e.name}${e.message ? `: ${oneLine(e.message)}` : ''}`), '');
   if (report.decisions.length > 0) lines.push('## Decisions', '', ...report.decisions.map((d) => `- ${oneLine(d)}`), '');
   if (flowchart || pathNote) {

@@ -1,15 +1,26 @@
 import * as z from 'zod/mini';
 import type { BackupRecord, Outcome, WatchStatus, WindowDecision } from '../../model';
 import { recordBackup } from './backup-manifest';
+import { recordDrill } from './drill-record';
 import { type LedgerDeps, recordAbort, recordRelease, recordRollback, recordRollbackFailure } from './record-outcome';
 import { checkRollbackWindow } from './rollback-window';
 import { LedgerSlots } from './slots';
 import { type CheckpointRecorded, checkWatch, recordWatchCheckpoint } from './watch';
 
-export const LedgerOperation = z.enum(['record-backup', 'record-release', 'record-abort', 'record-rollback', 'record-rollback-failure', 'check-window', 'check-watch', 'record-checkpoint']);
+export const LedgerOperation = z.enum([
+  'record-backup',
+  'record-drill',
+  'record-release',
+  'record-abort',
+  'record-rollback',
+  'record-rollback-failure',
+  'check-window',
+  'check-watch',
+  'record-checkpoint',
+]);
 export type LedgerOperation = z.output<typeof LedgerOperation>;
 
-/** RecordBackup, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure, CheckRollbackWindow, CheckWatch and RecordWatchCheckpoint send `operation` and the slots. */
+/** RecordBackup, RecordDrill, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure, CheckRollbackWindow, CheckWatch and RecordWatchCheckpoint send `operation` and the slots. */
 export const LedgerEvent = z.extend(LedgerSlots, { operation: LedgerOperation });
 export type LedgerEvent = z.output<typeof LedgerEvent>;
 
@@ -20,6 +31,8 @@ export async function runLedger(event: LedgerEvent, deps: LedgerDeps): Promise<B
   switch (event.operation) {
     case 'record-backup':
       return recordBackup(event, deps);
+    case 'record-drill':
+      return recordDrill(event, deps);
     case 'record-release':
       return recordRelease(event, deps);
     case 'record-abort':

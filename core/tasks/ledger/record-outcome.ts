@@ -4,9 +4,10 @@ import type { MetricsSink } from '../../ports/metrics';
 import { deploymentMetrics } from './deployment-metrics';
 import type { DeployedVersion, Outcome, ReleaseRecord } from '../../model';
 import { abortCause, describeError, releaseCause, rollbackCause, rollbackFailureCause, rollbackVersions, versionLabel } from '../../causes';
+import { lastProvenRestorable } from './drill-record';
 import { writeEvidenceReport } from './evidence-report';
 import { type PathSource, pathExtras } from './execution-path';
-import { type LedgerDocument, ledgerKey, updateLedger, withEntry, withRelease } from './release-ledger';
+import { type LedgerDocument, ledgerKey, readLedger, updateLedger, withEntry, withRelease } from './release-ledger';
 import { type LedgerSlots, MissingSlotError, requireSlot } from './slots';
 
 /**
@@ -115,8 +116,11 @@ async function finish(
 ): Promise<Outcome> {
   const target = slots.config.name;
   const extras = deps.path ? await pathExtras(deps.path, slots.execution.id, now) : {};
-  const reportKey = await writeEvidenceReport(deps.store, { ...slots, outcome: { result, cause, reportKey: null, ledgerKey: null } }, now, extras);
-  await updateLedger(deps.store, target, change);
+  // Read once: the report says when a backup was last proven restorable, and the update starts from the same read.
+  const read = await readLedger(deps.store, target);
+  const restorable = slots.config.database ? lastProvenRestorable(read.document) : undefined;
+  const reportKey = await writeEvidenceReport(deps.store, { ...slots, outcome: { result, cause, reportKey: null, ledgerKey: null } }, now, { ...extras, restorable });
+  await updateLedger(deps.store, target, change, read);
   // Counted once the ledger holds the outcome: an ending that could not be recorded is not counted as one.
   deps.metrics.record(deploymentMetrics(slots, result, now));
   return { result, cause, reportKey, ledgerKey: ledgerKey(target) };

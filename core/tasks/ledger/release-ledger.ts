@@ -2,10 +2,12 @@ import * as z from 'zod/mini';
 import { describeValue, formatIssues } from '../../../config/issues';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import { PreconditionFailedError, RunbookError } from '../../errors';
-import { ReleaseRecord, WatchCheckpoint } from '../../model';
+import { DrillRecord, ReleaseRecord, WatchCheckpoint } from '../../model';
 
 /** Releases kept in the ledger, newest first: far more than any rollback window reaches back. */
 export const MAX_RELEASES = 50;
+/** Restore drills kept, newest first: a year of weekly drills. */
+export const MAX_DRILLS = 60;
 /** History entries kept, newest last. */
 export const MAX_EVENTS = 200;
 /** Watch checkpoints kept, newest last: every 5 minutes through an 8 h window is 96. */
@@ -15,7 +17,7 @@ export const LEDGER_WRITE_ATTEMPTS = 5;
 
 export const LedgerEntry = z.object({
   at: z.string().check(z.minLength(1)),
-  kind: z.enum(['released', 'rolled-back', 'aborted', 'rollback-failed', 'alarm-outside-window', 'watch-failed']),
+  kind: z.enum(['released', 'rolled-back', 'aborted', 'rollback-failed', 'alarm-outside-window', 'watch-failed', 'drill-passed', 'drill-failed']),
   detail: z.string(),
 });
 export type LedgerEntry = z.output<typeof LedgerEntry>;
@@ -29,6 +31,8 @@ export const LedgerDocument = z.object({
   events: z.array(LedgerEntry),
   /** The post-release watch's checkpoints, of every release, newest last (analysis.watch). */
   checkpoints: z.optional(z.array(WatchCheckpoint)),
+  /** The restore drills, newest first (backup.testRestore, `drill` executions): when the backup was last proven restorable. */
+  drills: z.optional(z.array(DrillRecord)),
 });
 export type LedgerDocument = z.output<typeof LedgerDocument>;
 
@@ -68,10 +72,12 @@ export async function updateLedger(
   store: ArtifactStore,
   target: string,
   change: (document: LedgerDocument) => LedgerDocument,
+  /** The ledger as the caller just read it: the first attempt starts from it rather than reading again. */
+  read?: { document: LedgerDocument; etag: string | undefined },
 ): Promise<LedgerDocument> {
   const key = ledgerKey(target);
   for (let attempt = 1; attempt <= LEDGER_WRITE_ATTEMPTS; attempt++) {
-    const { document, etag } = await readLedger(store, target);
+    const { document, etag } = attempt === 1 && read ? read : await readLedger(store, target);
     const next = change(document);
     try {
       await store.put(key, `${JSON.stringify(next, null, 2)}\n`, {

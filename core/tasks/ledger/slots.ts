@@ -60,6 +60,9 @@ export const LedgerSlots = z.object({
   preflightChecks: z.optional(z.nullable(DataCheckReport)),
   dataGate: z.optional(z.nullable(DataCheckReport)),
   restoreCheck: z.optional(z.nullable(DataCheckReport)),
+  /** The restore drill: its scratch restore (then discard), and the check of the copy. */
+  drill: z.optional(z.nullable(RestoreState)),
+  drillCheck: z.optional(z.nullable(DataCheckReport)),
   fingerprint: z.optional(z.nullable(DataFingerprint)),
   checkpoint: z.optional(z.nullable(WatchResult)),
 });

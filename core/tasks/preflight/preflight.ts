@@ -38,10 +38,12 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
   const checks: PreflightCheck[] = [];
   const attempt = <T>(name: string, read: () => Promise<T>) => recordFailure(checks, name, read);
 
-  checks.push(...((await attempt('target', () => deps.target.preflight())) ?? []));
+  // A restore drill deploys nothing: only the database it backs up and restores is checked.
+  const drill = deployment.action === 'drill';
+  if (!drill) checks.push(...((await attempt('target', () => deps.target.preflight())) ?? []));
 
-  const running = await attempt('running version', () => deps.target.current());
-  if (running) checks.push(...runningChecks(running, deployment.version), ...imageSourceChecks(running, deployment.image, config.target));
+  const running = drill ? NOTHING_DEPLOYED : await attempt('running version', () => deps.target.current());
+  if (running && !drill) checks.push(...runningChecks(running, deployment.version), ...imageSourceChecks(running, deployment.image, config.target));
 
   let database: DatabaseInfo | null = null;
   if (config.database !== null) {
@@ -63,6 +65,8 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
     }
   }
 
+  if (drill) return finished(checks, running, [], [], database, config.name, deps.clock);
+
   // SmokeTest reads them only after the deploy: a secret it cannot read would fail the release, then the rollback's verification too.
   for (const [name, ref] of Object.entries(config.smokeTests.secrets)) {
     const read = await attempt(`smoke-test secret ${name}`, () => deps.secrets.resolve(ref));
@@ -77,14 +81,28 @@ export async function runPreflight(event: PreflightEvent, deps: PreflightDeps): 
   const measured = await measureBaselines(config.analysis.metrics, deps.metrics, deps.clock.now(), { expectedVersion: running?.version ?? null });
   checks.push(...measured.checks);
 
+  return finished(checks, running, states, measured.baselines, database, config.name, deps.clock);
+}
+
+/** A drill's `running`: it reads no target and rolls nothing back. */
+const NOTHING_DEPLOYED: DeployedVersion = { version: null, image: null, ref: 'not read: a restore drill deploys nothing' };
+
+/** The Preflight, or every failed check in one PreflightFailedError. */
+function finished(
+  checks: PreflightCheck[],
+  running: DeployedVersion | undefined,
+  states: AlarmState[] | undefined,
+  metrics: Preflight['baseline']['metrics'],
+  database: DatabaseInfo | null,
+  name: string,
+  clock: Clock,
+): Preflight {
   const failed = checks.filter((check) => !check.ok);
   if (failed.length > 0 || !running || !states) {
-    throw new PreflightFailedError(
-      `pre-flight failed for ${config.name} (${failed.length} check(s)): ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`,
-    );
+    throw new PreflightFailedError(`pre-flight failed for ${name} (${failed.length} check(s)): ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`);
   }
-  const now = deps.clock.now().toISOString();
-  return { running, baseline: { takenAt: now, alarms: states, metrics: measured.baselines }, database, checks, checkedAt: now };
+  const now = clock.now().toISOString();
+  return { running, baseline: { takenAt: now, alarms: states, metrics }, database, checks, checkedAt: now };
 }
 
 /** Runs one read; a RunbookError becomes a failed check (unless an earlier one said the same), anything else propagates. */

@@ -1,12 +1,18 @@
 import * as z from 'zod/mini';
 import type { RunbookConfig } from '../../../config/schema';
 import type { Clock } from '../../ports/clock';
-import type { DatabaseRestorer } from '../../ports/database-restorer';
+import type { DatabaseRestorer, ScratchRestorer } from '../../ports/database-restorer';
+import { drillDatabaseProblem } from '../../../config/restore-drill';
 import { RestoreFailedError } from '../../errors';
 import { Deployment, judged, RestoreState, SnapshotRef } from '../../model';
 
-/** AdvanceRestore's Parameters: `restore` is null on the first call, then the previous call's result. */
+/**
+ * AdvanceRestore's Parameters: `restore` is null on the first call, then the previous call's result. The restore
+ * drill's AdvanceDrill (`drill`) and DiscardDrillCopy (`discard-drill`) send the drill's state (`$.drill`) as `restore`.
+ */
 export const RestoreDatabaseEvent = z.object({
+  /** @default 'restore' */
+  operation: z.optional(z.enum(['restore', 'drill', 'discard-drill'])),
   config: judged<Pick<RunbookConfig, 'database'>>(),
   deployment: Deployment,
   snapshot: SnapshotRef,
@@ -17,6 +23,8 @@ export type RestoreDatabaseEvent = z.output<typeof RestoreDatabaseEvent>;
 /** Ports the restore task needs. */
 export interface RestoreDatabaseDeps {
   readonly restorer: DatabaseRestorer;
+  /** The restore drill's: null where drills cannot run (an RDS or Aurora database). */
+  readonly scratch?: ScratchRestorer | null;
   readonly clock: Clock;
 }
 
@@ -27,6 +35,7 @@ export interface RestoreDatabaseDeps {
  */
 export async function runRestoreDatabase(event: RestoreDatabaseEvent, deps: RestoreDatabaseDeps): Promise<RestoreState> {
   const { config, snapshot, restore: previous } = event;
+  if (event.operation === 'discard-drill') return discardDrillCopy(event, deps);
   if (previous?.phase === 'done') return previous;
   if (config.database === null) throw new RestoreFailedError(`config.database is null: target ${event.deployment.target} has no database to restore`);
   if (snapshot.kind !== config.database.kind) {
@@ -34,7 +43,7 @@ export async function runRestoreDatabase(event: RestoreDatabaseEvent, deps: Rest
   }
   if (snapshot.status !== 'available') throw new RestoreFailedError(`snapshot ${snapshot.id} is "${snapshot.status}", not "available": it cannot be restored`);
 
-  const next = await deps.restorer.advance(snapshot, previous);
+  const next = event.operation === 'drill' ? await scratchRestorer(event, deps).restoreScratch(snapshot, previous) : await deps.restorer.advance(snapshot, previous);
   const now = deps.clock.now().toISOString();
   const done = next.phase === 'done';
   // Restorers may leave the bookkeeping to this task: every restore reports it the same way.
@@ -46,4 +55,15 @@ export async function runRestoreDatabase(event: RestoreDatabaseEvent, deps: Rest
     startedAt: next.startedAt ?? previous?.startedAt ?? now,
     finishedAt: done ? (next.finishedAt ?? now) : null,
   };
+}
+
+/** The drill's restorer, or why there is none: only logical PostgreSQL backups are drilled (config/restore-drill.ts). */
+function scratchRestorer(event: RestoreDatabaseEvent, deps: RestoreDatabaseDeps): ScratchRestorer {
+  if (!deps.scratch) throw new RestoreFailedError(`target ${event.deployment.target}: ${drillDatabaseProblem(event.config.database) ?? 'no scratch restore here: restore drills run in a local rehearsal; on AWS the backup task cannot restore into a scratch database yet'}`);
+  return deps.scratch;
+}
+
+/** DiscardDrillCopy: drops the drill's scratch copy, whatever happened before (also after a failed restore or check). */
+async function discardDrillCopy(event: RestoreDatabaseEvent, deps: RestoreDatabaseDeps): Promise<RestoreState> {
+  return scratchRestorer(event, deps).discardScratch(event.snapshot, event.restore);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { bakeChecks } from '../../../config/budgets';
 import { MAX_INPUT_BYTES, requestSchemaFor } from '../../../config/deployment-input';
+import { drillDatabaseProblem } from '../../../config/restore-drill';
 import { usesImage } from '../../../config/host-commands';
 import { imageTag, sameImageRepository } from '../../../config/image-reference';
 import { describeValue, formatIssues } from '../../../config/issues';
@@ -65,6 +66,9 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
     if (config.target.kind === 'lambda-alias') {
       problems.push(...lambdaCodeProblems(config.target, version, image));
     } else if (image) problems.push(...versionOfImageProblems(version, image));
+  } else if (request.action === 'drill') {
+    const problem = drillDatabaseProblem(config.database);
+    if (problem) problems.push(`action: "drill": ${problem}`);
   } else if (request.action === 'watch') {
     if (!config.analysis.watch) {
       problems.push('action: "watch" needs analysis.watch in the configuration: this runbook has no post-release watch (got "watch")');

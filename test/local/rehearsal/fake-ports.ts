@@ -11,7 +11,7 @@ import type { RunbookConfig } from '../../../config/schema';
 import { EnvSecretSource } from '../../../adapters/env-secret-source';
 import type { AlarmSource } from '../../../core/ports/alarm-source';
 import type { DatabaseBackups } from '../../../core/ports/database-backups';
-import type { DatabaseRestorer } from '../../../core/ports/database-restorer';
+import type { DatabaseRestorer, ScratchRestorer } from '../../../core/ports/database-restorer';
 import type { DeployRequest, DeployTarget } from '../../../core/ports/deploy-target';
 import type { Migrator } from '../../../core/ports/migrator';
 import type { Notifier } from '../../../core/ports/notifier';
@@ -92,8 +92,21 @@ export class FakeBackups implements DatabaseBackups {
 }
 
 /** A two-step rename-swap: `swap`, then `done`. */
-export class FakeRestorer implements DatabaseRestorer {
+export class FakeRestorer implements DatabaseRestorer, ScratchRestorer {
   readonly phases: (string | null)[] = [];
+  /** The drill's calls, in order: `restore:<phase>` and `discard:<scratch>`. */
+  readonly drill: string[] = [];
+
+  async restoreScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    this.drill.push(`restore:${state?.phase ?? null}`);
+    const phase = state === null ? 'restore' : 'done';
+    return { restored: phase === 'done', decision: 'restoring', phase, failedCopy: null, scratch: 'demo_app_drill_20250304100000', snapshotId: snapshot.id, steps: [], startedAt: AT, finishedAt: null };
+  }
+
+  async discardScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    this.drill.push(`discard:${state?.scratch ?? null}`);
+    return { restored: false, decision: 'restoring', phase: 'discarded', failedCopy: null, scratch: state?.scratch ?? null, snapshotId: snapshot.id, steps: [], startedAt: AT, finishedAt: AT };
+  }
 
   async advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
     this.phases.push(state?.phase ?? null);

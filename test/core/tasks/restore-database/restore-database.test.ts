@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DatabaseRestorer } from '../../../../core/ports/database-restorer';
+import type { DatabaseRestorer, ScratchRestorer } from '../../../../core/ports/database-restorer';
 import { RestoreDatabaseEvent, runRestoreDatabase } from '../../../../core/tasks/restore-database/restore-database';
 import { RestoreFailedError } from '../../../../core/errors';
 import type { RestoreState, SnapshotRef } from '../../../../core/model';
@@ -91,5 +91,44 @@ describe('runRestoreDatabase', () => {
     }
     expect(restore).toMatchObject({ phase: 'done', restored: true, decision: 'restored', snapshotId: SNAPSHOT_ID });
     expect(rds.instances.get(INSTANCE_ID)?.DBInstanceStatus).toBe('available');
+  });
+});
+
+describe('runRestoreDatabase for the restore drill', () => {
+  /** The scratch restorer's calls, by operation, and what it answers. */
+  class ScriptedScratch implements ScratchRestorer {
+    readonly calls: string[] = [];
+    async restoreScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+      this.calls.push(`restore ${state?.phase ?? 'null'}`);
+      return { restored: false, decision: 'restoring', phase: state ? 'done' : 'restore', failedCopy: null, scratch: 'shop_drill_20250314100000', snapshotId: snapshot.id, steps: [], startedAt: null, finishedAt: null };
+    }
+    async discardScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+      this.calls.push(`discard ${state?.scratch ?? 'null'}`);
+      return { ...(state ?? { restored: false, decision: 'restoring', failedCopy: null, snapshotId: snapshot.id, steps: [], startedAt: null, finishedAt: null }), phase: 'discarded' };
+    }
+  }
+  const drillEvent = (operation: 'drill' | 'discard-drill', restore: RestoreState | null) => ({ ...event(restore), operation });
+
+  it.each([
+    ['drill', null, 'restore null', { phase: 'restore', restored: false, decision: 'restoring', scratch: 'shop_drill_20250314100000' }],
+    ['drill', { phase: 'restore' }, 'restore restore', { phase: 'done', restored: true, decision: 'restored', finishedAt: '2025-03-14T10:00:00.000Z' }],
+    ['discard-drill', { phase: 'done', scratch: 'shop_drill_20250314100000' }, 'discard shop_drill_20250314100000', { phase: 'discarded' }],
+    ['discard-drill', null, 'discard null', { phase: 'discarded' }],
+  ] as const)('%s from %j calls the scratch restorer (%s), never the rename-swap', async (operation, previous, call, expected) => {
+    const restorer = new ScriptedRestorer(['swap', 'done']);
+    const scratch = new ScriptedScratch();
+    const restore = previous && ({ restored: false, decision: 'restoring', failedCopy: null, snapshotId: SNAPSHOT_ID, steps: [], startedAt: null, finishedAt: null, ...previous } as RestoreState);
+    const result = await runRestoreDatabase(drillEvent(operation, restore), { restorer, scratch, clock });
+    expect(scratch.calls).toEqual([call]);
+    expect(restorer.received).toEqual([]);
+    expect(result).toMatchObject(expected);
+  });
+
+  it('fails when asked for a drill where no scratch restorer exists (AWS), saying so, before touching anything', async () => {
+    const restorer = new ScriptedRestorer(['swap', 'done']);
+    const attempt = runRestoreDatabase(drillEvent('drill', null), { restorer, clock });
+    await expect(attempt).rejects.toThrow(RestoreFailedError);
+    await expect(runRestoreDatabase(drillEvent('drill', null), { restorer, clock })).rejects.toThrow(/restore drills of an RDS|database\.kind 'postgres' only/);
+    expect(restorer.received).toEqual([]);
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * The restore drill's configuration rules (backup.testRestore, backup.drillSchedule): which databases a drill can
+ * restore, and which EventBridge Scheduler expressions may start one.
+ */
+
+/** A rate expression: a positive whole number and a unit, singular for 1 (`rate(1 day)`, `rate(7 days)`). */
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+/** Six fields (minutes hours day-of-month month day-of-week year), each of the characters EventBridge accepts. */
+const CRON = /^cron\(([0-9A-Za-z*?,/#-]+ ){5}[0-9A-Za-z*?,/#-]+\)$/;
+const SECONDS_PER = { minute: 60, hour: 3600, day: 86_400 } as const;
+/** A drill restores a whole database: more often than hourly would load the server for no added proof. */
+export const MIN_DRILL_INTERVAL_SECONDS = 3600;
+
+/** Why `text` cannot start drills on a schedule, or null when it can (the caller adds the value). */
+export function drillScheduleProblem(text: string): string | null {
+  if (text.startsWith('rate(')) {
+    const match = RATE.exec(text);
+    if (!match) return `must be rate(<n> minutes|hours|days), e.g. rate(7 days)`;
+    const count = Number(match[1]);
+    const unit = match[2].replace(/s$/, '') as keyof typeof SECONDS_PER;
+    if (count === 0) return `must be a rate of at least 1`;
+    if ((count === 1) !== (match[2] === unit)) return `must say ${count === 1 ? `1 ${unit}` : `${count} ${unit}s`}`;
+    if (count * SECONDS_PER[unit] < MIN_DRILL_INTERVAL_SECONDS) return `must not start a drill more often than every hour: each one restores the whole database`;
+    return null;
+  }
+  if (text.startsWith('cron(')) {
+    if (!CRON.test(text)) return `must be cron(minutes hours day-of-month month day-of-week year), six fields, e.g. cron(0 3 ? * MON *)`;
+    const [minutes, , dayOfMonth, , dayOfWeek] = text.slice(5, -1).split(' ');
+    if (!/^\d+$/.test(minutes)) return `must name one minute of the hour (a drill at most hourly: it restores the whole database) (minutes "${minutes}")`;
+    if ((dayOfMonth === '?') === (dayOfWeek === '?')) return `must have ? in exactly one of day-of-month and day-of-week (day-of-month "${dayOfMonth}", day-of-week "${dayOfWeek}")`;
+    return null;
+  }
+  return `must be an EventBridge Scheduler expression, rate(7 days) or cron(0 3 ? * MON *); one-time at(...) schedules are not drills`;
+}
+
+/** Why the configured database cannot be drilled, or null when it can: only logical PostgreSQL backups are restored into a scratch database. */
+export function drillDatabaseProblem(database: { readonly kind: string } | null): string | null {
+  if (database === null) return 'a restore drill restores the backup of the database, but database is not configured';
+  if (database.kind !== 'postgres') {
+    return `a restore drill restores a logical PostgreSQL backup into a scratch database: database.kind 'postgres' only; restoring an RDS or Aurora snapshot into a scratch instance is not built (database.kind is "${database.kind}")`;
+  }
+  return null;
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { DrillRequest, requestSchemaFor } from '../../config/deployment-input';
+import { parseConfig } from '../../config/load';
+import { placeProblems } from '../../config/kinds';
+import { drillScheduleProblem } from '../../config/restore-drill';
+import { exampleWith, problemsOf } from './fixtures';
+
+const POSTGRES = { kind: 'postgres', restoreApproval: { required: false } };
+
+describe('backup.testRestore and backup.drillSchedule', () => {
+  it('default to no drill', () => {
+    const { backup } = parseConfig(exampleWith(() => {}));
+    expect(backup.testRestore).toBe(false);
+    expect(backup.drillSchedule).toBeUndefined();
+  });
+
+  it('are accepted on a postgres database', () => {
+    const config = parseConfig(
+      exampleWith((c) => {
+        c.database = POSTGRES;
+        c.backup = { testRestore: true, drillSchedule: 'rate(7 days)' };
+      }),
+    );
+    expect(config.backup).toMatchObject({ testRestore: true, drillSchedule: 'rate(7 days)' });
+  });
+
+  it.each([
+    ['testRestore', { testRestore: true }],
+    ['drillSchedule', { drillSchedule: 'rate(7 days)' }],
+  ])('fails when %s is asked of an RDS snapshot, saying why', (field, backup) => {
+    expect(problemsOf(exampleWith((c) => (c.backup = backup)))).toEqual([
+      `backup.${field}: a restore drill restores a logical PostgreSQL backup into a scratch database: database.kind 'postgres' only; restoring an RDS or Aurora snapshot into a scratch instance is not built (database.kind is "rds-instance") (got ${JSON.stringify(field === 'testRestore' ? true : 'rate(7 days)')})`,
+    ]);
+  });
+
+  it('fails when a drill is asked without a database', () => {
+    const draft = exampleWith((c) => {
+      c.database = null;
+      c.migrations = null;
+      c.backup = { testRestore: true };
+    });
+    expect(problemsOf(draft)).toEqual(['backup.testRestore: a restore drill restores the backup of the database, but database is not configured (got true)']);
+  });
+
+  it('counts the drill in the worst-case waits: the default timeout no longer fits a restore approval too', () => {
+    const draft = exampleWith((c) => (c.backup = { testRestore: true }));
+    draft.database = { ...POSTGRES, restoreApproval: { required: true } };
+    expect(problemsOf(draft)).toEqual([expect.stringMatching(/^executionTimeoutMinutes: .*polling\.restore 30 s × 179 waits for the restore drill \(backup\.testRestore\) = 89\.5 min/)]);
+  });
+});
+
+describe('where a drill runs', () => {
+  it('fails on AWS, naming the field, until the backup task restores into a scratch database; runs in a rehearsal', () => {
+    const config = parseConfig(
+      exampleWith((c) => {
+        c.database = { ...POSTGRES, connection: { secretsManager: 'shop/prod/db' } };
+        c.network = { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] };
+        c.backup = { testRestore: true, drillSchedule: 'rate(7 days)' };
+      }),
+    );
+    expect(placeProblems(config, 'aws')).toEqual([
+      'backup.testRestore: the restore drill runs in a local rehearsal (deploy-runbook rehearse --scenario drill); on AWS the backup task cannot restore into a scratch database yet (got true)',
+      'backup.drillSchedule: scheduled restore drills need the backup task\'s scratch restore on AWS, which is not built yet (got "rate(7 days)")',
+    ]);
+    expect(placeProblems(config, 'local').filter((problem) => problem.startsWith('backup.'))).toEqual([]);
+  });
+});
+
+describe('drillScheduleProblem', () => {
+  it.each(['rate(7 days)', 'rate(1 day)', 'rate(1 hour)', 'rate(90 minutes)', 'cron(0 3 ? * MON *)', 'cron(30 2 1 * ? *)'])('accepts %s', (text) => {
+    expect(drillScheduleProblem(text)).toBeNull();
+  });
+
+  it.each([
+    ['rate(7 weeks)', 'must be rate(<n> minutes|hours|days), e.g. rate(7 days)'],
+    ['rate(0 days)', 'must be a rate of at least 1'],
+    ['rate(1 days)', 'must say 1 day'],
+    ['rate(2 day)', 'must say 2 days'],
+    ['rate(30 minutes)', 'must not start a drill more often than every hour: each one restores the whole database'],
+    ['cron(0 3 * * MON)', 'must be cron(minutes hours day-of-month month day-of-week year), six fields, e.g. cron(0 3 ? * MON *)'],
+    ['cron(*/5 * ? * * *)', 'must name one minute of the hour (a drill at most hourly: it restores the whole database) (minutes "*/5")'],
+    ['cron(0 3 * * * *)', 'must have ? in exactly one of day-of-month and day-of-week (day-of-month "*", day-of-week "*")'],
+    ['at(2026-12-07T03:00:00)', 'must be an EventBridge Scheduler expression, rate(7 days) or cron(0 3 ? * MON *); one-time at(...) schedules are not drills'],
+  ])('refuses %s, naming the value', (text, problem) => {
+    expect(drillScheduleProblem(text)).toBe(problem);
+  });
+
+  it('is the message the configuration names the field with', () => {
+    const draft = exampleWith((c) => (c.backup = { drillSchedule: 'rate(30 minutes)' }));
+    draft.database = POSTGRES;
+    expect(problemsOf(draft)).toEqual(['backup.drillSchedule: must not start a drill more often than every hour: each one restores the whole database (got "rate(30 minutes)")']);
+  });
+});
+
+describe('the drill request', () => {
+  it('is picked by action and carries who asked and why, nothing else', () => {
+    expect(requestSchemaFor({ action: 'drill' })).toBe(DrillRequest);
+    expect(DrillRequest.parse({ action: 'drill', requestedBy: 'ops', reason: 'weekly' })).toEqual({ action: 'drill', requestedBy: 'ops', reason: 'weekly' });
+    expect(DrillRequest.safeParse({ action: 'drill', version: 'v2' }).success).toBe(false);
+  });
+});

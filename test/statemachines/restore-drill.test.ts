@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ABORT_TAIL,
+  defaultWith,
+  deployInput,
+  DRILL_CALLS,
+  DRILL_RUN,
+  drillConfig,
+  drillHappyPath,
+  drillInput,
+  ending,
+  FINGERPRINT,
+  happyPath,
+  happyPathThrough,
+  pollingWith,
+  runScripted,
+  sequence,
+  testConfig,
+} from './harness';
+
+const DIFFERS = 'the restored data differs from the fingerprint recorded before the backup: orders: 8000 → 7990 rows';
+const SCRATCH = 'shop_drill_20250304100000';
+
+describe('the restore drill in the runbook (backup.testRestore, action drill)', () => {
+  it('restores the fresh backup into a scratch copy, checks it against the fingerprint, drops it and records it, all before the deploy', async () => {
+    const run = await runScripted({ config: drillConfig(), input: deployInput() });
+
+    expect(ending(run)).toMatchObject({ status: 'SUCCEEDED', terminal: 'DeploymentSucceeded' });
+    expect(run.states).toEqual(drillHappyPath());
+    expect(run.log.event('AdvanceDrill', 0)).toMatchObject({ operation: 'drill', restore: null, snapshot: { status: 'available' } });
+    expect(run.log.event('AdvanceDrill', 1)).toMatchObject({ operation: 'drill', restore: { phase: 'restore', scratch: SCRATCH } });
+    expect(run.log.event('VerifyDrillCopy')).toMatchObject({ operation: 'verify-restore', phase: 'after-restore', fingerprint: FINGERPRINT, database: SCRATCH });
+    expect(run.log.event('DiscardDrillCopy')).toMatchObject({ operation: 'discard-drill', restore: { phase: 'done', scratch: SCRATCH } });
+    expect(run.log.event('RecordDrill')).toMatchObject({ operation: 'record-drill', drill: { phase: 'discarded', scratch: SCRATCH }, drillCheck: { passed: true } });
+    expect(run.log.event('RecordRelease')).toMatchObject({ drill: { phase: 'discarded' }, drillCheck: { passed: true } });
+  });
+
+  it('runs no drill without backup.testRestore', async () => {
+    const run = await runScripted({ config: testConfig(), input: deployInput() });
+
+    expect(run.states).toEqual(happyPath());
+    for (const state of DRILL_CALLS) expect(run.log.callsTo(state)).toEqual([]);
+  });
+
+  it('aborts before the deploy when the copy differs from the fingerprint, naming the table, and still drops the copy', async () => {
+    const run = await runScripted({
+      config: drillConfig(),
+      input: deployInput(),
+      tasks: { VerifyDrillCopy: defaultWith({ passed: false, summary: DIFFERS, comparison: { identical: false, differences: ['orders: 8000 → 7990 rows'], tables: 2 } }) },
+    });
+
+    expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'DeploymentAborted', error: 'DeploymentAborted', cause: DIFFERS });
+    expect(run.states).toEqual([...happyPathThrough('RecordBackup'), ...DRILL_CALLS, ...ABORT_TAIL]);
+    expect(run.log.callsTo('Deploy')).toEqual([]);
+    expect(run.log.event('RecordDrill')).toMatchObject({ drillCheck: { passed: false, summary: DIFFERS } });
+    expect(run.log.event('RecordAbort')).toMatchObject({ error: { Error: 'RestoreDrillFailed', Cause: DIFFERS }, drill: { phase: 'discarded' } });
+  });
+
+  it('gives up after polling.restore.maxAttempts restore steps, drops what was restored and aborts', async () => {
+    const run = await runScripted({
+      config: drillConfig({ polling: pollingWith({ restore: 2 }) }),
+      input: deployInput(),
+      tasks: { AdvanceDrill: (call) => ({ ...(call.event as { restore: unknown }), ...stuck }) },
+    });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'DeploymentAborted', cause: 'Restore drill of deploy-runbook-shop-api-ci-release-1-5-0-6ad9ca6b stuck in phase restore after 2 checks' });
+    expect(run.states).toEqual([...happyPathThrough('RecordBackup'), 'AdvanceDrill', 'AdvanceDrill', 'DiscardDrillCopy', 'RecordDrill', ...ABORT_TAIL]);
+    expect(run.log.event('RecordAbort')).toMatchObject({ error: { Error: 'DrillTimedOut' } });
+  });
+
+  it('runs a drill execution to DrillSucceeded without touching the target', async () => {
+    const run = await runScripted({ config: drillConfig(), input: drillInput() });
+
+    expect(ending(run)).toEqual({ status: 'SUCCEEDED', terminal: 'DrillSucceeded', error: null, cause: null });
+    expect(run.states).toEqual(DRILL_RUN);
+    expect(run.log.event('AcquireLock')).toMatchObject({ deployment: { action: 'drill' } });
+    expect(run.log.event('ReleaseLockAfterDrill')).toMatchObject({ operation: 'release' });
+  });
+
+  it('runs a drill execution even without backup.testRestore, and ends a failed one in DeploymentAborted, notified', async () => {
+    const run = await runScripted({
+      config: testConfig({ database: { kind: 'postgres' } }),
+      input: drillInput(),
+      tasks: { AdvanceDrill: sequence(defaultWith({}), new Error('pg_restore exited with 1')) },
+    });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'DeploymentAborted' });
+    expect(run.states).toEqual([...happyPathThrough('RecordBackup'), 'AdvanceDrill', 'AdvanceDrill', 'DiscardDrillCopy', 'RecordDrill', ...ABORT_TAIL]);
+    expect(run.log.event('NotifyAborted')).toMatchObject({ event: 'aborted', deployment: { action: 'drill' }, error: { Error: 'Error' } });
+  });
+});
+
+/** An AdvanceDrill answer that never gets past the restore. */
+const stuck = { restored: false, decision: 'restoring', phase: 'restore', failedCopy: null, scratch: SCRATCH, snapshotId: 'x', steps: [], startedAt: '2025-03-04T10:00:00.000Z', finishedAt: null };
