@@ -39,7 +39,8 @@ describe('rewriteEvidenceReport', () => {
     const keys = reportKeys(slots.config.name, slots.deployment.id);
     expect(paths).toEqual({ json: store.locate(keys.json), markdown: store.locate(keys.markdown) });
     const json = JSON.parse((await store.get(keys.json))?.body.toString() ?? '{}');
-    expect(json).toEqual({ ...buildEvidenceReport(slots, now, { states }).json, rehearsal: { scenario: 'healthy', verification } });
+    // The ledger holds no drill yet: the report says the backup was never proven restorable.
+    expect(json).toEqual({ ...buildEvidenceReport(slots, now, { states, restorable: null }).json, rehearsal: { scenario: 'healthy', verification } });
     const markdown = (await store.get(keys.markdown))?.body.toString() ?? '';
     expect(markdown).toContain('| Deploy | succeeded | 214 ms |');
     expect(markdown).toContain('## Rehearsal: healthy\n\nChecked on this machine after the execution: SOMETHING DOES NOT HOLD.');

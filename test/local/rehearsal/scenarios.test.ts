@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeployRequest } from '../../../config/deployment-input';
+import { requestSchemaFor } from '../../../config/deployment-input';
 import { DEFAULT_SCENARIO, SCENARIOS, scenarioNamed, UnknownScenarioError } from '../../../local/rehearsal/scenarios';
 
 describe('scenarios', () => {
@@ -14,12 +14,14 @@ describe('scenarios', () => {
       ['latency-regression', 'rolled-back'],
       ['log-errors', 'rolled-back'],
       ['hosts', 'rolled-back'],
+      ['drill', 'succeeded'],
       ['rollback-failure', 'failed'],
     ]);
   });
 
   it('sends inputs the state machine accepts', () => {
-    for (const scenario of SCENARIOS) expect(DeployRequest.safeParse(scenario.input).success).toBe(true);
+    for (const scenario of SCENARIOS) expect(requestSchemaFor(scenario.input).safeParse(scenario.input).success, scenario.name).toBe(true);
+    expect(SCENARIOS.filter((s) => s.input.action === 'drill').map((s) => s.name)).toEqual(['drill']);
   });
 
   it("limits the faults of the rolled-back scenarios to the new version, so the rollback brings a healthy one back", () => {
@@ -60,6 +62,6 @@ describe('scenarios', () => {
 
   it('fails when the scenario does not exist, listing the valid ones', () => {
     expect(() => scenarioNamed('chaos')).toThrow(UnknownScenarioError);
-    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, rollback-failure');
+    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, drill, rollback-failure');
   });
 });
