@@ -3,6 +3,7 @@ import { DEFAULT_WAIT_MS } from '../local/rehearsal/rehearse';
 import { PLAN_SCENARIOS } from '../local/rehearsal/plan';
 import { SCENARIOS } from '../local/rehearsal/scenarios';
 import { approve } from './commands/approve';
+import { DEFAULT_DRILL_WORKDIR, drillCommand } from './commands/drill';
 import { rehearseCommand } from './commands/rehearse';
 import { release } from './commands/release';
 import { start } from './commands/start';
@@ -83,6 +84,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--comment <text>', 'why, kept in the evidence report')
     .option('--region <region>', "AWS region (default: the ARN's region)");
   approveCommand.action(() => run(false, () => approve(approveCommand.opts(), io)));
+
+  const drill = program
+    .command('drill')
+    .description("prove the database's backup restorable: back it up, restore it into a scratch database, compare and check the copy, drop it")
+    .option('--local', "run the drill on this machine against the PostgreSQL in the configuration's urlEnv (the only place drills run yet)")
+    .option('--config <file>', 'the runbook configuration (default: examples/rehearsal/runbook.json of this package)')
+    .option('--workdir <dir>', `where the store (ledger, lock, backups, reports) is kept (default: ${DEFAULT_DRILL_WORKDIR})`)
+    .option('--reason <text>', 'why: kept in the evidence report')
+    .option('--requested-by <name>', 'who asks (default: $GITHUB_ACTOR or $USER)')
+    .option('--json', 'print one JSON object on stdout at the end (progress goes to stderr)')
+    .addHelpText('after', EXIT_CODES_HELP);
+  drill.action(() => run(drill.opts().json === true, () => drillCommand(drill.opts(), io)));
 
   const rehearse = program
     .command('rehearse')
