@@ -5,7 +5,7 @@ import { redact } from '../../adapters/local/pg-connection';
 import type { MetricRecord } from '../../core/model';
 import type { StateEvent } from '../../core/state-event';
 import { DATA_CHECK_SLOTS, type SqlCheckOutcome, sqlCheckOutcomes } from '../../core/sql-check-evidence';
-import { type ExecutionResult, runRunbook } from '../engine/engine';
+import { type ExecutionResult, runRunbook, type TaskHandler } from '../engine/engine';
 import { compactTimestamp } from '../postgres/identifiers';
 import { dataFingerprint } from './data-fingerprint';
 import { createDispatcher } from './dispatch';
@@ -177,7 +177,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     const execution = await runRunbook({
       config,
       input: { ...scenario.input, requestedBy: 'deploy-runbook rehearse' },
-      handler: recorder.handle,
+      handler: scenario.writesDuringBackup ? afterWrites(recorder.handle, 'TakeSnapshot', config.smokeTests.baseUrl, scenario.writesDuringBackup) : recorder.handle,
       executionName: `rehearse-${scenario.name}-${compactTimestamp(now().toISOString())}`,
       waitMs: options.waitMs,
       retryMs: options.waitMs,
@@ -243,6 +243,29 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     const problems = await teardown.run();
     if (problems.length > 0) announce(`cleanup: ${problems.join('; ')}`);
   }
+}
+
+/**
+ * Serves `state` only once the app has created `count` items through its own API: the writes a live app makes between the
+ * fingerprint and the backup, which a restore drill (comparing exact row counts) must report.
+ */
+function afterWrites(handler: TaskHandler, state: string, baseUrl: string, count: number): TaskHandler {
+  let written = false;
+  return async (call) => {
+    if (call.state === state && !written) {
+      written = true;
+      for (let item = 1; item <= count; item++) {
+        const response = await fetch(`${baseUrl.replace(/\/$/, '')}/api/items`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: `written during the backup ${item}` }),
+          signal: AbortSignal.timeout(5000),
+        });
+        if (response.status !== 201) throw new Error(`the app refused to create an item during the backup: HTTP ${response.status}`);
+      }
+    }
+    return handler(call);
+  };
 }
 
 /** Traffic for the bake when Prometheus rules or analysis metrics judge it: dense enough for every rule's minRequests per evaluation. */

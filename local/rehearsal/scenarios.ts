@@ -25,6 +25,8 @@ export interface Scenario {
   readonly failsDataGate?: string;
   /** A restore drill execution: whether its scratch copy must pass the checks (the copy is dropped either way). */
   readonly drill?: { readonly passes: boolean };
+  /** Items the app is asked to create (POST /api/items) after FingerprintData, before TakeSnapshot: a live app writing during the backup. */
+  readonly writesDuringBackup?: number;
   /** The app runs as this many local hosts (a `hosts` target, one host per batch), and these must never be touched. */
   readonly hosts?: LocalHosts;
 }
@@ -135,6 +137,17 @@ export const SCENARIOS: readonly Scenario[] = [
     envAfterSetup: {},
     expected: 'succeeded',
     drill: { passes: true },
+  },
+  {
+    name: 'drill-writes-during-backup',
+    description: 'a restore drill while the app keeps writing: 3 items are created between the fingerprint and the backup → the scratch copy has 3 more items than the fingerprint → the drill fails naming items, copy dropped, nothing deployed → failed',
+    previousVersion: 'v1',
+    input: { action: 'drill', reason: 'rehearsal: restore drill during writes' },
+    env: {},
+    envAfterSetup: {},
+    expected: 'failed',
+    drill: { passes: false },
+    writesDuringBackup: 3,
   },
   {
     name: 'rollback-failure',

@@ -259,6 +259,25 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
   );
 
   it(
+    'drill-writes-during-backup: items the app creates between the fingerprint and the backup make the copy differ: the drill fails naming items, the copy is dropped, exit 1',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'drill-writes-during-backup']);
+
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.json).toMatchObject({ outcome: 'failed', error: 'DeploymentAborted', scenario: 'drill-writes-during-backup', verification: { ok: true } });
+      expect(run.json.cause).toMatch(/the restored data differs from the fingerprint recorded before the backup: items: (\d+) → (\d+) rows/);
+      const [, before, after] = /items: (\d+) → (\d+) rows/.exec(run.json.cause) ?? [];
+      expect(Number(after) - Number(before)).toBe(3);
+      expect(check(run, 'drill copy dropped')).toMatchObject({ ok: true });
+      expect(run.json.states.map((s: { name: string }) => s.name)).not.toContain('Deploy');
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report.restoreDrill).toMatchObject({ passed: false, discarded: true });
+      expect(report.lastProvenRestorable).toBeNull();
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
+  it(
     'backfill-incomplete: the migration exits 0 leaving items without a SKU, the after-migrations SQL gate rolls back before any smoke test, data restored and verified',
     async () => {
       const run = await rehearseCli(['--scenario', 'backfill-incomplete']);
@@ -410,6 +429,6 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
 
     expect(run.code).toBe(64);
     expect(run.json).toMatchObject({ error: 'UnknownScenarioError', scenario: null });
-    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, drill, rollback-failure');
+    expect(run.stderr).toContain('the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, drill, drill-writes-during-backup, rollback-failure');
   });
 });

@@ -15,13 +15,14 @@ describe('scenarios', () => {
       ['log-errors', 'rolled-back'],
       ['hosts', 'rolled-back'],
       ['drill', 'succeeded'],
+      ['drill-writes-during-backup', 'failed'],
       ['rollback-failure', 'failed'],
     ]);
   });
 
   it('sends inputs the state machine accepts', () => {
     for (const scenario of SCENARIOS) expect(requestSchemaFor(scenario.input).safeParse(scenario.input).success, scenario.name).toBe(true);
-    expect(SCENARIOS.filter((s) => s.input.action === 'drill').map((s) => s.name)).toEqual(['drill']);
+    expect(SCENARIOS.filter((s) => s.input.action === 'drill').map((s) => s.name)).toEqual(['drill', 'drill-writes-during-backup']);
   });
 
   it("limits the faults of the rolled-back scenarios to the new version, so the rollback brings a healthy one back", () => {
@@ -62,6 +63,6 @@ describe('scenarios', () => {
 
   it('fails when the scenario does not exist, listing the valid ones', () => {
     expect(() => scenarioNamed('chaos')).toThrow(UnknownScenarioError);
-    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, drill, rollback-failure');
+    expect(() => scenarioNamed('chaos')).toThrow('scenario: there is no scenario "chaos"; the scenarios are healthy, smoke-failure, alarm, migration-failure, backfill-incomplete, latency-regression, log-errors, hosts, drill, drill-writes-during-backup, rollback-failure');
   });
 });
