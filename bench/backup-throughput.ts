@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -32,6 +32,8 @@ export interface BackupThroughputResult {
   readonly s3Throughput: number;
   /** Growth of this process's resident memory during the S3 backups, in MB (the target is < 100). */
   readonly s3RssGrowthMb: number;
+  /** The machine's 1-minute load average when the timings started and when they ended, and its CPUs: how quiet the run was. */
+  readonly load: { readonly start: number; readonly end: number; readonly cpus: number };
 }
 
 /** Size and repetitions of a run; the environment variables apply when standalone. */
@@ -68,6 +70,7 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
       binDir: server.binDir,
     });
 
+    const loadAtStart = loadavg()[0];
     const pgDumpMs = await best(rounds, () => dumpToDevNull(join(server.binDir, 'pg_dump'), url));
     let dumpBytes = 0;
     const storeMs = await best(rounds, async (round) => {
@@ -109,6 +112,7 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
       s3Ratio: Number((s3Ms / pgDumpMs).toFixed(3)),
       s3Throughput: Number((pgDumpMs / s3Ms).toFixed(3)),
       s3RssGrowthMb,
+      load: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0].toFixed(2)), cpus: cpus().length },
     };
     log(JSON.stringify({ bench: 'backup-throughput', ...result }));
     log(
@@ -118,7 +122,8 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
     );
     log(
       `backup-throughput (S3 multipart on moto): PgBackups.create ${(s3Ms / 1000).toFixed(2)} s (${rate(dbBytes, s3Ms)}), ` +
-        `throughput ${result.s3Throughput}x pg_dump > /dev/null, RSS growth ${s3RssGrowthMb} MB (best of ${rounds})`,
+        `throughput ${result.s3Throughput}x pg_dump > /dev/null, RSS growth ${s3RssGrowthMb} MB (best of ${rounds}); ` +
+        `load average ${result.load.start} -> ${result.load.end} on ${result.load.cpus} CPUs`,
     );
     return result;
   } finally {

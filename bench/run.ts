@@ -18,7 +18,7 @@ log('');
 log('summary:');
 log(
   `  backup-throughput  ${(backup.dbBytes / 1024 / 1024).toFixed(0)} MB database: PgBackups.create ${(backup.storeMs / 1000).toFixed(2)} s, ` +
-    `${backup.ratio}x pg_dump alone`,
+    `${backup.ratio}x pg_dump alone; to S3 (moto) ${(backup.s3Ms / 1000).toFixed(2)} s, throughput ${backup.s3Throughput}x pg_dump > /dev/null, RSS growth ${backup.s3RssGrowthMb} MB`,
 );
 for (const r of rehearsals) {
   log(
