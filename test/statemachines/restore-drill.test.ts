@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { validateInput, ValidateInputEvent } from '../../core/tasks/validate-input/validate-input';
+import type { TaskCall } from '../../local/engine/engine';
 import {
   ABORT_TAIL,
   defaultWith,
@@ -92,3 +94,24 @@ describe('the restore drill in the runbook (backup.testRestore, action drill)', 
 
 /** An AdvanceDrill answer that never gets past the restore. */
 const stuck = { restored: false, decision: 'restoring', phase: 'restore', failedCopy: null, scratch: SCRATCH, snapshotId: 'x', steps: [], startedAt: '2025-03-04T10:00:00.000Z', finishedAt: null };
+
+describe('a drill request judged by the real ValidateInput', () => {
+  const clock = { now: () => new Date('2025-03-04T10:00:00.000Z') };
+  const validating = (call: TaskCall) => validateInput(ValidateInputEvent.parse(call.event), { clock, alarms: () => ({ states: async () => [] }) });
+
+  it('fails when the database is an RDS snapshot: InvalidInput naming the action and the kind, nothing else runs', async () => {
+    const run = await runScripted({ config: testConfig(), input: drillInput(), tasks: { ValidateInput: validating } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'InvalidInput' });
+    expect(run.cause).toContain('action: \\"drill\\": a restore drill restores a logical PostgreSQL backup into a scratch database');
+    expect(run.cause).toContain('(database.kind is \\"rds-instance\\")');
+    expect(run.states).toEqual(['ValidateInput']);
+  });
+
+  it('lets a drill of a postgres database through, with nothing to deploy', async () => {
+    const run = await runScripted({ config: drillConfig(), input: { ...(drillInput() as object), reason: 'weekly' }, tasks: { ValidateInput: validating } });
+
+    expect(run.terminal).toBe('DrillSucceeded');
+    expect(run.log.event('AcquireLock').deployment).toMatchObject({ action: 'drill', version: null, image: null, requestedBy: 'restore drill schedule', reason: 'weekly' });
+  });
+});

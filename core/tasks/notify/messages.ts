@@ -127,6 +127,7 @@ function lockWarning(target: string, lockError: TaskError | null): string | null
 
 function what(deployment: Deployment): string {
   if (deployment.action === 'rollback') return deployment.watch ? 'post-release watch rollback' : 'alarm rollback';
+  if (deployment.action === 'drill') return 'restore drill';
   return `deploy of ${versionLabel(deployment)}`;
 }
 

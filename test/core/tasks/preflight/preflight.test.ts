@@ -106,6 +106,41 @@ describe('runPreflight', () => {
     expect(alarms.asked).toEqual([['shop-api-5xx-rate', 'shop-api-p95-latency']]);
   });
 
+  it('checks only the database for a restore drill: no target, secret, alarm or metric is read', async () => {
+    const alarms = fakeAlarms(new AlarmStateUnavailableError('must not be asked'));
+    const drill = PreflightEvent.parse({ config: config(), deployment: { ...deployment, action: 'drill', version: null, image: null } });
+
+    const result = await runPreflight(drill, {
+      target: fakeTarget([{ name: 'ecs service', ok: false, detail: 'must not be asked' }], new Error('must not be asked')),
+      backups: fakeBackups(),
+      alarms,
+      clock: fixedClock,
+      secrets: fakeSecrets(new SecretUnavailableError('must not be asked')),
+      metrics: NO_METRICS,
+    });
+
+    expect(result).toEqual({
+      running: { version: null, image: null, ref: 'not read: a restore drill deploys nothing' },
+      baseline: { takenAt: NOW.toISOString(), alarms: [], metrics: [] },
+      database: databaseInfo,
+      checks: [
+        { name: 'database available', ok: true, detail: 'rds-instance shop-prod-db is available' },
+        { name: 'snapshot quota', ok: true, detail: '40 of 100 manual snapshots used; this deploy needs 1 more and keeps 1 free' },
+      ],
+      checkedAt: NOW.toISOString(),
+    });
+    expect(alarms.asked).toEqual([]);
+  });
+
+  it('fails a restore drill when the database is unfit, as a deploy would', async () => {
+    const drill = PreflightEvent.parse({ config: config(), deployment: { ...deployment, action: 'drill', version: null, image: null } });
+    const attempt = runPreflight(drill, { target: fakeTarget(), backups: fakeBackups({ ...databaseInfo, status: 'stopped' }), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS });
+    await expect(attempt).rejects.toThrow(PreflightFailedError);
+    await expect(runPreflight(drill, { target: fakeTarget(), backups: fakeBackups({ ...databaseInfo, status: 'stopped' }), alarms: healthyAlarms(), clock: fixedClock, secrets: fakeSecrets(), metrics: NO_METRICS })).rejects.toThrow(
+      'database available: rds-instance shop-prod-db is stopped',
+    );
+  });
+
   it('fails when, without target.imageRepository, the new image is not from the repository the service runs', async () => {
     const open = PreflightEvent.parse({
       config: config({ target: { ...config().target, imageRepository: undefined } }),
