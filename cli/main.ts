@@ -77,9 +77,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
   const approveCommand = program
     .command('approve')
-    .description("approve (or --reject) the database restore a rollback waits for, taking the request from the stack's approval activity")
+    .description("approve (or --reject) what an execution waits for — a database restore, an automatic rollback, a release plan's gate — taking the request from the stack's approval activity")
     .requiredOption('--execution <arn>', 'the waiting execution, as the approval request names it')
-    .option('--reject', 'reject: roll back without restoring the database')
+    .option('--reject', 'reject: roll back without restoring the database; keep the new version instead of rolling back; roll back a plan at its gate')
     .option('--by <name>', 'who decides (default: $GITHUB_ACTOR or $USER)')
     .option('--comment <text>', 'why, kept in the evidence report')
     .option('--region <region>', "AWS region (default: the ARN's region)");
@@ -109,6 +109,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--keep', 'leave the app, PostgreSQL and Prometheus running afterwards, and print how to reach and stop them')
     .option('--use-database-url', "rehearse against the database in the configuration's urlEnv (DATABASE_URL) instead of a throwaway one: it is migrated, and renamed aside and restored on rollback")
     .option('--wait-ms <n>', `how long every Wait state lasts (default: ${DEFAULT_WAIT_MS})`)
+    .option('--rollback-approval <answer>', 'play the person asked before an automatic rollback (rollbackApproval.required is switched on): approve (roll back), reject (keep the new version) or timeout (rollbackApproval.onTimeout decides)')
     .addHelpText('after', `\nScenarios:\n${[...SCENARIOS, ...PLAN_SCENARIOS].map((s) => `  ${s.name.padEnd(18)}${s.description}`).join('\n')}\n${EXIT_CODES_HELP}`);
   rehearse.action(() => run(rehearse.opts().json === true, () => rehearseCommand(rehearse.opts(), io)));
 

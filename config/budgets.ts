@@ -5,8 +5,9 @@ import { trafficPlan } from './traffic';
  * the waits of every loop on the longest path against `executionTimeoutMinutes`, and the history events its
  * loops write against Step Functions' limit of 25,000 per execution.
  *
- * The longest path snapshots (and drills its restore), deploys, migrates, bakes to the last evaluation, then rolls back, waits for a
- * restore approval and restores. Every polling loop checks first and waits between checks, so `maxAttempts`
+ * The longest path snapshots (and drills its restore), deploys, migrates, bakes to the last evaluation, waits for a
+ * rollback approval (when required), then rolls back, waits for a restore approval and restores. Every polling loop
+ * checks first and waits between checks, so `maxAttempts`
  * checks wait `maxAttempts - 1` times; the bake waits before each of its evaluations.
  */
 
@@ -36,6 +37,8 @@ export interface BudgetedConfig {
   readonly executionTimeoutMinutes: number;
   /** backup.testRestore: the fresh backup is restored into a scratch database (polling.restore) before the deploy. */
   readonly backup?: { readonly testRestore: boolean };
+  /** A person's decision before the automatic rollback waits up to `timeoutMinutes` when required. */
+  readonly rollbackApproval?: { readonly required: boolean; readonly timeoutMinutes: number };
   /** A lambda-alias target's steps are baked one after the other before the last step's (the configured) bake. */
   readonly target?: Parameters<typeof trafficPlan>[0];
 }
@@ -73,6 +76,9 @@ export function longestPath(config: BudgetedConfig): LoopCost[] {
     ...(config.migrations ? [pollingLoop('migrations', polling.migrations)] : []),
     ...trafficSteps(config),
     { label: `bake ${checks} × bake.pollSeconds ${bake.pollSeconds} s`, seconds: checks * bake.pollSeconds, events: checks * EVENTS_PER_BAKE_CHECK },
+    ...(config.rollbackApproval?.required
+      ? [{ label: `rollbackApproval.timeoutMinutes ${config.rollbackApproval.timeoutMinutes} min`, seconds: config.rollbackApproval.timeoutMinutes * 60, events: 0 }]
+      : []),
     pollingLoop('deployment', polling.deployment, ' again for the rollback'),
     ...(restores && database.restoreApproval.required
       ? [{ label: `database.restoreApproval.timeoutMinutes ${database.restoreApproval.timeoutMinutes} min`, seconds: database.restoreApproval.timeoutMinutes * 60, events: 0 }]

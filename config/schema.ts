@@ -902,6 +902,19 @@ export const RunbookConfig = z
       .prefault({}),
     /** After a release, an alarm within this many hours rolls it back (the seeds' 8-hour decision point). 0 disables. */
     rollbackWindowHours: z.number().min(0).max(168).default(8),
+    /**
+     * A person decides before an automatic rollback of a release that runs everywhere (failed smoke tests, data gate or
+     * bake; a later alarm or watch checkpoint): `deploy-runbook approve` rolls it back, `--reject` keeps it; without an
+     * answer within `timeoutMinutes`, `onTimeout` decides. @default not asked: the rollback starts at once
+     */
+    rollbackApproval: z
+      .strictObject({
+        required: z.boolean().default(false),
+        timeoutMinutes: z.number().int().min(1).max(10_080).default(30),
+        /** What happens when nobody answers in time (or nobody could be asked): roll back, or keep the new version. */
+        onTimeout: z.enum(['rollback', 'keep']).default('rollback'),
+      })
+      .prefault({}),
     notifications: z
       .strictObject({
         /** SNS topic ARN for success, rollback and rollback-failure messages. */
@@ -1039,7 +1052,7 @@ export const RunbookConfig = z
     if (late) ctx.addIssue({ code: 'custom', path: ['executionTimeoutMinutes'], message: late });
     const long = historyProblem(config);
     if (long) ctx.addIssue({ code: 'custom', path: [long.field], message: long.message });
-  }, unlessInvalid('database', 'migrations', 'bake', 'polling', 'executionTimeoutMinutes', 'backup'))
+  }, unlessInvalid('database', 'migrations', 'bake', 'polling', 'executionTimeoutMinutes', 'backup', 'rollbackApproval'))
   // Judged on the whole configuration with the other cross-field rules; SmokeTests itself checks shapes only.
   .superRefine((config, ctx) => checkNamesAndTemplates(config.smokeTests, ctx), {
     when: ({ value }) => isRecord(value) && isRecord(value.smokeTests) && Array.isArray(value.smokeTests.checks) && isRecord(value.smokeTests.secrets),

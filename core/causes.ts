@@ -51,7 +51,33 @@ export function releaseCause(slots: LedgerSlots): string {
  */
 export function rollbackCause(slots: LedgerSlots): string {
   const { from, to } = rollbackVersions(slots);
-  return `${sentence(`Rolled back ${slots.config.name} from ${from} to ${to} after ${describeError(slots.error)}`)} ${databaseDecision(slots)}`;
+  const decided = rollbackApprovalDecision(slots);
+  return `${sentence(`Rolled back ${slots.config.name} from ${from} to ${to} after ${describeError(slots.error)}`)} ${decided ? `${decided} ` : ''}${databaseDecision(slots)}`;
+}
+
+/**
+ * Who decided about the automatic rollback, when rollbackApproval asked someone: `approved by lead (comment)`,
+ * `rejected by lead`, or that nobody answered and rollbackApproval.onTimeout decided. Null when nobody was asked.
+ */
+export function rollbackApprovalDecision(slots: LedgerSlots): string | null {
+  const { rollbackApproval: answer, rollbackApprovalError: unanswered } = slots;
+  if (answer) {
+    const who = `${answer.by ?? 'an operator'}${answer.comment ? ` (${answer.comment})` : ''}`;
+    return answer.approved ? `The rollback was approved by ${who}.` : `The rollback was rejected by ${who}: the new version was kept.`;
+  }
+  if (unanswered) {
+    const why = unanswered.Error === 'States.Timeout' ? 'Nobody answered the rollback approval in time' : `The rollback approval got no answer (${describeError(unanswered)})`;
+    return `${why}: rollbackApproval.onTimeout decided.`;
+  }
+  return null;
+}
+
+/** `Kept v2 on shop-api after SmokeTestFailed: …, as rejected by lead …`: the release failed its checks and was not rolled back. */
+export function keptCause(slots: LedgerSlots): string {
+  const { deployment, config, release } = slots;
+  const kept = deployment.action === 'rollback' ? `release ${versionLabel(release)}` : versionLabel(deployment);
+  const decision = rollbackApprovalDecision(slots) ?? 'Nobody decided to roll it back.';
+  return `${sentence(`Kept ${kept} on ${config.name} instead of rolling back after ${describeError(slots.error)}`)} ${decision} Nothing was rolled back; the database was not touched.`;
 }
 
 /** Why the database was or was not restored, following the ASL's RestoreDecision rules in order. */

@@ -225,10 +225,16 @@ export const TrafficState = z.object({
 export type TrafficState = z.output<typeof TrafficState>;
 
 /** `$.deployStatus` / `$.rollbackStatus`. A failed rollout throws DeploymentFailedError instead. */
+/** One host of a completed hosts rollout (ssm-hosts, hosts): how its command ended and the end of its output, masked. */
+export const HostOutcome = z.object({ host: z.string(), state: z.enum(['succeeded', 'failed']), detail: z.string() });
+export type HostOutcome = z.output<typeof HostOutcome>;
+
 export const DeployStatus = z.object({
   status: z.enum(['in-progress', 'completed']),
   detail: z.string(),
   checkedAt: isoTime,
+  /** A hosts target's completed rollout: every host it reached (at most MAX_REPORTED_HOSTS), for the evidence report. */
+  hosts: z.optional(z.array(HostOutcome)),
 });
 export type DeployStatus = z.output<typeof DeployStatus>;
 
@@ -467,7 +473,7 @@ export type EndedExecution = z.output<typeof EndedExecution>;
 
 /** `$.outcome`: what the ledger wrote and the sentence the final state reports. */
 export const Outcome = z.object({
-  result: z.enum(['succeeded', 'rolled-back', 'aborted', 'rollback-failed']),
+  result: z.enum(['succeeded', 'rolled-back', 'aborted', 'rollback-failed', 'kept']),
   cause: z.string(),
   reportKey: z.nullable(z.string()),
   ledgerKey: z.nullable(z.string()),

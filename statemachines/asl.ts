@@ -311,7 +311,7 @@ export function verdict(zone: FailureZone, error: string, cause: Ref<unknown> | 
 /** A Choice condition on one path. */
 export type Condition = Record<string, Json>;
 
-/** Choice conditions on one path each; `is.all` requires all of them. */
+/** Choice conditions on one path each; `is.all` requires all of them, `is.not` the opposite of one. */
 export const is = {
   stringEquals: (ref: Ref<string | null>, value: string): Condition => ({ Variable: pathOf(ref), StringEquals: value }),
   booleanEquals: (ref: Ref<boolean | null>, value: boolean): Condition => ({ Variable: pathOf(ref), BooleanEquals: value }),
@@ -320,7 +320,10 @@ export const is = {
     isPlaceholder(limit)
       ? { Variable: pathOf(ref), NumericGreaterThanEquals: placeholderText(limit) }
       : { Variable: pathOf(ref), NumericGreaterThanEqualsPath: pathOf(limit) },
+  /** The field exists at all (a Choice reading a missing field fails the execution). */
+  present: (ref: Ref<unknown>): Condition => ({ Variable: pathOf(ref), IsPresent: true }),
   all: (...conditions: Condition[]): Condition => ({ And: conditions }),
+  not: (condition: Condition): Condition => ({ Not: condition }),
 };
 
 /** A Choice rule: when the condition holds, go to `next`. */

@@ -124,6 +124,7 @@ export function substitute(definition: Json, values: Record<string, Json>): Json
 export function configSubstitutions(config: {
   executionTimeoutMinutes: number;
   database?: { restoreApproval: { timeoutMinutes: number } } | null;
+  rollbackApproval?: { timeoutMinutes: number };
   target: Parameters<typeof trafficPlan>[0];
 }): Record<string, Json> {
   return {
@@ -133,5 +134,6 @@ export function configSubstitutions(config: {
     ExecutionTimeoutSeconds: config.executionTimeoutMinutes * 60,
     // A static timeout: TimeoutSecondsPath would be read after Parameters in some engines.
     RestoreApprovalTimeoutSeconds: (config.database?.restoreApproval.timeoutMinutes ?? 60) * 60,
+    RollbackApprovalTimeoutSeconds: (config.rollbackApproval?.timeoutMinutes ?? 30) * 60,
   };
 }

@@ -33,6 +33,7 @@ import type {
   WindowDecision,
 } from '../core/model';
 import { RestoreApprovalTask } from '../core/restore-approval';
+import { RollbackApprovalTask } from '../core/rollback-approval';
 import { SmokeTestEvent } from '../core/tasks/smoke-test/smoke-test';
 import { ValidateInputEvent } from '../core/tasks/validate-input/validate-input';
 import {
@@ -73,7 +74,7 @@ import { ACTIVITY_PLACEHOLDER, type Json } from './definition';
 export interface ExecutionState {
   input: unknown;
   /** Only what the flow's own Choice states branch on; each Task gets its sections written in at synth. */
-  config: Pick<RunbookConfig, 'database' | 'migrations' | 'backup'>;
+  config: Pick<RunbookConfig, 'database' | 'migrations' | 'backup' | 'rollbackApproval'>;
   execution: Execution;
   deployment: Deployment;
   lock: Lease;
@@ -103,6 +104,10 @@ export interface ExecutionState {
   rollbackStatus: DeployStatus;
   rollbackError: TaskError;
   approval: Approval;
+  /** A person's answer before the automatic rollback (rollbackApproval.required): approved rolls back, not approved keeps. */
+  rollbackApproval: Approval;
+  /** Why no answer came: States.Timeout, ApprovalMisdirected, or the request that could not be sent. */
+  rollbackApprovalError: TaskError;
   restore: RestoreState;
   verify: SmokeReport;
   window: WindowDecision;
@@ -153,11 +158,18 @@ const fn = {
 
 /** The stack's restore-approval activity: a person's CLI takes its task and answers it (core/restore-approval.ts). */
 const restoreApproval = activity(ACTIVITY_PLACEHOLDER, RestoreApprovalTask);
+/** The same activity, asked whether to roll back (core/rollback-approval.ts): one queue, one CLI, one IAM grant. */
+const rollbackApproval = activity(ACTIVITY_PLACEHOLDER, RollbackApprovalTask);
 
 /** Nothing has changed on the target yet: a failure is recorded, the lock released, the deployment aborted. */
 const BEFORE_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RecordAbort' };
 /** The new version may be running: a failure rolls it back. */
 const AFTER_DEPLOY: FailureZone = { resultPath: '$.error', next: 'RollbackApp' };
+/**
+ * The new version runs everywhere and failed a check (data gate, smoke tests, bake): it is rolled back, after a
+ * person's decision when rollbackApproval.required (RollbackApprovalNeeded).
+ */
+const AFTER_ROLLOUT: FailureZone = { resultPath: '$.error', next: 'RollbackApprovalNeeded' };
 /** The rollback itself failed: people are told and the lock is kept for them. */
 const DURING_ROLLBACK: FailureZone = { resultPath: '$.rollbackError', next: 'NotifyRollbackFailed' };
 /** The restore drill failed or could not check its copy: the copy is dropped first, then the deployment aborted. */
@@ -191,14 +203,18 @@ const allSlots = {
   snapshot: $.snapshot,
   backup: $.backup,
   release: $.release,
+  deployStatus: $.deployStatus,
   migrations: $.migrations,
   smoke: $.smoke,
   bake: $.bake,
   error: $.error,
   rollbackTo: $.rollbackTo,
   rollback: $.rollback,
+  rollbackStatus: $.rollbackStatus,
   restore: $.restore,
   approval: $.approval,
+  rollbackApproval: $.rollbackApproval,
+  rollbackApprovalError: $.rollbackApprovalError,
   verify: $.verify,
   rollbackError: $.rollbackError,
   window: $.window,
@@ -270,7 +286,7 @@ function evaluateBake(states: States, name: string, bakeChecks: Ref<number>, com
       resultPath: '$.bake',
       timeoutSeconds: 60,
       retry: [{ ErrorEquals: ['AlarmStateUnavailableError'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
-      catch: [catchAll(AFTER_DEPLOY)],
+      catch: [catchAll(AFTER_ROLLOUT)],
       next,
     },
   );
@@ -378,10 +394,10 @@ export function runbookDefinition(): Record<string, Json> {
   states.add(
     'LoadConfig',
     pass({
-      comment: 'Carries what the flow branches on (database, migrations: filled in at synth) and empty slots every later state may read.',
+      comment: 'Carries what the flow branches on (database, migrations, rollbackApproval: filled in at synth) and empty slots every later state may read.',
       parameters: {
         input: $,
-        config: sections('database', 'migrations', 'backup'),
+        config: sections('database', 'migrations', 'backup', 'rollbackApproval'),
         execution: { id: $$.Execution.Id, name: $$.Execution.Name, startedAt: $$.Execution.StartTime },
         deployment: null,
         lock: null,
@@ -407,6 +423,8 @@ export function runbookDefinition(): Record<string, Json> {
         rollbackStatus: null,
         rollbackError: null,
         approval: null,
+        rollbackApproval: null,
+        rollbackApprovalError: null,
         restore: null,
         verify: null,
         window: null,
@@ -653,12 +671,12 @@ export function runbookDefinition(): Record<string, Json> {
         comment: 'The gate after the migrations, before the smoke tests: a failing SQL check (a backfill left NULLs) rolls the release back.',
         resultPath: '$.dataGate',
         timeoutSeconds: DATA_CHECKS_TIMEOUT,
-        catch: [catchAll(AFTER_DEPLOY)],
+        catch: [catchAll(AFTER_ROLLOUT)],
         next: 'DataGatePassed',
       },
     )
     .add('DataGatePassed', choice({ rules: [when(is.booleanEquals($.dataGate.passed, true), 'TrafficShifting')], otherwise: 'DataGateFailed' }))
-    .add('DataGateFailed', verdict(AFTER_DEPLOY, 'DataCheckFailed', $.dataGate.summary));
+    .add('DataGateFailed', verdict(AFTER_ROLLOUT, 'DataCheckFailed', $.dataGate.summary));
 
   states
     .add(
@@ -702,7 +720,7 @@ export function runbookDefinition(): Record<string, Json> {
       'SmokeTestStep',
       fn.smokeTest,
       { phase: 'deploy', config: sections('smokeTests'), expectedVersion: $.deployment.version },
-      { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'StepSmokeTestsPassed' },
+      { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_ROLLOUT)], next: 'StepSmokeTestsPassed' },
     )
     .add(
       'StepSmokeTestsPassed',
@@ -736,7 +754,7 @@ export function runbookDefinition(): Record<string, Json> {
       'SmokeTest',
       fn.smokeTest,
       { phase: 'deploy', config: sections('smokeTests'), expectedVersion: $.deployment.version },
-      { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_DEPLOY)], next: 'SmokeTestsPassed' },
+      { resultPath: '$.smoke', timeoutSeconds: 300, catch: [catchAll(AFTER_ROLLOUT)], next: 'SmokeTestsPassed' },
     )
     .add(
       'SmokeTestsPassed',
@@ -746,7 +764,7 @@ export function runbookDefinition(): Record<string, Json> {
         otherwise: 'SmokeTestsFailed',
       }),
     )
-    .add('SmokeTestsFailed', verdict(AFTER_DEPLOY, 'SmokeTestFailed', $.smoke.summary));
+    .add('SmokeTestsFailed', verdict(AFTER_ROLLOUT, 'SmokeTestFailed', $.smoke.summary));
 
   states
     .add(
@@ -785,7 +803,7 @@ export function runbookDefinition(): Record<string, Json> {
     )
     .add(
       'AlarmFired',
-      verdict(AFTER_DEPLOY, 'AlarmFired', $.bake.reason),
+      verdict(AFTER_ROLLOUT, 'AlarmFired', $.bake.reason),
     );
 
   states
@@ -863,7 +881,7 @@ export function runbookDefinition(): Record<string, Json> {
         comment: 'The release being rolled back supplies what a deploy would have recorded: previous version, snapshot, migrations.',
         parameters: { state: intrinsic('States.JsonMerge($, $.window.patch, false)') },
         outputPath: '$.state',
-        next: 'RollbackApp',
+        next: 'RollbackApprovalNeeded',
       }),
     )
     .task(
@@ -945,6 +963,106 @@ export function runbookDefinition(): Record<string, Json> {
         next: 'AcquireLock',
       }),
     );
+
+  states
+    .add(
+      'RollbackApprovalNeeded',
+      choice({
+        comment:
+          'With rollbackApproval.required a person decides before a release that runs everywhere is rolled back automatically (failed checks, a later alarm or watch checkpoint). ' +
+          'A rollback asked for by hand or by a release plan, and a canary at a partial weight, roll back at once.',
+        rules: [
+          when(is.booleanEquals($.config.rollbackApproval.required, false), 'RollbackApp'),
+          when(is.all(is.stringEquals($.deployment.action, 'rollback'), is.not(is.null($.deployment.alarm))), 'RequestRollbackApproval'),
+          when(is.all(is.stringEquals($.deployment.action, 'rollback'), is.present($.deployment.watch)), 'RequestRollbackApproval'),
+          when(is.stringEquals($.deployment.action, 'rollback'), 'RollbackApp'),
+          when(is.all(is.not(is.null($.traffic)), is.not(is.atLeast($.traffic.given, $.traffic.total))), 'RollbackApp'),
+        ],
+        otherwise: 'RequestRollbackApproval',
+      }),
+    )
+    .task(
+      'RequestRollbackApproval',
+      fn.notify,
+      {
+        event: 'rollback-approval-requested',
+        config: sections('name', 'notifications', 'rollbackApproval'),
+        deployment: $.deployment,
+        release: $.release,
+        rollbackTo: $.rollbackTo,
+        error: $.error,
+      },
+      {
+        comment:
+          'Asks a person, without any token: the message gives deploy-runbook approve --execution <arn> (roll back) and --reject (keep). If nobody can be asked, rollbackApproval.onTimeout decides.',
+        resultPath: null,
+        timeoutSeconds: 30,
+        catch: [catchAll({ resultPath: '$.rollbackApprovalError', next: 'RollbackApprovalUnanswered' })],
+        next: 'AwaitRollbackApproval',
+      },
+    )
+    .activityTask(
+      'AwaitRollbackApproval',
+      rollbackApproval,
+      { kind: 'rollback-approval', execution: $$.Execution.Id, target: settings.name, version: $.release.version, rollbackTo: $.rollbackTo.version, reason: $.error.Error },
+      {
+        comment:
+          'Waits on the stack\'s activity: deploy-runbook approve takes the task (GetActivityTask, so the token is never in this history) and answers {"approved": true} to roll back or {"approved": false} to keep the new version.',
+        resultPath: '$.rollbackApproval',
+        timeoutSeconds: '${RollbackApprovalTimeoutSeconds}',
+        catch: [catchAll({ resultPath: '$.rollbackApprovalError', next: 'RollbackApprovalUnanswered' })],
+        next: 'RollbackApprovalDecision',
+      },
+    )
+    .add(
+      'RollbackApprovalDecision',
+      choice({
+        comment: 'The person\'s answer: approved rolls back; not approved keeps the new version, as their decision.',
+        rules: [when(is.booleanEquals($.rollbackApproval.approved, true), 'RollbackApp')],
+        otherwise: 'RecordKept',
+      }),
+    )
+    .add(
+      'RollbackApprovalUnanswered',
+      choice({
+        comment: 'Nobody answered in time (or could be asked, or the answer went astray): rollbackApproval.onTimeout decides.',
+        rules: [when(is.stringEquals($.config.rollbackApproval.onTimeout, 'keep'), 'RecordKept')],
+        otherwise: 'RollbackApp',
+      }),
+    )
+    .task(
+      'RecordKept',
+      fn.ledger,
+      { operation: 'record-kept', ...allSlots },
+      {
+        comment: 'The new version stays current, kept by a decision: a later alarm inside the window asks again.',
+        resultPath: '$.outcome',
+        timeoutSeconds: 60,
+        catch: [catchAll(bestEffort('$.recordError', 'KeptUnrecorded'))],
+        next: 'ReleaseLockAfterKeep',
+      },
+    )
+    .add(
+      'KeptUnrecorded',
+      pass({
+        parameters: { cause: format('Kept after {} instead of rolling back, but the record could not be written: {}', $.error.Error, $.recordError.Cause) },
+        resultPath: '$.outcome',
+        next: 'ReleaseLockAfterKeep',
+      }),
+    )
+    .task('ReleaseLockAfterKeep', fn.lock, releaseLock, {
+      resultPath: null,
+      timeoutSeconds: 30,
+      catch: [catchAll(bestEffort('$.lockError', 'NotifyKept'))],
+      next: 'NotifyKept',
+    })
+    .task(
+      'NotifyKept',
+      fn.notify,
+      { event: 'kept', config: sections('name', 'notifications'), deployment: $.deployment, outcome: $.outcome, error: $.error, lockError: $.lockError },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'ReleaseKept'))], next: 'ReleaseKept' },
+    )
+    .add('ReleaseKept', fail('ReleaseKept', $.outcome.cause, 'The release failed its checks and was kept, not rolled back, by a decision: CI must still see the failed checks.'));
 
   states.task(
     'RollbackApp',

@@ -9,6 +9,7 @@ import {
 import { RunbookError } from '../../core/errors';
 import { PlanApprovalTask } from '../../core/plan-approval';
 import { APPROVAL_MISDIRECTED, RESTORE_REJECTED, RestoreApprovalTask } from '../../core/restore-approval';
+import { RollbackApprovalTask } from '../../core/rollback-approval';
 import { type CliIo } from '../io';
 import { arnRegion } from '../state-machine-arn';
 import { UsageError } from '../usage-error';
@@ -36,7 +37,8 @@ const ACTIVITY_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[A-Za-z0
 const TASK_OVER = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
 /**
- * `deploy-runbook approve --execution <arn> [--reject]`: answers the restore approval that execution waits for.
+ * `deploy-runbook approve --execution <arn> [--reject]`: answers the restore or rollback approval (or the plan gate)
+ * that execution waits for.
  *
  * The runbook waits on the stack's restore-approval activity; this takes the pending task with GetActivityTask
  * (the task token comes only in that answer, never in the execution history, the log or a notification),
@@ -80,9 +82,15 @@ export async function approve(options: ApproveOptions, io: CliIo): Promise<numbe
     }
     const request = parseRequest(task.input);
     if (request?.execution === executionArn) {
-      await answer(sfn, token, options.reject === true, by, comment);
+      await answer(sfn, token, request.kind, options.reject === true, by, comment);
       const who = by ? ` by ${by}` : '';
-      if (request.kind === 'plan-approval') {
+      if (request.kind === 'rollback-approval') {
+        io.stdout.write(
+          options.reject
+            ? `✖ rollback rejected${who}: execution ${name} keeps ${request.version ?? 'the new version'} on ${request.target} and ends ReleaseKept\n`
+            : `✔ rollback approved${who}: execution ${name} rolls ${request.target} back to ${request.rollbackTo ?? 'the previous version'}\n`,
+        );
+      } else if (request.kind === 'plan-approval') {
         io.stdout.write(
           options.reject
             ? `✖ release plan ${request.plan} rejected${who} after stage ${request.stage}: execution ${name} rolls back the stages it deployed\n`
@@ -99,7 +107,7 @@ export async function approve(options: ApproveOptions, io: CliIo): Promise<numbe
     }
     // Another execution's request. Nobody decided on it: it is handed back as not approved (as after a timeout).
     const other = request?.execution ?? 'an unreadable request';
-    const cause = `taken by deploy-runbook approve --execution ${executionArn}${by ? ` (by ${by})` : ''}, which was asked about another execution: nobody decided on this restore, so the database is not restored`;
+    const cause = `taken by deploy-runbook approve --execution ${executionArn}${by ? ` (by ${by})` : ''}, which was asked about another execution: nobody decided on this request, so it goes on as after a timeout`;
     try {
       await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: APPROVAL_MISDIRECTED, cause }));
     } catch (error) {
@@ -112,13 +120,13 @@ export async function approve(options: ApproveOptions, io: CliIo): Promise<numbe
     }
     throw new ApprovalError(
       `the pending approval request was for execution ${other}, not ${name}: nothing was answered for ${name}; ` +
-        `${other} was told nobody decided (${APPROVAL_MISDIRECTED}) and goes on without restoring its database. ` +
+        `${other} was told nobody decided (${APPROVAL_MISDIRECTED}) and goes on as after a timeout. ` +
         'Two executions waited at once, which the deployment lock should prevent: check the lock of this target.',
     );
   }
   throw new ApprovalError(
     `no approval request of execution ${name} is pending on ${activityArn} (waited ${APPROVAL_POLLS} polls): ` +
-      'it has not reached AwaitRestoreApproval yet, or was already answered or timed out (see deploy-runbook status); nothing was answered',
+      'it has not reached AwaitRestoreApproval or AwaitRollbackApproval yet, or was already answered or timed out (see deploy-runbook status); nothing was answered',
   );
 }
 
@@ -139,26 +147,31 @@ function approvalActivityOf(definition: string | undefined, name: string | undef
   return arns[0];
 }
 
-/** A restore approval of a runbook, or an approval gate of a release plan (core/plan-approval.ts). */
-function parseRequest(input: string | undefined): RestoreApprovalTask | PlanApprovalTask | null {
+/** A restore or rollback approval of a runbook, or an approval gate of a release plan (core/plan-approval.ts). */
+function parseRequest(input: string | undefined): RestoreApprovalTask | RollbackApprovalTask | PlanApprovalTask | null {
   try {
     const raw: unknown = JSON.parse(input ?? '');
-    const parsed = RestoreApprovalTask.safeParse(raw);
-    if (parsed.success) return parsed.data;
-    const gate = PlanApprovalTask.safeParse(raw);
-    return gate.success ? gate.data : null;
+    for (const schema of [RestoreApprovalTask, RollbackApprovalTask, PlanApprovalTask] as const) {
+      const parsed = schema.safeParse(raw);
+      if (parsed.success) return parsed.data;
+    }
+    return null;
   } catch {
     return null;
   }
 }
 
-async function answer(sfn: SFNClient, token: string, reject: boolean, by: string | null, comment: string | null): Promise<void> {
+/**
+ * A rejected restore or plan gate is a SendTaskFailure (the waiting state catches it); a rejected rollback is an
+ * answer like an approval, `{"approved": false}`: keeping the release is a decision the execution records with its author.
+ */
+async function answer(sfn: SFNClient, token: string, kind: string, reject: boolean, by: string | null, comment: string | null): Promise<void> {
   try {
-    if (reject) {
+    if (reject && kind !== 'rollback-approval') {
       const cause = `rejected by ${by ?? 'an operator'}${comment ? `: ${comment}` : ''}`;
       await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: REJECTED_ERROR, cause }));
     } else {
-      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ approved: true, by, comment }) }));
+      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ approved: !reject, by, comment }) }));
     }
   } catch (error) {
     throw refused(error as Error, token);

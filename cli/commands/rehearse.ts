@@ -18,6 +18,7 @@ import { analysisLines } from '../verdict-table';
 import { jsonText, terminalLines, terminalText } from '../../core/untrusted-text';
 import { UsageError } from '../usage-error';
 import { isPlanScenario, rehearsePlanCommand } from './rehearse-plan';
+import { REHEARSAL_ANSWERS, type RehearsalAnswer } from '../../core/rollback-approval';
 
 /** The flags as commander hands them over. */
 export interface RehearseOptions {
@@ -31,6 +32,8 @@ export interface RehearseOptions {
   readonly useDatabaseUrl?: boolean;
   /** The release plan the `plan` and `plan-failure` scenarios rehearse. */
   readonly plan?: string;
+  /** How the rehearsal answers the rollback approval: approve, reject or timeout. */
+  readonly rollbackApproval?: string;
 }
 
 /** Shells report a process ended by a signal as 128 + its number. */
@@ -42,6 +45,13 @@ export function integerFlag(flag: string, value: string | undefined, min: number
   const number = Number(value);
   if (!/^\d+$/.test(value) || number < min || number > max) throw new UsageError(`${flag}: must be a whole number from ${min} to ${max} (got "${value}")`);
   return number;
+}
+
+/** `--rollback-approval`: one of the answers a rehearsal can play, or a UsageError naming the flag. */
+function answerFlag(value: string | undefined): RehearsalAnswer | undefined {
+  if (value === undefined) return undefined;
+  if (!(REHEARSAL_ANSWERS as readonly string[]).includes(value)) throw new UsageError(`--rollback-approval: must be ${REHEARSAL_ANSWERS.join(', ')} (got "${value}")`);
+  return value as RehearsalAnswer;
 }
 
 /**
@@ -64,8 +74,9 @@ export async function rehearseCommand(options: RehearseOptions, io: CliIo): Prom
     const waitMs = integerFlag('--wait-ms', options.waitMs, 0, 600_000) ?? DEFAULT_WAIT_MS;
     scenario = scenarioNamed(options.scenario ?? DEFAULT_SCENARIO);
     const configPath = options.config === undefined ? DEFAULT_CONFIG_PATH : resolve(io.cwd, options.config);
+    const rollbackApproval = answerFlag(options.rollbackApproval);
     // The built-in example names its files from the package root; a user's configuration, from where they run the CLI.
-    const config = loadRehearsalConfig(configPath, { baseDir: options.config === undefined ? PACKAGE_ROOT : io.cwd, port });
+    const config = loadRehearsalConfig(configPath, { baseDir: options.config === undefined ? PACKAGE_ROOT : io.cwd, port, rollbackApproval });
     if (options.useDatabaseUrl && config.database?.kind === 'postgres' && !io.env[config.database.urlEnv]) {
       throw new UsageError(`--use-database-url: ${config.database.urlEnv} is not set (got nothing)`);
     }
@@ -79,6 +90,7 @@ export async function rehearseCommand(options: RehearseOptions, io: CliIo): Prom
       waitMs,
       keep: options.keep,
       useDatabaseUrl: options.useDatabaseUrl === true,
+      rollbackApproval,
       env: { ...io.env },
       signal: controller.signal,
       onEvent: (event) => progress.push(event),

@@ -3,7 +3,7 @@ import type { Clock } from '../ports/clock';
 import type { DeployRequest, DeployTarget } from '../ports/deploy-target';
 import type { HostAction, HostFleet, HostResult, HostRunKey, HostStep } from '../ports/host-fleet';
 import { DeploymentFailedError, PreflightFailedError } from '../errors';
-import type { DeployedVersion, DeployHandle, DeployStatus, PreflightCheck } from '../model';
+import type { DeployedVersion, DeployHandle, DeployStatus, HostOutcome, PreflightCheck } from '../model';
 import { outputExcerpt } from './host-output';
 
 /** How the fleet is rolled: `target.maxConcurrency` and `target.maxErrors`. */
@@ -45,6 +45,18 @@ export function decodePlan(ref: string): RolloutPlan {
   if (!match) throw new DeploymentFailedError(`the handle's ref is not a hosts rollout plan (got "${ref}")`);
   const batches = match[2] === '' ? [] : match[2].split(';').map((batch) => batch.split(','));
   return { phase: match[1] as RolloutPlan['phase'], batches };
+}
+
+/** Hosts a completed status lists, each with a short excerpt: the status travels in the execution state. */
+export const MAX_REPORTED_HOSTS = 50;
+/** Characters of output kept per host in a completed status. */
+const STATUS_EXCERPT_CHARS = 200;
+
+/** The hosts a completed rollout reached, for the evidence report: how each ended, the end of its output. */
+function hostOutcomes(results: readonly HostResult[]): HostOutcome[] {
+  return results
+    .slice(0, MAX_REPORTED_HOSTS)
+    .map((result) => ({ host: result.host, state: result.state === 'failed' ? 'failed' : 'succeeded', detail: outputExcerpt(result.detail, STATUS_EXCERPT_CHARS) }));
 }
 
 /** Failed results, as a report line each. */
@@ -165,8 +177,8 @@ export class RollingHostsTarget implements DeployTarget {
       passed.push(...ready);
     }
     const tolerated = failures.length > 0 ? `; failed within target.maxErrors (${this.options.maxErrors}): ${describeResults(failures)}` : '';
-    if (batches.length === 0) return { status: 'completed', detail: `${phase}: no host to ${phase} (none was touched)`, checkedAt };
-    return { status: 'completed', detail: `${phase} of ${version} done in ${batches.length} batch(es): ${describeResults(passed)}${tolerated}`, checkedAt };
+    if (batches.length === 0) return { status: 'completed', detail: `${phase}: no host to ${phase} (none was touched)`, checkedAt, hosts: [] };
+    return { status: 'completed', detail: `${phase} of ${version} done in ${batches.length} batch(es): ${describeResults(passed)}${tolerated}`, checkedAt, hosts: hostOutcomes([...passed, ...failures]) };
   }
 
   /** The batches of `handle` whose command was started, in order. */

@@ -13,7 +13,8 @@ import { RestoreDatabaseEvent, runRestoreDatabase } from '../../core/tasks/resto
 import { InvalidInputError, RunbookError } from '../../core/errors';
 import { runSmokeTests, SmokeTestEvent } from '../../core/tasks/smoke-test/smoke-test';
 import { validateInput, ValidateInputEvent } from '../../core/tasks/validate-input/validate-input';
-import type { TaskCall } from '../engine/engine';
+import { APPROVAL_ACTIVITY, type TaskCall } from '../engine/engine';
+import { type RehearsalAnswer, RollbackApprovalTask } from '../../core/rollback-approval';
 import type { LocalPorts } from './local-ports';
 
 /** A function folder's event schema and its run function called with local ports: what its handler.ts does on AWS. */
@@ -62,6 +63,29 @@ export class RehearsalInterruptedError extends RunbookError {}
 export interface DispatcherOptions {
   /** Once aborted, every call fails with RehearsalInterruptedError, so the execution ends without touching anything more. */
   readonly signal?: AbortSignal;
+  /** How the rehearsal answers the rollback approval (`--rollback-approval`); without it nobody answers an approval. */
+  readonly rollbackApproval?: RehearsalAnswer;
+}
+
+/** Who the execution records as the person answering in a rehearsal. */
+export const REHEARSAL_APPROVER = 'deploy-runbook rehearse';
+
+/**
+ * The rehearsal playing the person asked before a rollback: the answer `deploy-runbook approve` would send, or the
+ * error Step Functions raises when nobody answers in time. Any other approval (a restore) has nobody to answer it.
+ */
+function answerApproval(call: TaskCall, answer: RehearsalAnswer | undefined): unknown {
+  const request = RollbackApprovalTask.safeParse(call.event);
+  if (!request.success || answer === undefined) {
+    throw new InvalidInputError(`${call.state} waits for a person, and nobody answers ${request.success ? 'a rollback approval without --rollback-approval' : 'this approval'} in a rehearsal`);
+  }
+  if (answer === 'timeout') {
+    const timeout = new Error(`${call.state}: nobody answered (rehearse --rollback-approval timeout)`);
+    timeout.name = 'States.Timeout';
+    throw timeout;
+  }
+  const approved = answer === 'approve';
+  return { approved, by: REHEARSAL_APPROVER, comment: approved ? `rehearsal: roll back after ${request.data.reason}` : `rehearsal: keep ${request.data.version ?? 'the new version'}` };
 }
 
 /** The engine's TaskHandler, and a way to wait for the task in flight. */
@@ -80,7 +104,7 @@ export interface Dispatcher {
 export function createDispatcher(ports: LocalPorts, options: DispatcherOptions = {}): Dispatcher {
   let inFlight: Promise<unknown> = Promise.resolve();
   const handle = (call: TaskCall): Promise<unknown> => {
-    const work = dispatch(call, ports, options.signal);
+    const work = call.folder === APPROVAL_ACTIVITY ? Promise.resolve().then(() => answerApproval(call, options.rollbackApproval)) : dispatch(call, ports, options.signal);
     inFlight = work.catch(() => undefined);
     return work;
   };

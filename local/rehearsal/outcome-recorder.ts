@@ -5,7 +5,7 @@ import type { Json } from '../../statemachines/definition';
 import type { ExecutionResult, TaskHandler } from '../engine/engine';
 
 /** Ledger operations that write the evidence report: the last one's slots are the execution's final state. */
-const REPORTING_OPERATIONS = new Set(['record-drill', 'record-release', 'record-abort', 'record-rollback', 'record-rollback-failure']);
+const REPORTING_OPERATIONS = new Set(['record-drill', 'record-release', 'record-abort', 'record-rollback', 'record-rollback-failure', 'record-kept']);
 
 /** Remembers the slots of the last ledger call that wrote the report, and what it returned: the report is rebuilt from them. */
 export class OutcomeRecorder {

@@ -1,15 +1,22 @@
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError, loadConfigFile } from '../../config/load';
+import { ConfigError, parseConfig, readJsonFile } from '../../config/load';
 import { placeProblems } from '../../config/kinds';
 import { PROMETHEUS_ADDRESS, WORKDIR } from '../../config/rehearsal-places';
 import type { RunbookConfig } from '../../config/schema';
+import type { RehearsalAnswer } from '../../core/rollback-approval';
 
 /**
  * Why a configuration cannot be rehearsed, one line per field: every part must run on this machine
- * (config/kinds.ts says which kinds do), and nobody can answer an approval without AWS.
+ * (config/kinds.ts says which kinds do), and nobody can answer an approval without AWS, unless the rehearsal
+ * plays the person asked before a rollback (`answer`, from `--rollback-approval`).
  */
-export function rehearsalProblems(config: RunbookConfig): string[] {
+export function rehearsalProblems(config: RunbookConfig, answer?: RehearsalAnswer): string[] {
   const problems = placeProblems(config, 'local');
+  if (config.rollbackApproval.required && answer === undefined) {
+    problems.push(
+      'rollbackApproval.required: a person answers through an AWS Step Functions activity, which a rehearsal does not have; pass --rollback-approval approve, reject or timeout to play that person (got true)',
+    );
+  }
   if (config.database?.restoreApproval.required) {
     problems.push(
       'database.restoreApproval.required: an approval is answered through an AWS Step Functions activity (deploy-runbook approve --execution), which a rehearsal does not have; set it to false (got true)',
@@ -96,18 +103,27 @@ export function withRehearsalPlaces(config: RunbookConfig, places: { readonly pr
   return { ...config, target, analysis: { ...config.analysis, metrics } };
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Where the configuration comes from and how the CLI adjusts it. */
 export interface RehearsalConfigOptions {
   /** Relative command paths are resolved from here (the package root for the built-in example). */
   readonly baseDir: string;
   /** `--port`: the port the demo app listens on instead of the configured one. */
   readonly port?: number;
+  /** `--rollback-approval`: the rehearsal plays the person asked before a rollback, so rollbackApproval.required is switched on. */
+  readonly rollbackApproval?: RehearsalAnswer;
 }
 
 /** Reads, validates and adapts a configuration for a rehearsal; a ConfigError names every field that cannot run locally. */
 export function loadRehearsalConfig(path: string, options: RehearsalConfigOptions): RunbookConfig {
-  const config = loadConfigFile(path);
-  const problems = rehearsalProblems(config);
+  const raw = readJsonFile(path, (problem) => new ConfigError(path, [problem]));
+  // Switched on before validation, so that its wait is counted in the budgets as ValidateInput will count it.
+  const asked = options.rollbackApproval !== undefined && isRecord(raw) ? { ...raw, rollbackApproval: { ...(isRecord(raw.rollbackApproval) ? raw.rollbackApproval : {}), required: true } } : raw;
+  const config = parseConfig(asked, path);
+  const problems = rehearsalProblems(config, options.rollbackApproval);
   if (problems.length > 0) throw new ConfigError(path, problems);
   const placed = withCommandsIn(config, options.baseDir);
   return options.port === undefined ? placed : withPort(placed, options.port, path);

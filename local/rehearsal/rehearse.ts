@@ -13,7 +13,8 @@ import { buildLocalPorts } from './local-ports';
 import { OutcomeRecorder } from './outcome-recorder';
 import { withLocalHosts, withRehearsalPlaces } from './rehearsal-config';
 import { type ReportPaths, rewriteEvidenceReport } from './report';
-import type { Scenario } from './scenarios';
+import { type Scenario, withAnswer } from './scenarios';
+import type { RehearsalAnswer } from '../../core/rollback-approval';
 import {
   assertPortFree,
   bringUpPreviousRelease,
@@ -65,6 +66,8 @@ export interface RehearsalOptions {
    * @default false
    */
   readonly useDatabaseUrl?: boolean;
+  /** How the rehearsal answers the rollback approval (the configuration requires one then). @default nobody answers */
+  readonly rollbackApproval?: RehearsalAnswer;
   /** The environment the rehearsal starts from. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Once aborted, no task starts any more, and everything started is stopped. */
@@ -136,7 +139,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
 
     const env = rehearsalEnv(config, scenario, options.env ?? process.env, database?.url ?? null, announce);
     const { ports, processes, hosts } = buildLocalPorts(config, { storeDir: workspace.storeDir, env, log: (line) => workspace.log(line), binDir: database?.server?.binDir });
-    const dispatcher = createDispatcher(ports, { signal });
+    const dispatcher = createDispatcher(ports, { signal, rollbackApproval: options.rollbackApproval });
     if (processes) teardown.add('stop the app', () => (keepRunning ? Promise.resolve() : processes.stopAll()));
     if (hosts) teardown.add('stop the hosts', () => (keepRunning ? Promise.resolve() : hosts.stopAll()));
     // Registered after the app's stop, so it runs before it: no task may start a process once they were stopped.
@@ -193,7 +196,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalResu
     const outcome = outcomeOf(execution.status, execution.error);
     const slots = recorder.slots(execution);
     const verification = await verifyRehearsal({
-      scenario,
+      scenario: withAnswer(scenario, options.rollbackApproval, config),
       outcome,
       config,
       slots,

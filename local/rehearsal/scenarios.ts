@@ -1,5 +1,7 @@
 import { RunbookError } from '../../core/errors';
 import type { ExecutionOutcome } from '../../core/execution-outcome';
+import type { RehearsalAnswer } from '../../core/rollback-approval';
+import type { RunbookConfig } from '../../config/schema';
 
 /**
  * One rehearsal: the release running before, the one deployed, and the demo app's fault knobs.
@@ -29,6 +31,10 @@ export interface Scenario {
   readonly writesDuringBackup?: number;
   /** The app runs as this many local hosts (a `hosts` target, one host per batch), and these must never be touched. */
   readonly hosts?: LocalHosts;
+  /** The release fails once it runs everywhere: with rollbackApproval.required a person is asked before the rollback. */
+  readonly asksRollbackApproval?: boolean;
+  /** Set by `withAnswer`: what the person the rehearsal plays decides, when the scenario asks one. */
+  readonly rollbackDecision?: 'rollback' | 'keep';
 }
 
 /** A rehearsal over several local hosts: the process target spread over `count` ports, rolled one host at a time. */
@@ -69,6 +75,7 @@ export const SCENARIOS: readonly Scenario[] = [
     env: { DEMO_FAULT: 'smoke', DEMO_FAULT_VERSION: 'v2' },
     envAfterSetup: {},
     expected: 'rolled-back',
+    asksRollbackApproval: true,
   },
   {
     name: 'alarm',
@@ -78,6 +85,7 @@ export const SCENARIOS: readonly Scenario[] = [
     env: { DEMO_FAULT: `errors-after:${ERRORS_AFTER_REQUESTS}`, DEMO_FAULT_VERSION: 'v2' },
     envAfterSetup: {},
     expected: 'rolled-back',
+    asksRollbackApproval: true,
   },
   {
     name: 'migration-failure',
@@ -96,6 +104,7 @@ export const SCENARIOS: readonly Scenario[] = [
     env: {},
     envAfterSetup: {},
     expected: 'rolled-back',
+    asksRollbackApproval: true,
     failsDataGate: 'every item has a sku',
   },
   {
@@ -106,6 +115,7 @@ export const SCENARIOS: readonly Scenario[] = [
     env: { DEMO_FAULT: `slow-factor:${SLOW_FACTOR}`, DEMO_FAULT_VERSION: 'v2' },
     envAfterSetup: {},
     expected: 'rolled-back',
+    asksRollbackApproval: true,
     rolledBackBy: { provider: 'prometheus', relativeToBaseline: true },
   },
   {
@@ -116,6 +126,7 @@ export const SCENARIOS: readonly Scenario[] = [
     env: { DEMO_FAULT: 'log-errors', DEMO_FAULT_VERSION: 'v2' },
     envAfterSetup: {},
     expected: 'rolled-back',
+    asksRollbackApproval: true,
     rolledBackBy: { provider: 'log-file', relativeToBaseline: false },
   },
   {
@@ -170,4 +181,14 @@ export function scenarioNamed(name: string): Scenario {
   const found = SCENARIOS.find((scenario) => scenario.name === name);
   if (!found) throw new UnknownScenarioError(`scenario: there is no scenario "${name}"; the scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
   return found;
+}
+
+/**
+ * The scenario as `--rollback-approval` changes it: a scenario whose release fails once it runs everywhere asks the
+ * person the rehearsal plays, and a kept release (reject, or a timeout with onTimeout keep) ends failed (ReleaseKept).
+ */
+export function withAnswer(scenario: Scenario, answer: RehearsalAnswer | undefined, config: Pick<RunbookConfig, 'rollbackApproval'>): Scenario {
+  if (answer === undefined || !scenario.asksRollbackApproval) return scenario;
+  const keeps = answer === 'reject' || (answer === 'timeout' && config.rollbackApproval.onTimeout === 'keep');
+  return { ...scenario, rollbackDecision: keeps ? 'keep' : 'rollback', expected: keeps ? 'failed' : scenario.expected };
 }

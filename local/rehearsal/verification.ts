@@ -108,7 +108,8 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
   if (expected === null) {
     checks.push({ name: 'app', ok: true, detail: `${app.url} ${answered} (no version is expected after a ${outcome} execution)` });
   } else {
-    const healthy = app.status !== null && app.status >= 200 && app.status < 300;
+    // A kept release failed its checks: it must still run, healthy or not, as the person decided.
+    const healthy = (app.status !== null && app.status >= 200 && app.status < 300) || slots?.outcome?.result === 'kept';
     checks.push({ name: 'app', ok: healthy && app.version === expected.version, detail: `${app.url} ${answered}; expected ${expected.version} (${expected.why})` });
   }
 
@@ -138,6 +139,7 @@ export function judgeRehearsal(input: Pick<VerificationInput, 'scenario' | 'outc
   }
   if (scenario.failsDataGate) checks.push(dataGateCheck(scenario.failsDataGate, slots));
   if (scenario.drill) checks.push(...drillChecks(scenario.drill.passes, slots, machine.drillCopies ?? []));
+  if (scenario.rollbackDecision) checks.push(rollbackDecisionCheck(scenario.rollbackDecision, slots));
 
   const analysis = analysisCheck(input);
   if (analysis) checks.push(analysis);
@@ -237,9 +239,19 @@ function hostChecks(scenario: Scenario, expected: { version: string; why: string
   });
 }
 
+/** The person the rehearsal played was asked before the rollback, and the execution did what they decided. */
+function rollbackDecisionCheck(decision: 'rollback' | 'keep', slots: ReportSlots | null): VerificationCheck {
+  const asked = slots?.rollbackApproval ?? slots?.rollbackApprovalError ?? null;
+  const kept = slots?.outcome?.result === 'kept';
+  const ok = asked !== null && kept === (decision === 'keep');
+  const what = kept ? 'the release was kept' : slots?.rollback ? 'the release was rolled back' : 'the release was neither kept nor rolled back';
+  return { name: 'rollback approval', ok, detail: `${asked === null ? 'nobody was asked before the rollback' : 'asked before the rollback'}; ${what}; the answer played means ${decision}` };
+}
+
 /** The version the app must report after the execution, and why; null when nothing can be expected (a failed rollback, bad input). */
 function expectedVersion(outcome: ExecutionOutcome, slots: ReportSlots | null): { version: string; why: string } | null {
   if (outcome === 'succeeded') return known(slots?.deployment.version, 'the version deployed');
+  if (slots?.outcome?.result === 'kept') return known(slots.deployment.version, 'a decision kept the version deployed');
   if (outcome === 'rolled-back') return known(slots?.rollbackTo?.version, 'the version rolled back to');
   // An abort happens before the deploy step: the release found running must still run.
   if (slots?.outcome?.result === 'aborted') return known(slots.preflight?.running.version, 'nothing was deployed: the version running before');

@@ -65,6 +65,25 @@ describe('deploy-runbook approve', () => {
     expect(io.out() + io.err()).not.toContain(TOKEN);
   });
 
+  // Issue 12, item 4: the rollback approval waits on the same activity; both answers are SendTaskSuccess, so the
+  // execution records who kept the release.
+  it.each([
+    [[], true, '✔ rollback approved by lead: execution v1.4.2-20250102T030405Z rolls shop-api back to v1.4.1\n'],
+    [['--reject'], false, '✖ rollback rejected by lead: execution v1.4.2-20250102T030405Z keeps v1.4.2 on shop-api and ends ReleaseKept\n'],
+  ])('answers a rollback approval %j with SendTaskSuccess {approved: %s}', async (flags, approved, said) => {
+    const rollback = JSON.stringify({ kind: 'rollback-approval', execution: EXECUTION_ARN, target: 'shop-api', version: 'v1.4.2', rollbackTo: 'v1.4.1', reason: 'SmokeTestFailed' });
+    waiting({ taskToken: TOKEN, input: rollback });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const io = testIo();
+
+    expect(await main(['approve', '--execution', EXECUTION_ARN, ...flags, '--by', 'lead', '--comment', 'fix forward'], io)).toBe(0);
+    expect(sfn).toHaveReceivedCommandWith(GetActivityTaskCommand, { activityArn: ACTIVITY_ARN });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: JSON.stringify({ approved, by: 'lead', comment: 'fix forward' }) });
+    expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
+    expect(io.out()).toBe(said);
+    expect(io.out() + io.err()).not.toContain(TOKEN);
+  });
+
   it("answers a release plan's approval gate the same way, on the plan's activity", async () => {
     const plan = 'arn:aws:states:eu-west-1:123456789012:execution:DeployRunbook-ReleasePlans:shop-20250102T030405Z';
     const planActivity = 'arn:aws:states:eu-west-1:123456789012:activity:PlansPlanApproval5E6F';
@@ -106,7 +125,7 @@ describe('deploy-runbook approve', () => {
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(SendTaskFailureCommand, {
       taskToken: OTHER_TOKEN,
       error: 'ApprovalMisdirected',
-      cause: `taken by deploy-runbook approve --execution ${EXECUTION_ARN} (by alice), which was asked about another execution: nobody decided on this restore, so the database is not restored`,
+      cause: `taken by deploy-runbook approve --execution ${EXECUTION_ARN} (by alice), which was asked about another execution: nobody decided on this request, so it goes on as after a timeout`,
     });
     expect(io.err()).toContain(`the pending approval request was for execution ${OTHER_EXECUTION}, not v1.4.2-20250102T030405Z: nothing was answered for v1.4.2-20250102T030405Z`);
     expect(io.out() + io.err()).not.toContain(OTHER_TOKEN);

@@ -63,6 +63,7 @@ describe('parseConfig: defaults', () => {
       analysis: { metrics: [], secrets: {} },
       bake: { durationSeconds: 600, pollSeconds: 60 },
       rollbackWindowHours: 8,
+      rollbackApproval: { required: false, timeoutMinutes: 30, onTimeout: 'rollback' },
       notifications: {},
       polling: {
         snapshot: { intervalSeconds: 30, maxAttempts: 120 },

@@ -333,6 +333,26 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
     REHEARSAL_TIMEOUT_MS,
   );
 
+  // Issue 12, item 4: the rehearsal plays the person asked before the automatic rollback.
+  it(
+    'smoke-failure --rollback-approval reject: asked before the rollback, the person keeps v2: exits 1 (ReleaseKept), v2 still runs, nothing restored',
+    async () => {
+      const run = await rehearseCli(['--scenario', 'smoke-failure', '--rollback-approval', 'reject']);
+
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.json).toMatchObject({ outcome: 'failed', error: 'ReleaseKept' });
+      expect(run.json.cause).toMatch(/^Kept v2 on demo-app instead of rolling back after SmokeTestFailed: .*The rollback was rejected by deploy-runbook rehearse/);
+      expect(run.json.states.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['RequestRollbackApproval', 'AwaitRollbackApproval', 'RecordKept']));
+      expect(run.json.states.map((s: { name: string }) => s.name)).not.toContain('RollbackApp');
+      expect(run.json.verification.app).toMatchObject({ version: 'v2', expectedVersion: 'v2' });
+      expect(check(run, 'rollback approval')).toMatchObject({ ok: true });
+      expect(run.json.verification.ok).toBe(true);
+      const report = await expectEvidenceAndCleanup(run);
+      expect(report).toMatchObject({ outcome: { result: 'kept' }, rollbackApproval: { decision: 'rejected', by: 'deploy-runbook rehearse' }, rollback: null, restore: null });
+    },
+    REHEARSAL_TIMEOUT_MS,
+  );
+
   it(
     'rollback-failure: v1 cannot come back healthy, exits 1 and leaves the lock stuck for a person',
     async () => {

@@ -157,7 +157,7 @@ describe('configSubstitutions', () => {
     const config = parseConfig(exampleDraft());
     const values = configSubstitutions(config);
 
-    expect(values).toEqual({ TrafficPlan: null, RunbookConfig: config, ExecutionTimeoutSeconds: 21_600, RestoreApprovalTimeoutSeconds: 3600 });
+    expect(values).toEqual({ TrafficPlan: null, RunbookConfig: config, ExecutionTimeoutSeconds: 21_600, RestoreApprovalTimeoutSeconds: 3600, RollbackApprovalTimeoutSeconds: 1800 });
     expect(values.RunbookConfig).toBe(config);
   });
 
@@ -167,6 +167,12 @@ describe('configSubstitutions', () => {
     expect(configSubstitutions(parseConfig(minimalDraft()))).toMatchObject({ RestoreApprovalTimeoutSeconds: 3600 });
   });
 
+  it('takes the rollback approval timeout from rollbackApproval, 30 minutes by default', () => {
+    const asking = parseConfig({ ...minimalDraft(), rollbackApproval: { required: true, timeoutMinutes: 45 } });
+    expect(configSubstitutions(asking)).toMatchObject({ RollbackApprovalTimeoutSeconds: 2700 });
+    expect(configSubstitutions(parseConfig(minimalDraft()))).toMatchObject({ RollbackApprovalTimeoutSeconds: 1800 });
+  });
+
   it('fills the runbook with the configuration, its sections and numbers, and numeric timeouts', () => {
     const config = parseConfig(exampleWith((c) => (c.database.restoreApproval = { required: true, timeoutMinutes: 20 })));
     type State = { Parameters?: { config?: unknown }; TimeoutSeconds?: unknown; Seconds?: unknown };
@@ -174,9 +180,10 @@ describe('configSubstitutions', () => {
 
     expect(filled.TimeoutSeconds).toBe(21_600);
     expect(filled.States.ValidateInput.Parameters?.config).toEqual(config);
-    expect(filled.States.LoadConfig.Parameters?.config).toEqual({ database: config.database, migrations: config.migrations, backup: config.backup });
+    expect(filled.States.LoadConfig.Parameters?.config).toEqual({ database: config.database, migrations: config.migrations, backup: config.backup, rollbackApproval: config.rollbackApproval });
     expect(filled.States.Deploy.Parameters?.config).toEqual({ target: config.target });
     expect(filled.States.WaitForSnapshot.Seconds).toBe(config.polling.snapshot.intervalSeconds);
     expect(filled.States.AwaitRestoreApproval.TimeoutSeconds).toBe(1200);
+    expect(filled.States.AwaitRollbackApproval.TimeoutSeconds).toBe(1800);
   });
 });

@@ -25,6 +25,7 @@ import {
 import { loadDefinition } from '../../statemachines/definition';
 import {
   alarmInput,
+  askingConfig,
   databaseWith,
   DEFAULT_STATES,
   defaultResult,
@@ -75,6 +76,8 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   RollbackApp: DeployHandle,
   CheckRollback: DeployStatus,
   AwaitRestoreApproval: Approval,
+  AwaitRollbackApproval: Approval,
+  RecordKept: Outcome,
   AdvanceRestore: RestoreState,
   VerifyRollback: SmokeReport,
   CheckWatch: WatchStatus,
@@ -103,6 +106,8 @@ describe('the scripted harness', () => {
       runScripted({ config: lambdaAliasConfig(), input: lambdaInput() }),
       runScripted({ config: drillConfig(), input: deployInput() }),
       runScripted({ config: drillConfig(), input: drillInput() }),
+      runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }) } }),
+      runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }), AwaitRollbackApproval: { approved: false, by: 'lead', comment: null } } }),
     ]);
 
     const calls = runs.flatMap((run) => run.log.calls);

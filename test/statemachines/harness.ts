@@ -262,6 +262,14 @@ export const ROLLBACK_FAILED_TAIL = ['NotifyRollbackFailed', 'KeepLockForHuman',
 /** The default AdvanceRestore takes two calls: start the restore, then finish the swap; then the restored data is verified. */
 export const RESTORE_CALLS = ['AdvanceRestore', 'AdvanceRestore', 'VerifyRestoredData'];
 
+/** RecordKept to NotifyKept: a release kept instead of rolled back. */
+export const KEPT_TAIL = ['RecordKept', 'ReleaseLockAfterKeep', 'NotifyKept'];
+
+/** `testConfig()` asking a person before an automatic rollback. */
+export function askingConfig(onTimeout: 'rollback' | 'keep' = 'rollback', changes: Record<string, unknown> = {}): RunbookConfig {
+  return testConfig({ rollbackApproval: { required: true, timeoutMinutes: 20, onTimeout }, ...changes });
+}
+
 /** RollbackApp to NotifyRolledBack, with or without the database restore. */
 export function rollbackTail(restore: boolean): string[] {
   return ['RollbackApp', 'CheckRollback', ...(restore ? RESTORE_CALLS : []), 'VerifyRollback', 'RecordRollback', 'ReleaseLockAfterRollback', 'NotifyRolledBack'];
@@ -366,6 +374,11 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   CheckRollback: (): DeployStatus => ({ status: 'completed', detail: 'rollout COMPLETED', checkedAt: NOW }),
   RequestRestoreApproval: () => ({ published: true }),
   AwaitRestoreApproval: () => ({ approved: true, by: 'oncall@example.com', comment: 'restore it' }),
+  RequestRollbackApproval: () => ({ published: true }),
+  AwaitRollbackApproval: () => ({ approved: true, by: 'lead@example.com', comment: 'roll it back' }),
+  RecordKept: (e): Outcome => outcome(e, 'kept', `kept ${e.deployment.version} after ${e.error?.Error}`),
+  ReleaseLockAfterKeep: () => null,
+  NotifyKept: () => ({ published: true }),
   AdvanceRestore: (e): RestoreState => restoreStep(e.snapshot, e.restore),
   VerifyRollback: (e): SmokeReport => smokeReport('rollback', e.expectedVersion),
   ReleaseLock: () => null,

@@ -243,8 +243,8 @@ describe('the runbook definition', () => {
     const arns = FUNCTION_PLACEHOLDERS.map((p) => `\${${p}}`);
     const [functions, activities] = [tasksOf(definition()).filter(([, s]) => s.Resource !== APPROVAL_ACTIVITY), tasksOf(definition()).filter(([, s]) => s.Resource === APPROVAL_ACTIVITY)];
     for (const [name, s] of functions) expect(arns, name).toContain(s.Resource);
-    expect(activities.map(([name]) => name)).toEqual(['AwaitRestoreApproval']);
-    expect(activities[0][1]).toMatchObject({
+    expect(activities.map(([name]) => name)).toEqual(['AwaitRollbackApproval', 'AwaitRestoreApproval']);
+    expect(activities[1][1]).toMatchObject({
       Parameters: { kind: 'restore-approval', 'execution.$': '$$.Execution.Id', target: config.name, 'snapshot.$': '$.snapshot.id' },
       ResultPath: '$.approval',
       TimeoutSeconds: config.database!.restoreApproval.timeoutMinutes * 60,
@@ -252,6 +252,43 @@ describe('the runbook definition', () => {
     });
     // The person is asked first, by a notification; nobody asked means no restore.
     expect(definition().States.RequestRestoreApproval).toMatchObject({ Resource: '${NotifyFunctionArn}', Parameters: { event: 'approval-requested' }, Next: 'AwaitRestoreApproval' });
+  });
+
+  // Issue 12, item 4: the rollback approval waits on the same activity (one queue, one CLI, one grant), its own timeout.
+  it('asks before the automatic rollback on the same activity, every way out of the wait leading to a rollback or a kept release', () => {
+    const states = definition().States;
+    expect(states.AwaitRollbackApproval).toMatchObject({
+      Resource: APPROVAL_ACTIVITY,
+      Parameters: {
+        kind: 'rollback-approval',
+        'execution.$': '$$.Execution.Id',
+        target: config.name,
+        'version.$': '$.release.version',
+        'rollbackTo.$': '$.rollbackTo.version',
+        'reason.$': '$.error.Error',
+      },
+      ResultPath: '$.rollbackApproval',
+      TimeoutSeconds: config.rollbackApproval.timeoutMinutes * 60,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackApprovalError', Next: 'RollbackApprovalUnanswered' }],
+      Next: 'RollbackApprovalDecision',
+    });
+    expect(states.AwaitRollbackApproval).not.toHaveProperty('Retry');
+    expect(states.RequestRollbackApproval).toMatchObject({
+      Resource: '${NotifyFunctionArn}',
+      Parameters: { event: 'rollback-approval-requested' },
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.rollbackApprovalError', Next: 'RollbackApprovalUnanswered' }],
+      Next: 'AwaitRollbackApproval',
+    });
+    expect(states.RollbackApprovalDecision).toMatchObject({ Choices: [{ Variable: '$.rollbackApproval.approved', BooleanEquals: true, Next: 'RollbackApp' }], Default: 'RecordKept' });
+    expect(states.RollbackApprovalUnanswered).toMatchObject({ Choices: [{ Variable: '$.config.rollbackApproval.onTimeout', StringEquals: 'keep', Next: 'RecordKept' }], Default: 'RollbackApp' });
+    expect(['RecordKept', 'KeptUnrecorded', 'ReleaseLockAfterKeep', 'NotifyKept'].map((name) => states[name].Next)).toEqual(['ReleaseLockAfterKeep', 'ReleaseLockAfterKeep', 'NotifyKept', 'ReleaseKept']);
+  });
+
+  it('asks only for failures of a release that runs everywhere: the rollout, the migrations and the traffic shift roll back at once', () => {
+    const states = definition().States as Record<string, { Catch?: { Next: string }[]; Next?: string; Type: string }>;
+    const gated = (name: string) => (states[name].Catch?.map((c) => c.Next) ?? [states[name].Next]).includes('RollbackApprovalNeeded');
+    expect(['AfterMigrationChecks', 'DataGateFailed', 'SmokeTest', 'SmokeTestsFailed', 'SmokeTestStep', 'EvaluateAlarms', 'EvaluateStepAlarms', 'AlarmFired', 'PrepareAlarmRollback'].filter((name) => !gated(name))).toEqual([]);
+    expect(['Deploy', 'CheckDeployment', 'DeploymentTimedOut', 'StartMigrations', 'CheckMigrations', 'MigrationsTimedOut', 'ShiftTraffic', 'RecordRelease'].filter(gated)).toEqual([]);
   });
 
   // Issue 9, item 13: a Task's Parameters are written to its TaskScheduled event and, at level ALL with execution

@@ -17,7 +17,7 @@ export const METRIC = {
   rollbacks: 'Rollbacks',
 } as const;
 
-export const OUTCOMES: readonly Outcome['result'][] = ['succeeded', 'rolled-back', 'aborted', 'rollback-failed'];
+export const OUTCOMES: readonly Outcome['result'][] = ['succeeded', 'rolled-back', 'aborted', 'rollback-failed', 'kept'];
 
 /** The phases measured, in the order they run. */
 export const PHASES = ['Preflight', 'Backup', 'Deploy', 'Migrations', 'SmokeTests', 'Bake', 'Rollback', 'Restore', 'VerifyRollback'] as const;

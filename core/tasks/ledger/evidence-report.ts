@@ -1,7 +1,7 @@
 import type { DataCheckReport } from '../data-checks/data-checks';
 import type { ArtifactStore } from '../../ports/artifact-store';
-import { causeMessage, type DrillRecord, type LogicalCopy, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
-import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackVersions, startedBy, versionLabel } from '../../causes';
+import { causeMessage, type DrillRecord, type HostOutcome, type LogicalCopy, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
+import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackApprovalDecision, rollbackVersions, startedBy, versionLabel } from '../../causes';
 import { metricChartSvg } from '../../metric-chart';
 import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
 import type { Json } from '../../json';
@@ -100,8 +100,22 @@ export interface EvidenceReport {
   };
   /** The analysis metrics as the bake last judged them, each with the key of its chart. */
   readonly analysis: { readonly reason: string | null; readonly metrics: readonly (MetricVerdict & { readonly chart: string })[] } | null;
+  /** The decision a person was asked for before the automatic rollback (rollbackApproval.required); null when nobody was asked. */
+  readonly rollbackApproval?: {
+    readonly decision: 'approved' | 'rejected' | 'unanswered';
+    readonly by: string | null;
+    readonly comment: string | null;
+    /** Why no answer came (States.Timeout, ApprovalMisdirected, a request that could not be sent). */
+    readonly error: string | null;
+    readonly summary: string;
+  } | null;
   readonly rollback: { readonly to: VersionRef | null; readonly ref: string | null; readonly startedAt: string | null } | null;
   /** A target shifting traffic in steps: the planned steps (seconds null: the bake) and each weight given, in order. */
+  /** A hosts target (ssm-hosts, hosts): each host the rollout and the rollback reached, with the end of its output. */
+  readonly hosts?: {
+    readonly deploy: readonly HostOutcome[] | null;
+    readonly rollback: readonly HostOutcome[] | null;
+  } | null;
   readonly traffic: {
     readonly steps: readonly { readonly percent: number; readonly seconds: number | null }[];
     readonly shifts: readonly { readonly percent: number; readonly at: string; readonly detail: string }[];
@@ -240,9 +254,11 @@ function evidenceOf(slots: ReportSlots, now: Date, states: readonly StateTiming[
       bake: bake ? { checks: bake.checks, decision: bake.decision, firingAtBaseline: bake.firingAtBaseline, newlyFiring: bake.newlyFiring } : null,
     },
     analysis: analysisEvidence(slots),
+    rollbackApproval: rollbackApprovalEvidence(slots),
     rollback: rolledBack
       ? { to: slots.rollbackTo ? versionRef(slots.rollbackTo) : null, ref: rollback?.ref ?? null, startedAt: rollback?.startedAt ?? null }
       : null,
+    hosts: slots.deployStatus?.hosts || slots.rollbackStatus?.hosts ? { deploy: slots.deployStatus?.hosts ?? null, rollback: slots.rollbackStatus?.hosts ?? null } : null,
     traffic: slots.traffic ? { steps: slots.traffic.steps, shifts: slots.traffic.history } : null,
     restore:
       restore || rolledBack
@@ -299,6 +315,20 @@ function drillSection(report: EvidenceReport): string[] {
     );
   }
   return lines.length === 0 ? [] : ['## Restore drill', '', ...lines, ''];
+}
+
+function rollbackApprovalEvidence(slots: ReportSlots): EvidenceReport['rollbackApproval'] {
+  const summary = rollbackApprovalDecision(slots);
+  if (summary === null) return null;
+  const answer = slots.rollbackApproval ?? null;
+  const unanswered = slots.rollbackApprovalError ?? null;
+  return {
+    decision: answer ? (answer.approved ? 'approved' : 'rejected') : 'unanswered',
+    by: answer?.by ?? null,
+    comment: answer?.comment ?? null,
+    error: answer ? null : unanswered ? `${unanswered.Error}: ${causeMessage(unanswered)}` : null,
+    summary,
+  };
 }
 
 function dataEvidence(slots: ReportSlots): DataEvidence {
@@ -546,7 +576,9 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNo
     lines.push('');
   }
   if (report.analysis) lines.push(...analysisSection(report.analysis));
+  if (report.hosts) lines.push('## Hosts', '', ...hostLines(report.hosts), '');
   if (report.traffic) lines.push('## Traffic steps', '', ...trafficLines(report.traffic, report.rollback), '');
+  if (report.rollbackApproval) lines.push('## Rollback approval', '', oneLine(report.rollbackApproval.summary), ...(report.rollbackApproval.error ? ['', `- No answer: ${oneLine(report.rollbackApproval.error)}`] : []), '');
   if (report.rollback) lines.push('## Rollback', '', `- Application rolled back to ${describeVersion(report.rollback.to)}${report.rollback.startedAt ? `, started ${report.rollback.startedAt}` : ''}`, '');
   if (report.restore) {
     lines.push('## Database restore', '', report.restore.summary, '');
@@ -571,6 +603,20 @@ function renderMarkdown(report: EvidenceReport, flowchart: string | null, pathNo
   }
   lines.push(`Generated ${report.generatedAt} by deploy-runbook.`, '');
   return lines.join('\n');
+}
+
+/** One row per host: how its deploy and its rollback ended, and the end of the output (the rollback's when there was one). */
+function hostLines(hosts: NonNullable<EvidenceReport['hosts']>): string[] {
+  const names = [...new Set([...(hosts.deploy ?? []), ...(hosts.rollback ?? [])].map((host) => host.host))];
+  const outcome = (list: readonly HostOutcome[] | null, name: string) => list?.find((host) => host.host === name) ?? null;
+  return [
+    '| Host | Deploy | Rollback | Output (end) |',
+    '|---|---|---|---|',
+    ...names.map((name) => {
+      const [deployed, rolledBack] = [outcome(hosts.deploy, name), outcome(hosts.rollback, name)];
+      return `| ${cell(name)} | ${deployed?.state ?? '-'} | ${rolledBack?.state ?? '-'} | ${cell((rolledBack ?? deployed)?.detail)} |`;
+    }),
+  ];
 }
 
 /** The planned steps, then each weight as it was given, and where a rollback left the traffic. */

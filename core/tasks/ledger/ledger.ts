@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import type { BackupRecord, Outcome, WatchStatus, WindowDecision } from '../../model';
 import { recordBackup } from './backup-manifest';
 import { recordDrill } from './drill-record';
-import { type LedgerDeps, recordAbort, recordRelease, recordRollback, recordRollbackFailure } from './record-outcome';
+import { type LedgerDeps, recordAbort, recordKept, recordRelease, recordRollback, recordRollbackFailure } from './record-outcome';
 import { checkRollbackWindow } from './rollback-window';
 import { LedgerSlots } from './slots';
 import { type CheckpointRecorded, checkWatch, recordWatchCheckpoint } from './watch';
@@ -14,13 +14,14 @@ export const LedgerOperation = z.enum([
   'record-abort',
   'record-rollback',
   'record-rollback-failure',
+  'record-kept',
   'check-window',
   'check-watch',
   'record-checkpoint',
 ]);
 export type LedgerOperation = z.output<typeof LedgerOperation>;
 
-/** RecordBackup, RecordDrill, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure, CheckRollbackWindow, CheckWatch and RecordWatchCheckpoint send `operation` and the slots. */
+/** RecordBackup, RecordDrill, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure, RecordKept, CheckRollbackWindow, CheckWatch and RecordWatchCheckpoint send `operation` and the slots. */
 export const LedgerEvent = z.extend(LedgerSlots, { operation: LedgerOperation });
 export type LedgerEvent = z.output<typeof LedgerEvent>;
 
@@ -41,6 +42,8 @@ export async function runLedger(event: LedgerEvent, deps: LedgerDeps): Promise<B
       return recordRollback(event, deps);
     case 'record-rollback-failure':
       return recordRollbackFailure(event, deps);
+    case 'record-kept':
+      return recordKept(event, deps);
     case 'check-window':
       return checkRollbackWindow(event, deps);
     case 'check-watch':

@@ -3,7 +3,7 @@ import type { Clock } from '../../ports/clock';
 import type { MetricsSink } from '../../ports/metrics';
 import { deploymentMetrics } from './deployment-metrics';
 import type { DeployedVersion, Outcome, ReleaseRecord } from '../../model';
-import { abortCause, describeError, releaseCause, rollbackCause, rollbackFailureCause, rollbackVersions, versionLabel } from '../../causes';
+import { abortCause, describeError, keptCause, releaseCause, rollbackCause, rollbackFailureCause, rollbackVersions, versionLabel } from '../../causes';
 import { lastProvenRestorable } from './drill-record';
 import { writeEvidenceReport } from './evidence-report';
 import { type PathSource, pathExtras } from './execution-path';
@@ -30,11 +30,43 @@ export interface LedgerDeps {
 
 /** RecordRelease: the new version becomes `current`, which an alarm within the window can roll back. */
 export async function recordRelease(slots: LedgerSlots, deps: LedgerDeps): Promise<Outcome> {
-  const release = requireSlot(slots, 'release', 'record-release');
-  const preflight = requireSlot(slots, 'preflight', 'record-release');
-  const { deployment, execution } = slots;
   const now = deps.clock.now();
-  const record: ReleaseRecord = {
+  const record = releaseRecord(slots, 'record-release', now);
+  return finish(slots, deps, now, 'succeeded', releaseCause(slots), (doc) =>
+    withEntry(withRelease({ ...doc, current: record }, record), {
+      at: now.toISOString(),
+      kind: 'released',
+      detail: `${slots.execution.name}: ${versionLabel(record)} released, replacing ${versionLabel(record.previous)}`,
+    }),
+  );
+}
+
+/**
+ * RecordKept: a person (or rollbackApproval.onTimeout) kept a release that failed its checks. A deploy's release
+ * becomes `current` as a released one would, so a later alarm inside the window can still roll it back (asking
+ * again); an alarm or watch rollback leaves `current` as it is. The history says who decided.
+ */
+export async function recordKept(slots: LedgerSlots, deps: LedgerDeps): Promise<Outcome> {
+  const now = deps.clock.now();
+  const { deployment, execution } = slots;
+  const cause = keptCause(slots);
+  const record = deployment.action === 'deploy' ? releaseRecord(slots, 'record-kept', now) : null;
+  const kept = record ?? slots.window?.release ?? null;
+  return finish(slots, deps, now, 'kept', cause, (doc) =>
+    withEntry(record ? withRelease({ ...doc, current: record }, record) : doc, {
+      at: now.toISOString(),
+      kind: 'kept',
+      detail: `${execution.name}: ${kept ? versionLabel(kept) : 'the release'} kept after ${slots.error?.Error ?? 'an unrecorded error'} instead of rolling back`,
+    }),
+  );
+}
+
+/** The ledger's record of the release this execution deployed. */
+function releaseRecord(slots: LedgerSlots, operation: string, now: Date): ReleaseRecord {
+  const release = requireSlot(slots, 'release', operation);
+  const preflight = requireSlot(slots, 'preflight', operation);
+  const { deployment, execution } = slots;
+  return {
     deploymentId: deployment.id,
     executionId: execution.id,
     version: deployment.version ?? release.version,
@@ -48,13 +80,6 @@ export async function recordRelease(slots: LedgerSlots, deps: LedgerDeps): Promi
     // What the post-release watch compares with: the numbers before this release.
     baselines: preflight.baseline.metrics,
   };
-  return finish(slots, deps, now, 'succeeded', releaseCause(slots), (doc) =>
-    withEntry(withRelease({ ...doc, current: record }, record), {
-      at: now.toISOString(),
-      kind: 'released',
-      detail: `${execution.name}: ${versionLabel(record)} released, replacing ${versionLabel(record.previous)}`,
-    }),
-  );
 }
 
 /**

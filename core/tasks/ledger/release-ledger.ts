@@ -17,7 +17,7 @@ export const LEDGER_WRITE_ATTEMPTS = 5;
 
 export const LedgerEntry = z.object({
   at: z.string().check(z.minLength(1)),
-  kind: z.enum(['released', 'rolled-back', 'aborted', 'rollback-failed', 'alarm-outside-window', 'watch-failed', 'drill-passed', 'drill-failed']),
+  kind: z.enum(['released', 'rolled-back', 'aborted', 'rollback-failed', 'kept', 'alarm-outside-window', 'watch-failed', 'drill-passed', 'drill-failed']),
   detail: z.string(),
 });
 export type LedgerEntry = z.output<typeof LedgerEntry>;

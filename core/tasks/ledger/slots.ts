@@ -9,6 +9,7 @@ import {
   BakeState,
   DeployedVersion,
   DeployHandle,
+  DeployStatus,
   Deployment,
   Execution,
   judged,
@@ -49,9 +50,15 @@ export const LedgerSlots = z.object({
   rollback: z._default(z.nullable(DeployHandle), null),
   restore: z._default(z.nullable(RestoreState), null),
   approval: z._default(z.nullable(Approval), null),
+  /** The decision before an automatic rollback (rollbackApproval.required): the answer, or why none came. */
+  rollbackApproval: z.optional(z.nullable(Approval)),
+  rollbackApprovalError: z.optional(z.nullable(TaskError)),
   verify: z._default(z.nullable(SmokeReport), null),
   rollbackError: z._default(z.nullable(TaskError), null),
   window: z._default(z.nullable(WindowDecision), null),
+  /** The rollout's and the rollback's last status: a hosts target lists each host it reached (the report's Hosts table). */
+  deployStatus: z.optional(z.nullable(DeployStatus)),
+  rollbackStatus: z.optional(z.nullable(DeployStatus)),
   /** A target shifting traffic in steps: every weight given, and when. */
   traffic: z.optional(z.nullable(TrafficState)),
   /** The watch execution's slots: CheckWatch's answer and the checkpoint measured. */

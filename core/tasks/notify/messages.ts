@@ -73,6 +73,21 @@ export function messageFor(event: NotifyEvent): Message {
       };
     case 'approval-requested':
       return approvalRequest(event);
+    case 'rollback-approval-requested':
+      return rollbackApprovalRequest(event);
+    case 'kept':
+      return {
+        subject: `${target}: ${event.deployment.action === 'rollback' ? 'latest release' : versionLabel(event.deployment)} kept, not rolled back`,
+        message: lines(
+          event.outcome.cause,
+          '',
+          'The new version still runs: it failed its checks and a decision kept it. The execution ends as failed (ReleaseKept), so CI reports the failed checks.',
+          '',
+          ...footer,
+          event.outcome.reportKey ? `Evidence report: ${event.outcome.reportKey} (in the runbook's artifact store)` : null,
+          lockWarning(target, event.lockError),
+        ),
+      };
   }
 }
 
@@ -106,17 +121,44 @@ function approvalRequest(event: Extract<NotifyEvent, { event: 'approval-requeste
       '',
       `Answer within ${minutes} min; without an answer the database is not restored.`,
       '',
-      'Approve:',
-      `  npx deploy-runbook approve --execution ${deployment.executionId} --by <name>`,
-      '',
-      'Reject:',
-      `  npx deploy-runbook approve --execution ${deployment.executionId} --reject --by <name>`,
-      '',
-      "Answering needs AWS credentials allowed states:GetActivityTask, states:SendTaskSuccess and states:SendTaskFailure on the stack's RestoreApprovalActivityArn output.",
-      '',
-      ...details(deployment),
+      ...answering(deployment, 'Approve:', 'Reject:'),
     ),
   };
+}
+
+function rollbackApprovalRequest(event: Extract<NotifyEvent, { event: 'rollback-approval-requested' }>): Message {
+  const { config, deployment, release, rollbackTo } = event;
+  const target = config.name;
+  const { timeoutMinutes, onTimeout } = config.rollbackApproval;
+  // No token here either: the answer goes through the stack's activity, with the answering person's credentials.
+  return {
+    subject: `APPROVAL NEEDED: roll back ${target} from ${versionLabel(release)} to ${versionLabel(rollbackTo)}?`,
+    message: lines(
+      `${deployment.action === 'rollback' ? `The ${what(deployment)} of ${target}` : `The deploy of ${versionLabel(deployment)} to ${target}`} failed: ${describeError(event.error)}.`,
+      '',
+      `${versionLabel(release)} runs everywhere now. Rolling back brings ${versionLabel(rollbackTo)} back (and restores the database if database.restorePolicy says so);`,
+      'keeping leaves the new version running as it is, nothing is undone.',
+      '',
+      `Answer within ${timeoutMinutes} min; without an answer the release is ${onTimeout === 'keep' ? 'kept' : 'rolled back'} (rollbackApproval.onTimeout).`,
+      '',
+      ...answering(deployment, 'Roll back:', 'Keep the new version:'),
+    ),
+  };
+}
+
+/** How to answer an approval request (the command for each answer, the credentials it needs), then the details. */
+function answering(deployment: Deployment, approve: string, reject: string): string[] {
+  return [
+    approve,
+    `  npx deploy-runbook approve --execution ${deployment.executionId} --by <name>`,
+    '',
+    reject,
+    `  npx deploy-runbook approve --execution ${deployment.executionId} --reject --by <name>`,
+    '',
+    "Answering needs AWS credentials allowed states:GetActivityTask, states:SendTaskSuccess and states:SendTaskFailure on the stack's RestoreApprovalActivityArn output.",
+    '',
+    ...details(deployment),
+  ];
 }
 
 /** A lock that could not be released is not fatal, but the next deployment waits for its lease to expire: say so. */

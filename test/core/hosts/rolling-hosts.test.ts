@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeploymentFailedError, PreflightFailedError } from '../../../core/errors';
 import { outputExcerpt } from '../../../core/hosts/host-output';
-import { batchesOf, batchSize, decodePlan, encodePlan, RollingHostsTarget } from '../../../core/hosts/rolling-hosts';
+import { batchesOf, batchSize, decodePlan, encodePlan, MAX_REPORTED_HOSTS, RollingHostsTarget } from '../../../core/hosts/rolling-hosts';
 import type { DeployHandle, DeployStatus } from '../../../core/model';
 import { FakeFleet } from './fake-fleet';
 
@@ -134,6 +134,22 @@ describe('RollingHostsTarget: rolling in batches', () => {
 
     expect(done.detail).toMatch(/; failed within target\.maxErrors \(1\): i-0a failed: exit 1/);
     expect(fleet.steps()).toEqual(['deploy 1 i-0a', 'deploy 2 i-0b', 'ready 2 i-0b', 'deploy 3 i-0c', 'ready 3 i-0c']);
+    // Issue 12: a successful rollout lists every host for the evidence report, the tolerated failure too, its output masked.
+    expect(done.hosts).toEqual([
+      { host: 'i-0b', state: 'succeeded', detail: 'ok' },
+      { host: 'i-0c', state: 'succeeded', detail: 'ok' },
+      { host: 'i-0a', state: 'failed', detail: 'exit 1: curl: (7) Failed to connect to 127.0.0.1 port 3000 DB_PASSWORD=***' },
+    ]);
+  });
+
+  it('lists each host of a completed rollout, at most MAX_REPORTED_HOSTS, each output cut to its end', async () => {
+    const many = Array.from({ length: MAX_REPORTED_HOSTS + 5 }, (_, index) => `i-${String(index).padStart(3, '0')}`);
+    const fleet = new FakeFleet(many);
+    const done = await pollUntilDone(target(fleet, '100%'), await target(fleet, '100%').deploy(request));
+
+    expect(done.hosts).toHaveLength(MAX_REPORTED_HOSTS);
+    expect(done.hosts?.[0]).toEqual({ host: 'i-000', state: 'succeeded', detail: 'ok' });
+    expect(JSON.stringify(done).length).toBeLessThan(20_000);
   });
 });
 

@@ -14,7 +14,7 @@ import { deploymentIdFor } from '../../../core/deployment-id';
 import { DeploymentFailedError, InvalidInputError } from '../../../core/errors';
 import { handler as smokeTestHandler } from '../../../lambdas/smoke-test/handler';
 import { handler as validateInputHandler } from '../../../lambdas/validate-input/handler';
-import { runRunbook, type TaskCall } from '../../../local/engine/engine';
+import { APPROVAL_ACTIVITY, runRunbook, type TaskCall } from '../../../local/engine/engine';
 import { createDispatcher, RehearsalInterruptedError, ROUTES } from '../../../local/rehearsal/dispatch';
 import type { LocalPorts } from '../../../local/rehearsal/local-ports';
 import { FUNCTION_PLACEHOLDERS, functionFolder } from '../../../statemachines/definition';
@@ -102,6 +102,36 @@ describe('the rehearsal dispatcher', () => {
     expect(local).toMatchObject({ name: 'ParseError', message: 'Failed to parse schema' });
     expect({ name: local?.name, message: local?.message }).toEqual({ name: lambda?.name, message: lambda?.message });
     expect(fakes.target.calls).toEqual([]);
+  });
+
+  // Issue 12, item 4: --rollback-approval plays the person asked before an automatic rollback.
+  describe('the rollback approval', () => {
+    const request = { kind: 'rollback-approval', execution: 'arn:aws:states:us-east-1:000000000000:execution:deploy-runbook:r', target: 'demo-app', version: 'v2', rollbackTo: 'v1', reason: 'SmokeTestFailed' };
+    const waiting = { state: 'AwaitRollbackApproval', folder: APPROVAL_ACTIVITY, event: request };
+
+    it.each([
+      ['approve', { approved: true, by: 'deploy-runbook rehearse', comment: 'rehearsal: roll back after SmokeTestFailed' }],
+      ['reject', { approved: false, by: 'deploy-runbook rehearse', comment: 'rehearsal: keep v2' }],
+    ] as const)('answers %s as deploy-runbook approve would, touching no port', async (answer, expected) => {
+      const fakes = fakePorts(await tempDir());
+
+      expect(await createDispatcher(fakes.ports, { rollbackApproval: answer }).handle(waiting)).toEqual(expected);
+      expect(fakes.target.calls).toEqual([]);
+    });
+
+    it('lets the wait time out as Step Functions would, with States.Timeout', async () => {
+      const fakes = fakePorts(await tempDir());
+
+      await expect(createDispatcher(fakes.ports, { rollbackApproval: 'timeout' }).handle(waiting)).rejects.toMatchObject({ name: 'States.Timeout' });
+    });
+
+    it('fails when nobody was told how to answer, and never answers a restore approval', async () => {
+      const fakes = fakePorts(await tempDir());
+      const restore = { state: 'AwaitRestoreApproval', folder: APPROVAL_ACTIVITY, event: { kind: 'restore-approval', execution: request.execution, target: 'demo-app', snapshot: 's' } };
+
+      await expect(createDispatcher(fakes.ports).handle(waiting)).rejects.toMatchObject({ name: 'InvalidInputError', message: 'AwaitRollbackApproval waits for a person, and nobody answers a rollback approval without --rollback-approval in a rehearsal' });
+      await expect(createDispatcher(fakes.ports, { rollbackApproval: 'approve' }).handle(restore)).rejects.toMatchObject({ name: 'InvalidInputError', message: 'AwaitRestoreApproval waits for a person, and nobody answers this approval in a rehearsal' });
+    });
   });
 
   it("keeps a port's error and its name, which the state machine's Catch matches", async () => {

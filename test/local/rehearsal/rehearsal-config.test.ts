@@ -54,6 +54,25 @@ describe('rehearsalProblems', () => {
 
     expect(rehearsalProblems(config)).toEqual([expect.stringMatching(/^database\.restoreApproval\.required: .*set it to false \(got true\)$/)]);
   });
+
+  it('fails when a rollback needs a person and the rehearsal was not told how to answer, naming the flag', () => {
+    const config = parseConfig({ ...structuredClone(rehearsalConfig), rollbackApproval: { required: true, timeoutMinutes: 1 } });
+
+    expect(rehearsalProblems(config)).toEqual([
+      'rollbackApproval.required: a person answers through an AWS Step Functions activity, which a rehearsal does not have; pass --rollback-approval approve, reject or timeout to play that person (got true)',
+    ]);
+    expect(rehearsalProblems(config, 'reject')).toEqual([]);
+  });
+});
+
+describe('loadRehearsalConfig with --rollback-approval', () => {
+  it('switches rollbackApproval.required on, keeping the configured timeout and default', async () => {
+    const path = join(await tempDir(), 'runbook.json');
+    await writeFile(path, JSON.stringify({ ...structuredClone(rehearsalConfig), rollbackApproval: { timeoutMinutes: 5, onTimeout: 'keep' } }));
+
+    expect(loadRehearsalConfig(path, { baseDir: PACKAGE_ROOT, rollbackApproval: 'timeout' }).rollbackApproval).toEqual({ required: true, timeoutMinutes: 5, onTimeout: 'keep' });
+    expect(loadRehearsalConfig(path, { baseDir: PACKAGE_ROOT }).rollbackApproval.required).toBe(false);
+  });
 });
 
 describe('withPort', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requestSchemaFor } from '../../../config/deployment-input';
-import { DEFAULT_SCENARIO, SCENARIOS, scenarioNamed, UnknownScenarioError } from '../../../local/rehearsal/scenarios';
+import { DEFAULT_SCENARIO, SCENARIOS, scenarioNamed, UnknownScenarioError, withAnswer } from '../../../local/rehearsal/scenarios';
 
 describe('scenarios', () => {
   it('offers the healthy release first, then each way a deployment goes wrong', () => {
@@ -59,6 +59,20 @@ describe('scenarios', () => {
 
   it('spreads the hosts scenario over three hosts, the fault on the second only, the third to stay untouched', () => {
     expect(scenarioNamed('hosts')).toMatchObject({ env: { DEMO_FAULT: 'crash', DEMO_FAULT_VERSION: 'v2', DEMO_FAULT_HOST: 'host-2' }, hosts: { count: 3, untouched: ['host-3'] } });
+  });
+
+  it('asks the person --rollback-approval plays only in scenarios whose release fails once it runs everywhere, and expects a kept one to fail', () => {
+    const keep = { rollbackApproval: { required: true, timeoutMinutes: 30, onTimeout: 'keep' as const } };
+    const rollback = { rollbackApproval: { required: true, timeoutMinutes: 30, onTimeout: 'rollback' as const } };
+
+    expect(SCENARIOS.filter((s) => s.asksRollbackApproval).map((s) => s.name)).toEqual(['smoke-failure', 'alarm', 'backfill-incomplete', 'latency-regression', 'log-errors']);
+    expect(withAnswer(scenarioNamed('smoke-failure'), 'reject', rollback)).toMatchObject({ expected: 'failed', rollbackDecision: 'keep' });
+    expect(withAnswer(scenarioNamed('smoke-failure'), 'approve', keep)).toMatchObject({ expected: 'rolled-back', rollbackDecision: 'rollback' });
+    expect(withAnswer(scenarioNamed('alarm'), 'timeout', keep)).toMatchObject({ expected: 'failed', rollbackDecision: 'keep' });
+    expect(withAnswer(scenarioNamed('alarm'), 'timeout', rollback)).toMatchObject({ expected: 'rolled-back', rollbackDecision: 'rollback' });
+    // A failed rollout is rolled back without asking.
+    expect(withAnswer(scenarioNamed('hosts'), 'reject', rollback)).toBe(scenarioNamed('hosts'));
+    expect(withAnswer(scenarioNamed('smoke-failure'), undefined, rollback)).toBe(scenarioNamed('smoke-failure'));
   });
 
   it('fails when the scenario does not exist, listing the valid ones', () => {

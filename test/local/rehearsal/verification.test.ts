@@ -4,7 +4,7 @@ import { LedgerSlots } from '../../../core/tasks/ledger/slots';
 import type { ExecutionOutcome } from '../../../core/execution-outcome';
 import type { Outcome } from '../../../core/model';
 import type { DataFingerprint } from '../../../local/rehearsal/data-fingerprint';
-import { scenarioNamed } from '../../../local/rehearsal/scenarios';
+import { scenarioNamed, withAnswer } from '../../../local/rehearsal/scenarios';
 import { judgeRehearsal, type MachineState, type VerificationCheck } from '../../../local/rehearsal/verification';
 import { parseConfig } from '../../../config/load';
 import type { MetricRecord } from '../../../core/model';
@@ -193,6 +193,25 @@ describe('judgeRehearsal', () => {
 
     expect(verification.checks.map((c) => c.name)).toEqual(['outcome', 'app']);
     expect(verification.data).toBeNull();
+  });
+});
+
+describe('judgeRehearsal: the rollback approval the rehearsal answered', () => {
+  const kept = () => ended('kept', { ...releasedSlots(), error: { Error: 'SmokeTestFailed', Cause: 'health failed' }, rollbackApproval: { approved: false, by: 'deploy-runbook rehearse', comment: null } });
+  const judgeKept = (slots: ReportSlots, seen: MachineState, outcome: ExecutionOutcome = 'failed') =>
+    judgeRehearsal({ scenario: withAnswer(scenarioNamed('smoke-failure'), 'reject', { rollbackApproval: { required: true, timeoutMinutes: 30, onTimeout: 'rollback' } }), outcome, config, slots, traffic: null }, seen);
+
+  it('holds when the person kept the release: the version deployed still answers, nothing restored, the lock released', () => {
+    const verification = judgeKept(kept(), machine());
+
+    expect(failing(verification.checks)).toEqual([]);
+    expect(check(verification.checks, 'app')).toMatchObject({ ok: true, detail: expect.stringContaining(`expected ${DEPLOYED} (a decision kept the version deployed)`) });
+    expect(check(verification.checks, 'rollback approval')).toMatchObject({ ok: true, detail: 'asked before the rollback; the release was kept; the answer played means keep' });
+  });
+
+  it('fails the rollback approval check when the execution rolled back instead of keeping, or nobody was asked', () => {
+    expect(failing(judgeKept(rolledBack(), machine({ app: { url: HEALTH_URL, status: 200, version: PREVIOUS } }), 'rolled-back').checks)).toEqual(expect.arrayContaining(['outcome', 'rollback approval']));
+    expect(check(judgeKept(ended('kept', { ...releasedSlots(), error: { Error: 'SmokeTestFailed', Cause: 'x' } }), machine()).checks, 'rollback approval')).toMatchObject({ ok: false, detail: expect.stringMatching(/^nobody was asked before the rollback/) });
   });
 });
 

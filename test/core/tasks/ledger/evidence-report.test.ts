@@ -284,3 +284,30 @@ describe('buildEvidenceReport: data checks', () => {
     expect(markdown).not.toContain('## Data checks');
   });
 });
+
+// Issue 12: a hosts target's per-host results are in the report for a successful rollout too, not only in a failure's cause.
+describe('buildEvidenceReport: hosts', () => {
+  const hosts = [
+    { host: 'i-0a', state: 'succeeded', detail: 'Container shop-api Started' },
+    { host: 'i-0b', state: 'failed', detail: 'exit 1: docker: pull access denied | retry later' },
+  ];
+
+  it('lists each host the rollout reached, with how it ended and the end of its output', () => {
+    const slots = slotsOf({ ...releasedSlots(), deployStatus: { status: 'completed', detail: 'deploy of v1.4.2 done in 2 batch(es)', checkedAt: NOW.toISOString(), hosts } }, { result: 'succeeded', cause: 'Released v1.4.2' });
+    const { json, markdown } = buildEvidenceReport(slots, NOW);
+
+    expect(json.hosts).toEqual({ deploy: hosts, rollback: null });
+    expect(markdown).toContain(
+      ['## Hosts', '', '| Host | Deploy | Rollback | Output (end) |', '|---|---|---|---|', '| i-0a | succeeded | - | Container shop-api Started |', '| i-0b | failed | - | exit 1: docker: pull access denied \\| retry later |'].join('\n'),
+    );
+  });
+
+  it('shows the rollback of each host beside its deploy, and no Hosts section for other targets', () => {
+    const rollbackHosts = [{ host: 'i-0a', state: 'succeeded', detail: 'v1.4.1 started' }];
+    const slots = slotsOf({ ...releasedSlots(), deployStatus: { status: 'completed', detail: 'done', checkedAt: NOW.toISOString(), hosts: [hosts[0]] }, rollbackStatus: { status: 'completed', detail: 'done', checkedAt: NOW.toISOString(), hosts: rollbackHosts } });
+
+    expect(buildEvidenceReport(slots, NOW).markdown).toContain('| i-0a | succeeded | succeeded | v1.4.1 started |');
+    expect(buildEvidenceReport(slotsOf(releasedSlots()), NOW).json.hosts).toBeNull();
+    expect(buildEvidenceReport(slotsOf(releasedSlots()), NOW).markdown).not.toContain('## Hosts');
+  });
+});

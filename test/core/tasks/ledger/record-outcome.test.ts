@@ -8,9 +8,16 @@ import type { LedgerSlots } from '../../../../core/tasks/ledger/slots';
 import type { Outcome, ReleaseRecord, RestoreState } from '../../../../core/model';
 import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
 import { metricRecordOf } from '../../../support/metric-records';
-import { config, deployment, emptySlots, execution, failedAfterSmoke, fixedClock, preflight, releasedSlots, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
+import { config, deployment, deploymentFor, emptySlots, execution, executionNamed, failedAfterSmoke, fixedClock, preflight, release, releasedSlots, snapshot, tempFileStore, RecordingMetrics } from './fixtures';
 
 const FINISHED = '2025-03-04T10:45:00.000Z';
+const REJECTED = { approved: false, by: 'lead@example.com', comment: 'checkout fix needs v1.4.2; fixing forward' };
+
+/** A deploy whose smoke tests failed and whose rollback a person rejected: nothing was rolled back or restored. */
+function keptAfterSmoke(overrides: Record<string, unknown> = {}) {
+  return failedAfterSmoke({ rollback: null, restore: null, verify: null, rollbackApproval: REJECTED, ...overrides });
+}
+
 
 /** Parses slots as the ledger handler would, so tests send what the ASL sends. */
 function eventOf(operation: LedgerEvent['operation'], slots: object): LedgerEvent {
@@ -147,6 +154,98 @@ describe('ledger outcomes in the file store', () => {
       expect.objectContaining({ name: 'MissingSlotError', message: 'record-release needs $.release, but it is null' }),
     );
     expect(await store.get('ledger/shop-api.json')).toBeUndefined();
+  });
+
+  describe('record-kept: a release kept instead of rolled back (rollbackApproval, issue 12)', () => {
+    it('makes a kept deploy current, as a release, and says who kept it and after what', async () => {
+      const outcome = (await runLedger(eventOf('record-kept', keptAfterSmoke()), deps())) as Outcome;
+
+      expect(outcome).toEqual({
+        result: 'kept',
+        cause:
+          'Kept v1.4.2 on shop-api instead of rolling back after SmokeTestFailed: 1 of 5 checks failed: health. ' +
+          'The rollback was rejected by lead@example.com (checkout fix needs v1.4.2; fixing forward): the new version was kept. Nothing was rolled back; the database was not touched.',
+        reportKey: `reports/shop-api/${deployment.id}.json`,
+        ledgerKey: 'ledger/shop-api.json',
+      });
+      const doc = await ledger();
+      // A later alarm inside the window can still roll it back: it is the current release, not rolled back.
+      expect(doc.current).toMatchObject({ deploymentId: deployment.id, version: 'v1.4.2', previous: preflight.running, rolledBack: null });
+      expect(doc.releases.map((r) => r.deploymentId)).toEqual([deployment.id]);
+      expect(doc.events).toEqual([{ at: FINISHED, kind: 'kept', detail: 'deploy-v1-4-2: v1.4.2 kept after SmokeTestFailed instead of rolling back' }]);
+      expect(metrics.points).toContainEqual({ name: 'Deployments', unit: 'Count', value: 1, dimensions: { Outcome: 'kept' } });
+    });
+
+    it('puts the decision in the report: a Rollback approval section, no rollback, no restore', async () => {
+      const outcome = (await runLedger(eventOf('record-kept', keptAfterSmoke()), deps())) as Outcome;
+
+      const report = JSON.parse((await store.get(outcome.reportKey!))!.body.toString());
+      expect(report).toMatchObject({
+        outcome: { result: 'kept' },
+        rollbackApproval: { decision: 'rejected', by: 'lead@example.com', comment: 'checkout fix needs v1.4.2; fixing forward', error: null },
+        rollback: null,
+        restore: null,
+      });
+      const markdown = (await store.get(`reports/shop-api/${deployment.id}.md`))!.body.toString();
+      expect(markdown).toContain('# shop-api: deploy v1.4.2 — kept');
+      expect(markdown).toContain('## Rollback approval\n\nThe rollback was rejected by lead@example.com (checkout fix needs v1.4.2; fixing forward): the new version was kept.');
+      expect(markdown).not.toContain('## Rollback\n');
+    });
+
+    it('says that nobody answered when onTimeout kept the release', async () => {
+      const slots = keptAfterSmoke({ rollbackApproval: null, rollbackApprovalError: { Error: 'States.Timeout', Cause: 'the activity task timed out' } });
+      const outcome = (await runLedger(eventOf('record-kept', slots), deps())) as Outcome;
+
+      expect(outcome.cause).toContain('Nobody answered the rollback approval in time: rollbackApproval.onTimeout decided.');
+      const report = JSON.parse((await store.get(outcome.reportKey!))!.body.toString());
+      expect(report.rollbackApproval).toMatchObject({ decision: 'unanswered', by: null, error: 'States.Timeout: the activity task timed out' });
+    });
+
+    it('leaves current as it was when an alarm rollback is kept, recording the decision in the history', async () => {
+      await runLedger(eventOf('record-release', releasedSlots()), deps());
+      const released = (await ledger()).current!;
+      const alarmExecution = executionNamed('alarm-shop-api-5xx-rate');
+      const slots = {
+        ...releasedSlots(),
+        execution: alarmExecution,
+        deployment: deploymentFor(alarmExecution, { action: 'rollback', version: null, image: null, alarm: { name: 'shop-api-5xx-rate', reason: 'Threshold Crossed', time: FINISHED } }),
+        preflight: null,
+        release,
+        window: {
+          decision: 'rollback',
+          message: 'Rolling back release v1.4.2 of shop-api to v1.4.1 for alarm shop-api-5xx-rate.',
+          release: released,
+          patch: { rollbackTo: preflight.running, snapshot: null, migrations: { started: false, status: 'not-run' }, error: { Error: 'AlarmFired', Cause: 'shop-api-5xx-rate entered ALARM' }, release },
+        },
+        error: { Error: 'AlarmFired', Cause: 'shop-api-5xx-rate entered ALARM' },
+        rollbackApproval: REJECTED,
+      };
+      clock.advanceMinutes(60);
+      const outcome = (await runLedger(eventOf('record-kept', slots), deps())) as Outcome;
+
+      expect(outcome.result).toBe('kept');
+      expect(outcome.cause.startsWith('Kept release v1.4.2 on shop-api instead of rolling back after AlarmFired: shop-api-5xx-rate entered ALARM.')).toBe(true);
+      const doc = await ledger();
+      expect(doc.current).toEqual(released);
+      expect(doc.releases).toHaveLength(1);
+      expect(doc.events.at(-1)).toMatchObject({ kind: 'kept', detail: 'alarm-shop-api-5xx-rate: v1.4.2 kept after AlarmFired instead of rolling back' });
+    });
+
+    it('names the person who approved the rollback in the rollback cause and the report', async () => {
+      const outcome = (await runLedger(eventOf('record-rollback', failedAfterSmoke({ rollbackApproval: { approved: true, by: 'lead@example.com', comment: null } })), deps())) as Outcome;
+
+      expect(outcome.cause).toMatch(/^Rolled back shop-api from v1\.4\.2 to v1\.4\.1 after SmokeTestFailed: 1 of 5 checks failed: health\. The rollback was approved by lead@example\.com\. Database restored/);
+      const report = JSON.parse((await store.get(outcome.reportKey!))!.body.toString());
+      expect(report.rollbackApproval).toMatchObject({ decision: 'approved', by: 'lead@example.com' });
+    });
+
+    it('writes no Rollback approval section when nobody was asked', async () => {
+      const outcome = (await runLedger(eventOf('record-rollback', failedAfterSmoke()), deps())) as Outcome;
+
+      const report = JSON.parse((await store.get(outcome.reportKey!))!.body.toString());
+      expect(report.rollbackApproval).toBeNull();
+      expect(report.execution.id).toBe(execution.id);
+    });
   });
 });
 

@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { snsNotifierFor } from '../../../../adapters/aws/sns-notifier';
 import { notify, NotifyEvent } from '../../../../core/tasks/notify/notify';
 import type { WindowDecision } from '../../../../core/model';
-import { config, deployment, deploymentFor, executionNamed, snapshot } from '../ledger/fixtures';
+import { config, deployment, deploymentFor, executionNamed, preflight, release, snapshot } from '../ledger/fixtures';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:shop-deployments';
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAcUsZ3Jvd0TvY2tlbi1mb3ItdGVzdHM+/Rq1Zk2xYv9=';
@@ -72,6 +72,49 @@ describe('notify', () => {
     expect(input.Message).toContain('Answer within 60 min; without an answer the database is not restored.');
     expect(input.Message).toContain('every write since then is lost');
     expect(input.MessageAttributes?.event).toEqual({ DataType: 'String', StringValue: 'approval-requested' });
+  });
+
+  // Issue 12, item 4: the rollback approval, the same way: the commands, the deadline and what happens without an answer.
+  it('asks whether to roll back, with the commands that roll back and keep, the deadline and the default, and no token', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-3' });
+    const asking = { ...config, rollbackApproval: { required: true, timeoutMinutes: 30, onTimeout: 'keep' } };
+    const event = NotifyEvent.parse(
+      JSON.parse(JSON.stringify({ event: 'rollback-approval-requested', config: asking, deployment, release, rollbackTo: preflight.running, error: smokeFailed })),
+    );
+    await notify(event, { notifier: snsNotifierFor(client, config) });
+    const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(input.Subject).toBe('APPROVAL NEEDED: roll back shop-api from v1.4.2 to v1.4.1?');
+    expect(input.Message).toContain('The deploy of v1.4.2 to shop-api failed: SmokeTestFailed: 1 of 5 checks failed: health.');
+    expect(input.Message).toContain(`Roll back:\n  npx deploy-runbook approve --execution ${deployment.executionId} --by <name>`);
+    expect(input.Message).toContain(`Keep the new version:\n  npx deploy-runbook approve --execution ${deployment.executionId} --reject --by <name>`);
+    expect(input.Message).toContain('Answer within 30 min; without an answer the release is kept (rollbackApproval.onTimeout).');
+    expect(input.Message).not.toMatch(/task-token|taskToken|--token/i);
+    expect(input.MessageAttributes?.event).toEqual({ DataType: 'String', StringValue: 'rollback-approval-requested' });
+  });
+
+  it('fails when a rollback approval request carries a task token', () => {
+    const raw = { event: 'rollback-approval-requested', config: { ...config, rollbackApproval: { required: true, timeoutMinutes: 30, onTimeout: 'rollback' } }, deployment, release, rollbackTo: preflight.running, error: smokeFailed, taskToken: TOKEN };
+    expect(() => NotifyEvent.parse(raw)).toThrow(/taskToken/);
+  });
+
+  it('warns when a rollback approval is requested but no topic is configured, saying what happens without an answer', async () => {
+    const quiet = { ...config, notifications: {}, rollbackApproval: { required: true, timeoutMinutes: 15, onTimeout: 'rollback' } };
+    const warn = vi.fn();
+    const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'rollback-approval-requested', config: quiet, deployment, release, rollbackTo: preflight.running, error: smokeFailed })));
+    expect(await notify(event, { notifier: snsNotifierFor(client, quiet), warn })).toEqual({ published: false });
+    expect(warn.mock.calls[0][0]).toBe(
+      'rollback approval for shop-api was requested but notifications.topicArn is not set: nobody was told; without an answer within 15 min the release is rolled back (rollbackApproval.onTimeout)',
+    );
+  });
+
+  it('tells people a release was kept instead of rolled back, and that CI sees the failed checks', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-4' });
+    const cause = 'Kept v1.4.2 on shop-api instead of rolling back after SmokeTestFailed: 1 of 5 checks failed: health. The rollback was rejected by lead: the new version was kept.';
+    await notify(eventOf({ event: 'kept', outcome: { result: 'kept', cause, reportKey: 'reports/shop-api/d.json', ledgerKey: 'ledger/shop-api.json' }, error: smokeFailed }), { notifier: snsNotifierFor(client, config) });
+    const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(input.Subject).toBe('shop-api: v1.4.2 kept, not rolled back');
+    expect(input.Message?.startsWith(`${cause}\n\nThe new version still runs`)).toBe(true);
+    expect(input.Message).toContain('ends as failed (ReleaseKept)');
   });
 
   it('warns when an approval is requested but no topic is configured', async () => {
