@@ -20,6 +20,8 @@ export interface MotoControl {
     readonly skip?: number;
     readonly count: number;
   }[];
+  /** An activity Task (a wait for a person) times out after this fraction of its TimeoutSeconds. @default 1 */
+  readonly activityTimeScale?: number;
   /** The fake hosts SSM Run Command runs `tier-host …` scripts on (moto/launch.py). */
   readonly ssmHosts?: {
     /** The version every instance runs until a command changes it. @default 'v1' */

@@ -194,6 +194,14 @@ export const TIER_STACKS = {
    * restore starts waiting for a person and long before that wait (30 minutes, not compressed) times out.
    */
   timeout: { ...shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'always', restoreApproval: { required: true, timeoutMinutes: 30 } }), executionTimeoutMinutes: 360 },
+  /**
+   * A person decides before an automatic rollback (issue 12, item 4), and without an answer the release is kept; no
+   * restore, so the scenarios are about the app alone.
+   */
+  rollback: {
+    ...shopConfig('shop', { kind: 'rds-instance', instanceIdentifier: 'shop-db', restorePolicy: 'never', restoreApproval: { required: false } }),
+    rollbackApproval: { required: true, timeoutMinutes: 30, onTimeout: 'keep' },
+  },
   /** ECS + Aurora PostgreSQL cluster, restored on every rollback. */
   aurora: shopConfig('shop', { kind: 'aurora-cluster', clusterIdentifier: 'shop-cluster', restorePolicy: 'always', restoreApproval: { required: false } }),
   /**

@@ -12,6 +12,7 @@ Environment:
   TIER_REQUEST_LOG      JSON lines appended here: every authorised or denied request of an authenticated caller
   TIER_HOST_LOG         JSON lines appended here: every command SSM Run Command ran on a fake host, and how it ended
   TIER_TIME_SCALE       Wait states, Retry intervals and the execution timeout last this fraction of their seconds
+                        (activity task timeouts: the control file's activityTimeScale, default 1)
 """
 
 from __future__ import annotations
@@ -282,6 +283,30 @@ def _interrupt_activity(self):
 
 
 ActivityCallbackEndpoint.interrupt_all = _interrupt_activity
+
+# Time is compressed for activity tasks only when a test asks (the control file's `activityTimeScale`): a wait for
+# a person then times out after that fraction of its TimeoutSeconds, read when the Task runs. The default, 1, keeps
+# a wait as long as on AWS, which the restore tests need (the execution timeout must elapse first there).
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_activitiy import StateTaskActivity  # noqa: E402
+
+
+class _ScaledActivityTimeout(TimeoutSeconds):
+    def _eval_seconds(self, env):
+        scale = float(Control.get().get("activityTimeScale", 1))
+        return max(1, round(self.timeout_seconds * scale))
+
+
+_original_activity_props = StateTaskActivity.from_state_props
+
+
+def _activity_props(self, state_props):
+    _original_activity_props(self, state_props)
+    if isinstance(self.timeout, TimeoutSeconds) and not self.timeout.is_default_value():
+        self.timeout = _ScaledActivityTimeout(self.timeout.timeout_seconds)
+
+
+StateTaskActivity.from_state_props = _activity_props
 
 
 def _scaled_wait(self, env, wait_seconds):
