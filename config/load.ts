@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { RunbookError } from '../core/errors';
 import { formatIssues } from './issues';
 import { placeProblems } from './kinds';
+import { recipientsOf } from './notification-topics';
 import { RunbookConfig } from './schema';
 
 /** The configuration is unusable; `problems` has one line per field, each naming the value received. */
@@ -46,9 +47,9 @@ export function readJsonFile(path: string, refuse: (problem: string) => Error): 
 /** For the CDK app: the configuration must describe AWS resources (config/kinds.ts says which kinds do). */
 export function assertDeployableToAws(config: RunbookConfig, source = 'configuration'): void {
   const problems = placeProblems(config, 'aws');
-  if (config.database?.restoreApproval.required && !config.notifications.topicArn) {
+  if (config.database?.restoreApproval.required && recipientsOf(config.notifications, 'approval-requested').length === 0) {
     problems.push(
-      'database.restoreApproval.required (true, the default) needs notifications.topicArn — the approval request (naming the execution to answer with deploy-runbook approve) is sent there, and without it nobody would be asked; set notifications.topicArn, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset)',
+      `database.restoreApproval.required (true, the default) needs notifications.topicArn or a notifications.topics entry whose events include approval-requested — the approval request (naming the execution to answer with deploy-runbook approve) is sent there, and without it nobody would be asked; set one, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset and ${config.notifications.topics.length} topics without approval-requested)`,
     );
   }
   if (problems.length > 0) throw new ConfigError(source, problems);

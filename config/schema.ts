@@ -7,6 +7,7 @@ import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
 import { templateRefsOf } from './template-syntax';
 import { presetSteps, TRAFFIC_PRESET_FORMS, trafficStepProblems } from './traffic';
+import { EVERY_EVENT_AUDIENCE, NOTIFICATION_EVENTS } from './notification-topics';
 
 /**
  * The one configuration of a deploy-runbook target. The CDK construct, the Lambdas, the CLI and the
@@ -30,6 +31,49 @@ const dbIdentifier = z
 const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_/-]+$/, 'must be an IAM role ARN');
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 const nonEmpty = z.string().min(1).max(2048);
+
+const snsTopicArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'must be an SNS topic ARN')
+  // A FIFO topic refuses a Publish without a message group id, and the notifications send none.
+  .refine((arn) => !arn.endsWith('.fifo'), 'must be a standard SNS topic: a FIFO topic needs a message group id, which the notifications do not send');
+
+/** Where people hear about deployments: one topic for every event, and topics per audience for the events each wants. */
+export const Notifications = z
+  .strictObject({
+    /** SNS topic ARN that receives every event (start, success, abort, rollback, rollback failure, approval requests). */
+    topicArn: snsTopicArn.optional(),
+    /** Topics per audience (support, stakeholders, on-call), each receiving only the events it lists. */
+    topics: z
+      .array(
+        z.strictObject({
+          topicArn: snsTopicArn,
+          /** Who reads the topic; sent as the `audience` message attribute, which subscriptions can filter on. */
+          audience: z
+            .string()
+            .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 lowercase letters, digits or hyphens, starting with a letter')
+            .refine((name) => name !== EVERY_EVENT_AUDIENCE, `is reserved for notifications.topicArn, which receives every event`),
+          events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).max(NOTIFICATION_EVENTS.length),
+        }),
+      )
+      .max(10)
+      .default([]),
+  })
+  .superRefine((notifications, ctx) => {
+    const seen = new Map<string, string>(notifications.topicArn ? [[notifications.topicArn, 'notifications.topicArn']] : []);
+    const audiences = new Map<string, number>();
+    notifications.topics.forEach((topic, index) => {
+      const first = seen.get(topic.topicArn);
+      if (first) ctx.addIssue({ code: 'custom', path: ['topics', index, 'topicArn'], message: `is already ${first}: a topic is named once, with every event it receives` });
+      else seen.set(topic.topicArn, `notifications.topics[${index}].topicArn`);
+      const other = audiences.get(topic.audience);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['topics', index, 'audience'], message: `duplicate audience: notifications.topics[${other}] is already for '${topic.audience}'` });
+      else audiences.set(topic.audience, index);
+      const twice = topic.events.filter((event, at) => topic.events.indexOf(event) !== at);
+      if (twice.length > 0) ctx.addIssue({ code: 'custom', path: ['topics', index, 'events'], message: `names ${twice.join(', ')} twice` });
+    });
+  })
+  .prefault({});
 
 /** ValidateInput receives the whole configuration as its input, which Step Functions caps at 256 KiB; the definition holds it, by section, a few times over. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
@@ -915,17 +959,7 @@ export const RunbookConfig = z
         onTimeout: z.enum(['rollback', 'keep']).default('rollback'),
       })
       .prefault({}),
-    notifications: z
-      .strictObject({
-        /** SNS topic ARN for success, rollback and rollback-failure messages. */
-        topicArn: z
-          .string()
-          .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'must be an SNS topic ARN')
-          // A FIFO topic refuses a Publish without a message group id, and the notifications send none.
-          .refine((arn) => !arn.endsWith('.fifo'), 'must be a standard SNS topic: a FIFO topic needs a message group id, which the notifications do not send')
-          .optional(),
-      })
-      .prefault({}),
+    notifications: Notifications,
     polling: z
       .strictObject({
         // Together with the bake and a restore approval, these fit the default timeout (see config/budgets.ts).

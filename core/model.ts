@@ -391,6 +391,8 @@ export const ReleaseRecord = z.object({
   rolledBack: z.nullable(z.object({ at: isoTime, executionId: z.string(), reason: z.string() })),
   /** The analysis metrics as Preflight measured them before this release: what the post-release watch compares with. */
   baselines: z.optional(z.array(MetricBaseline)),
+  /** How long the deployment took, from its execution's start to this record; only successful deployments have it (the expected duration). */
+  durationSeconds: z.optional(z.number().check(z.minimum(0))),
 });
 export type ReleaseRecord = z.output<typeof ReleaseRecord>;
 

@@ -1,3 +1,4 @@
+import { configuredTopics } from '../config/notification-topics';
 import type { RunbookConfig } from '../config/schema';
 
 /**
@@ -29,7 +30,7 @@ export function regionalArns(config: RunbookConfig): RegionalArn[] {
     ...(migrations?.kind === 'hook' ? regional('migrations.functionArn', migrations.functionArn) : []),
     ...(database && 'kmsKeyArn' in database ? regional('database.kmsKeyArn', database.kmsKeyArn) : []),
     ...Object.entries(smokeTests.secrets).flatMap(([name, ref]) => ('secretsManager' in ref ? regional(`smokeTests.secrets.${name}.secretsManager`, ref.secretsManager) : [])),
-    ...regional('notifications.topicArn', notifications.topicArn),
+    ...configuredTopics(notifications).flatMap((topic) => regional(topic.field, topic.topicArn)),
   ];
 }
 

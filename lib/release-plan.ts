@@ -12,7 +12,11 @@ import { InvalidRunbookPropsError } from './errors';
 import { acknowledgeWildcardResources } from './nag-acknowledgements';
 import { executionLogs } from './execution-logs';
 import { RunbookFunction } from './runbook-function';
-import { storeGrants } from './task-permissions';
+import { storeGrants, type TaskGrant } from './task-permissions';
+import { SNS_NOTIFIER_IAM } from '../adapters/aws/sns-notifier';
+import { configuredTopics, type NotificationSettings } from '../config/notification-topics';
+import { formatIssues } from '../config/issues';
+import { Notifications } from '../config/schema';
 
 /** A runbook a release plan may run as a stage: a DeployRunbook of the same app satisfies it. */
 export interface PlanRunbook {
@@ -38,6 +42,12 @@ export interface ReleasePlanRunnerProps {
   readonly logRetention?: RetentionDays;
   /** What happens to the plan's bucket (lock, reports) when it leaves the stack. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Who is told when a plan starts (its stages and versions, who asked, the expected duration): the same shape as a
+   * runbook's `notifications` (`topicArn` for every event, `topics` per audience); plans send the `started` event.
+   * @default - no plan notification
+   */
+  readonly notifications?: NotificationSettings;
 }
 
 /** The integration `startExecution.sync` subscribes to, to learn that a child ended: a rule Step Functions manages. */
@@ -63,6 +73,7 @@ export class ReleasePlanRunner extends Construct {
     if (timeout.toSeconds() < 60 || timeout.toDays() > 365) {
       throw new InvalidRunbookPropsError(`executionTimeout: must be from 1 minute to 365 days (got ${timeout.toHumanString()})`);
     }
+    const notifications = planNotifications(props.notifications);
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     this.bucket = new ArtifactBucket(this, 'Artifacts', { removalPolicy: props.removalPolicy }).bucket;
     const stack = Stack.of(this);
@@ -76,6 +87,8 @@ export class ReleasePlanRunner extends Construct {
         ...storeGrants(this.bucket, ['locks/*', 'reports/plans/*']),
         // ValidatePlan checks that each stage's runbook exists and reads its target from the definition.
         { actions: [SFN_RUNBOOK_CATALOG_IAM.describeStateMachine], resources: runbookArns },
+        // NotifyPlanStarted publishes to exactly the configured topics.
+        ...publishGrants(notifications),
       ],
       logRetention,
     });
@@ -90,7 +103,7 @@ export class ReleasePlanRunner extends Construct {
     for (const prefix of ['locks/', 'reports/']) restrictWriters(this.bucket, prefix, [planRole]);
 
     this.approval = new Activity(this, 'PlanApproval');
-    const settings: PlanSettings = { lock: { leaseMinutes: Math.ceil(timeout.toMinutes({ integral: false })) + 5 } };
+    const settings: PlanSettings = { lock: { leaseMinutes: Math.ceil(timeout.toMinutes({ integral: false })) + 5 }, notifications };
     const definition = substitute(loadPlanDefinition(), {
       PlanSettings: settings as never,
       PlanTimeoutSeconds: timeout.toSeconds(),
@@ -125,6 +138,18 @@ export class ReleasePlanRunner extends Construct {
       })),
     ]);
   }
+}
+
+/** The plan's notifications, judged by the configuration's own schema: a bad topic is refused naming the field and the value. */
+function planNotifications(raw: NotificationSettings | undefined): NotificationSettings {
+  const parsed = Notifications.safeParse(raw ?? {});
+  if (!parsed.success) throw new InvalidRunbookPropsError(formatIssues(parsed.error, raw, 'notifications').join('; '));
+  return parsed.data;
+}
+
+function publishGrants(notifications: NotificationSettings): TaskGrant[] {
+  const topics = [...new Set(configuredTopics(notifications).map((topic) => topic.topicArn))];
+  return topics.length > 0 ? [{ actions: [SNS_NOTIFIER_IAM.publish], resources: topics }] : [];
 }
 
 /** A state machine's name, also for one imported by ARN. */

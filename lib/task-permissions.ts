@@ -25,6 +25,8 @@ import type { RunbookConfig } from '../config/schema';
 import { snapshotIdPrefix } from '../core/tasks/database-snapshot/snapshot-id';
 import { lockKey } from '../core/tasks/deployment-lock/deployment-lock';
 import { ResourceArns } from './resource-arns';
+import { configuredTopics, recipientsOf } from '../config/notification-topics';
+import { ledgerKey } from '../core/tasks/ledger/release-ledger';
 
 /**
  * One IAM statement a task function needs. Actions are always named in full; a resource pattern
@@ -66,7 +68,7 @@ export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBuc
     'smoke-test': smokeTestGrants(arns, config),
     'evaluate-alarms': alarmGrants(arns, config),
     'restore-database': restoreGrants(arns, config),
-    notify: config.notifications.topicArn ? [{ actions: [SNS_NOTIFIER_IAM.publish], resources: [config.notifications.topicArn] }] : [],
+    notify: notifyGrants(bucket, config),
   };
 }
 
@@ -81,6 +83,25 @@ export function storeGrants(bucket: IBucket, prefixes: readonly string[]): TaskG
     // A listing is limited to the function's own prefixes; that 404 check carries no prefix, hence IfExists.
     { actions: [S3.listBucket], resources: [bucket.bucketArn], conditions: { StringLikeIfExists: { 's3:prefix': [...prefixes] } } },
   ];
+}
+
+/**
+ * Publishing to every configured topic and nothing else; reading the target's ledger (past durations) only when a
+ * topic receives the start notification, which gives the expected duration.
+ */
+function notifyGrants(bucket: IBucket, config: RunbookConfig): TaskGrant[] {
+  const topics = [...new Set(configuredTopics(config.notifications).map((topic) => topic.topicArn))];
+  if (topics.length === 0) return [];
+  const grants: TaskGrant[] = [{ actions: [SNS_NOTIFIER_IAM.publish], resources: topics }];
+  if (recipientsOf(config.notifications, 'started').length > 0) {
+    const ledger = ledgerKey(config.name);
+    grants.push(
+      { actions: [S3.getObject], resources: [bucket.arnForObjects(ledger)] },
+      // Without ListBucket, S3 answers 403 instead of 404 before the first release is recorded.
+      { actions: [S3.listBucket], resources: [bucket.bucketArn], conditions: { StringLikeIfExists: { 's3:prefix': [ledger] } } },
+    );
+  }
+  return grants;
 }
 
 /**

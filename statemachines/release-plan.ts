@@ -25,6 +25,8 @@ export interface PlanExecutionState {
   gate: { timeoutSeconds: number };
   error: TaskError;
   lockError: TaskError;
+  /** The start notification that could not go out: the plan goes on without it. */
+  notifyError: TaskError;
   recordError: TaskError;
   report: { json: string; markdown: string };
 }
@@ -88,6 +90,7 @@ export function releasePlanDefinition(): Record<string, Json> {
           gate: null,
           error: null,
           lockError: null,
+          notifyError: null,
           recordError: null,
           report: null,
         } satisfies Record<keyof PlanExecutionState, unknown>,
@@ -117,6 +120,18 @@ export function releasePlanDefinition(): Record<string, Json> {
         resultPath: '$.lock',
         timeoutSeconds: 30,
         catch: [catching('DeploymentInProgressError', { resultPath: '$.error', next: 'PlanInProgress' }), catchAll({ resultPath: '$.error', next: 'LockUnavailable' })],
+        next: 'NotifyPlanStarted',
+      },
+    )
+    .task(
+      'NotifyPlanStarted',
+      planFunction,
+      { operation: 'notify-started', config: settings, release: $.release },
+      {
+        comment: "Tells the plan's audiences it starts: the stages in order with their versions, who asked, how long its last runs took. A failure is kept in $.notifyError and the plan goes on.",
+        resultPath: null,
+        timeoutSeconds: 30,
+        catch: [catchAll({ resultPath: '$.notifyError', next: 'Advance' })],
         next: 'Advance',
       },
     )

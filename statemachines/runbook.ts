@@ -499,8 +499,20 @@ export function runbookDefinition(): Record<string, Json> {
       choice({
         comment: 'An alarm-triggered rollback undoes the latest release (if the ledger allows it); a deploy (and a restore drill: its database only) starts with the preflight.',
         rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'CheckRollbackWindow')],
-        otherwise: 'Preflight',
+        otherwise: 'NotifyStarted',
       }),
+    )
+    .task(
+      'NotifyStarted',
+      fn.notify,
+      { event: 'started', config: sections('name', 'notifications'), deployment: $.deployment },
+      {
+        comment: 'Tells the audiences that a deploy begins: who, what, which version, how long the last ones took. A failure is kept in $.notifyError and the deploy goes on.',
+        resultPath: null,
+        timeoutSeconds: 30,
+        catch: [catchAll(bestEffort('$.notifyError', 'Preflight'))],
+        next: 'Preflight',
+      },
     );
 
   states

@@ -1,5 +1,6 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { RunbookConfig } from '../../config/schema';
+import type { Recipient } from '../../config/notification-topics';
+import { RunbookError } from '../../core/errors';
 import type { Notifier } from '../../core/ports/notifier';
 
 /**
@@ -13,26 +14,45 @@ export const SNS_NOTIFIER_IAM = {
 /** SNS rejects a Subject of 100 characters or more. */
 export const MAX_SUBJECT_LENGTH = 99;
 
+/** One or more topics refused a message (the others got theirs). */
+export class NotificationFailedError extends RunbookError {}
+
 /**
- * Publishes to the target's SNS topic; email subscribers see `subject` as the mail subject.
+ * Publishes to the configured SNS topics, one Publish per topic, the recipient's audience as the `audience` message
+ * attribute (a subscription's filter policy can select on it); email subscribers see `subject` as the mail subject.
  */
 export class SnsNotifier implements Notifier {
-  constructor(
-    private readonly sns: SNSClient,
-    readonly topicArn: string,
-  ) {}
+  readonly needsRecipients = true;
 
-  async publish(subject: string, message: string, attributes: Record<string, string>): Promise<void> {
-    const messageAttributes: Record<string, MessageAttributeValue> = {};
-    for (const [name, value] of Object.entries(attributes)) messageAttributes[name] = { DataType: 'String', StringValue: value };
-    await this.sns.send(new PublishCommand({ TopicArn: this.topicArn, Subject: snsSubject(subject), Message: message, MessageAttributes: messageAttributes }));
+  constructor(private readonly sns: SNSClient) {}
+
+  async publish(recipients: readonly Recipient[], subject: string, message: string, attributes: Record<string, string>): Promise<boolean> {
+    const results = await Promise.allSettled(
+      recipients.map((recipient) =>
+        this.sns.send(
+          new PublishCommand({
+            TopicArn: recipient.topicArn,
+            Subject: snsSubject(subject),
+            Message: message,
+            MessageAttributes: messageAttributes({ ...attributes, audience: recipient.audience }),
+          }),
+        ),
+      ),
+    );
+    const failed = results.flatMap((result, index) => (result.status === 'rejected' ? [`${recipients[index].topicArn} (${describeCause(result.reason)})`] : []));
+    if (failed.length > 0) {
+      throw new NotificationFailedError(`${failed.length} of ${recipients.length} topics refused the notification: ${failed.join('; ')}`);
+    }
+    return recipients.length > 0;
   }
 }
 
-/** The notifier of a configuration, or null when it names no topic (nothing is published then). */
-export function snsNotifierFor(sns: SNSClient, config: Pick<RunbookConfig, 'notifications'>): SnsNotifier | null {
-  const topicArn = config.notifications.topicArn;
-  return topicArn ? new SnsNotifier(sns, topicArn) : null;
+function messageAttributes(attributes: Record<string, string>): Record<string, MessageAttributeValue> {
+  return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]));
+}
+
+function describeCause(reason: unknown): string {
+  return reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
 }
 
 /**

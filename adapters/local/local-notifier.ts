@@ -1,5 +1,6 @@
 import type { ArtifactStore } from '../../core/ports/artifact-store';
 import { type Clock, systemClock } from '../../core/ports/clock';
+import type { Recipient } from '../../config/notification-topics';
 import type { Notifier } from '../../core/ports/notifier';
 import { PreconditionFailedError, RunbookError } from '../../core/errors';
 
@@ -11,24 +12,28 @@ export class LocalNotificationError extends RunbookError {}
 
 /**
  * The rehearsal's notifier: appends each message to `notifications/<target>.log` in the artifact store
- * and hands every line to `print` (the CLI shows them). An approval request carries its task token,
- * as the SNS message would: the person approving needs it.
+ * and hands every line to `print` (the CLI shows them). It writes every message, whether or not a topic would
+ * receive it on AWS, naming the audiences that would (`[started → support, all]`).
  */
 export class LocalNotifier implements Notifier {
+  readonly needsRecipients = false;
+
   constructor(
     private readonly store: ArtifactStore,
     private readonly print?: (line: string) => void,
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async publish(subject: string, message: string, attributes: Record<string, string>): Promise<void> {
+  async publish(recipients: readonly Recipient[], subject: string, message: string, attributes: Record<string, string>): Promise<boolean> {
     const target = attributes.target;
     if (!target) {
       throw new LocalNotificationError(`a notification needs a "target" attribute to pick its log (got attributes ${JSON.stringify(Object.keys(attributes))})`);
     }
-    const lines = [`${this.clock.now().toISOString()} [${attributes.event ?? 'notification'}] ${subject}`, ...message.split('\n').map((line) => `  ${line}`)];
+    const audiences = recipients.length > 0 ? ` → ${recipients.map((recipient) => recipient.audience).join(', ')}` : '';
+    const lines = [`${this.clock.now().toISOString()} [${attributes.event ?? 'notification'}${audiences}] ${subject}`, ...message.split('\n').map((line) => `  ${line}`)];
     await this.append(`notifications/${target}.log`, `${lines.join('\n')}\n\n`);
     for (const line of lines) this.print?.(line);
+    return true;
   }
 
   /** Read, append, write back with a condition: two rehearsals sharing a store never drop a message. */

@@ -4,6 +4,8 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SnsNotifier } from '../../adapters/aws/sns-notifier';
 import { S3ArtifactStore } from '../../adapters/aws/s3-artifact-store';
 import { type KnownRunbook, SfnRunbookCatalog } from '../../adapters/aws/sfn-runbook-catalog';
 import { systemClock } from '../../core/ports/clock';
@@ -13,6 +15,7 @@ import { ReleasePlanEvent, runReleasePlan } from '../../core/tasks/release-plan/
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const sfn = tracer.captureAWSv3Client(new SFNClient({}));
+const notifier = new SnsNotifier(tracer.captureAWSv3Client(new SNSClient({})));
 /** The runbooks the plan's stack may start (lib/release-plan.ts writes them). */
 const runbooks = JSON.parse(requireEnv('PLAN_RUNBOOKS')) as KnownRunbook[];
 
@@ -21,5 +24,5 @@ export const handler = middy()
   .use(captureLambdaHandler(tracer))
   .use(parser({ schema: ReleasePlanEvent }))
   .handler((event) =>
-    runReleasePlan(event, { store: new S3ArtifactStore(s3, requireEnv('RUNBOOK_BUCKET')), clock: systemClock, runbooks: new SfnRunbookCatalog(sfn, runbooks) }),
+    runReleasePlan(event, { store: new S3ArtifactStore(s3, requireEnv('RUNBOOK_BUCKET')), clock: systemClock, runbooks: new SfnRunbookCatalog(sfn, runbooks), notifier }),
   );

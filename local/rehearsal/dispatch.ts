@@ -54,7 +54,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'restore-database': route(RestoreDatabaseEvent, (event, { restorer, clock }) =>
     runRestoreDatabase(event, { restorer: required(restorer, 'restore-database', 'database'), scratch: restorer, clock }),
   ),
-  notify: route(NotifyEvent, (event, { notifier }) => notify(event, { notifier })),
+  notify: route(NotifyEvent, (event, { notifier, store }) => notify(event, { notifier, store })),
 };
 
 /** The rehearsal was interrupted (SIGINT, SIGTERM): no task starts any more. */

@@ -12,6 +12,7 @@ import { lockKey } from '../../core/tasks/deployment-lock/deployment-lock';
 import type { PlanReportPaths } from '../../core/tasks/release-plan/plan-report';
 import { ReleasePlanEvent, runReleasePlan } from '../../core/tasks/release-plan/release-plan';
 import { FileArtifactStore } from '../../adapters/local/file-artifact-store';
+import { LocalNotifier } from '../../adapters/local/local-notifier';
 import { type ExecutionResult, runRunbook } from '../engine/engine';
 import { PLAN_FUNCTION, runReleasePlanDefinition } from '../engine/plan-engine';
 import { compactTimestamp } from '../postgres/identifiers';
@@ -164,6 +165,8 @@ export async function rehearsePlan(options: PlanRehearsalOptions): Promise<PlanR
     interrupted(signal);
 
     const planStore = new FileArtifactStore(workspace.storeDir);
+    // The plan's notifications: notifications/<plan>.log in the plan's store, and the workspace log.
+    const notifier = new LocalNotifier(planStore, (line) => workspace.log(`plan: ${line}`));
     const runbooks: RunbookCatalog = {
       find: async (reference) => {
         const index = plan.stages.findIndex((stage) => 'config' in stage.runbook && 'config' in reference && stage.runbook.config === reference.config);
@@ -189,7 +192,7 @@ export async function rehearsePlan(options: PlanRehearsalOptions): Promise<PlanR
       handler: async (call) => {
         if (call.folder !== PLAN_FUNCTION) throw new PlanRehearsalError(`${call.state}: nobody answers a plan approval in a rehearsal`);
         const event = parse(call.event, undefined, ReleasePlanEvent);
-        const result = await runReleasePlan(event, { store: planStore, clock: systemClock, runbooks });
+        const result = await runReleasePlan(event, { store: planStore, clock: systemClock, runbooks, notifier });
         if (event.operation === 'advance') progress = result as PlanProgress;
         if (event.operation === 'record') report = result as PlanReportPaths;
         return result;

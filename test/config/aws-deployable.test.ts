@@ -6,8 +6,8 @@ import { type Draft, exampleDraft, exampleWith, TOPIC_ARN } from './fixtures';
 
 const REHEARSAL_PROBLEMS = placeProblems(parseConfig(structuredClone(rehearsal)), 'aws');
 
-const APPROVAL_WITHOUT_TOPIC =
-  'database.restoreApproval.required (true, the default) needs notifications.topicArn — the approval request (naming the execution to answer with deploy-runbook approve) is sent there, and without it nobody would be asked; set notifications.topicArn, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset)';
+const approvalWithoutTopic = (topics: number) =>
+  `database.restoreApproval.required (true, the default) needs notifications.topicArn or a notifications.topics entry whose events include approval-requested — the approval request (naming the execution to answer with deploy-runbook approve) is sent there, and without it nobody would be asked; set one, or restoreApproval.required to false for automatic restores (got notifications.topicArn unset and ${topics} topics without approval-requested)`;
 
 /** The ConfigError assertDeployableToAws throws; fails the test when it passes. */
 function refusal(draft: Draft, source?: string): ConfigError {
@@ -45,7 +45,17 @@ describe('assertDeployableToAws', () => {
     const error = refusal(exampleWith((c) => ((c.database.restoreApproval = { required: true }), (c.notifications = {}))));
 
     expect(error.source).toBe('configuration');
-    expect(error.problems).toEqual([APPROVAL_WITHOUT_TOPIC]);
+    expect(error.problems).toEqual([approvalWithoutTopic(0)]);
+  });
+
+  it('fails when restore approval is required but only topics for other events are configured', () => {
+    const topics = [{ topicArn: TOPIC_ARN, audience: 'support', events: ['started', 'succeeded'] }];
+    expect(refusal(exampleWith((c) => ((c.database.restoreApproval = { required: true }), (c.notifications = { topics })))).problems).toEqual([approvalWithoutTopic(1)]);
+  });
+
+  it('accepts required restore approval when an audience topic receives approval-requested', () => {
+    const topics = [{ topicArn: TOPIC_ARN, audience: 'on-call', events: ['approval-requested'] }];
+    expect(() => assertDeployableToAws(parseConfig(exampleWith((c) => ((c.database.restoreApproval = { required: true }), (c.notifications = { topics })))))).not.toThrow();
   });
 
   it('accepts required restore approval when a topic is configured', () => {
@@ -62,6 +72,6 @@ describe('assertDeployableToAws', () => {
     const draft = structuredClone(rehearsal) as Draft;
     draft.database.restoreApproval = { required: true, timeoutMinutes: 15 };
 
-    expect(refusal(draft).problems).toEqual([...REHEARSAL_PROBLEMS, APPROVAL_WITHOUT_TOPIC]);
+    expect(refusal(draft).problems).toEqual([...REHEARSAL_PROBLEMS, approvalWithoutTopic(0)]);
   });
 });

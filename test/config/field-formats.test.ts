@@ -93,7 +93,7 @@ describe('ARNs', () => {
     'arn:aws:sns:us-east-1:123456789012:Shop_Deployments',
     'arn:aws-cn:sns:cn-north-1:123456789012:deployments',
   ])('accepts the SNS topic ARN %s', (topicArn) => {
-    expect(parseConfig(minimalWith((c) => (c.notifications = { topicArn }))).notifications).toEqual({ topicArn });
+    expect(parseConfig(minimalWith((c) => (c.notifications = { topicArn }))).notifications).toEqual({ topicArn, topics: [] });
   });
 
   it.each([

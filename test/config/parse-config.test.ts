@@ -64,7 +64,7 @@ describe('parseConfig: defaults', () => {
       bake: { durationSeconds: 600, pollSeconds: 60 },
       rollbackWindowHours: 8,
       rollbackApproval: { required: false, timeoutMinutes: 30, onTimeout: 'rollback' },
-      notifications: {},
+      notifications: { topics: [] },
       polling: {
         snapshot: { intervalSeconds: 30, maxAttempts: 120 },
         deployment: { intervalSeconds: 15, maxAttempts: 80 },

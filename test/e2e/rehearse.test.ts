@@ -114,6 +114,12 @@ describe('deploy-runbook rehearse (the real CLI, PostgreSQL and demo app)', () =
       expect(run.stderr).toMatch(/starting Prometheus on 127\.0\.0\.1, scraping 127\.0\.0\.1:\d+\/metrics/);
       expect(run.json.workspace.prometheus.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(check(run, 'analysis')).toMatchObject({ ok: true, detail: expect.stringMatching(/^every metric passed: p95-latency passing .*; error-rate passing .*; error-lines passing/) });
+      // Issue 13: people hear of the deploy when it starts (no earlier release recorded in a fresh workspace: no estimate), then of its end.
+      const notifications = await readFile(join(run.workdir, 'store', 'notifications', 'demo-app.log'), 'utf8');
+      expect(notifications).toMatch(/^\S+Z \[started\] demo-app: deploying v2\n {2}The deploy of v2 to demo-app has started\./);
+      expect(notifications).toContain('  Expected duration: unknown (no successful deployment recorded yet)\n');
+      expect(notifications).toContain('  Requested by (as the input says, not verified): deploy-runbook rehearse');
+      expect(notifications.indexOf('[started]')).toBeLessThan(notifications.indexOf('[succeeded] demo-app: v2 released'));
       const report = await expectEvidenceAndCleanup(run);
       expect(report.outcome.result).toBe('succeeded');
     },

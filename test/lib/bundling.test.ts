@@ -24,7 +24,8 @@ const ALLOWED_CLIENTS: Record<string, string[]> = {
   'smoke-test': ['client-secrets-manager'],
   'evaluate-alarms': ['client-cloudwatch', 'client-cloudwatch-logs', 'client-secrets-manager'],
   'restore-database': ['client-ecs', 'client-rds', 'client-s3', 'client-secrets-manager'],
-  notify: ['client-sns'],
+  // S3: the start notification reads past durations from the ledger.
+  notify: ['client-s3', 'client-sns'],
 };
 
 /** The client each handler cannot work without. */

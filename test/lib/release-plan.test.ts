@@ -1,5 +1,5 @@
 import { App, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -8,6 +8,9 @@ import { DeployRunbook } from '../../lib/deploy-runbook';
 import { ReleasePlanRunner } from '../../lib/release-plan';
 import { ReleasePlanStack } from '../../lib/release-plan-stack';
 import { exampleInput, flat, flatDeep, resources, type Statement } from './fixtures';
+
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:shop-deployments';
+const SUPPORT = 'arn:aws:sns:eu-west-1:123456789012:shop-support';
 
 /** Two runbooks (staging and production of the example) and the plans over them, in one stack, functions not bundled. */
 function synthPlans() {
@@ -75,6 +78,35 @@ describe('ReleasePlanRunner', () => {
     const { app } = synthPlans();
     const found = new AwsSolutionsChecks().validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`));
     expect(found).toEqual([]);
+  });
+
+  it('lets the plan function publish to exactly the topics of its notifications, and tells NotifyPlanStarted which', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Told');
+    const runbook = { stateMachine: StateMachine.fromStateMachineArn(stack, 'R', 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api') };
+    const notifications = { topicArn: TOPIC, topics: [{ topicArn: SUPPORT, audience: 'support', events: ['started' as const] }] };
+    const plans = new ReleasePlanRunner(stack, 'Plans', { runbooks: [runbook], notifications });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(plans.planFunction.role!.node.defaultChild as CfnElement) }],
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: 'sns:Publish', Effect: 'Allow', Resource: [TOPIC, SUPPORT] }]) },
+    });
+    const machine = resources(template)[stack.getLogicalId(plans.stateMachine.node.defaultChild as CfnElement)];
+    const definition = JSON.parse(flat(machine.Properties.DefinitionString)) as { States: Record<string, { Parameters: unknown; Next: string }> };
+    expect(definition.States.NotifyPlanStarted.Parameters).toEqual({ operation: 'notify-started', config: { lock: { leaseMinutes: 1445 }, notifications }, 'release.$': '$.release' });
+    expect(definition.States.NotifyPlanStarted.Next).toBe('Advance');
+  });
+
+  it('gives the plan function no sns:Publish without notifications', () => {
+    const { plans, statementsOf } = synthPlans();
+    expect(statementsOf(plans.planFunction.role!).flatMap((s) => s.Action).filter((a) => a.startsWith('sns:'))).toEqual([]);
+  });
+
+  it('fails when a notification topic is not an SNS topic ARN, naming the field and the value', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BadTopic');
+    const runbook = { stateMachine: StateMachine.fromStateMachineArn(stack, 'R', 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api') };
+    expect(() => new ReleasePlanRunner(stack, 'Plans', { runbooks: [runbook], notifications: { topics: [{ topicArn: 'shop-support', audience: 'support', events: ['started'] }] } })).toThrow(
+      'notifications.topics[0].topicArn: must be an SNS topic ARN (got "shop-support")',
+    );
   });
 
   it('fails when no runbook is given', () => {

@@ -1,4 +1,5 @@
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import type { NotificationEvent } from '../../config/notification-topics';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -197,8 +198,23 @@ describe('task function permissions (example config: ECS, RDS instance, ECS-task
     ]);
   });
 
-  it('lets notify publish only to the configured topic', () => {
-    expect(taskStatements(s, 'notify')).toEqual([allow(['sns:Publish'], [TOPIC_ARN])]);
+  it('lets notify publish only to the configured topic, and read only the ledger for the start notification', () => {
+    expect(taskStatements(s, 'notify')).toEqual([
+      allow(['sns:Publish'], [TOPIC_ARN]),
+      allow(['s3:GetObject'], [`${bucketArn(s)}/ledger/shop-api.json`]),
+      allow(['s3:ListBucket'], [bucketArn(s)], { StringLikeIfExists: { 's3:prefix': ['ledger/shop-api.json'] } }),
+    ]);
+  });
+
+  it('lets notify publish to exactly the topics configured per audience, and read no ledger when none receives the start', () => {
+    const support = TOPIC_ARN.replace('shop-deployments', 'shop-support');
+    const oncall = TOPIC_ARN.replace('shop-deployments', 'shop-oncall');
+    const topics = [
+      { topicArn: support, audience: 'support', events: ['succeeded', 'rolled-back'] as NotificationEvent[] },
+      { topicArn: oncall, audience: 'on-call', events: ['rollback-failed', 'approval-requested'] as NotificationEvent[] },
+    ];
+    const routed = synth({ config: { ...exampleInput, notifications: { topics } } });
+    expect(taskStatements(routed, 'notify')).toEqual([allow(['sns:Publish'], [support, oncall])]);
   });
 
   it('lets the state machine invoke exactly the 12 task functions, unqualified', () => {

@@ -24,6 +24,6 @@ describe('local engine', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('RolledBack');
     expect(result.cause).toBe('rolled back to v1 after SmokeTestFailed');
-    expect(seen).toEqual(['ValidateInput', 'AcquireLock', 'Preflight', 'Deploy', 'CheckDeployment', 'SmokeTest', 'RollbackApp', 'CheckRollback', 'VerifyRollback', 'RecordRollback', 'ReleaseLockAfterRollback', 'NotifyRolledBack']);
+    expect(seen).toEqual(['ValidateInput', 'AcquireLock', 'NotifyStarted', 'Preflight', 'Deploy', 'CheckDeployment', 'SmokeTest', 'RollbackApp', 'CheckRollback', 'VerifyRollback', 'RecordRollback', 'ReleaseLockAfterRollback', 'NotifyRolledBack']);
   });
 });

@@ -22,6 +22,7 @@ describe('a deployment that goes well', () => {
     expect(run.states).toEqual([
       'ValidateInput',
       'AcquireLock',
+      'NotifyStarted',
       'Preflight',
       'PreflightDataChecks',
       'FingerprintData',
@@ -79,6 +80,12 @@ describe('a deployment that goes well', () => {
     });
     expect(log.event('ReleaseLock')).toMatchObject({ operation: 'release', lease: { owner: deployment.id } });
     expect(log.event('NotifySucceeded')).toMatchObject({ event: 'succeeded', outcome: { result: 'succeeded' } });
+    // Issue 13: the audiences hear of the deploy right after the lock, before anything is checked or changed.
+    expect(log.event('NotifyStarted')).toEqual({
+      event: 'started',
+      config: { name: testConfig().name, notifications: testConfig().notifications },
+      deployment,
+    });
   });
 
   it('keeps polling while the snapshot is creating, and goes on once it is available', async () => {
@@ -90,7 +97,7 @@ describe('a deployment that goes well', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(run.log.callsTo('CheckSnapshot')).toHaveLength(3);
-    expect(run.states.slice(5, 10)).toEqual(['TakeSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'RecordBackup']);
+    expect(run.states.slice(6, 11)).toEqual(['TakeSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'CheckSnapshot', 'RecordBackup']);
   });
 
   it('keeps polling a rollout and a migration that take several checks', async () => {

@@ -218,6 +218,7 @@ export function happyPath(bakeChecks = BAKE_CHECKS): string[] {
   return [
     'ValidateInput',
     'AcquireLock',
+    'NotifyStarted',
     'Preflight',
     'PreflightDataChecks',
     'FingerprintData',
@@ -386,6 +387,7 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   ReleaseLockAfterRollback: () => null,
   ReleaseLockNoRollback: () => null,
   KeepLockForHuman: () => null,
+  NotifyStarted: () => ({ published: true }),
   NotifySucceeded: () => ({ published: true }),
   NotifyAborted: () => ({ published: true }),
   NotifyRolledBack: () => ({ published: true }),

@@ -7,6 +7,8 @@ import { runReleasePlan, type ReleasePlanEvent } from '../../core/tasks/release-
 import { deploymentIdFor } from '../../core/deployment-id';
 import type { PlanReport } from '../../core/tasks/release-plan/plan-report';
 import type { FileArtifactStore } from '../../adapters/local/file-artifact-store';
+import { LocalNotifier } from '../../adapters/local/local-notifier';
+import type { Notifier } from '../../core/ports/notifier';
 import type { ExecutionResult, TaskCall } from '../../local/engine/engine';
 import { PLAN_APPROVAL_ACTIVITY, PLAN_FUNCTION, runReleasePlanDefinition } from '../../local/engine/plan-engine';
 import { renderPlanDefinition } from '../../statemachines/build';
@@ -55,6 +57,8 @@ function childResult(start: ChildStart, ended: 'SUCCEEDED' | string): ExecutionR
   };
 }
 
+const SUPPORT_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:shop-support';
+
 let files: { store: FileArtifactStore; remove: () => Promise<void> };
 beforeEach(async () => {
   files = await tempFileStore('plan-');
@@ -62,12 +66,12 @@ beforeEach(async () => {
 afterEach(() => files.remove());
 
 /** Runs the generated definition in the local engine: the real plan function, children scripted by `script(start)`. */
-async function runPlan(input: unknown, script: (start: ChildStart) => string, approval?: (call: TaskCall) => unknown) {
+async function runPlan(input: unknown, script: (start: ChildStart) => string, approval?: (call: TaskCall) => unknown, notifier: Notifier = new LocalNotifier(files.store)) {
   const started: ChildStart[] = [];
   const calls: TaskCall[] = [];
-  const deps = { store: files.store, clock: fixedClock('2026-12-06T10:00:00.000Z'), runbooks: catalog };
+  const deps = { store: files.store, clock: fixedClock('2026-12-06T10:00:00.000Z'), runbooks: catalog, notifier };
   const result = await runReleasePlanDefinition({
-    settings: { lock: { leaseMinutes: 600 } },
+    settings: { lock: { leaseMinutes: 600 }, notifications: { topics: [{ topicArn: SUPPORT_TOPIC, audience: 'support', events: ['started'] }] } },
     timeoutSeconds: 3600,
     input: input as Json,
     executionName: 'plan-shop-1',
@@ -118,6 +122,28 @@ describe('a release plan run by the local engine', () => {
     expect(calls.some((call) => call.state === 'ReleasePlanLock')).toBe(true);
     const lock = JSON.parse((await files.store.get('locks/shop.json'))!.body.toString()) as { state: string };
     expect(lock.state).toBe('released');
+  });
+
+  it('tells the audiences of started, right after the lock and before any stage, the stages in order with their versions', async () => {
+    const { result } = await runPlan({ plan: plan(), requestedBy: 'ci', reason: 'release 2' }, () => 'SUCCEEDED');
+    const entered = result.events.filter((e) => e.type === 'entered').map((e) => e.state);
+    expect(entered.slice(0, 5)).toEqual(['LoadPlan', 'ValidatePlan', 'AcquirePlanLock', 'NotifyPlanStarted', 'Advance']);
+    const log = (await files.store.get('notifications/shop.log'))!.body.toString();
+    expect(log).toContain('[started → support] shop: release plan starting (staging v2 → production v2)');
+    expect(log).toContain('  1. staging: staging → v2; then a soak of 10 min\n  2. production: production → v2\n');
+    expect(log).toContain('  Expected duration: unknown (no successful plan run recorded yet)');
+    expect(log).toContain('  Requested by (as the input says, not verified): ci (release 2)');
+    // The run's duration is kept for the next start notification.
+    const durations = JSON.parse((await files.store.get('reports/plans/shop/durations.json'))!.body.toString());
+    expect(durations.runs).toEqual([{ releaseId: deploymentIdFor('plan-shop-1', result.executionId), seconds: expect.any(Number), finishedAt: '2026-12-06T10:00:00.000Z' }]);
+  });
+
+  it('goes on with the plan when the start notification cannot be sent, keeping the error', async () => {
+    const refusing: Notifier = { needsRecipients: true, publish: async () => Promise.reject(Object.assign(new Error('Topic does not exist'), { name: 'NotificationFailedError' })) };
+    const { result, started } = await runPlan({ plan: plan() }, () => 'SUCCEEDED', undefined, refusing);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(started).toHaveLength(2);
+    expect(result.output).toMatchObject({ notifyError: { Error: 'NotificationFailedError' } });
   });
 
   it('rolls the first stage back when the second fails, and ends RolledBack', async () => {

@@ -156,7 +156,7 @@ function harmless(state: string, error: Error, run: Omit<Case, 'state' | 'error'
 }
 
 /** The Task states of `lambdaAliasConfig()` up to the first EvaluateStepAlarms. */
-const LAMBDA_STEPS = ['ValidateInput', 'AcquireLock', 'Preflight', 'Deploy', 'CheckDeployment', 'ShiftTraffic', 'SmokeTestStep', 'EvaluateStepAlarms'];
+const LAMBDA_STEPS = ['ValidateInput', 'AcquireLock', 'NotifyStarted', 'Preflight', 'Deploy', 'CheckDeployment', 'ShiftTraffic', 'SmokeTestStep', 'EvaluateStepAlarms'];
 
 const CASES: Case[] = [
   { state: 'ValidateInput', error: new InvalidInputError('version: required (expected string)'), status: 'FAILED', terminal: 'InvalidInput', cause: lambdaCause(new InvalidInputError('version: required (expected string)')), calls: ['ValidateInput'] },
@@ -255,9 +255,9 @@ const CASES: Case[] = [
   rolledBackAt('RecordRelease', failure('PreconditionFailedError', 'conditional write to ledger/shop-api.json did not match (HTTP 412)'), true),
   ...(
     [
-      ['ShiftTraffic', new DeploymentFailedError('UpdateAlias refused: ResourceConflictException'), 6],
-      ['SmokeTestStep', failure('Error', 'smoke tests could not read secret shop/prod/smoke-user'), 7],
-      ['EvaluateStepAlarms', failure('Error', 'unexpected alarm source response'), 8],
+      ['ShiftTraffic', new DeploymentFailedError('UpdateAlias refused: ResourceConflictException'), 7],
+      ['SmokeTestStep', failure('Error', 'smoke tests could not read secret shop/prod/smoke-user'), 8],
+      ['EvaluateStepAlarms', failure('Error', 'unexpected alarm source response'), 9],
     ] as const
   ).map(
     ([state, error, through]): Case => ({
@@ -338,6 +338,16 @@ const CASES: Case[] = [
     }),
   ),
   harmless('ReleaseLock', new LockLostError('lease on locks/shop-api.json was taken by ci-release-1-5-1'), { status: 'SUCCEEDED', terminal: 'DeploymentSucceeded', calls: happyPath() }),
+  harmless('NotifyStarted', failure('AuthorizationError', 'not authorized to perform SNS:Publish'), {
+    status: 'SUCCEEDED',
+    terminal: 'DeploymentSucceeded',
+    calls: happyPath(),
+    // The deploy goes on; the failure is kept for whoever reads the execution, and later notifications still go out.
+    check: (run) => {
+      expect(run.output).toMatchObject({ notifyError: { Error: 'AuthorizationError' } });
+      expect(run.log.event('NotifySucceeded')).toMatchObject({ event: 'succeeded' });
+    },
+  }),
   harmless('NotifySucceeded', failure('AuthorizationError', 'not authorized to perform SNS:Publish'), { status: 'SUCCEEDED', terminal: 'DeploymentSucceeded', calls: happyPath() }),
   ...['RecordAbort', 'ReleaseLockAfterAbort', 'NotifyAborted'].map((state) =>
     harmless(state, failure('Error', `${state} failed`), {

@@ -3,7 +3,7 @@ import { DeploymentFailedError } from '../../core/errors';
 import { defaultWith, ending, lambdaAliasConfig, lambdaCause, lambdaInput, rollbackTail, runScripted, sequence } from './harness';
 
 /** Up to the version being ready: the alias untouched so far. */
-const PUBLISHED = ['ValidateInput', 'AcquireLock', 'Preflight', 'Deploy', 'CheckDeployment'];
+const PUBLISHED = ['ValidateInput', 'AcquireLock', 'NotifyStarted', 'Preflight', 'Deploy', 'CheckDeployment'];
 /** The first step: its weight, its smoke tests and its two evaluations (2 minutes baked every 60 s). */
 const FIRST_STEP = ['ShiftTraffic', 'SmokeTestStep', 'EvaluateStepAlarms', 'EvaluateStepAlarms'];
 const TAIL_RELEASED = ['SmokeTest', 'EvaluateAlarms', 'EvaluateAlarms', 'EvaluateAlarms', 'RecordRelease', 'ReleaseLock', 'NotifySucceeded'];
@@ -56,7 +56,7 @@ describe('a lambda-alias target shifting traffic in steps', () => {
 
     expect(ending(run)).toMatchObject({ terminal: 'RolledBack' });
     expect(run.log.callsTo('EvaluateStepAlarms')).toEqual([]);
-    expect(run.states.slice(5, 8)).toEqual(['ShiftTraffic', 'SmokeTestStep', 'RollbackApp']);
+    expect(run.states.slice(6, 9)).toEqual(['ShiftTraffic', 'SmokeTestStep', 'RollbackApp']);
   });
 
   it('rolls back when a weight cannot be set', async () => {

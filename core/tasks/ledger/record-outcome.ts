@@ -79,6 +79,8 @@ function releaseRecord(slots: LedgerSlots, operation: string, now: Date): Releas
     rolledBack: null,
     // What the post-release watch compares with: the numbers before this release.
     baselines: preflight.baseline.metrics,
+    // What the next deployment's start notification expects (core/expected-duration.ts).
+    durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(execution.startedAt)) / 1000)),
   };
 }
 

@@ -8,8 +8,8 @@ export interface Message {
   readonly message: string;
 }
 
-/** The words for each event. They name versions, errors and decisions; never secrets or smoke-test bodies. */
-export function messageFor(event: NotifyEvent): Message {
+/** The words for each event but the start (startMessage). They name versions, errors and decisions; never secrets or smoke-test bodies. */
+export function messageFor(event: Exclude<NotifyEvent, { event: 'started' }>): Message {
   const target = event.config.name;
   if (event.event === 'execution-ended') return abandoned(target, event.ended);
   const footer = details(event.deployment);
@@ -89,6 +89,28 @@ export function messageFor(event: NotifyEvent): Message {
         ),
       };
   }
+}
+
+/**
+ * Before anything changes, right after the lock: who asked for what, which version, and how long it should take,
+ * so that support and stakeholders hear of a deployment when it begins, not only when it ends.
+ */
+export function startMessage(event: Extract<NotifyEvent, { event: 'started' }>, expected: string): Message {
+  const { deployment } = event;
+  const target = event.config.name;
+  return {
+    subject: `${target}: deploying ${versionLabel(deployment)}`,
+    message: lines(
+      `The deploy of ${versionLabel(deployment)} to ${target} has started. Nothing has changed yet: the preflight checks and the backup come first.`,
+      '',
+      `Version: ${versionLabel(deployment)}`,
+      deployment.image ? `Image: ${deployment.image}` : null,
+      `Expected duration: ${expected}`,
+      `Started at: ${deployment.startedAt}`,
+      '',
+      ...details(deployment),
+    ),
+  };
 }
 
 /** Nothing in the runbook ran after the execution ended: whatever it was doing may be half done. */

@@ -12,11 +12,16 @@ import { PlanProgress, PlanStepResult, Release, type ReleaseStage } from '../../
 import { acquireLock, type LockTransition, markLockStuck, releaseLock } from '../deployment-lock/deployment-lock';
 import { advancePlan } from './progress';
 import { planReport, type PlanReportPaths } from './plan-report';
+import { notifyPlanStarted, recordPlanDuration } from './plan-start';
+import type { NotificationSettings } from '../../../config/notification-topics';
+import type { Notifier } from '../../ports/notifier';
 
 /** What the plan's state machine is set up with: on AWS by its stack, in a rehearsal by the CLI. */
 export interface PlanSettings {
   /** A lease older than this may be taken over: longer than the plan's execution timeout. */
   readonly lock: { readonly leaseMinutes: number };
+  /** The topics told of the plan's start (config/notification-topics.ts). @default - none */
+  readonly notifications?: NotificationSettings;
 }
 
 const common = { release: Release, execution: Execution };
@@ -29,6 +34,7 @@ export const ReleasePlanEvent = z.discriminatedUnion('operation', [
   z.object({ operation: z.literal('mark-stuck'), ...common, lease: Lease, failure: z._default(z.nullable(TaskError), null) }),
   z.object({ operation: z.literal('advance'), release: Release, progress: z.nullable(PlanProgress), last: PlanStepResult }),
   z.object({ operation: z.literal('record'), ...common, progress: PlanProgress }),
+  z.object({ operation: z.literal('notify-started'), config: judged<PlanSettings>(), release: Release }),
 ]);
 export type ReleasePlanEvent = z.output<typeof ReleasePlanEvent>;
 
@@ -36,10 +42,12 @@ export interface ReleasePlanDeps {
   readonly store: ArtifactStore;
   readonly clock: Clock;
   readonly runbooks: RunbookCatalog;
+  /** Tells the plan's topics that it started (SNS on AWS, the rehearsal's log locally). */
+  readonly notifier: Notifier;
 }
 
 /** Dispatches the plan's operations; the ASL's `operation` picks one. */
-export async function runReleasePlan(event: ReleasePlanEvent, deps: ReleasePlanDeps): Promise<Release | Lease | LockTransition | PlanProgress | PlanReportPaths> {
+export async function runReleasePlan(event: ReleasePlanEvent, deps: ReleasePlanDeps): Promise<Release | Lease | LockTransition | PlanProgress | PlanReportPaths | { published: boolean }> {
   switch (event.operation) {
     case 'validate':
       return validatePlan(event.input, event.execution, deps);
@@ -51,8 +59,14 @@ export async function runReleasePlan(event: ReleasePlanEvent, deps: ReleasePlanD
       return markLockStuck({ operation: 'mark-stuck', deployment: planDeployment(event.release), execution: event.execution, lease: event.lease, rollbackError: event.failure }, deps);
     case 'advance':
       return advancePlan(event.release, event.progress, event.last);
-    case 'record':
-      return planReport(event.release, event.progress, event.execution, deps);
+    case 'record': {
+      const paths = await planReport(event.release, event.progress, event.execution, deps);
+      // The next start notification's expected duration: successful runs only.
+      if (event.progress.next === 'succeeded') await recordPlanDuration(deps.store, event.release, deps.clock.now());
+      return paths;
+    }
+    case 'notify-started':
+      return notifyPlanStarted(event.release, event.config.notifications ?? {}, deps);
   }
 }
 

@@ -71,7 +71,7 @@ describe('the rehearsal dispatcher', () => {
     expect(fakes.migrator.started).toEqual(['v2']);
     // The baseline, then the bake's two evaluations.
     expect(fakes.alarms.readings).toBe(3);
-    expect(fakes.notifier.events).toEqual(['succeeded']);
+    expect(fakes.notifier.events).toEqual(['started', 'succeeded']);
     expect(JSON.parse((await fakes.ports.store.get('locks/demo-app.json'))?.body.toString() ?? '{}')).toMatchObject({ state: 'released', version: 'v2' });
     expect(JSON.parse((await fakes.ports.store.get('ledger/demo-app.json'))?.body.toString() ?? '{}')).toMatchObject({ current: { version: 'v2', previous: { version: 'v1' } } });
     expect([...folders].sort()).toEqual(Object.keys(ROUTES).filter((folder) => folder !== 'restore-database').sort());
@@ -86,7 +86,7 @@ describe('the rehearsal dispatcher', () => {
     expect(fakes.target.calls.slice(-2)).toEqual(['rollback v1', 'status v1']);
     expect(fakes.restorer.phases).toEqual([null, 'swap']);
     expect(folders.has('restore-database')).toBe(true);
-    expect(fakes.notifier.events).toEqual(['rolled-back']);
+    expect(fakes.notifier.events).toEqual(['started', 'rolled-back']);
   });
 
   it.each(Object.keys(HANDLERS))('fails on an invalid %s event with the ParseError its handler throws, touching nothing', async (folder) => {

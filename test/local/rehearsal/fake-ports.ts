@@ -142,10 +142,12 @@ export class FakeAlarms implements AlarmSource {
 }
 
 export class FakeNotifier implements Notifier {
+  readonly needsRecipients = false;
   readonly events: string[] = [];
 
-  async publish(_subject: string, _message: string, attributes: Record<string, string>): Promise<void> {
+  async publish(_recipients: unknown, _subject: string, _message: string, attributes: Record<string, string>): Promise<boolean> {
     this.events.push(attributes.event);
+    return true;
   }
 }
 

@@ -99,7 +99,12 @@ describe('lock, ledger and notify behind the runbook definition', () => {
     expect(await lock()).toMatchObject({ owner: 'deploy-1', state: 'released' });
     const manifest = await store.get(`backups/shop-api/${document.current!.deploymentId}.json`);
     expect(JSON.parse(manifest!.body.toString())).toMatchObject({ deploymentId: document.current!.deploymentId, snapshot: { id: document.current!.snapshot!.id } });
-    expect(printed[0]).toMatch(/\[succeeded\] shop-api: v1\.4\.2 released$/);
+    // Issue 13: the start is told first, then the release.
+    expect(printed[0]).toMatch(/\[started → all\] shop-api: deploying v1\.4\.2$/);
+    expect(printed.filter((line) => /^\S+ \[/.test(line)).map((line) => line.replace(/^\S+ /, ''))).toEqual([
+      '[started → all] shop-api: deploying v1.4.2',
+      '[succeeded → all] shop-api: v1.4.2 released',
+    ]);
   });
 
   it('ends a failed deploy with the rollback sentence as the Cause', async () => {
@@ -109,7 +114,7 @@ describe('lock, ledger and notify behind the runbook definition', () => {
       `Rolled back shop-api from v1.4.2 to v1.4.1 after SmokeTestFailed: 1 of 5 checks failed: health. Database restored from snapshot ${snapshot.id}; the failed database is kept as shop-prod-db-failed-20250304101800.`,
     );
     expect(await lock()).toMatchObject({ state: 'released' });
-    expect(printed.some((line) => line.includes('[rolled-back]'))).toBe(true);
+    expect(printed.some((line) => line.includes('[rolled-back → all]'))).toBe(true);
   });
 
   it('rolls a release back once for an alarm, and not again for the next one', async () => {
@@ -119,7 +124,7 @@ describe('lock, ledger and notify behind the runbook definition', () => {
     expect(first.cause).toMatch(/^Rolled back shop-api from v1\.4\.2 to v1\.4\.1 after AlarmFired: Alarm shop-api-5xx-rate entered ALARM \d+ min after release v1\.4\.2: Threshold Crossed: 5\.2 > 1\.0\. Database not restored: /);
     const second = await run('alarm-2', alarm);
     expect(second.status).toBe('SUCCEEDED');
-    expect(printed.some((line) => line.includes('[no-rollback] shop-api: no rollback (already-rolled-back)'))).toBe(true);
+    expect(printed.some((line) => line.includes('[no-rollback → all] shop-api: no rollback (already-rolled-back)'))).toBe(true);
     const { document } = await readLedger(store, 'shop-api');
     expect(document.current).toMatchObject({ version: 'v1.4.1' });
     expect(document.releases[0]).toMatchObject({ version: 'v1.4.2', rolledBack: { executionId: expect.stringContaining('alarm-1') } });

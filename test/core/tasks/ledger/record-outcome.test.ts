@@ -59,6 +59,8 @@ describe('ledger outcomes in the file store', () => {
       rolledBack: null,
       // What the post-release watch compares with.
       baselines: preflight.baseline.metrics,
+      // From the execution's start (10:00) to the record (10:45): what the next start notification expects.
+      durationSeconds: 2700,
     };
     const doc = await ledger();
     expect(doc.current).toEqual(expected);

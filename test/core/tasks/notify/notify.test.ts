@@ -1,10 +1,11 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { snsNotifierFor } from '../../../../adapters/aws/sns-notifier';
+import { SnsNotifier } from '../../../../adapters/aws/sns-notifier';
 import { notify, NotifyEvent } from '../../../../core/tasks/notify/notify';
 import type { WindowDecision } from '../../../../core/model';
-import { config, deployment, deploymentFor, executionNamed, preflight, release, snapshot } from '../ledger/fixtures';
+import { FileArtifactStore } from '../../../../adapters/local/file-artifact-store';
+import { config, deployment, deploymentFor, executionNamed, preflight, release, snapshot, tempFileStore } from '../ledger/fixtures';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:shop-deployments';
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAcUsZ3Jvd0TvY2tlbi1mb3ItdGVzdHM+/Rq1Zk2xYv9=';
@@ -33,7 +34,7 @@ describe('notify', () => {
       event: 'succeeded',
       outcome: { result: 'succeeded', cause: 'Released v1.4.2 (replacing v1.4.1); 5/5 smoke checks passed; no new alarms in 30 min', reportKey: 'reports/shop-api/d.json', ledgerKey: 'ledger/shop-api.json' },
     });
-    expect(await notify(event, { notifier: snsNotifierFor(client, config) })).toEqual({ published: true });
+    expect(await notify(event, { notifier: new SnsNotifier(client) })).toEqual({ published: true });
     expect(sns).toHaveReceivedCommandExactlyOnceWith(PublishCommand, {
       TopicArn: TOPIC,
       Subject: 'shop-api: v1.4.2 released',
@@ -48,20 +49,24 @@ describe('notify', () => {
         `Execution: ${deployment.executionId}`,
         "Evidence report: reports/shop-api/d.json (in the runbook's artifact store)",
       ].join('\n'),
-      MessageAttributes: { event: { DataType: 'String', StringValue: 'succeeded' }, target: { DataType: 'String', StringValue: 'shop-api' } },
+      MessageAttributes: {
+        event: { DataType: 'String', StringValue: 'succeeded' },
+        target: { DataType: 'String', StringValue: 'shop-api' },
+        audience: { DataType: 'String', StringValue: 'all' },
+      },
     });
   });
 
   it('publishes nothing and makes no call when no topic is configured', async () => {
-    const quiet = { ...config, notifications: {} };
+    const quiet = { ...config, notifications: { topics: [] } };
     const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'aborted', config: quiet, deployment, error: smokeFailed })));
-    expect(await notify(event, { notifier: snsNotifierFor(client, quiet) })).toEqual({ published: false });
+    expect(await notify(event, { notifier: new SnsNotifier(client) })).toEqual({ published: false });
     expect(sns).not.toHaveReceivedAnyCommand();
   });
 
   it('asks for a restore approval with the exact commands that answer it, naming the execution and no token', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
-    await notify(eventOf({ event: 'approval-requested', snapshot, error: smokeFailed }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: 'approval-requested', snapshot, error: smokeFailed }), { notifier: new SnsNotifier(client) });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe(`APPROVAL NEEDED: restore shop-api database from ${snapshot.id}?`);
     expect(input.Message).toContain(`npx deploy-runbook approve --execution ${deployment.executionId} --by <name>`);
@@ -81,7 +86,7 @@ describe('notify', () => {
     const event = NotifyEvent.parse(
       JSON.parse(JSON.stringify({ event: 'rollback-approval-requested', config: asking, deployment, release, rollbackTo: preflight.running, error: smokeFailed })),
     );
-    await notify(event, { notifier: snsNotifierFor(client, config) });
+    await notify(event, { notifier: new SnsNotifier(client) });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe('APPROVAL NEEDED: roll back shop-api from v1.4.2 to v1.4.1?');
     expect(input.Message).toContain('The deploy of v1.4.2 to shop-api failed: SmokeTestFailed: 1 of 5 checks failed: health.');
@@ -98,19 +103,19 @@ describe('notify', () => {
   });
 
   it('warns when a rollback approval is requested but no topic is configured, saying what happens without an answer', async () => {
-    const quiet = { ...config, notifications: {}, rollbackApproval: { required: true, timeoutMinutes: 15, onTimeout: 'rollback' } };
+    const quiet = { ...config, notifications: { topics: [] }, rollbackApproval: { required: true, timeoutMinutes: 15, onTimeout: 'rollback' } };
     const warn = vi.fn();
     const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'rollback-approval-requested', config: quiet, deployment, release, rollbackTo: preflight.running, error: smokeFailed })));
-    expect(await notify(event, { notifier: snsNotifierFor(client, quiet), warn })).toEqual({ published: false });
+    expect(await notify(event, { notifier: new SnsNotifier(client), warn })).toEqual({ published: false });
     expect(warn.mock.calls[0][0]).toBe(
-      'rollback approval for shop-api was requested but notifications.topicArn is not set: nobody was told; without an answer within 15 min the release is rolled back (rollbackApproval.onTimeout)',
+      'rollback approval for shop-api was requested but no topic receives rollback-approval-requested (notifications.topicArn or notifications.topics): nobody was told; without an answer within 15 min the release is rolled back (rollbackApproval.onTimeout)',
     );
   });
 
   it('tells people a release was kept instead of rolled back, and that CI sees the failed checks', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm-4' });
     const cause = 'Kept v1.4.2 on shop-api instead of rolling back after SmokeTestFailed: 1 of 5 checks failed: health. The rollback was rejected by lead: the new version was kept.';
-    await notify(eventOf({ event: 'kept', outcome: { result: 'kept', cause, reportKey: 'reports/shop-api/d.json', ledgerKey: 'ledger/shop-api.json' }, error: smokeFailed }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: 'kept', outcome: { result: 'kept', cause, reportKey: 'reports/shop-api/d.json', ledgerKey: 'ledger/shop-api.json' }, error: smokeFailed }), { notifier: new SnsNotifier(client) });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe('shop-api: v1.4.2 kept, not rolled back');
     expect(input.Message?.startsWith(`${cause}\n\nThe new version still runs`)).toBe(true);
@@ -118,10 +123,10 @@ describe('notify', () => {
   });
 
   it('warns when an approval is requested but no topic is configured', async () => {
-    const quiet = { ...config, notifications: {} };
+    const quiet = { ...config, notifications: { topics: [] } };
     const warn = vi.fn();
     const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'approval-requested', config: quiet, deployment, snapshot, error: smokeFailed })));
-    expect(await notify(event, { notifier: snsNotifierFor(client, quiet), warn })).toEqual({ published: false });
+    expect(await notify(event, { notifier: new SnsNotifier(client), warn })).toEqual({ published: false });
     expect(warn).toHaveBeenCalledOnce();
     expect(warn.mock.calls[0][0]).toContain('nobody was told');
     expect(sns).not.toHaveReceivedAnyCommand();
@@ -150,7 +155,7 @@ describe('notify', () => {
     ['no-rollback', { window: outsideWindow }, 'shop-api: no rollback (outside-window)', [outsideWindow.message]],
   ])('words the %s event', async (name, slots, subject, fragments) => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    await notify(eventOf({ event: name, ...slots }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: name, ...slots }), { notifier: new SnsNotifier(client) });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe(subject);
     for (const fragment of fragments) expect(input.Message).toContain(fragment);
@@ -161,7 +166,7 @@ describe('notify', () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     const execution = executionNamed('alarm-1');
     const alarmDeployment = deploymentFor(execution, { action: 'rollback', version: null, image: null, requestedBy: 'eventbridge', alarm: { name: 'shop-api-5xx-rate', reason: 'Threshold Crossed', time: null } });
-    await notify(eventOf({ event: 'no-rollback', deployment: alarmDeployment, window: outsideWindow }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: 'no-rollback', deployment: alarmDeployment, window: outsideWindow }), { notifier: new SnsNotifier(client) });
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('Alarm: shop-api-5xx-rate: Threshold Crossed');
   });
 
@@ -171,7 +176,7 @@ describe('notify', () => {
     const watch = { releaseId: deployment.id, checkpoint: 3, at: '2025-03-04T13:45:00.000Z', metrics: ['p95'], reason: 'Metric p95: 0.9 does not meet "result <= baseline * 2"' };
     const watchDeployment = deploymentFor(execution, { action: 'rollback', version: null, image: null, requestedBy: 'post-release watch schedule', watch });
     const error = { Error: 'WatchCheckpointFailed', Cause: `Watch checkpoint 3 of release v1.4.2, 180 min after it: ${watch.reason}` };
-    await notify(eventOf({ event: 'aborted', deployment: watchDeployment, error }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: 'aborted', deployment: watchDeployment, error }), { notifier: new SnsNotifier(client) });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe('shop-api: post-release watch rollback aborted');
     expect(input.Message).toContain('Watch checkpoint 3 (2025-03-04T13:45:00.000Z) failed: Metric p95: 0.9 does not meet "result <= baseline * 2"');
@@ -180,7 +185,7 @@ describe('notify', () => {
   it('warns that the lock is still held when releasing it failed after a release', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     const lockError = { Error: 'LockLostError', Cause: JSON.stringify({ errorType: 'LockLostError', errorMessage: 'locks/shop-api.json is now held by ci-7' }) };
-    await notify(eventOf({ event: 'succeeded', outcome: { cause: 'Released v1.4.2' }, lockError }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: 'succeeded', outcome: { cause: 'Released v1.4.2' }, lockError }), { notifier: new SnsNotifier(client) });
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain(
       'Warning: the deployment lock on shop-api could not be released (LockLostError: locks/shop-api.json is now held by ci-7)',
     );
@@ -188,7 +193,7 @@ describe('notify', () => {
 
   it('says nothing about the lock when it was released', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    await notify(eventOf({ event: 'aborted', error: smokeFailed, lockError: null }), { notifier: snsNotifierFor(client, config) });
+    await notify(eventOf({ event: 'aborted', error: smokeFailed, lockError: null }), { notifier: new SnsNotifier(client) });
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).not.toContain('lock');
   });
 
@@ -197,13 +202,112 @@ describe('notify', () => {
     const ended = { executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:runbook:deploy-v1-4-2', name: 'deploy-v1-4-2', status: 'TIMED_OUT', error: 'States.Timeout', cause: '' };
     const event = NotifyEvent.parse({ event: 'execution-ended', config, ended });
 
-    expect(await notify(event, { notifier: snsNotifierFor(client, config) })).toEqual({ published: true });
+    expect(await notify(event, { notifier: new SnsNotifier(client) })).toEqual({ published: true });
 
     const sent = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(sent.Subject).toBe('ACTION NEEDED: shop-api runbook execution TIMED_OUT');
     expect(sent.Message).toContain("Execution deploy-v1-4-2 of the shop-api runbook ended TIMED_OUT (States.Timeout), outside the runbook's own end states");
     expect(sent.Message).toContain('the lock is marked stuck');
     expect(sent.Message).toContain(ended.executionArn);
+  });
+
+  describe('topics per audience', () => {
+    const SUPPORT = 'arn:aws:sns:eu-west-1:123456789012:shop-support';
+    const ONCALL = 'arn:aws:sns:eu-west-1:123456789012:shop-oncall';
+    const routed = {
+      ...config,
+      notifications: {
+        topicArn: TOPIC,
+        topics: [
+          { topicArn: SUPPORT, audience: 'support', events: ['started', 'succeeded', 'rolled-back'] },
+          { topicArn: ONCALL, audience: 'on-call', events: ['rollback-failed', 'approval-requested', 'execution-ended'] },
+        ],
+      },
+    };
+    const routedEvent = (raw: object) => NotifyEvent.parse(JSON.parse(JSON.stringify({ config: routed, deployment, ...raw })));
+    const sent = () => sns.commandCalls(PublishCommand).map((call) => [call.args[0].input.TopicArn, call.args[0].input.MessageAttributes?.audience?.StringValue]);
+    let remove: () => Promise<void>;
+    let store: FileArtifactStore;
+
+    beforeEach(async () => {
+      sns.on(PublishCommand).resolves({ MessageId: 'm' });
+      ({ store, remove } = await tempFileStore('notify-'));
+      return () => remove();
+    });
+
+    /** A ledger whose releases took these many seconds, newest first (null: a deploy that was rolled back). */
+    async function ledgerWith(durations: (number | null)[]): Promise<void> {
+      const releases = durations.map((seconds, index) => ({
+        deploymentId: `deploy-${index}`,
+        executionId: `${deployment.executionId}-${index}`,
+        version: `v1.4.${index}`,
+        image: null,
+        ref: `td:${index}`,
+        previous: { version: null, image: null, ref: 'td:0' },
+        snapshot: null,
+        migrationsRan: false,
+        finishedAt: '2025-03-01T10:00:00.000Z',
+        rolledBack: seconds === null ? { at: '2025-03-01T10:00:00.000Z', executionId: 'x', reason: 'SmokeTestFailed' } : null,
+        ...(seconds === null ? {} : { durationSeconds: seconds }),
+      }));
+      await store.put('ledger/shop-api.json', JSON.stringify({ target: 'shop-api', current: null, releases, events: [] }));
+    }
+
+    it('sends the start to the topic of every event and to the audiences listing started, with the expected duration from the ledger', async () => {
+      await ledgerWith([600, null, 900, 720]);
+      expect(await notify(routedEvent({ event: 'started' }), { notifier: new SnsNotifier(client), store })).toEqual({ published: true });
+      const message = [
+        'The deploy of v1.4.2 to shop-api has started. Nothing has changed yet: the preflight checks and the backup come first.',
+        '',
+        'Version: v1.4.2',
+        `Image: ${deployment.image}`,
+        'Expected duration: about 12 min (median of the last 3 successful deployments: 10 min to 15 min)',
+        `Started at: ${deployment.startedAt}`,
+        '',
+        'Requested by (as the input says, not verified): ci@github-actions (Release 1.4.2: checkout retries)',
+        `Started by: the principal CloudTrail records for StartExecution of ${deployment.executionId}`,
+        `Deployment: ${deployment.id}`,
+        `Execution: ${deployment.executionId}`,
+      ].join('\n');
+      const attributes = (audience: string) => ({
+        event: { DataType: 'String', StringValue: 'started' },
+        target: { DataType: 'String', StringValue: 'shop-api' },
+        audience: { DataType: 'String', StringValue: audience },
+      });
+      expect(sns).toHaveReceivedCommandTimes(PublishCommand, 2);
+      expect(sns).toHaveReceivedNthCommandWith(PublishCommand, 1, { TopicArn: TOPIC, Subject: 'shop-api: deploying v1.4.2', Message: message, MessageAttributes: attributes('all') });
+      expect(sns).toHaveReceivedNthCommandWith(PublishCommand, 2, { TopicArn: SUPPORT, Subject: 'shop-api: deploying v1.4.2', Message: message, MessageAttributes: attributes('support') });
+    });
+
+    it('says the duration is unknown before any successful deployment is recorded', async () => {
+      await notify(routedEvent({ event: 'started' }), { notifier: new SnsNotifier(client), store });
+      expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('Expected duration: unknown (no successful deployment recorded yet)');
+    });
+
+    it('still sends the start when the ledger cannot be read, saying why the duration is unknown', async () => {
+      await store.put('ledger/shop-api.json', 'not json');
+      await notify(routedEvent({ event: 'started' }), { notifier: new SnsNotifier(client), store });
+      expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('Expected duration: unknown (the ledger could not be read: the ledger ledger/shop-api.json is not JSON');
+    });
+
+    it.each<[string, object, [string, string][]]>([
+      ['succeeded', { outcome: { cause: 'Released v1.4.2' } }, [[TOPIC, 'all'], [SUPPORT, 'support']]],
+      ['rollback-failed', { error: smokeFailed, rollbackError: restoreTimedOut }, [[TOPIC, 'all'], [ONCALL, 'on-call']]],
+      ['approval-requested', { snapshot, error: smokeFailed }, [[TOPIC, 'all'], [ONCALL, 'on-call']]],
+      ['aborted', { error: smokeFailed }, [[TOPIC, 'all']]],
+    ])('sends %s only to the topics that receive it', async (name, slots, topics) => {
+      await notify(routedEvent({ event: name, ...slots }), { notifier: new SnsNotifier(client), store });
+      expect(sent()).toEqual(topics);
+    });
+
+    it('publishes nothing, and reads no ledger, when no topic receives the start', async () => {
+      const onlyEnds = { ...routed, notifications: { topics: [{ topicArn: ONCALL, audience: 'on-call', events: ['rollback-failed'] }] } };
+      const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'started', config: onlyEnds, deployment })));
+      const unreadable = { ...store, get: vi.fn(async () => Promise.reject(new Error('must not be read'))) } as unknown as FileArtifactStore;
+      expect(await notify(event, { notifier: new SnsNotifier(client), store: unreadable })).toEqual({ published: false });
+      expect(unreadable.get).not.toHaveBeenCalled();
+      expect(sns).not.toHaveReceivedAnyCommand();
+    });
   });
 
   it('fails when an approval request carries a task token, or has no snapshot', () => {
