@@ -497,8 +497,9 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'RouteAction',
       choice({
-        comment: 'An alarm-triggered rollback undoes the latest release (if the ledger allows it); a deploy (and a restore drill: its database only) starts with the preflight.',
-        rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'CheckRollbackWindow')],
+        comment:
+          'An alarm-triggered rollback undoes the latest release (if the ledger allows it); a restore drill (its database only) starts with the preflight; a deploy tells its audiences first.',
+        rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'CheckRollbackWindow'), when(is.stringEquals($.deployment.action, 'drill'), 'Preflight')],
         otherwise: 'NotifyStarted',
       }),
     )

@@ -7,6 +7,7 @@ import {
   deployInput,
   DRILL_CALLS,
   DRILL_RUN,
+  DRILL_THROUGH_BACKUP,
   drillConfig,
   drillHappyPath,
   drillInput,
@@ -87,7 +88,7 @@ describe('the restore drill in the runbook (backup.testRestore, action drill)', 
     });
 
     expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'DeploymentAborted' });
-    expect(run.states).toEqual([...happyPathThrough('RecordBackup'), 'AdvanceDrill', 'AdvanceDrill', 'DiscardDrillCopy', 'RecordDrill', ...ABORT_TAIL]);
+    expect(run.states).toEqual([...DRILL_THROUGH_BACKUP, 'AdvanceDrill', 'AdvanceDrill', 'DiscardDrillCopy', 'RecordDrill', ...ABORT_TAIL]);
     expect(run.log.event('NotifyAborted')).toMatchObject({ event: 'aborted', deployment: { action: 'drill' }, error: { Error: 'Error' } });
   });
 });
