@@ -1,35 +1,17 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { GetExecutionHistoryCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../lib/runbook-function';
+import { runCli } from './cli';
 import { EmulatedAws } from './emulated-aws';
 import { inspect } from './inspect';
 import { stackName } from './stacks';
 import { IMAGE } from './world';
-
-const CLI = join(PROJECT_ROOT, 'bin', 'deploy-runbook.js');
 
 // Restores (a person approving or rejecting through the CLI, an Aurora cluster) and the operator's CLI, all
 // against the synthesized stacks in moto, as a team would run them from CI.
 describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout: 180_000 }, () => {
   let aws: EmulatedAws;
 
-  /** Runs the real CLI as the operator against moto; resolves with its exit code and output. */
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-        cwd: PROJECT_ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...aws.cliEnv },
-        timeout: 150_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  }
+  const cli = (...args: string[]) => runCli(aws, ...args);
 
   /** The approval request the runbook published, read from the topic's subscription. */
   async function approvalRequest(): Promise<string> {

@@ -1,33 +1,16 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deploymentIdFor } from '../../core/deployment-id';
-import { PROJECT_ROOT } from '../../lib/runbook-function';
+import { runCli } from './cli';
 import { EmulatedAws, type Ended } from './emulated-aws';
 import { inspect } from './inspect';
 import { IMAGE } from './world';
-
-const CLI = join(PROJECT_ROOT, 'bin', 'deploy-runbook.js');
 
 // Issue 12, item 4: the approval before an automatic rollback, through the synthesized stack in moto: the request on
 // the topic, the wait on the stack's activity, the CLI answering it, and the timeout's configured default (keep).
 describe('the deployed runbook on emulated AWS: approval before an automatic rollback', { timeout: 180_000 }, () => {
   let aws: EmulatedAws;
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-        cwd: PROJECT_ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...aws.cliEnv },
-        timeout: 150_000,
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  }
+  const cli = (...args: string[]) => runCli(aws, ...args);
 
   /** The rollback approval request the runbook published, read from the topic's subscription. */
   async function rollbackRequest(): Promise<string> {
