@@ -26,8 +26,9 @@ function indented(out: OutputStream, by: string): OutputStream {
 }
 
 /**
- * Nested progress of a release plan: one header per child execution (`▶ stage staging: deploy v2`, `↩ stage staging:
- * rollback`), its own steps under it as `start --wait` shows them, and the plan's gates between them.
+ * Nested progress of a release plan: one header per child execution (`▶ stage staging: deploy v2`, `⧗ stage staging:
+ * SQL checks 'backfill'`, `↩ stage staging: rollback`), its own steps under it as `start --wait` shows them, and the
+ * plan's gates between them.
  */
 export class PlanProgressView {
   private child: Progress | null = null;
@@ -49,9 +50,11 @@ export class PlanProgressView {
   /** A child execution starts (`result` null) or ends. */
   childChanged(stage: string, start: ChildStart, result: { finishedAt: number; status: string; error: string | null } | null): void {
     if (result === null) {
-      const rollback = start.input.action === 'rollback';
-      const what = rollback ? 'rollback' : `deploy ${terminalText(String(start.input.version ?? ''))}`;
-      this.out.write(`${rollback ? '↩' : '▶'} stage ${terminalText(stage)}: ${what} (${terminalText(start.name)})\n`);
+      const { action } = start.input;
+      const checks = Array.isArray(start.input.checks) ? start.input.checks.map((name) => `'${terminalText(String(name))}'`).join(', ') : '';
+      const [mark, what] =
+        action === 'rollback' ? ['↩', 'rollback'] : action === 'check' ? ['⧗', `SQL checks ${checks}`] : ['▶', `deploy ${terminalText(String(start.input.version ?? ''))}`];
+      this.out.write(`${mark} stage ${terminalText(stage)}: ${what} (${terminalText(start.name)})\n`);
       this.child = new Progress({ out: indented(this.out, '    '), verdicts: this.verdicts, tty: false });
       return;
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IMAGE_REFERENCE } from './image-reference';
+import { SqlCheckName } from './sql-check-name';
 
 /** The execution input: what CI, a person or an alarm asks the runbook to do. */
 
@@ -31,9 +32,19 @@ const image = z
   });
 const who = z.string().min(1).max(128);
 const reason = z.string().min(1).max(1024);
+/** The release plan, execution and stage (at its version) a plan's rollback or gate is started for. */
+const planTrigger = z.strictObject({
+  name: z.string().min(1).max(64),
+  execution: z.string().min(1).max(2048),
+  stage: z.string().min(1).max(64),
+  version,
+});
+
+/** The most SQL checks one `check` request (a plan's SQL gate) names. */
+export const MAX_GATE_CHECKS = 20;
 
 export const DeployRequest = z.strictObject({
-  action: z.literal('deploy', { error: 'must be "deploy" (the default), "rollback", "watch" or "drill"' }).default('deploy'),
+  action: z.literal('deploy', { error: 'must be "deploy" (the default), "rollback", "watch", "drill" or "check"' }).default('deploy'),
   version,
   image: image.optional(),
   requestedBy: who.optional(),
@@ -54,14 +65,20 @@ export const RollbackRequest = z.strictObject({
    * Set by a release plan rolling back a stage it completed because a later stage or gate failed: only the release
    * of this version is undone, and only while it is the target's current one.
    */
-  plan: z
-    .strictObject({
-      name: z.string().min(1).max(64),
-      execution: z.string().min(1).max(2048),
-      stage: z.string().min(1).max(64),
-      version,
-    })
-    .optional(),
+  plan: planTrigger.optional(),
+  requestedBy: who.optional(),
+  reason: reason.optional(),
+});
+
+/**
+ * Sent by a release plan's SQL gate: run these SQL checks (`checks.sql[].name`, whatever their `when`) read-only now;
+ * the execution fails `ChecksFailed` when one does not pass. It takes no lock and changes nothing.
+ */
+export const CheckRequest = z.strictObject({
+  action: z.literal('check'),
+  checks: z.array(SqlCheckName).min(1).max(MAX_GATE_CHECKS),
+  /** The plan and stage whose gate asks. */
+  plan: planTrigger.optional(),
   requestedBy: who.optional(),
   reason: reason.optional(),
 });
@@ -83,12 +100,18 @@ export const DrillRequest = z.strictObject({
   reason: reason.optional(),
 });
 
-export type DeploymentRequest = z.output<typeof DeployRequest> | z.output<typeof RollbackRequest> | z.output<typeof WatchRequest> | z.output<typeof DrillRequest>;
+export type DeploymentRequest =
+  | z.output<typeof DeployRequest>
+  | z.output<typeof RollbackRequest>
+  | z.output<typeof WatchRequest>
+  | z.output<typeof DrillRequest>
+  | z.output<typeof CheckRequest>;
 
 /** Picks the schema by `action` so that errors speak of the request the caller meant. */
-export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest | typeof WatchRequest | typeof DrillRequest {
+export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest | typeof WatchRequest | typeof DrillRequest | typeof CheckRequest {
   const action = raw !== null && typeof raw === 'object' ? (raw as { action?: unknown }).action : undefined;
   if (action === 'watch') return WatchRequest;
   if (action === 'drill') return DrillRequest;
+  if (action === 'check') return CheckRequest;
   return action === 'rollback' ? RollbackRequest : DeployRequest;
 }

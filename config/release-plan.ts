@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { RunbookError } from '../core/errors';
-import { DeployRequest } from './deployment-input';
+import { DeployRequest, MAX_GATE_CHECKS } from './deployment-input';
 import { formatIssues } from './issues';
 import { readJsonFile } from './load';
+import { SqlCheckName } from './sql-check-name';
 
 /**
  * A release plan: runbooks deployed one after the other (staging before production, a backend before its
@@ -34,6 +35,11 @@ export const Gate = z.discriminatedUnion('kind', [
    * answer fails the gate, and the plan rolls back what it deployed.
    */
   z.strictObject({ kind: z.literal('approval'), timeoutMinutes: z.int().min(1).max(MAX_GATE_MINUTES) }),
+  /**
+   * SQL checks of the stage's runbook, by name (its `checks.sql[].name`, whatever their `when`), run read-only against
+   * its database by a child execution of that runbook (`{"action": "check"}`); one failing fails the gate.
+   */
+  z.strictObject({ kind: z.literal('sql'), checks: z.array(SqlCheckName).min(1).max(MAX_GATE_CHECKS) }),
 ]);
 export type Gate = z.output<typeof Gate>;
 

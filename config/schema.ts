@@ -5,6 +5,7 @@ import { apsWorkspaceOf, canSucceed, parseCondition, parseSchedule } from './ana
 import { type HostCommand, placeholderProblem } from './host-commands';
 import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
+import { SqlCheckName } from './sql-check-name';
 import { templateRefsOf } from './template-syntax';
 import { presetSteps, TRAFFIC_PRESET_FORMS, trafficStepProblems } from './traffic';
 import { EVERY_EVENT_AUDIENCE, NOTIFICATION_EVENTS } from './notification-topics';
@@ -470,7 +471,7 @@ const tableName = z.string().regex(/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][
  * database and fails the check.
  */
 export const SqlCheck = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$/, 'must be 1-64 letters, digits, spaces or _ . : -'),
+  name: SqlCheckName,
   sql: z.string().min(1).max(10_000),
   expect: z.union([
     z.strictObject({ equals: z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]) }),

@@ -6,10 +6,14 @@ import * as z from 'zod/mini';
  * `progress.next`; the plan function (core/tasks/release-plan) is the only writer of `progress`.
  */
 
-/** A gate as the parent waits on it: a soak in seconds, or an approval with its timeout in seconds. */
+/**
+ * A gate as the parent waits on it: a soak in seconds, an approval with its timeout in seconds, or SQL checks of the
+ * stage's runbook by name (a child execution of that runbook runs them: `{action: "check", checks}`).
+ */
 export const PlanGate = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('soak'), seconds: z.int().check(z.minimum(1)) }),
   z.object({ kind: z.literal('approval'), timeoutSeconds: z.int().check(z.minimum(1)) }),
+  z.object({ kind: z.literal('sql'), checks: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) }),
 ]);
 export type PlanGate = z.output<typeof PlanGate>;
 
@@ -64,11 +68,11 @@ export const StageRecord = z.object({
 });
 export type StageRecord = z.output<typeof StageRecord>;
 
-/** What the parent does next; the last four end the plan. */
-export const PlanStep = z.enum(['run-stage', 'soak', 'approval', 'undo', 'succeeded', 'rolled-back', 'aborted', 'rollback-failed']);
+/** What the parent does next (`check`: a SQL gate's child execution); the last four end the plan. */
+export const PlanStep = z.enum(['run-stage', 'soak', 'approval', 'check', 'undo', 'succeeded', 'rolled-back', 'aborted', 'rollback-failed']);
 export type PlanStep = z.output<typeof PlanStep>;
 
-/** The child execution RunStage or RollBackStage starts: `startExecution.sync:2`'s StateMachineArn, Name and Input. */
+/** The child execution RunStage, RunGateChecks or RollBackStage starts: `startExecution.sync:2`'s StateMachineArn, Name and Input. */
 export const ChildStart = z.object({
   stateMachineArn: z.string(),
   name: z.string(),
@@ -81,10 +85,19 @@ export const PlanProgress = z.object({
   next: PlanStep,
   /** The stage being run, gated or rolled back. */
   index: z.int(),
-  /** The gate of `index` being waited on (soak, approval). */
+  /** The gate of `index` being waited on (soak, approval, sql). */
   gateIndex: z.int(),
   run: z.nullable(ChildStart),
-  gate: z.nullable(z.object({ stage: z.string(), kind: z.string(), seconds: z.nullable(z.int()), timeoutSeconds: z.nullable(z.int()) })),
+  gate: z.nullable(
+    z.object({
+      stage: z.string(),
+      kind: z.string(),
+      seconds: z.nullable(z.int()),
+      timeoutSeconds: z.nullable(z.int()),
+      /** A `sql` gate's check names. */
+      checks: z.optional(z.nullable(z.array(z.string()))),
+    }),
+  ),
   stages: z.array(StageRecord),
   /** The first failure: which stage or gate, and why. */
   failure: z.nullable(z.object({ stage: z.string(), Error: z.string(), Cause: z.string() })),

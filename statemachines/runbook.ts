@@ -464,8 +464,8 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'RouteRequest',
       choice({
-        comment: 'A watch checkpoint decides without the lock; a deploy or a rollback takes it first.',
-        rules: [when(is.stringEquals($.deployment.action, 'watch'), 'CheckWatch')],
+        comment: "A watch checkpoint and a release plan's SQL gate decide without the lock; a deploy or a rollback takes it first.",
+        rules: [when(is.stringEquals($.deployment.action, 'watch'), 'CheckWatch'), when(is.stringEquals($.deployment.action, 'check'), 'GateChecks')],
         otherwise: 'AcquireLock',
       }),
     )
@@ -1076,6 +1076,27 @@ export function runbookDefinition(): Record<string, Json> {
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'ReleaseKept'))], next: 'ReleaseKept' },
     )
     .add('ReleaseKept', fail('ReleaseKept', $.outcome.cause, 'The release failed its checks and was kept, not rolled back, by a decision: CI must still see the failed checks.'));
+
+  states
+    .task(
+      'GateChecks',
+      fn.dataChecks,
+      { operation: 'check', phase: 'gate', config: dataConfig, names: $.deployment.checks },
+      {
+        comment: "A release plan's SQL gate: the checks it names, read-only, once. Nothing is locked or changed.",
+        resultPath: '$.dataGate',
+        timeoutSeconds: DATA_CHECKS_TIMEOUT,
+        catch: [catchAll({ resultPath: '$.error', next: 'ChecksUnavailable' })],
+        next: 'GateChecksVerdict',
+      },
+    )
+    .add(
+      'GateChecksVerdict',
+      choice({ comment: 'One check not passing fails the gate: the plan rolls back what it deployed.', rules: [when(is.booleanEquals($.dataGate.passed, true), 'ChecksPassed')], otherwise: 'ChecksFailed' }),
+    )
+    .add('ChecksPassed', succeed("Every SQL check the plan's gate named passed."))
+    .add('ChecksFailed', fail('ChecksFailed', $.dataGate.summary, "A SQL check the plan's gate named did not pass."))
+    .add('ChecksUnavailable', fail('ChecksUnavailable', $.error.Cause, 'The checks could not run (database unreachable, task failure): the gate fails closed.'));
 
   states.task(
     'RollbackApp',

@@ -7,6 +7,8 @@ export interface RunbookEntry {
   readonly target: string;
   /** Its configuration's `target.kind`: an `ecs` target needs an image. */
   readonly targetKind: string;
+  /** Its configuration's SQL checks by name (`checks.sql[].name`): what a plan's `sql` gate may name. */
+  readonly checks: readonly string[];
 }
 
 /**

@@ -171,7 +171,9 @@ export async function rehearsePlan(options: PlanRehearsalOptions): Promise<PlanR
       find: async (reference) => {
         const index = plan.stages.findIndex((stage) => 'config' in stage.runbook && 'config' in reference && stage.runbook.config === reference.config);
         const stage = index >= 0 ? stages[index] : undefined;
-        return stage ? { stateMachineArn: stage.stateMachineArn, target: stage.config.name, targetKind: stage.config.target.kind } : 'the rehearsal runs only the configurations the plan file names';
+        return stage
+          ? { stateMachineArn: stage.stateMachineArn, target: stage.config.name, targetKind: stage.config.target.kind, checks: stage.config.checks.sql.map((check) => check.name) }
+          : 'the rehearsal runs only the configurations the plan file names';
       },
       reportLocation: async (target, id) => {
         const stage = stages.find((s) => s.config.name === target);

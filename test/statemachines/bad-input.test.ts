@@ -21,6 +21,9 @@ const withoutField = (field: string): Json => Object.fromEntries(Object.entries(
 /** What a release plan sends with the rollback of a stage it deployed. */
 const PLAN_TRIGGER = { name: 'shop', execution: 'arn:aws:states:eu-west-1:123456789012:execution:ReleasePlan:plan-1', stage: 'staging', version: 'v1.4.2' };
 
+/** A SQL check a release plan's gate may name. */
+const BACKFILL_CHECK = { name: 'backfill complete', sql: 'SELECT count(*) FROM messages WHERE replied_to IS NULL', expect: { equals: 0 }, when: ['after-migrations'] };
+
 /** Each bad input, the field the message must name and the value it must quote. */
 const BAD_INPUTS: { name: string; input: Json; field: string; value: string }[] = [
   { name: 'a missing version', input: withoutField('version'), field: 'version:', value: 'required' },
@@ -104,6 +107,28 @@ describe('bad execution input through the real ValidateInput', () => {
 
     expect(run.states.slice(0, 3)).toEqual(['ValidateInput', 'AcquireLock', 'CheckRollbackWindow']);
     expect(run.log.event('CheckRollbackWindow').deployment).toMatchObject({ action: 'rollback', version: null, alarm: { name: 'shop-api-p95-latency' } });
+  });
+
+  it.each([
+    ['a check the runbook does not have', { action: 'check', checks: ['backfill complete', 'backfil'] }, "checks[1]: names no SQL check of this runbook: checks.sql has 'backfill complete' (got 'backfil')"],
+    ['no check at all', { action: 'check', checks: [] }, 'checks:'],
+    ['a check name with a quote in it', { action: 'check', checks: ["x' OR 1=1"] }, 'checks[0]:'],
+  ])("refuses a plan gate's check request naming %s: InvalidInput naming the field, no check runs", async (_name, input, message) => {
+    const run = await runScripted({ config: testConfig({ checks: { sql: [BACKFILL_CHECK] } }), input, tasks: { ValidateInput: realValidateInput } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'InvalidInput' });
+    expect((JSON.parse(run.cause ?? 'null') as { errorMessage: string }).errorMessage).toContain(message);
+    expect(run.states).toEqual(['ValidateInput']);
+  });
+
+  it("lets a plan gate's check request through to GateChecks, without the lock, with the checks and the plan it names", async () => {
+    const input = { action: 'check', checks: ['backfill complete'], plan: PLAN_TRIGGER, requestedBy: 'release-plan shop' };
+    const run = await runScripted({ config: testConfig({ checks: { sql: [BACKFILL_CHECK] } }), input, tasks: { ValidateInput: realValidateInput } });
+
+    expect(run.states).toEqual(['ValidateInput', 'GateChecks']);
+    expect(run.terminal).toBe('ChecksPassed');
+    expect(run.log.event('GateChecks').names).toEqual(['backfill complete']);
+    expect(run.log.event('GateChecks')).not.toHaveProperty('deployment');
   });
 
   it('lets a release plan\'s rollback through to the rollback window check, with the plan it names', async () => {

@@ -60,3 +60,39 @@ describe('the SQL checks and the fingerprint in the runbook', () => {
     expect(run.log.event('RecordRollbackFailure')).toMatchObject({ rollbackError: { Error: 'RestoreVerificationFailed', Cause: DIFFERS }, restoreCheck: { passed: false } });
   });
 });
+
+describe("a release plan's SQL gate in the runbook ({action: check})", () => {
+  const SQL = [
+    { name: 'backfill complete', sql: 'SELECT count(*) FROM messages WHERE replied_to IS NULL', expect: { equals: 0 }, when: ['after-migrations'] },
+    { name: 'queue drained', sql: 'SELECT count(*) FROM jobs', expect: { equals: 0 }, when: ['preflight'] },
+  ];
+  const gateInput = { action: 'check', checks: ['backfill complete'], requestedBy: 'release-plan shop' };
+
+  it('runs the named checks once, read-only, without the lock or any change, and succeeds ChecksPassed', async () => {
+    const run = await runScripted({ config: testConfig({ checks: { sql: SQL } }), input: gateInput });
+
+    expect(ending(run)).toMatchObject({ status: 'SUCCEEDED', terminal: 'ChecksPassed' });
+    expect(run.states).toEqual(['ValidateInput', 'GateChecks']);
+    expect(run.log.event('GateChecks')).toMatchObject({ operation: 'check', phase: 'gate', names: ['backfill complete'], config: { checks: { sql: [{ name: 'backfill complete' }, { name: 'queue drained' }] } } });
+  });
+
+  it('fails ChecksFailed with the checks summary as its cause when one does not pass', async () => {
+    const summary = "1 of 1 SQL checks failed (gate): 'backfill complete' returned \"12\", expected 0";
+    const run = await runScripted({ config: testConfig({ checks: { sql: SQL } }), input: gateInput, tasks: { GateChecks: defaultWith({ passed: false, summary }) } });
+
+    expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'ChecksFailed', error: 'ChecksFailed', cause: summary });
+    expect(run.states).toEqual(['ValidateInput', 'GateChecks']);
+  });
+
+  it('fails closed, ChecksUnavailable, when the checks cannot run', async () => {
+    const unreachable = () => {
+      const error = new Error('database shop-db at db.internal:5432 cannot be reached: ETIMEDOUT');
+      error.name = 'DatabaseUnreachableError';
+      throw error;
+    };
+    const run = await runScripted({ config: testConfig({ checks: { sql: SQL } }), input: gateInput, tasks: { GateChecks: unreachable } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'ChecksUnavailable', error: 'ChecksUnavailable' });
+    expect(run.cause).toContain('cannot be reached');
+  });
+});

@@ -51,6 +51,7 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   PreflightDataChecks: DataCheckReport,
   FingerprintData: z.nullable(DataFingerprint),
   AfterMigrationChecks: DataCheckReport,
+  GateChecks: DataCheckReport,
   VerifyRestoredData: DataCheckReport,
   AdvanceDrill: RestoreState,
   VerifyDrillCopy: DataCheckReport,
@@ -108,6 +109,7 @@ describe('the scripted harness', () => {
       runScripted({ config: drillConfig(), input: drillInput() }),
       runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }) } }),
       runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }), AwaitRollbackApproval: { approved: false, by: 'lead', comment: null } } }),
+      runScripted({ config: testConfig({ checks: { sql: [{ name: 'backfill complete', sql: 'SELECT 0', expect: { equals: 0 }, when: ['after-migrations'] }] } }), input: { action: 'check', checks: ['backfill complete'] } }),
     ]);
 
     const calls = runs.flatMap((run) => run.log.calls);

@@ -320,6 +320,7 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   DiscardDrillCopy: (e): RestoreState => ({ ...(e.restore ?? drillStep(e.snapshot, null)), phase: 'discarded', finishedAt: NOW }),
   RecordDrill: (e): Outcome => outcome(e, e.drillCheck?.passed ? 'succeeded' : 'aborted', `restore drill of ${e.snapshot.id}`),
   ReleaseLockAfterDrill: () => null,
+  GateChecks: (e) => dataCheckReport('gate', e),
   TakeSnapshot: (e): SnapshotRef => snapshotOf(e.deployment, 'creating'),
   CheckSnapshot: (e): SnapshotRef => ({ ...e.snapshot, status: 'available', completedAt: NOW, verification: ['encrypted with the database key'] }),
   RecordBackup: (e): BackupRecord => ({
@@ -406,7 +407,7 @@ export const FINGERPRINT: DataFingerprint = { tables: { customers: { rows: 2000,
 /** Every SQL check of the phase passed; after a restore the data matches the fingerprint it was given. */
 function dataCheckReport(phase: DataCheckReport['phase'], e: Event): DataCheckReport {
   const results = (e.config.checks?.sql ?? [])
-    .filter((check: { when: string[] }) => check.when.includes(phase))
+    .filter((check: { name: string; when: string[] }) => (phase === 'gate' ? (e.names ?? []).includes(check.name) : check.when.includes(phase)))
     .map((check: { name: string }) => ({ name: check.name, passed: true, value: 0, rows: 1, expected: '= 0', reason: null, durationMs: 4 }));
   const comparison = e.fingerprint ? { identical: true, differences: [], tables: Object.keys(e.fingerprint.tables).length } : null;
   return { phase, passed: true, summary: `${results.length} SQL checks passed (${phase})`, results, comparison, startedAt: NOW, durationMs: 5 };
@@ -423,10 +424,11 @@ export function defaultResult(call: TaskCall): unknown {
 }
 
 function defaultDeployment(input: Event, config: RunbookConfig, execution: Execution): Deployment {
-  const rollback = input.action === 'rollback' || input.action === 'watch';
+  const rollback = input.action === 'rollback' || input.action === 'watch' || input.action === 'check';
   return {
     id: deploymentIdFor(execution.name, execution.id),
-    action: input.action === 'watch' ? 'watch' : input.action === 'drill' ? 'drill' : rollback ? 'rollback' : 'deploy',
+    action: input.action === 'watch' || input.action === 'drill' || input.action === 'check' ? input.action : rollback ? 'rollback' : 'deploy',
+    ...(input.action === 'check' ? { checks: input.checks } : {}),
     target: config.name,
     version: rollback ? null : (input.version ?? null),
     image: rollback ? null : (input.image ?? null),

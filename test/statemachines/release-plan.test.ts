@@ -17,12 +17,12 @@ import { fixedClock, tempFileStore } from '../core/tasks/ledger/fixtures';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-${name}`;
 
-/** Two runbooks, as a catalog finds them by stack name; anything else does not exist. */
+/** Two runbooks, as a catalog finds them by stack name, each with one SQL check; anything else does not exist. */
 const catalog: RunbookCatalog = {
   find: async (reference: RunbookReference) => {
     if ('stack' in reference && ['DeployRunbook-staging', 'DeployRunbook-production'].includes(reference.stack)) {
       const target = reference.stack.replace('DeployRunbook-', '');
-      return { stateMachineArn: ARN(target), target, targetKind: 'process' };
+      return { stateMachineArn: ARN(target), target, targetKind: 'process', checks: ['backfill complete'] };
     }
     return 'no deploy-runbook stack of that name';
   },
@@ -102,6 +102,8 @@ describe('the release plan definition', () => {
     const definition = JSON.parse(text) as { States: Record<string, { Resource?: string }> };
     const resources = new Set(Object.values(definition.States).flatMap((state) => (state.Resource ? [state.Resource] : [])));
     expect([...resources].sort()).toEqual(['${PlanApprovalActivityArn}', '${ReleasePlanFunctionArn}', 'arn:aws:states:::states:startExecution.sync:2']);
+    const children = Object.entries(definition.States).filter(([, state]) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2');
+    expect(children.map(([name]) => name).sort()).toEqual(['RollBackStage', 'RunGateChecks', 'RunStage']);
     expect(placeholdersOf(definition as unknown as Json).sort()).toEqual(
       ['PlanApprovalActivityArn', 'PlanSettings', 'PlanTimeoutSeconds', 'ReleasePlanFunctionArn', 'StageTimeoutSeconds'].sort(),
     );
@@ -232,7 +234,18 @@ describe('a release plan run by the local engine', () => {
       'plan.stages[1].runbook: a cycle: stages[0] (staging) already deploys this runbook',
     ],
     ['a stage without a version', { stages: [{ name: 'staging', runbook: { stack: 'DeployRunbook-staging' } }] }, 'plan.stages[0].version: required'],
-    ['a gate of an unknown kind', { stages: [{ name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'sql', check: 'backfill' }] }] }, 'plan.stages[0].gates[0].kind'],
+    ['a gate of an unknown kind', { stages: [{ name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'metric', name: 'p95' }] }] }, 'plan.stages[0].gates[0].kind'],
+    [
+      'a SQL gate naming a check its stage does not have',
+      {
+        stages: [
+          { name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'soak', minutes: 1 }, { kind: 'sql', checks: ['backfill complete', 'backfil'] }] },
+          { name: 'production', runbook: { stack: 'DeployRunbook-production' }, version: 'v2' },
+        ],
+      },
+      "plan.stages[0].gates[1].checks[1]: names no SQL check of the stage's runbook: checks.sql of staging has 'backfill complete' (got 'backfil')",
+    ],
+    ['a SQL gate naming no check', { stages: [{ name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'sql', checks: [] }] }] }, 'plan.stages[0].gates[0].checks'],
   ])('fails InvalidInput, naming the field, for %s, before any stage starts', async (_, overrides, message) => {
     const { result, started, calls } = await runPlan({ plan: plan(overrides) }, () => 'SUCCEEDED');
     expect(result.error).toBe('InvalidInput');
@@ -240,6 +253,81 @@ describe('a release plan run by the local engine', () => {
     expect(started).toEqual([]);
     expect(calls.map((call) => call.state)).toEqual(['ValidatePlan']);
     expect(await files.store.get('locks/shop.json')).toBeUndefined();
+  });
+
+  it("runs a SQL gate as a check execution of the gated stage's runbook, and goes on when it succeeds", async () => {
+    const gated = plan({
+      stages: [
+        { name: 'backend', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'sql', checks: ['backfill complete'] }] },
+        { name: 'frontend', runbook: { stack: 'DeployRunbook-production' }, version: 'v2' },
+      ],
+    });
+    const { result, started, progress } = await runPlan({ plan: gated, requestedBy: 'ci' }, () => 'SUCCEEDED');
+    expect(result.status).toBe('SUCCEEDED');
+    expect(started.map((s) => [s.stateMachineArn, s.input.action ?? 'deploy'])).toEqual([
+      [ARN('staging'), 'deploy'],
+      [ARN('staging'), 'check'],
+      [ARN('production'), 'deploy'],
+    ]);
+    expect(started[1]).toEqual({
+      stateMachineArn: ARN('staging'),
+      name: `${deploymentIdFor('plan-shop-1', result.executionId)}-c1g1-backend`,
+      input: {
+        action: 'check',
+        checks: ['backfill complete'],
+        plan: { name: 'shop', execution: result.executionId, stage: 'backend', version: 'v2' },
+        requestedBy: 'release-plan shop for ci',
+        reason: 'release plan shop: the SQL gate 1 after stage backend',
+      },
+    });
+    const entered = result.events.filter((e) => e.type === 'entered').map((e) => e.state);
+    expect(entered.filter((state) => ['RunStage', 'RunGateChecks'].includes(state))).toEqual(['RunStage', 'RunGateChecks', 'RunStage']);
+    expect(progress?.stages[0].gates).toEqual([{ kind: 'sql', passed: true, detail: `SQL checks 'backfill complete' passed (${started[1].name})` }]);
+  });
+
+  it('rolls back every completed stage, newest first, when a SQL gate after the second fails: RolledBack', async () => {
+    const gated = plan({
+      stages: [
+        { name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'sql', checks: ['backfill complete'] }] },
+        { name: 'production', runbook: { stack: 'DeployRunbook-production' }, version: 'v2', gates: [{ kind: 'sql', checks: ['backfill complete'] }] },
+      ],
+    });
+    // staging's checks pass; production's fail (its runbook ends ChecksFailed); both rollbacks succeed.
+    const script = (start: ChildStart) =>
+      start.input.action === 'rollback' ? 'RolledBack' : start.input.action === 'check' && start.stateMachineArn === ARN('production') ? 'ChecksFailed' : 'SUCCEEDED';
+    const { result, started, progress } = await runPlan({ plan: gated }, script);
+
+    expect(result.error).toBe('RolledBack');
+    expect(started.map((s) => [s.stateMachineArn.split('-').pop(), s.input.action ?? 'deploy'])).toEqual([
+      ['staging', 'deploy'],
+      ['staging', 'check'],
+      ['production', 'deploy'],
+      ['production', 'check'],
+      ['production', 'rollback'],
+      ['staging', 'rollback'],
+    ]);
+    expect(started[4].input).toMatchObject({ action: 'rollback', plan: { stage: 'production', version: 'v2' }, reason: 'GateChecksFailed at production: the plan rolls back every stage it deployed' });
+    expect(progress?.stages.map((s) => s.status)).toEqual(['rolled-back', 'rolled-back']);
+    expect(progress?.stages[1].gates).toEqual([{ kind: 'sql', passed: false, detail: `ChecksFailed: ChecksFailed in ${started[3].name}` }]);
+    expect(progress?.failure).toMatchObject({ stage: 'production', Error: 'GateChecksFailed' });
+    expect(result.cause).toContain('production failed (GateChecksFailed: The SQL gate after stage production');
+    expect(result.cause).toContain('rolled back staging, production');
+  });
+
+  it('rolls back the gated first stage and never starts the second when its SQL gate fails', async () => {
+    const gated = plan({
+      stages: [
+        { name: 'backend', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'sql', checks: ['backfill complete'] }] },
+        { name: 'frontend', runbook: { stack: 'DeployRunbook-production' }, version: 'v2' },
+      ],
+    });
+    const { result, started } = await runPlan({ plan: gated }, (start) => (start.input.action === 'check' ? 'ChecksUnavailable' : start.input.action === 'rollback' ? 'RolledBack' : 'SUCCEEDED'));
+    expect(result.error).toBe('RolledBack');
+    expect(started.map((s) => [s.stateMachineArn, s.input.action ?? 'deploy'])).toEqual([
+      [ARN('staging'), 'deploy'],
+      [ARN('staging'), 'check'],
+      [ARN('staging'), 'rollback'],
+    ]);
   });
 
   it('fails DeploymentInProgress while another execution of the plan holds its lock', async () => {

@@ -245,6 +245,17 @@ const CASES: Case[] = [
     terminal: 'WatchPassed',
     calls: ['ValidateInput', 'CheckWatch', 'MeasureWatchCheckpoint', 'RecordWatchCheckpoint'],
   },
+  {
+    // A release plan's SQL gate fails closed: the plan rolls back what it deployed.
+    state: 'GateChecks',
+    error: new DatabaseUnreachableError('could not connect to postgres://app@db.internal:5432/shop (sslmode verify-full): connect ETIMEDOUT'),
+    input: { action: 'check', checks: ['backfill complete'] },
+    config: testConfig({ checks: { sql: [{ name: 'backfill complete', sql: 'SELECT count(*) FROM messages WHERE replied_to IS NULL', expect: { equals: 0 }, when: ['after-migrations'] }] } }),
+    status: 'FAILED',
+    terminal: 'ChecksUnavailable',
+    cause: lambdaCause(new DatabaseUnreachableError('could not connect to postgres://app@db.internal:5432/shop (sslmode verify-full): connect ETIMEDOUT')),
+    calls: ['ValidateInput', 'GateChecks'],
+  },
   rolledBackAt('Deploy', new DeploymentFailedError('RegisterTaskDefinition refused the image'), false),
   rolledBackAt('CheckDeployment', new DeploymentFailedError('circuit breaker: 3 tasks failed to start'), false),
   rolledBackAt('StartMigrations', new MigrationFailedError('RunTask failed: no capacity in shop-prod'), true),

@@ -7,10 +7,12 @@ import type { Clock } from '../../ports/clock';
 import { type DatabaseInspector, DatabaseQueryError, type QueryAnswer, SQLSTATE } from '../../ports/database-inspector';
 import { judged } from '../../model';
 
-const PHASES = ['preflight', 'after-migrations', 'after-restore'] as const satisfies readonly SqlCheckPhase[];
+/** When checks run: a configured phase, or `gate` (a release plan's SQL gate: the checks it names, whatever their phase). */
+const PHASES = ['preflight', 'after-migrations', 'after-restore', 'gate'] as const satisfies readonly (SqlCheckPhase | 'gate')[];
+type Phase = (typeof PHASES)[number];
 
 /**
- * The data-checks function: `check` runs the SQL checks of a phase; `fingerprint` records the data before the
+ * The data-checks function: `check` runs the SQL checks of a phase (phase `gate`: those `names` names); `fingerprint` records the data before the
  * backup; `verify-restore` compares a restored database with that fingerprint and runs the after-restore checks.
  */
 export const DataChecksEvent = z.object({
@@ -21,6 +23,8 @@ export const DataChecksEvent = z.object({
   fingerprint: z._default(z.nullable(DataFingerprint), null),
   /** verify-restore of a restore drill: its scratch copy, checked instead of the configured database (only a `<db>_drill_<ts>` name). */
   database: z.optional(z.nullable(z.string())),
+  /** Phase `gate`: the checks to run, by name (ValidateInput made sure each exists). */
+  names: z.optional(z.nullable(z.array(z.string()))),
 });
 export type DataChecksEvent = z.output<typeof DataChecksEvent>;
 
@@ -77,7 +81,7 @@ async function takeFingerprint(event: DataChecksEvent, deps: DataChecksDeps): Pr
 async function checkPhase(event: DataChecksEvent, deps: DataChecksDeps): Promise<DataCheckReport> {
   const started = deps.clock.now();
   const phase = event.operation === 'verify-restore' ? 'after-restore' : event.phase;
-  const checks = event.config.checks.sql.filter((check) => check.when.includes(phase));
+  const checks = phase === 'gate' ? namedChecks(event) : event.config.checks.sql.filter((check) => check.when.includes(phase));
   const recorded = event.operation === 'verify-restore' ? event.fingerprint : null;
   const inspector = event.database ? drillCopyInspector(event.database, event.operation, deps) : deps.inspector;
   if (!inspector) {
@@ -106,6 +110,17 @@ function drillCopyInspector(database: string, operation: DataChecksEvent['operat
   }
   if (!deps.inspector || !deps.inspectorOf) return null;
   return deps.inspectorOf(database);
+}
+
+/** A gate's checks in the order it names them; a name that is not configured is bad input, never a passing gate. */
+function namedChecks(event: DataChecksEvent): SqlCheck[] {
+  const names = event.names ?? [];
+  if (names.length === 0) throw new InvalidInputError('gate: no SQL check named: a gate runs the checks its request names');
+  return names.map((name) => {
+    const check = event.config.checks.sql.find((candidate) => candidate.name === name);
+    if (!check) throw new InvalidInputError(`gate: '${name}' is not one of checks.sql (${event.config.checks.sql.map((c) => c.name).join(', ') || 'none'})`);
+    return check;
+  });
 }
 
 async function runCheck(check: SqlCheck, inspector: DatabaseInspector, timeoutMs: number, clock: Clock): Promise<SqlCheckResult> {
@@ -152,7 +167,7 @@ function sameValue(value: QueryAnswer['value'], expected: string | number | bool
   return value === expected;
 }
 
-function report(phase: SqlCheckPhase, results: SqlCheckResult[], comparison: DataCheckReport['comparison'], started: Date, clock: Clock): DataCheckReport {
+function report(phase: Phase, results: SqlCheckResult[], comparison: DataCheckReport['comparison'], started: Date, clock: Clock): DataCheckReport {
   const failed = results.filter((result) => !result.passed);
   const differs = comparison !== null && !comparison.identical;
   const parts: string[] = [];

@@ -239,9 +239,13 @@ function leaseOf(key: string, record: LockRecord, etag: string): Lease {
   };
 }
 
-/** The work a lease is taken for. A watch checkpoint takes none: only the rollback a failed one becomes does. */
+/**
+ * The work a lease is taken for. A watch checkpoint takes none (only the rollback a failed one becomes does), nor do a
+ * plan gate's read-only checks.
+ */
 function lockedFor(deployment: Deployment): LockRecord['action'] {
   if (deployment.action === 'watch') throw new InvalidInputError(`deployment ${deployment.id} is a watch checkpoint: it takes no lock (only the rollback a failed checkpoint becomes does)`);
+  if (deployment.action === 'check') throw new InvalidInputError(`deployment ${deployment.id} runs a plan gate's SQL checks: read-only, it takes no lock`);
   return deployment.action;
 }
 

@@ -1,6 +1,6 @@
 import type { DataCheckReport } from '../data-checks/data-checks';
 import type { ArtifactStore } from '../../ports/artifact-store';
-import { causeMessage, type DrillRecord, type HostOutcome, type LogicalCopy, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
+import { causeMessage, type Deployment, type DrillRecord, type HostOutcome, type LogicalCopy, type Outcome, type PreflightCheck, type SmokeReport, type TaskError } from '../../model';
 import { databaseDecision, formatDuration, REQUESTED_BY_LABEL, rollbackApprovalDecision, rollbackVersions, startedBy, versionLabel } from '../../causes';
 import { metricChartSvg } from '../../metric-chart';
 import { markdownVerdictTable, metricVerdict, type MetricVerdict } from '../../metric-evidence';
@@ -56,7 +56,7 @@ export interface EvidenceReport {
   readonly target: string;
   readonly deploymentId: string;
   readonly execution: { readonly id: string; readonly name: string; readonly startedAt: string };
-  readonly action: 'deploy' | 'rollback' | 'watch' | 'drill';
+  readonly action: Deployment['action'];
   readonly requestedBy: string | null;
   readonly reason: string | null;
   readonly alarm: { readonly name: string; readonly reason: string | null; readonly time: string | null } | null;

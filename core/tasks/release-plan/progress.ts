@@ -21,6 +21,8 @@ export function advancePlan(release: Release, progress: PlanProgress | null, las
       return gatePassed(release, progress, `soaked ${progress.gate?.seconds ?? 0} s`);
     case 'approval':
       return afterApproval(release, progress, last);
+    case 'check':
+      return afterGateChecks(release, progress, childOutcome(last, progress.run));
     case 'undo':
       return afterUndo(release, progress, childOutcome(last, progress.run));
     default:
@@ -50,10 +52,14 @@ function initialProgress(release: Release): PlanProgress {
   };
 }
 
-/** A child's execution name: unique per plan execution and stage, within Step Functions' 80 characters. */
-export function childExecutionName(release: Release, index: number, kind: 'deploy' | 'rollback'): string {
+/**
+ * A child's execution name: unique per plan execution, stage and gate, within Step Functions' 80 characters —
+ * `s<n>` deploys stage n, `r<n>` rolls it back, `c<n>g<m>` runs the SQL checks of its gate m.
+ */
+export function childExecutionName(release: Release, index: number, kind: 'deploy' | 'rollback' | 'check', gateIndex = 0): string {
   const stage = release.stages[index].name.replace(/[^A-Za-z0-9_-]/g, '-');
-  return `${release.id}-${kind === 'deploy' ? 's' : 'r'}${index + 1}-${stage}`.slice(0, 80);
+  const step = { deploy: `s${index + 1}`, rollback: `r${index + 1}`, check: `c${index + 1}g${gateIndex + 1}` }[kind];
+  return `${release.id}-${step}-${stage}`.slice(0, 80);
 }
 
 function requestedBy(release: Release): string {
@@ -120,21 +126,47 @@ function nextAfterGates(release: Release, progress: PlanProgress, index: number,
   if (gate) {
     return {
       ...progress,
-      next: gate.kind,
+      next: gate.kind === 'sql' ? 'check' : gate.kind,
       index,
       gateIndex,
-      run: null,
+      run: gate.kind === 'sql' ? gateChecksRun(release, index, gateIndex, gate.checks) : null,
       gate: {
         stage: stage.name,
         kind: gate.kind,
         seconds: gate.kind === 'soak' ? gate.seconds : null,
         timeoutSeconds: gate.kind === 'approval' ? gate.timeoutSeconds : null,
+        checks: gate.kind === 'sql' ? gate.checks : null,
       },
     };
   }
   if (index + 1 < release.stages.length) return runStage(release, progress, index + 1);
   const done = release.stages.map((s) => `${s.name} ${s.version}`).join(', ');
   return ended(progress, 'succeeded', `Release plan ${release.name}: every stage deployed (${done}).`);
+}
+
+/** A SQL gate's child: the stage's runbook runs the named checks read-only (`{action: "check"}`), taking no lock. */
+function gateChecksRun(release: Release, index: number, gateIndex: number, checks: readonly string[]): ChildStart {
+  const stage = release.stages[index];
+  const input = {
+    action: 'check',
+    checks: [...checks],
+    plan: { name: release.name, execution: release.executionId, stage: stage.name, version: stage.version },
+    requestedBy: requestedBy(release),
+    reason: `release plan ${release.name}: the SQL gate ${gateIndex + 1} after stage ${stage.name}`.slice(0, 1024),
+  };
+  return { stateMachineArn: stage.stateMachineArn, name: childExecutionName(release, index, 'check', gateIndex), input };
+}
+
+/** A SQL gate passes when its child succeeded (every named check passed); otherwise the gated stage is rolled back with the ones before it. */
+function afterGateChecks(release: Release, progress: PlanProgress, child: ReturnType<typeof childOutcome>): PlanProgress {
+  const checks = (progress.gate?.checks ?? []).map((name) => `'${name}'`).join(', ');
+  if (child.ended === 'SUCCEEDED') return gatePassed(release, progress, `SQL checks ${checks} passed (${child.name})`);
+  const stage = release.stages[progress.index].name;
+  const detail = `${child.ended ?? 'failed'}: ${child.cause ?? `SQL checks ${checks} did not pass`}`;
+  const record = progress.stages[progress.index];
+  const stages = replaced(progress.stages, progress.index, { ...record, gates: [...record.gates, { kind: 'sql', passed: false, detail }] });
+  const failure = { stage, Error: 'GateChecksFailed', Cause: `The SQL gate after stage ${stage} (${child.name}): ${detail}` };
+  return undoFrom(release, { ...progress, stages, failure }, progress.index);
 }
 
 function gatePassed(release: Release, progress: PlanProgress, detail: string): PlanProgress {

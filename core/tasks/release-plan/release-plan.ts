@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { describeValue, formatIssues } from '../../../config/issues';
-import { PlanRequest, ReleasePlan } from '../../../config/release-plan';
+import { type Gate, PlanRequest, ReleasePlan } from '../../../config/release-plan';
 import { MAX_INPUT_BYTES } from '../../../config/deployment-input';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import type { Clock } from '../../ports/clock';
@@ -8,7 +8,7 @@ import type { RunbookCatalog } from '../../ports/runbook-catalog';
 import { deploymentIdFor } from '../../deployment-id';
 import { InvalidInputError } from '../../errors';
 import { type Deployment, Execution, judged, Lease, TaskError } from '../../model';
-import { PlanProgress, PlanStepResult, Release, type ReleaseStage } from '../../release-plan';
+import { type PlanGate, PlanProgress, PlanStepResult, Release, type ReleaseStage } from '../../release-plan';
 import { acquireLock, type LockTransition, markLockStuck, releaseLock } from '../deployment-lock/deployment-lock';
 import { advancePlan } from './progress';
 import { planReport, type PlanReportPaths } from './plan-report';
@@ -72,7 +72,8 @@ export async function runReleasePlan(event: ReleasePlanEvent, deps: ReleasePlanD
 
 /**
  * Judges the plan before any stage starts: the document (stages, versions, gates, no stage or runbook twice), then
- * every stage's runbook (it must exist: an ECS target needs an image). Every problem is named, field and value.
+ * every stage's runbook (it must exist: an ECS target needs an image, a SQL gate names its checks). Every problem is
+ * named, field and value.
  */
 export async function validatePlan(input: unknown, execution: Execution, deps: Pick<ReleasePlanDeps, 'runbooks' | 'clock'>): Promise<Release> {
   const size = Buffer.byteLength(JSON.stringify(input ?? null));
@@ -96,15 +97,21 @@ export async function validatePlan(input: unknown, execution: Execution, deps: P
     if (entry.targetKind === 'ecs' && !stage.image) problems.push(`${at}.image: required for the ECS target of ${entry.target} (got nothing)`);
     const twice = stages.find((other) => other.stateMachineArn === entry.stateMachineArn);
     if (twice) problems.push(`${at}.runbook: a cycle: stage ${twice.name} already deploys ${entry.stateMachineArn} (got ${describeValue(stage.runbook)})`);
+    stage.gates.forEach((gate, gateIndex) => {
+      if (gate.kind !== 'sql') return;
+      gate.checks.forEach((check, checkIndex) => {
+        if (entry.checks.includes(check)) return;
+        const known = entry.checks.length > 0 ? `checks.sql of ${entry.target} has ${entry.checks.map((c) => `'${c}'`).join(', ')}` : `${entry.target} has no checks.sql`;
+        problems.push(`${at}.gates[${gateIndex}].checks[${checkIndex}]: names no SQL check of the stage's runbook: ${known} (got '${check}')`);
+      });
+    });
     stages.push({
       name: stage.name,
       stateMachineArn: entry.stateMachineArn,
       target: entry.target,
       version: stage.version,
       image: stage.image ?? null,
-      gates: stage.gates.map((gate) =>
-        gate.kind === 'soak' ? { kind: 'soak', seconds: Math.max(1, Math.round(gate.minutes * 60)) } : { kind: 'approval', timeoutSeconds: gate.timeoutMinutes * 60 },
-      ),
+      gates: stage.gates.map(planGate),
     });
   });
   if (problems.length > 0) throw new InvalidInputError(problems.join('; '));
@@ -117,6 +124,18 @@ export async function validatePlan(input: unknown, execution: Execution, deps: P
     stages,
     startedAt: deps.clock.now().toISOString(),
   };
+}
+
+/** A gate as the parent waits on it: in whole seconds, a soak at least one. */
+function planGate(gate: Gate): PlanGate {
+  switch (gate.kind) {
+    case 'soak':
+      return { kind: 'soak', seconds: Math.max(1, Math.round(gate.minutes * 60)) };
+    case 'approval':
+      return { kind: 'approval', timeoutSeconds: gate.timeoutMinutes * 60 };
+    case 'sql':
+      return { kind: 'sql', checks: gate.checks };
+  }
 }
 
 /** The plan's lease is a runbook lease on the plan's name: the same lock code, the same records. */

@@ -73,6 +73,13 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
     if (!config.analysis.watch) {
       problems.push('action: "watch" needs analysis.watch in the configuration: this runbook has no post-release watch (got "watch")');
     }
+  } else if (request.action === 'check') {
+    const known = config.checks.sql.map((check) => check.name);
+    request.checks.forEach((name, index) => {
+      if (known.includes(name)) return;
+      const has = known.length > 0 ? `checks.sql has ${known.map((k) => `'${k}'`).join(', ')}` : 'this runbook has no checks.sql';
+      problems.push(`checks[${index}]: names no SQL check of this runbook: ${has} (got '${name}')`);
+    });
   } else if (request.alarm && request.plan) {
     problems.push(`plan: a rollback is started by an alarm or by a release plan, not both (got alarm "${request.alarm.name}" and plan "${request.plan.name}")`);
   } else if (request.alarm) {
@@ -97,7 +104,8 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
     requestedBy: request.requestedBy ?? null,
     reason: request.reason ?? null,
     alarm,
-    ...(request.action === 'rollback' && request.plan ? { plan: request.plan } : {}),
+    ...((request.action === 'rollback' || request.action === 'check') && request.plan ? { plan: request.plan } : {}),
+    ...(request.action === 'check' ? { checks: request.checks } : {}),
     bakeChecks: bakeChecks(config.bake),
     approvalTimeoutSeconds: (config.database?.restoreApproval.timeoutMinutes ?? 60) * 60,
     executionId: event.execution.id,

@@ -6,7 +6,8 @@ import { runbookConfigOf, SfnRunbookCatalog } from '../../../adapters/aws/sfn-ru
 const STAGING = 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-staging';
 const PRODUCTION = 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api';
 /** What DescribeStateMachine returns for a runbook: its definition, the configuration written into ValidateInput. */
-const runbookDefinition = (name: string, kind = 'ecs') => JSON.stringify({ StartAt: 'LoadConfig', States: { ValidateInput: { Type: 'Task', Parameters: { config: { name, target: { kind } } } } } });
+const runbookDefinition = (name: string, kind = 'ecs', sql: unknown[] = []) =>
+  JSON.stringify({ StartAt: 'LoadConfig', States: { ValidateInput: { Type: 'Task', Parameters: { config: { name, target: { kind }, checks: { sql } } } } } });
 
 const sfn = mockClient(SFNClient);
 const catalog = () =>
@@ -18,9 +19,10 @@ const catalog = () =>
 beforeEach(() => sfn.reset());
 
 describe('SfnRunbookCatalog', () => {
-  it('describes the named runbook and reads its target from the definition', async () => {
-    sfn.on(DescribeStateMachineCommand, { stateMachineArn: STAGING }).resolves({ definition: runbookDefinition('shop-staging') });
-    expect(await catalog().find({ stateMachineArn: STAGING })).toEqual({ stateMachineArn: STAGING, target: 'shop-staging', targetKind: 'ecs' });
+  it('describes the named runbook and reads its target and SQL check names from the definition', async () => {
+    const sql = [{ name: 'backfill complete', sql: 'SELECT 0', expect: { equals: 0 }, when: ['after-migrations'] }, { name: 'queue drained', sql: 'SELECT 0', expect: { equals: 0 }, when: ['preflight'] }];
+    sfn.on(DescribeStateMachineCommand, { stateMachineArn: STAGING }).resolves({ definition: runbookDefinition('shop-staging', 'ecs', sql) });
+    expect(await catalog().find({ stateMachineArn: STAGING })).toEqual({ stateMachineArn: STAGING, target: 'shop-staging', targetKind: 'ecs', checks: ['backfill complete', 'queue drained'] });
     expect(sfn.commandCalls(DescribeStateMachineCommand).map((call) => call.args[0].input)).toEqual([{ stateMachineArn: STAGING }]);
   });
 

@@ -22,7 +22,13 @@ async function database(name: string): Promise<{ url: string; inspector: PgInspe
   return { url, inspector: new PgInspector({ connectionString: url }, `postgres://127.0.0.1/${name}`) };
 }
 
-function event(operation: 'check' | 'fingerprint' | 'verify-restore', phase: 'preflight' | 'after-migrations' | 'after-restore', config: object, fingerprint: DataFingerprint | null = null) {
+function event(
+  operation: 'check' | 'fingerprint' | 'verify-restore',
+  phase: 'preflight' | 'after-migrations' | 'after-restore' | 'gate',
+  config: object,
+  fingerprint: DataFingerprint | null = null,
+  names: string[] | null = null,
+) {
   const parsed = RunbookConfig.parse({
     name: 'shop-api',
     target: { kind: 'process', command: ['node', 'server.mjs'], port: 47800 },
@@ -31,7 +37,7 @@ function event(operation: 'check' | 'fingerprint' | 'verify-restore', phase: 'pr
     alarms: { kind: 'cloudwatch' },
     ...config,
   });
-  return DataChecksEvent.parse({ operation, phase, config: { database: parsed.database, checks: parsed.checks, backup: parsed.backup }, fingerprint });
+  return DataChecksEvent.parse({ operation, phase, config: { database: parsed.database, checks: parsed.checks, backup: parsed.backup }, fingerprint, names });
 }
 
 const CHECKS = [
@@ -63,6 +69,28 @@ describe('runDataChecks against PostgreSQL', () => {
     expect(report.passed).toBe(false);
     expect(report.results[0]).toMatchObject({ name: 'no unreplied messages', passed: false, value: '12', reason: 'returned "12", expected 0' });
     expect(report.summary).toBe(`1 of 3 SQL checks failed (after-migrations): 'no unreplied messages' returned "12", expected 0`);
+  });
+
+  it("runs a release plan gate's checks by name, in its order and whatever their phase, and fails on the one not met", async () => {
+    const { url, inspector } = await database('checks_gate');
+    await withClient(url, (client) => client.query('UPDATE messages SET replied_to = NULL WHERE id = 7'));
+    const gate = event('check', 'gate', { checks: { sql: CHECKS } }, null, ['enough messages', 'no unreplied messages']);
+
+    const report = (await runDataChecks(gate, { inspector, clock: tickingClock() })) as DataCheckReport;
+
+    expect(report.results.map((r) => [r.name, r.passed, r.value])).toEqual([
+      ['enough messages', true, '40'],
+      ['no unreplied messages', false, '1'],
+    ]);
+    expect(report).toMatchObject({ phase: 'gate', passed: false, summary: "1 of 2 SQL checks failed (gate): 'no unreplied messages' returned \"1\", expected 0" });
+  });
+
+  it('fails when a gate names no check or one that is not configured, rather than passing on nothing', async () => {
+    const { inspector } = await database('checks_gate_unknown');
+    await expect(runDataChecks(event('check', 'gate', { checks: { sql: CHECKS } }, null, ['backfill done']), { inspector, clock: tickingClock() })).rejects.toThrow(
+      "gate: 'backfill done' is not one of checks.sql (no unreplied messages, enough messages, reply index exists, replied_to column exists)",
+    );
+    await expect(runDataChecks(event('check', 'gate', { checks: { sql: CHECKS } }), { inspector, clock: tickingClock() })).rejects.toThrow('gate: no SQL check named');
   });
 
   it('refuses a check that writes with the database’s read-only error, and the write never happens — a COMMIT first cannot escape the transaction', async () => {
