@@ -8,8 +8,12 @@ import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { FunctionHost } from './function-host';
-import type { MotoServer } from './moto-server';
-import { ACCOUNT, REGION, type SynthesizedTier, stackName, type TierStackName } from './stacks';
+import type { MotoControl, MotoServer } from './moto-server';
+
+type MotoCredentials = NonNullable<MotoControl['statesCredentials']>;
+import { PLAN_STACK_OUTPUTS } from '../../core/release-plan';
+import { STACK_OUTPUTS } from '../../lib/deploy-runbook-stack';
+import { ACCOUNT, PLAN_STACK, REGION, type SynthesizedTier, stackName, type TierStackName } from './stacks';
 
 /** Static keys for the set-up calls made before IAM is enforced; afterwards only real principals get in. */
 const SETUP_CREDENTIALS = { accessKeyId: 'AKIASETUPSETUPSETUP0', secretAccessKey: 'setup' };
@@ -29,7 +33,7 @@ export function clientConfig(endpoint: string, credentials: AwsCredentials) {
 export interface DeployedStack {
   readonly stackName: string;
   readonly stateMachineArn: string;
-  /** The restore-approval activity (the RestoreApprovalActivityArn output). */
+  /** The restore-approval activity (the RestoreApprovalActivityArn output; the plan stack's PlanApprovalActivityArn). */
   readonly restoreApprovalActivityArn: string;
   readonly bucketName: string;
   /** An administrator of the emulated account: the operator (and the CLI) act as this user. */
@@ -48,18 +52,65 @@ const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]
  * template's environment and timeout, and credentials of its own role — and then turns IAM enforcement on.
  */
 export async function deployStack(moto: MotoServer, host: FunctionHost, tier: SynthesizedTier, name: TierStackName): Promise<DeployedStack> {
+  const [stack] = await deployStacks(moto, host, tier, [name]);
+  return stack;
+}
+
+/** The plan stack's outputs in the shape of a runbook stack's: its state machine, its bucket, its approval activity. */
+const OUTPUTS = {
+  runbook: { stateMachineArn: STACK_OUTPUTS.stateMachineArn, bucketName: STACK_OUTPUTS.bucketName, activityArn: STACK_OUTPUTS.restoreApprovalActivityArn },
+  plan: { stateMachineArn: PLAN_STACK_OUTPUTS.stateMachineArn, bucketName: PLAN_STACK_OUTPUTS.bucketName, activityArn: PLAN_STACK_OUTPUTS.approvalActivityArn },
+} as const;
+
+/**
+ * Deploys several synthesized stacks of one app, in order (an exporting stack before its importers), into one freshly
+ * reset account. Each state machine's Lambda calls and service integrations are signed as its own role.
+ */
+export async function deployStacks(moto: MotoServer, host: FunctionHost, tier: SynthesizedTier, names: readonly (TierStackName | typeof PLAN_STACK)[]): Promise<DeployedStack[]> {
   await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
   await fetch(`${moto.endpoint}/moto-api/reset-auth`, { method: 'POST', body: '1000000000' });
   moto.control({});
   moto.clearAuthorizations();
   const config = clientConfig(moto.endpoint, SETUP_CREDENTIALS);
+  await new SSMClient(config).send(new PutParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version', Value: '30', Type: 'String' }));
+  await new S3Client(config).send(new CreateBucketCommand({ Bucket: `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}` }));
+
+  const deployed: Omit<DeployedStack, 'admin'>[] = [];
+  const machines: Record<string, MotoCredentials> = {};
+  for (const name of names) {
+    const { stack, states } = await deployTemplate(moto, host, tier, name, name === PLAN_STACK ? OUTPUTS.plan : OUTPUTS.runbook);
+    machines[stack.stateMachineArn] = states;
+    deployed.push(stack);
+  }
+  // The interpreter signs as the role of the state machine whose execution calls (moto/launch.py).
+  moto.control({ statesCredentials: Object.values(machines)[0], machineCredentials: machines });
+
+  const iam = new IAMClient(config);
+  await iam.send(new CreateUserCommand({ UserName: 'operator' }));
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'operator',
+      PolicyName: 'administrator',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+    }),
+  );
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'operator' }))).AccessKey;
+  const admin = { accessKeyId: key?.AccessKeyId ?? '', secretAccessKey: key?.SecretAccessKey ?? '' };
+  return deployed.map((stack) => ({ ...stack, admin }));
+}
+
+async function deployTemplate(
+  moto: MotoServer,
+  host: FunctionHost,
+  tier: SynthesizedTier,
+  name: TierStackName | typeof PLAN_STACK,
+  outputs: (typeof OUTPUTS)[keyof typeof OUTPUTS],
+): Promise<{ stack: Omit<DeployedStack, 'admin'>; states: MotoCredentials }> {
+  const config = clientConfig(moto.endpoint, SETUP_CREDENTIALS);
   const template = tier.templates[name];
   const stack = stackName(name);
-
-  await new SSMClient(config).send(new PutParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version', Value: '30', Type: 'String' }));
   const s3 = new S3Client(config);
   const assetBucket = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
-  await s3.send(new CreateBucketCommand({ Bucket: assetBucket }));
   const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
   // What cdk deploy uploads: each asset's object key and the cdk.out directory it is zipped from.
   const manifest = JSON.parse(readFileSync(join(tier.outdir, `${stack}.assets.json`), 'utf8')) as {
@@ -122,22 +173,11 @@ export async function deployStack(moto: MotoServer, host: FunctionHost, tier: Sy
     });
   }
 
-  const stateMachineArn = output('StateMachineArn');
+  const stateMachineArn = output(outputs.stateMachineArn);
   const machine = await new SFNClient(config).send(new DescribeStateMachineCommand({ stateMachineArn }));
   const states = await assume(machine.roleArn ?? '');
-  moto.control({ statesCredentials: states.credentials });
-
-  const iam = new IAMClient(config);
-  await iam.send(new CreateUserCommand({ UserName: 'operator' }));
-  await iam.send(
-    new PutUserPolicyCommand({
-      UserName: 'operator',
-      PolicyName: 'administrator',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
-    }),
-  );
-  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'operator' }))).AccessKey;
-  const admin = { accessKeyId: key?.AccessKeyId ?? '', secretAccessKey: key?.SecretAccessKey ?? '' };
-
-  return { stackName: stack, stateMachineArn, bucketName: output('BucketName'), restoreApprovalActivityArn: output('RestoreApprovalActivityArn'), admin, principals, stateMachinePrincipal: states.arn };
+  return {
+    stack: { stackName: stack, stateMachineArn, bucketName: output(outputs.bucketName), restoreApprovalActivityArn: output(outputs.activityArn), principals, stateMachinePrincipal: states.arn },
+    states: states.credentials,
+  };
 }

@@ -3,7 +3,7 @@ import { ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedAws } from './emulated-aws';
-import { attempts, grantedByRole, inspect, roleOfPrincipal, writtenByTheRuntime } from './inspect';
+import { attempts, grantedByRole, inspect, usedByRole, writtenByTheRuntime } from './inspect';
 import { ALARMS } from './stacks';
 import { IMAGE } from './world';
 
@@ -222,11 +222,7 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
 
   // Runs last: it reads what every scenario above was authorised to do.
   it('used every action each role is granted, besides those these paths cannot reach: the policies are minimal', () => {
-    const used = new Map<string, Set<string>>();
-    for (const record of aws.allAuthorizations().filter((r) => r.allowed)) {
-      const role = roleOfPrincipal(record.principal);
-      used.set(role, (used.get(role) ?? new Set()).add(record.action));
-    }
+    const used = usedByRole(aws);
     const unused: string[] = [];
     for (const [role, actions] of grantedByRole(aws.tier.templates.instance)) {
       for (const action of actions) {

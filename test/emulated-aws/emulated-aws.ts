@@ -8,11 +8,14 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { clientConfig, type DeployedStack, deployStack } from './deployed-stack';
+import { clientConfig, type DeployedStack, deployStack, deployStacks } from './deployed-stack';
 import { FunctionHost } from './function-host';
 import { type AuthorizationRecord, type MotoControl, MotoServer } from './moto-server';
-import { type SynthesizedTier, synthesizeTier, type TierStackName } from './stacks';
+import { PLAN_RUNBOOKS, PLAN_STACK, type SynthesizedTier, synthesizeTier, type TierStackName } from './stacks';
 import { createWorld, FakeApp, type World } from './world';
+
+/** What a scenario may tell the patched moto: everything but the credentials the deploy set. */
+type TierControl = Omit<MotoControl, 'statesCredentials' | 'machineCredentials'>;
 
 /** How an execution ended, read back from moto's Step Functions the way the CLI reads it from AWS. */
 export interface Ended {
@@ -44,13 +47,16 @@ export class EmulatedAws {
     readonly app: FakeApp,
   ) {}
 
-  /** `hosts`: more names the functions' network resolves, besides the app's (e.g. a fake Prometheus). */
-  static async start(hosts: Readonly<Record<string, string>> = {}): Promise<EmulatedAws> {
+  /**
+   * `hosts`: more names the functions' network resolves, besides the app's (e.g. a fake Prometheus). `timeScale`: the
+   * fraction of their seconds Wait states, Retry intervals and execution timeouts last (moto/launch.py). @default 0.001
+   */
+  static async start(hosts: Readonly<Record<string, string>> = {}, timeScale?: number): Promise<EmulatedAws> {
     const tier = await synthesizeTier();
     const app = new FakeApp();
     await app.listen();
     const host = await FunctionHost.start({ ...hosts, ...app.hosts });
-    const moto = await MotoServer.start(host.url);
+    const moto = await MotoServer.start(host.url, timeScale);
     return new EmulatedAws(tier, moto, host, app);
   }
 
@@ -60,20 +66,41 @@ export class EmulatedAws {
   }
 
   /** Resets moto, deploys `name`, creates the world its configuration names, then enforces IAM. */
-  async deploy(name: TierStackName, control: Omit<MotoControl, 'statesCredentials'> = {}): Promise<DeployedStack> {
+  async deploy(name: TierStackName, control: TierControl = {}): Promise<DeployedStack> {
     this.history.push(...this.moto.authorizations());
     this.host.reset();
     this.app.versions = {};
     this.stack = await deployStack(this.moto, this.host, this.tier, name);
     [this.world] = await Promise.all([createWorld(this.moto.endpoint, this.stack.admin, name, this.app), this.host.prewarm()]);
-    this.setControl(control);
-    this.moto.clearAuthorizations();
-    await this.moto.enforceIam();
+    await this.enforce(control);
     return this.stack;
   }
 
-  /** Changes faults and ECS behaviour; the state machine's credentials stay. */
-  setControl(control: Omit<MotoControl, 'statesCredentials'>): void {
+  /**
+   * Resets moto and deploys the release plan stack with the two runbooks its plans run (stacks.ts PLAN_RUNBOOKS), as
+   * one app: the runbooks first (they export what the plan stack imports). `stack` is then the plan stack; the world
+   * is the production runbook's (its hosts, the staging one among them). Functions start cold: 25 warm processes
+   * would crowd the machine, and a plan runs one child at a time.
+   */
+  async deployPlans(control: TierControl = {}): Promise<{ staging: DeployedStack; production: DeployedStack; plans: DeployedStack }> {
+    this.history.push(...this.moto.authorizations());
+    this.host.reset();
+    this.app.versions = {};
+    const [staging, production, plans] = await deployStacks(this.moto, this.host, this.tier, [PLAN_RUNBOOKS.staging, PLAN_RUNBOOKS.production, PLAN_STACK]);
+    this.stack = plans;
+    this.world = await createWorld(this.moto.endpoint, plans.admin, PLAN_RUNBOOKS.production, this.app);
+    await this.enforce(control);
+    return { staging, production, plans };
+  }
+
+  private async enforce(control: TierControl): Promise<void> {
+    this.setControl(control);
+    this.moto.clearAuthorizations();
+    await this.moto.enforceIam();
+  }
+
+  /** Changes faults and ECS behaviour; the state machines' credentials stay. */
+  setControl(control: TierControl): void {
     this.moto.control({ ...this.currentControl(), ...control });
   }
 

@@ -71,6 +71,16 @@ export function roleOfPrincipal(principal: string): string {
   return principal;
 }
 
+/** The actions each principal was allowed in this file's scenarios, keyed as `roleOfPrincipal` names them. */
+export function usedByRole(aws: EmulatedAws): Map<string, Set<string>> {
+  const used = new Map<string, Set<string>>();
+  for (const record of aws.allAuthorizations().filter((r) => r.allowed)) {
+    const role = roleOfPrincipal(record.principal);
+    used.set(role, (used.get(role) ?? new Set()).add(record.action));
+  }
+  return used;
+}
+
 /** The actions each role of a synthesized template is allowed, keyed as `roleOfPrincipal` names them. */
 export function grantedByRole(template: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }): Map<string, Set<string>> {
   const granted = new Map<string, Set<string>>();

@@ -6,11 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../local/free-port';
 
 const LAUNCHER = fileURLToPath(new URL('./moto/launch.py', import.meta.url));
+const START_TIMEOUT_MS = 120_000;
 
 /** What the tests tell the patched moto (see moto/launch.py): read again whenever it changes. */
 export interface MotoControl {
   /** Credentials of the state machine's role: the interpreter invokes Lambda with them. */
   readonly statesCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string };
+  /** Several stacks in one account: the credentials of each state machine's role, by its ARN (else statesCredentials). */
+  readonly machineCredentials?: Readonly<Record<string, NonNullable<MotoControl['statesCredentials']>>>;
   /** Calls that fail after IAM has authorised them: the first `skip` matching calls pass, the next `count` fail. */
   readonly faults?: readonly {
     readonly service: string;
@@ -97,7 +100,11 @@ export class MotoServer {
     const output: string[] = [];
     for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
     const server = new MotoServer(child, `http://127.0.0.1:${port}`, dir, output);
-    await server.waitUntilUp();
+    // A moto that never answered must not outlive the test file that started it.
+    await server.waitUntilUp().catch(async (error: unknown) => {
+      await server.stop();
+      throw error;
+    });
     return server;
   }
 
@@ -159,7 +166,8 @@ export class MotoServer {
   }
 
   private async waitUntilUp(): Promise<void> {
-    const deadline = Date.now() + 30_000;
+    // Importing moto and its patches takes seconds, and over a minute at a load average of 20 on 2 shared vCPUs.
+    const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (this.process.exitCode !== null) throw new Error(`moto exited with ${this.process.exitCode}:\n${this.log()}`);
       try {
@@ -170,7 +178,7 @@ export class MotoServer {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`moto did not answer on ${this.endpoint} within 30 s:\n${this.log()}`);
+    throw new Error(`moto did not answer on ${this.endpoint} within ${START_TIMEOUT_MS / 1000} s:\n${this.log()}`);
   }
 }
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import type { RunbookConfigInput } from '../../config/schema';
 import { DeployRunbookStack } from '../../lib/deploy-runbook-stack';
+import { ReleasePlanStack } from '../../lib/release-plan-stack';
 import { PROJECT_ROOT } from '../../lib/runbook-function';
 
 /** The emulated account: moto's default account, one region. */
@@ -157,6 +158,8 @@ function lambdaConfig(): RunbookConfigInput {
 
 /** The tags the hosts stack selects its EC2 instances by. */
 export const HOST_TAGS = { app: 'shop-api', env: 'prod' } as const;
+/** The staging stack's: the one instance of the same app the hosts stack must leave alone. */
+export const STAGING_HOST_TAGS = { ...HOST_TAGS, env: 'staging' } as const;
 
 /**
  * A team on EC2 instances: the three commands and a tag, run by SSM Run Command one host at a time, each checked
@@ -164,13 +167,13 @@ export const HOST_TAGS = { app: 'shop-api', env: 'prod' } as const;
  * proves the target. The fake app answers as the ECS service, which this stack never changes: its health check
  * judges the status only.
  */
-function onHosts(config: RunbookConfigInput): RunbookConfigInput {
+function onHosts(config: RunbookConfigInput, tags: Record<string, string> = HOST_TAGS): RunbookConfigInput {
   const [health, ...checks] = config.smokeTests.checks;
   return {
     ...config,
     target: {
       kind: 'ssm-hosts',
-      tags: { ...HOST_TAGS },
+      tags: { ...tags },
       deploy: 'tier-host deploy {{version}}',
       rollback: 'tier-host rollback {{version}}',
       current: 'tier-host current',
@@ -213,17 +216,24 @@ export const TIER_STACKS = {
   lambda: lambdaConfig(),
   /** EC2 instances tagged app=shop-api, env=prod, deployed by SSM Run Command in batches of one (issue 12). */
   hosts: onHosts(shopConfig('shop', null)),
+  /** The same app's staging environment: the instance tagged env=staging, its own runbook (issue 13's release plans). */
+  staging: onHosts(shopConfig('shop-staging', null), STAGING_HOST_TAGS),
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
 
-export function stackName(name: TierStackName): string {
+/** The release plan stack (lib/release-plan-stack.ts) over the staging and hosts runbooks: a plan's stages are those two. */
+export const PLAN_STACK = 'plans';
+/** The runbooks the plan stack may start, as stage names of the tier's plans: staging first, then production. */
+export const PLAN_RUNBOOKS = { staging: 'staging', production: 'hosts' } as const satisfies Record<string, TierStackName>;
+
+export function stackName(name: TierStackName | typeof PLAN_STACK): string {
   return `DeployRunbook-tier-${name}`;
 }
 
 /** What one synthesis produced: the cloud assembly directory and each stack's template. */
 export interface SynthesizedTier {
   readonly outdir: string;
-  readonly templates: Readonly<Record<TierStackName, TemplateJson>>;
+  readonly templates: Readonly<Record<TierStackName | typeof PLAN_STACK, TemplateJson>>;
 }
 
 export interface TemplateJson {
@@ -272,9 +282,18 @@ export async function synthesizeTier(): Promise<SynthesizedTier> {
       const staging = `${outdir}.staging`;
       rmSync(staging, { recursive: true, force: true });
       const app = new App({ outdir: staging });
+      const env = { account: ACCOUNT, region: REGION };
+      const runbooks = new Map<string, DeployRunbookStack>();
       for (const [name, config] of Object.entries(TIER_STACKS)) {
-        new DeployRunbookStack(app, stackName(name as TierStackName), { config, env: { account: ACCOUNT, region: REGION } });
+        runbooks.set(name, new DeployRunbookStack(app, stackName(name as TierStackName), { config, env }));
       }
+      // A user's app: the plan stack given the runbooks of the same app (their ARNs, names and buckets are exported to it).
+      // A week's timeout: 604.8 s in the tier, far beyond a plan's real work (its children's Lambda calls are not compressed).
+      new ReleasePlanStack(app, stackName(PLAN_STACK), {
+        env,
+        runbooks: Object.values(PLAN_RUNBOOKS).map((name) => runbooks.get(name)!.runbook),
+        executionTimeout: Duration.days(7),
+      });
       app.synth();
       writeFileSync(join(staging, 'tier-synth.done'), new Date().toISOString());
       rmSync(outdir, { recursive: true, force: true });
@@ -288,7 +307,7 @@ export async function synthesizeTier(): Promise<SynthesizedTier> {
     }
   }
   const templates = Object.fromEntries(
-    Object.keys(TIER_STACKS).map((name) => [name, JSON.parse(readFileSync(join(outdir, `${stackName(name as TierStackName)}.template.json`), 'utf8'))]),
-  ) as Record<TierStackName, TemplateJson>;
+    [...Object.keys(TIER_STACKS), PLAN_STACK].map((name) => [name, JSON.parse(readFileSync(join(outdir, `${stackName(name as TierStackName)}.template.json`), 'utf8'))]),
+  ) as Record<TierStackName | typeof PLAN_STACK, TemplateJson>;
   return { outdir, templates };
 }

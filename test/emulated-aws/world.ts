@@ -22,6 +22,7 @@ import {
   IMAGE_REPOSITORY,
   PASS_ROLES,
   SMOKE_SECRET,
+  STAGING_HOST_TAGS,
   TIER_STACKS,
   type TierStackName,
   TOPIC_NAME,
@@ -215,7 +216,7 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
       return (run.Instances ?? []).map((instance) => instance.InstanceId ?? '');
     };
     instances.tagged = (await launch(3, HOST_TAGS)).sort();
-    [instances.other] = await launch(1, { ...HOST_TAGS, env: 'staging' });
+    [instances.other] = await launch(1, STAGING_HOST_TAGS);
   }
 
   const rds = new RDSClient(config);

@@ -269,6 +269,18 @@ def _get_activity_task(self):
 
 StepFunctionResponse.get_activity_task = _get_activity_task
 
+
+def _get_execution_history(self):
+    """AWS returns the newest events first when asked with reverseOrder (the CLI follows a history that way); moto
+    ignored it and answered oldest first, so a reader took its latest event for its first."""
+    history = self.stepfunction_backend.get_execution_history(self._get_param("executionArn"))
+    if self._get_param("reverseOrder"):
+        history = {**history, "events": list(reversed(history["events"]))}
+    return ActionResult(history)
+
+
+StepFunctionResponse.get_execution_history = _get_execution_history
+
 _original_interrupt_activity = ActivityCallbackEndpoint.interrupt_all
 
 
@@ -330,15 +342,24 @@ class _ScaledTime:
 retrier_decl.time = _ScaledTime()
 
 _clients: dict[tuple[str, str, str], Any] = {}
+# The state machine whose Task runs on this thread (set by _as_machine below): with several stacks in one account,
+# each execution calls as its own state machine's role.
+_running_machine = threading.local()
 
 
 def _states_role_client(region, service, state_credentials=None):
-    """AWS invokes Lambda as the state machine's role; moto signs with a made-up key that IAM would refuse.
-    One client per role and service, as building a boto3 client costs more than the call."""
+    """AWS invokes Lambda and calls integrated services as the state machine's role; moto signs with a made-up key
+    that IAM would refuse. One client per role and service, as building a boto3 client costs more than the call."""
     import boto3
     from botocore.config import Config
 
-    credentials = Control.get().get("statesCredentials") or {"accessKeyId": "ak", "secretAccessKey": "sk", "sessionToken": None}
+    control = Control.get()
+    machine = getattr(_running_machine, "arn", None)
+    credentials = (
+        (control.get("machineCredentials") or {}).get(machine)
+        or control.get("statesCredentials")
+        or {"accessKeyId": "ak", "secretAccessKey": "sk", "sessionToken": None}
+    )
     key = (region, service, credentials["accessKeyId"])
     if key not in _clients:
         _clients[key] = boto3.client(
@@ -354,6 +375,62 @@ def _states_role_client(region, service, state_credentials=None):
 
 
 lambda_eval_utils.boto_client_for = _states_role_client
+
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda  # noqa: E402
+
+
+def _as_machine(eval_execution):
+    """A Task's calls run on a thread of their own (moto's task timeout): it learns its state machine from the execution."""
+
+    def run(self, env):
+        _running_machine.arn = env.states.context_object.context_object_data["StateMachine"]["Id"]
+        return eval_execution(self, env)
+
+    return run
+
+
+StateTaskLambda._eval_execution = _as_machine(StateTaskLambda._eval_execution)
+StateTaskService._eval_execution = _as_machine(StateTaskService._eval_execution)
+
+# A child execution (`arn:aws:states:::states:startExecution.sync:2`, the release plan's stages). moto 5.2 runs the
+# integration, but (1) as a made-up key instead of the parent's role (patched here, as for Lambda above); (2) it hands
+# the Task's Parameters (`StateMachineArn`, `Name`, `Input`, the API's member names AWS requires) to boto3 unchanged,
+# which knows them as `stateMachineArn`, `name`, `input` (the call failed with States.Runtime 'StateMachineArn');
+# and (3) answers with boto3's member names (`executionArn`, `status`, `output`…) and datetimes, where AWS answers the
+# integration's documented shape: `ExecutionArn`, `Status`, `Output`, `Error`, `Cause`…, dates in epoch
+# milliseconds (the TaskSubmitted output, the result of a child that succeeded, and the Cause of the TaskFailed of
+# one that did not, which moto builds from the same dict after this normalisation).
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sfn  # noqa: E402
+
+state_task_service_sfn.boto_client_for = _states_role_client
+
+_original_sfn_parameters = state_task_service_sfn.StateTaskServiceSfn._normalise_parameters
+
+
+def _sfn_boto_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+    _original_sfn_parameters(self, parameters, boto_service_name, service_action_name)
+    for key in list(parameters):
+        parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+
+
+state_task_service_sfn.StateTaskServiceSfn._normalise_parameters = _sfn_boto_parameters
+
+
+def _sfn_integration_shape(self, response, boto_service_name=None, service_action_name=None):
+    if not isinstance(response, dict):
+        return
+    for key in list(response):
+        value = response.pop(key)
+        if isinstance(value, datetime.datetime):
+            value = int(value.timestamp() * 1000)
+        elif key.endswith("Details") and isinstance(value, dict):
+            # inputDetails/outputDetails: {"Included": true}; Input and Output, the execution's own JSON, keep theirs.
+            value = {k[:1].upper() + k[1:]: v for k, v in value.items()}
+        response[key[:1].upper() + key[1:]] = value
+
+
+state_task_service_sfn.StateTaskServiceSfn._normalise_response = _sfn_integration_shape
 
 
 # --------------------------------------------------------------------------------------------------------------
