@@ -125,7 +125,9 @@ export class RollingHostsTarget implements DeployTarget {
   async rollback(to: DeployedVersion, from: DeployHandle | null): Promise<DeployHandle> {
     if (to.version === null) throw new DeploymentFailedError(`the rollback command needs a version, but none was read on the hosts before the deploy (rollbackTo.ref ${to.ref})`);
     let batches: string[][];
-    if (from !== null && from.kind === this.options.kind) {
+    // Only the deploy's own handle finds its commands (their keys hash its deployment id). A handle from the ledger (an
+    // alarm's or a release plan's rollback) carries none: as without a handle, every selected host is rolled back.
+    if (from !== null && from.kind === this.options.kind && from.deploymentId !== null) {
       const started = await this.startedBatches(from);
       batches = started.reverse();
     } else {

@@ -187,6 +187,17 @@ describe('RollingHostsTarget: rollback', () => {
     expect(rollback.ref).toBe('rollback:i-0a,i-0b;i-0c');
   });
 
+  it("rolls back every selected host for a release from the ledger, whose handle has no deployment id to find the deploy's commands by", async () => {
+    const fleet = new FakeFleet(HOSTS);
+    const fromLedger: DeployHandle = { kind: 'ssm-hosts', ref: 'deploy:i-0a;i-0b;i-0c', version: 'v1.5.0', image: null, deploymentId: null, startedAt: clock.now().toISOString() };
+    const rolling = target(fleet, 2);
+    const rollback = await rolling.rollback(previous, fromLedger);
+
+    expect(rollback.ref).toBe('rollback:i-0a,i-0b;i-0c');
+    expect(await rolling.status(rollback)).toMatchObject({ status: 'in-progress' });
+    expect(fleet.started.length).toBeGreaterThan(0);
+  });
+
   it('completes at once when the deploy touched no host', async () => {
     const fleet = new FakeFleet(HOSTS);
     const untouched: DeployHandle = { kind: 'ssm-hosts', ref: 'deploy:i-0a;i-0b;i-0c', version: 'v1.5.0', image: null, deploymentId: 'other', startedAt: clock.now().toISOString() };
