@@ -77,8 +77,8 @@ describe('DeployRequest', () => {
     ['reason is an object', { version: 'v1', reason: { text: 'x' } }, ['reason: Invalid input: expected string, received object (got {"text":"x"})']],
     ['an unknown field is sent', { version: 'v1', force: true }, ['force: unknown field (got true)']],
     ['a rollback field is sent with a deploy', { version: 'v1', alarm: { name: 'x' } }, ['alarm: unknown field (got {"name":"x"})']],
-    ['the action is unknown', { action: 'destroy', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch" or "check" (got "destroy")']],
-    ['the action has the wrong case', { action: 'Rollback', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch" or "check" (got "Rollback")']],
+    ['the action is unknown', { action: 'destroy', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch", "drill" or "check" (got "destroy")']],
+    ['the action has the wrong case', { action: 'Rollback', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch", "drill" or "check" (got "Rollback")']],
   ])('fails when %s, naming the field', (_case, input, lines) => {
     expect(problemsOf(input)).toEqual(lines);
   });
