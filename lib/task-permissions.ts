@@ -175,9 +175,7 @@ function preflightGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
   // and measures every analysis metric (its baseline), so that a query that cannot run stops it too.
   grants.push(...analysisGrants(arns, config, { smokeSecrets: false }));
   // and connects to a postgres database (its logical backups run where the same subnets reach it).
-  if (database?.kind === 'postgres' && database.connection) {
-    grants.push({ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [arns.secret(database.connection.secretsManager)] });
-  }
+  if (database?.kind === 'postgres') grants.push(...connectionSecretGrants(arns, config));
   return grants;
 }
 
@@ -200,6 +198,8 @@ function snapshotGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] 
       { actions: [RDS_BACKUPS_IAM.tagOnCreate], resources: [snapshots], wildcardReason: reason },
     ];
   }
+  // A logical backup is started only after connecting to the database as the task will (EcsPgBackups.describe).
+  if (database?.kind === 'postgres') return connectionSecretGrants(arns, config);
   return [];
 }
 
@@ -319,12 +319,18 @@ function smokeTestGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[]
 
 /**
  * Reading `database.connection`'s secret (GetSecretValue on that secret only): for whatever connects to the
- * database on AWS, the task functions that run SQL and the logical backup runner. None without a connection.
+ * database on AWS, the task functions that run SQL, the logical backup runner, and for a `postgres` database
+ * Preflight and the snapshot and restore functions, which connect before they start the backup task. None without
+ * a connection.
  */
 export function databaseConnectionGrants(scope: Construct, config: Pick<RunbookConfig, 'database'>): TaskGrant[] {
+  return connectionSecretGrants(new ResourceArns(scope), config);
+}
+
+function connectionSecretGrants(arns: ResourceArns, config: Pick<RunbookConfig, 'database'>): TaskGrant[] {
   const connection = config.database?.connection;
   if (!connection) return [];
-  return [{ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [new ResourceArns(scope).secret(connection.secretsManager)] }];
+  return [{ actions: [SECRETS_MANAGER_IAM.getSecretValue], resources: [arns.secret(connection.secretsManager)] }];
 }
 
 function alarmGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
@@ -455,5 +461,7 @@ function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
       ...kmsGrants(database.kmsKeyArn, AURORA_RESTORER_IAM),
     ];
   }
+  // The restore task is started only after connecting to the database it replaces (EcsPgRestorer names it).
+  if (database.kind === 'postgres') return connectionSecretGrants(arns, config);
   return [];
 }

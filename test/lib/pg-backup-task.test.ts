@@ -84,15 +84,19 @@ describe('the logical backup task (database.kind postgres on AWS)', { timeout: 9
     // The function runs in the network (it connects as the task will): its ec2: network-interface grants are lib/network.ts's.
     const statements = taskStatements(postgres(), 'database-snapshot');
     const actions = statements.flatMap((s) => s.Action).filter((action) => !action.startsWith('ec2:')).sort();
-    expect(actions).toEqual(['ecs:DescribeTasks', 'ecs:RunTask', 'iam:PassRole', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+    expect(actions).toEqual(['ecs:DescribeTasks', 'ecs:RunTask', 'iam:PassRole', 's3:GetObject', 's3:ListBucket', 's3:PutObject', 'secretsmanager:GetSecretValue']);
     const runTask = statements.find((s) => s.Action.includes('ecs:RunTask'));
     expect(runTask?.Resource).toEqual([expect.stringMatching(/^<RunbookPgBackupTaskTaskDefinition[0-9A-F]+>$/)]);
     expect(runTask?.Condition).toEqual({ ArnEquals: { 'ecs:cluster': expect.stringMatching(/^<.*Cluster.*\.Arn>$/) } });
     const passRole = statements.find((s) => s.Action.includes('iam:PassRole'));
     expect(passRole?.Resource).toHaveLength(2);
     expect(passRole?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
-    const restore = taskStatements(postgres(), 'restore-database').flatMap((s) => s.Action).filter((action) => !action.startsWith('ec2:')).sort();
-    expect(restore).toEqual(['ecs:DescribeTasks', 'ecs:RunTask', 'iam:PassRole', 's3:GetObject', 's3:ListBucket']);
+    const restore = taskStatements(postgres(), 'restore-database');
+    expect(restore.flatMap((s) => s.Action).filter((action) => !action.startsWith('ec2:')).sort()).toEqual(['ecs:DescribeTasks', 'ecs:RunTask', 'iam:PassRole', 's3:GetObject', 's3:ListBucket', 'secretsmanager:GetSecretValue']);
+    // Both connect to the database as the task will before starting it (EcsPgBackups.describe): the connection secret, no other.
+    for (const found of [statements, restore]) {
+      expect(found.filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))).toEqual([{ Action: ['secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: [`${SECRET}-??????`] }]);
+    }
   });
 
   it('tells the snapshot and restore functions where the task runs', () => {
