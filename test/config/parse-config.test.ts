@@ -51,7 +51,7 @@ describe('parseConfig: defaults', () => {
       database: null,
       migrations: null,
       checks: { sql: [], statementTimeoutSeconds: 30 },
-      backup: { fingerprint: { checksumTables: [] } },
+      backup: { fingerprint: { checksumTables: [] }, testRestore: false },
       smokeTests: {
         baseUrl: 'https://api.shop.example.com',
         concurrency: 4,
