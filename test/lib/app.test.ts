@@ -84,6 +84,42 @@ describe('bin/app.ts', { timeout: 120_000 }, () => {
     expect(stderr).toContain(`alarms.kind: 'prometheus' (rules over the app's Prometheus /metrics) runs only in a local rehearsal (deploy-runbook rehearse); on AWS use 'cloudwatch', or leave it out (got "prometheus")`);
   });
 
+  it('adds DeployRunbook-ReleasePlans over the deployed runbooks a plans file names, in their region, passing cdk-nag', () => {
+    const staging = 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api-staging';
+    const production = 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api';
+    const support = 'arn:aws:sns:eu-west-1:123456789012:shop-support';
+    const path = writeConfig('plans.json', { runbooks: [staging, production], notifications: { topics: [{ topicArn: support, audience: 'support', events: ['started'] }] } });
+    const { status, stderr, outdir } = runApp({ 'deploy-runbook:release-plans': path });
+    expect(stderr).not.toMatch(/AwsSolutions|Error/);
+    expect(status).toBe(0);
+    const template = JSON.parse(readFileSync(join(outdir, 'DeployRunbook-ReleasePlans.template.json'), 'utf8'));
+    expect(Object.keys(template.Outputs)).toEqual(['PlanStateMachineArn', 'PlanBucketName', 'PlanApprovalActivityArn']);
+    const statements = Object.values(template.Resources as Record<string, { Type: string; Properties: { PolicyDocument?: { Statement: { Action: string | string[]; Resource: unknown }[] } } }>)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+      .flatMap((resource) => resource.Properties.PolicyDocument!.Statement);
+    expect(statements.find((statement) => statement.Action === 'states:StartExecution')?.Resource).toEqual([staging, production]);
+    expect(statements.find((statement) => statement.Action === 'sns:Publish')?.Resource).toBe(support);
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts['DeployRunbook-ReleasePlans'].environment).toBe('aws://unknown-account/eu-west-1');
+  });
+
+  it('fails when the plans file names something else than a state machine, printing the file, the field and the value', () => {
+    const path = writeConfig('bad-plans.json', { runbooks: ['arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api', 'DeployRunbook-shop-api'] });
+    const { status, stderr } = runApp({ 'deploy-runbook:release-plans': path });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`${path} is not a valid deploy-runbook configuration`);
+    expect(stderr).toContain('runbooks[1]: must be a state machine ARN (the StateMachineArn output of a DeployRunbook-<name> stack) (got "DeployRunbook-shop-api")');
+  });
+
+  it('fails when the plans file names runbooks in two regions', () => {
+    const path = writeConfig('two-region-plans.json', {
+      runbooks: ['arn:aws:states:eu-west-1:123456789012:stateMachine:a', 'arn:aws:states:us-east-1:123456789012:stateMachine:b'],
+    });
+    const { status, stderr } = runApp({ 'deploy-runbook:release-plans': path });
+    expect(status).toBe(1);
+    expect(stderr).toContain('runbooks and notifications: the plan stack runs in one region with the runbooks it starts (got eu-west-1, us-east-1)');
+  });
+
   it('fails when the configuration file does not exist', () => {
     const { status, stderr } = runApp({ 'deploy-runbook:config': join(work, 'missing.json') });
     expect(status).toBe(1);
