@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
@@ -8,12 +8,17 @@ import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { FunctionHost } from './function-host';
-import type { MotoControl, MotoServer } from './moto-server';
-
-type MotoCredentials = NonNullable<MotoControl['statesCredentials']>;
+import type { BridgedTask, MotoControl, MotoServer } from './moto-server';
 import { PLAN_STACK_OUTPUTS } from '../../core/release-plan';
 import { STACK_OUTPUTS } from '../../lib/deploy-runbook-stack';
+import { PROJECT_ROOT } from '../../lib/runbook-function';
+import { findPostgresBinaries } from '../../local/postgres/binaries';
 import { ACCOUNT, PLAN_STACK, REGION, type SynthesizedTier, stackName, type TierStackName } from './stacks';
+
+type MotoCredentials = NonNullable<MotoControl['statesCredentials']>;
+
+/** The tier's PostgreSQL client programs: they stand in for the backup task image's. */
+const POSTGRES_BIN = findPostgresBinaries({ programs: ['pg_dump', 'pg_restore'] }).binDir;
 
 /** Static keys for the set-up calls made before IAM is enforced; afterwards only real principals get in. */
 const SETUP_CREDENTIALS = { accessKeyId: 'AKIASETUPSETUPSETUP0', secretAccessKey: 'setup' };
@@ -77,13 +82,16 @@ export async function deployStacks(moto: MotoServer, host: FunctionHost, tier: S
 
   const deployed: Omit<DeployedStack, 'admin'>[] = [];
   const machines: Record<string, MotoCredentials> = {};
+  const bridge: Record<string, BridgedTask> = {};
   for (const name of names) {
-    const { stack, states } = await deployTemplate(moto, host, tier, name, name === PLAN_STACK ? OUTPUTS.plan : OUTPUTS.runbook);
-    machines[stack.stateMachineArn] = states;
-    deployed.push(stack);
+    const deployedTemplate = await deployTemplate(moto, host, tier, name, name === PLAN_STACK ? OUTPUTS.plan : OUTPUTS.runbook);
+    machines[deployedTemplate.stack.stateMachineArn] = deployedTemplate.states;
+    Object.assign(bridge, deployedTemplate.bridge);
+    deployed.push(deployedTemplate.stack);
   }
-  // The interpreter signs as the role of the state machine whose execution calls (moto/launch.py).
-  moto.control({ statesCredentials: Object.values(machines)[0], machineCredentials: machines });
+  // The interpreter signs as the role of the state machine whose execution calls (moto/launch.py); RunTask of a
+  // bridged task definition runs its containers locally.
+  moto.control({ statesCredentials: Object.values(machines)[0], machineCredentials: machines, bridge });
 
   const iam = new IAMClient(config);
   await iam.send(new CreateUserCommand({ UserName: 'operator' }));
@@ -105,7 +113,7 @@ async function deployTemplate(
   tier: SynthesizedTier,
   name: TierStackName | typeof PLAN_STACK,
   outputs: (typeof OUTPUTS)[keyof typeof OUTPUTS],
-): Promise<{ stack: Omit<DeployedStack, 'admin'>; states: MotoCredentials }> {
+): Promise<{ stack: Omit<DeployedStack, 'admin'>; states: MotoCredentials; bridge: Record<string, BridgedTask> }> {
   const config = clientConfig(moto.endpoint, SETUP_CREDENTIALS);
   const template = tier.templates[name];
   const stack = stackName(name);
@@ -127,6 +135,11 @@ async function deployTemplate(
   };
   for (const [, resource] of functions) {
     await s3.send(new PutObjectCommand({ Bucket: assetBucket, Key: assetDir(resource).key, Body: EMPTY_ZIP }));
+  }
+  // File assets no function runs (the backup task's uploader bundle) are uploaded as cdk deploy uploads them.
+  const functionKeys = new Set(functions.map(([, resource]) => assetDir(resource).key));
+  for (const [key, path] of assetDirs) {
+    if (!functionKeys.has(key) && !statSync(path).isDirectory()) await s3.send(new PutObjectCommand({ Bucket: assetBucket, Key: key, Body: readFileSync(path) }));
   }
 
   const cfn = new CloudFormationClient(config);
@@ -173,11 +186,28 @@ async function deployTemplate(
     });
   }
 
+  // The stack's ECS task definitions, whose containers the tier runs (moto/launch.py): the containers sign as the
+  // task role, their secrets are read as the execution role.
+  const bridge: Record<string, BridgedTask> = {};
+  const roleOf = async (value: unknown) => {
+    const logicalId = (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+    return logicalId ? assume(`arn:aws:iam::${ACCOUNT}:role/${physical.get(logicalId)}`) : undefined;
+  };
+  for (const [, resource] of Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ECS::TaskDefinition')) {
+    const family = resource.Properties.Family as string | undefined;
+    const [task, execution] = [await roleOf(resource.Properties.TaskRoleArn), await roleOf(resource.Properties.ExecutionRoleArn)];
+    if (!family || !task || !execution) throw new Error(`${stack}: task definition ${family ?? '(no family)'} lacks a family, a task role or an execution role the tier can run it with`);
+    bridge[family] = { localBin: POSTGRES_BIN, sdkDir: join(PROJECT_ROOT, 'node_modules'), endpoint: moto.endpoint, credentials: task.credentials, executionCredentials: execution.credentials };
+    principals[`task:${family}`] = task.arn;
+    principals[`task-execution:${family}`] = execution.arn;
+  }
+
   const stateMachineArn = output(outputs.stateMachineArn);
   const machine = await new SFNClient(config).send(new DescribeStateMachineCommand({ stateMachineArn }));
   const states = await assume(machine.roleArn ?? '');
   return {
     stack: { stackName: stack, stateMachineArn, bucketName: output(outputs.bucketName), restoreApprovalActivityArn: output(outputs.activityArn), principals, stateMachinePrincipal: states.arn },
     states: states.credentials,
+    bridge,
   };
 }

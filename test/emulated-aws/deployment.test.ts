@@ -3,7 +3,7 @@ import { ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedAws } from './emulated-aws';
-import { attempts, grantedByRole, inspect, usedByRole, writtenByTheRuntime } from './inspect';
+import { attempts, inspect, unusedGrants } from './inspect';
 import { ALARMS } from './stacks';
 import { IMAGE } from './world';
 
@@ -222,15 +222,7 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
 
   // Runs last: it reads what every scenario above was authorised to do.
   it('used every action each role is granted, besides those these paths cannot reach: the policies are minimal', () => {
-    const used = usedByRole(aws);
-    const unused: string[] = [];
-    for (const [role, actions] of grantedByRole(aws.tier.templates.instance)) {
-      for (const action of actions) {
-        if (writtenByTheRuntime(action)) continue;
-        if (!used.get(role)?.has(action)) unused.push(`${role} ${action}`);
-      }
-    }
-    expect(unused.sort()).toEqual([
+    expect(unusedGrants(aws, aws.tier.templates.instance)).toEqual([
       // S3 answers 404 rather than 403 for a missing key only with ListBucket; moto answers 404 either way.
       // Followed only for a service under ECS's BLUE_GREEN, LINEAR or CANARY strategy; moto 5.2.1 models rolling
       // services only (no DescribeServiceDeployments), so these stay proven by the adapter's exact-command tests.

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmulatedAws } from './emulated-aws';
-import { grantedByRole, inspect, usedByRole, writtenByTheRuntime } from './inspect';
+import { grantedByRole, inspect, unusedGrants } from './inspect';
 
 // An ssm-hosts target on the deployed stack (issue 12): the synthesized definition and the cdk.out bundles of
 // Preflight and DeployTarget select EC2 instances by tag (DescribeInstances) and run the configured commands by
@@ -98,15 +98,7 @@ describe('an ssm-hosts target on emulated AWS (EC2 instances by SSM Run Command)
 
   // Runs last: it reads what every scenario above was authorised to do.
   it('used every SSM and EC2 action the deploy and preflight roles are granted: the host grants are minimal', () => {
-    const used = usedByRole(aws);
-    const unused: string[] = [];
-    for (const [role, actions] of grantedByRole(aws.tier.templates.hosts)) {
-      for (const action of actions) {
-        if (writtenByTheRuntime(action) || !/^(ssm|ec2):/.test(action)) continue;
-        if (!used.get(role)?.has(action)) unused.push(`${role} ${action}`);
-      }
-    }
-    expect(unused).toEqual([]);
+    expect(unusedGrants(aws, aws.tier.templates.hosts, (_role, action) => /^(ssm|ec2):/.test(action))).toEqual([]);
     expect([...(grantedByRole(aws.tier.templates.hosts).get('deploy-target') ?? [])].filter((a) => /^(ssm|ec2):/.test(a)).sort()).toEqual([
       'ec2:DescribeInstances',
       'ssm:GetCommandInvocation',

@@ -62,12 +62,17 @@ export function attempts(events: readonly { type?: string; id?: number; previous
   return count;
 }
 
-/** `arn:aws:sts::…:assumed-role/<stack>-RunbookDeployTargetFunctionRole…/tier` → `deploy-target`; the state machine's and events' roles by name. */
+/**
+ * `arn:aws:sts::…:assumed-role/<stack>-RunbookDeployTargetFunctionRole…/tier` → `deploy-target`; the state machine's,
+ * the events' and the backup task's roles by name.
+ */
 export function roleOfPrincipal(principal: string): string {
   const fn = /Runbook([A-Za-z]+)FunctionRole/.exec(principal)?.[1];
   if (fn) return fn.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
   if (/RunbookRole[0-9A-F]{8}/.test(principal)) return 'state-machine';
   if (/RunbookEventsRole/.test(principal)) return 'alarm-rule';
+  if (/PgBackupTaskTaskDefinitionTaskRole/.test(principal)) return 'backup-task';
+  if (/PgBackupTaskTaskDefinitionExecutionRole/.test(principal)) return 'backup-task-execution';
   return principal;
 }
 
@@ -95,6 +100,22 @@ export function grantedByRole(template: { Resources: Record<string, { Type: stri
     }
   }
   return granted;
+}
+
+/**
+ * The actions `template`'s roles are granted that no call moto allowed in this file used, as `role action`, sorted:
+ * only the pairs `judged` picks, never what the runtime writes itself. A minimal policy leaves none but the ones a
+ * test names with the reason its paths cannot reach them.
+ */
+export function unusedGrants(aws: EmulatedAws, template: Parameters<typeof grantedByRole>[0], judged: (role: string, action: string) => boolean = () => true): string[] {
+  const used = usedByRole(aws);
+  const unused: string[] = [];
+  for (const [role, actions] of grantedByRole(template)) {
+    for (const action of actions) {
+      if (!writtenByTheRuntime(action) && judged(role, action) && !used.get(role)?.has(action)) unused.push(`${role} ${action}`);
+    }
+  }
+  return unused.sort();
 }
 
 /**

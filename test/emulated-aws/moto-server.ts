@@ -32,6 +32,12 @@ export interface MotoControl {
     /** `tier-host ready <version>` fails on this instance while it runs that version. */
     readonly failReady?: Readonly<Record<string, string>>;
   };
+  /**
+   * Task definition families whose RunTask runs the containers' commands here (moto/launch.py): the PostgreSQL
+   * programs from `localBin`, the AWS SDK from `sdkDir`, calls to moto at `endpoint` with the task role's credentials,
+   * the `secrets` read as the execution role.
+   */
+  readonly bridge?: Readonly<Record<string, BridgedTask>>;
   readonly ecs?: {
     /** Seconds a rollout stays IN_PROGRESS. @default 0.2 */
     readonly rolloutSeconds?: number;
@@ -42,6 +48,26 @@ export interface MotoControl {
     /** Exit code of a one-off task by the image of its task definition. @default 0 */
     readonly taskExitCodes?: Readonly<Record<string, number>>;
   };
+}
+
+type RoleCredentials = { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string };
+
+/** How moto/launch.py runs a task definition's containers locally. */
+export interface BridgedTask {
+  readonly localBin: string;
+  readonly sdkDir: string;
+  readonly endpoint: string;
+  /** The task role's: what the containers sign with. */
+  readonly credentials: RoleCredentials;
+  /** The execution role's: what ECS reads the containers' `secrets` with. */
+  readonly executionCredentials: RoleCredentials;
+}
+
+/** A line a bridged task's container wrote (moto/launch.py appends them when the task stops). */
+export interface TaskOutput {
+  readonly task: string;
+  readonly container: string;
+  readonly line: string;
 }
 
 /** One script SSM Run Command ran on a fake host, as moto/launch.py logs it: the host's version after it. */
@@ -91,6 +117,7 @@ export class MotoServer {
         TIER_CONTROL_FILE: join(dir, 'control.json'),
         TIER_REQUEST_LOG: join(dir, 'requests.jsonl'),
         TIER_HOST_LOG: join(dir, 'hosts.jsonl'),
+        TIER_TASK_LOG: join(dir, 'tasks.jsonl'),
         TIER_TIME_SCALE: String(timeScale),
         // A service's first deployment starts with this many running tasks: the world's services are steady.
         MOTO_ECS_SERVICE_RUNNING: '2',
@@ -135,15 +162,25 @@ export class MotoServer {
 
   /** Every script SSM Run Command ran on a fake host since the start (or the last `clearAuthorizations`), in order. */
   hostRuns(): HostRun[] {
-    const file = join(this.dir, 'hosts.jsonl');
+    return this.jsonLines<HostRun>('hosts.jsonl');
+  }
+
+  /** What the containers of bridged tasks wrote, for every task that stopped since the start (or the last `clearAuthorizations`). */
+  taskOutput(): TaskOutput[] {
+    return this.jsonLines<TaskOutput>('tasks.jsonl');
+  }
+
+  private jsonLines<T>(name: string): T[] {
+    const file = join(this.dir, name);
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')
       .split('\n')
       .filter((line) => line.trim())
-      .map((line) => JSON.parse(line) as HostRun);
+      .map((line) => JSON.parse(line) as T);
   }
 
   clearAuthorizations(): void {
+    writeFileSync(join(this.dir, 'tasks.jsonl'), '');
     writeFileSync(join(this.dir, 'hosts.jsonl'), '');
     writeFileSync(join(this.dir, 'requests.jsonl'), '');
   }

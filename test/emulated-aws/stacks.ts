@@ -17,6 +17,8 @@ export const APP_PORT = 8080;
 export const IMAGE_REPOSITORY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/shop-api`;
 export const TOPIC_NAME = 'shop-deployments';
 export const SMOKE_SECRET = 'shop/prod/smoke-user';
+/** The postgres stack's connection secret: {host, port, username, password, dbname} of the tier's PostgreSQL. */
+export const PG_SECRET = 'shop/prod/db';
 export const ALARMS = ['shop-api-5xx-rate', 'shop-api-p95-latency'] as const;
 export const PASS_ROLES = [`arn:aws:iam::${ACCOUNT}:role/shop-api-task`, `arn:aws:iam::${ACCOUNT}:role/shop-api-execution`] as const;
 
@@ -218,6 +220,22 @@ export const TIER_STACKS = {
   hosts: onHosts(shopConfig('shop', null)),
   /** The same app's staging environment: the instance tagged env=staging, its own runbook (issue 13's release plans). */
   staging: onHosts(shopConfig('shop-staging', null), STAGING_HOST_TAGS),
+  /**
+   * ECS + a self-managed PostgreSQL (the tier's throwaway server on 127.0.0.1) reached through a secret: logical
+   * backups and restores by the stack's ECS task, whose containers moto/launch.py runs locally; SQL checks (the
+   * seeded shop of test/local/postgres/fixtures.ts) in Preflight, as the gate after migrations and after a restore.
+   */
+  postgres: {
+    ...shopConfig('shop', { kind: 'postgres', connection: { secretsManager: PG_SECRET, sslmode: 'disable' }, restorePolicy: 'always', restoreApproval: { required: false } }),
+    network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
+    checks: {
+      sql: [
+        { name: 'customers kept', sql: 'SELECT count(*) FROM customers', expect: { atLeast: 300 }, when: ['preflight', 'after-restore'] },
+        { name: 'every order has a status', sql: 'SELECT count(*) FROM orders WHERE status IS NULL', expect: { equals: 0 }, when: ['after-migrations'] },
+      ],
+    },
+    backup: { fingerprint: { checksumTables: ['orders', 'settings'] } },
+  },
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
 

@@ -24,6 +24,7 @@ import json
 import os
 import threading
 import time
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -34,7 +35,7 @@ default_user_config["stepfunctions"]["execute_state_machine"] = True
 from moto import settings  # noqa: E402
 from moto.core.authorization import ActionAuthenticatorMixin  # noqa: E402
 from moto.core.exceptions import ServiceException  # noqa: E402
-from moto.core.responses import ActionResult  # noqa: E402
+from moto.core.responses import ActionResult, BaseResponse  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
 TIME_SCALE = float(os.environ.get("TIER_TIME_SCALE", "0.001"))
@@ -680,7 +681,8 @@ def _authorize(self, iam_request_cls, resource="*"):
     # moto signs the decoded path and, for a bodiless request, the request's headers as if they were its body:
     # Lambda's GET calls and its ARN-in-path invocations never match. The raw path and no data do.
     parsed = urlparse(self.uri)
-    path = (getattr(self, "raw_path", None) or parsed.path) + ("?" + parsed.query if parsed.query else "")
+    query = getattr(self, "_tier_raw_query", None) or parsed.query
+    path = (getattr(self, "raw_path", None) or parsed.path) + ("?" + query if query else "")
     is_s3 = iam_request_cls is access_control.S3IAMRequest
     data = self.data if is_s3 or self.raw_body or getattr(self, "form_data", None) else {}
     iam_request = iam_request_cls(
@@ -728,6 +730,21 @@ class _Fault(HTTPException):
 
 
 ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize
+
+# The query string as the client sent (and signed) it. moto keeps only werkzeug's URL, whose query is decoded: an
+# S3 ListObjectsV2 with `prefix=backups%2Fshop%2F` would be checked as `prefix=backups/shop/`, and its signature
+# never matches.
+_setup_class = BaseResponse.setup_class
+
+
+def _setup_class_keeping_raw_query(self, request, full_url, headers, *args, **kwargs):
+    _setup_class(self, request, full_url, headers, *args, **kwargs)
+    environ = getattr(request, "environ", None) or {}
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    self._tier_raw_query = urllib.parse.urlparse(raw).query if raw else None
+
+
+BaseResponse.setup_class = _setup_class_keeping_raw_query
 
 _OPERATORS = {
     "StringEquals": lambda actual, expected: actual == expected,
@@ -891,6 +908,10 @@ def _describe_tasks(self, cluster_str, tasks):
     for task in described:
         if getattr(task, "_tier_stopped", False):
             continue
+        if getattr(task, "_tier_bridged", False):
+            # Its containers really run (RunTask below): it stops when they have exited.
+            _bridged_status(task)
+            continue
         started = getattr(task, "_tier_started", None) or _now()
         task._tier_started = started
         if (_now() - started).total_seconds() < ecs.get("taskSeconds", 0.2):
@@ -911,6 +932,211 @@ def _describe_tasks(self, cluster_str, tasks):
 
 
 EC2ContainerServiceBackend.describe_tasks = _describe_tasks
+
+
+# RunTask of a bridged task definition. AWS pulls the containers' images and runs them; moto runs nothing. For the
+# families the tests name in `bridge` (the logical backup task), the task runs here, as ECS would run it:
+# - the `secrets` are read first, as ECS injects them: GetSecretValue against moto signed as the task's execution
+#   role (so its policy is checked and logged like any call); a refusal stops the task before any container starts,
+#   with ECS's TaskFailedToStart / ResourceInitializationError;
+# - each container's entry point and command then run as local processes, its `environment` and the task's
+#   container overrides set; the PATH gets `localBin` first (the tier's PostgreSQL client programs stand in for the
+#   postgres image's, a newer major there), `node` is the test machine's (the Lambda Node.js image's), and
+#   `TASK_SDK_DIR` names the project's node_modules (the image's /var/runtime/node_modules);
+# - each volume is a shared temporary directory, mounted where the container definitions say (a variable whose value
+#   is a mount path is pointed at it, as the path would resolve inside the container);
+# - the containers sign with the task role's credentials against moto (AWS_ENDPOINT_URL);
+# - the task stops when its essential container has exited, the others are stopped then (as ECS does), and
+#   DescribeTasks reports each container's real exit code. Each container's output is appended to TIER_TASK_LOG.
+# Not emulated: image pulls, CPU and memory limits, awsvpc networking (the processes reach 127.0.0.1 directly), the
+# awslogs driver, and the containers' own file systems (they share the test machine's).
+import subprocess  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+TASK_LOG = os.environ.get("TIER_TASK_LOG", "")
+
+from moto.ecs.models import TaskDefinition  # noqa: E402
+
+_task_definition_from_cfn = TaskDefinition.create_from_cloudformation_json.__func__
+
+
+def _task_definition_as_written(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    """AWS registers a template's task definition as written. moto 5.2's CloudFormation keeps only the family, the
+    containers, the volumes and the memory: the task and execution roles (which RunTask passes, so `iam:PassRole` is
+    checked on both), the CPU, the network mode and the compatibilities are restored here."""
+    definition = _task_definition_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json["Properties"]
+    for field, attribute in (("TaskRoleArn", "task_role_arn"), ("ExecutionRoleArn", "execution_role_arn"), ("Cpu", "cpu"), ("NetworkMode", "network_mode")):
+        if properties.get(field) is not None:
+            setattr(definition, attribute, properties[field])
+    if properties.get("RequiresCompatibilities"):
+        definition.requires_compatibilities = properties["RequiresCompatibilities"]
+        definition.compatibilities = ["EC2", "FARGATE"] if "FARGATE" in properties["RequiresCompatibilities"] else ["EC2"]
+    return definition
+
+
+TaskDefinition.create_from_cloudformation_json = classmethod(_task_definition_as_written)
+_original_run_task = EC2ContainerServiceBackend.run_task
+_resource_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+
+def _task_resource_requirements(task_definition):
+    """AWS: a Fargate container may leave its memory to the task's (the backup task's do). moto 5.2 adds up the
+    containers' memory and fails on one without any: such a container counts for none here."""
+    keys = ("memory", "Memory", "memoryReservation", "MemoryReservation")
+    counted = copy.copy(task_definition)
+    counted.container_definitions = [c if any(k in c for k in keys) else {**c, "memory": 0} for c in task_definition.container_definitions]
+    return _resource_requirements(counted)
+
+
+EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_task_resource_requirements)
+
+
+def _injected_secrets(region: str, definition, credentials: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each container's `secrets` as ECS injects them: `arn:…:secret:NAME:JSON_KEY::` read as the execution role."""
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        region_name=region,
+        endpoint_url=f"http://127.0.0.1:{settings.moto_server_port()}",
+        aws_access_key_id=credentials["accessKeyId"],
+        aws_secret_access_key=credentials["secretAccessKey"],
+        aws_session_token=credentials["sessionToken"],
+    )
+    documents: dict[str, str] = {}
+    injected: dict[str, dict[str, str]] = {}
+    for container_def in definition.container_definitions:
+        values = injected.setdefault(container_def["name"], {})
+        for item in container_def.get("secrets", []):
+            parts = item["valueFrom"].split(":")
+            name, key = parts[6], (parts[7] if len(parts) > 7 else "")
+            if name not in documents:
+                documents[name] = client.get_secret_value(SecretId=name)["SecretString"]
+            values[item["name"]] = str(json.loads(documents[name])[key]) if key else documents[name]
+    return injected
+
+
+def _log_task_output(task, name: str, path: str) -> None:
+    if not TASK_LOG:
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    with _log_lock, open(TASK_LOG, "a", encoding="utf-8") as out:
+        for line in lines:
+            out.write(json.dumps({"task": task.task_arn, "container": name, "line": line}) + "\n")
+
+
+def _run_bridged(backend, task, definition, bridge: dict[str, Any]) -> None:
+    from moto.ecs.models import Container
+
+    containers = []
+    for container_def in definition.container_definitions:
+        container = Container(definition)
+        container.name = container_def["name"]
+        container.image = container_def.get("image")
+        container.exitCode = None
+        containers.append(container)
+    task.containers = containers
+    task._tier_bridged = True
+    task._tier_exited = False
+    task._tier_failed_to_start = None
+
+    def run() -> None:
+        try:
+            injected = _injected_secrets(backend.region_name, definition, bridge["executionCredentials"])
+        except Exception as error:  # noqa: BLE001 - any refusal is the task's failure to start
+            task._tier_failed_to_start = f"ResourceInitializationError: unable to pull secrets or registry auth: {error}"
+            task.stopped_at = _now()
+            task._tier_exited = True
+            return
+        work = tempfile.mkdtemp(prefix="tier-task-")
+        volumes = {volume["name"]: os.path.join(work, volume["name"]) for volume in (definition.volumes or [])}
+        for path in volumes.values():
+            os.makedirs(path, exist_ok=True)
+        overrides = {o.get("name"): o for o in (task.overrides or {}).get("containerOverrides", [])}
+        credentials = bridge["credentials"]
+        processes = []
+        for container_def in definition.container_definitions:
+            mounts = {m["containerPath"]: volumes[m["sourceVolume"]] for m in container_def.get("mountPoints", [])}
+            env = {"PATH": f"{bridge['localBin']}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": work}
+            for item in container_def.get("environment", []):
+                env[item["name"]] = mounts.get(item["value"], item["value"])
+            env.update(injected[container_def["name"]])
+            for item in overrides.get(container_def["name"], {}).get("environment", []):
+                env[item["name"]] = item["value"]
+            env.update(
+                AWS_ACCESS_KEY_ID=credentials["accessKeyId"],
+                AWS_SECRET_ACCESS_KEY=credentials["secretAccessKey"],
+                AWS_SESSION_TOKEN=credentials["sessionToken"],
+                AWS_REGION=backend.region_name,
+                AWS_ENDPOINT_URL=bridge["endpoint"],
+                TASK_SDK_DIR=bridge["sdkDir"],
+            )
+            argv = list(container_def.get("entryPoint") or []) + list(container_def.get("command") or [])
+            path = os.path.join(work, f"{container_def['name']}.log")
+            with open(path, "w", encoding="utf-8") as log:
+                process = subprocess.Popen(argv, env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+            processes.append((container_def, process, path))
+        for container_def, process, _path in processes:
+            if container_def.get("essential", True):
+                process.wait()
+        for _def, process, _path in processes:
+            if process.poll() is None:
+                process.terminate()
+            process.wait()
+        for (container_def, process, path), container in zip(processes, containers):
+            container.exitCode = process.returncode
+            _log_task_output(task, container_def["name"], path)
+        task.stopped_at = _now()
+        # Read by DescribeTasks (_bridged_status) from now on: the task has stopped.
+        task._tier_exited = True
+        shutil.rmtree(work, ignore_errors=True)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def _bridged_status(task) -> None:
+    """What DescribeTasks says of a bridged task: RUNNING while its essential container runs, then STOPPED with each
+    container's exit code (moto's own state walk is overwritten either way)."""
+    running = not task._tier_exited
+    for container in task.containers:
+        container.last_status = "RUNNING" if running else "STOPPED"
+    if running:
+        task.last_status = "RUNNING"
+        return
+    task.last_status = "STOPPED"
+    task.desired_status = "STOPPED"
+    if task._tier_failed_to_start:
+        task.stop_code = "TaskFailedToStart"
+        task.stopped_reason = task._tier_failed_to_start
+    else:
+        task.stop_code = "EssentialContainerExited"
+        task.stopped_reason = "Essential container in task exited"
+
+
+def _run_task(self, cluster_str, task_definition_str, count, overrides, started_by, tags, launch_type, networking_configuration=None, group=None, platform_version=None):
+    definition = self.describe_task_definition(task_definition_str)
+    bridge = Control.get().get("bridge", {}).get(definition.family)
+    args = (cluster_str, task_definition_str, count, overrides, started_by, tags, launch_type, networking_configuration, group, platform_version)
+    if not bridge:
+        return _original_run_task(self, *args)
+    # awsvpc is not emulated: moto would make the task a network interface in the configured subnets, which exist
+    # only in the stack's configuration (as for the functions' VpcConfig, which moto does not check either).
+    mode, definition.network_mode = definition.network_mode, None
+    try:
+        tasks = _original_run_task(self, *args)
+    finally:
+        definition.network_mode = mode
+    for task in tasks:
+        task.network_configuration = networking_configuration
+        task.last_status = "RUNNING"
+        _run_bridged(self, task, definition, bridge)
+    return tasks
+
+
+EC2ContainerServiceBackend.run_task = _run_task
 
 
 # --------------------------------------------------------------------------------------------------------------
