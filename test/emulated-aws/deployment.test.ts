@@ -96,7 +96,8 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
     const look = inspect(aws);
     expect(await look.runningTag()).toBe('v1');
     expect((await look.lock())?.state).toBe('released');
-    expect((await aws.world.notifications()).map((n) => n.subject)).toEqual([expect.stringMatching(/abort/i)]);
+    // The start notification (sent once the lock is held, before the snapshot), then the abort.
+    expect((await aws.world.notifications()).map((n) => n.subject)).toEqual(['shop: deploying v2', expect.stringMatching(/abort/i)]);
   });
 
   it('rolls back when a smoke test fails: v1 again, the database restored (migrations ran), the failed one kept', async () => {
@@ -230,6 +231,8 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
       'deploy-target ecs:StopServiceDeployment',
       'deployment-lock s3:ListBucket',
       'ledger s3:ListBucket',
+      // The start notification reads the ledger's past durations; the same 404-versus-403 grant as above.
+      'notify s3:ListBucket',
     ]);
   });
 });

@@ -96,6 +96,8 @@ describe('HistoryReader', () => {
       report: 'reports/shop-api/v1-4-2-abc.json',
       alarms: { firing: ['shop-api-5xx-rate', 'shop-api-old'], newlyFiring: ['shop-api-5xx-rate'], firingAtBaseline: ['shop-api-old'] },
       analysis: null,
+      // No data-checks state ran in this history.
+      dataChecks: [],
     });
   });
 
