@@ -235,6 +235,9 @@ export const TIER_STACKS = {
       ],
     },
     backup: { fingerprint: { checksumTables: ['orders', 'settings'] } },
+    // The scenarios change data while the fake migration task runs (5 s real): checks a hundredth of a minute apart
+    // outlast it, where 30 one-second checks (0.3 s at this file's time scale) could run out before it ended.
+    polling: { ...shopConfig('shop', null).polling, migrations: { intervalSeconds: 60, maxAttempts: 30 } },
   },
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;

@@ -12,6 +12,8 @@ describe('notify handler', () => {
   beforeEach(() => {
     sns.reset();
     vi.stubEnv('AWS_REGION', 'eu-west-1');
+    // Every runbook function is given its bucket (lib/runbook-function.ts); notify reads the ledger from it.
+    vi.stubEnv('RUNBOOK_BUCKET', 'deploy-runbook-artifacts');
   });
   afterEach(() => vi.unstubAllEnvs());
 
