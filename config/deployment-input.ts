@@ -100,6 +100,18 @@ export const DrillRequest = z.strictObject({
   reason: reason.optional(),
 });
 
+/**
+ * The input of a drill execution, as `deploy-runbook drill` (here and on AWS) and the drill schedule send it: only the
+ * fields given. Check it with DrillRequest before sending.
+ */
+export function drillRequest(fields: { readonly requestedBy?: string; readonly reason?: string }): { action: 'drill'; requestedBy?: string; reason?: string } {
+  return {
+    action: 'drill',
+    ...(fields.requestedBy !== undefined ? { requestedBy: fields.requestedBy } : {}),
+    ...(fields.reason !== undefined ? { reason: fields.reason } : {}),
+  };
+}
+
 export type DeploymentRequest =
   | z.output<typeof DeployRequest>
   | z.output<typeof RollbackRequest>

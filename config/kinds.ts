@@ -134,9 +134,8 @@ export function placeProblems(config: Sections, place: Place): string[] {
   if (place === 'aws' && config.backup?.testRestore) {
     problems.push(`backup.testRestore: the restore drill runs in a local rehearsal (deploy-runbook rehearse --scenario drill); on AWS the backup task cannot restore into a scratch database yet (got true)`);
   }
-  if (place === 'aws' && config.backup?.drillSchedule !== undefined) {
-    problems.push(`backup.drillSchedule: scheduled restore drills need the backup task's scratch restore on AWS, which is not built yet (got "${config.backup.drillSchedule}")`);
-  }
+  // backup.drillSchedule is an EventBridge Scheduler schedule on AWS (lib/drill-schedule.ts); which databases a drill
+  // can restore is the schema's rule (drillDatabaseProblem), wherever it runs.
   // A postgres database without a connection is named once, above.
   if (place === 'aws' && (config.checks?.sql.length ?? 0) > 0 && config.database !== null && config.database.kind !== 'postgres' && config.database.connection === undefined) {
     problems.push(

@@ -33,6 +33,24 @@ export function drillScheduleProblem(text: string): string | null {
   return `must be an EventBridge Scheduler expression, rate(7 days) or cron(0 3 ? * MON *); one-time at(...) schedules are not drills`;
 }
 
+/**
+ * Why `zone` cannot be the drill schedule's time zone, or null when it can: an IANA name EventBridge Scheduler knows
+ * (`Europe/Paris`, `UTC`), spelled as the time zone database spells it, for a cron() schedule (a rate() one has no
+ * time of day). The caller adds the value.
+ */
+export function drillTimezoneProblem(zone: string, schedule: string | undefined): string | null {
+  if (schedule === undefined) return 'is the time zone of backup.drillSchedule, which is not set';
+  if (!schedule.startsWith('cron(')) return `applies to a cron(...) schedule only: backup.drillSchedule "${schedule}" has no time of day`;
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return 'must be an IANA time zone name such as Europe/Paris, America/New_York or UTC';
+  }
+  if (resolved !== zone && resolved.toLowerCase() === zone.toLowerCase()) return `must be spelled as the time zone database spells it: ${resolved}`;
+  return null;
+}
+
 /** Why the configured database cannot be drilled, or null when it can: only logical PostgreSQL backups are restored into a scratch database. */
 export function drillDatabaseProblem(database: { readonly kind: string } | null): string | null {
   if (database === null) return 'a restore drill restores the backup of the database, but database is not configured';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { historyProblem, timeoutProblem } from './budgets';
-import { drillDatabaseProblem, drillScheduleProblem } from './restore-drill';
+import { drillDatabaseProblem, drillScheduleProblem, drillTimezoneProblem } from './restore-drill';
 import { apsWorkspaceOf, canSucceed, parseCondition, parseSchedule } from './analysis';
 import { type HostCommand, placeholderProblem } from './host-commands';
 import { IMAGE_REPOSITORY } from './image-reference';
@@ -933,6 +933,13 @@ export const RunbookConfig = z
             if (problem) ctx.addIssue({ code: 'custom', message: problem });
           })
           .optional(),
+        /** The IANA time zone a cron() drillSchedule is read in, e.g. `Europe/Paris`. @default UTC */
+        drillScheduleTimezone: z.string().min(1).max(64).optional(),
+      })
+      .superRefine((backup, ctx) => {
+        if (backup.drillScheduleTimezone === undefined) return;
+        const problem = drillTimezoneProblem(backup.drillScheduleTimezone, backup.drillSchedule);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['drillScheduleTimezone'], message: problem });
       })
       .prefault({}),
     smokeTests: SmokeTests,

@@ -22,6 +22,7 @@ import { takesLogicalBackups } from '../config/kinds';
 import { PgBackupTask } from './pg-backup-task';
 import { BACKUP_TASK_ENV } from '../adapters/aws/ecs-pg-backups';
 import { WatchScheduleRule } from './watch-schedule-rule';
+import { DrillSchedule } from './drill-schedule';
 import { stateTimeouts } from './task-timeouts';
 
 export interface DeployRunbookProps {
@@ -80,6 +81,8 @@ export class DeployRunbook extends Construct {
   readonly alarmRollback?: AlarmRollbackRule;
   /** The post-release watch's schedule, when `analysis.watch` is configured. */
   readonly watchSchedule?: WatchScheduleRule;
+  /** The restore drill's schedule, when `backup.drillSchedule` is configured. */
+  readonly drillSchedule?: DrillSchedule;
   /** Marks the lock stuck and notifies when an execution times out, is stopped or fails outside its Fail states. */
   readonly abandonedExecutions: AbandonedExecutionRule;
   /** The deployments dashboard, unless `dashboard: false`. */
@@ -182,6 +185,10 @@ export class DeployRunbook extends Construct {
 
     if (this.config.analysis.watch) {
       this.watchSchedule = new WatchScheduleRule(this, 'WatchSchedule', { stateMachine: this.stateMachine, watch: this.config.analysis.watch });
+    }
+
+    if (this.config.backup.drillSchedule !== undefined) {
+      this.drillSchedule = new DrillSchedule(this, 'DrillSchedule', { stateMachine: this.stateMachine, backup: this.config.backup });
     }
 
     if (rollbackAlarms) {

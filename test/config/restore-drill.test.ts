@@ -50,19 +50,50 @@ describe('backup.testRestore and backup.drillSchedule', () => {
 });
 
 describe('where a drill runs', () => {
-  it('fails on AWS, naming the field, until the backup task restores into a scratch database; runs in a rehearsal', () => {
-    const config = parseConfig(
+  const onAws = (backup: object) =>
+    parseConfig(
       exampleWith((c) => {
         c.database = { ...POSTGRES, connection: { secretsManager: 'shop/prod/db' } };
         c.network = { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] };
-        c.backup = { testRestore: true, drillSchedule: 'rate(7 days)' };
+        c.backup = backup;
       }),
     );
+
+  it('fails on AWS for testRestore, naming the field, until the backup task restores into a scratch database; runs in a rehearsal', () => {
+    const config = onAws({ testRestore: true });
     expect(placeProblems(config, 'aws')).toEqual([
       'backup.testRestore: the restore drill runs in a local rehearsal (deploy-runbook rehearse --scenario drill); on AWS the backup task cannot restore into a scratch database yet (got true)',
-      'backup.drillSchedule: scheduled restore drills need the backup task\'s scratch restore on AWS, which is not built yet (got "rate(7 days)")',
     ]);
     expect(placeProblems(config, 'local').filter((problem) => problem.startsWith('backup.'))).toEqual([]);
+  });
+
+  it('accepts a drill schedule of a postgres database on AWS (an EventBridge Scheduler schedule) and in a rehearsal', () => {
+    const config = onAws({ drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' });
+    expect(config.backup).toMatchObject({ drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' });
+    expect(placeProblems(config, 'aws')).toEqual([]);
+    expect(placeProblems(config, 'local').filter((problem) => problem.startsWith('backup.'))).toEqual([]);
+  });
+});
+
+describe('backup.drillScheduleTimezone', () => {
+  const withZone = (backup: object) => {
+    const draft = exampleWith((c) => (c.backup = backup));
+    draft.database = POSTGRES;
+    return draft;
+  };
+
+  it.each(['Europe/Paris', 'America/New_York', 'UTC', 'Etc/UTC', 'Asia/Calcutta'])('accepts %s for a cron schedule', (zone) => {
+    expect(parseConfig(withZone({ drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: zone })).backup.drillScheduleTimezone).toBe(zone);
+  });
+
+  it.each([
+    [{ drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Mars/Olympus_Mons' }, 'must be an IANA time zone name such as Europe/Paris, America/New_York or UTC (got "Mars/Olympus_Mons")'],
+    [{ drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: '+01:00' }, 'must be an IANA time zone name such as Europe/Paris, America/New_York or UTC (got "+01:00")'],
+    [{ drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'europe/paris' }, 'must be spelled as the time zone database spells it: Europe/Paris (got "europe/paris")'],
+    [{ drillSchedule: 'rate(7 days)', drillScheduleTimezone: 'Europe/Paris' }, 'applies to a cron(...) schedule only: backup.drillSchedule "rate(7 days)" has no time of day (got "Europe/Paris")'],
+    [{ drillScheduleTimezone: 'Europe/Paris' }, 'is the time zone of backup.drillSchedule, which is not set (got "Europe/Paris")'],
+  ])('fails when %j, naming the field and the value', (backup, problem) => {
+    expect(problemsOf(withZone(backup))).toEqual([`backup.drillScheduleTimezone: ${problem}`]);
   });
 });
 
