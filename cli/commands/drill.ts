@@ -17,13 +17,16 @@ import { outcomeLines, Progress } from '../progress';
 import type { RunResult } from '../run-result';
 import { verdictStates } from '../steps';
 import { UsageError } from '../usage-error';
-import { DrillRequest } from '../../config/deployment-input';
+import { DrillRequest, drillRequest } from '../../config/deployment-input';
+import type { z } from 'zod';
+import { executionName } from '../execution-name';
+import { type StartedExecutionOptions, startExecution } from './start';
 import { ConfigError } from '../../config/load';
 import type { RunbookConfig } from '../../config/schema';
 import { formatIssues } from '../../config/issues';
 
 /** The flags as commander hands them over. */
-export interface DrillOptions {
+export interface DrillOptions extends StartedExecutionOptions {
   readonly local?: boolean;
   readonly config?: string;
   readonly workdir?: string;
@@ -44,8 +47,9 @@ const LOCAL_WAIT_MS = 50;
  * ledger and the report. Exits 0 when the backup proved restorable, 1 otherwise, 64 on bad usage.
  */
 export async function drillCommand(options: DrillOptions, io: CliIo): Promise<number> {
-  if (!options.local) {
-    throw new UsageError('--local: restore drills run on this machine only (deploy-runbook drill --local); on AWS the backup task cannot restore into a scratch database yet');
+  if (!options.local) return drillOnAws(options, io);
+  for (const [flag, given] of [['--state-machine-arn', options.stateMachineArn], ['--stack', options.stack], ['--region', options.region], ['--wait', options.wait]] as const) {
+    if (given !== undefined) throw new UsageError(`${flag}: a drill with --local runs on this machine and always to its end; ${flag} is for a drill on AWS (got ${JSON.stringify(given)})`);
   }
   const json = options.json === true;
   const out = json ? io.stderr : io.stdout;
@@ -98,14 +102,27 @@ export async function drillCommand(options: DrillOptions, io: CliIo): Promise<nu
   return exitCodeFor(outcome);
 }
 
+/**
+ * `deploy-runbook drill` on AWS: starts a `drill` execution of the deployed runbook (the stack's state machine, or
+ * --state-machine-arn), named `drill-<time>`, and with --wait follows it: exit 0 when the backup proved restorable
+ * (DrillSucceeded), 1 when not (DeploymentAborted, the cause naming the table or check), 64 on bad usage.
+ */
+function drillOnAws(options: DrillOptions, io: CliIo): Promise<number> {
+  if (options.workdir !== undefined) throw new UsageError(`--workdir: the store of a drill on AWS is the stack's bucket; --workdir is for drill --local (got "${options.workdir}")`);
+  const input = drillInput(options, io.env);
+  return startExecution(options, io, { input, name: executionName('drill', io.now()), following: 'restore drill' });
+}
+
 /** The execution input, checked with the schema ValidateInput uses: who asks is --requested-by, else the CI actor or the local user. */
-function drillInput(options: DrillOptions, env: CliIo['env']): { action: 'drill'; requestedBy?: string; reason?: string } {
-  const requestedBy = options.requestedBy ?? env.GITHUB_ACTOR ?? env.USER;
-  const raw = { action: 'drill', ...(requestedBy !== undefined ? { requestedBy } : {}), ...(options.reason !== undefined ? { reason: options.reason } : {}) };
+function drillInput(options: DrillOptions, env: CliIo['env']): z.output<typeof DrillRequest> {
+  const raw = drillRequest({ requestedBy: options.requestedBy ?? env.GITHUB_ACTOR ?? env.USER, reason: options.reason });
   const parsed = DrillRequest.safeParse(raw);
-  if (!parsed.success) throw new UsageError(formatIssues(parsed.error, raw).join('; '));
+  if (!parsed.success) throw new UsageError(formatIssues(parsed.error, raw).map((line) => line.replace(/^(requestedBy|reason)\b/, (field) => FLAGS[field] ?? field)).join('; '));
   return parsed.data;
 }
+
+/** Input fields and the flags that set them, so that an error names what the user typed. */
+const FLAGS: Record<string, string> = { reason: '--reason', requestedBy: '--requested-by' };
 
 /** The configuration, its problems a usage error (exit 64): nothing was started. */
 function configFrom(path: string, baseDir: string): RunbookConfig {

@@ -10,14 +10,11 @@ import { emitResult, reportExecution } from '../report-execution';
 import { arnRegion, type StateMachineOptions, stackStateMachineArn, stateMachineSource } from '../state-machine-arn';
 import { UsageError } from '../usage-error';
 
-export interface StartOptions extends StateMachineOptions {
+export interface StartOptions extends StartedExecutionOptions {
   readonly version: string;
   readonly image?: string;
   readonly reason?: string;
   readonly requestedBy?: string;
-  readonly wait?: boolean;
-  readonly json?: boolean;
-  readonly region?: string;
 }
 
 /** Following a started execution failed; the execution itself goes on. */
@@ -29,22 +26,41 @@ const FLAGS: Record<string, string> = { version: '--version', image: '--image', 
 /** `deploy-runbook start`: validates the request, starts an execution and, with --wait, follows it. */
 export async function start(options: StartOptions, io: CliIo): Promise<number> {
   const input = deployInput(options, io.env);
+  return startExecution(options, io, { input, name: executionName(input.version, io.now()), version: input.version, following: `deploying ${input.version}` });
+}
+
+/** Where to start an execution and how to report it: the flags `start` and `drill` share. */
+export interface StartedExecutionOptions extends StateMachineOptions {
+  readonly wait?: boolean;
+  readonly json?: boolean;
+  readonly region?: string;
+}
+
+/**
+ * Finds the state machine (--state-machine-arn, or the stack's output), starts `run.input` under `run.name` and, with
+ * --wait, follows the execution to its end; the exit code says how it ended (0 when only started).
+ */
+export async function startExecution(
+  options: StartedExecutionOptions,
+  io: CliIo,
+  run: { readonly input: object; readonly name: string; readonly version?: string; readonly following: string },
+): Promise<number> {
   const source = stateMachineSource(options, io.cwd);
   const stateMachineArn = 'arn' in source ? source.arn : await stackStateMachineArn(io.aws(regionFrom(options.region, io.env)).cloudFormation, source.stack);
   const { sfn } = io.aws(options.region ?? arnRegion(stateMachineArn));
-  const name = executionName(input.version, io.now());
-  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+  const { name } = run;
+  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(run.input) }));
   const executionArn = started.executionArn;
   if (!executionArn) throw new FollowError(`StartExecution of ${name} on ${stateMachineArn} returned no executionArn`);
 
   if (!options.wait) {
-    const result = { outcome: 'started', executionArn, version: input.version, steps: [], durationMs: 0, error: null, cause: null, report: null, snapshotId: null, alarms: null } as const;
+    const result = { outcome: 'started', executionArn, version: run.version ?? null, steps: [], durationMs: 0, error: null, cause: null, report: null, snapshotId: null, alarms: null } as const;
     emitResult(result, options.json ?? false, io);
     return ExitCode.Succeeded;
   }
-  (options.json ? io.stderr : io.stdout).write(`▶ deploying ${input.version} (execution ${name})\n`);
+  (options.json ? io.stderr : io.stdout).write(`▶ ${run.following} (execution ${name})\n`);
   try {
-    return await reportExecution(sfn, executionArn, { follow: true, json: options.json ?? false, version: input.version }, io);
+    return await reportExecution(sfn, executionArn, { follow: true, json: options.json ?? false, version: run.version }, io);
   } catch (error) {
     throw new FollowError(`lost track of ${executionArn} (${(error as Error).message}); the execution goes on: deploy-runbook status ${executionArn} --wait`);
   }

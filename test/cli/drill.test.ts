@@ -57,10 +57,7 @@ describe('deploy-runbook drill --local (real PostgreSQL)', () => {
     expect((await databaseNames(server())).filter((db) => db.startsWith('shop_bad_drill_'))).toEqual([]);
   });
 
-  it('fails with exit 64 without --local, and without the database variable, starting nothing', async () => {
-    const io = testIo({ env: {}, cwd: root() });
-    expect(await main(['drill'], io)).toBe(64);
-    expect(io.err()).toContain('--local: restore drills run on this machine only');
+  it('fails with exit 64 without the database variable, starting nothing', async () => {
     const unset = testIo({ env: {}, cwd: root() });
     expect(await main(['drill', '--local', '--config', await configFile('shop-unset', { sql: 'SELECT 1', expect: { equals: 1 } })], unset)).toBe(64);
     expect(unset.err()).toContain('DATABASE_URL: the drill backs up and restores the database this variable names, and it is not set');

@@ -1,5 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { GetExecutionHistoryCommand, type GetExecutionHistoryCommandInput, type HistoryEvent, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type GetExecutionHistoryCommandInput, type HistoryEvent, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { expect } from 'vitest';
 import type { CliIo } from '../../cli/io';
@@ -122,6 +122,30 @@ export function serveHistory(sfn: AwsClientStub<SFNClient>, events: readonly His
     const next = start + pageSize < newestFirst.length ? String(start + pageSize) : undefined;
     return { events: newestFirst.slice(start, start + pageSize), ...(next ? { nextToken: next } : {}) };
   });
+}
+
+/**
+ * A started execution that runs `script`: StartExecution answers EXECUTION_ARN, the history is revealed a page at a
+ * time, DescribeExecution ends it as `described`. Returns the history.
+ */
+export function scriptedExecution(
+  sfn: AwsClientStub<SFNClient>,
+  script: readonly ScriptItem[],
+  described: { status: string; error?: string; cause?: string },
+  options: { input?: unknown; history?: { pageSize: number; revealPerPoll: number } } = {},
+): HistoryEvent[] {
+  const events = sfnHistory(script, options.input);
+  sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(STARTED_AT) });
+  serveHistory(sfn, events, options.history ?? { pageSize: 4, revealPerPoll: 15 });
+  sfn.on(DescribeExecutionCommand).resolves({
+    executionArn: EXECUTION_ARN,
+    stateMachineArn: STATE_MACHINE_ARN,
+    status: described.status as 'SUCCEEDED',
+    startDate: new Date(STARTED_AT),
+    stopDate: events.at(-1)?.timestamp,
+    ...(described.error ? { error: described.error, cause: described.cause } : {}),
+  });
+  return events;
 }
 
 export interface TestIo extends CliIo {

@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import { metricRecordOf } from '../support/metric-records';
-import { bake, EXECUTION_ARN, runUsageError, type ScriptItem, sfnHistory, STARTED_AT, STATE_MACHINE_ARN, serveHistory, testIo } from './fixtures';
+import { bake, EXECUTION_ARN, runUsageError, type ScriptItem, scriptedExecution, STARTED_AT, STATE_MACHINE_ARN, testIo } from './fixtures';
 
 const sfn = mockClient(SFNClient);
 const cloudFormation = mockClient(CloudFormationClient);
@@ -92,19 +92,8 @@ const rollbackFailed: ScriptItem[] = [
   { fail: 'RollbackFailed', error: 'RollbackFailed', cause: 'task definition shop-api:41 is INACTIVE' },
 ];
 
-function scriptExecution(script: ScriptItem[], described: { status: string; error?: string; cause?: string }, history = { pageSize: 4, revealPerPoll: 15 }) {
-  const events = sfnHistory(script);
-  sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION_ARN, startDate: new Date(STARTED_AT) });
-  serveHistory(sfn, events, history);
-  sfn.on(DescribeExecutionCommand).resolves({
-    executionArn: EXECUTION_ARN,
-    stateMachineArn: STATE_MACHINE_ARN,
-    status: described.status as 'SUCCEEDED',
-    startDate: new Date(STARTED_AT),
-    stopDate: events.at(-1)?.timestamp,
-    ...(described.error ? { error: described.error, cause: described.cause } : {}),
-  });
-  return events;
+function scriptExecution(script: ScriptItem[], described: { status: string; error?: string; cause?: string }, history?: { pageSize: number; revealPerPoll: number }) {
+  return scriptedExecution(sfn, script, described, { history });
 }
 
 beforeEach(() => {
