@@ -15,6 +15,7 @@ export const NOTIFICATION_EVENTS = [
   'approval-requested',
   'rollback-approval-requested',
   'kept',
+  'drill-failed',
   'execution-ended',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];

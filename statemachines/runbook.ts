@@ -486,10 +486,17 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'LockHeld',
       choice({
-        comment: 'Another execution holds the target: an alarm rollback leaves the outcome to it, a deploy fails without touching anything.',
-        rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'SkippedLockHeld')],
+        comment:
+          'Another execution holds the target: an alarm rollback leaves the outcome to it, a deploy fails without touching anything, a drill (often a scheduled one nobody watches) tells its audiences it did not run.',
+        rules: [when(is.stringEquals($.deployment.action, 'rollback'), 'SkippedLockHeld'), when(is.stringEquals($.deployment.action, 'drill'), 'NotifyDrillNotRun')],
         otherwise: 'DeploymentInProgress',
       }),
+    )
+    .task(
+      'NotifyDrillNotRun',
+      fn.notify,
+      { event: 'drill-failed', config: sections('name', 'notifications'), deployment: $.deployment, error: $.error, lockError: null },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'DeploymentInProgress'))], next: 'DeploymentInProgress' },
     )
     .add('SkippedLockHeld', succeed('An alarm rollback while another execution holds the target: that execution owns the outcome.'))
     .add('DeploymentInProgress', fail('DeploymentInProgress', $.error.Cause))
@@ -856,13 +863,27 @@ export function runbookDefinition(): Record<string, Json> {
     .task('ReleaseLockAfterAbort', fn.lock, releaseLock, {
       resultPath: null,
       timeoutSeconds: 30,
-      catch: [catchAll(bestEffort('$.lockError', 'NotifyAborted'))],
-      next: 'NotifyAborted',
+      catch: [catchAll(bestEffort('$.lockError', 'AbortedWhat'))],
+      next: 'AbortedWhat',
     })
+    .add(
+      'AbortedWhat',
+      choice({
+        comment: 'A drill execution that ends here did not prove the backup restorable: its audiences hear drill-failed, not a deploy abort.',
+        rules: [when(is.stringEquals($.deployment.action, 'drill'), 'NotifyDrillFailed')],
+        otherwise: 'NotifyAborted',
+      }),
+    )
     .task(
       'NotifyAborted',
       fn.notify,
       { event: 'aborted', config: sections('name', 'notifications'), deployment: $.deployment, error: $.error, lockError: $.lockError },
+      { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'DeploymentAborted'))], next: 'DeploymentAborted' },
+    )
+    .task(
+      'NotifyDrillFailed',
+      fn.notify,
+      { event: 'drill-failed', config: sections('name', 'notifications'), deployment: $.deployment, error: $.error, lockError: $.lockError },
       { resultPath: null, timeoutSeconds: 30, catch: [catchAll(bestEffort('$.notifyError', 'DeploymentAborted'))], next: 'DeploymentAborted' },
     )
     .add('DeploymentAborted', fail('DeploymentAborted', $.error.Cause));

@@ -40,7 +40,7 @@ describe('notifications.topics', () => {
     [
       'an unknown event',
       [{ topicArn: SUPPORT, audience: 'support', events: ['deployed'] }],
-      ['notifications.topics[0].events[0]: Invalid option: expected one of "started"|"succeeded"|"aborted"|"rolled-back"|"rollback-failed"|"no-rollback"|"approval-requested"|"rollback-approval-requested"|"kept"|"execution-ended" (got "deployed")'],
+      ['notifications.topics[0].events[0]: Invalid option: expected one of "started"|"succeeded"|"aborted"|"rolled-back"|"rollback-failed"|"no-rollback"|"approval-requested"|"rollback-approval-requested"|"kept"|"drill-failed"|"execution-ended" (got "deployed")'],
     ],
     ['no event', [{ topicArn: SUPPORT, audience: 'support', events: [] }], ['notifications.topics[0].events: Too small: expected array to have >=1 items (got [])']],
     [

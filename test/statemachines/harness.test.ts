@@ -2,7 +2,7 @@ import { DataFingerprint } from '../../core/data-fingerprint';
 import { DataCheckReport } from '../../core/tasks/data-checks/data-checks';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { PreflightFailedError } from '../../core/errors';
+import { DeploymentInProgressError, PreflightFailedError } from '../../core/errors';
 import {
   Approval,
   BackupRecord,
@@ -107,6 +107,8 @@ describe('the scripted harness', () => {
       runScripted({ config: lambdaAliasConfig(), input: lambdaInput() }),
       runScripted({ config: drillConfig(), input: deployInput() }),
       runScripted({ config: drillConfig(), input: drillInput() }),
+      runScripted({ config: drillConfig(), input: drillInput(), tasks: { Preflight: new PreflightFailedError('database unreachable') } }),
+      runScripted({ config: drillConfig(), input: drillInput(), tasks: { AcquireLock: new DeploymentInProgressError('shop-api is locked') } }),
       runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }) } }),
       runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }), AwaitRollbackApproval: { approved: false, by: 'lead', comment: null } } }),
       runScripted({ config: testConfig({ checks: { sql: [{ name: 'backfill complete', sql: 'SELECT 0', expect: { equals: 0 }, when: ['after-migrations'] }] } }), input: { action: 'check', checks: ['backfill complete'] } }),

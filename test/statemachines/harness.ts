@@ -261,6 +261,8 @@ export function happyPathThrough(state: string): string[] {
 }
 
 export const ABORT_TAIL = ['RecordAbort', 'ReleaseLockAfterAbort', 'NotifyAborted'];
+/** How a drill execution that failed ends: its audiences hear `drill-failed`. */
+export const DRILL_ABORT_TAIL = ['RecordAbort', 'ReleaseLockAfterAbort', 'NotifyDrillFailed'];
 export const ROLLBACK_FAILED_TAIL = ['NotifyRollbackFailed', 'KeepLockForHuman', 'RecordRollbackFailure'];
 /** The default AdvanceRestore takes two calls: start the restore, then finish the swap; then the restored data is verified. */
 export const RESTORE_CALLS = ['AdvanceRestore', 'AdvanceRestore', 'VerifyRestoredData'];
@@ -393,6 +395,8 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   NotifyStarted: () => ({ published: true }),
   NotifySucceeded: () => ({ published: true }),
   NotifyAborted: () => ({ published: true }),
+  NotifyDrillFailed: () => ({ published: true }),
+  NotifyDrillNotRun: () => ({ published: true }),
   NotifyRolledBack: () => ({ published: true }),
   NotifyRollbackFailed: () => ({ published: true }),
   NotifyNoRollback: () => ({ published: true }),

@@ -4,6 +4,7 @@ import type { TaskCall } from '../../local/engine/engine';
 import {
   ABORT_TAIL,
   defaultWith,
+  DRILL_ABORT_TAIL,
   deployInput,
   DRILL_CALLS,
   DRILL_RUN,
@@ -80,7 +81,7 @@ describe('the restore drill in the runbook (backup.testRestore, action drill)', 
     expect(run.log.event('ReleaseLockAfterDrill')).toMatchObject({ operation: 'release' });
   });
 
-  it('runs a drill execution even without backup.testRestore, and ends a failed one in DeploymentAborted, notified', async () => {
+  it('runs a drill execution even without backup.testRestore, and ends a failed one in DeploymentAborted, notified as drill-failed', async () => {
     const run = await runScripted({
       config: testConfig({ database: { kind: 'postgres' } }),
       input: drillInput(),
@@ -88,8 +89,37 @@ describe('the restore drill in the runbook (backup.testRestore, action drill)', 
     });
 
     expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'DeploymentAborted' });
-    expect(run.states).toEqual([...DRILL_THROUGH_BACKUP, 'AdvanceDrill', 'AdvanceDrill', 'DiscardDrillCopy', 'RecordDrill', ...ABORT_TAIL]);
-    expect(run.log.event('NotifyAborted')).toMatchObject({ event: 'aborted', deployment: { action: 'drill' }, error: { Error: 'Error' } });
+    expect(run.states).toEqual([...DRILL_THROUGH_BACKUP, 'AdvanceDrill', 'AdvanceDrill', 'DiscardDrillCopy', 'RecordDrill', ...DRILL_ABORT_TAIL]);
+    expect(run.log.event('NotifyDrillFailed')).toMatchObject({ event: 'drill-failed', deployment: { action: 'drill' }, error: { Error: 'Error' }, lockError: null });
+    expect(run.log.callsTo('NotifyAborted')).toEqual([]);
+  });
+
+  it('notifies drill-failed when a drill execution fails before its restore (the database unreachable in Preflight)', async () => {
+    const run = await runScripted({ config: drillConfig(), input: drillInput(), tasks: { Preflight: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.5:5432')) } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'DeploymentAborted' });
+    expect(run.states.slice(-3)).toEqual(DRILL_ABORT_TAIL);
+    expect(run.log.event('NotifyDrillFailed')).toMatchObject({ event: 'drill-failed', error: { Error: 'Error', Cause: expect.stringContaining('ECONNREFUSED') } });
+  });
+
+  it('tells the audiences a drill did not run when another execution holds the lock, and ends DeploymentInProgress', async () => {
+    const held = Object.assign(new Error('shop-api is locked by execution ci-release-1-4-9 until 2025-03-04T16:00:00Z'), { name: 'DeploymentInProgressError' });
+    const run = await runScripted({ config: drillConfig(), input: drillInput(), tasks: { AcquireLock: () => Promise.reject(held) } });
+
+    expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'DeploymentInProgress', error: 'DeploymentInProgress' });
+    expect(run.states).toEqual(['ValidateInput', 'AcquireLock', 'NotifyDrillNotRun']);
+    expect(run.log.event('NotifyDrillNotRun')).toMatchObject({ event: 'drill-failed', deployment: { action: 'drill' }, error: { Error: 'DeploymentInProgressError' }, lockError: null });
+  });
+
+  it('still notifies a deploy aborted by its backup.testRestore drill as aborted', async () => {
+    const run = await runScripted({
+      config: drillConfig(),
+      input: deployInput(),
+      tasks: { VerifyDrillCopy: defaultWith({ passed: false, summary: DIFFERS, comparison: { identical: false, differences: ['orders: 8000 → 7990 rows'], tables: 2 } }) },
+    });
+
+    expect(run.log.event('NotifyAborted')).toMatchObject({ event: 'aborted', error: { Error: 'RestoreDrillFailed' } });
+    expect(run.log.callsTo('NotifyDrillFailed')).toEqual([]);
   });
 });
 

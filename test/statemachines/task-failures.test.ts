@@ -20,6 +20,7 @@ import {
   databaseWith,
   defaultWith,
   deployInput,
+  DRILL_ABORT_TAIL,
   DRILL_RUN,
   drillConfig,
   drillHappyPath,
@@ -207,6 +208,25 @@ const CASES: Case[] = [
     status: 'SUCCEEDED',
     terminal: 'DeploymentSucceeded',
     calls: drillHappyPath(),
+  }),
+  // A drill's failure notice that cannot be sent leaves the outcome as it was: the failed drill, the drill that did not run.
+  harmless('NotifyDrillFailed', failure('AuthorizationError', 'not authorized to perform SNS:Publish'), {
+    config: drillConfig(),
+    input: drillInput(),
+    reach: { Preflight: PREFLIGHT_FAILS },
+    status: 'FAILED',
+    terminal: 'DeploymentAborted',
+    cause: lambdaCause(PREFLIGHT_FAILS),
+    calls: ['ValidateInput', 'AcquireLock', 'Preflight', ...DRILL_ABORT_TAIL],
+  }),
+  harmless('NotifyDrillNotRun', failure('AuthorizationError', 'not authorized to perform SNS:Publish'), {
+    config: drillConfig(),
+    input: drillInput(),
+    reach: { AcquireLock: new DeploymentInProgressError('shop-api is locked by ci-release-1-4-9 until 2025-03-04T16:00:00Z') },
+    status: 'FAILED',
+    terminal: 'DeploymentInProgress',
+    cause: lambdaCause(new DeploymentInProgressError('shop-api is locked by ci-release-1-4-9 until 2025-03-04T16:00:00Z')),
+    calls: ['ValidateInput', 'AcquireLock', 'NotifyDrillNotRun'],
   }),
   harmless('ReleaseLockAfterDrill', new LockLostError('lease on locks/shop-api.json was taken by ci-release-1-5-1'), {
     config: drillConfig(),

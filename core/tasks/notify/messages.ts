@@ -39,6 +39,20 @@ export function messageFor(event: Exclude<NotifyEvent, { event: 'started' }>): M
           lockWarning(target, event.lockError),
         ),
       };
+    case 'drill-failed':
+      return {
+        subject: `${target}: restore drill FAILED, backup not proven restorable`,
+        message: lines(
+          `The restore drill of ${target} did not prove its backup restorable.`,
+          '',
+          `Why: ${describeError(event.error)}`,
+          '',
+          'Nothing was deployed and the live database was not written; a scratch copy the drill made is dropped unless the error says it could not be. Until a drill passes, the evidence reports keep the last time a backup was proven restorable.',
+          '',
+          ...footer,
+          lockWarning(target, event.lockError),
+        ),
+      };
     case 'rolled-back':
       return {
         subject: `${target}: ${event.deployment.action === 'rollback' ? 'latest release' : versionLabel(event.deployment)} rolled back`,

@@ -35,6 +35,8 @@ export const NotifyEvent = z.discriminatedUnion('event', [
     error: optionalError,
   }),
   z.object({ event: z.literal('kept'), ...common, outcome: NotifiedOutcome, error: optionalError, lockError: optionalError }),
+  // A drill execution that did not prove the backup restorable: it failed, or could not run (another execution held the lock).
+  z.object({ event: z.literal('drill-failed'), ...common, error: optionalError, lockError: optionalError }),
   z.object({ event: z.literal('execution-ended'), config: common.config, ended: EndedExecution }),
 ]);
 export type NotifyEvent = z.output<typeof NotifyEvent>;

@@ -122,6 +122,39 @@ describe('notify', () => {
     expect(input.Message).toContain('ends as failed (ReleaseKept)');
   });
 
+  it('tells people a drill did not prove the backup restorable, why, and only to the audiences listing drill-failed', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-5' });
+    const DBA = 'arn:aws:sns:eu-west-1:123456789012:shop-dba';
+    const SUPPORT = 'arn:aws:sns:eu-west-1:123456789012:shop-support';
+    const drill = { ...deployment, action: 'drill', version: null, image: null, requestedBy: 'restore drill schedule (backup.drillSchedule)', reason: 'scheduled restore drill, rate(7 days)' };
+    const notifications = {
+      topics: [
+        { topicArn: DBA, audience: 'dba', events: ['drill-failed'] },
+        { topicArn: SUPPORT, audience: 'support', events: ['aborted'] },
+      ],
+    };
+    const failed = { Error: 'RestoreDrillFailed', Cause: 'the restored data differs from the fingerprint recorded before the backup: orders: 8000 → 7990 rows' };
+    const event = NotifyEvent.parse(JSON.parse(JSON.stringify({ event: 'drill-failed', config: { ...config, notifications }, deployment: drill, error: failed })));
+
+    await notify(event, { notifier: new SnsNotifier(client) });
+
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(input.TopicArn).toBe(DBA);
+    expect(input.MessageAttributes).toEqual({
+      event: { DataType: 'String', StringValue: 'drill-failed' },
+      target: { DataType: 'String', StringValue: 'shop-api' },
+      audience: { DataType: 'String', StringValue: 'dba' },
+    });
+    expect(input.Subject).toBe('shop-api: restore drill FAILED, backup not proven restorable');
+    expect(input.Message?.split('\n').slice(0, 3)).toEqual([
+      'The restore drill of shop-api did not prove its backup restorable.',
+      '',
+      `Why: RestoreDrillFailed: ${failed.Cause}`,
+    ]);
+    expect(input.Message).toContain('Requested by (as the input says, not verified): restore drill schedule (backup.drillSchedule) (scheduled restore drill, rate(7 days))');
+  });
+
   it('warns when an approval is requested but no topic is configured', async () => {
     const quiet = { ...config, notifications: { topics: [] } };
     const warn = vi.fn();
