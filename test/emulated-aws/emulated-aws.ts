@@ -1,4 +1,6 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -8,11 +10,12 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { clientConfig, type DeployedStack, deployStack, deployStacks } from './deployed-stack';
 import { FunctionHost } from './function-host';
 import { type AuthorizationRecord, type MotoControl, MotoServer } from './moto-server';
-import { PLAN_RUNBOOKS, PLAN_STACK, type SynthesizedTier, synthesizeTier, type TierStackName } from './stacks';
-import { createWorld, FakeApp, type World } from './world';
+import { ALARMS, PLAN_RUNBOOKS, PLAN_STACK, type SynthesizedTier, synthesizeTier, TIER_STACKS, type TierStackName } from './stacks';
+import { createWorld, FakeApp, resetAliasedFunction, type World } from './world';
 
 /** What a scenario may tell the patched moto: everything but the credentials the deploy set. */
 type TierControl = Omit<MotoControl, 'statesCredentials' | 'machineCredentials'>;
@@ -39,25 +42,60 @@ export class EmulatedAws {
   stack!: DeployedStack;
   world!: World;
   private readonly history: AuthorizationRecord[] = [];
+  private parts?: { readonly tier: SynthesizedTier; readonly moto: MotoServer; readonly host: FunctionHost; readonly app: FakeApp };
+  /** The stack the last `deploy` deployed, and moto's control right after it: what `isolate` goes back to. */
+  private deployed?: { readonly name: TierStackName; readonly control: MotoControl };
+  private scenario = 0;
 
-  private constructor(
-    readonly tier: SynthesizedTier,
-    readonly moto: MotoServer,
-    readonly host: FunctionHost,
-    readonly app: FakeApp,
-  ) {}
+  private constructor() {}
 
   /**
    * `hosts`: more names the functions' network resolves, besides the app's (e.g. a fake Prometheus). `timeScale`: the
    * fraction of their seconds Wait states, Retry intervals and execution timeouts last (moto/launch.py). @default 0.001
    */
   static async start(hosts: Readonly<Record<string, string>> = {}, timeScale?: number): Promise<EmulatedAws> {
+    const aws = new EmulatedAws();
+    await aws.launch(hosts, timeScale);
+    return aws;
+  }
+
+  /** Not started yet: `useEmulatedAws` starts it in the file's beforeAll. */
+  static unstarted(): EmulatedAws {
+    return new EmulatedAws();
+  }
+
+  /** Starts what `unstarted` made: the synthesized tier, the fake app, the function host and moto (see `start`). */
+  async launch(hosts: Readonly<Record<string, string>> = {}, timeScale?: number): Promise<void> {
     const tier = await synthesizeTier();
     const app = new FakeApp();
     await app.listen();
     const host = await FunctionHost.start({ ...hosts, ...app.hosts });
-    const moto = await MotoServer.start(host.url, timeScale);
-    return new EmulatedAws(tier, moto, host, app);
+    const moto = await MotoServer.start(host.url, timeScale).catch(async (error: unknown) => {
+      await Promise.allSettled([host.stop(), app.close()]);
+      throw error;
+    });
+    this.parts = { tier, moto, host, app };
+  }
+
+  private get started() {
+    if (!this.parts) throw new Error('the emulated-AWS tier is not started (useEmulatedAws starts it in beforeAll, EmulatedAws.start at once)');
+    return this.parts;
+  }
+
+  get tier(): SynthesizedTier {
+    return this.started.tier;
+  }
+
+  get moto(): MotoServer {
+    return this.started.moto;
+  }
+
+  get host(): FunctionHost {
+    return this.started.host;
+  }
+
+  get app(): FakeApp {
+    return this.started.app;
   }
 
   /** Every authorisation moto decided in this file's scenarios so far (its own log is cleared with each deploy). */
@@ -73,7 +111,53 @@ export class EmulatedAws {
     this.stack = await deployStack(this.moto, this.host, this.tier, name);
     [this.world] = await Promise.all([createWorld(this.moto.endpoint, this.stack.admin, name, this.app), this.host.prewarm()]);
     await this.enforce(control);
+    this.deployed = { name, control: this.moto.currentControl() };
     return this.stack;
+  }
+
+  /**
+   * Starts a scenario on the stack the last `deploy` deployed, without deploying it again: once no execution of its
+   * state machine runs any more (one an alarm rule started in the previous scenario), the runbook's bucket is emptied
+   * (every version of the ledger, the lock, the reports and the backups), the alarms are OK again, the notifications
+   * read and forgotten, the ECS service back on its first task definition, the lambda-alias stack's function back on
+   * version 1 alone, the fake hosts back on their initial version; the app, the function host's invocations and logs,
+   * and moto's logs start empty, and moto's control is the deploy's again, with `control` on top (faults count
+   * afresh). What stays: RDS databases and snapshots, EC2 instances' states, other executions' histories; a file
+   * whose scenarios need those as new deploys per scenario.
+   */
+  async isolate(control: TierControl = {}): Promise<void> {
+    if (!this.deployed) throw new Error('isolate: no stack was deployed yet');
+    const { name, control: deployedControl } = this.deployed;
+    const config = this.operator.config;
+    await this.untilIdle();
+    await emptyBucket(new S3Client(config), this.stack.bucketName);
+    const cloudwatch = new CloudWatchClient(config);
+    for (const alarm of ALARMS) await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'a new scenario' }));
+    await this.world.clearNotifications();
+    const ecs = new ECSClient(config);
+    const service = (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-prod', services: ['shop-api'] }))).services?.[0];
+    if (service?.taskDefinition !== this.world.initialTaskDefinition) {
+      await ecs.send(new UpdateServiceCommand({ cluster: 'shop-prod', service: 'shop-api', taskDefinition: this.world.initialTaskDefinition }));
+    }
+    if (TIER_STACKS[name].target.kind === 'lambda-alias') await resetAliasedFunction(this.moto.endpoint, this.stack.admin);
+    this.app.forget();
+    this.host.forget();
+    this.history.push(...this.moto.authorizations());
+    this.moto.clearAuthorizations();
+    this.scenario += 1;
+    this.moto.control({ ...deployedControl, ...control, scenario: this.scenario });
+  }
+
+  /** Waits until no execution of the state machine runs. */
+  private async untilIdle(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const listed = await this.operator.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stack.stateMachineArn }));
+      const running = (listed.executions ?? []).filter((e) => e.status === 'RUNNING').map((e) => e.executionArn);
+      if (running.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`isolate: executions still RUNNING after ${timeoutMs} ms: ${running.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   /**
@@ -187,6 +271,7 @@ export class EmulatedAws {
   }
 
   async stop(): Promise<void> {
+    if (!this.parts) return;
     await Promise.allSettled([this.host.stop(), this.moto.stop(), this.app.close()]);
   }
 
@@ -216,4 +301,51 @@ export class EmulatedAws {
       events,
     };
   }
+}
+
+/** Every version of every object of a versioned bucket deleted: empty as the stack created it. */
+async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    const objects = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key ?? '', VersionId: v.VersionId }));
+    if (objects.length === 0) return;
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+  }
+}
+
+export interface EmulatedAwsFile {
+  /** Names the functions' network resolves besides the app's, read when the file starts (e.g. a fake Prometheus started before). */
+  readonly hosts?: () => Readonly<Record<string, string>>;
+  /** See `EmulatedAws.start`. */
+  readonly timeScale?: number;
+  /**
+   * Deploys this stack once, in the file's beforeAll, and starts each scenario with `isolate` instead of a new deploy.
+   * Without it, each scenario deploys what it needs itself (`aws.deploy`).
+   */
+  readonly stack?: TierStackName;
+  /** With `stack`: the control every scenario starts from (a scenario changes it with `aws.setControl`). */
+  readonly control?: TierControl;
+}
+
+/**
+ * The emulated-AWS tier for one test file: started once in beforeAll (moto, the function host, the fake app), stopped
+ * in afterAll, and after each scenario the checks every scenario of the tier must pass: moto refused no call (each
+ * was allowed by its principal's synthesized policy), and the smoke-test password never left Secrets Manager — in no
+ * function's log line and no notification. With `stack`, the stack is deployed once for the file and each scenario
+ * starts isolated (see `EmulatedAws.isolate`).
+ */
+export function useEmulatedAws(file: EmulatedAwsFile = {}): EmulatedAws {
+  const aws = EmulatedAws.unstarted();
+  beforeAll(async () => {
+    await aws.launch(file.hosts?.() ?? {}, file.timeScale);
+    if (file.stack) await aws.deploy(file.stack, file.control);
+  }, 300_000);
+  if (file.stack) beforeEach(() => aws.isolate(file.control));
+  afterAll(() => aws.stop());
+  afterEach(async () => {
+    expect(aws.denied()).toEqual([]);
+    expect(aws.host.logsContaining(aws.app.password)).toEqual([]);
+    if (aws.world) expect(JSON.stringify(await aws.world.notifications())).not.toContain(aws.app.password);
+  });
+  return aws;
 }

@@ -105,6 +105,11 @@ export class FunctionHost {
     this.all.clear();
     this.byName.clear();
     this.idle.clear();
+    this.forget();
+  }
+
+  /** Forgets the invocations and log lines so far; the functions and their warm environments stay (the same stack's next scenario). */
+  forget(): void {
     this.invocations.length = 0;
     this.logs.length = 0;
   }

@@ -25,6 +25,11 @@ export interface MotoControl {
   }[];
   /** An activity Task (a wait for a person) times out after this fraction of its TimeoutSeconds. @default 1 */
   readonly activityTimeScale?: number;
+  /**
+   * The scenario running on a stack deployed once for its file (EmulatedAws.isolate): each new value puts every fake
+   * host back on `ssmHosts.initialVersion`, as a freshly reset moto would. @default 0
+   */
+  readonly scenario?: number;
   /** The fake hosts SSM Run Command runs `tier-host …` scripts on (moto/launch.py). */
   readonly ssmHosts?: {
     /** The version every instance runs until a command changes it. @default 'v1' */

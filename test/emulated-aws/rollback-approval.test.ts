@@ -1,14 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deploymentIdFor } from '../../core/deployment-id';
 import { runCli } from './cli';
-import { EmulatedAws, type Ended } from './emulated-aws';
+import { type Ended, useEmulatedAws } from './emulated-aws';
 import { inspect } from './inspect';
 import { IMAGE } from './world';
 
 // Issue 12, item 4: the approval before an automatic rollback, through the synthesized stack in moto: the request on
 // the topic, the wait on the stack's activity, the CLI answering it, and the timeout's configured default (keep).
 describe('the deployed runbook on emulated AWS: approval before an automatic rollback', { timeout: 180_000 }, () => {
-  let aws: EmulatedAws;
+  // Deployed once: each scenario starts on an emptied bucket (ledger, lock, reports), the service back on v1.
+  const aws = useEmulatedAws({ stack: 'rollback' });
 
   const cli = (...args: string[]) => runCli(aws, ...args);
 
@@ -32,21 +33,7 @@ describe('the deployed runbook on emulated AWS: approval before an automatic rol
     return ended.events.find((e) => e.type === 'ActivityScheduled')?.activityScheduledEventDetails;
   }
 
-  beforeAll(async () => {
-    aws = await EmulatedAws.start();
-  }, 300_000);
-
-  afterAll(async () => {
-    await aws?.stop();
-  });
-
-  afterEach(() => {
-    expect(aws.denied()).toEqual([]);
-    expect(aws.host.logsContaining(aws.app.password)).toEqual([]);
-  });
-
   it('rolls back once a person approves with deploy-runbook approve, the approver in the report', async () => {
-    await aws.deploy('rollback');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
     const message = await rollbackRequest();
@@ -72,7 +59,7 @@ describe('the deployed runbook on emulated AWS: approval before an automatic rol
 
   it('keeps the release when nobody answers in time (onTimeout keep): nothing rolled back, recorded as current, ends ReleaseKept', async () => {
     // 30 minutes waited as 1.8 s: the harness compresses activity timeouts only when asked.
-    await aws.deploy('rollback', { activityTimeScale: 0.001 });
+    aws.setControl({ activityTimeScale: 0.001 });
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
 

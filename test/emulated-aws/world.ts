@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateSecurityGroupCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { CreateAliasCommand, CreateFunctionCommand, GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
+import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAliasCommand, CreateFunctionCommand, DeleteFunctionCommand, GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
 import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -72,9 +72,19 @@ export class FakeApp {
       lambda: new LambdaClient(clientConfig(endpoint, credentials)),
     };
     this.servesAlias = false;
+    this.forget();
+  }
+
+  /**
+   * Forgets what the previous scenario did to the app: the versions' behaviour, the requests, the alarms already
+   * fired, the tokens handed out and the alias routing's count. The stack and the operator's clients stay.
+   */
+  forget(): void {
+    this.versions = {};
     this.requests.length = 0;
     this.fired.clear();
     this.tokens.clear();
+    [this.aliasWeights, this.aliasRequests] = ['', 0];
   }
 
   get hosts(): Record<string, string> {
@@ -158,8 +168,12 @@ export class FakeApp {
 export interface World {
   /** Reads what the runbook published to its topic (through an SQS subscription). */
   notifications(): Promise<{ subject?: string; message: string }[]>;
+  /** Reads the subscription empty and forgets every notification read so far: the next scenario's are its own. */
+  clearNotifications(): Promise<void>;
   /** The image tag the service's task definition had at the start. */
   readonly initialImage: string;
+  /** The ARN of that task definition (revision 1 of its family). */
+  readonly initialTaskDefinition: string;
   /** For an ssm-hosts stack: the instances carrying its tags, sorted by id (the order its batches follow), and one that does not. */
   readonly instances: { readonly tagged: readonly string[]; readonly other: string | null };
 }
@@ -285,19 +299,25 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
   }
 
   const received: { subject?: string; message: string }[] = [];
+  const notifications = async () => {
+    for (;;) {
+      const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (!page.Messages?.length) return received;
+      for (const message of page.Messages) {
+        const envelope = JSON.parse(message.Body ?? '{}') as { Subject?: string; Message?: string };
+        received.push({ subject: envelope.Subject, message: envelope.Message ?? '' });
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      }
+    }
+  };
   return {
     initialImage: IMAGE('v1'),
+    initialTaskDefinition: registered.taskDefinition?.taskDefinitionArn ?? '',
     instances,
-    async notifications() {
-      for (;;) {
-        const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-        if (!page.Messages?.length) return received;
-        for (const message of page.Messages) {
-          const envelope = JSON.parse(message.Body ?? '{}') as { Subject?: string; Message?: string };
-          received.push({ subject: envelope.Subject, message: envelope.Message ?? '' });
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
-        }
-      }
+    notifications,
+    async clearNotifications() {
+      await notifications();
+      received.length = 0;
     },
   };
 }
@@ -314,20 +334,38 @@ async function createAliasedFunction(config: ReturnType<typeof clientConfig>): P
   }
   const role = await new IAMClient(config).send(
     new CreateRoleCommand({
-      RoleName: 'shop-fn',
+      RoleName: FUNCTION_ROLE,
       AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] }),
     }),
   );
+  await publishInitialFunction(config, role.Role?.Arn ?? '');
+}
+
+const FUNCTION_ROLE = 'shop-fn';
+
+/** Creates the function from v1's package, publishes it as version 1 and points the alias at it. */
+async function publishInitialFunction(config: ReturnType<typeof clientConfig>, roleArn: string): Promise<void> {
   const lambda = new LambdaClient(config);
   await lambda.send(
     new CreateFunctionCommand({
       FunctionName: FUNCTION_NAME,
       Runtime: 'nodejs20.x',
       Handler: 'index.handler',
-      Role: role.Role?.Arn,
+      Role: roleArn,
       Code: { S3Bucket: CODE_BUCKET, S3Key: 'v1/function.zip' },
     }),
   );
   const v1 = await lambda.send(new PublishVersionCommand({ FunctionName: FUNCTION_NAME, Description: 'deploy-runbook v1 initial' }));
   await lambda.send(new CreateAliasCommand({ FunctionName: FUNCTION_NAME, Name: FUNCTION_ALIAS, FunctionVersion: v1.Version }));
+}
+
+/**
+ * The lambda-alias stack's function as `createWorld` left it, for the next scenario on a stack deployed once: the
+ * function (its versions and alias with it) deleted and created again, version 1 alone, the alias on it.
+ */
+export async function resetAliasedFunction(endpoint: string, credentials: AwsCredentials): Promise<void> {
+  const config = clientConfig(endpoint, credentials);
+  await new LambdaClient(config).send(new DeleteFunctionCommand({ FunctionName: FUNCTION_NAME }));
+  const role = await new IAMClient(config).send(new GetRoleCommand({ RoleName: FUNCTION_ROLE }));
+  await publishInitialFunction(config, role.Role?.Arn ?? '');
 }

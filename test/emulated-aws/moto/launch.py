@@ -1632,7 +1632,10 @@ def _fake_host_run(versions: dict[str, str], host: str, script: str) -> tuple[in
 
 def _send_command(self, **kwargs):
     command = _original_send_command(self, **kwargs)
-    versions = self.__dict__.setdefault("_tier_host_versions", {})
+    # Each new `scenario` starts every fake host afresh: a file that deploys its stack once sets it per scenario
+    # (test/emulated-aws/emulated-aws.ts, `isolate`).
+    scenario = Control.get().get("scenario", 0)
+    versions = self.__dict__.setdefault("_tier_host_versions", {}).setdefault(scenario, {})
     script = "\n".join((kwargs.get("parameters") or {}).get("commands", []))
     failed = 0
     for invocation in command.invocations:
