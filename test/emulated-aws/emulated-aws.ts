@@ -46,6 +46,8 @@ export class EmulatedAws {
   /** The stack the last `deploy` deployed, and moto's control right after it: what `isolate` goes back to. */
   private deployed?: { readonly name: TierStackName; readonly control: MotoControl };
   private scenario = 0;
+  /** A start still under way when a hook timed out: `stop` waits for it, so that no moto outlives its file. */
+  private launching?: Promise<void>;
 
   private constructor() {}
 
@@ -65,7 +67,12 @@ export class EmulatedAws {
   }
 
   /** Starts what `unstarted` made: the synthesized tier, the fake app, the function host and moto (see `start`). */
-  async launch(hosts: Readonly<Record<string, string>> = {}, timeScale?: number): Promise<void> {
+  launch(hosts: Readonly<Record<string, string>> = {}, timeScale?: number): Promise<void> {
+    this.launching = this.startParts(hosts, timeScale);
+    return this.launching;
+  }
+
+  private async startParts(hosts: Readonly<Record<string, string>>, timeScale?: number): Promise<void> {
     const tier = await synthesizeTier();
     const app = new FakeApp();
     await app.listen();
@@ -130,6 +137,9 @@ export class EmulatedAws {
     const { name, control: deployedControl } = this.deployed;
     const config = this.operator.config;
     await this.untilIdle();
+    // The previous scenario's faults and ECS behaviour end before the calls below.
+    this.scenario += 1;
+    this.moto.control({ ...deployedControl, ...control, scenario: this.scenario });
     await emptyBucket(new S3Client(config), this.stack.bucketName);
     const cloudwatch = new CloudWatchClient(config);
     for (const alarm of ALARMS) await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'a new scenario' }));
@@ -138,14 +148,19 @@ export class EmulatedAws {
     const service = (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-prod', services: ['shop-api'] }))).services?.[0];
     if (service?.taskDefinition !== this.world.initialTaskDefinition) {
       await ecs.send(new UpdateServiceCommand({ cluster: 'shop-prod', service: 'shop-api', taskDefinition: this.world.initialTaskDefinition }));
+      // A steady service, as the world started: the rollout (moto/launch.py, ecs.rolloutSeconds) completes first.
+      for (let attempt = 0; ; attempt += 1) {
+        const deployments = (await ecs.send(new DescribeServicesCommand({ cluster: 'shop-prod', services: ['shop-api'] }))).services?.[0]?.deployments ?? [];
+        if (deployments.find((d) => d.status === 'PRIMARY')?.rolloutState === 'COMPLETED') break;
+        if (attempt >= 200) throw new Error('isolate: the ECS service did not come back on its first task definition within 20 s');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
     if (TIER_STACKS[name].target.kind === 'lambda-alias') await resetAliasedFunction(this.moto.endpoint, this.stack.admin);
     this.app.forget();
     this.host.forget();
     this.history.push(...this.moto.authorizations());
     this.moto.clearAuthorizations();
-    this.scenario += 1;
-    this.moto.control({ ...deployedControl, ...control, scenario: this.scenario });
   }
 
   /** Waits until no execution of the state machine runs. */
@@ -228,6 +243,19 @@ export class EmulatedAws {
     }
   }
 
+  /**
+   * The message of the first notification whose subject starts with `subject`, read from the topic's subscription
+   * every 100 ms until `attempts` reads found none; then `missing` is thrown.
+   */
+  async notification(subject: string, missing: string, attempts = 200): Promise<string> {
+    for (let attempt = 0; attempt < attempts; attempt += 1) {
+      const found = (await this.world.notifications()).find((n) => n.subject?.startsWith(subject));
+      if (found) return found.message;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(missing);
+  }
+
   /** Executions of the state machine other than `known`, newest first: those a rule started. */
   async otherExecutions(known: readonly string[]): Promise<string[]> {
     const listed = await this.operator.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stack.stateMachineArn }));
@@ -271,6 +299,7 @@ export class EmulatedAws {
   }
 
   async stop(): Promise<void> {
+    await this.launching?.catch(() => undefined);
     if (!this.parts) return;
     await Promise.allSettled([this.host.stop(), this.moto.stop(), this.app.close()]);
   }
@@ -336,11 +365,13 @@ export interface EmulatedAwsFile {
  */
 export function useEmulatedAws(file: EmulatedAwsFile = {}): EmulatedAws {
   const aws = EmulatedAws.unstarted();
-  beforeAll(async () => {
-    await aws.launch(file.hosts?.() ?? {}, file.timeScale);
-    if (file.stack) await aws.deploy(file.stack, file.control);
-  }, 300_000);
-  if (file.stack) beforeEach(() => aws.isolate(file.control));
+  // Each with its own time: on 2 loaded cores, synthesis and moto's start, then a deploy, take minutes each.
+  beforeAll(() => aws.launch(file.hosts?.() ?? {}, file.timeScale), 300_000);
+  if (file.stack) {
+    const { stack, control } = file;
+    beforeAll(() => aws.deploy(stack, control), 300_000);
+    beforeEach(() => aws.isolate(control), 120_000);
+  }
   afterAll(() => aws.stop());
   afterEach(async () => {
     expect(aws.denied()).toEqual([]);

@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedAws } from './emulated-aws';
+import { describe, expect, it } from 'vitest';
+import { useEmulatedAws } from './emulated-aws';
 import { grantedByRole, inspect, unusedGrants } from './inspect';
 
 // An ssm-hosts target on the deployed stack (issue 12): the synthesized definition and the cdk.out bundles of
@@ -8,7 +8,8 @@ import { grantedByRole, inspect, unusedGrants } from './inspect';
 // checked against its synthesized policy, SendCommand on each instance with that instance's tags. moto 5.2 runs no
 // command: moto/launch.py runs the stack's `tier-host …` scripts against fake hosts whose version this file sets.
 describe('an ssm-hosts target on emulated AWS (EC2 instances by SSM Run Command)', { timeout: 120_000 }, () => {
-  let aws: EmulatedAws;
+  // Deployed once: each scenario starts with every fake host back on v1, an emptied bucket, moto's logs empty.
+  const aws = useEmulatedAws({ stack: 'hosts', control: { ssmHosts: { initialVersion: 'v1' } } });
   const deployV2 = { action: 'deploy', version: 'v2', requestedBy: 'ci' };
 
   /** Each tagged host's scripts, in the order SSM ran them, as `<script> → exit <code>`. */
@@ -20,22 +21,7 @@ describe('an ssm-hosts target on emulated AWS (EC2 instances by SSM Run Command)
   /** What each host runs now: the version after the last script SSM ran on it. */
   const versionOf = (host: string) => aws.moto.hostRuns().findLast((run) => run.host === host)?.version ?? null;
 
-  beforeAll(async () => {
-    aws = await EmulatedAws.start();
-  }, 300_000);
-
-  afterAll(async () => {
-    await aws?.stop();
-  });
-
-  afterEach(async () => {
-    // Every call was allowed by its role's synthesized policy; the smoke-test password never left Secrets Manager.
-    expect(aws.denied()).toEqual([]);
-    expect(JSON.stringify(await aws.world.notifications())).not.toContain(aws.app.password);
-  });
-
   it('deploys v2 host by host, each ready before the next: Succeeded, every tagged host on v2, the untagged one never reached', async () => {
-    await aws.deploy('hosts', { ssmHosts: { initialVersion: 'v1' } });
     const [first, second, third] = aws.world.instances.tagged;
 
     const ended = await aws.run(deployV2);
@@ -59,7 +45,6 @@ describe('an ssm-hosts target on emulated AWS (EC2 instances by SSM Run Command)
   });
 
   it('rolls back when the second host fails its ready check: hosts 1 and 2 back on v1, host 3 never touched, RolledBack', async () => {
-    await aws.deploy('hosts', { ssmHosts: { initialVersion: 'v1' } });
     const [first, second, third] = aws.world.instances.tagged;
     aws.setControl({ ssmHosts: { initialVersion: 'v1', failReady: { [second]: 'v2' } } });
 
@@ -83,7 +68,6 @@ describe('an ssm-hosts target on emulated AWS (EC2 instances by SSM Run Command)
   });
 
   it('aborts before anything changes when the tags select no instance', async () => {
-    await aws.deploy('hosts', { ssmHosts: { initialVersion: 'v1' } });
     // The fleet is gone: every tagged instance stopped (running ones only are selected).
     const { EC2Client, StopInstancesCommand } = await import('@aws-sdk/client-ec2');
     await new EC2Client(aws.operator.config).send(new StopInstancesCommand({ InstanceIds: [...aws.world.instances.tagged] }));

@@ -1,6 +1,6 @@
 import { DeleteAliasCommand, GetAliasCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedAws } from './emulated-aws';
+import { describe, expect, it } from 'vitest';
+import { useEmulatedAws } from './emulated-aws';
 import { inspect } from './inspect';
 import { ALARMS, FUNCTION_ALIAS, FUNCTION_NAME } from './stacks';
 import { PACKAGE } from './world';
@@ -8,26 +8,14 @@ import { PACKAGE } from './world';
 // The lambda-alias stack deployed into moto: UpdateFunctionCode from S3, PublishVersion, the alias's RoutingConfig
 // weights set step by step and cleared on a rollback, each call by the deploy function's own role.
 describe('the deployed runbook on emulated AWS (Lambda alias shifted in steps)', { timeout: 120_000 }, () => {
-  let aws: EmulatedAws;
+  // Deployed once: each scenario starts with the function as the world created it (version 1 alone, the alias on
+  // it), an emptied bucket, the alarms OK and no execution running.
+  const aws = useEmulatedAws({ stack: 'lambda' });
   const deployV2 = { version: 'v2', image: PACKAGE('v2'), requestedBy: 'ci' };
-
-  beforeAll(async () => {
-    aws = await EmulatedAws.start();
-  }, 300_000);
-
-  afterAll(async () => {
-    await aws?.stop();
-  });
-
-  afterEach(async () => {
-    expect(aws.denied()).toEqual([]);
-    expect(aws.host.logsContaining(aws.app.password)).toEqual([]);
-  });
 
   const alias = async () => new LambdaClient(aws.operator.config).send(new GetAliasCommand({ FunctionName: FUNCTION_NAME, Name: FUNCTION_ALIAS }));
 
   it('publishes v2, gives it 10 % for the canary step, then 100 %: Succeeded, the alias on the new version alone', async () => {
-    await aws.deploy('lambda');
     aws.app.versions = { v1: {}, v2: {} };
     const ended = await aws.run(deployV2);
 
@@ -53,7 +41,6 @@ describe('the deployed runbook on emulated AWS (Lambda alias shifted in steps)',
   });
 
   it('rolls back when an alarm fires during the canary step: RolledBack, the alias back on version 1 with no weights', async () => {
-    await aws.deploy('lambda');
     aws.app.versions = { v1: {}, v2: { firesAlarms: [ALARMS[0]] } };
     const ended = await aws.run(deployV2);
 
@@ -73,7 +60,6 @@ describe('the deployed runbook on emulated AWS (Lambda alias shifted in steps)',
   });
 
   it('aborts in Preflight when the alias does not exist: DeploymentAborted, nothing published', async () => {
-    await aws.deploy('lambda');
     await new LambdaClient(aws.operator.config).send(new DeleteAliasCommand({ FunctionName: FUNCTION_NAME, Name: FUNCTION_ALIAS }));
     const ended = await aws.run(deployV2);
 
