@@ -4,13 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parsePostgresUrl, withClient, withDatabase } from '../../adapters/local/pg-connection';
-import { type PostgresServer, startPostgres } from '../../local/postgres/server';
-import { createDatabase, databaseNames, type Fingerprint, fingerprint, seedShop } from '../local/postgres/fixtures';
+import { withClient, withDatabase } from '../../adapters/local/pg-connection';
+import type { PostgresServer } from '../../local/postgres/server';
+import { databaseNames, type Fingerprint, fingerprint } from '../local/postgres/fixtures';
 import { type Ended, EmulatedAws } from './emulated-aws';
 import { inspect, unusedGrants } from './inspect';
+import { deployPostgresStack } from './postgres-stack';
 import { PG_SECRET } from './stacks';
 import { IMAGE } from './world';
 
@@ -84,16 +85,7 @@ describe('the deployed runbook on emulated AWS: logical PostgreSQL backups by th
   const reportKeys = async () => (await keys('reports/shop/')).filter((key) => key.endsWith('.json'));
 
   beforeAll(async () => {
-    server = await startPostgres();
-    password = parsePostgresUrl(server.url).password ?? '';
-    expect(password).not.toBe('');
-    url = await createDatabase(server, DATABASE);
-    await seedShop(url, { customers: 300, orders: 1200 });
-    // Compressed to 1/100: the 24-hour execution timeout is 14.4 minutes here. At the tier's usual 1/1000 (86.4 s), a
-    // rollback that restores a dump with real pg_dump/pg_restore processes could outlast it on a loaded machine.
-    aws = await EmulatedAws.start({}, 0.01);
-    await aws.deploy('postgres');
-    await new SecretsManagerClient(aws.operator.config).send(new CreateSecretCommand({ Name: PG_SECRET, SecretString: JSON.stringify(goodSecret()) }));
+    ({ aws, server, url, password } = await deployPostgresStack(DATABASE));
     aws.app.versions = { v1: {}, v2: {}, v3: {}, v4: {} };
   }, 600_000);
 

@@ -234,7 +234,8 @@ export const TIER_STACKS = {
         { name: 'every order has a status', sql: 'SELECT count(*) FROM orders WHERE status IS NULL', expect: { equals: 0 }, when: ['after-migrations'] },
       ],
     },
-    backup: { fingerprint: { checksumTables: ['orders', 'settings'] } },
+    // A weekly restore drill (drill-schedule.test.ts reads the schedule back and starts what it would start).
+    backup: { fingerprint: { checksumTables: ['orders', 'settings'] }, drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' },
     // The scenarios change data while the fake migration task runs (5 s real): checks a hundredth of a minute apart
     // outlast it, where 30 one-second checks (0.3 s at this file's time scale) could run out before it ended.
     polling: { ...shopConfig('shop', null).polling, migrations: { intervalSeconds: 60, maxAttempts: 30 } },

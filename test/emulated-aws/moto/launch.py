@@ -126,7 +126,9 @@ _original_start_execution = StepFunctionsParserBackend.start_execution
 
 def _start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
     """moto deep-copies the state machine, whose past and running executions hold locks that cannot be copied.
-    A shallow copy without them freezes what an execution needs: the definition, a string."""
+    A shallow copy without them freezes what an execution needs: the definition, a string.
+    A start without a name (EventBridge Scheduler's, for one) gets a UUID as on AWS; moto named it "None"."""
+    name = name or str(uuid.uuid4())
     machine = self.describe_state_machine(state_machine_arn)
     original_deepcopy = copy.deepcopy
 
@@ -1670,6 +1672,63 @@ def _targeted_instances(self):
 
 
 _SsmCommand._get_instance_ids_from_targets = _targeted_instances
+
+
+# --------------------------------------------------------------------------------------------------------------
+# EventBridge Scheduler. AWS: CloudFormation creates an AWS::Scheduler::Schedule (Ref: its name, Arn attribute), which
+# GetSchedule reads back. moto 5.2 has the scheduler API but no CloudFormation model for it: the stack's schedule was
+# skipped with a warning. Here the template's properties are handed to moto's own CreateSchedule. Nothing fires it
+# (moto runs no schedule): the tier starts the execution the schedule would start, as the schedule's role.
+# --------------------------------------------------------------------------------------------------------------
+from moto.scheduler.models import scheduler_backends  # noqa: E402
+
+
+class _CfnSchedule(CloudFormationModel):
+    """AWS::Scheduler::Schedule: Ref is the name, as on AWS."""
+
+    # moto files every model under the service its module names (moto.<service>.…).
+    __module__ = "moto.scheduler.tier_schedule"
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::Schedule"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.schedule.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.schedule.arn
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json.get("Properties", {})
+        schedule = scheduler_backends[account_id][region_name].create_schedule(
+            description=p.get("Description"),
+            end_date=p.get("EndDate"),
+            flexible_time_window=p["FlexibleTimeWindow"],
+            group_name=p.get("GroupName"),
+            kms_key_arn=p.get("KmsKeyArn"),
+            name=p.get("Name", resource_name),
+            schedule_expression=p["ScheduleExpression"],
+            schedule_expression_timezone=p.get("ScheduleExpressionTimezone"),
+            start_date=p.get("StartDate"),
+            state=p.get("State"),
+            target=p["Target"],
+            action_after_completion=None,
+        )
+        return cls(schedule)
 
 
 # --------------------------------------------------------------------------------------------------------------
