@@ -129,15 +129,15 @@ export function stepLine(step: Step, now: number): string {
 /** The closing lines of a command: how it ended, why, and where the evidence is. */
 export function outcomeLines(result: RunResult): string[] {
   const took = formatDuration(result.durationMs);
-  const version = result.version ? ` ${terminalText(result.version)}` : '';
+  const what = `${result.subject ?? 'deployment'}${result.version ? ` ${terminalText(result.version)}` : ''}`;
   const cause = result.cause && terminalText(result.cause);
   const error = result.error && terminalText(result.error);
   const head = {
-    succeeded: `✔ deployment${version} succeeded in ${took}`,
-    'rolled-back': `↩ deployment${version} rolled back after ${took}${cause ? `: ${cause}` : ''}`,
-    failed: `✖ deployment${version} failed after ${took}: ${[error, cause].filter(Boolean).join(': ') || 'no cause reported'}`,
-    running: `… deployment${version} still running after ${took}`,
-    started: `▶ deployment${version} started`,
+    succeeded: `✔ ${what} succeeded in ${took}`,
+    'rolled-back': `↩ ${what} rolled back after ${took}${cause ? `: ${cause}` : ''}`,
+    failed: `✖ ${what} failed after ${took}: ${[error, cause].filter(Boolean).join(': ') || 'no cause reported'}`,
+    running: `… ${what} still running after ${took}`,
+    started: `▶ ${what} started`,
   }[result.outcome];
   return [
     head,

@@ -21,6 +21,8 @@ export interface ReportOptions {
   readonly json: boolean;
   /** The version started, for the closing line before the history says it. */
   readonly version?: string;
+  /** What the execution is, for the closing line. @default 'deployment' */
+  readonly subject?: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function reportExecution(sfn: SFNClient, executionArn: string, opti
   emitResult(
     {
       outcome: outcome ?? 'running',
+      ...(options.subject !== undefined ? { subject: options.subject } : {}),
       executionArn,
       version: reader.facts.version ?? options.version ?? null,
       steps: progress.steps,

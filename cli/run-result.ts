@@ -9,6 +9,8 @@ import type { Step } from './steps';
 export interface RunResult {
   /** `started`: start without --wait; `running`: status of an execution not finished yet. */
   readonly outcome: ExecutionOutcome | 'running' | 'started';
+  /** What the execution is, as the closing line names it. @default 'deployment' */
+  readonly subject?: string;
   readonly executionArn: string | null;
   readonly version: string | null;
   readonly steps: readonly Step[];

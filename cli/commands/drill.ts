@@ -37,6 +37,8 @@ export interface DrillOptions extends StartedExecutionOptions {
 
 /** Where a local drill keeps its store (ledger, lock, backups, reports) unless told: one place, so the ledger remembers every drill. */
 export const DEFAULT_DRILL_WORKDIR = '.deploy-runbook/drill';
+/** What the progress and closing lines call a drill. */
+const DRILL = 'restore drill';
 /** The drill's restore loop waits between steps on AWS; in-process each step is done when it returns. */
 const LOCAL_WAIT_MS = 50;
 
@@ -82,6 +84,7 @@ export async function drillCommand(options: DrillOptions, io: CliIo): Promise<nu
   const report = recorded?.reportKey ? ports.store.locate(recorded.reportKey.replace(/\.json$/, '.md')) : null;
   const run: RunResult = {
     outcome,
+    subject: DRILL,
     executionArn: null,
     version: null,
     steps: progress.steps,
@@ -110,7 +113,7 @@ export async function drillCommand(options: DrillOptions, io: CliIo): Promise<nu
 function drillOnAws(options: DrillOptions, io: CliIo): Promise<number> {
   if (options.workdir !== undefined) throw new UsageError(`--workdir: the store of a drill on AWS is the stack's bucket; --workdir is for drill --local (got "${options.workdir}")`);
   const input = drillInput(options, io.env);
-  return startExecution(options, io, { input, name: executionName('drill', io.now()), following: 'restore drill' });
+  return startExecution(options, io, { input, name: executionName('drill', io.now()), following: DRILL, subject: DRILL });
 }
 
 /** The execution input, checked with the schema ValidateInput uses: who asks is --requested-by, else the CI actor or the local user. */

@@ -43,7 +43,7 @@ export interface StartedExecutionOptions extends StateMachineOptions {
 export async function startExecution(
   options: StartedExecutionOptions,
   io: CliIo,
-  run: { readonly input: object; readonly name: string; readonly version?: string; readonly following: string },
+  run: { readonly input: object; readonly name: string; readonly version?: string; readonly following: string; readonly subject?: string },
 ): Promise<number> {
   const source = stateMachineSource(options, io.cwd);
   const stateMachineArn = 'arn' in source ? source.arn : await stackStateMachineArn(io.aws(regionFrom(options.region, io.env)).cloudFormation, source.stack);
@@ -54,13 +54,13 @@ export async function startExecution(
   if (!executionArn) throw new FollowError(`StartExecution of ${name} on ${stateMachineArn} returned no executionArn`);
 
   if (!options.wait) {
-    const result = { outcome: 'started', executionArn, version: run.version ?? null, steps: [], durationMs: 0, error: null, cause: null, report: null, snapshotId: null, alarms: null } as const;
+    const result = { outcome: 'started', subject: run.subject, executionArn, version: run.version ?? null, steps: [], durationMs: 0, error: null, cause: null, report: null, snapshotId: null, alarms: null } as const;
     emitResult(result, options.json ?? false, io);
     return ExitCode.Succeeded;
   }
   (options.json ? io.stderr : io.stdout).write(`▶ ${run.following} (execution ${name})\n`);
   try {
-    return await reportExecution(sfn, executionArn, { follow: true, json: options.json ?? false, version: run.version }, io);
+    return await reportExecution(sfn, executionArn, { follow: true, json: options.json ?? false, version: run.version, subject: run.subject }, io);
   } catch (error) {
     throw new FollowError(`lost track of ${executionArn} (${(error as Error).message}); the execution goes on: deploy-runbook status ${executionArn} --wait`);
   }

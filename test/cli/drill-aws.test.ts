@@ -87,7 +87,7 @@ describe('deploy-runbook drill on AWS (without --local)', () => {
       input: JSON.stringify({ action: 'drill', requestedBy: 'octocat', reason: 'quarterly audit' }),
     });
     expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
-    expect(io.out()).toBe(`▶ deployment started\n  execution: ${EXECUTION_ARN}\n`);
+    expect(io.out()).toBe(`▶ restore drill started\n  execution: ${EXECUTION_ARN}\n`);
   });
 
   it('follows a passing drill with --wait, one line per step, and exits 0', async () => {
@@ -101,7 +101,7 @@ describe('deploy-runbook drill on AWS (without --local)', () => {
     const lines = io.out().split('\n');
     expect(lines[0]).toBe('▶ restore drill (execution drill-20250102T030405Z)');
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^✔ AdvanceDrill ×2 /), expect.stringMatching(/^✔ VerifyDrillCopy /), expect.stringMatching(/^✔ DiscardDrillCopy /)]));
-    expect(lines.some((line) => line.startsWith('✔ deployment succeeded in '))).toBe(true);
+    expect(lines.some((line) => line.startsWith('✔ restore drill succeeded in '))).toBe(true);
     expect(lines).toContain(`  report:    ${REPORT}`);
   });
 
