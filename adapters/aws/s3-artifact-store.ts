@@ -29,14 +29,32 @@ export const S3_ARTIFACT_STORE_IAM = {
   abortMultipartUpload: 's3:AbortMultipartUpload',
 } as const;
 
-/** Multipart part size: above S3's 5 MiB minimum; a streamed upload holds at most PARTS_IN_FLIGHT + 1 of them in memory. */
-export const PART_SIZE = 16 * 1024 * 1024;
-/** Parts uploading at once while the source keeps streaming: enough to hide an UploadPart's latency behind pg_dump. */
-export const PARTS_IN_FLIGHT = 3;
+const MiB = 1024 * 1024;
+/**
+ * Multipart part sizes by part number (S3's minimum is 5 MiB): small first, so the last part, which can only be
+ * sent once the source has ended, is short; larger later, so S3's 10,000 parts still hold a very large dump.
+ */
+export const PART_SIZES: readonly { readonly throughPart: number; readonly bytes: number }[] = [
+  { throughPart: 1_000, bytes: 8 * MiB },
+  { throughPart: 9_000, bytes: 16 * MiB },
+  { throughPart: 10_000, bytes: 32 * MiB },
+];
 /** S3's limit on the parts of one multipart upload. */
 export const MAX_PARTS = 10_000;
-/** The largest object putStream stores: 10,000 parts of 16 MiB, about 156 GiB. */
-export const MAX_STREAMED_BYTES = MAX_PARTS * PART_SIZE;
+/** The largest object putStream stores: 1,000 × 8 + 8,000 × 16 + 1,000 × 32 MiB, about 164 GiB. */
+export const MAX_STREAMED_BYTES = PART_SIZES.reduce((sum, tier, i) => sum + (tier.throughPart - (PART_SIZES[i - 1]?.throughPart ?? 0)) * tier.bytes, 0);
+/**
+ * Bytes of parts uploading at once while the source keeps streaming (six 8 MiB parts, three of 16, one of 32):
+ * with the part being filled, a streamed upload holds at most this plus one part.
+ */
+export const IN_FLIGHT_BYTES = 48 * MiB;
+
+/** The size of part `partNumber` (1-based) of a streamed upload. */
+export function partSize(partNumber: number): number {
+  const tier = PART_SIZES.find((t) => partNumber <= t.throughPart);
+  if (!tier) throw new RangeError(`part ${partNumber} is beyond S3's ${MAX_PARTS} parts`);
+  return tier.bytes;
+}
 
 /**
  * The runbook's S3 bucket as its artifact store. Conditional writes (`If-None-Match: *`, `If-Match`)
@@ -72,65 +90,87 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
+  /**
+   * A multipart upload of `body`, parts cut by `partSize` and sent while the body keeps streaming (at most
+   * IN_FLIGHT_BYTES at once). Each part carries its SHA-256, as its S3 checksum (S3 refuses a part whose bytes
+   * do not match: BadDigest) and as the payload hash SigV4 signs, so the SDK hashes nothing again; the completion
+   * names every part's checksum, so the object S3 assembles is exactly the bytes hashed here.
+   */
   async putStream(key: string, body: Readable, options: PutStreamOptions = {}): Promise<StreamedObject> {
-    const created = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: options.contentType }));
+    const created = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: options.contentType, ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE' }),
+    );
     const uploadId = created.UploadId;
     if (!uploadId) throw new Error(`S3 returned no UploadId for the multipart upload of s3://${this.bucket}/${key}`);
     const hash = createHash('sha256');
     const parts: CompletedPart[] = [];
-    const inFlight = new Set<Promise<void>>();
+    const inFlight = new Map<Promise<void>, number>();
+    let inFlightBytes = 0;
     let failure: { error: unknown } | undefined;
     let bytes = 0;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let partCount = 0;
-    // Parts upload while the source keeps streaming; at most PARTS_IN_FLIGHT wait, so memory stays bounded.
-    const upload = async (part: Buffer) => {
-      const PartNumber = ++partCount;
-      if (PartNumber > MAX_PARTS) throw new Error(`${this.locate(key)} would need more than ${MAX_PARTS} parts of ${PART_SIZE} bytes: the largest object a streamed upload stores is ${MAX_STREAMED_BYTES} bytes`);
+    let partNumber = 1;
+    let part = Buffer.allocUnsafeSlow(partSize(partNumber));
+    let filled = 0;
+    let partHash = createHash('sha256');
+    // Sends the filled part; resolves once there is room in flight for the next one, so memory stays bounded.
+    const upload = async (final: boolean) => {
+      const PartNumber = partNumber;
+      const Body = part.subarray(0, filled);
+      const digest = partHash.digest();
       const send = async () => {
         try {
-          const response = await this.s3.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber, Body: part }));
-          parts.push({ ETag: response.ETag, PartNumber });
+          const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber, Body, ChecksumAlgorithm: 'SHA256', ChecksumSHA256: digest.toString('base64') });
+          const response = await this.s3.send(withPayloadHash(command, digest.toString('hex')));
+          parts.push({ ETag: response.ETag, PartNumber, ChecksumSHA256: digest.toString('base64') });
         } catch (error) {
           failure ??= { error };
         } finally {
+          inFlightBytes -= Body.length;
           inFlight.delete(sending);
         }
       };
-      // Started on the next tick, so that `sending` is assigned before send() can remove it.
+      // Started on the next tick, so that `sending` is in the map before send() can remove it.
       const sending: Promise<void> = Promise.resolve().then(send);
-      inFlight.add(sending);
-      while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+      inFlight.set(sending, Body.length);
+      inFlightBytes += Body.length;
+      if (final) return;
+      partNumber += 1;
+      if (partNumber > MAX_PARTS) throw new Error(`${this.locate(key)} would need more than ${MAX_PARTS} parts: the largest object a streamed upload stores is ${MAX_STREAMED_BYTES} bytes`);
+      const next = partSize(partNumber);
+      while (inFlight.size > 0 && inFlightBytes + next > IN_FLIGHT_BYTES) await Promise.race(inFlight.keys());
       if (failure) throw failure.error;
+      part = Buffer.allocUnsafeSlow(next);
+      filled = 0;
+      partHash = createHash('sha256');
     };
     try {
       for await (const chunk of body as AsyncIterable<Buffer | string>) {
-        const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+        let buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
         hash.update(buffer);
         bytes += buffer.length;
-        pending.push(buffer);
-        pendingBytes += buffer.length;
-        while (pendingBytes >= PART_SIZE) {
-          const joined = Buffer.concat(pending);
-          pending = [joined.subarray(PART_SIZE)];
-          pendingBytes -= PART_SIZE;
-          await upload(joined.subarray(0, PART_SIZE));
+        while (buffer.length > 0) {
+          const taken = buffer.subarray(0, part.length - filled);
+          taken.copy(part, filled);
+          partHash.update(taken);
+          filled += taken.length;
+          buffer = buffer.subarray(taken.length);
+          if (filled === part.length) await upload(false);
         }
       }
       // S3 needs at least one part; the last one may be smaller than 5 MiB, even empty.
-      if (pendingBytes > 0 || partCount === 0) await upload(Buffer.concat(pending));
-      await Promise.all(inFlight);
+      if (filled > 0 || partNumber === 1) await upload(true);
+      // The source's own check (did the program that wrote it succeed?) runs while the last parts upload.
+      const [, committable] = await Promise.allSettled([Promise.all(inFlight.keys()), options.beforeCommit?.()]);
       if (failure) throw failure.error;
-      await options.beforeCommit?.();
+      if (committable.status === 'rejected') throw committable.reason;
       parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
       const completed = await this.s3.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
       );
       const digest = hash.digest('hex');
-      return { etag: completed.ETag ?? '', bytes, sha256: digest };
+      return { etag: completed.ETag ?? '', bytes, sha256: digest, integrity: `S3 checked the SHA-256 of each of its ${parts.length} parts (object checksum ${completed.ChecksumSHA256 ?? 'not returned'})` };
     } catch (error) {
-      await Promise.all(inFlight);
+      await Promise.all(inFlight.keys());
       // Uploaded parts are billed until the upload is aborted.
       try {
         await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
@@ -171,6 +211,22 @@ export class S3ArtifactStore implements ArtifactStore {
       throw error;
     }
   }
+}
+
+/**
+ * Sets SigV4's payload hash (`x-amz-content-sha256`) to the part's SHA-256, already computed while streaming:
+ * the request is signed over its content as usual, without the signer hashing the part a second time.
+ */
+function withPayloadHash(command: UploadPartCommand, hexSha256: string): UploadPartCommand {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = hexSha256;
+      return next(args);
+    },
+    { step: 'build', name: 'partSha256AsPayloadHash' },
+  );
+  return command;
 }
 
 /** S3 answers a failed condition with 412 PreconditionFailed, or 409 ConditionalRequestConflict when writes race. */

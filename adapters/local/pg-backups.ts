@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { DatabaseConfig } from '../../config/schema';
-import type { ArtifactStore } from '../../core/ports/artifact-store';
+import type { ArtifactStore, StreamedObject } from '../../core/ports/artifact-store';
 import type { Clock } from '../../core/ports/clock';
 import type { DatabaseBackups, SnapshotQuota } from '../../core/ports/database-backups';
 import { SnapshotFailedError } from '../../core/errors';
 import type { DatabaseInfo, SnapshotRef } from '../../core/model';
-import { listDump } from '../../local/postgres/dump-listing';
+import { type DumpListing, listDump } from '../../local/postgres/dump-listing';
 import { BackupMeta, describeConnected, snapshotOfMeta } from './pg-backup-meta';
 import { tail } from '../../local/postgres/process';
 import { parsePostgresUrl, type PostgresUrl, redact, withClient } from './pg-connection';
@@ -28,6 +28,12 @@ export interface PgBackupsOptions {
   /** The programs that dump and list. @default LocalPgPrograms of `binDir` (the backup task on AWS passes its sidecar's) */
   readonly programs?: PgPrograms;
 }
+
+/**
+ * The dump's first bytes, kept while it streams so that pg_restore lists its table of contents (written first by
+ * pg_dump -Fc) before the store commits it. A table of contents larger than this is listed from the stored object.
+ */
+export const LISTED_HEAD_BYTES = 8 * 1024 * 1024;
 
 /** Snapshot ids become file names in the store: one path segment, nothing a shell or a path would read. */
 const SNAPSHOT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
@@ -85,16 +91,20 @@ export class PgBackups implements DatabaseBackups {
     await this.writeMeta(started);
     try {
       const key = this.dumpKey(snapshotId);
-      const stored = await this.dumpInto(key);
-      // What was stored, read back: pg_restore reads its table of contents, so this costs little however large the dump.
-      const listing = await listDump(this.programs, await this.options.store.getStream(key), `dump ${this.options.store.locate(key)}`, SnapshotFailedError);
+      const { stored, listed } = await this.dumpInto(key);
+      // A table of contents too large for the kept head is read back from the store: pg_restore reads only that part.
+      const listing = listed ?? (await listDump(this.programs, await this.options.store.getStream(key), `dump ${this.options.store.locate(key)}`, SnapshotFailedError));
       const done: BackupMeta = {
         ...started,
         status: 'available',
         bytes: stored.bytes,
         sha256: stored.sha256,
         completedAt: this.options.clock.now().toISOString(),
-        verification: [`sha256 computed while streaming ${stored.bytes} bytes`, `pg_restore --list of the stored dump: ${listing.entries} entries, ${listing.tables} tables, ${listing.tableData} with data`],
+        verification: [
+          `sha256 computed while streaming ${stored.bytes} bytes`,
+          ...(stored.integrity ? [stored.integrity] : []),
+          `pg_restore --list of the ${listed ? 'dump before the store committed it' : 'stored dump'}: ${listing.entries} entries, ${listing.tables} tables, ${listing.tableData} with data`,
+        ],
       };
       await this.writeMeta(done);
       return this.refOf(done);
@@ -126,15 +136,32 @@ export class PgBackups implements DatabaseBackups {
 
   /**
    * Streams pg_dump's output into the store; the dump never sits in memory. The store commits the object
-   * only once pg_dump has exited 0: a dump cut short by a failure is never stored as if it were whole.
+   * only once pg_dump has exited 0 and pg_restore has listed the table of contents at the head of the dump:
+   * a dump cut short by a failure, or one pg_restore cannot read, is never stored as if it were whole.
+   * `listed` is undefined when the table of contents reaches beyond LISTED_HEAD_BYTES.
    */
-  private async dumpInto(key: string): Promise<{ bytes: number; sha256: string }> {
+  private async dumpInto(key: string): Promise<{ stored: StreamedObject; listed: DumpListing | undefined }> {
     const dump = this.programs.dump(this.connection);
     const secrets = [this.connection.password];
     const exit = dump.exit.then(
       (ended) => ({ ended }),
       (error: unknown) => ({ error }),
     );
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let dumpBytes = 0;
+    async function* keepingHead(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const chunk of source) {
+        dumpBytes += chunk.length;
+        if (headBytes < LISTED_HEAD_BYTES) {
+          const kept = chunk.subarray(0, LISTED_HEAD_BYTES - headBytes);
+          head.push(kept);
+          headBytes += kept.length;
+        }
+        yield chunk;
+      }
+    }
+    let listed: DumpListing | undefined;
     const dumpSucceeded = async () => {
       const outcome = await exit;
       if ('error' in outcome) throw new SnapshotFailedError(`could not run pg_dump (${this.programs.where}): ${redact(errorText(outcome.error), secrets)}`);
@@ -143,9 +170,18 @@ export class PgBackups implements DatabaseBackups {
         const why = tail(redact(ended.stderr, secrets)) || 'no output';
         throw new SnapshotFailedError(`pg_dump of database "${this.connection.database}" exited with ${ended.code ?? ended.signal}: ${why}`);
       }
+      const whole = headBytes === dumpBytes;
+      try {
+        listed = await listDump(this.programs, Readable.from(head, { objectMode: false }), `dump ${this.options.store.locate(key)}`, SnapshotFailedError);
+      } catch (error) {
+        // Only a head that is the whole dump says the dump is unreadable; otherwise the table of contents may go on.
+        if (whole) throw error;
+      }
     };
     try {
-      return await this.options.store.putStream(key, dump.output, { contentType: 'application/octet-stream', beforeCommit: dumpSucceeded });
+      const body = Readable.from(keepingHead(dump.output), { objectMode: false });
+      const stored = await this.options.store.putStream(key, body, { contentType: 'application/octet-stream', beforeCommit: dumpSucceeded });
+      return { stored, listed };
     } catch (error) {
       // A store that fails mid-way must not leave pg_dump blocked on a full pipe.
       dump.stop();

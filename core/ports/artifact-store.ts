@@ -29,6 +29,8 @@ export interface StreamedObject {
   readonly bytes: number;
   /** Hex sha256 of what was written, computed while streaming. */
   readonly sha256: string;
+  /** What the store itself checked of the bytes it received, when it checks anything (S3: each part's SHA-256). */
+  readonly integrity?: string;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import {
@@ -15,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PART_SIZE, PARTS_IN_FLIGHT, S3ArtifactStore } from '../../../adapters/aws/s3-artifact-store';
+import { IN_FLIGHT_BYTES, MAX_PARTS, MAX_STREAMED_BYTES, partSize, S3ArtifactStore } from '../../../adapters/aws/s3-artifact-store';
 import { ArtifactNotFoundError, PreconditionFailedError } from '../../../core/errors';
 
 const BUCKET = 'runbook-artifacts-123456789012';
@@ -119,43 +121,103 @@ describe('S3ArtifactStore.putStream', () => {
     s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-3"' });
   }
 
-  it('uploads PART_SIZE parts, then completes with them in order, hashing and counting while it streams', async () => {
+  const MiB = 1024 * 1024;
+  const PART_SIZE = partSize(1);
+  const sha256Of = (data: Buffer, encoding: 'hex' | 'base64') => createHash('sha256').update(data).digest(encoding);
+
+  it('uploads parts of partSize, each with its SHA-256 as its checksum, then completes with them in order, hashing and counting while it streams', async () => {
     mockMultipart();
-    // Odd chunk sizes: parts must be cut at exactly PART_SIZE whatever the source yields.
-    const chunks = Array.from({ length: (2 * PART_SIZE) / (1024 * 1024) + 1 }, (_, i) => Buffer.alloc(1024 * 1024 + 3, i));
+    // Odd chunk sizes: parts must be cut at exactly the part size whatever the source yields.
+    const chunks = Array.from({ length: (2 * PART_SIZE) / MiB + 1 }, (_, i) => Buffer.alloc(MiB + 3, i));
     const all = Buffer.concat(chunks);
     const result = await store.putStream('backups/shop-api/d-1.dump', Readable.from(chunks), { contentType: 'application/octet-stream' });
 
-    expect(result).toEqual({ etag: '"final-3"', bytes: all.length, sha256: sha256(all) });
+    expect(result).toEqual({ etag: '"final-3"', bytes: all.length, sha256: sha256(all), integrity: 'S3 checked the SHA-256 of each of its 3 parts (object checksum not returned)' });
     expect(s3).toHaveReceivedCommandExactlyOnceWith(CreateMultipartUploadCommand, {
       Bucket: BUCKET,
       Key: 'backups/shop-api/d-1.dump',
       ContentType: 'application/octet-stream',
+      ChecksumAlgorithm: 'SHA256',
+      ChecksumType: 'COMPOSITE',
     });
+    const bodies = [all.subarray(0, PART_SIZE), all.subarray(PART_SIZE, 2 * PART_SIZE), all.subarray(2 * PART_SIZE)];
     const parts = s3.commandCalls(UploadPartCommand).map((call) => call.args[0].input);
-    expect(parts.map((p) => [p.PartNumber, (p.Body as Buffer).length]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
-      [1, PART_SIZE],
-      [2, PART_SIZE],
-      [3, all.length - 2 * PART_SIZE],
-    ]);
-    expect(parts.every((p) => p.Bucket === BUCKET && p.Key === 'backups/shop-api/d-1.dump' && p.UploadId === 'upload-1')).toBe(true);
-    expect(Buffer.concat(parts.map((p) => p.Body as Buffer)).equals(all)).toBe(true);
+    // Bodies compared by their hash: a deep comparison of 8 MiB buffers takes vitest minutes.
+    expect(parts.sort((a, b) => Number(a.PartNumber) - Number(b.PartNumber)).map((p) => ({ ...p, Body: sha256Of(p.Body as Buffer, 'hex') }))).toEqual(
+      bodies.map((body, i) => ({
+        Bucket: BUCKET,
+        Key: 'backups/shop-api/d-1.dump',
+        UploadId: 'upload-1',
+        PartNumber: i + 1,
+        Body: sha256Of(body, 'hex'),
+        ChecksumAlgorithm: 'SHA256',
+        ChecksumSHA256: sha256Of(body, 'base64'),
+      })),
+    );
     expect(s3).toHaveReceivedCommandExactlyOnceWith(CompleteMultipartUploadCommand, {
       Bucket: BUCKET,
       Key: 'backups/shop-api/d-1.dump',
       UploadId: 'upload-1',
       MultipartUpload: {
-        Parts: [
-          { ETag: '"part-1"', PartNumber: 1 },
-          { ETag: '"part-2"', PartNumber: 2 },
-          { ETag: '"part-3"', PartNumber: 3 },
-        ],
+        Parts: bodies.map((body, i) => ({ ETag: `"part-${i + 1}"`, PartNumber: i + 1, ChecksumSHA256: sha256Of(body, 'base64') })),
       },
     });
     const order = s3.calls().map((call) => call.args[0].constructor.name);
     expect(order[0]).toBe('CreateMultipartUploadCommand');
     expect(order.at(-1)).toBe('CompleteMultipartUploadCommand');
     expect(s3).not.toHaveReceivedCommand(AbortMultipartUploadCommand);
+  });
+
+  it('reports the object checksum S3 returns on completion', async () => {
+    mockMultipart();
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final-1"', ChecksumSHA256: 'q1w2e3==-1' });
+    const result = await store.putStream('backups/shop-api/d-7.dump', Readable.from([Buffer.from('PGDMP')]));
+    expect(result.integrity).toBe('S3 checked the SHA-256 of each of its 1 parts (object checksum q1w2e3==-1)');
+  });
+
+  it('sizes parts 8 MiB up to part 1,000, 16 MiB up to 9,000, then 32 MiB: 10,000 parts hold about 164 GiB', () => {
+    expect([1, 1_000, 1_001, 9_000, 9_001, 10_000].map((n) => partSize(n) / MiB)).toEqual([8, 8, 16, 16, 32, 32]);
+    expect(() => partSize(MAX_PARTS + 1)).toThrow(RangeError);
+    expect(MAX_STREAMED_BYTES).toBe((1_000 * 8 + 8_000 * 16 + 1_000 * 32) * MiB);
+  });
+
+  it('sends the part SHA-256 as the signed payload hash, so the SDK neither hashes nor checksums the part again', async () => {
+    const seen: { url: string; headers: IncomingHttpHeaders; bytes: number }[] = [];
+    const server = createServer((request, response) => {
+      let bytes = 0;
+      request.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      request.on('end', () => {
+        seen.push({ url: request.url ?? '', headers: request.headers, bytes });
+        const xml = (body: string) => response.writeHead(200, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
+        if (request.method === 'POST' && request.url?.includes('uploads')) return xml('<InitiateMultipartUploadResult><UploadId>u-1</UploadId></InitiateMultipartUploadResult>');
+        if (request.method === 'PUT') return response.writeHead(200, { etag: '"p"' }).end();
+        return xml('<CompleteMultipartUploadResult><ETag>"f"</ETag></CompleteMultipartUploadResult>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const real = new S3Client({
+        region: 'eu-west-1',
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
+      });
+      const body = Buffer.alloc(PART_SIZE + 5, 7);
+      await new S3ArtifactStore(real, BUCKET).putStream('backups/shop-api/d-8.dump', Readable.from([body]));
+
+      const uploads = seen.filter((r) => r.url.includes('partNumber='));
+      expect(uploads.map((r) => [new URL(r.url, 'http://x').searchParams.get('partNumber'), r.bytes]).sort()).toEqual([['1', PART_SIZE], ['2', 5]]);
+      for (const [i, part] of [body.subarray(0, PART_SIZE), body.subarray(PART_SIZE)].entries()) {
+        const headers = uploads.find((r) => new URL(r.url, 'http://x').searchParams.get('partNumber') === String(i + 1))?.headers ?? {};
+        expect(headers['x-amz-content-sha256']).toBe(sha256Of(part, 'hex'));
+        expect(headers['x-amz-checksum-sha256']).toBe(sha256Of(part, 'base64'));
+        expect(headers['x-amz-sdk-checksum-algorithm']).toBe('SHA256');
+        expect(Object.keys(headers).filter((name) => name.startsWith('x-amz-checksum-'))).toEqual(['x-amz-checksum-sha256']);
+        expect(headers.authorization).toContain('x-amz-content-sha256');
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('uploads a small body as a single part', async () => {
@@ -190,7 +252,7 @@ describe('S3ArtifactStore.putStream', () => {
     expect(s3).toHaveReceivedCommandExactlyOnceWith(AbortMultipartUploadCommand, { Bucket: BUCKET, Key: 'backups/shop-api/d-5.dump', UploadId: 'upload-1' });
   });
 
-  it('keeps reading while parts upload, with at most PARTS_IN_FLIGHT parts sent at once', async () => {
+  it('keeps reading while parts upload, with at most IN_FLIGHT_BYTES of parts sent at once', async () => {
     s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
     s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final"' });
     let sending = 0;
@@ -202,11 +264,33 @@ describe('S3ArtifactStore.putStream', () => {
       sending -= 1;
       return { ETag: `"part-${input.PartNumber}"` };
     });
-    const chunks = Array.from({ length: PARTS_IN_FLIGHT * 2 + 1 }, () => Buffer.alloc(PART_SIZE, 1));
+    const inFlight = IN_FLIGHT_BYTES / PART_SIZE;
+    const chunks = Array.from({ length: inFlight * 2 + 1 }, () => Buffer.alloc(PART_SIZE, 1));
     await store.putStream('backups/shop-api/d-6.dump', Readable.from(chunks));
-    expect(most).toBe(PARTS_IN_FLIGHT);
+    expect(inFlight).toBe(6);
+    expect(most).toBe(inFlight);
     const completed = s3.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input.MultipartUpload?.Parts?.map((p) => p.PartNumber);
     expect(completed).toEqual(Array.from({ length: chunks.length }, (_, i) => i + 1));
+  });
+
+  it('runs beforeCommit while the last parts upload, and completes only once both are done', async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"final"' });
+    const events: string[] = [];
+    s3.on(UploadPartCommand).callsFake(async (input: { PartNumber: number }) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      events.push(`part ${input.PartNumber} sent`);
+      return { ETag: `"part-${input.PartNumber}"` };
+    });
+    await store.putStream('backups/shop-api/d-9.dump', Readable.from([Buffer.alloc(PART_SIZE + 1, 1)]), {
+      beforeCommit: async () => {
+        events.push('check started');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        events.push('check done');
+      },
+    });
+    events.push(s3.commandCalls(CompleteMultipartUploadCommand).length === 1 ? 'completed' : 'not completed');
+    expect(events).toEqual(['check started', 'check done', 'part 1 sent', 'part 2 sent', 'completed']);
   });
 
   it('aborts the multipart upload when a part fails to upload', async () => {

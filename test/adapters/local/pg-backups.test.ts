@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotFailedError } from '../../../core/errors';
 import type { DatabaseInfo } from '../../../core/model';
 import { FileArtifactStore } from '../../../adapters/local/file-artifact-store';
-import { PgBackups, type PgBackupsOptions } from '../../../adapters/local/pg-backups';
+import { LISTED_HEAD_BYTES, PgBackups, type PgBackupsOptions } from '../../../adapters/local/pg-backups';
 import { withClient, withDatabase } from '../../../adapters/local/pg-connection';
 import { createDatabase, POSTGRES_CONFIG, seedShop, tickingClock, usePostgres, useStoreRoot } from '../../local/postgres/fixtures';
 
@@ -99,8 +99,50 @@ describe('PgBackups.create', () => {
       completedAt: '2025-03-04T05:06:08.000Z',
       tags: { 'deploy-runbook:version': 'v2' },
       error: null,
-      verification: [`sha256 computed while streaming ${dump.length} bytes`, 'pg_restore --list of the stored dump: 12 entries, 3 tables, 3 with data'],
+      verification: [`sha256 computed while streaming ${dump.length} bytes`, 'pg_restore --list of the dump before the store committed it: 12 entries, 3 tables, 3 with data'],
     });
+  });
+
+  it('never stores a dump whose table of contents pg_restore cannot read: the listing runs before the commit', async () => {
+    const fakeBin = await mkdtemp(join(tmpdir(), 'fake-pg-unreadable-'));
+    try {
+      const store = new FileArtifactStore(fakeBin);
+      await writeFile(join(fakeBin, 'pg_dump'), `#!/bin/sh\nprintf 'PGDMP garbage'\n`);
+      await writeFile(join(fakeBin, 'pg_restore'), `#!/bin/sh\ncat > /dev/null\necho 'pg_restore: error: unsupported version (9.9) in file header' >&2\nexit 1\n`);
+      await Promise.all(['pg_dump', 'pg_restore'].map((program) => chmod(join(fakeBin, program), 0o755)));
+
+      const attempt = backups({ binDir: fakeBin, store }).create('snap-unreadable', {});
+
+      await expect(attempt).rejects.toThrow(`pg_restore --list could not read dump ${store.locate('backups/shop/snap-unreadable.dump')}: pg_restore: error: unsupported version (9.9) in file header`);
+      await expect(readFile(store.locate('backups/shop/snap-unreadable.dump'))).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(JSON.parse((await readFile(store.locate('backups/shop/snap-unreadable.meta.json'))).toString())).toMatchObject({ status: 'failed' });
+    } finally {
+      await rm(fakeBin, { recursive: true, force: true });
+    }
+  });
+
+  it('lists the stored dump instead when its table of contents reaches beyond the head kept while streaming', async () => {
+    const fakeBin = await mkdtemp(join(tmpdir(), 'fake-pg-large-toc-'));
+    try {
+      const store = new FileArtifactStore(fakeBin);
+      const calls = join(fakeBin, 'calls.txt');
+      await writeFile(join(fakeBin, 'pg_dump'), `#!/bin/sh\nhead -c ${LISTED_HEAD_BYTES + 4096} /dev/zero\n`);
+      // This pg_restore needs more than the kept head to read its table of contents.
+      await writeFile(
+        join(fakeBin, 'pg_restore'),
+        `#!/bin/sh\nn=$(wc -c)\necho "$n" >> ${calls}\n[ "$n" -gt ${LISTED_HEAD_BYTES} ] || { echo 'pg_restore: error: could not read from input file: end of file' >&2; exit 1; }\necho '3; 1259 16390 TABLE DATA public orders postgres'\n`,
+      );
+      await Promise.all(['pg_dump', 'pg_restore'].map((program) => chmod(join(fakeBin, program), 0o755)));
+
+      const snapshot = await backups({ binDir: fakeBin, store }).create('snap-large-toc', {});
+
+      expect(snapshot.status).toBe('available');
+      expect((await readFile(calls, 'utf8')).trim().split('\n').map(Number)).toEqual([LISTED_HEAD_BYTES, LISTED_HEAD_BYTES + 4096]);
+      const meta = JSON.parse((await readFile(store.locate('backups/shop/snap-large-toc.meta.json'))).toString());
+      expect(meta.verification).toEqual([`sha256 computed while streaming ${LISTED_HEAD_BYTES + 4096} bytes`, 'pg_restore --list of the stored dump: 1 entries, 0 tables, 1 with data']);
+    } finally {
+      await rm(fakeBin, { recursive: true, force: true });
+    }
   });
 
   it('returns an available snapshot as it is instead of dumping again', async () => {
