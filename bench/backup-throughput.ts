@@ -10,6 +10,7 @@ import { freePort } from '../local/free-port';
 import { systemClock } from '../core/ports/clock';
 import { FileArtifactStore } from '../adapters/local/file-artifact-store';
 import { PgBackups } from '../adapters/local/pg-backups';
+import { LocalPgPrograms, type PgPrograms } from '../adapters/local/pg-programs';
 import { parsePostgresUrl, withClient, withDatabase } from '../adapters/local/pg-connection';
 import { exitOf, programEnv } from '../local/postgres/process';
 import { startPostgres } from '../local/postgres/server';
@@ -30,6 +31,10 @@ export interface BackupThroughputResult {
   readonly s3Ratio: number;
   /** pg_dump's throughput divided by the S3 backup's (pgDumpMs / s3Ms): the target is >= 0.9. */
   readonly s3Throughput: number;
+  /** In the fastest S3 round: from pg_dump's exit to the backup's end (last parts, table-of-contents listing, CompleteMultipartUpload, meta). */
+  readonly s3AfterDumpMs: number;
+  /** In the fastest S3 round: how long moto took to answer CompleteMultipartUpload (it assembles and copies the object). */
+  readonly s3CompleteMs: number;
   /** Growth of this process's resident memory during the S3 backups, in MB (the target is < 100). */
   readonly s3RssGrowthMb: number;
   /** The machine's 1-minute load average when the timings started and when they ended, and its CPUs: how quiet the run was. */
@@ -81,23 +86,35 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
     const s3 = await s3Backups(url, server.binDir);
     let s3RssGrowthMb = 0;
     let s3Ms: number;
+    let phases = { s3AfterDumpMs: 0, s3CompleteMs: 0 };
     try {
       const baseline = process.memoryUsage().rss;
       let peak = baseline;
       const sampler = setInterval(() => {
         peak = Math.max(peak, process.memoryUsage().rss);
       }, 20);
+      let s3AfterDumpMs = 0;
+      let s3CompleteMs = 0;
       try {
+        let fastest = Number.POSITIVE_INFINITY;
         s3Ms = await best(rounds, async (round) => {
+          const started = performance.now();
           const snapshot = await s3.backups.create(`bench-s3-${round}`, {});
+          const ended = performance.now();
           if (snapshot.sizeBytes !== dumpBytes && Math.abs((snapshot.sizeBytes ?? 0) - dumpBytes) > dumpBytes / 100) {
             throw new Error(`the S3 dump has ${snapshot.sizeBytes} bytes, the file dump ${dumpBytes}`);
+          }
+          if (ended - started < fastest) {
+            fastest = ended - started;
+            s3AfterDumpMs = Math.round(ended - s3.phases.dumpExitedAt);
+            s3CompleteMs = Math.round(s3.phases.completeMs);
           }
         });
       } finally {
         clearInterval(sampler);
       }
       s3RssGrowthMb = Math.round((peak - baseline) / MB);
+      phases = { s3AfterDumpMs, s3CompleteMs };
     } finally {
       await s3.stop();
     }
@@ -111,6 +128,7 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
       s3Ms,
       s3Ratio: Number((s3Ms / pgDumpMs).toFixed(3)),
       s3Throughput: Number((pgDumpMs / s3Ms).toFixed(3)),
+      ...phases,
       s3RssGrowthMb,
       load: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0].toFixed(2)), cpus: cpus().length },
     };
@@ -123,6 +141,7 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
     log(
       `backup-throughput (S3 multipart on moto): PgBackups.create ${(s3Ms / 1000).toFixed(2)} s (${rate(dbBytes, s3Ms)}), ` +
         `throughput ${result.s3Throughput}x pg_dump > /dev/null, RSS growth ${s3RssGrowthMb} MB (best of ${rounds}); ` +
+        `after pg_dump exited ${(result.s3AfterDumpMs / 1000).toFixed(2)} s, of which moto's CompleteMultipartUpload ${(result.s3CompleteMs / 1000).toFixed(2)} s; ` +
         `load average ${result.load.start} -> ${result.load.end} on ${result.load.cpus} CPUs`,
     );
     return result;
@@ -159,9 +178,10 @@ async function generate(url: string, targetBytes: number): Promise<number> {
 
 /**
  * PgBackups storing into an S3ArtifactStore on a plain moto server on 127.0.0.1: the pipeline the AWS backup
- * task runs (pg_dump stream → sha256 → multipart upload → pg_restore --list of the stored object).
+ * task runs (pg_dump stream → sha256 and part checksums → multipart upload, pg_restore --list of the dump's head
+ * before the commit). `phases` observes it without changing it: when pg_dump exited, how long the last completion took.
  */
-async function s3Backups(url: string, binDir: string): Promise<{ backups: PgBackups; stop: () => Promise<void> }> {
+async function s3Backups(url: string, binDir: string): Promise<{ backups: PgBackups; phases: { dumpExitedAt: number; completeMs: number }; stop: () => Promise<void> }> {
   const port = await freePort();
   const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
@@ -180,14 +200,38 @@ async function s3Backups(url: string, binDir: string): Promise<{ backups: PgBack
     }
     const client = new S3Client({ endpoint, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
     await client.send(new CreateBucketCommand({ Bucket: 'bench-artifacts', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    const phases = { dumpExitedAt: 0, completeMs: 0 };
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'CompleteMultipartUploadCommand') return next(args);
+        const started = performance.now();
+        try {
+          return await next(args);
+        } finally {
+          phases.completeMs = performance.now() - started;
+        }
+      },
+      { step: 'initialize', name: 'benchCompleteTimer' },
+    );
+    const local = new LocalPgPrograms(binDir);
+    const programs: PgPrograms = {
+      where: local.where,
+      dump: (source) => {
+        const running = local.dump(source);
+        void running.exit.then(() => (phases.dumpExitedAt = performance.now()), () => undefined);
+        return running;
+      },
+      restore: (input, into) => local.restore(input, into),
+      list: (input) => local.list(input),
+    };
     const backups = new PgBackups(PostgresDatabase.parse({ kind: 'postgres' }), {
       url,
       target: 'bench',
       store: new S3ArtifactStore(client, 'bench-artifacts'),
       clock: systemClock,
-      binDir,
+      programs,
     });
-    return { backups, stop };
+    return { backups, phases, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withClient, withDatabase } from '../../adapters/local/pg-connection';
@@ -137,11 +137,19 @@ describe('the deployed runbook on emulated AWS: logical PostgreSQL backups by th
     expect(metaKeys).toHaveLength(1);
     const meta = JSON.parse((await body(metaKeys[0])).toString()) as { status: string; source: string; sha256: string; bytes: number; verification: string[] };
     expect(meta).toMatchObject({ status: 'available', source: DATABASE });
-    expect(meta.verification).toEqual([`sha256 computed while streaming ${meta.bytes} bytes`, 'pg_restore --list of the stored dump: 12 entries, 3 tables, 3 with data']);
+    expect(meta.verification).toEqual([
+      `sha256 computed while streaming ${meta.bytes} bytes`,
+      'S3 checked the SHA-256 of each of its 1 parts (object checksum not returned)',
+      'pg_restore --list of the dump before the store committed it: 12 entries, 3 tables, 3 with data',
+    ]);
     const dumpKey = metaKeys[0].replace(/\.meta\.json$/, '.dump');
     const dump = await body(dumpKey);
     expect(dump.length).toBe(meta.bytes);
     expect(createHash('sha256').update(dump).digest('hex')).toBe(meta.sha256);
+    // The upload declared SHA-256 part checksums: the object's checksum is S3's composite of its one part's SHA-256.
+    const checksummed = await aws.operator.s3.send(new HeadObjectCommand({ Bucket: aws.stack.bucketName, Key: dumpKey, ChecksumMode: 'ENABLED' }));
+    const partDigest = createHash('sha256').update(dump).digest();
+    expect([checksummed.ChecksumSHA256, checksummed.ChecksumType]).toEqual([`${createHash('sha256').update(partDigest).digest('base64')}-1`, 'COMPOSITE']);
     // The stored object is a custom-format dump this machine's pg_restore lists, every table's data in it.
     const dir = mkdtempSync(join(tmpdir(), 'tier-dump-'));
     try {
