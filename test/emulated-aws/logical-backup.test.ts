@@ -149,7 +149,8 @@ describe('the deployed runbook on emulated AWS: logical PostgreSQL backups by th
     // The upload declared SHA-256 part checksums: the object's checksum is S3's composite of its one part's SHA-256.
     const checksummed = await aws.operator.s3.send(new HeadObjectCommand({ Bucket: aws.stack.bucketName, Key: dumpKey, ChecksumMode: 'ENABLED' }));
     const partDigest = createHash('sha256').update(dump).digest();
-    expect([checksummed.ChecksumSHA256, checksummed.ChecksumType]).toEqual([`${createHash('sha256').update(partDigest).digest('base64')}-1`, 'COMPOSITE']);
+    // S3 suffixes a composite checksum with its part count; moto 5.2.1's HeadObject leaves the suffix out.
+    expect([checksummed.ChecksumSHA256?.replace(/-1$/, ''), checksummed.ChecksumType]).toEqual([createHash('sha256').update(partDigest).digest('base64'), 'COMPOSITE']);
     // The stored object is a custom-format dump this machine's pg_restore lists, every table's data in it.
     const dir = mkdtempSync(join(tmpdir(), 'tier-dump-'));
     try {
