@@ -14,14 +14,7 @@ describe('the deployed runbook on emulated AWS: approval before an automatic rol
   const cli = (...args: string[]) => runCli(aws, ...args);
 
   /** The rollback approval request the runbook published, read from the topic's subscription. */
-  async function rollbackRequest(): Promise<string> {
-    for (let attempt = 0; attempt < 300; attempt += 1) {
-      const request = (await aws.world.notifications()).find((n) => n.subject?.startsWith('APPROVAL NEEDED: roll back'));
-      if (request) return request.message;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error('no rollback approval request was published');
-  }
+  const rollbackRequest = () => aws.notification('APPROVAL NEEDED: roll back', 'no rollback approval request was published', 300);
 
   /** The evidence report the execution wrote, by its deterministic deployment id. */
   async function reportOf(execution: string): Promise<Record<string, any> | null> {
