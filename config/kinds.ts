@@ -130,12 +130,8 @@ export function placeProblems(config: Sections, place: Place): string[] {
       problems.push(`database.backupTask: only used with database.logicalBackup: true, which is ${JSON.stringify(logicalBackup ?? false)}; remove it or set logicalBackup to true (got ${JSON.stringify(backupTask)})`);
     }
   }
-  // The drill's scratch restore runs in the rehearsal only: on AWS the backup task has no scratch mode yet.
-  if (place === 'aws' && config.backup?.testRestore) {
-    problems.push(`backup.testRestore: the restore drill runs in a local rehearsal (deploy-runbook rehearse --scenario drill); on AWS the backup task cannot restore into a scratch database yet (got true)`);
-  }
-  // backup.drillSchedule is an EventBridge Scheduler schedule on AWS (lib/drill-schedule.ts); which databases a drill
-  // can restore is the schema's rule (drillDatabaseProblem), wherever it runs.
+  // backup.testRestore and backup.drillSchedule run on AWS (the backup task's drill-restore, lib/drill-schedule.ts); which
+  // databases a drill can restore is the schema's rule (drillDatabaseProblem), wherever it runs.
   // A postgres database without a connection is named once, above.
   if (place === 'aws' && (config.checks?.sql.length ?? 0) > 0 && config.database !== null && config.database.kind !== 'postgres' && config.database.connection === undefined) {
     problems.push(

@@ -10,7 +10,7 @@ import type { AlarmsConfig, AnalysisConfig, DatabaseConfig, MigrationsConfig, Ru
 import { InvalidInputError } from '../../core/errors';
 import type { AlarmSource } from '../../core/ports/alarm-source';
 import type { DatabaseBackups } from '../../core/ports/database-backups';
-import type { DatabaseRestorer } from '../../core/ports/database-restorer';
+import type { DatabaseRestorer, ScratchRestorer } from '../../core/ports/database-restorer';
 import type { DeployTarget } from '../../core/ports/deploy-target';
 import type { MetricQuery } from '../../core/ports/metric-query';
 import type { Migrator } from '../../core/ports/migrator';
@@ -36,7 +36,9 @@ import { AuroraClusterBackups, RdsInstanceBackups } from './rds-backups';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { requireEnv } from '../../core/errors';
 import { databaseEndpoint } from './database-connection';
-import { backupTaskPlacement, describeReachable, EcsPgBackups, type EcsPgBackupsOptions, EcsPgRestorer } from './ecs-pg-backups';
+import { backupTaskPlacement, describeReachable, type DiscardDrillCopy, EcsPgBackups, type EcsPgBackupsOptions, EcsPgRestorer } from './ecs-pg-backups';
+import { postgresUrl } from '../local/pg-connection';
+import { PgRestorer } from '../local/pg-restorer';
 import { S3ArtifactStore } from './s3-artifact-store';
 import { RdsInstanceRestorer } from './rds-restorer';
 import { SnapshotWithLogicalCopy } from './snapshot-with-logical-copy';
@@ -110,6 +112,8 @@ export function awsMigrator(config: Pick<RunbookConfig, 'target' | 'migrations'>
 export interface AwsDatabase {
   readonly backups: DatabaseBackups;
   readonly restorer: DatabaseRestorer;
+  /** The restore drill's (config/restore-drill.ts): null for RDS and Aurora, whose snapshots are not drilled. */
+  readonly scratch: ScratchRestorer | null;
 }
 
 /** What the database adapters need: RDS for snapshots; ECS, S3 and the connection secret for logical backups. */
@@ -142,6 +146,22 @@ function logicalBackupOptions(database: DatabaseConfig, clients: DatabaseClients
   };
 }
 
+/**
+ * Drops a drill's copy over the function's own connection (the secret read when it is needed): PgRestorer's
+ * discard, the same checks as in a rehearsal (the name this drill derives, its marker comment), no pg program run.
+ */
+function discardFromFunction(database: Extract<DatabaseConfig, { kind: 'postgres' }>, clients: DatabaseClients): DiscardDrillCopy {
+  return async (snapshot, state) => {
+    const { connection } = database;
+    if (!connection) throw new InvalidInputError(`database.connection: dropping a drill's copy on AWS needs a Secrets Manager connection (got nothing)`);
+    const { client } = await databaseEndpoint(connection, clients.secrets());
+    const url = postgresUrl({ host: client.host ?? '', port: client.port ?? 5432, user: client.user ?? '', password: typeof client.password === 'string' ? client.password : '', database: client.database ?? '', sslmode: connection.sslmode });
+    // The store holds no part in a discard: the dump is not read.
+    const store = new S3ArtifactStore(clients.s3(), requireEnv('RUNBOOK_BUCKET', clients.env ?? process.env));
+    return new PgRestorer(database, { url, store, clock: systemClock }).discardScratch(snapshot, state);
+  };
+}
+
 /** The snapshots, with a logical copy beside each when `database.logicalBackup` asks for one. */
 function snapshotsOf(database: Extract<DatabaseConfig, { kind: 'rds-instance' | 'aurora-cluster' }>, snapshots: DatabaseBackups, clients: DatabaseClients): DatabaseBackups {
   return database.logicalBackup === true ? new SnapshotWithLogicalCopy(snapshots, new EcsPgBackups(logicalBackupOptions(database, clients))) : snapshots;
@@ -149,11 +169,20 @@ function snapshotsOf(database: Extract<DatabaseConfig, { kind: 'rds-instance' | 
 
 const DATABASES: Factories<'database', DatabaseConfig, DatabaseClients, AwsDatabase> = {
   // The snapshot is what a rollback restores, with or without a logical copy beside it.
-  'rds-instance': (database, clients) => ({ backups: snapshotsOf(database, new RdsInstanceBackups(clients.rds, database), clients), restorer: new RdsInstanceRestorer(clients.rds, database) }),
-  'aurora-cluster': (database, clients) => ({ backups: snapshotsOf(database, new AuroraClusterBackups(clients.rds, database), clients), restorer: new AuroraClusterRestorer(clients.rds, database) }),
+  'rds-instance': (database, clients) => ({
+    backups: snapshotsOf(database, new RdsInstanceBackups(clients.rds, database), clients),
+    restorer: new RdsInstanceRestorer(clients.rds, database),
+    scratch: null,
+  }),
+  'aurora-cluster': (database, clients) => ({
+    backups: snapshotsOf(database, new AuroraClusterBackups(clients.rds, database), clients),
+    restorer: new AuroraClusterRestorer(clients.rds, database),
+    scratch: null,
+  }),
   postgres: (database, clients) => {
     const options = logicalBackupOptions(database, clients);
-    return { backups: new EcsPgBackups(options), restorer: new EcsPgRestorer(options) };
+    const restorer = new EcsPgRestorer(options, discardFromFunction(database, clients));
+    return { backups: new EcsPgBackups(options), restorer, scratch: restorer };
   },
 };
 

@@ -26,10 +26,22 @@ export const RestoreRequest = z.object({
   resultKey: z.string().check(z.minLength(1)),
 });
 
-export const TaskRequest = z.discriminatedUnion('mode', [BackupRequest, RestoreRequest]);
+/**
+ * A restore drill's copy: PgRestorer's drill steps restore the dump into `<db>_drill_<ts>` (marked as this drill's
+ * copy) beside the live database, which is never renamed, written or dropped; then a RestoreOutcome at `resultKey`.
+ */
+export const DrillRestoreRequest = z.object({
+  mode: z.literal('drill-restore'),
+  snapshot: SnapshotRef,
+  /** Names the drill's copy: the same on a re-run of the task. */
+  startedAt: z.string().check(z.minLength(1)),
+  resultKey: z.string().check(z.minLength(1)),
+});
+
+export const TaskRequest = z.discriminatedUnion('mode', [BackupRequest, RestoreRequest, DrillRestoreRequest]);
 export type TaskRequest = z.output<typeof TaskRequest>;
 
-/** What a restore task leaves at its `resultKey`. */
+/** What a restore or drill-restore task leaves at its `resultKey`. */
 export const RestoreOutcome = z.object({
   status: z.enum(['restored', 'failed']),
   state: z.nullable(RestoreState),

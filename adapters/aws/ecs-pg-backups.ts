@@ -3,12 +3,13 @@ import { DescribeTasksCommand, type ECSClient, RunTaskCommand, type Task } from 
 import * as z from 'zod/mini';
 import type { Clock } from '../../core/ports/clock';
 import type { DatabaseBackups, SnapshotQuota } from '../../core/ports/database-backups';
-import type { DatabaseRestorer } from '../../core/ports/database-restorer';
+import type { DatabaseRestorer, ScratchRestorer } from '../../core/ports/database-restorer';
 import { MissingEnvironmentError, PreconditionFailedError, RestoreFailedError, SnapshotFailedError } from '../../core/errors';
 import type { DatabaseInfo, RestoreState, SnapshotRef } from '../../core/model';
 import { compactTimestamp } from '../../local/postgres/identifiers';
 import pg from 'pg';
 import { BackupMeta, describeConnected, snapshotOfMeta } from '../local/pg-backup-meta';
+import { drillCopyName } from '../local/pg-restorer';
 import { DatabaseConnectionError, redact } from '../local/pg-connection';
 import type { DatabaseEndpoint } from './database-connection';
 import { RestoreOutcome, TASK_REQUEST_ENV, type TaskRequest } from './backup-task-request';
@@ -219,56 +220,114 @@ export class EcsPgBackups implements DatabaseBackups {
 /** What EcsPgRestorer keeps in the restore state between calls. */
 const RestoreCapture = z.object({ taskArn: z.string(), resultKey: z.string(), database: z.string() });
 
+/** A rename-swap restore, or a restore drill's copy beside the live database. */
+type RestoreMode = 'restore' | 'drill-restore';
+
+/** How a restore drill's copy is dropped: by a connection from the function (PgRestorer.discardScratch), no task needed. */
+export type DiscardDrillCopy = (snapshot: SnapshotRef, state: RestoreState | null) => Promise<RestoreState>;
+
 /**
  * Restores a logical backup on AWS: one run of the backup task in restore mode does all of PgRestorer's steps
  * (pg_restore into a new database, then the rename-swap, the replaced database kept as `<db>_failed_<ts>`);
- * each call here starts it or checks on it, and reads the outcome it wrote.
+ * each call here starts it or checks on it, and reads the outcome it wrote. A restore drill runs the task in
+ * drill-restore mode (PgRestorer's drill steps: the dump restored into `<db>_drill_<ts>`, the live database not
+ * touched), and drops that copy with `discard`, from the function, once it was checked.
  */
-export class EcsPgRestorer implements DatabaseRestorer {
-  constructor(private readonly options: EcsPgBackupsOptions) {}
+export class EcsPgRestorer implements DatabaseRestorer, ScratchRestorer {
+  constructor(
+    private readonly options: EcsPgBackupsOptions,
+    /** The drill copy's discard. @default none: discardScratch fails, naming what is missing */
+    private readonly discard?: DiscardDrillCopy,
+  ) {}
 
-  async advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+  advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    return this.step('restore', snapshot, state);
+  }
+
+  restoreScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    return this.step('drill-restore', snapshot, state);
+  }
+
+  /**
+   * Drops the drill's copy through `discard`, which refuses any database not named and marked as this drill's copy.
+   * Never while the task may still create or fill it: a copy dropped under a running pg_restore would come back.
+   */
+  async discardScratch(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
+    if (state?.phase === 'discarded') return state;
+    if (!this.discard) throw new RestoreFailedError(`the drill copy of ${snapshot.id} cannot be dropped here: this restorer was given no connection to drop it with`);
+    if (state?.phase === 'restore-task') {
+      const { taskArn } = this.captured(snapshot, state);
+      const task = await describeTask(this.options, taskArn, RestoreFailedError);
+      if (task.lastStatus !== 'STOPPED') {
+        throw new RestoreFailedError(`the drill copy ${state.scratch ?? 'of ' + snapshot.id} is not dropped: task ${taskArn} is still ${task.lastStatus ?? 'starting'} and restoring into it; stop the task, then drop the copy`);
+      }
+    }
+    return this.discard(snapshot, state);
+  }
+
+  private async step(mode: RestoreMode, snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
     if (state?.phase === 'done') return state;
     if (snapshot.kind !== 'postgres' || snapshot.location === null || snapshot.checksum === null) {
       throw new RestoreFailedError(`snapshot ${snapshot.id} is not a stored pg_dump (kind ${snapshot.kind}, location ${snapshot.location}): the backup task cannot restore it`);
     }
-    return state?.phase === 'restore-task' ? this.check(snapshot, state) : this.start(snapshot);
+    return state?.phase === 'restore-task' ? this.check(mode, snapshot, state) : this.start(mode, snapshot);
   }
 
-  private async start(snapshot: SnapshotRef): Promise<RestoreState> {
+  private async start(mode: RestoreMode, snapshot: SnapshotRef): Promise<RestoreState> {
     const database = (await this.options.describe()).identifier;
     const startedAt = this.options.clock.now().toISOString();
-    const resultKey = `backups/${this.options.target}/${snapshot.id}.restore-${compactTimestamp(startedAt)}.json`;
-    const request: TaskRequest = { mode: 'restore', snapshot, startedAt, resultKey };
-    const taskArn = await runTask(this.options, request, `restore-${snapshot.id}-${startedAt}`, (why) => new RestoreFailedError(`restore of ${snapshot.id} into database "${database}": the task could not be started: ${why}; nothing was changed`));
+    const drill = mode === 'drill-restore';
+    const resultKey = `backups/${this.options.target}/${snapshot.id}.${drill ? 'drill' : 'restore'}-${compactTimestamp(startedAt)}.json`;
+    const request: TaskRequest = { mode, snapshot, startedAt, resultKey };
+    // The task derives the same name from the same start (PgRestorer): a discard after a lost answer finds it.
+    const scratch = drill ? drillCopyName(database, startedAt) : null;
+    const taskArn = await runTask(this.options, request, `${mode}-${snapshot.id}-${startedAt}`, (why) =>
+      drill
+        ? new RestoreFailedError(`drill restore of ${snapshot.id} beside database "${database}": the task could not be started: ${why}; nothing was created`)
+        : new RestoreFailedError(`restore of ${snapshot.id} into database "${database}": the task could not be started: ${why}; nothing was changed`),
+    );
+    const detail = drill
+      ? `task ${taskArn} restores ${snapshot.location} into ${scratch}, beside ${database}, which is not touched`
+      : `task ${taskArn} restores ${snapshot.location} into a new database, then swaps it in for ${database}`;
     return {
       restored: false,
       decision: 'restoring',
       phase: 'restore-task',
       failedCopy: null,
+      ...(drill ? { scratch } : {}),
       snapshotId: snapshot.id,
-      steps: [{ phase: 'start-task', at: startedAt, detail: `task ${taskArn} restores ${snapshot.location} into a new database, then swaps it in for ${database}` }],
+      steps: [{ phase: 'start-task', at: startedAt, detail }],
       startedAt,
       finishedAt: null,
       captured: { taskArn, resultKey, database },
     };
   }
 
-  private async check(snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
+  private captured(snapshot: SnapshotRef, state: RestoreState): z.output<typeof RestoreCapture> {
     const parsed = RestoreCapture.safeParse(state.captured);
     if (!parsed.success) throw new RestoreFailedError(`restore.captured is missing or malformed in phase "restore-task": the task that restores ${snapshot.id} is unknown`);
-    const { taskArn, resultKey, database } = parsed.data;
+    return parsed.data;
+  }
+
+  private async check(mode: RestoreMode, snapshot: SnapshotRef, state: RestoreState): Promise<RestoreState> {
+    const { taskArn, resultKey, database } = this.captured(snapshot, state);
+    const drill = mode === 'drill-restore';
+    const what = drill ? `drill restore of ${snapshot.id} into ${state.scratch ?? 'a copy'} beside database "${database}"` : `restore of ${snapshot.id} into database "${database}"`;
     const task = await describeTask(this.options, taskArn, RestoreFailedError);
     if (task.lastStatus !== 'STOPPED') return state;
     const stored = await this.options.store.get(resultKey);
     const outcome = stored ? RestoreOutcome.safeParse(JSON.parse(stored.body.toString('utf8'))) : undefined;
     if (!outcome?.success) {
-      throw new RestoreFailedError(`restore of ${snapshot.id} into database "${database}": task ${taskArn} stopped (${stopOf(task, this.options.placement().container)}) without writing its outcome to ${this.options.store.locate(resultKey)}`);
+      throw new RestoreFailedError(`${what}: task ${taskArn} stopped (${stopOf(task, this.options.placement().container)}) without writing its outcome to ${this.options.store.locate(resultKey)}`);
     }
     const { status, state: done, error } = outcome.data;
     if (status !== 'restored' || done === null) {
       const kept = done?.failedCopy ? `; the replaced database is kept as ${done.failedCopy}` : '';
-      throw new RestoreFailedError(`restore of ${snapshot.id} into database "${database}" failed in task ${taskArn}: ${error ?? 'no reason recorded'}${kept}`);
+      throw new RestoreFailedError(`${what} failed in task ${taskArn}: ${error ?? 'no reason recorded'}${kept}`);
+    }
+    // Defensive: the copy the task reports is the one this drill named, so the checks read (and the discard drops) only it.
+    if (drill && done.scratch !== state.scratch) {
+      throw new RestoreFailedError(`${what}: task ${taskArn} reports its copy as ${JSON.stringify(done.scratch ?? null)}, not ${state.scratch}`);
     }
     const at = this.options.clock.now().toISOString();
     return { ...state, restored: true, decision: 'restored', phase: 'done', failedCopy: done.failedCopy, steps: [...state.steps, ...done.steps], finishedAt: done.finishedAt ?? at };

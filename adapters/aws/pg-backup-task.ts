@@ -5,7 +5,7 @@ import { MissingEnvironmentError } from '../../core/errors';
 import type { RestoreState } from '../../core/model';
 import { type RestoreOutcome, TASK_REQUEST_ENV, TaskRequest } from './backup-task-request';
 import { PgBackups } from '../local/pg-backups';
-import { redact } from '../local/pg-connection';
+import { postgresUrl, redact } from '../local/pg-connection';
 import type { PgPrograms } from '../local/pg-programs';
 import { PgRestorer } from '../local/pg-restorer';
 
@@ -30,14 +30,7 @@ export interface BackupTaskDeps {
 export function connectionUrlFromEnv(env: NodeJS.ProcessEnv): string {
   const missing = CONNECTION_ENV.filter((name) => !env[name]);
   if (missing.length > 0) throw new MissingEnvironmentError(`the backup task needs ${missing.join(', ')} (from database.connection's secret and settings); missing: ${missing.join(', ')}`);
-  const url = new URL('postgres://placeholder');
-  url.hostname = env.PGHOST ?? '';
-  url.port = env.PGPORT ?? '';
-  url.username = encodeURIComponent(env.PGUSER ?? '');
-  url.password = encodeURIComponent(env.PGPASSWORD ?? '');
-  url.pathname = `/${encodeURIComponent(env.PGDATABASE ?? '')}`;
-  if (env.PGSSLMODE) url.searchParams.set('sslmode', env.PGSSLMODE);
-  return url.toString();
+  return postgresUrl({ host: env.PGHOST ?? '', port: env.PGPORT ?? '', user: env.PGUSER ?? '', password: env.PGPASSWORD ?? '', database: env.PGDATABASE ?? '', sslmode: env.PGSSLMODE });
 }
 
 /** Parses the request the task was started with; its problems name the variable and the field. */
@@ -57,7 +50,7 @@ export function taskRequestFrom(env: NodeJS.ProcessEnv): TaskRequest {
 
 /**
  * Runs one request to its end and returns the process's exit code: 0 when the dump is stored, listed and
- * marked available (or the restore swapped in and verified), 1 otherwise. Failures are logged without the password.
+ * marked available (the restore swapped in and verified; a drill's copy restored beside the live database), 1 otherwise. Failures are logged without the password.
  */
 export async function runBackupTask(request: TaskRequest, url: string, deps: BackupTaskDeps): Promise<number> {
   const password = new URL(url).password;
@@ -90,13 +83,16 @@ export async function runBackupTask(request: TaskRequest, url: string, deps: Bac
   let outcome: RestoreOutcome;
   try {
     // Each advance is one step; PgRestorer reads where the database really is, so a re-run task carries on.
-    for (let step = 0; step < 8 && state.phase !== 'done'; step++) state = await restorer.advance(request.snapshot, state);
+    // A drill's steps restore into its own copy beside the live database, never swapped in.
+    const advance = request.mode === 'drill-restore' ? restorer.restoreScratch.bind(restorer) : restorer.advance.bind(restorer);
+    for (let step = 0; step < 8 && state.phase !== 'done'; step++) state = await advance(request.snapshot, state);
     outcome = state.phase === 'done' ? { status: 'restored', state, error: null } : { status: 'failed', state, error: `the restore stopped at phase "${state.phase}"` };
   } catch (error) {
     outcome = { status: 'failed', state, error: redact(errorText(error), secrets) };
   }
   await deps.store.put(request.resultKey, `${JSON.stringify(outcome, null, 2)}\n`, { contentType: 'application/json' });
-  deps.log(JSON.stringify({ level: outcome.status === 'restored' ? 'INFO' : 'ERROR', message: `restore ${outcome.status}`, snapshotId: request.snapshot.id, error: outcome.error }));
+  const what = request.mode === 'drill-restore' ? 'drill restore' : 'restore';
+  deps.log(JSON.stringify({ level: outcome.status === 'restored' ? 'INFO' : 'ERROR', message: `${what} ${outcome.status}`, snapshotId: request.snapshot.id, error: outcome.error }));
   return outcome.status === 'restored' ? 0 : 1;
 }
 

@@ -36,6 +36,29 @@ export function parsePostgresUrl(url: string, source = 'database URL'): Postgres
   return { safeUrl: parsed.toString(), password, database };
 }
 
+/** The parts of a connection, as libpq's PG* variables or the RDS secret format name them. */
+export interface PostgresUrlParts {
+  readonly host: string;
+  readonly port: string | number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  /** Carried as the `sslmode` parameter when set. */
+  readonly sslmode?: string;
+}
+
+/** A `postgres://` URL of `parts`, each one encoded. It holds the password: never log it (parsePostgresUrl gives the safe form). */
+export function postgresUrl(parts: PostgresUrlParts): string {
+  const url = new URL('postgres://placeholder');
+  url.hostname = parts.host;
+  url.port = String(parts.port);
+  url.username = encodeURIComponent(parts.user);
+  url.password = encodeURIComponent(parts.password);
+  url.pathname = `/${encodeURIComponent(parts.database)}`;
+  if (parts.sslmode) url.searchParams.set('sslmode', parts.sslmode);
+  return url.toString();
+}
+
 /** The same server and credentials, another database. */
 export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);

@@ -75,14 +75,19 @@ interface StepResult {
  */
 export class PgRestorer implements DatabaseRestorer, ScratchRestorer {
   private readonly connection: PostgresUrl;
-  private readonly programs: PgPrograms;
+  private found?: PgPrograms;
 
   constructor(
     database: PostgresDatabaseConfig,
     private readonly options: PgRestorerOptions,
   ) {
     this.connection = parsePostgresUrl(options.url, `the URL in ${database.urlEnv}`);
-    this.programs = options.programs ?? new LocalPgPrograms(options.binDir);
+  }
+
+  /** Found on first use: discarding a drill's copy runs no program (on AWS the restore-database function does it, without pg_restore). */
+  private get programs(): PgPrograms {
+    this.found ??= this.options.programs ?? new LocalPgPrograms(this.options.binDir);
+    return this.found;
   }
 
   advance(snapshot: SnapshotRef, state: RestoreState | null): Promise<RestoreState> {
@@ -195,7 +200,7 @@ export class PgRestorer implements DatabaseRestorer, ScratchRestorer {
       location,
       checksum,
       database,
-      scratch: boundedIdentifier(database, `${PURPOSES[purpose].suffix}${ts}`),
+      scratch: scratchName(purpose, database, startedAt),
       failed: boundedIdentifier(database, `_failed_${ts}`),
       marker: { created: `${base}: created`, restored: `${base}: restored` },
     };
@@ -335,6 +340,16 @@ export class PgRestorer implements DatabaseRestorer, ScratchRestorer {
       await delay(100);
     }
   }
+}
+
+/** Where a restore of `database` started at `startedAt` puts the dump before the swap, or a drill its copy. */
+function scratchName(purpose: Purpose, database: string, startedAt: string): string {
+  return boundedIdentifier(database, `${PURPOSES[purpose].suffix}${compactTimestamp(startedAt)}`);
+}
+
+/** The copy a restore drill of `database` started at `startedAt` restores into: `<database>_drill_<yyyymmddhhmmss>`. */
+export function drillCopyName(database: string, startedAt: string): string {
+  return scratchName('drill', database, startedAt);
 }
 
 /** A drill's state once its copy is gone. */

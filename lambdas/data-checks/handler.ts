@@ -14,7 +14,8 @@ const secretsManager = tracer.captureAWSv3Client(new SecretsManagerClient({}));
 
 /**
  * PreflightDataChecks, FingerprintData, AfterMigrationChecks, VerifyRestoredData: reads the database of
- * `database.connection` (the secret read per invocation, so a rotated password is picked up). Logs the summary
+ * `database.connection` (the secret read per invocation, so a rotated password is picked up); VerifyDrillCopy reads
+ * a restore drill's copy on the same server instead (only a `<db>_drill_<ts>` name: core/tasks/data-checks). Logs the summary
  * and where the database is, never the password.
  */
 export const handler = middy()
@@ -23,10 +24,14 @@ export const handler = middy()
   .use(parser({ schema: DataChecksEvent }))
   .handler(async (event) => {
     const connection = event.config.database?.connection;
-    const endpoint = connection ? await databaseEndpoint(connection, new SecretsManagerSource(secretsManager)) : null;
+    const secrets = new SecretsManagerSource(secretsManager);
+    const endpoint = connection ? await databaseEndpoint(connection, secrets) : null;
     const inspector = endpoint ? new PgInspector(endpoint.client, endpoint.description) : null;
-    const result = await runDataChecks(event, { inspector, clock: systemClock });
+    // A restore drill's copy: the same server, credentials and TLS, the copy's name instead of the configured database.
+    const copy = connection && event.database ? await databaseEndpoint(connection, secrets, { database: event.database }) : null;
+    const inspectorOf = copy ? (database: string) => new PgInspector({ ...copy.client, database }, copy.description) : undefined;
+    const result = await runDataChecks(event, { inspector, inspectorOf, clock: systemClock });
     const summary = result && 'summary' in result ? result.summary : `fingerprint of ${result ? Object.keys(result.tables).length : 0} tables`;
-    logger.info('data checks finished', { operation: event.operation, phase: event.phase, database: endpoint?.description ?? null, summary });
+    logger.info('data checks finished', { operation: event.operation, phase: event.phase, database: (copy ?? endpoint)?.description ?? null, summary });
     return result;
   });

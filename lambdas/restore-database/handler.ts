@@ -12,4 +12,7 @@ export const handler = middy()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(captureLambdaHandler(tracer))
   .use(parser({ schema: RestoreDatabaseEvent }))
-  .handler((event) => runRestoreDatabase(event, { restorer: awsDatabase(event.config.database, databaseClients(event.deployment.target)).restorer, clock: systemClock }));
+  .handler((event) => {
+    const { restorer, scratch } = awsDatabase(event.config.database, databaseClients(event.deployment.target));
+    return runRestoreDatabase(event, { restorer, scratch, clock: systemClock });
+  });

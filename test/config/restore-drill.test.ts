@@ -59,11 +59,9 @@ describe('where a drill runs', () => {
       }),
     );
 
-  it('fails on AWS for testRestore, naming the field, until the backup task restores into a scratch database; runs in a rehearsal', () => {
+  it('accepts testRestore of a postgres database on AWS (the backup task restores the copy) and in a rehearsal', () => {
     const config = onAws({ testRestore: true });
-    expect(placeProblems(config, 'aws')).toEqual([
-      'backup.testRestore: the restore drill runs in a local rehearsal (deploy-runbook rehearse --scenario drill); on AWS the backup task cannot restore into a scratch database yet (got true)',
-    ]);
+    expect(placeProblems(config, 'aws')).toEqual([]);
     expect(placeProblems(config, 'local').filter((problem) => problem.startsWith('backup.'))).toEqual([]);
   });
 

@@ -47,6 +47,7 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     ],
     ['a postgres database backed up by the ECS backup task', postgresInput],
     ['a postgres database drilled on a schedule', { ...postgresInput, backup: { drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' } } as RunbookConfigInput],
+    ['a postgres database drilled before each deploy (backup.testRestore)', { ...postgresInput, backup: { testRestore: true } } as RunbookConfigInput],
     ['an RDS instance with a logical copy beside each snapshot', rdsLogicalInput],
     ['alarm names holding * and ?', { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['shop-api-5xx*', 'p95-latency?'] } }],
   ];

@@ -113,6 +113,17 @@ describe('the logical backup task (database.kind postgres on AWS)', { timeout: 9
     ]);
   });
 
+  it('grants the restore drill (backup.testRestore) nothing new: the restore function starts the same task, the data-checks function reads the same secret', () => {
+    const drill = synth({ config: { ...postgresInput, backup: { testRestore: true } } as RunbookConfigInput });
+    // The drill's copy is restored by the task (drill-restore), checked and dropped over the functions' own connections.
+    for (const folder of ['restore-database', 'data-checks', 'database-snapshot']) {
+      expect(taskStatements(drill, folder)).toEqual(taskStatements(postgres(), folder));
+    }
+    expect(taskStatements(drill, 'data-checks').filter((s) => !s.Action.every((action) => action.startsWith('ec2:')))).toEqual([
+      { Action: ['secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: [`${SECRET}-??????`] },
+    ]);
+  });
+
   it('refuses a postgres database on AWS without network, naming the field', () => {
     const { network: _ignored, ...withoutNetwork } = postgresInput as RunbookConfigInput & { network?: unknown };
     const config = parseConfig(withoutNetwork as RunbookConfigInput);

@@ -59,7 +59,7 @@ export async function runRestoreDatabase(event: RestoreDatabaseEvent, deps: Rest
 
 /** The drill's restorer, or why there is none: only logical PostgreSQL backups are drilled (config/restore-drill.ts). */
 function scratchRestorer(event: RestoreDatabaseEvent, deps: RestoreDatabaseDeps): ScratchRestorer {
-  if (!deps.scratch) throw new RestoreFailedError(`target ${event.deployment.target}: ${drillDatabaseProblem(event.config.database) ?? 'no scratch restore here: restore drills run in a local rehearsal; on AWS the backup task cannot restore into a scratch database yet'}`);
+  if (!deps.scratch) throw new RestoreFailedError(`target ${event.deployment.target}: ${drillDatabaseProblem(event.config.database) ?? 'this function was given no scratch restorer for the database'}`);
   return deps.scratch;
 }
 

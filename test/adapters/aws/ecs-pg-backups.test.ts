@@ -61,6 +61,20 @@ function stopped(exitCode: number | undefined, extra: Partial<Task> = {}): Task 
   return { taskArn: TASK, lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', containers: [{ name: 'uploader', exitCode }], ...extra };
 }
 
+/** The RunTask the adapter sends for `request`: the stack's task in the configured network, the request in the uploader's override. */
+function runTaskOf(request: unknown): unknown {
+  return {
+    cluster: placement.cluster,
+    taskDefinition: placement.taskDefinition,
+    count: 1,
+    launchType: 'FARGATE',
+    startedBy: 'deploy-runbook',
+    clientToken: expect.stringMatching(/^[0-9a-f]{64}$/),
+    networkConfiguration: { awsvpcConfiguration: { subnets: placement.subnets, securityGroups: placement.securityGroups, assignPublicIp: 'DISABLED' } },
+    overrides: { containerOverrides: [{ name: 'uploader', environment: [{ name: 'TASK_REQUEST', value: JSON.stringify(request) }] }] },
+  };
+}
+
 beforeEach(() => {
   ecs.reset();
   s3.reset();
@@ -74,24 +88,7 @@ describe('EcsPgBackups.create', () => {
     const ref = await backups.create('snap-1', { 'deploy-runbook:version': 'v2' });
 
     expect(ref).toMatchObject({ id: 'snap-1', kind: 'postgres', source: 'shop', status: 'creating', location: 'backups/shop-api/snap-1.dump', checksum: null });
-    const input = ecs.commandCalls(RunTaskCommand)[0].args[0].input;
-    expect(input).toEqual({
-      cluster: placement.cluster,
-      taskDefinition: placement.taskDefinition,
-      count: 1,
-      launchType: 'FARGATE',
-      startedBy: 'deploy-runbook',
-      clientToken: expect.stringMatching(/^[0-9a-f]{64}$/),
-      networkConfiguration: { awsvpcConfiguration: { subnets: placement.subnets, securityGroups: placement.securityGroups, assignPublicIp: 'DISABLED' } },
-      overrides: {
-        containerOverrides: [
-          {
-            name: 'uploader',
-            environment: [{ name: 'TASK_REQUEST', value: JSON.stringify({ mode: 'backup', target: 'shop-api', snapshotId: 'snap-1', tags: { 'deploy-runbook:version': 'v2' } }) }],
-          },
-        ],
-      },
-    });
+    expect(ecs.commandCalls(RunTaskCommand)[0].args[0].input).toEqual(runTaskOf({ mode: 'backup', target: 'shop-api', snapshotId: 'snap-1', tags: { 'deploy-runbook:version': 'v2' } }));
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: BUCKET, Key: 'backups/shop-api/snap-1.task.json', IfNoneMatch: '*' });
     expect(JSON.parse(String(s3.commandCalls(PutObjectCommand)[0].args[0].input.Body))).toEqual(RECORD);
   });
@@ -220,5 +217,90 @@ describe('EcsPgRestorer.advance', () => {
     ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped(undefined, { stopCode: 'TaskFailedToStart', stoppedReason: 'CannotPullContainerError' })] });
 
     await expect(restorer.advance(snapshot, state)).rejects.toThrow(`task ${TASK} stopped (container uploader has no exit code: TaskFailedToStart: CannotPullContainerError) without writing its outcome`);
+  });
+});
+
+describe('EcsPgRestorer, a restore drill', () => {
+  const snapshot: SnapshotRef = { id: 'snap-1', arn: null, kind: 'postgres', source: 'shop', status: 'available', engine: 'postgres', encrypted: true, sizeBytes: 4096, location: 'backups/shop-api/snap-1.dump', checksum: META.sha256, startedAt: META.startedAt, completedAt: META.completedAt, verification: [] };
+  const resultKey = 'backups/shop-api/snap-1.drill-20250601100000.json';
+  const copy = 'shop_drill_20250601100000';
+  const discards: [SnapshotRef, RestoreState | null][] = [];
+  const drill = new EcsPgRestorer(options, async (snap, state) => {
+    discards.push([snap, state]);
+    return { ...state!, phase: 'discarded' };
+  });
+
+  beforeEach(() => {
+    discards.length = 0;
+  });
+
+  async function started(): Promise<RestoreState> {
+    ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK }], failures: [] });
+    return drill.restoreScratch(snapshot, null);
+  }
+
+  it('starts the backup task in drill-restore mode, naming the copy <db>_drill_<ts> it will restore into, in the configured network', async () => {
+    const state = await started();
+
+    expect(state).toMatchObject({ phase: 'restore-task', decision: 'restoring', scratch: copy, startedAt: NOW.toISOString(), captured: { taskArn: TASK, resultKey, database: 'shop' } });
+    expect(state.steps[0].detail).toBe(`task ${TASK} restores backups/shop-api/snap-1.dump into ${copy}, beside shop, which is not touched`);
+    expect(ecs).toHaveReceivedCommandTimes(RunTaskCommand, 1);
+    expect(ecs.commandCalls(RunTaskCommand)[0].args[0].input).toEqual(runTaskOf({ mode: 'drill-restore', snapshot, startedAt: NOW.toISOString(), resultKey }));
+  });
+
+  it('waits while the task runs, then is done with the copy the task restored; the live database is not in its steps', async () => {
+    const state = await started();
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK, lastStatus: 'RUNNING' }] });
+    await expect(drill.restoreScratch(snapshot, state)).resolves.toBe(state);
+
+    const taskState = { restored: true, decision: 'restored', phase: 'done', failedCopy: null, scratch: copy, snapshotId: 'snap-1', steps: [{ phase: 'create-scratch', at: '2025-06-01T10:01:00.000Z', detail: `created scratch database ${copy}` }, { phase: 'restore', at: '2025-06-01T10:02:00.000Z', detail: `restored backups/shop-api/snap-1.dump into ${copy} (3 tables)` }], startedAt: NOW.toISOString(), finishedAt: '2025-06-01T10:03:00.000Z' };
+    objects({ [resultKey]: { status: 'restored', state: taskState, error: null } });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped(0)] });
+
+    const done = await drill.restoreScratch(snapshot, state);
+    expect(done).toMatchObject({ phase: 'done', restored: true, scratch: copy, failedCopy: null, finishedAt: '2025-06-01T10:03:00.000Z' });
+    expect(done.steps.map((step) => step.phase)).toEqual(['start-task', 'create-scratch', 'restore']);
+    expect(ecs.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input)).toEqual([{ cluster: placement.cluster, tasks: [TASK] }, { cluster: placement.cluster, tasks: [TASK] }]);
+  });
+
+  it('fails naming the copy, the database and the reason when the task failed', async () => {
+    const state = await started();
+    objects({ [resultKey]: { status: 'failed', state: { ...state, phase: 'restore' }, error: `pg_restore of backups/shop-api/snap-1.dump into ${copy} exited with 1` } });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped(1)] });
+
+    await expect(drill.restoreScratch(snapshot, state)).rejects.toThrow(
+      new RestoreFailedError(`drill restore of snap-1 into ${copy} beside database "shop" failed in task ${TASK}: pg_restore of backups/shop-api/snap-1.dump into ${copy} exited with 1`),
+    );
+  });
+
+  it('fails when the task reports another copy than the one this drill named', async () => {
+    const state = await started();
+    objects({ [resultKey]: { status: 'restored', state: { ...state, phase: 'done', scratch: 'shop' }, error: null } });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped(0)] });
+
+    await expect(drill.restoreScratch(snapshot, state)).rejects.toThrow(`reports its copy as "shop", not ${copy}`);
+  });
+
+  it('drops the copy through its discard once the task has stopped, passed or failed', async () => {
+    const state = await started();
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped(1)] });
+
+    const discarded = await drill.discardScratch(snapshot, state);
+
+    expect(discarded.phase).toBe('discarded');
+    expect(discards).toEqual([[snapshot, state]]);
+  });
+
+  it('refuses to drop the copy while the task still restores into it, naming the task and the copy', async () => {
+    const state = await started();
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: TASK, lastStatus: 'RUNNING' }] });
+
+    await expect(drill.discardScratch(snapshot, state)).rejects.toThrow(`the drill copy ${copy} is not dropped: task ${TASK} is still RUNNING and restoring into it; stop the task, then drop the copy`);
+    expect(discards).toEqual([]);
+  });
+
+  it('fails when it was given no discard (the restorer of a plain restore)', async () => {
+    await expect(restorer.discardScratch(snapshot, null)).rejects.toThrow('the drill copy of snap-1 cannot be dropped here');
+    expect(ecs).not.toHaveReceivedAnyCommand();
   });
 });

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileArtifactStore } from '../../../adapters/local/file-artifact-store';
-import { parsePostgresUrl } from '../../../adapters/local/pg-connection';
+import { parsePostgresUrl, postgresUrl, withDatabase } from '../../../adapters/local/pg-connection';
+import { PgRestorer } from '../../../adapters/local/pg-restorer';
+import { PostgresDatabase } from '../../../config/schema';
 import { connectionUrlFromEnv, runBackupTask, taskRequestFrom } from '../../../adapters/aws/pg-backup-task';
 import { SIDECAR_SCRIPT, SidecarPgPrograms, WORK_DIR_ENV } from '../../../adapters/aws/pg-sidecar';
 import { MissingEnvironmentError } from '../../../core/errors';
@@ -57,6 +59,39 @@ describe('the backup task (runBackupTask)', () => {
     expect(await fingerprint(url)).toEqual(before);
     expect(await databaseNames(server())).toContain('task_shop_failed_20250304070000');
     expect(logs.join('\n')).not.toContain(env.PGPASSWORD);
+  });
+
+  it('restores a drill copy beside the live database (drill-restore), which the function side then drops; the live database is not touched', async () => {
+    const url = await createDatabase(server(), 'task_drill');
+    await seedShop(url, { customers: 50, orders: 120 });
+    const before = await fingerprint(url);
+    const { env, programs } = await taskEnvironment('task_drill');
+    const store = new FileArtifactStore(storeRoot());
+    const logs: string[] = [];
+    const deps = { store, programs, clock: tickingClock(), log: (line: string) => logs.push(line) };
+    const taskUrl = connectionUrlFromEnv(env);
+    const backup = taskRequestFrom({ TASK_REQUEST: JSON.stringify({ mode: 'backup', target: 'shop', snapshotId: 'snap-drill', tags: {} }) });
+    expect(await runBackupTask(backup, taskUrl, deps)).toBe(0);
+    const meta = JSON.parse(await readFile(store.locate('backups/shop/snap-drill.meta.json'), 'utf8'));
+    const snapshot = { id: 'snap-drill', arn: null, kind: 'postgres', source: 'task_drill', status: 'available', engine: 'postgres', encrypted: null, sizeBytes: meta.bytes, location: 'backups/shop/snap-drill.dump', checksum: meta.sha256, startedAt: meta.startedAt, completedAt: meta.completedAt, verification: [] as string[] } as const;
+
+    const request = taskRequestFrom({ TASK_REQUEST: JSON.stringify({ mode: 'drill-restore', snapshot, startedAt: '2025-03-04T08:00:00.000Z', resultKey: 'backups/shop/snap-drill.drill-20250304080000.json' }) });
+    expect(await runBackupTask(request, taskUrl, deps)).toBe(0);
+
+    const copy = 'task_drill_drill_20250304080000';
+    const outcome = JSON.parse(await readFile(store.locate('backups/shop/snap-drill.drill-20250304080000.json'), 'utf8'));
+    expect(outcome).toMatchObject({ status: 'restored', error: null, state: { phase: 'done', scratch: copy, failedCopy: null } });
+    expect(await fingerprint(withDatabase(url, copy))).toEqual(before);
+    expect(await fingerprint(url)).toEqual(before);
+    expect((await databaseNames(server())).filter((name) => name.startsWith('task_drill'))).toEqual(['task_drill', copy]);
+    expect(logs).toEqual(expect.arrayContaining([expect.stringContaining('"message":"drill restore restored"')]));
+
+    // The restore-database function's discard: PgRestorer over a URL of the secret's parts, no pg program at hand.
+    const functionUrl = postgresUrl({ host: '127.0.0.1', port: server().port, user: 'postgres', password: env.PGPASSWORD!, database: 'task_drill', sslmode: 'disable' });
+    const discarded = await new PgRestorer(PostgresDatabase.parse({ kind: 'postgres' }), { url: functionUrl, store, clock: tickingClock(), binDir: '/nonexistent' }).discardScratch(snapshot, outcome.state);
+    expect(discarded).toMatchObject({ phase: 'discarded', scratch: copy });
+    expect((await databaseNames(server())).filter((name) => name.startsWith('task_drill'))).toEqual(['task_drill']);
+    expect(await fingerprint(url)).toEqual(before);
   });
 
   it('exits 1 with the meta marked failed when the database cannot be dumped, the password never logged', async () => {
