@@ -188,6 +188,23 @@ function onHosts(config: RunbookConfigInput, tags: Record<string, string> = HOST
   };
 }
 
+/** The `postgres` stack's configuration (TIER_STACKS says what it is), which the `drill` stack extends. */
+const POSTGRES_SHOP = {
+  ...shopConfig('shop', { kind: 'postgres', connection: { secretsManager: PG_SECRET, sslmode: 'disable' }, restorePolicy: 'always', restoreApproval: { required: false } }),
+  network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
+  checks: {
+    sql: [
+      { name: 'customers kept', sql: 'SELECT count(*) FROM customers', expect: { atLeast: 300 }, when: ['preflight', 'after-restore'] },
+      { name: 'every order has a status', sql: 'SELECT count(*) FROM orders WHERE status IS NULL', expect: { equals: 0 }, when: ['after-migrations'] },
+    ],
+  },
+  // A weekly restore drill (drill-schedule.test.ts reads the schedule back and starts what it would start).
+  backup: { fingerprint: { checksumTables: ['orders', 'settings'] }, drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' },
+  // The scenarios change data while the fake migration task runs (5 s real): checks a hundredth of a minute apart
+  // outlast it, where 30 one-second checks (0.3 s at this file's time scale) could run out before it ended.
+  polling: { ...shopConfig('shop', null).polling, migrations: { intervalSeconds: 60, maxAttempts: 30 } },
+} satisfies RunbookConfigInput;
+
 /** The stacks the tier deploys, by name: each is one configuration a team could write. */
 export const TIER_STACKS = {
   /** ECS + RDS PostgreSQL instance; the database is restored when migrations ran, without approval. */
@@ -225,20 +242,19 @@ export const TIER_STACKS = {
    * backups and restores by the stack's ECS task, whose containers moto/launch.py runs locally; SQL checks (the
    * seeded shop of test/local/postgres/fixtures.ts) in Preflight, as the gate after migrations and after a restore.
    */
-  postgres: {
-    ...shopConfig('shop', { kind: 'postgres', connection: { secretsManager: PG_SECRET, sslmode: 'disable' }, restorePolicy: 'always', restoreApproval: { required: false } }),
-    network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
-    checks: {
-      sql: [
-        { name: 'customers kept', sql: 'SELECT count(*) FROM customers', expect: { atLeast: 300 }, when: ['preflight', 'after-restore'] },
-        { name: 'every order has a status', sql: 'SELECT count(*) FROM orders WHERE status IS NULL', expect: { equals: 0 }, when: ['after-migrations'] },
-      ],
-    },
-    // A weekly restore drill (drill-schedule.test.ts reads the schedule back and starts what it would start).
-    backup: { fingerprint: { checksumTables: ['orders', 'settings'] }, drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' },
-    // The scenarios change data while the fake migration task runs (5 s real): checks a hundredth of a minute apart
-    // outlast it, where 30 one-second checks (0.3 s at this file's time scale) could run out before it ended.
-    polling: { ...shopConfig('shop', null).polling, migrations: { intervalSeconds: 60, maxAttempts: 30 } },
+  postgres: POSTGRES_SHOP,
+  /**
+   * The postgres stack with the restore drill before every deploy (backup.testRestore) instead of a schedule, issue 11
+   * item 5: the backup task restores each fresh dump into `shop_drill_<ts>`, the data-checks function checks that copy,
+   * the restore function drops it. 'no order lost in transit' runs on restored copies only: a row the live database
+   * holds makes the drill fail.
+   */
+  drill: {
+    ...POSTGRES_SHOP,
+    checks: { sql: [...POSTGRES_SHOP.checks.sql, { name: 'no order lost in transit', sql: "SELECT count(*) FROM orders WHERE status = 'lost'", expect: { equals: 0 }, when: ['after-restore'] }] },
+    backup: { fingerprint: POSTGRES_SHOP.backup.fingerprint, testRestore: true },
+    // The task's pg_restore takes seconds of real time: checks 0.6 s apart at the drill file's time scale outlast it.
+    polling: { ...POSTGRES_SHOP.polling, snapshot: { intervalSeconds: 60, maxAttempts: 60 }, restore: { intervalSeconds: 60, maxAttempts: 60 } },
   },
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
