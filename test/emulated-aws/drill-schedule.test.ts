@@ -32,9 +32,9 @@ interface DeployedSchedule {
  * of the schedule's own role (moto checks the call against that role's synthesized policy). Then `deploy-runbook
  * drill` (no --local) starts and follows a drill as an operator would.
  *
- * The drill itself does not run on AWS yet (the restore-database function has no scratch restore there: AdvanceDrill
- * fails, README Known limitations), so each drill here ends DeploymentAborted; what this file proves is the schedule,
- * its role, the input, the drill-failed notification reaching the runbook's topic, and the CLI's exit code.
+ * Each drill here passes (the backup task restores the copy, restore-drill.test.ts proves the drill itself, a failed
+ * one's drill-failed notification included); what this file proves is the schedule, its role, the input and the CLI's
+ * exit code.
  */
 describe('the restore drill schedule on emulated AWS: deployed, read back, its execution started as its role', { timeout: 240_000 }, () => {
   const DATABASE = 'shop';
@@ -84,7 +84,7 @@ describe('the restore drill schedule on emulated AWS: deployed, read back, its e
     expect(schedule.Target.RoleArn).toMatch(/^arn:aws:iam::123456789012:role\/DeployRunbook-tier-postgres-/);
   });
 
-  it("starts the drill as the schedule's role, which may do just that; the failed drill reaches the runbook's topic as drill-failed", async () => {
+  it("starts the drill as the schedule's role, which may do just that; the drill proves the backup restorable", async () => {
     const sts = new STSClient(aws.operator.config);
     const assumed = await sts.send(new AssumeRoleCommand({ RoleArn: schedule.Target.RoleArn, RoleSessionName: 'scheduler' }));
     const credentials = { accessKeyId: assumed.Credentials?.AccessKeyId ?? '', secretAccessKey: assumed.Credentials?.SecretAccessKey ?? '', sessionToken: assumed.Credentials?.SessionToken ?? '' };
@@ -95,26 +95,23 @@ describe('the restore drill schedule on emulated AWS: deployed, read back, its e
 
     const byRole = aws.moto.authorizations().filter((a) => a.principal === assumed.AssumedRoleUser?.Arn);
     expect(byRole.map((a) => [a.action, a.resource, a.allowed])).toEqual([['states:StartExecution', aws.stack.stateMachineArn, true]]);
-    // The drill ran up to its scratch restore, which the restore-database function cannot do on AWS yet.
-    expect([ended.status, ended.error]).toEqual(['FAILED', 'DeploymentAborted']);
-    expect(ended.states).toEqual(expect.arrayContaining(['ValidateInput', 'AcquireLock', 'FingerprintData', 'TakeSnapshot', 'RecordBackup', 'AdvanceDrill', 'DiscardDrillCopy', 'NotifyDrillFailed']));
-    expect(ended.states).not.toContain('NotifyAborted');
+    expect([ended.status, ended.end], ended.cause ?? '').toEqual(['SUCCEEDED', 'DrillSucceeded']);
+    expect(ended.states).toEqual(expect.arrayContaining(['ValidateInput', 'AcquireLock', 'FingerprintData', 'TakeSnapshot', 'RecordBackup', 'AdvanceDrill', 'VerifyDrillCopy', 'DiscardDrillCopy', 'RecordDrill']));
     expect(ended.states).not.toContain('Deploy');
-    const notified = (await aws.world.notifications()).filter((n) => n.subject?.includes('restore drill'));
-    expect(notified).toHaveLength(1);
-    expect(notified[0].subject).toBe('shop: restore drill FAILED, backup not proven restorable');
-    expect(notified[0].message).toContain('Requested by (as the input says, not verified): restore drill schedule (backup.drillSchedule) (scheduled restore drill, cron(0 3 ? * MON *))');
+    const ledger = await aws.artifact<{ drills?: { action: string; passed: boolean }[] }>('ledger/shop.json');
+    expect(ledger?.drills?.[0]).toMatchObject({ action: 'drill', passed: true });
+    expect((await aws.world.notifications()).filter((n) => n.subject?.includes('restore drill FAILED'))).toEqual([]);
     expect((await databaseNames(server)).filter((name) => name.includes('_drill_'))).toEqual([]);
   });
 
-  it('deploy-runbook drill (no --local) starts a drill on the stack and follows it: exit 1 while the drill fails, one JSON object', async () => {
+  it('deploy-runbook drill (no --local) starts a drill on the stack and follows it: exit 0 once the backup is proven restorable, one JSON object', async () => {
     const { code, stdout, stderr } = await runCli(aws, 'drill', '--stack', stackName('postgres'), '--wait', '--json', '--requested-by', 'dba');
 
-    expect(code, stderr).toBe(1);
-    const result = JSON.parse(stdout) as { outcome: string; error: string; executionArn: string; states: { name: string }[] };
-    expect(result).toMatchObject({ outcome: 'failed', error: 'DeploymentAborted' });
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { outcome: string; executionArn: string; states: { name: string }[] };
+    expect(result.outcome).toBe('succeeded');
     expect(result.executionArn).toMatch(/:execution:[^:]+:drill-\d{8}T\d{6}Z$/);
-    expect(result.states.map((s) => s.name)).toEqual(expect.arrayContaining(['AdvanceDrill', 'NotifyDrillFailed']));
+    expect(result.states.map((s) => s.name)).toEqual(expect.arrayContaining(['AdvanceDrill', 'VerifyDrillCopy', 'DiscardDrillCopy']));
     expect(stderr).toContain('▶ restore drill (execution drill-');
   });
 });

@@ -138,6 +138,9 @@ describe('the deployed runbook on emulated AWS: the restore drill of a postgres 
     expect(ended.states).not.toContain('DrillSucceeded');
     expect(await drillCopies()).toEqual([]);
     expect((await inspect(aws).lock())?.state).toBe('released');
+    // The runbook's topic hears of it (the scheduled drills' alarm bell).
+    const notified = (await aws.world.notifications()).filter((n) => n.subject?.includes('restore drill FAILED'));
+    expect(notified.map((n) => n.subject)).toEqual(['shop: restore drill FAILED, backup not proven restorable']);
 
     const recorded = await drills();
     expect(recorded).toHaveLength(before.length + 1);
