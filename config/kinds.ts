@@ -126,12 +126,18 @@ export function placeProblems(config: Sections, place: Place): string[] {
         `network: database.logicalBackup: true runs pg_dump in an ECS Fargate task, in subnets that reach the database; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
       );
     }
+    // The drill's copy is never public: the checks must run where the source's subnets and security groups reach it.
+    if (config.backup?.testRestore && config.network === undefined) {
+      problems.push(
+        `network: backup.testRestore restores ${KINDS.database[kind].label}'s snapshot into a scratch copy without public access, in the source's subnets and security groups; the data checks reach it only from inside the VPC; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+      );
+    }
     if (logicalBackup !== true && backupTask !== undefined) {
       problems.push(`database.backupTask: only used with database.logicalBackup: true, which is ${JSON.stringify(logicalBackup ?? false)}; remove it or set logicalBackup to true (got ${JSON.stringify(backupTask)})`);
     }
   }
-  // backup.testRestore and backup.drillSchedule run on AWS (the backup task's drill-restore, lib/drill-schedule.ts); which
-  // databases a drill can restore is the schema's rule (drillDatabaseProblem), wherever it runs.
+  // backup.testRestore and backup.drillSchedule run on AWS (the backup task's drill-restore, lib/drill-schedule.ts; RDS and
+  // Aurora: adapters/aws/rds-drill.ts); which databases a drill can restore is the schema's rule (drillDatabaseProblem).
   // A postgres database without a connection is named once, above.
   if (place === 'aws' && (config.checks?.sql.length ?? 0) > 0 && config.database !== null && config.database.kind !== 'postgres' && config.database.connection === undefined) {
     problems.push(

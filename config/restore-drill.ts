@@ -51,11 +51,17 @@ export function drillTimezoneProblem(zone: string, schedule: string | undefined)
   return null;
 }
 
-/** Why the configured database cannot be drilled, or null when it can: only logical PostgreSQL backups are restored into a scratch database. */
-export function drillDatabaseProblem(database: { readonly kind: string } | null): string | null {
+/**
+ * Why the configured database cannot be drilled, or null when it can: a logical PostgreSQL backup is restored into a
+ * scratch database; an RDS or Aurora snapshot into a scratch instance or cluster, which the data checks reach through
+ * `database.connection` (without it nothing could prove the copy holds the data).
+ */
+export function drillDatabaseProblem(database: { readonly kind: string; readonly connection?: object } | null): string | null {
   if (database === null) return 'a restore drill restores the backup of the database, but database is not configured';
-  if (database.kind !== 'postgres') {
-    return `a restore drill restores a logical PostgreSQL backup into a scratch database: database.kind 'postgres' only; restoring an RDS or Aurora snapshot into a scratch instance is not built (database.kind is "${database.kind}")`;
+  if (database.kind === 'postgres') return null;
+  if (database.kind === 'rds-instance' || database.kind === 'aurora-cluster') {
+    if (database.connection !== undefined) return null;
+    return `a restore drill of ${database.kind === 'rds-instance' ? 'an RDS instance' : 'an Aurora cluster'} restores its snapshot into a scratch copy and proves it by comparing the fingerprint and running the after-restore SQL checks there, which connect through database.connection (a Secrets Manager secret holding {host, port, username, password, dbname}), which is not set`;
   }
-  return null;
+  return `a restore drill restores a PostgreSQL backup or an RDS/Aurora snapshot: database.kind 'postgres', 'rds-instance' or 'aurora-cluster' (database.kind is "${database.kind}")`;
 }

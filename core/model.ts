@@ -355,6 +355,11 @@ export const RestoreState = z.object({
   failedCopy: z._default(z.nullable(z.string()), null),
   /** A restore drill: the scratch database the backup was restored into (dropped once checked). */
   scratch: z.optional(z.nullable(z.string())),
+  /**
+   * A restore drill of an RDS instance or Aurora cluster: the endpoint address of its scratch copy, where the checks
+   * connect instead of the configured host (null: the copy is a database on the same server).
+   */
+  scratchHost: z.optional(z.nullable(z.string())),
   snapshotId: z._default(z.nullable(z.string()), null),
   steps: z._default(z.array(z.object({ phase: z.string(), at: isoTime, detail: z.string() })), []),
   startedAt: z._default(z.nullable(z.string()), null),

@@ -11,8 +11,10 @@ import { HOOK_IAM } from '../adapters/aws/hook-client';
 import { LAMBDA_ALIAS_IAM } from '../adapters/aws/lambda-alias-deploy-target';
 import { RDS_BACKUPS_IAM } from '../adapters/aws/rds-backups';
 import { RDS_LOOKUPS_IAM } from '../adapters/aws/rds-lookups';
+import { DRILL_OF_TAG, RDS_DRILL_IAM } from '../adapters/aws/rds-drill';
 import { RDS_RESTORER_IAM } from '../adapters/aws/rds-restorer';
-import { failedCopyPrefix, RESTORE_PROGRESS_IAM } from '../adapters/aws/restore-progress';
+import { drillCopyPrefix, failedCopyPrefix, RESTORE_PROGRESS_IAM } from '../adapters/aws/restore-progress';
+import { drillDatabaseProblem } from '../config/restore-drill';
 import { S3_ARTIFACT_STORE_IAM as S3 } from '../adapters/aws/s3-artifact-store';
 import { SECRETS_MANAGER_IAM } from '../adapters/aws/secrets-manager-source';
 import { SFN_EXECUTION_HISTORY_IAM } from '../adapters/aws/sfn-execution-history';
@@ -67,7 +69,7 @@ export function taskGrants(scope: Construct, config: RunbookConfig, bucket: IBuc
     migrations: migrationGrants(arns, config),
     'smoke-test': smokeTestGrants(arns, config),
     'evaluate-alarms': alarmGrants(arns, config),
-    'restore-database': restoreGrants(arns, config),
+    'restore-database': [...restoreGrants(arns, config), ...drillGrants(arns, config)],
     notify: notifyGrants(bucket, config),
   };
 }
@@ -464,4 +466,73 @@ function restoreGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
   // The restore task is started only after connecting to the database it replaces (EcsPgRestorer names it).
   if (database.kind === 'postgres') return connectionSecretGrants(arns, config);
   return [];
+}
+
+/**
+ * The restore drill of an RDS instance or Aurora cluster (AdvanceDrill, DiscardDrillCopy): restoring, tagging and
+ * deleting only identifiers of the drill's pattern `<id>-drill-<ts>`, deleting only a copy tagged as this runbook's
+ * drill copy. Granted whenever a drill can run (database.connection set), since `{action: drill}` may start one
+ * without backup.testRestore. Reads of the live database and the snapshot, and the key grant, as the rollback's.
+ */
+function drillGrants(arns: ResourceArns, config: RunbookConfig): TaskGrant[] {
+  const { database } = config;
+  if (!database || database.kind === 'postgres' || drillDatabaseProblem(database) !== null) return [];
+  const snapshotReason = `snapshot ids end with the deployment id: ${snapshotIdPrefix(config.name)}<deployment id>`;
+  const copyReason = (id: string): string => `a drill's scratch copy is named ${drillCopyPrefix(id)}<execution start, yyyymmddhhmmss>`;
+  if (database.kind === 'rds-instance') {
+    const id = database.instanceIdentifier;
+    const copies = arns.rds('db', `${drillCopyPrefix(id)}*`);
+    const snapshots = arns.rds('snapshot', `${snapshotIdPrefix(config.name)}*`);
+    return [
+      { actions: [RDS_LOOKUPS_IAM.describeDBInstances], resources: [arns.rds('db', id), copies], wildcardReason: copyReason(id) },
+      { actions: [RDS_LOOKUPS_IAM.describeDBSnapshots], resources: [snapshots], wildcardReason: snapshotReason },
+      {
+        actions: [RDS_DRILL_IAM.restoreDBInstanceFromDBSnapshot],
+        resources: [copies, snapshots, arns.rds('subgrp', '*'), arns.rds('pg', '*'), arns.rds('og', '*')],
+        wildcardReason: `${copyReason(id)}; ${snapshotReason}; ${RESTORE_GROUPS_REASON}`,
+      },
+      { actions: [RDS_DRILL_IAM.tagOnCreate], resources: [copies], wildcardReason: copyReason(id) },
+      {
+        actions: [RDS_DRILL_IAM.deleteDBInstance],
+        resources: [copies],
+        conditions: { StringEquals: { [`rds:db-tag/${DRILL_OF_TAG}`]: config.name } },
+        wildcardReason: `${copyReason(id)}, and only one tagged ${DRILL_OF_TAG}=${config.name} (the condition)`,
+      },
+      ...kmsGrants(database.kmsKeyArn, RDS_DRILL_IAM),
+    ];
+  }
+  const id = database.clusterIdentifier;
+  const clusters = arns.rds('cluster', `${drillCopyPrefix(id)}*`);
+  const writers = arns.rds('db', `${drillCopyPrefix(id)}*`);
+  const snapshots = arns.rds('cluster-snapshot', `${snapshotIdPrefix(config.name)}*`);
+  const writerReason = `the live cluster's writer is named ${id}-<n> (as the rollback's grants assume); ${copyReason(id)}, its writer too`;
+  return [
+    { actions: [RDS_LOOKUPS_IAM.describeDBClusters], resources: [arns.rds('cluster', id), clusters], wildcardReason: copyReason(id) },
+    { actions: [RDS_LOOKUPS_IAM.describeDBInstances], resources: [arns.rds('db', `${id}-*`), writers], wildcardReason: writerReason },
+    { actions: [RDS_LOOKUPS_IAM.describeDBClusterSnapshots], resources: [snapshots], wildcardReason: snapshotReason },
+    {
+      actions: [RDS_DRILL_IAM.restoreDBClusterFromSnapshot],
+      resources: [clusters, snapshots, arns.rds('subgrp', '*'), arns.rds('cluster-pg', '*'), arns.rds('og', '*')],
+      wildcardReason: `${copyReason(id)}; ${snapshotReason}; ${RESTORE_GROUPS_REASON}`,
+    },
+    {
+      actions: [RDS_DRILL_IAM.createDBInstance],
+      resources: [writers, clusters, arns.rds('subgrp', '*'), arns.rds('pg', '*'), arns.rds('og', '*')],
+      wildcardReason: `${copyReason(id)}, its writer too; ${RESTORE_GROUPS_REASON}`,
+    },
+    { actions: [RDS_DRILL_IAM.tagOnCreate], resources: [clusters, writers], wildcardReason: `${copyReason(id)}, its writer too` },
+    {
+      actions: [RDS_DRILL_IAM.deleteDBInstance],
+      resources: [writers],
+      conditions: { StringEquals: { [`rds:db-tag/${DRILL_OF_TAG}`]: config.name } },
+      wildcardReason: `${copyReason(id)}, its writer too, and only one tagged ${DRILL_OF_TAG}=${config.name} (the condition)`,
+    },
+    {
+      actions: [RDS_DRILL_IAM.deleteDBCluster],
+      resources: [clusters],
+      conditions: { StringEquals: { [`rds:cluster-tag/${DRILL_OF_TAG}`]: config.name } },
+      wildcardReason: `${copyReason(id)}, and only one tagged ${DRILL_OF_TAG}=${config.name} (the condition)`,
+    },
+    ...kmsGrants(database.kmsKeyArn, RDS_DRILL_IAM),
+  ];
 }

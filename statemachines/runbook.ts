@@ -316,7 +316,7 @@ function restoreDrill(states: States): void {
       fn: fn.restoreDatabase,
       params: { operation: 'drill', config: sections('database'), deployment: $.deployment, snapshot: $.snapshot, restore: $.drill },
       options: {
-        comment: 'One step of the restore into <db>_drill_<ts> per call; the live database is not touched.',
+        comment: 'One step of the restore into <db>_drill_<ts> (RDS/Aurora: the instance or cluster <id>-drill-<ts>) per call; the live database is not touched.',
         resultPath: '$.drill',
         timeoutSeconds: 300,
         catch: [catchAll(DRILL_FAILED)],
@@ -332,7 +332,7 @@ function restoreDrill(states: States): void {
     .task(
       'VerifyDrillCopy',
       fn.dataChecks,
-      { operation: 'verify-restore', phase: 'after-restore', config: dataConfig, fingerprint: $.fingerprint, database: $.drill.scratch },
+      { operation: 'verify-restore', phase: 'after-restore', config: dataConfig, fingerprint: $.fingerprint, database: $.drill.scratch, host: $.drill.scratchHost },
       {
         comment: 'The scratch copy against the fingerprint recorded before the backup, table by table, and the SQL checks marked after-restore.',
         resultPath: '$.drillCheck',

@@ -32,9 +32,13 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /**
  * Reads the database connection of `database.connection` from Secrets Manager (through `secrets`, which on AWS is
  * the SecretsManagerSource) and builds a `pg` client configuration: the configuration's host, port and database
- * win over the secret's; TLS follows `sslmode`. Errors name the secret and the missing field, never a value.
+ * win over the secret's, `overrides` over both; TLS follows `sslmode`. Errors name the secret and the missing field, never a value.
  */
-export async function databaseEndpoint(connection: DatabaseConnectionConfig, secrets: SecretSource, overrides: { readonly database?: string } = {}): Promise<DatabaseEndpoint> {
+export async function databaseEndpoint(
+  connection: DatabaseConnectionConfig,
+  secrets: SecretSource,
+  overrides: { readonly database?: string; readonly host?: string } = {},
+): Promise<DatabaseEndpoint> {
   const secretId = connection.secretsManager;
   const text = await secrets.resolve({ secretsManager: secretId });
   let document: RdsSecret;
@@ -52,7 +56,8 @@ export async function databaseEndpoint(connection: DatabaseConnectionConfig, sec
   const missing = (name: keyof RdsSecret, setting?: string): never => {
     throw new SecretUnavailableError(`Secrets Manager secret '${secretId}' (database.connection) has no "${name}"${setting ? `; add it, or set database.connection.${setting}` : ''}`);
   };
-  const host = connection.host ?? fromSecret('host') ?? missing('host', 'host');
+  // A drill's scratch copy (overrides.host) is another endpoint with the same credentials.
+  const host = overrides.host ?? connection.host ?? fromSecret('host') ?? missing('host', 'host');
   const port = connection.port ?? Number(fromSecret('port') ?? 5432);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SecretUnavailableError(`Secrets Manager secret '${secretId}' (database.connection) has a "port" that is not a TCP port`);
   const user = fromSecret('username') ?? missing('username');

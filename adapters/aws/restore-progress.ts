@@ -1,5 +1,6 @@
 import { ModifyDBInstanceCommand, type RDSClient, type Tag } from '@aws-sdk/client-rds';
 import { RestoreFailedError } from '../../core/errors';
+import { DRILL_INFIX } from '../../core/restore-drill';
 import type { RestoreState, SnapshotRef } from '../../core/model';
 import { describeError, findInstance, isFault } from './rds-lookups';
 
@@ -35,20 +36,39 @@ export function isStuck(status: string | undefined): boolean {
   return status !== undefined && (STUCK_STATUSES.has(status) || status.startsWith('incompatible-') || status.startsWith('inaccessible-'));
 }
 
-/** `-failed-` and a UTC timestamp to the second, `yyyymmddhhmmss`. */
-const FAILED_SUFFIX_LENGTH = '-failed-'.length + 14;
+/** A UTC timestamp to the second, `yyyymmddhhmmss`: what kept copies and drill copies end with. */
+const STAMP_LENGTH = 14;
+
+function stamp(at: Date): string {
+  return at.toISOString().replace(/\D/g, '').slice(0, STAMP_LENGTH);
+}
+
+/** `identifier` shortened so that `<it><infix><timestamp>` stays a valid 63-character RDS identifier (no trailing `-`), then `infix`. */
+function boundedPrefix(identifier: string, infix: string): string {
+  return `${identifier.slice(0, MAX_IDENTIFIER_LENGTH - infix.length - STAMP_LENGTH).replace(/-+$/, '')}${infix}`;
+}
 
 /**
  * What every kept copy of `identifier` starts with: the identifier, shortened when needed so that the whole
  * name stays a valid 63-character RDS identifier, then `-failed-`. The restore's IAM grants exactly `<this>*`.
  */
 export function failedCopyPrefix(identifier: string): string {
-  return `${identifier.slice(0, MAX_IDENTIFIER_LENGTH - FAILED_SUFFIX_LENGTH).replace(/-+$/, '')}-failed-`;
+  return boundedPrefix(identifier, '-failed-');
 }
 
 /** `<identifier>-failed-<yyyymmddhhmmss>` (UTC): where the broken database is kept. */
 export function failedCopyName(identifier: string, at: Date): string {
-  return `${failedCopyPrefix(identifier)}${at.toISOString().replace(/\D/g, '').slice(0, 14)}`;
+  return `${failedCopyPrefix(identifier)}${stamp(at)}`;
+}
+
+/** What every restore drill's scratch copy of `identifier` starts with (`<identifier>-drill-`); the drill's IAM grants `<this>*`. */
+export function drillCopyPrefix(identifier: string): string {
+  return boundedPrefix(identifier, DRILL_INFIX);
+}
+
+/** `<identifier>-drill-<yyyymmddhhmmss>` (UTC, the execution's start): the scratch instance or cluster of one drill, the same on every call. */
+export function drillCopyName(identifier: string, at: Date): string {
+  return `${drillCopyPrefix(identifier)}${stamp(at)}`;
 }
 
 /** The first state of a restore: nothing touched yet. */

@@ -28,10 +28,13 @@ export const handler = middy()
     const endpoint = connection ? await databaseEndpoint(connection, secrets) : null;
     const inspector = endpoint ? new PgInspector(endpoint.client, endpoint.description) : null;
     // A restore drill's copy: the same server, credentials and TLS, the copy's name instead of the configured database.
-    const copy = connection && event.database ? await databaseEndpoint(connection, secrets, { database: event.database }) : null;
+    const copy = connection && event.database && !event.host ? await databaseEndpoint(connection, secrets, { database: event.database }) : null;
     const inspectorOf = copy ? (database: string) => new PgInspector({ ...copy.client, database }, copy.description) : undefined;
-    const result = await runDataChecks(event, { inspector, inspectorOf, clock: systemClock });
+    // An RDS or Aurora drill's copy: its own endpoint (event.host), the same credentials and database name.
+    const scratch = connection && event.host ? await databaseEndpoint(connection, secrets, { host: event.host }) : null;
+    const inspectorAt = scratch ? () => new PgInspector(scratch.client, scratch.description) : undefined;
+    const result = await runDataChecks(event, { inspector, inspectorOf, inspectorAt, clock: systemClock });
     const summary = result && 'summary' in result ? result.summary : `fingerprint of ${result ? Object.keys(result.tables).length : 0} tables`;
-    logger.info('data checks finished', { operation: event.operation, phase: event.phase, database: (copy ?? endpoint)?.description ?? null, summary });
+    logger.info('data checks finished', { operation: event.operation, phase: event.phase, database: (scratch ?? copy ?? endpoint)?.description ?? null, summary });
     return result;
   });

@@ -27,10 +27,23 @@ describe('backup.testRestore and backup.drillSchedule', () => {
   it.each([
     ['testRestore', { testRestore: true }],
     ['drillSchedule', { drillSchedule: 'rate(7 days)' }],
-  ])('fails when %s is asked of an RDS snapshot, saying why', (field, backup) => {
+  ])('fails when %s is asked of an RDS snapshot without database.connection, saying why', (field, backup) => {
     expect(problemsOf(exampleWith((c) => (c.backup = backup)))).toEqual([
-      `backup.${field}: a restore drill restores a logical PostgreSQL backup into a scratch database: database.kind 'postgres' only; restoring an RDS or Aurora snapshot into a scratch instance is not built (database.kind is "rds-instance") (got ${JSON.stringify(field === 'testRestore' ? true : 'rate(7 days)')})`,
+      `backup.${field}: a restore drill of an RDS instance restores its snapshot into a scratch copy and proves it by comparing the fingerprint and running the after-restore SQL checks there, which connect through database.connection (a Secrets Manager secret holding {host, port, username, password, dbname}), which is not set (got ${JSON.stringify(field === 'testRestore' ? true : 'rate(7 days)')})`,
     ]);
+  });
+
+  it('fails when testRestore is asked of an Aurora snapshot without database.connection, naming the cluster kind', () => {
+    const draft = exampleWith((c) => (c.backup = { testRestore: true }));
+    draft.database = { kind: 'aurora-cluster', clusterIdentifier: 'shop-aurora', restorePolicy: 'never' };
+    expect(problemsOf(draft)).toEqual([expect.stringMatching(/^backup\.testRestore: a restore drill of an Aurora cluster restores its snapshot into a scratch copy .*database\.connection .*which is not set \(got true\)$/)]);
+  });
+
+  it.each(['rds-instance', 'aurora-cluster'])('accepts testRestore of a %s with database.connection', (kind) => {
+    const draft = exampleWith((c) => (c.backup = { testRestore: true }));
+    const identifier = kind === 'rds-instance' ? { instanceIdentifier: 'shop-db' } : { clusterIdentifier: 'shop-aurora' };
+    draft.database = { kind, ...identifier, restorePolicy: 'never', connection: { secretsManager: 'shop/prod/db' } };
+    expect(parseConfig(draft).backup.testRestore).toBe(true);
   });
 
   it('fails when a drill is asked without a database', () => {
@@ -70,6 +83,29 @@ describe('where a drill runs', () => {
     expect(config.backup).toMatchObject({ drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' });
     expect(placeProblems(config, 'aws')).toEqual([]);
     expect(placeProblems(config, 'local').filter((problem) => problem.startsWith('backup.'))).toEqual([]);
+  });
+
+  it('runs an RDS drill on AWS with a connection and a network', () => {
+    const config = parseConfig(
+      exampleWith((c) => {
+        c.database = { ...(c.database as object), connection: { secretsManager: 'shop/prod/db' } };
+        c.network = { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] };
+        c.backup = { testRestore: true };
+      }),
+    );
+    expect(placeProblems(config, 'aws')).toEqual([]);
+  });
+
+  it('fails on AWS when an RDS drill has no network: the copy is private, the checks must run in the VPC', () => {
+    const config = parseConfig(
+      exampleWith((c) => {
+        c.database = { ...(c.database as object), connection: { secretsManager: 'shop/prod/db' } };
+        c.backup = { testRestore: true };
+      }),
+    );
+    expect(placeProblems(config, 'aws')).toEqual([
+      `network: backup.testRestore restores an RDS instance's snapshot into a scratch copy without public access, in the source's subnets and security groups; the data checks reach it only from inside the VPC; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+    ]);
   });
 });
 

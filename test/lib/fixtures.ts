@@ -105,6 +105,24 @@ export const rdsLogicalInput: RunbookConfigInput = {
   network: NETWORK,
 };
 
+/** The example's RDS instance drilled before every deploy: restored into a scratch instance, checked through the connection. */
+export const rdsDrillInput: RunbookConfigInput = {
+  ...exampleInput,
+  database: { ...(exampleInput.database as object), restorePolicy: 'never', connection: { secretsManager: 'shop/prod/db' } } as RunbookConfigInput['database'],
+  network: NETWORK,
+  backup: { testRestore: true },
+};
+
+/** The Aurora cluster drilled before every deploy (and restored on rollback after approval). */
+export const auroraDrillInput: RunbookConfigInput = {
+  ...auroraInput,
+  database: { ...(auroraInput.database as object), connection: { secretsManager: 'shop/prod/db' } } as RunbookConfigInput['database'],
+  network: NETWORK,
+  backup: { testRestore: true },
+  // The drill's restore loop adds its own worst case to the rollback's.
+  executionTimeoutMinutes: 420,
+};
+
 /** Nothing optional: no database, no migrations, no alarm names, no topic, no secrets. */
 export const bareInput: RunbookConfigInput = {
   name: 'bare-api',

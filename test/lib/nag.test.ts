@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunbookConfigInput } from '../../config/schema';
 import { DeployRunbookStack } from '../../lib/deploy-runbook-stack';
 import { RunbookFunction } from '../../lib/runbook-function';
-import { analysisInput, auroraInput, bareInput, exampleInput, hookInput, hostsInput, postgresInput, rdsLogicalInput, synth } from './fixtures';
+import { analysisInput, auroraDrillInput, auroraInput, bareInput, exampleInput, hookInput, hostsInput, postgresInput, rdsDrillInput, rdsLogicalInput, synth } from './fixtures';
 
 const ACKNOWLEDGED = 'aws:cdk:acknowledged-rules';
 
@@ -49,6 +49,8 @@ describe('cdk-nag AwsSolutions', { timeout: 90_000 }, () => {
     ['a postgres database drilled on a schedule', { ...postgresInput, backup: { drillSchedule: 'cron(0 3 ? * MON *)', drillScheduleTimezone: 'Europe/Paris' } } as RunbookConfigInput],
     ['a postgres database drilled before each deploy (backup.testRestore)', { ...postgresInput, backup: { testRestore: true } } as RunbookConfigInput],
     ['an RDS instance with a logical copy beside each snapshot', rdsLogicalInput],
+    ['an RDS instance drilled before every deploy (scratch instance, tag-conditioned delete)', rdsDrillInput],
+    ['an Aurora cluster drilled before every deploy', auroraDrillInput],
     ['alarm names holding * and ?', { ...exampleInput, alarms: { kind: 'cloudwatch', names: ['shop-api-5xx*', 'p95-latency?'] } }],
   ];
 

@@ -10,6 +10,7 @@ import { taskGrants } from '../../lib/task-permissions';
 import {
   arn,
   analysisInput,
+  auroraDrillInput,
   auroraInput,
   bareInput,
   config,
@@ -22,6 +23,7 @@ import {
   lambdaAliasInput,
   lambdaImageInput,
   MIGRATE_HOOK_ARN,
+  rdsDrillInput,
   resources,
   roleStatements,
   synth,
@@ -387,6 +389,40 @@ describe('task function permissions (variants)', () => {
       expect(taskStatements(s, folder), folder).toEqual([]);
     }
     expect(taskStatements(s, 'preflight')).toEqual([allow(['ecs:DescribeServices'], [SERVICE]), allow(['ecs:DescribeTaskDefinition'], ['*'])]);
+  });
+
+  it('lets restore-database restore, tag and delete only drill copies of the RDS instance, deleting only one tagged as this runbook\'s', () => {
+    const s = synth({ config: rdsDrillInput });
+    const copies = arn('rds', 'db:shop-prod-db-drill-*');
+    const snapshots = arn('rds', 'snapshot:deploy-runbook-8-shop-api-*');
+    expect(taskStatements(s, 'restore-database')).toEqual([
+      allow(['rds:DescribeDBInstances'], [arn('rds', 'db:shop-prod-db'), copies]),
+      allow(['rds:DescribeDBSnapshots'], [snapshots]),
+      allow(['rds:RestoreDBInstanceFromDBSnapshot'], [copies, snapshots, arn('rds', 'subgrp:*'), arn('rds', 'pg:*'), arn('rds', 'og:*')]),
+      allow(['rds:AddTagsToResource'], [copies]),
+      allow(['rds:DeleteDBInstance'], [copies], { StringEquals: { 'rds:db-tag/deploy-runbook:drill-of': 'shop-api' } }),
+      allow(['kms:CreateGrant'], [KMS_KEY_ARN], { Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
+      allow(['kms:DescribeKey'], [KMS_KEY_ARN]),
+    ]);
+    const deletes = FOLDERS.flatMap((folder) => taskStatements(s, folder).filter((st) => st.Action.some((a) => a.startsWith('rds:Delete'))).map((st) => [folder, st.Resource]));
+    expect(deletes).toEqual([['restore-database', [copies]]]);
+  });
+
+  it('lets restore-database drill the Aurora cluster beside its rollback grants: deletes of drill copies only, by tag', () => {
+    const s = synth({ config: auroraDrillInput });
+    const clusters = arn('rds', 'cluster:shop-prod-drill-*');
+    const writers = arn('rds', 'db:shop-prod-drill-*');
+    const statements = taskStatements(s, 'restore-database');
+    expect(statements).toContainEqual(allow(['rds:RestoreDBClusterFromSnapshot'], [clusters, arn('rds', 'cluster-snapshot:deploy-runbook-8-shop-api-*'), arn('rds', 'subgrp:*'), arn('rds', 'cluster-pg:*'), arn('rds', 'og:*')]));
+    expect(statements).toContainEqual(allow(['rds:CreateDBInstance'], [writers, clusters, arn('rds', 'subgrp:*'), arn('rds', 'pg:*'), arn('rds', 'og:*')]));
+    expect(statements).toContainEqual(allow(['rds:DeleteDBInstance'], [writers], { StringEquals: { 'rds:db-tag/deploy-runbook:drill-of': 'shop-api' } }));
+    expect(statements).toContainEqual(allow(['rds:DeleteDBCluster'], [clusters], { StringEquals: { 'rds:cluster-tag/deploy-runbook:drill-of': 'shop-api' } }));
+    expect(statements.filter((st) => st.Action.some((a) => a.startsWith('rds:Delete'))).flatMap((st) => st.Resource)).toEqual([writers, clusters]);
+  });
+
+  it('grants no drill without database.connection: a drill of an RDS snapshot cannot run without it', () => {
+    const s = synth({ config: exampleInput });
+    expect(taskStatements(s, 'restore-database').flatMap((st) => st.Action)).not.toContain('rds:DeleteDBInstance');
   });
 
   it('grants restore-database nothing when the restore policy is never', () => {

@@ -510,6 +510,8 @@ function drillStep(snapshot: SnapshotRef, drill: RestoreState | null): RestoreSt
     phase: restored ? 'done' : 'restore',
     failedCopy: null,
     scratch: 'shop_drill_20250304100000',
+    // runRestoreDatabase writes it into every drill step: a copy on the same server has none.
+    scratchHost: null,
     snapshotId: snapshot.id,
     steps: [],
     startedAt: NOW,

@@ -9,6 +9,7 @@ import {
   DRILL_CALLS,
   DRILL_RUN,
   DRILL_THROUGH_BACKUP,
+  databaseWith,
   drillConfig,
   drillHappyPath,
   drillInput,
@@ -130,13 +131,28 @@ describe('a drill request judged by the real ValidateInput', () => {
   const clock = { now: () => new Date('2025-03-04T10:00:00.000Z') };
   const validating = (call: TaskCall) => validateInput(ValidateInputEvent.parse(call.event), { clock, alarms: () => ({ states: async () => [] }) });
 
-  it('fails when the database is an RDS snapshot: InvalidInput naming the action and the kind, nothing else runs', async () => {
+  it('fails when the database is an RDS instance without database.connection: InvalidInput naming the action and the field, nothing else runs', async () => {
     const run = await runScripted({ config: testConfig(), input: drillInput(), tasks: { ValidateInput: validating } });
 
     expect(ending(run)).toMatchObject({ status: 'FAILED', terminal: 'InvalidInput' });
-    expect(run.cause).toContain('action: \\"drill\\": a restore drill restores a logical PostgreSQL backup into a scratch database');
-    expect(run.cause).toContain('(database.kind is \\"rds-instance\\")');
+    expect(run.cause).toContain('action: \\"drill\\": a restore drill of an RDS instance restores its snapshot into a scratch copy');
+    expect(run.cause).toContain('connect through database.connection (a Secrets Manager secret holding {host, port, username, password, dbname}), which is not set');
     expect(run.states).toEqual(['ValidateInput']);
+  });
+
+  it('lets a drill of an RDS instance with a connection through, and checks the copy at its own endpoint', async () => {
+    const host = 'shop-db-drill-20250304100000.abcdefghij.eu-west-1.rds.amazonaws.com';
+    const config = testConfig({ database: databaseWith({ connection: { secretsManager: 'shop/prod/db' } }), executionTimeoutMinutes: 480 });
+    const rdsStep = (call: TaskCall) => {
+      const previous = (call.event as { restore: Record<string, unknown> | null }).restore;
+      const done = previous !== null;
+      return { ...stuck, restored: done, decision: done ? 'restored' : 'restoring', phase: done ? 'done' : 'restore', scratch: 'shop-db-drill-20250304100000', scratchHost: done ? host : null };
+    };
+    const run = await runScripted({ config, input: drillInput(), tasks: { ValidateInput: validating, AdvanceDrill: rdsStep } });
+
+    expect(run.terminal).toBe('DrillSucceeded');
+    expect(run.log.event('VerifyDrillCopy')).toMatchObject({ operation: 'verify-restore', database: 'shop-db-drill-20250304100000', host });
+    expect(run.log.event('DiscardDrillCopy')).toMatchObject({ operation: 'discard-drill', restore: { scratch: 'shop-db-drill-20250304100000', scratchHost: host } });
   });
 
   it('lets a drill of a postgres database through, with nothing to deploy', async () => {

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { BackupConfig, ChecksConfig, DatabaseConfig, SqlCheck, SqlCheckPhase } from '../../../config/schema';
 import { compareFingerprints, DataFingerprint } from '../../data-fingerprint';
-import { DRILL_SUFFIX, isDrillCopyName } from '../../restore-drill';
+import { DRILL_INFIX, DRILL_SUFFIX, isDrillCopyName, isDrillInstanceName } from '../../restore-drill';
 import { InvalidInputError } from '../../errors';
 import type { Clock } from '../../ports/clock';
 import { type DatabaseInspector, DatabaseQueryError, type QueryAnswer, SQLSTATE } from '../../ports/database-inspector';
@@ -23,6 +23,11 @@ export const DataChecksEvent = z.object({
   fingerprint: z._default(z.nullable(DataFingerprint), null),
   /** verify-restore of a restore drill: its scratch copy, checked instead of the configured database (only a `<db>_drill_<ts>` name). */
   database: z.optional(z.nullable(z.string())),
+  /**
+   * verify-restore of an RDS or Aurora drill: its scratch copy's endpoint, reached instead of the configured host
+   * (`database` then names the scratch instance or cluster, `<identifier>-drill-<yyyymmddhhmmss>`, and the endpoint must be its own).
+   */
+  host: z.optional(z.nullable(z.string())),
   /** Phase `gate`: the checks to run, by name (ValidateInput made sure each exists). */
   names: z.optional(z.nullable(z.array(z.string()))),
 });
@@ -63,6 +68,8 @@ export interface DataChecksDeps {
   readonly inspector: DatabaseInspector | null;
   /** The same connection, to another database of the server: a restore drill's scratch copy. */
   readonly inspectorOf?: (database: string) => DatabaseInspector;
+  /** The same connection, to another server: an RDS or Aurora drill's scratch instance or cluster (the configured database name on it). */
+  readonly inspectorAt?: (host: string) => DatabaseInspector;
   readonly clock: Clock;
 }
 
@@ -83,7 +90,7 @@ async function checkPhase(event: DataChecksEvent, deps: DataChecksDeps): Promise
   const phase = event.operation === 'verify-restore' ? 'after-restore' : event.phase;
   const checks = phase === 'gate' ? namedChecks(event) : event.config.checks.sql.filter((check) => check.when.includes(phase));
   const recorded = event.operation === 'verify-restore' ? event.fingerprint : null;
-  const inspector = event.database ? drillCopyInspector(event.database, event.operation, deps) : deps.inspector;
+  const inspector = event.database ? drillCopyInspector(event.database, event.host ?? null, event.operation, deps) : deps.inspector;
   if (!inspector) {
     if (checks.length > 0 || recorded) {
       throw new InvalidInputError(`${phase}: ${checks.length} SQL checks and ${recorded ? 'a' : 'no'} fingerprint to compare, but the database cannot be reached: database.connection is not configured`);
@@ -103,8 +110,16 @@ async function checkPhase(event: DataChecksEvent, deps: DataChecksDeps): Promise
   return report(phase, results, comparison, started, deps.clock);
 }
 
-/** The inspector of a drill's scratch copy: never a database whose name does not say it is one. */
-function drillCopyInspector(database: string, operation: DataChecksEvent['operation'], deps: DataChecksDeps): DatabaseInspector | null {
+/** The inspector of a drill's scratch copy: never a database whose name does not say it is one, never a host that is not that copy's endpoint. */
+function drillCopyInspector(database: string, host: string | null, operation: DataChecksEvent['operation'], deps: DataChecksDeps): DatabaseInspector | null {
+  if (host !== null) {
+    // RDS endpoints are `<identifier>.<…>.rds.amazonaws.com`: the password goes only to the drill copy's own endpoint.
+    if (operation !== 'verify-restore' || !isDrillInstanceName(database, null) || !host.startsWith(`${database}.`)) {
+      throw new InvalidInputError(`host: only verify-restore of an RDS or Aurora drill's copy (<identifier>${DRILL_INFIX}<yyyymmddhhmmss>) connects elsewhere, and only to that copy's endpoint (got ${operation} of "${database}" at "${host}")`);
+    }
+    if (!deps.inspector || !deps.inspectorAt) return null;
+    return deps.inspectorAt(host);
+  }
   if (operation !== 'verify-restore' || !isDrillCopyName(database, null)) {
     throw new InvalidInputError(`database: only verify-restore of a restore drill's copy (<database>${DRILL_SUFFIX}<yyyymmddhhmmss>) names a database of its own (got ${operation} of "${database}")`);
   }

@@ -43,12 +43,15 @@ export async function runRestoreDatabase(event: RestoreDatabaseEvent, deps: Rest
   }
   if (snapshot.status !== 'available') throw new RestoreFailedError(`snapshot ${snapshot.id} is "${snapshot.status}", not "available": it cannot be restored`);
 
-  const next = event.operation === 'drill' ? await scratchRestorer(event, deps).restoreScratch(snapshot, previous) : await deps.restorer.advance(snapshot, previous);
+  const drill = event.operation === 'drill';
+  const next = drill ? await scratchRestorer(event, deps).restoreScratch(snapshot, previous) : await deps.restorer.advance(snapshot, previous);
   const now = deps.clock.now().toISOString();
   const done = next.phase === 'done';
   // Restorers may leave the bookkeeping to this task: every restore reports it the same way.
   return {
     ...next,
+    // VerifyDrillCopy reads it: present (null for a copy on the same server) in every drill's state.
+    ...(drill ? { scratchHost: next.scratchHost ?? null } : {}),
     restored: done,
     decision: done ? 'restored' : 'restoring',
     snapshotId: snapshot.id,

@@ -17,7 +17,7 @@ function secretHolds(document: unknown): void {
   secretsManager.on(GetSecretValueCommand, { SecretId: 'shop/prod/db' }).resolves({ SecretString: typeof document === 'string' ? document : JSON.stringify(document) });
 }
 
-function endpoint(connection: Record<string, unknown> = {}, overrides?: { database?: string }) {
+function endpoint(connection: Record<string, unknown> = {}, overrides?: { database?: string; host?: string }) {
   return databaseEndpoint(DatabaseConnection.parse({ secretsManager: 'shop/prod/db', ...connection }), new SecretsManagerSource(client), overrides);
 }
 
@@ -60,6 +60,16 @@ describe('databaseEndpoint', () => {
     const { client: config } = await endpoint({ host: 'db.internal.example.com', port: 6432, database: 'orders' });
 
     expect(config).toMatchObject({ host: 'db.internal.example.com', port: 6432, database: 'orders', user: 'postgres' });
+  });
+
+  it("reaches an RDS drill's copy with the same credentials: the host override wins over the configuration's and the secret's", async () => {
+    secretHolds(RDS_SECRET);
+    const copy = 'shop-prod-db-drill-20250314090000.abc123.eu-west-1.rds.amazonaws.com';
+
+    const { client: config, description } = await endpoint({ host: 'db.internal.example.com' }, { host: copy });
+
+    expect(config).toMatchObject({ host: copy, port: 5432, user: 'shop_admin', database: 'shop', ssl: { rejectUnauthorized: true } });
+    expect(description).toBe(`postgres://shop_admin@${copy}:5432/shop (sslmode verify-full)`);
   });
 
   it('takes the port as a string, defaults it to 5432, and lets the caller choose another database (a scratch copy)', async () => {

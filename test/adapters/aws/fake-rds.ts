@@ -1,6 +1,9 @@
 import {
   CreateDBInstanceCommand,
   type DBCluster,
+  DeleteDBClusterCommand,
+  DeleteDBInstanceCommand,
+  InvalidDBClusterStateFault,
   type DBClusterSnapshot,
   DBClusterAlreadyExistsFault,
   DBClusterNotFoundFault,
@@ -62,6 +65,8 @@ export class FakeRds {
     mock.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake(async (input) => this.restoreInstance(input));
     mock.on(RestoreDBClusterFromSnapshotCommand).callsFake(async (input) => this.restoreCluster(input));
     mock.on(CreateDBInstanceCommand).callsFake(async (input) => this.createInstance(input));
+    mock.on(DeleteDBInstanceCommand).callsFake(async ({ DBInstanceIdentifier: id }) => this.deleteInstance(id as string));
+    mock.on(DeleteDBClusterCommand).callsFake(async ({ DBClusterIdentifier: id }) => this.deleteCluster(id as string));
   }
 
   /** Time passes: every change in flight moves one stage on. */
@@ -214,6 +219,29 @@ export class FakeRds {
       instance.DBInstanceStatus = 'available';
     });
     return { DBInstance: structuredClone(instance) };
+  }
+
+  /** Status `deleting`, gone (and out of its cluster) one tick later. */
+  private deleteInstance(id: string) {
+    const instance = this.instances.get(id);
+    if (!instance) throw new DBInstanceNotFoundFault({ message: `DBInstance ${id} not found.`, $metadata });
+    instance.DBInstanceStatus = 'deleting';
+    this.pending.push(() => {
+      this.instances.delete(id);
+      for (const cluster of this.clusters.values()) cluster.DBClusterMembers = (cluster.DBClusterMembers ?? []).filter((member) => member.DBInstanceIdentifier !== id);
+    });
+    return { DBInstance: structuredClone(instance) };
+  }
+
+  /** As RDS: refused while an instance of the cluster is not deleting. */
+  private deleteCluster(id: string) {
+    const cluster = this.clusters.get(id);
+    if (!cluster) throw new DBClusterNotFoundFault({ message: `DBCluster ${id} not found.`, $metadata });
+    const alive = (cluster.DBClusterMembers ?? []).some((member) => this.instances.get(member.DBInstanceIdentifier ?? '')?.DBInstanceStatus !== 'deleting');
+    if (alive) throw new InvalidDBClusterStateFault({ message: 'Cluster cannot be deleted, it still contains DB instances in non-deleting state.', $metadata });
+    cluster.Status = 'deleting';
+    this.pending.push(() => this.clusters.delete(id));
+    return { DBCluster: structuredClone(cluster) };
   }
 }
 

@@ -7,7 +7,7 @@ import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { ReleasePlanRunner } from '../../../lib/release-plan';
 import { LAMBDA_VPC_IAM } from '../../../lib/network';
 import { PROJECT_ROOT } from '../../../lib/runbook-function';
-import { analysisInput, auroraInput, exampleInput, hookInput, hostsInput, lambdaAliasInput, lambdaImageInput, postgresInput, synth, taskStatements } from '../../lib/fixtures';
+import { analysisInput, auroraDrillInput, auroraInput, exampleInput, hookInput, hostsInput, lambdaAliasInput, lambdaImageInput, postgresInput, rdsDrillInput, synth, taskStatements } from '../../lib/fixtures';
 
 const ADAPTERS = join(PROJECT_ROOT, 'adapters', 'aws');
 
@@ -73,7 +73,7 @@ const LAMBDA_VPC_ACTIONS = new Set<string>(Object.values(LAMBDA_VPC_IAM));
 /** Every action the task functions' roles hold, over configurations that select every AWS adapter. */
 function grantedActions(): Set<string> {
   const granted = new Set<string>();
-  for (const config of [exampleInput, hookInput, hostsInput, auroraInput, analysisInput, lambdaAliasInput, lambdaImageInput, postgresInput]) {
+  for (const config of [exampleInput, hookInput, hostsInput, auroraInput, analysisInput, lambdaAliasInput, lambdaImageInput, postgresInput, rdsDrillInput, auroraDrillInput]) {
     const synthesized = synth({ config });
     for (const folder of Object.keys(synthesized.stack.runbook.functions)) {
       for (const statement of taskStatements(synthesized, folder)) {

@@ -144,6 +144,34 @@ describe('runDataChecks against PostgreSQL', () => {
     );
   });
 
+  it("checks an RDS drill's copy at its own endpoint (host), not the live database", async () => {
+    const live = await database('checks_rds_live');
+    const copy = await database('checks_rds_copy');
+    await withClient(copy.url, (client) => client.query('DELETE FROM messages WHERE id > 35'));
+    const config = { checks: { sql: CHECKS } };
+    const fingerprint = (await runDataChecks(event('fingerprint', 'preflight', config), { inspector: live.inspector, clock: tickingClock() })) as DataFingerprint;
+    const scratch = 'shop-db-drill-20250314090000';
+    const host = `${scratch}.c9akciq32.eu-west-1.rds.amazonaws.com`;
+    const asked: string[] = [];
+    const inspectorAt = (at: string) => (asked.push(at), copy.inspector);
+
+    const report = (await runDataChecks({ ...event('verify-restore', 'after-restore', config, fingerprint), database: scratch, host }, { inspector: live.inspector, inspectorAt, clock: tickingClock() })) as DataCheckReport;
+    expect(asked).toEqual([host]);
+    expect(report.comparison?.differences).toEqual(['messages: 40 → 35 rows']);
+  });
+
+  it.each([
+    ['the live instance\'s endpoint', 'shop-db-drill-20250314090000', 'shop-db.c9akciq32.eu-west-1.rds.amazonaws.com'],
+    ['a name that is not an RDS drill copy', 'shop-db', 'shop-db.c9akciq32.eu-west-1.rds.amazonaws.com'],
+    ['a host that only starts like the copy', 'shop-db-drill-20250314090000', 'shop-db-drill-20250314090000x.example.com'],
+  ])('fails when a drill check names %s, connecting nowhere', async (_what, database, host) => {
+    const asked: string[] = [];
+    const inspectorAt = (at: string) => (asked.push(at), new PgInspector({}, 'never'));
+    const checking = runDataChecks({ ...event('verify-restore', 'after-restore', { checks: { sql: CHECKS } }), database, host }, { inspector: new PgInspector({}, 'live'), inspectorAt, clock: tickingClock() });
+    await expect(checking).rejects.toThrow(`host: only verify-restore of an RDS or Aurora drill's copy (<identifier>-drill-<yyyymmddhhmmss>) connects elsewhere, and only to that copy's endpoint (got verify-restore of "${database}" at "${host}")`);
+    expect(asked).toEqual([]);
+  });
+
   it('fails as a whole, naming the database and never the password, when the database cannot be reached', async () => {
     const inspector = new PgInspector({ host: '127.0.0.1', port: 1, user: 'app', password: 'pa55-w0rd-secret', database: 'shop', connectionTimeoutMillis: 2000 }, 'postgres://app@127.0.0.1:1/shop');
     const run = runDataChecks(event('check', 'preflight', { checks: { sql: CHECKS } }), { inspector, clock: tickingClock() });
