@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -19,6 +20,8 @@ type MotoCredentials = NonNullable<MotoControl['statesCredentials']>;
 
 /** The tier's PostgreSQL client programs: they stand in for the backup task image's. */
 const POSTGRES_BIN = findPostgresBinaries({ programs: ['pg_dump', 'pg_restore'] }).binDir;
+/** The emulated network's resolver for a bridged task's Node containers (`NODE_OPTIONS=--import`). */
+const DNS_PRELOAD = fileURLToPath(new URL('./tier-dns.mjs', import.meta.url));
 
 /** Static keys for the set-up calls made before IAM is enforced; afterwards only real principals get in. */
 const SETUP_CREDENTIALS = { accessKeyId: 'AKIASETUPSETUPSETUP0', secretAccessKey: 'setup' };
@@ -197,7 +200,16 @@ async function deployTemplate(
     const family = resource.Properties.Family as string | undefined;
     const [task, execution] = [await roleOf(resource.Properties.TaskRoleArn), await roleOf(resource.Properties.ExecutionRoleArn)];
     if (!family || !task || !execution) throw new Error(`${stack}: task definition ${family ?? '(no family)'} lacks a family, a task role or an execution role the tier can run it with`);
-    bridge[family] = { localBin: POSTGRES_BIN, sdkDir: join(PROJECT_ROOT, 'node_modules'), endpoint: moto.endpoint, credentials: task.credentials, executionCredentials: execution.credentials };
+    bridge[family] = {
+      localBin: POSTGRES_BIN,
+      sdkDir: join(PROJECT_ROOT, 'node_modules'),
+      endpoint: moto.endpoint,
+      credentials: task.credentials,
+      executionCredentials: execution.credentials,
+      // The task's subnets reach what the functions' do: the same names resolve.
+      hosts: host.hosts,
+      dnsPreload: DNS_PRELOAD,
+    };
     principals[`task:${family}`] = task.arn;
     principals[`task-execution:${family}`] = execution.arn;
   }

@@ -15,7 +15,7 @@ import { clientConfig, type DeployedStack, deployStack, deployStacks } from './d
 import { FunctionHost } from './function-host';
 import { type AuthorizationRecord, type MotoControl, MotoServer } from './moto-server';
 import { ALARMS, PLAN_RUNBOOKS, PLAN_STACK, type SynthesizedTier, synthesizeTier, TIER_STACKS, type TierStackName } from './stacks';
-import { createWorld, FakeApp, resetAliasedFunction, type World } from './world';
+import { createWorld, FakeApp, resetAliasedFunction, type World, type WorldOptions } from './world';
 
 /** What a scenario may tell the patched moto: everything but the credentials the deploy set. */
 type TierControl = Omit<MotoControl, 'statesCredentials' | 'machineCredentials'>;
@@ -110,13 +110,13 @@ export class EmulatedAws {
     return [...this.history, ...this.moto.authorizations()];
   }
 
-  /** Resets moto, deploys `name`, creates the world its configuration names, then enforces IAM. */
-  async deploy(name: TierStackName, control: TierControl = {}): Promise<DeployedStack> {
+  /** Resets moto, deploys `name`, creates the world its configuration names (as `world` says), then enforces IAM. */
+  async deploy(name: TierStackName, control: TierControl = {}, world: WorldOptions = {}): Promise<DeployedStack> {
     this.history.push(...this.moto.authorizations());
     this.host.reset();
     this.app.versions = {};
     this.stack = await deployStack(this.moto, this.host, this.tier, name);
-    [this.world] = await Promise.all([createWorld(this.moto.endpoint, this.stack.admin, name, this.app), this.host.prewarm()]);
+    [this.world] = await Promise.all([createWorld(this.moto.endpoint, this.stack.admin, name, this.app, world), this.host.prewarm()]);
     await this.enforce(control);
     this.deployed = { name, control: this.moto.currentControl() };
     return this.stack;

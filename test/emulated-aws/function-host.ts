@@ -55,8 +55,11 @@ export class FunctionHost {
 
   private constructor(
     private readonly server: Server,
-    /** Host names the functions' network resolves, e.g. the smoke-tested app's. */
-    private readonly hosts: Readonly<Record<string, string>>,
+    /**
+     * Host names the functions' network resolves, e.g. the smoke-tested app's; `*.suffix` for every name under it
+     * (tier-dns.mjs). Bridged tasks resolve the same names (deployed-stack.ts).
+     */
+    readonly hosts: Readonly<Record<string, string>>,
   ) {}
 
   /** Starts the HTTP endpoint moto's Lambda invoke is routed to; functions are added once deployed. */

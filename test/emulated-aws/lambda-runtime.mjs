@@ -1,22 +1,12 @@
 // One Lambda execution environment: loads a function's bundle from cdk.out once, then serves invocations sent
 // by the function host over IPC, the way the Node.js runtime does (event, context, a thrown error reported as
 // {errorType: error.name, errorMessage, trace}). Plain JavaScript, so the bundle runs exactly as built.
-import dns from 'node:dns';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
-const { TIER_TASK_ROOT, TIER_HANDLER, TIER_HOSTS } = process.env;
-
 // The emulated network: names such as shop-api.tier.test resolve to the loopback address the test bound.
-const hosts = JSON.parse(TIER_HOSTS ?? '{}');
-const lookup = dns.lookup;
-dns.lookup = (hostname, options, callback) => {
-  const cb = typeof options === 'function' ? options : callback;
-  const opts = typeof options === 'function' ? {} : (options ?? {});
-  const address = hosts[hostname];
-  if (address === undefined) return lookup(hostname, opts, cb);
-  return opts.all ? cb(null, [{ address, family: 4 }]) : cb(null, address, 4);
-};
+import './tier-dns.mjs';
+
+const { TIER_TASK_ROOT, TIER_HANDLER } = process.env;
 
 function toError(error) {
   const isError = error instanceof Error;

@@ -66,6 +66,12 @@ export interface BridgedTask {
   readonly credentials: RoleCredentials;
   /** The execution role's: what ECS reads the containers' `secrets` with. */
   readonly executionCredentials: RoleCredentials;
+  /**
+   * The emulated network's names, as the functions resolve them (FunctionHost.hosts): the Node containers get
+   * `dnsPreload` (tier-dns.mjs) through NODE_OPTIONS, libpq's programs PGHOSTADDR when PGHOST is one of the names.
+   */
+  readonly hosts?: Readonly<Record<string, string>>;
+  readonly dnsPreload?: string;
 }
 
 /** A line a bridged task's container wrote (moto/launch.py appends them when the task stops). */

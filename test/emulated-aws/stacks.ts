@@ -19,6 +19,18 @@ export const TOPIC_NAME = 'shop-deployments';
 export const SMOKE_SECRET = 'shop/prod/smoke-user';
 /** The postgres stack's connection secret: {host, port, username, password, dbname} of the tier's PostgreSQL. */
 export const PG_SECRET = 'shop/prod/db';
+/**
+ * The rdscopy stack's connection secret, in the format RDS's own secrets have: {engine, host, port, username,
+ * password, dbname, dbInstanceIdentifier}, the host being the instance's endpoint as moto describes it.
+ */
+export const RDS_SECRET = 'shop/prod/rds';
+/**
+ * Every endpoint name moto gives RDS instances and clusters (`<id>.aaaaaaaaaa.<region>.rds.amazonaws.com`,
+ * `<id>.cluster-….rds.amazonaws.com`): the emulated network resolves them to the throwaway PostgreSQL's address, for
+ * the functions and for a bridged task's processes (tier-dns.mjs, moto/launch.py). The port is the instance's own:
+ * a test creates the instance with the server's port.
+ */
+export const RDS_ENDPOINTS = '*.rds.amazonaws.com';
 export const ALARMS = ['shop-api-5xx-rate', 'shop-api-p95-latency'] as const;
 export const PASS_ROLES = [`arn:aws:iam::${ACCOUNT}:role/shop-api-task`, `arn:aws:iam::${ACCOUNT}:role/shop-api-execution`] as const;
 
@@ -255,6 +267,26 @@ export const TIER_STACKS = {
     backup: { fingerprint: POSTGRES_SHOP.backup.fingerprint, testRestore: true },
     // The task's pg_restore takes seconds of real time: checks 0.6 s apart at the drill file's time scale outlast it.
     polling: { ...POSTGRES_SHOP.polling, snapshot: { intervalSeconds: 60, maxAttempts: 60 }, restore: { intervalSeconds: 60, maxAttempts: 60 } },
+  },
+  /**
+   * ECS + an RDS PostgreSQL instance with a logical copy beside each snapshot (database.logicalBackup): the backup task
+   * dumps the instance's endpoint (from RDS_SECRET), which the emulated network resolves to the tier's throwaway
+   * PostgreSQL. The snapshot stays what a rollback restores, so every rollback restores it.
+   */
+  rdscopy: {
+    ...shopConfig('shop', {
+      kind: 'rds-instance',
+      instanceIdentifier: 'shop-db',
+      logicalBackup: true,
+      // The throwaway server speaks no TLS; an RDS instance would be reached with verify-full.
+      connection: { secretsManager: RDS_SECRET, sslmode: 'disable' },
+      restorePolicy: 'always',
+      restoreApproval: { required: false },
+    }),
+    network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
+    // The snapshot is available at once in moto, the dump when the task has stored and listed it (real processes):
+    // checks 0.6 s apart at that file's time scale (1/100) leave the task 18 s.
+    polling: { ...shopConfig('shop', null).polling, snapshot: { intervalSeconds: 60, maxAttempts: 30 } },
   },
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;

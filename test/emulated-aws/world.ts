@@ -180,8 +180,18 @@ export interface World {
 
 export const IMAGE = (tag: string) => `${IMAGE_REPOSITORY}:${tag}`;
 
+/** What a scenario decides about the world before it is created. */
+export interface WorldOptions {
+  /**
+   * The port of the stack's RDS instance or Aurora cluster (their create calls' Port), e.g. the throwaway
+   * PostgreSQL's: their endpoint names resolve to 127.0.0.1 in the emulated network (stacks.ts RDS_ENDPOINTS), and
+   * an instance restored from their snapshots keeps the port. @default the engine's, 5432
+   */
+  readonly databasePort?: number;
+}
+
 /** Creates the ECS service (running v1), the database, the alarms (OK), the topic and the smoke-test secret. */
-export async function createWorld(endpoint: string, credentials: AwsCredentials, stack: TierStackName, app: FakeApp): Promise<World> {
+export async function createWorld(endpoint: string, credentials: AwsCredentials, stack: TierStackName, app: FakeApp, options: WorldOptions = {}): Promise<World> {
   const config = clientConfig(endpoint, credentials);
   const ecs = new ECSClient(config);
   await ecs.send(new CreateClusterCommand({ clusterName: 'shop-prod' }));
@@ -243,6 +253,7 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
         EngineVersion: '16.4',
         DBInstanceClass: 'db.t4g.micro',
         AllocatedStorage: 20,
+        Port: options.databasePort,
         MasterUsername: 'shop',
         MasterUserPassword: 'not-a-real-password',
       }),
@@ -253,6 +264,7 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
         DBClusterIdentifier: database.clusterIdentifier,
         Engine: 'aurora-postgresql',
         EngineVersion: '16.4',
+        Port: options.databasePort,
         MasterUsername: 'shop',
         MasterUserPassword: 'not-a-real-password',
       }),

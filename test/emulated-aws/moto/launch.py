@@ -22,6 +22,7 @@ import datetime
 import fnmatch
 import json
 import os
+import pathlib
 import threading
 import time
 import urllib.parse
@@ -948,6 +949,8 @@ EC2ContainerServiceBackend.describe_tasks = _describe_tasks
 # - each volume is a shared temporary directory, mounted where the container definitions say (a variable whose value
 #   is a mount path is pointed at it, as the path would resolve inside the container);
 # - the containers sign with the task role's credentials against moto (AWS_ENDPOINT_URL);
+# - names resolve as in the functions' network (the bridge's `hosts`, e.g. moto's `*.rds.amazonaws.com` endpoints to
+#   the throwaway PostgreSQL): Node through the tier's preload (NODE_OPTIONS), libpq through PGHOSTADDR (_emulated_network);
 # - the task stops when its essential container has exited, the others are stopped then (as ECS does), and
 #   DescribeTasks reports each container's real exit code. Each container's output is appended to TIER_TASK_LOG.
 # Not emulated: image pulls, CPU and memory limits, awsvpc networking (the processes reach 127.0.0.1 directly), the
@@ -1020,6 +1023,32 @@ def _injected_secrets(region: str, definition, credentials: dict[str, str]) -> d
     return injected
 
 
+def _tier_address(hostname: str, hosts: dict[str, str]) -> str | None:
+    """The address the emulated network gives a name: an exact entry, or a `*.suffix` one (as tier-dns.mjs does)."""
+    name = hostname.lower().rstrip(".")
+    exact = {key.lower(): value for key, value in hosts.items()}
+    if name in exact:
+        return exact[name]
+    return next((value for key, value in exact.items() if key.startswith("*.") and name.endswith(key[1:])), None)
+
+
+def _emulated_network(env: dict[str, str], bridge: dict[str, Any]) -> dict[str, str]:
+    """A task's subnets reach what the functions reach, by the same names (the bridge's `hosts`, e.g. moto's RDS
+    endpoints for the throwaway PostgreSQL). Node resolves them through the tier's preload (NODE_OPTIONS); libpq's
+    programs are given the address in PGHOSTADDR, which libpq connects to while PGHOST stays the name it reports
+    and verifies a certificate against. The task definition's variables are left as they are."""
+    hosts = bridge.get("hosts") or {}
+    if not hosts:
+        return {}
+    added = {"TIER_HOSTS": json.dumps(hosts)}
+    if bridge.get("dnsPreload"):
+        added["NODE_OPTIONS"] = " ".join(filter(None, [env.get("NODE_OPTIONS"), f"--import={pathlib.Path(bridge['dnsPreload']).as_uri()}"]))
+    address = _tier_address(env.get("PGHOST", ""), hosts) if env.get("PGHOST") else None
+    if address is not None:
+        added["PGHOSTADDR"] = address
+    return added
+
+
 def _log_task_output(task, name: str, path: str) -> None:
     if not TASK_LOG:
         return
@@ -1076,6 +1105,7 @@ def _run_bridged(backend, task, definition, bridge: dict[str, Any]) -> None:
                 AWS_ENDPOINT_URL=bridge["endpoint"],
                 TASK_SDK_DIR=bridge["sdkDir"],
             )
+            env.update(_emulated_network(env, bridge))
             argv = list(container_def.get("entryPoint") or []) + list(container_def.get("command") or [])
             path = os.path.join(work, f"{container_def['name']}.log")
             with open(path, "w", encoding="utf-8") as log:
