@@ -218,6 +218,9 @@ describe('the deployed runbook on emulated AWS: an RDS instance with a logical c
       // ECS injects a secret with GetSecretValue alone.
       'backup-task-execution secretsmanager:DescribeSecret',
       'database-snapshot s3:ListBucket',
+      // Deleting a restore drill's scratch instance (tagged for this runbook): only a drill does it, and no scenario
+      // here drills (the RDS drill's own tier file does).
+      'restore-database rds:DeleteDBInstance',
     ]);
     // The snapshot is what a rollback restores: the restore function may not start the backup task at all.
     const restoreActions = [...(grantedByRole(aws.tier.templates.rdscopy).get('restore-database') ?? [])];
