@@ -127,9 +127,11 @@ export function placeProblems(config: Sections, place: Place): string[] {
       );
     }
     // The drill's copy is never public: the checks must run where the source's subnets and security groups reach it.
-    if (config.backup?.testRestore && config.network === undefined) {
+    // A scheduled drill (drillSchedule) restores the same private copy as one before a deploy (testRestore).
+    const drill = config.backup?.testRestore ? 'backup.testRestore' : config.backup?.drillSchedule !== undefined ? 'backup.drillSchedule' : null;
+    if (drill !== null && config.network === undefined) {
       problems.push(
-        `network: backup.testRestore restores ${KINDS.database[kind].label}'s snapshot into a scratch copy without public access, in the source's subnets and security groups; the data checks reach it only from inside the VPC; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+        `network: ${drill} restores ${KINDS.database[kind].label}'s snapshot into a scratch copy without public access, in the source's subnets and security groups; the data checks reach it only from inside the VPC; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
       );
     }
     if (logicalBackup !== true && backupTask !== undefined) {

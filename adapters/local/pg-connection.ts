@@ -79,10 +79,33 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
   return clean;
 }
 
+/**
+ * node-postgres' options for a URL, with `sslmode` read as libpq reads it (as pg_dump and psql do with the same URL).
+ * node-postgres alone reads `require`, `prefer` and `verify-ca` as `verify-full`, so a server whose certificate
+ * pg_dump accepts under `require` would be refused here. Other modes, and URLs without one, are left to node-postgres.
+ */
+export function clientConfigOf(url: string): pg.ClientConfig {
+  const parsed = new URL(url);
+  const sslmode = parsed.searchParams.get('sslmode');
+  const ssl = sslmode === null ? undefined : LIBPQ_SSL[sslmode];
+  if (ssl === undefined) return { connectionString: url };
+  parsed.searchParams.delete('sslmode');
+  return { connectionString: parsed.toString(), ssl };
+}
+
+/** libpq's sslmodes that node-postgres reads differently: encrypt, and check the certificate only as libpq does. */
+const LIBPQ_SSL: Readonly<Record<string, pg.ClientConfig['ssl']>> = {
+  // libpq falls back to plain text when the server has no TLS; node-postgres cannot: TLS without checks is the closest.
+  prefer: { rejectUnauthorized: false },
+  require: { rejectUnauthorized: false },
+  // The chain is checked, the host name is not.
+  'verify-ca': { rejectUnauthorized: true, checkServerIdentity: () => undefined },
+};
+
 /** Opens a connection, runs `work`, and always closes it. A failed connection names the server, never the password. */
 export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const { safeUrl, password } = parsePostgresUrl(url);
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ ...clientConfigOf(url), connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();
   } catch (error) {

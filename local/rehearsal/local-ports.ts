@@ -25,7 +25,7 @@ import { LocalNotifier } from '../../adapters/local/local-notifier';
 import { LogMetrics } from '../../adapters/local/log-metrics';
 import { PgBackups } from '../../adapters/local/pg-backups';
 import { PgRestorer } from '../../adapters/local/pg-restorer';
-import { parsePostgresUrl, withDatabase } from '../../adapters/local/pg-connection';
+import { clientConfigOf, parsePostgresUrl, withDatabase } from '../../adapters/local/pg-connection';
 import { PgInspector } from '../../adapters/pg-inspector';
 import { ProcessTarget } from '../../adapters/local/process-target';
 import { LocalHostFleet } from '../../adapters/local/local-host-fleet';
@@ -113,7 +113,7 @@ export function buildLocalPorts(config: RunbookConfig, options: LocalPortsOption
 }
 
 function pgInspector(url: string, urlEnv: string | undefined): DatabaseInspector {
-  return new PgInspector({ connectionString: url, connectionTimeoutMillis: 10_000 }, parsePostgresUrl(url, urlEnv).safeUrl);
+  return new PgInspector({ ...clientConfigOf(url), connectionTimeoutMillis: 10_000 }, parsePostgresUrl(url, urlEnv).safeUrl);
 }
 
 /** `url` pointed at `name`, which must not be the database `url` names: a drill inspects its copy, not the original. */

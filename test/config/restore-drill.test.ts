@@ -107,6 +107,17 @@ describe('where a drill runs', () => {
       `network: backup.testRestore restores an RDS instance's snapshot into a scratch copy without public access, in the source's subnets and security groups; the data checks reach it only from inside the VPC; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
     ]);
   });
+  it('fails on AWS when a scheduled RDS drill has no network, as a drill before each deploy does', () => {
+    const config = parseConfig(
+      exampleWith((c) => {
+        c.database = { ...(c.database as object), connection: { secretsManager: 'shop/prod/db' } };
+        c.backup = { drillSchedule: 'rate(7 days)' };
+      }),
+    );
+    expect(placeProblems(config, 'aws')).toEqual([
+      `network: backup.drillSchedule restores an RDS instance's snapshot into a scratch copy without public access, in the source's subnets and security groups; the data checks reach it only from inside the VPC; set network to {"vpcId", "subnetIds", "securityGroupIds"} (got nothing)`,
+    ]);
+  });
 });
 
 describe('backup.drillScheduleTimezone', () => {

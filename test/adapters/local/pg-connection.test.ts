@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidDatabaseUrlError, parsePostgresUrl, redact, withDatabase } from '../../../adapters/local/pg-connection';
+import { clientConfigOf, InvalidDatabaseUrlError, parsePostgresUrl, redact, withDatabase } from '../../../adapters/local/pg-connection';
 
 describe('parsePostgresUrl', () => {
   it('splits the password from the rest of the URL', () => {
@@ -56,5 +56,31 @@ describe('redact', () => {
         expect(clean).not.toContain(encodeURIComponent(secret));
       }),
     );
+  });
+});
+
+describe('clientConfigOf: sslmode as libpq reads it', () => {
+  it.each([
+    ['require', { rejectUnauthorized: false }],
+    ['prefer', { rejectUnauthorized: false }],
+  ])('sslmode=%s encrypts without checking the certificate, as pg_dump does', (sslmode, ssl) => {
+    expect(clientConfigOf(`postgres://app:pw@db.internal:5432/shop?sslmode=${sslmode}`)).toEqual({ connectionString: 'postgres://app:pw@db.internal:5432/shop', ssl });
+  });
+
+  it('sslmode=verify-ca checks the chain but not the host name', () => {
+    const config = clientConfigOf('postgres://app:pw@10.0.0.5:5432/shop?sslmode=verify-ca');
+    expect(config.connectionString).toBe('postgres://app:pw@10.0.0.5:5432/shop');
+    const ssl = config.ssl as { rejectUnauthorized: boolean; checkServerIdentity: () => unknown };
+    expect(ssl.rejectUnauthorized).toBe(true);
+    expect(ssl.checkServerIdentity()).toBeUndefined();
+  });
+
+  it.each(['verify-full', 'disable'])('leaves sslmode=%s to node-postgres, which reads it as libpq does', (sslmode) => {
+    const url = `postgres://app:pw@db.internal:5432/shop?sslmode=${sslmode}`;
+    expect(clientConfigOf(url)).toEqual({ connectionString: url });
+  });
+
+  it('leaves a URL without sslmode as it is', () => {
+    expect(clientConfigOf('postgres://app@127.0.0.1:5432/shop')).toEqual({ connectionString: 'postgres://app@127.0.0.1:5432/shop' });
   });
 });
