@@ -19,16 +19,22 @@ export interface PostgresStack {
   readonly stop: () => Promise<void>;
 }
 
-/**
- * Starts a PostgreSQL on 127.0.0.1 with `database` seeded as the shop (300 customers, 1200 orders), deploys the
- * `postgres` stack into moto and stores the connection secret the stack reads (PG_SECRET), pointing at it.
- */
-export async function deployPostgresStack(database: string): Promise<PostgresStack> {
+/** Starts a PostgreSQL on 127.0.0.1 with `database` seeded as the shop (300 customers, 1200 orders). */
+export async function startSeededShop(database: string): Promise<Pick<PostgresStack, 'server' | 'url' | 'password'>> {
   const server = await startPostgres();
   const password = parsePostgresUrl(server.url).password ?? '';
   if (password === '') throw new Error('the throwaway PostgreSQL has no password: the canary checks would prove nothing');
   const url = await createDatabase(server, database);
   await seedShop(url, { customers: 300, orders: 1200 });
+  return { server, url, password };
+}
+
+/**
+ * Starts the seeded shop's PostgreSQL (startSeededShop), deploys the `postgres` stack into moto and stores the
+ * connection secret the stack reads (PG_SECRET), pointing at it.
+ */
+export async function deployPostgresStack(database: string): Promise<PostgresStack> {
+  const { server, url, password } = await startSeededShop(database);
   // Compressed to 1/100: the 24-hour execution timeout is 14.4 minutes here. At the tier's usual 1/1000 (86.4 s), a
   // rollback that restores a dump with real pg_dump/pg_restore processes could outlast it on a loaded machine.
   const aws = await EmulatedAws.start({}, 0.01);

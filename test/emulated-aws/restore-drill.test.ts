@@ -5,6 +5,7 @@ import { parsePostgresUrl, withClient } from '../../adapters/local/pg-connection
 import type { DrillRecord } from '../../core/model';
 import { type PostgresServer, startPostgres } from '../../local/postgres/server';
 import { createDatabase, databaseNames, fingerprint, seedShop } from '../local/postgres/fixtures';
+import { expectFailedDrillRecorded } from './drills';
 import { type Ended, EmulatedAws } from './emulated-aws';
 import { inspect } from './inspect';
 import { PG_SECRET } from './stacks';
@@ -142,13 +143,7 @@ describe('the deployed runbook on emulated AWS: the restore drill of a postgres 
     const notified = (await aws.world.notifications()).filter((n) => n.subject?.includes('restore drill FAILED'));
     expect(notified.map((n) => n.subject)).toEqual(['shop: restore drill FAILED, backup not proven restorable']);
 
-    const recorded = await drills();
-    expect(recorded).toHaveLength(before.length + 1);
-    expect(recorded[0]).toMatchObject({ action: 'drill', passed: false, summary: expect.stringContaining('no order lost in transit') });
-    // A failed drill proves nothing: the report still names the last passed one.
-    const report = await addedReport(reportsBefore);
-    expect(report).toContain("- This execution's drill FAILED:");
-    expect(report).toContain(`- Backup last proven restorable: ${before[0].at}`);
+    expectFailedDrillRecorded({ before, after: await drills() }, await addedReport(reportsBefore), 'no order lost in transit');
   });
 
   it('drills before deploying when backup.testRestore is set: the copy checked and dropped before Deploy, then the release', async () => {

@@ -288,6 +288,29 @@ export const TIER_STACKS = {
     // checks 0.6 s apart at that file's time scale (1/100) leave the task 18 s.
     polling: { ...shopConfig('shop', null).polling, snapshot: { intervalSeconds: 60, maxAttempts: 30 } },
   },
+  /**
+   * ECS + an RDS PostgreSQL instance drilled on demand (`{action: drill}`, issue 11 item 5): the fresh snapshot is
+   * restored into `shop-db-drill-<ts>`, the data-checks function checks that copy through RDS_SECRET's credentials at
+   * the copy's endpoint (resolved, as every `*.rds.amazonaws.com` name, to the tier's throwaway PostgreSQL), the
+   * restore function deletes it. No logical backup: the snapshot is what is drilled.
+   */
+  rdsdrill: {
+    ...shopConfig('shop', {
+      kind: 'rds-instance',
+      instanceIdentifier: 'shop-db',
+      connection: { secretsManager: RDS_SECRET, sslmode: 'disable' },
+      restorePolicy: 'always',
+      restoreApproval: { required: false },
+    }),
+    network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
+    checks: {
+      sql: [
+        { name: 'customers kept', sql: 'SELECT count(*) FROM customers', expect: { atLeast: 300 }, when: ['preflight', 'after-restore'] },
+        { name: 'no order lost in transit', sql: "SELECT count(*) FROM orders WHERE status = 'lost'", expect: { equals: 0 }, when: ['after-restore'] },
+      ],
+    },
+    backup: { fingerprint: { checksumTables: ['orders', 'settings'] } },
+  },
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;
 

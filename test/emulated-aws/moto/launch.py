@@ -537,6 +537,20 @@ def _rds(p: Permissions) -> None:
         p.need(rds("db", p.param("DBInstanceIdentifier")))
     elif a == "ModifyDBCluster":
         p.need(rds("cluster", p.param("DBClusterIdentifier")))
+    elif a in ("DeleteDBInstance", "DeleteDBCluster"):
+        # moto asks about "*" without the resource's tags; AWS authorises a delete on the instance or cluster with its
+        # tags as rds:db-tag/<key> or rds:cluster-tag/<key> (the restore drill's delete is conditioned on one).
+        from moto.rds.models import rds_backends
+
+        backend = rds_backends[p.account][p.region]
+        if a == "DeleteDBInstance":
+            ident, kind, key = p.param("DBInstanceIdentifier"), "db", "rds:db-tag"
+            found = backend.databases.get(ident)
+        else:
+            ident, kind, key = p.param("DBClusterIdentifier"), "cluster", "rds:cluster-tag"
+            found = backend.clusters.get(ident)
+        tags = {tag["Key"]: tag["Value"] for tag in (getattr(found, "tags", None) or [])}
+        p.need(rds(kind, ident), context={f"{key}/{k}": v for k, v in tags.items()})
     elif a in ("RestoreDBInstanceFromDBSnapshot", "RestoreDBClusterFromSnapshot", "CreateDBInstance"):
         if a == "RestoreDBClusterFromSnapshot":
             created = rds("cluster", p.param("DBClusterIdentifier"))
