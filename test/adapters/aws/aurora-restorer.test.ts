@@ -14,46 +14,14 @@ import { RESTORED_FROM_TAG } from '../../../adapters/aws/restore-progress';
 import { RestoreFailedError } from '../../../core/errors';
 import type { RestoreState } from '../../../core/model';
 import { FakeRds, restoreLoop } from './fake-rds';
-import { CLUSTER_ID, KMS_KEY, SNAPSHOT_ID, TestClock, auroraDatabase, snapshotRef } from './rds-fixtures';
+import { AURORA_READER, AURORA_WRITER, CLUSTER_ID, KMS_KEY, SNAPSHOT_ID, TestClock, auroraCluster, auroraDatabase, snapshotRef } from './rds-fixtures';
 
 const $metadata = {};
-const WRITER = 'shop-prod-writer';
-const READER = 'shop-prod-reader-1';
+const WRITER = AURORA_WRITER;
+const READER = AURORA_READER;
 const FAILED_CLUSTER = 'shop-prod-failed-20250314092653';
 const FAILED_WRITER = 'shop-prod-writer-failed-20250314092653';
 const snapshot = snapshotRef({ kind: 'aurora-cluster', source: CLUSTER_ID, arn: `arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:${SNAPSHOT_ID}` });
-
-function originalCluster(overrides: Partial<DBCluster> = {}): DBCluster {
-  return {
-    DBClusterIdentifier: CLUSTER_ID,
-    Status: 'available',
-    Engine: 'aurora-postgresql',
-    EngineVersion: '16.4',
-    DBSubnetGroup: 'shop-prod-private',
-    VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0a1b2c3d4e5f60718', Status: 'active' }],
-    DBClusterParameterGroup: 'shop-aurora-pg16',
-    KmsKeyId: KMS_KEY,
-    StorageEncrypted: true,
-    DeletionProtection: true,
-    Port: 5432,
-    IAMDatabaseAuthenticationEnabled: false,
-    CopyTagsToSnapshot: true,
-    EnabledCloudwatchLogsExports: ['postgresql'],
-    BackupRetentionPeriod: 14,
-    PreferredBackupWindow: '01:00-02:00',
-    ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 16 },
-    Endpoint: `${CLUSTER_ID}.cluster-c9akciq32.eu-west-1.rds.amazonaws.com`,
-    DBClusterMembers: [
-      { DBInstanceIdentifier: READER, IsClusterWriter: false },
-      { DBInstanceIdentifier: WRITER, IsClusterWriter: true },
-    ],
-    TagList: [
-      { Key: 'team', Value: 'checkout' },
-      { Key: 'aws:cloudformation:stack-name', Value: 'shop-data' },
-    ],
-    ...overrides,
-  };
-}
 
 function clusterInstance(id: string, overrides: Partial<DBInstance> = {}): DBInstance {
   return {
@@ -70,7 +38,7 @@ function clusterInstance(id: string, overrides: Partial<DBInstance> = {}): DBIns
   };
 }
 
-function setup(cluster: DBCluster = originalCluster()) {
+function setup(cluster: DBCluster = auroraCluster()) {
   const rds = new FakeRds();
   rds.clusters.set(CLUSTER_ID, cluster);
   rds.instances.set(WRITER, clusterInstance(WRITER));
@@ -206,13 +174,13 @@ describe('AuroraClusterRestorer: failures', () => {
   });
 
   it('fails when the cluster has no writer to copy', async () => {
-    const { rds, restorer } = setup(originalCluster({ DBClusterMembers: [] }));
+    const { rds, restorer } = setup(auroraCluster({ DBClusterMembers: [] }));
     await expect(restorer.advance(snapshot, null)).rejects.toThrow(`DB cluster ${CLUSTER_ID} has no writer instance to copy: nothing was changed`);
     expect(rds.mutations()).toEqual([]);
   });
 
   it('fails when the cluster cannot read its KMS key, naming the status', async () => {
-    const { step } = setup(originalCluster({ Status: 'inaccessible-encryption-credentials' }));
+    const { step } = setup(auroraCluster({ Status: 'inaccessible-encryption-credentials' }));
     const captured = await step(null);
     await expect(step(captured)).rejects.toThrow(`cannot rename DB cluster ${CLUSTER_ID}: it is in status "inaccessible-encryption-credentials"`);
   });
@@ -242,7 +210,7 @@ describe('AuroraClusterRestorer: failures', () => {
   it('refuses to touch a cluster that took the original name meanwhile', async () => {
     const { rds, runTo, step } = setup();
     const state = await runTo('restore-cluster');
-    rds.clusters.set(CLUSTER_ID, originalCluster({ TagList: [] }));
+    rds.clusters.set(CLUSTER_ID, auroraCluster({ TagList: [] }));
     await expect(step(state)).rejects.toThrow(`DB cluster ${CLUSTER_ID} exists again but was not restored from snapshot ${SNAPSHOT_ID}: refusing to touch it`);
   });
 
@@ -256,7 +224,7 @@ describe('AuroraClusterRestorer: failures', () => {
 
 describe('copied cluster settings', () => {
   it('leaves out what the cluster does not use', () => {
-    const settings = captureClusterSettings(originalCluster({ ServerlessV2ScalingConfiguration: undefined, EnabledCloudwatchLogsExports: [], KmsKeyId: undefined }));
+    const settings = captureClusterSettings(auroraCluster({ ServerlessV2ScalingConfiguration: undefined, EnabledCloudwatchLogsExports: [], KmsKeyId: undefined }));
     expect(settings).not.toHaveProperty('ServerlessV2ScalingConfiguration');
     expect(settings).not.toHaveProperty('EnableCloudwatchLogsExports');
     expect(settings).not.toHaveProperty('KmsKeyId');

@@ -13,7 +13,7 @@ import { RESTORED_FROM_TAG } from '../../../adapters/aws/restore-progress';
 import { RestoreFailedError } from '../../../core/errors';
 import type { RestoreState } from '../../../core/model';
 import { FakeRds, restoreLoop } from './fake-rds';
-import { CLUSTER_ID, INSTANCE_ID, KMS_KEY, SNAPSHOT_ID, TestClock, deployment, snapshotRef } from './rds-fixtures';
+import { AURORA_WRITER, CLUSTER_ID, INSTANCE_ID, KMS_KEY, SNAPSHOT_ID, TestClock, auroraCluster, deployment, snapshotRef } from './rds-fixtures';
 
 /** `<instance>-drill-<execution start>`: deployment.startedAt is 2025-03-14T09:00:00Z. */
 const SCRATCH = 'shop-prod-db-drill-20250314090000';
@@ -191,24 +191,14 @@ describe('RdsInstanceDrill: discarding the scratch instance', () => {
 const clusterSnapshot = snapshotRef({ kind: 'aurora-cluster', source: CLUSTER_ID });
 
 function sourceCluster(): DBCluster {
-  return {
-    DBClusterIdentifier: CLUSTER_ID,
-    Status: 'available',
-    Engine: 'aurora-postgresql',
-    EngineVersion: '16.4',
-    DBSubnetGroup: 'shop-prod-private',
-    VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0a1b2c3d4e5f60718', Status: 'active' }],
-    DBClusterParameterGroup: 'shop-aurora-pg16',
-    KmsKeyId: KMS_KEY,
-    DeletionProtection: true,
-    Port: 5432,
-    CopyTagsToSnapshot: true,
-    BackupRetentionPeriod: 14,
-    PreferredBackupWindow: '01:00-02:00',
-    Endpoint: `${CLUSTER_ID}.cluster-${SUFFIX}`,
-    DBClusterMembers: [{ DBInstanceIdentifier: 'shop-prod-writer', IsClusterWriter: true }],
+  return auroraCluster({
+    StorageEncrypted: undefined,
+    IAMDatabaseAuthenticationEnabled: undefined,
+    EnabledCloudwatchLogsExports: undefined,
+    ServerlessV2ScalingConfiguration: undefined,
+    DBClusterMembers: [{ DBInstanceIdentifier: AURORA_WRITER, IsClusterWriter: true }],
     TagList: [{ Key: 'team', Value: 'checkout' }],
-  };
+  });
 }
 
 function clusterSetup() {

@@ -1,4 +1,5 @@
 import {
+  type DBCluster,
   type DBClusterSnapshot,
   DBClusterSnapshotNotFoundFault,
   type DBSnapshot,
@@ -107,4 +108,41 @@ export function describesClusterSnapshots(rds: AwsClientStub<RDSClient>, ...snap
     if (!found) throw new DBClusterSnapshotNotFoundFault({ message: `DBClusterSnapshot ${id} not found.`, $metadata: {} });
     return { DBClusterSnapshots: [found] };
   });
+}
+
+/** The writer and a reader of the Aurora cluster the fixtures describe. */
+export const AURORA_WRITER = 'shop-prod-writer';
+export const AURORA_READER = 'shop-prod-reader-1';
+
+/** The source Aurora cluster, as DescribeDBClusters answers it: settings a restore or a drill must carry over. */
+export function auroraCluster(overrides: Partial<DBCluster> = {}): DBCluster {
+  return {
+    DBClusterIdentifier: CLUSTER_ID,
+    Status: 'available',
+    Engine: 'aurora-postgresql',
+    EngineVersion: '16.4',
+    DBSubnetGroup: 'shop-prod-private',
+    VpcSecurityGroups: [{ VpcSecurityGroupId: 'sg-0a1b2c3d4e5f60718', Status: 'active' }],
+    DBClusterParameterGroup: 'shop-aurora-pg16',
+    KmsKeyId: KMS_KEY,
+    StorageEncrypted: true,
+    DeletionProtection: true,
+    Port: 5432,
+    IAMDatabaseAuthenticationEnabled: false,
+    CopyTagsToSnapshot: true,
+    EnabledCloudwatchLogsExports: ['postgresql'],
+    BackupRetentionPeriod: 14,
+    PreferredBackupWindow: '01:00-02:00',
+    ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 16 },
+    Endpoint: `${CLUSTER_ID}.cluster-c9akciq32.eu-west-1.rds.amazonaws.com`,
+    DBClusterMembers: [
+      { DBInstanceIdentifier: AURORA_READER, IsClusterWriter: false },
+      { DBInstanceIdentifier: AURORA_WRITER, IsClusterWriter: true },
+    ],
+    TagList: [
+      { Key: 'team', Value: 'checkout' },
+      { Key: 'aws:cloudformation:stack-name', Value: 'shop-data' },
+    ],
+    ...overrides,
+  };
 }
