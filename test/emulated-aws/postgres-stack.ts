@@ -30,15 +30,15 @@ export async function startSeededShop(database: string): Promise<Pick<PostgresSt
 }
 
 /**
- * Starts the seeded shop's PostgreSQL (startSeededShop), deploys the `postgres` stack into moto and stores the
+ * Starts the seeded shop's PostgreSQL (startSeededShop), deploys `stack` (the `postgres` stack, or the `drill` one) into moto and stores the
  * connection secret the stack reads (PG_SECRET), pointing at it.
  */
-export async function deployPostgresStack(database: string): Promise<PostgresStack> {
+export async function deployPostgresStack(database: string, stack: 'postgres' | 'drill' = 'postgres'): Promise<PostgresStack> {
   const { server, url, password } = await startSeededShop(database);
   // Compressed to 1/100: the 24-hour execution timeout is 14.4 minutes here. At the tier's usual 1/1000 (86.4 s), a
   // rollback that restores a dump with real pg_dump/pg_restore processes could outlast it on a loaded machine.
   const aws = await EmulatedAws.start({}, 0.01);
-  await aws.deploy('postgres');
+  await aws.deploy(stack);
   const secret = () => ({ host: '127.0.0.1', port: server.port, username: 'postgres', password, dbname: database });
   await new SecretsManagerClient(aws.operator.config).send(new CreateSecretCommand({ Name: PG_SECRET, SecretString: JSON.stringify(secret()) }));
   const stop = async () => {

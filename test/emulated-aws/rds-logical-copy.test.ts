@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parsePostgresUrl, withClient } from '../../adapters/local/pg-connection';
-import { type PostgresServer, startPostgres } from '../../local/postgres/server';
-import { createDatabase, databaseNames, fingerprint, seedShop } from '../local/postgres/fixtures';
+import { withClient } from '../../adapters/local/pg-connection';
+import type { PostgresServer } from '../../local/postgres/server';
+import { databaseNames, fingerprint } from '../local/postgres/fixtures';
 import { endMessage as message, expectBackupTaskRan, expectStoredDump, runbookBucket } from './dumps';
 import { type Ended, useEmulatedAws } from './emulated-aws';
 import { grantedByRole, inspect, unusedGrants } from './inspect';
+import { startSeededShop } from './postgres-stack';
 import { RDS_ENDPOINTS, RDS_SECRET } from './stacks';
 import { IMAGE } from './world';
 
@@ -51,11 +52,7 @@ describe('the deployed runbook on emulated AWS: an RDS instance with a logical c
   const deploy = (version: string): Promise<Ended> => aws.run({ action: 'deploy', version, image: IMAGE(version) });
 
   beforeAll(async () => {
-    server = await startPostgres();
-    password = parsePostgresUrl(server.url).password ?? '';
-    expect(password).not.toBe('');
-    url = await createDatabase(server, DATABASE);
-    await seedShop(url, { customers: 300, orders: 1200 });
+    ({ server, url, password } = await startSeededShop(DATABASE));
     await aws.deploy('rdscopy', {}, { databasePort: server.port });
     const described = await new RDSClient(aws.operator.config).send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: INSTANCE }));
     const instance = described.DBInstances?.[0];

@@ -1,14 +1,13 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parsePostgresUrl, withClient } from '../../adapters/local/pg-connection';
+import { withClient } from '../../adapters/local/pg-connection';
 import type { DrillRecord } from '../../core/model';
-import { type PostgresServer, startPostgres } from '../../local/postgres/server';
-import { createDatabase, databaseNames, fingerprint, seedShop } from '../local/postgres/fixtures';
+import type { PostgresServer } from '../../local/postgres/server';
+import { databaseNames, fingerprint } from '../local/postgres/fixtures';
 import { expectFailedDrillRecorded } from './drills';
-import { type Ended, EmulatedAws } from './emulated-aws';
+import type { Ended, EmulatedAws } from './emulated-aws';
 import { inspect } from './inspect';
-import { PG_SECRET } from './stacks';
+import { deployPostgresStack } from './postgres-stack';
 import { IMAGE } from './world';
 
 /*
@@ -64,17 +63,8 @@ describe('the deployed runbook on emulated AWS: the restore drill of a postgres 
       .filter((m): m is string => m !== undefined);
 
   beforeAll(async () => {
-    server = await startPostgres();
-    password = parsePostgresUrl(server.url).password ?? '';
-    expect(password).not.toBe('');
-    url = await createDatabase(server, DATABASE);
-    await seedShop(url, { customers: 300, orders: 1200 });
     // A hundredth, as logical-backup.test.ts: the task's real pg_dump and pg_restore run between compressed waits.
-    aws = await EmulatedAws.start({}, 0.01);
-    await aws.deploy('drill');
-    await new SecretsManagerClient(aws.operator.config).send(
-      new CreateSecretCommand({ Name: PG_SECRET, SecretString: JSON.stringify({ host: '127.0.0.1', port: server.port, username: 'postgres', password, dbname: DATABASE }) }),
-    );
+    ({ aws, server, url, password } = await deployPostgresStack(DATABASE, 'drill'));
     aws.app.versions = { v1: {}, v2: {} };
   }, 600_000);
 
