@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,13 @@ export interface BackupThroughputResult {
   readonly s3AfterDumpMs: number;
   /** In the fastest S3 round: how long moto took to answer CompleteMultipartUpload (it assembles and copies the object). */
   readonly s3CompleteMs: number;
+  /**
+   * pgDumpMs / (pgDumpMs + s3CompleteMs): the throughput no pipeline can exceed against this moto, even one costing
+   * nothing while pg_dump runs, since CompleteMultipartUpload can only be sent after the dump's last byte.
+   */
+  readonly s3CeilingAgainstMoto: number;
+  /** CPU time in the fastest S3 round, in ms: this process (sha256 of the stream, part checksums, HTTP) and moto's server. */
+  readonly s3CpuMs: { readonly pipeline: number; readonly moto: number };
   /** Growth of this process's resident memory during the S3 backups, in MB (the target is < 100). */
   readonly s3RssGrowthMb: number;
   /** The machine's 1-minute load average when the timings started and when they ended, and its CPUs: how quiet the run was. */
@@ -86,7 +94,7 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
     const s3 = await s3Backups(url, server.binDir);
     let s3RssGrowthMb = 0;
     let s3Ms: number;
-    let phases = { s3AfterDumpMs: 0, s3CompleteMs: 0 };
+    let phases = { s3AfterDumpMs: 0, s3CompleteMs: 0, s3CpuMs: { pipeline: 0, moto: 0 } };
     try {
       const baseline = process.memoryUsage().rss;
       let peak = baseline;
@@ -95,12 +103,17 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
       }, 20);
       let s3AfterDumpMs = 0;
       let s3CompleteMs = 0;
+      let s3CpuMs = { pipeline: 0, moto: 0 };
       try {
         let fastest = Number.POSITIVE_INFINITY;
         s3Ms = await best(rounds, async (round) => {
           const started = performance.now();
+          const cpuBefore = process.cpuUsage();
+          const motoBefore = cpuMsOf(s3.pid);
           const snapshot = await s3.backups.create(`bench-s3-${round}`, {});
           const ended = performance.now();
+          const cpu = process.cpuUsage(cpuBefore);
+          const motoCpu = cpuMsOf(s3.pid) - motoBefore;
           if (snapshot.sizeBytes !== dumpBytes && Math.abs((snapshot.sizeBytes ?? 0) - dumpBytes) > dumpBytes / 100) {
             throw new Error(`the S3 dump has ${snapshot.sizeBytes} bytes, the file dump ${dumpBytes}`);
           }
@@ -108,13 +121,14 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
             fastest = ended - started;
             s3AfterDumpMs = Math.round(ended - s3.phases.dumpExitedAt);
             s3CompleteMs = Math.round(s3.phases.completeMs);
+            s3CpuMs = { pipeline: Math.round((cpu.user + cpu.system) / 1000), moto: motoCpu };
           }
         });
       } finally {
         clearInterval(sampler);
       }
       s3RssGrowthMb = Math.round((peak - baseline) / MB);
-      phases = { s3AfterDumpMs, s3CompleteMs };
+      phases = { s3AfterDumpMs, s3CompleteMs, s3CpuMs };
     } finally {
       await s3.stop();
     }
@@ -128,7 +142,10 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
       s3Ms,
       s3Ratio: Number((s3Ms / pgDumpMs).toFixed(3)),
       s3Throughput: Number((pgDumpMs / s3Ms).toFixed(3)),
-      ...phases,
+      s3AfterDumpMs: phases.s3AfterDumpMs,
+      s3CompleteMs: phases.s3CompleteMs,
+      s3CeilingAgainstMoto: Number((pgDumpMs / (pgDumpMs + phases.s3CompleteMs)).toFixed(3)),
+      s3CpuMs: phases.s3CpuMs,
       s3RssGrowthMb,
       load: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0].toFixed(2)), cpus: cpus().length },
     };
@@ -141,7 +158,8 @@ export async function run(options: BackupThroughputOptions = {}): Promise<Backup
     log(
       `backup-throughput (S3 multipart on moto): PgBackups.create ${(s3Ms / 1000).toFixed(2)} s (${rate(dbBytes, s3Ms)}), ` +
         `throughput ${result.s3Throughput}x pg_dump > /dev/null, RSS growth ${s3RssGrowthMb} MB (best of ${rounds}); ` +
-        `after pg_dump exited ${(result.s3AfterDumpMs / 1000).toFixed(2)} s, of which moto's CompleteMultipartUpload ${(result.s3CompleteMs / 1000).toFixed(2)} s; ` +
+        `after pg_dump exited ${(result.s3AfterDumpMs / 1000).toFixed(2)} s, of which moto's CompleteMultipartUpload ${(result.s3CompleteMs / 1000).toFixed(2)} s ` +
+        `(so at most ${result.s3CeilingAgainstMoto}x against this moto); CPU: this process ${(result.s3CpuMs.pipeline / 1000).toFixed(2)} s, moto ${(result.s3CpuMs.moto / 1000).toFixed(2)} s; ` +
         `load average ${result.load.start} -> ${result.load.end} on ${result.load.cpus} CPUs`,
     );
     return result;
@@ -181,7 +199,7 @@ async function generate(url: string, targetBytes: number): Promise<number> {
  * task runs (pg_dump stream → sha256 and part checksums → multipart upload, pg_restore --list of the dump's head
  * before the commit). `phases` observes it without changing it: when pg_dump exited, how long the last completion took.
  */
-async function s3Backups(url: string, binDir: string): Promise<{ backups: PgBackups; phases: { dumpExitedAt: number; completeMs: number }; stop: () => Promise<void> }> {
+async function s3Backups(url: string, binDir: string): Promise<{ backups: PgBackups; phases: { dumpExitedAt: number; completeMs: number }; pid: number; stop: () => Promise<void> }> {
   const port = await freePort();
   const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
@@ -231,7 +249,7 @@ async function s3Backups(url: string, binDir: string): Promise<{ backups: PgBack
       clock: systemClock,
       programs,
     });
-    return { backups, phases, stop };
+    return { backups, phases, pid: moto.pid ?? 0, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -251,6 +269,17 @@ async function dumpToDevNull(pgDump: string, url: string): Promise<void> {
 }
 
 /** Fastest of `rounds` runs, in milliseconds: the least disturbed by the rest of the machine. */
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux; 0 elsewhere). */
+function cpuMsOf(pid: number): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100/s).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 async function best(rounds: number, work: (round: number) => Promise<void>): Promise<number> {
   let fastest = Number.POSITIVE_INFINITY;
   for (let round = 1; round <= rounds; round++) {
