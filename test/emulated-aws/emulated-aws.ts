@@ -158,6 +158,15 @@ export class EmulatedAws {
     }
     if (TIER_STACKS[name].target.kind === 'lambda-alias') await resetAliasedFunction(this.moto.endpoint, this.stack.admin);
     this.app.forget();
+    this.forgetLogs();
+  }
+
+  /**
+   * Starts a scenario's logs empty and nothing else: moto's (authorisations, task output, host runs; the authorisations
+   * still count in `allAuthorizations`) and the function host's invocations and log lines. For a file whose scenarios
+   * build on what the previous ones left in the bucket (a drill's ledger), where `isolate` would empty it.
+   */
+  forgetLogs(): void {
     this.host.forget();
     this.history.push(...this.moto.authorizations());
     this.moto.clearAuthorizations();

@@ -1,5 +1,5 @@
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, ListTagsForResourceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBClusterSnapshotsCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, ListTagsForResourceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { EmulatedAws } from './emulated-aws';
 
@@ -31,6 +31,9 @@ export function inspect(aws: EmulatedAws) {
     },
     async manualSnapshots(): Promise<string[]> {
       return ((await rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: 'manual' }))).DBSnapshots ?? []).map((s) => s.DBSnapshotIdentifier ?? '');
+    },
+    async manualClusterSnapshots(): Promise<string[]> {
+      return ((await rds.send(new DescribeDBClusterSnapshotsCommand({ SnapshotType: 'manual' }))).DBClusterSnapshots ?? []).map((s) => s.DBClusterSnapshotIdentifier ?? '');
     },
     /** Keys in the runbook's bucket. */
     async keys(): Promise<string[]> {

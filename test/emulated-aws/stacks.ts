@@ -200,10 +200,27 @@ function onHosts(config: RunbookConfigInput, tags: Record<string, string> = HOST
   };
 }
 
+/** The subnets and security group of the stacks whose functions and task reach a database (moto checks none of them). */
+const TIER_NETWORK = { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] };
+
+/**
+ * What an RDS or Aurora drill checks on its copy (the rdsdrill and auroradrill stacks): 'no order lost in transit'
+ * runs on restored copies only, so a row the source holds (the copy's endpoint reaches the same server) fails a drill.
+ */
+const RDS_DRILL = {
+  checks: {
+    sql: [
+      { name: 'customers kept', sql: 'SELECT count(*) FROM customers', expect: { atLeast: 300 }, when: ['preflight', 'after-restore'] },
+      { name: 'no order lost in transit', sql: "SELECT count(*) FROM orders WHERE status = 'lost'", expect: { equals: 0 }, when: ['after-restore'] },
+    ],
+  },
+  backup: { fingerprint: { checksumTables: ['orders', 'settings'] } },
+} satisfies Pick<RunbookConfigInput, 'checks' | 'backup'>;
+
 /** The `postgres` stack's configuration (TIER_STACKS says what it is), which the `drill` stack extends. */
 const POSTGRES_SHOP = {
   ...shopConfig('shop', { kind: 'postgres', connection: { secretsManager: PG_SECRET, sslmode: 'disable' }, restorePolicy: 'always', restoreApproval: { required: false } }),
-  network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
+  network: TIER_NETWORK,
   checks: {
     sql: [
       { name: 'customers kept', sql: 'SELECT count(*) FROM customers', expect: { atLeast: 300 }, when: ['preflight', 'after-restore'] },
@@ -283,7 +300,7 @@ export const TIER_STACKS = {
       restorePolicy: 'always',
       restoreApproval: { required: false },
     }),
-    network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
+    network: TIER_NETWORK,
     // The snapshot is available at once in moto, the dump when the task has stored and listed it (real processes):
     // checks 0.6 s apart at that file's time scale (1/100) leave the task 18 s.
     polling: { ...shopConfig('shop', null).polling, snapshot: { intervalSeconds: 60, maxAttempts: 30 } },
@@ -302,14 +319,30 @@ export const TIER_STACKS = {
       restorePolicy: 'always',
       restoreApproval: { required: false },
     }),
-    network: { vpcId: 'vpc-0a1b2c3d4e5f67890', subnetIds: ['subnet-0a1b2c3d4e5f67890'], securityGroupIds: ['sg-0a1b2c3d4e5f67890'] },
-    checks: {
-      sql: [
-        { name: 'customers kept', sql: 'SELECT count(*) FROM customers', expect: { atLeast: 300 }, when: ['preflight', 'after-restore'] },
-        { name: 'no order lost in transit', sql: "SELECT count(*) FROM orders WHERE status = 'lost'", expect: { equals: 0 }, when: ['after-restore'] },
-      ],
-    },
-    backup: { fingerprint: { checksumTables: ['orders', 'settings'] } },
+    network: TIER_NETWORK,
+    ...RDS_DRILL,
+  },
+  /**
+   * ECS + an Aurora PostgreSQL cluster drilled on demand (`{action: drill}`) AND with a logical copy beside each cluster
+   * snapshot (database.logicalBackup): one stack for both, as a team would configure it (aurora-drill.test.ts). The
+   * drill restores the fresh cluster snapshot into the cluster `shop-cluster-drill-<ts>` with one writer of that name,
+   * the data-checks function checks it at the copy's cluster endpoint, the restore function deletes the writer then
+   * the cluster; the backup task dumps the cluster's endpoint (from RDS_SECRET). Every `*.rds.amazonaws.com` name
+   * resolves to the tier's throwaway PostgreSQL, and moto's cluster has its port.
+   */
+  auroradrill: {
+    ...shopConfig('shop', {
+      kind: 'aurora-cluster',
+      clusterIdentifier: 'shop-cluster',
+      logicalBackup: true,
+      connection: { secretsManager: RDS_SECRET, sslmode: 'disable' },
+      restorePolicy: 'always',
+      restoreApproval: { required: false },
+    }),
+    network: TIER_NETWORK,
+    ...RDS_DRILL,
+    // The dump is real processes: as in the rdscopy stack, snapshot checks 0.6 s apart at the file's time scale.
+    polling: { ...shopConfig('shop', null).polling, snapshot: { intervalSeconds: 60, maxAttempts: 30 } },
   },
 } satisfies Record<string, RunbookConfigInput>;
 export type TierStackName = keyof typeof TIER_STACKS;

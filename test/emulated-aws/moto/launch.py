@@ -1270,6 +1270,21 @@ def _modify_db_cluster(self, kwargs):
 
 RDSBackend.modify_db_cluster = _modify_db_cluster
 
+from moto.rds.models import DBCluster  # noqa: E402
+
+_original_cluster_init = DBCluster.__init__
+
+
+def _cluster_init(self, *args, **kwargs):
+    """AWS: the `cluster-<id>` part of a cluster endpoint is the account's in the region, so a cluster restored under
+    a name answers at the endpoint that name had (the one the connection secret holds). moto drew it at random for
+    each cluster, as if a rollback moved the endpoint."""
+    _original_cluster_init(self, *args, **kwargs)
+    self.url_identifier = "aaaaaaaaaaaa"
+
+
+DBCluster.__init__ = _cluster_init
+
 RDSBackend.create_auto_snapshot = _unique_automated(RDSBackend.create_auto_snapshot)
 RDSBackend.create_auto_cluster_snapshot = _unique_automated(RDSBackend.create_auto_cluster_snapshot)
 
