@@ -11,7 +11,7 @@ import type { PostgresServer } from '../../local/postgres/server';
 import { databaseNames, type Fingerprint, fingerprint } from '../local/postgres/fixtures';
 import { type Ended, EmulatedAws } from './emulated-aws';
 import { inspect, unusedGrants } from './inspect';
-import { deployPostgresStack } from './postgres-stack';
+import { deployPostgresStack, expectAllowedAndNoPasswordLeaked, writeDuringDump } from './postgres-stack';
 import { PG_SECRET } from './stacks';
 import { IMAGE } from './world';
 
@@ -86,7 +86,7 @@ describe('the deployed runbook on emulated AWS: logical PostgreSQL backups by th
 
   beforeAll(async () => {
     ({ aws, server, url, password } = await deployPostgresStack(DATABASE));
-    aws.app.versions = { v1: {}, v2: {}, v3: {}, v4: {} };
+    aws.app.versions = { v1: {}, v2: {}, v3: {}, v4: {}, v5: {} };
   }, 600_000);
 
   afterAll(async () => {
@@ -94,13 +94,7 @@ describe('the deployed runbook on emulated AWS: logical PostgreSQL backups by th
     await server?.stop();
   });
 
-  afterEach(() => {
-    // Every call of the functions, the state machine, the task and ECS (for the task's secrets) was allowed by its
-    // synthesized policy; the database password is in no function's log and no container's output.
-    expect(aws.denied()).toEqual([]);
-    expect(aws.host.logsContaining(password)).toEqual([]);
-    expect(aws.moto.taskOutput().filter((output) => output.line.includes(password))).toEqual([]);
-  });
+  afterEach(() => expectAllowedAndNoPasswordLeaked(aws, password));
 
   it('aborts before any backup when the connection secret lacks a field or the database cannot be reached, naming it; nothing is written under backups/', async () => {
     const { password: _left, ...withoutPassword } = goodSecret();
@@ -227,6 +221,49 @@ describe('the deployed runbook on emulated AWS: logical PostgreSQL backups by th
       ['after-restore', true, [['customers kept', true, '300']]],
     ]);
     expect(report.data.restoreComparison).toEqual({ identical: true, differences: [] });
+  });
+
+  // Leaves the lock stuck, as a failed rollback must: the last scenario that deploys.
+  it('fails the rollback when the restored data does not match the fingerprint (rows written between it and the dump): RollbackFailed naming the table, failed database kept, notified, lock stuck', async () => {
+    const known = (await databaseNames(server)).filter((name) => name.startsWith(`${DATABASE}_failed_`));
+    const reportsBefore = await reportKeys();
+    await aws.world.clearNotifications();
+    aws.setControl({ ecs: { taskSeconds: 5, taskExitCodes: { [IMAGE('v5')]: 3 } } });
+    // The app keeps taking orders while the backup runs: 3 land after FingerprintData counted 1200, before pg_dump.
+    const restoreDump = writeDuringDump(aws, "INSERT INTO orders SELECT g, 1, 100, 'paid' FROM generate_series(1201, 1203) g");
+    let ended: Ended;
+    try {
+      // v5's migration deletes orders, then fails: the rollback restores the dump, which holds the 3 late orders.
+      ended = await deploy('v5', () => withClient(url, (client) => client.query('DELETE FROM orders WHERE id > 100')));
+    } finally {
+      restoreDump();
+    }
+
+    expect([ended.status, ended.error], ended.cause ?? '').toEqual(['FAILED', 'RollbackFailed']);
+    const difference = 'orders: 1200 → 1203 rows';
+    expect(message(ended)).toBe(`1 SQL check passed (after-restore); the restored data differs from the fingerprint recorded before the backup: ${difference}`);
+    expect(ended.states).toEqual(expect.arrayContaining(['FingerprintData', 'TakeSnapshot', 'AdvanceRestore', 'VerifyRestoredData', 'RestoredDataDiffers', 'NotifyRollbackFailed', 'KeepLockForHuman', 'RecordRollbackFailure']));
+    expect(ended.states).not.toContain('VerifyRollback');
+    // The restore did run: the live database is the dump's data, 1203 orders, not the migration's 100 …
+    expect(aws.moto.taskOutput().map((o) => o.line)).toEqual(expect.arrayContaining([expect.stringContaining('"message":"restore restored"')]));
+    const live = await fingerprint(url);
+    expect([live.rows.orders, live.rows.customers]).toEqual([1203, 300]);
+    // … and the failed database is kept beside it as the migration left it.
+    const failed = (await databaseNames(server)).filter((name) => new RegExp(`^${DATABASE}_failed_\\d{14}$`).test(name) && !known.includes(name));
+    expect(failed).toHaveLength(1);
+    expect((await fingerprint(withDatabase(server.url, failed[0]))).rows.orders).toBe(100);
+    // The service went back to v2 before the restore (the rollback's first step).
+    expect(await inspect(aws).runningTag()).toBe('v2');
+    // A person is called and the lock stays with them.
+    expect((await inspect(aws).lock())?.state).toBe('stuck');
+    const notified = (await aws.world.notifications()).filter((n) => /rollback failed/i.test(n.subject ?? ''));
+    expect(notified.map((n) => n.subject)).toEqual(['ACTION NEEDED: shop rollback failed']);
+    expect(notified[0].message).toContain(difference);
+    // The evidence report shows the comparison table by table.
+    const added = (await reportKeys()).filter((key) => !reportsBefore.includes(key));
+    expect(added).toHaveLength(1);
+    const report = JSON.parse((await body(added[0])).toString()) as { data: { restoreComparison: unknown } };
+    expect(report.data.restoreComparison).toEqual({ identical: false, differences: [difference] });
   });
 
   // Runs last: it reads what every scenario above was authorised to do.

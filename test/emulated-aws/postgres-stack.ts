@@ -1,4 +1,8 @@
+import { chmodSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { expect } from 'vitest';
 import { parsePostgresUrl } from '../../adapters/local/pg-connection';
 import { type PostgresServer, startPostgres } from '../../local/postgres/server';
 import { createDatabase, seedShop } from '../local/postgres/fixtures';
@@ -45,4 +49,51 @@ export async function deployPostgresStack(database: string, stack: 'postgres' | 
     await Promise.allSettled([aws.stop(), server.stop()]);
   };
   return { aws, server, url, password, secret, stop };
+}
+
+/**
+ * What every scenario on a postgres stack leaves checked: each call of the functions, the state machine, the task
+ * and ECS (for the task's secrets) was allowed by its synthesized policy; the database password is in no
+ * function's log and no container's output.
+ */
+export function expectAllowedAndNoPasswordLeaked(aws: EmulatedAws, password: string): void {
+  expect(aws.denied()).toEqual([]);
+  expect(aws.host.logsContaining(password)).toEqual([]);
+  expect(aws.moto.taskOutput().filter((output) => output.line.includes(password))).toEqual([]);
+}
+
+/**
+ * Until the returned function is called, every bridged task's `pg_dump` first runs `sql` against the database it is
+ * about to dump, committed before the dump's snapshot: the rows an app keeps writing between FingerprintData and the
+ * backup, landing at the latest moment they can. Tier-only, in the harness: the task's PATH starts with a folder
+ * (moto/launch.py's `localBin`) holding the machine's PostgreSQL programs, `pg_dump` there a script that runs
+ * `sql` through the machine's psql with the container's own connection (the task's PG* variables, PGDATABASE the
+ * database the sidecar dumps), then execs the machine's pg_dump with the sidecar's arguments. The task definition,
+ * its command and the product are unchanged. A failing write fails the dump (exit 97, psql's error on its stderr).
+ */
+export function writeDuringDump(aws: EmulatedAws, sql: string): () => void {
+  const bridge = aws.moto.currentControl().bridge ?? {};
+  if (Object.keys(bridge).length === 0) throw new Error('writeDuringDump: the deployed stack has no bridged task whose pg_dump could write');
+  const dir = mkdtempSync(join(tmpdir(), 'tier-write-during-dump-'));
+  const bins = new Set(Object.values(bridge).map((task) => task.localBin));
+  if (bins.size !== 1) throw new Error(`writeDuringDump: the bridged tasks use ${bins.size} PostgreSQL folders, expected one`);
+  const [real] = bins;
+  for (const program of readdirSync(real).filter((name) => name !== 'pg_dump')) symlinkSync(join(real, program), join(dir, program));
+  writeFileSync(join(dir, 'during-dump.sql'), sql);
+  writeFileSync(
+    join(dir, 'pg_dump'),
+    [
+      '#!/bin/sh',
+      '# Tier-only (test/emulated-aws/postgres-stack.ts writeDuringDump): a write committed just before the dump starts.',
+      `"${real}/psql" -X -q -v ON_ERROR_STOP=1 -f "${dir}/during-dump.sql" > /dev/null || exit 97`,
+      `exec "${real}/pg_dump" "$@"`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(dir, 'pg_dump'), 0o755);
+  aws.setControl({ bridge: Object.fromEntries(Object.entries(bridge).map(([family, task]) => [family, { ...task, localBin: dir }])) });
+  return () => {
+    aws.setControl({ bridge });
+    rmSync(dir, { recursive: true, force: true });
+  };
 }

@@ -7,7 +7,7 @@ import { databaseNames, fingerprint } from '../local/postgres/fixtures';
 import { expectFailedDrillRecorded } from './drills';
 import type { Ended, EmulatedAws } from './emulated-aws';
 import { inspect } from './inspect';
-import { deployPostgresStack } from './postgres-stack';
+import { deployPostgresStack, expectAllowedAndNoPasswordLeaked, writeDuringDump } from './postgres-stack';
 import { IMAGE } from './world';
 
 /*
@@ -73,12 +73,7 @@ describe('the deployed runbook on emulated AWS: the restore drill of a postgres 
     await server?.stop();
   });
 
-  afterEach(() => {
-    // Every call was allowed by the synthesized policies; the password is in no function's log and no container's output.
-    expect(aws.denied()).toEqual([]);
-    expect(aws.host.logsContaining(password)).toEqual([]);
-    expect(aws.moto.taskOutput().filter((output) => output.line.includes(password))).toEqual([]);
-  });
+  afterEach(() => expectAllowedAndNoPasswordLeaked(aws, password));
 
   it('{action: drill} restores the fresh dump into shop_drill_<ts>, checks the copy, drops it: DrillSucceeded, the live database untouched, the ledger and report say when', async () => {
     const before = await fingerprint(url);
@@ -154,5 +149,43 @@ describe('the deployed runbook on emulated AWS: the restore drill of a postgres 
     const report = await addedReport(reportsBefore);
     expect(report).toContain(`- Backup last proven restorable: ${recorded.at} (backup ${recorded.snapshotId}`);
     expect(report).toContain('before the deployment');
+  });
+
+  it('fails a drill whose copy does not match the fingerprint (rows written between it and the dump), naming the table, and still drops the copy', async () => {
+    const before = await drills();
+    const reportsBefore = await keys('reports/shop/');
+    const live = await fingerprint(url);
+    await aws.world.clearNotifications();
+    // The app keeps taking orders while the backup runs: 3 land after FingerprintData counted them, before pg_dump.
+    const orders = live.rows.orders;
+    const restoreDump = writeDuringDump(aws, `INSERT INTO orders SELECT g, 1, 100, 'paid' FROM generate_series(${orders + 1}, ${orders + 3}) g`);
+    let ended: Ended;
+    try {
+      ended = await aws.run({ action: 'drill' });
+    } finally {
+      restoreDump();
+    }
+
+    expect([ended.status, ended.error], ended.cause ?? '').toEqual(['FAILED', 'DeploymentAborted']);
+    const difference = `orders: ${orders} → ${orders + 3} rows`;
+    // The copy passed its SQL checks: the fingerprint comparison alone failed it.
+    expect(message(ended)).toBe(`2 SQL checks passed (after-restore); the restored data differs from the fingerprint recorded before the backup: ${difference}`);
+    expect(ended.states).toEqual(expect.arrayContaining(['FingerprintData', 'TakeSnapshot', 'AdvanceDrill', 'VerifyDrillCopy', 'DiscardDrillCopy', 'RecordDrill', 'DrillFailed']));
+    expect(ended.states).not.toContain('DrillSucceeded');
+    expect(ended.states).not.toContain('Deploy');
+    // The copy was restored, compared and dropped; the live database keeps the orders the app wrote, nothing renamed.
+    expect(taskModes().slice(-2)).toEqual(['backup stored', 'drill restore restored']);
+    expect(await drillCopies()).toEqual([]);
+    expect((await databaseNames(server)).filter((name) => name.startsWith(`${DATABASE}_`))).toEqual([]);
+    expect((await fingerprint(url)).rows.orders).toBe(orders + 3);
+    expect(await inspect(aws).runningTag()).toBe('v2');
+    expect((await inspect(aws).lock())?.state).toBe('released');
+    const notified = (await aws.world.notifications()).filter((n) => n.subject?.includes('restore drill FAILED'));
+    expect(notified.map((n) => n.subject)).toEqual(['shop: restore drill FAILED, backup not proven restorable']);
+    expect(notified[0].message).toContain(difference);
+
+    const report = await addedReport(reportsBefore);
+    expect(report).toContain(difference);
+    expectFailedDrillRecorded({ before, after: await drills() }, report, difference);
   });
 });
