@@ -1,8 +1,8 @@
 import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmulatedAws } from './emulated-aws';
+import { describe, expect, it } from 'vitest';
+import { useEmulatedAws } from './emulated-aws';
 import { attempts, inspect, unusedGrants } from './inspect';
 import { ALARMS } from './stacks';
 import { IMAGE } from './world';
@@ -10,27 +10,14 @@ import { IMAGE } from './world';
 // The synthesized stack (ECS + RDS instance) deployed into moto, run by moto's interpreter, every Task served by
 // its bundle from cdk.out with its own role's credentials: one scenario per end state the README promises.
 describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { timeout: 120_000 }, () => {
-  let aws: EmulatedAws;
+  // Deployed once: each scenario starts isolated on it (the bucket emptied, the alarms OK, the service on v1, RDS as
+  // the world created it, no execution of an earlier scenario among its own: EmulatedAws.isolate). After each one,
+  // every call of every function and of the state machine was allowed by its synthesized policy, and the smoke-test
+  // password never left Secrets Manager (useEmulatedAws).
+  const aws = useEmulatedAws({ stack: 'instance' });
   const deployV2 = { action: 'deploy', version: 'v2', image: IMAGE('v2'), requestedBy: 'ci' };
 
-  beforeAll(async () => {
-    aws = await EmulatedAws.start();
-  }, 300_000);
-
-  afterAll(async () => {
-    await aws?.stop();
-  });
-
-  afterEach(async () => {
-    // Every call of every function and of the state machine was allowed by its synthesized policy, and the
-    // smoke-test password never left Secrets Manager.
-    expect(aws.denied()).toEqual([]);
-    expect(aws.host.logsContaining(aws.app.password)).toEqual([]);
-    expect(JSON.stringify(await aws.world.notifications())).not.toContain(aws.app.password);
-  });
-
   it('deploys v2: snapshot, rollout, migrations, smoke tests, bake, release recorded, lock released', async () => {
-    await aws.deploy('instance');
     aws.app.versions = { v1: {}, v2: {} };
     const ended = await aws.run(deployV2);
     expect([ended.status, ended.end], ended.cause ?? '').toEqual(['SUCCEEDED', 'DeploymentSucceeded']);
@@ -59,7 +46,6 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('fails InvalidInput on a bad version, before any lock, snapshot or deploy', async () => {
-    await aws.deploy('instance');
     const ended = await aws.run({ action: 'deploy', version: '../v2', image: IMAGE('v2') });
     expect([ended.status, ended.error]).toEqual(['FAILED', 'InvalidInput']);
     expect(ended.cause).toContain('version');
@@ -73,7 +59,6 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('fails DeploymentInProgress while another execution holds the target, which goes on to succeed', async () => {
-    await aws.deploy('instance');
     aws.app.versions = { v1: {}, v2: {}, v3: {} };
     const first = await aws.startExecution(deployV2);
     await aws.waitFor(first, (states) => states.includes('Preflight'));
@@ -87,7 +72,7 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('aborts before the deploy when the snapshot cannot be taken: DeploymentAborted, service untouched, lock released', async () => {
-    await aws.deploy('instance', { faults: [{ service: 'rds', action: 'CreateDBSnapshot', error: 'SnapshotQuotaExceeded', message: 'quota of 100 reached', count: 1 }] });
+    aws.setControl({ faults: [{ service: 'rds', action: 'CreateDBSnapshot', error: 'SnapshotQuotaExceeded', message: 'quota of 100 reached', count: 1 }] });
     aws.app.versions = { v1: {}, v2: {} };
     const ended = await aws.run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'DeploymentAborted']);
@@ -101,7 +86,6 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('rolls back when a smoke test fails: v1 again, the database restored (migrations ran), the failed one kept', async () => {
-    await aws.deploy('instance');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const ended = await aws.run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
@@ -117,7 +101,7 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('rolls back when the migrations task exits non-zero, naming MigrationFailedError', async () => {
-    await aws.deploy('instance', { ecs: { taskExitCodes: { [IMAGE('v2')]: 3 } } });
+    aws.setControl({ ecs: { taskExitCodes: { [IMAGE('v2')]: 3 } } });
     aws.app.versions = { v1: {}, v2: {} };
     const ended = await aws.run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
@@ -128,7 +112,6 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('rolls back in the bake when v2 fires an alarm; the rollback the alarm rule starts finds the lock held and skips', async () => {
-    await aws.deploy('instance');
     aws.app.versions = { v1: {}, v2: { firesAlarms: [ALARMS[0]] } };
     const deployment = await aws.startExecution(deployV2);
     const ended = await aws.waitFor(deployment);
@@ -144,7 +127,7 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   it('retries unreadable alarm states during the bake, then fails closed and rolls back', async () => {
     // The first DescribeAlarms (Preflight's baseline) passes; every later one is refused. (A throttling fault
     // proves the same, but the SDK's own backoff makes each attempt last about ten seconds.)
-    await aws.deploy('instance', { faults: [{ service: 'cloudwatch', action: 'DescribeAlarms', error: 'AccessDenied', message: 'reads blocked', skip: 1, count: 100 }] });
+    aws.setControl({ faults: [{ service: 'cloudwatch', action: 'DescribeAlarms', error: 'AccessDenied', message: 'reads blocked', skip: 1, count: 100 }] });
     aws.app.versions = { v1: {}, v2: {} };
     const ended = await aws.run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
@@ -155,7 +138,6 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('fails RollbackFailed when v1 cannot come back healthy either: notified, lock kept stuck', async () => {
-    await aws.deploy('instance');
     aws.app.versions = { v1: { healthStatus: 503 }, v2: { healthStatus: 500 } };
     const ended = await aws.run(deployV2);
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RollbackFailed']);
@@ -165,7 +147,6 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('refuses an alarm rollback for an alarm in OK; rolls a release back when its alarm really fires inside the window, once: a second alarm needs no rollback', async () => {
-    await aws.deploy('instance');
     aws.app.versions = { v1: {}, v2: {} };
     const release = await aws.run(deployV2);
     expect(release.status).toBe('SUCCEEDED');
@@ -201,7 +182,6 @@ describe('the deployed runbook on emulated AWS (ECS service + RDS instance)', { 
   });
 
   it('refuses to roll back to a task definition a changed ledger names: RollbackFailed, the service left as it was', async () => {
-    await aws.deploy('instance');
     aws.app.versions = { v1: {}, v2: {} };
     expect((await aws.run(deployV2)).status).toBe('SUCCEEDED');
     const ecs = new ECSClient(aws.operator.config);

@@ -4,6 +4,7 @@ import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Cl
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  type ExecutionStatus,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   ListExecutionsCommand,
@@ -15,7 +16,7 @@ import { clientConfig, type DeployedStack, deployStack, deployStacks } from './d
 import { FunctionHost } from './function-host';
 import { type AuthorizationRecord, type MotoControl, MotoServer } from './moto-server';
 import { ALARMS, PLAN_RUNBOOKS, PLAN_STACK, type SynthesizedTier, synthesizeTier, TIER_STACKS, type TierStackName } from './stacks';
-import { createWorld, FakeApp, resetAliasedFunction, type World, type WorldOptions } from './world';
+import { createWorld, FakeApp, resetAliasedFunction, resetDatabase, type World, type WorldOptions } from './world';
 
 /** What a scenario may tell the patched moto: everything but the credentials the deploy set. */
 type TierControl = Omit<MotoControl, 'statesCredentials' | 'machineCredentials'>;
@@ -43,9 +44,14 @@ export class EmulatedAws {
   world!: World;
   private readonly history: AuthorizationRecord[] = [];
   private parts?: { readonly tier: SynthesizedTier; readonly moto: MotoServer; readonly host: FunctionHost; readonly app: FakeApp };
-  /** The stack the last `deploy` deployed, and moto's control right after it: what `isolate` goes back to. */
-  private deployed?: { readonly name: TierStackName; readonly control: MotoControl };
+  /**
+   * The stack the last `deploy` deployed, moto's control as its deploy set it (before the scenario's faults and ECS
+   * behaviour) and the options its world was created with: what `isolate` goes back to.
+   */
+  private deployed?: { readonly name: TierStackName; readonly control: MotoControl; readonly world: WorldOptions };
   private scenario = 0;
+  /** Executions that existed when the scenario started (the file's earlier scenarios'): never this scenario's. */
+  private earlier = new Set<string>();
   /** A start still under way when a hook timed out: `stop` waits for it, so that no moto outlives its file. */
   private launching?: Promise<void>;
 
@@ -116,9 +122,10 @@ export class EmulatedAws {
     this.host.reset();
     this.app.versions = {};
     this.stack = await deployStack(this.moto, this.host, this.tier, name);
+    this.earlier = new Set();
+    this.deployed = { name, control: this.moto.currentControl(), world };
     [this.world] = await Promise.all([createWorld(this.moto.endpoint, this.stack.admin, name, this.app, world), this.host.prewarm()]);
     await this.enforce(control);
-    this.deployed = { name, control: this.moto.currentControl() };
     return this.stack;
   }
 
@@ -126,17 +133,20 @@ export class EmulatedAws {
    * Starts a scenario on the stack the last `deploy` deployed, without deploying it again: once no execution of its
    * state machine runs any more (one an alarm rule started in the previous scenario), the runbook's bucket is emptied
    * (every version of the ledger, the lock, the reports and the backups), the alarms are OK again, the notifications
-   * read and forgotten, the ECS service back on its first task definition, the lambda-alias stack's function back on
-   * version 1 alone, the fake hosts back on their initial version; the app, the function host's invocations and logs,
-   * and moto's logs start empty, and moto's control is the deploy's again, with `control` on top (faults count
-   * afresh). What stays: RDS databases and snapshots, EC2 instances' states, other executions' histories; a file
-   * whose scenarios need those as new deploys per scenario.
+   * read and forgotten, the ECS service back on its first task definition, RDS as the world created it (its instance
+   * or cluster under its name and settings, no other one, no snapshot: `resetDatabase`), the lambda-alias stack's
+   * function back on version 1 alone, the fake hosts back on their initial version; the app, the function host's
+   * invocations and logs, and moto's logs start empty, the executions so far are the earlier scenarios' (never
+   * `otherExecutions`), and moto's control is the deploy's again, with `control` on top (faults count afresh). What
+   * stays: EC2 instances' states, task definitions registered, other executions' histories; a file whose scenarios
+   * need those as new deploys per scenario.
    */
   async isolate(control: TierControl = {}): Promise<void> {
     if (!this.deployed) throw new Error('isolate: no stack was deployed yet');
-    const { name, control: deployedControl } = this.deployed;
+    const { name, control: deployedControl, world } = this.deployed;
     const config = this.operator.config;
     await this.untilIdle();
+    this.earlier = new Set(await this.executionArns());
     // The previous scenario's faults and ECS behaviour end before the calls below.
     this.scenario += 1;
     this.moto.control({ ...deployedControl, ...control, scenario: this.scenario });
@@ -156,6 +166,7 @@ export class EmulatedAws {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
+    await resetDatabase(this.moto.endpoint, this.stack.admin, name, world);
     if (TIER_STACKS[name].target.kind === 'lambda-alias') await resetAliasedFunction(this.moto.endpoint, this.stack.admin);
     this.app.forget();
     this.forgetLogs();
@@ -176,8 +187,7 @@ export class EmulatedAws {
   private async untilIdle(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const listed = await this.operator.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stack.stateMachineArn }));
-      const running = (listed.executions ?? []).filter((e) => e.status === 'RUNNING').map((e) => e.executionArn);
+      const running = await this.executionArns('RUNNING');
       if (running.length === 0) return;
       if (Date.now() > deadline) throw new Error(`isolate: executions still RUNNING after ${timeoutMs} ms: ${running.join(', ')}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -196,6 +206,7 @@ export class EmulatedAws {
     this.app.versions = {};
     const [staging, production, plans] = await deployStacks(this.moto, this.host, this.tier, [PLAN_RUNBOOKS.staging, PLAN_RUNBOOKS.production, PLAN_STACK]);
     this.stack = plans;
+    this.earlier = new Set();
     this.world = await createWorld(this.moto.endpoint, plans.admin, PLAN_RUNBOOKS.production, this.app);
     await this.enforce(control);
     return { staging, production, plans };
@@ -265,10 +276,21 @@ export class EmulatedAws {
     throw new Error(missing);
   }
 
-  /** Executions of the state machine other than `known`, newest first: those a rule started. */
+  /** This scenario's executions of the state machine other than `known`, newest first: those a rule started. */
   async otherExecutions(known: readonly string[]): Promise<string[]> {
-    const listed = await this.operator.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stack.stateMachineArn }));
-    return (listed.executions ?? []).map((e) => e.executionArn ?? '').filter((arn) => !known.includes(arn));
+    return (await this.executionArns()).filter((arn) => !known.includes(arn) && !this.earlier.has(arn));
+  }
+
+  /** The state machine's executions (with `status` only those), newest first, every page of them. */
+  private async executionArns(status?: ExecutionStatus): Promise<string[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.operator.sfn.send(new ListExecutionsCommand({ stateMachineArn: this.stack.stateMachineArn, statusFilter: status, nextToken }));
+      arns.push(...(page.executions ?? []).map((e) => e.executionArn ?? ''));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return arns;
   }
 
   /** Waits until the rule has started `count` executions besides `known`. */

@@ -5,7 +5,21 @@ import { CreateSecurityGroupCommand, DescribeSubnetsCommand, EC2Client, RunInsta
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateFunctionCommand, DeleteFunctionCommand, GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient, PublishVersionCommand } from '@aws-sdk/client-lambda';
-import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  CreateDBClusterCommand,
+  CreateDBInstanceCommand,
+  DeleteDBClusterCommand,
+  DeleteDBClusterSnapshotCommand,
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
+  DescribeDBClusterSnapshotsCommand,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBClusterCommand,
+  ModifyDBInstanceCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -243,41 +257,7 @@ export async function createWorld(endpoint: string, credentials: AwsCredentials,
     [instances.other] = await launch(1, STAGING_HOST_TAGS);
   }
 
-  const rds = new RDSClient(config);
-  const database = TIER_STACKS[stack].database;
-  if (database?.kind === 'rds-instance') {
-    await rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: database.instanceIdentifier,
-        Engine: 'postgres',
-        EngineVersion: '16.4',
-        DBInstanceClass: 'db.t4g.micro',
-        AllocatedStorage: 20,
-        Port: options.databasePort,
-        MasterUsername: 'shop',
-        MasterUserPassword: 'not-a-real-password',
-      }),
-    );
-  } else if (database?.kind === 'aurora-cluster') {
-    await rds.send(
-      new CreateDBClusterCommand({
-        DBClusterIdentifier: database.clusterIdentifier,
-        Engine: 'aurora-postgresql',
-        EngineVersion: '16.4',
-        Port: options.databasePort,
-        MasterUsername: 'shop',
-        MasterUserPassword: 'not-a-real-password',
-      }),
-    );
-    await rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: `${database.clusterIdentifier}-1`,
-        DBClusterIdentifier: database.clusterIdentifier,
-        Engine: 'aurora-postgresql',
-        DBInstanceClass: 'db.r6g.large',
-      }),
-    );
-  }
+  await createDatabase(new RDSClient(config), stack, options);
 
   const cloudwatch = new CloudWatchClient(config);
   for (const name of ALARMS) {
@@ -380,4 +360,72 @@ export async function resetAliasedFunction(endpoint: string, credentials: AwsCre
   await new LambdaClient(config).send(new DeleteFunctionCommand({ FunctionName: FUNCTION_NAME }));
   const role = await new IAMClient(config).send(new GetRoleCommand({ RoleName: FUNCTION_ROLE }));
   await publishInitialFunction(config, role.Role?.Arn ?? '');
+}
+
+/** The stack's RDS instance, or its Aurora cluster with one writer, as the world creates them. */
+async function createDatabase(rds: RDSClient, stack: TierStackName, options: WorldOptions): Promise<void> {
+  const database = TIER_STACKS[stack].database;
+  if (database?.kind === 'rds-instance') {
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: database.instanceIdentifier,
+        Engine: 'postgres',
+        EngineVersion: '16.4',
+        DBInstanceClass: 'db.t4g.micro',
+        AllocatedStorage: 20,
+        Port: options.databasePort,
+        MasterUsername: 'shop',
+        MasterUserPassword: 'not-a-real-password',
+      }),
+    );
+  } else if (database?.kind === 'aurora-cluster') {
+    await rds.send(
+      new CreateDBClusterCommand({
+        DBClusterIdentifier: database.clusterIdentifier,
+        Engine: 'aurora-postgresql',
+        EngineVersion: '16.4',
+        Port: options.databasePort,
+        MasterUsername: 'shop',
+        MasterUserPassword: 'not-a-real-password',
+      }),
+    );
+    await rds.send(
+      new CreateDBInstanceCommand({
+        DBInstanceIdentifier: `${database.clusterIdentifier}-1`,
+        DBClusterIdentifier: database.clusterIdentifier,
+        Engine: 'aurora-postgresql',
+        DBInstanceClass: 'db.r6g.large',
+      }),
+    );
+  }
+}
+
+/**
+ * RDS as `createWorld` left it, for the next scenario on a stack deployed once: every instance, cluster and snapshot
+ * deleted (a restore's copy under the original name, the failed one it kept renamed, the snapshots a deploy took,
+ * with their tags), then the stack's database created again under its name with its settings (`options`, as the
+ * deploy's world had them). A stack without an RDS database has none to reset.
+ */
+export async function resetDatabase(endpoint: string, credentials: AwsCredentials, stack: TierStackName, options: WorldOptions = {}): Promise<void> {
+  const kind = TIER_STACKS[stack].database?.kind;
+  if (kind !== 'rds-instance' && kind !== 'aurora-cluster') return;
+  const rds = new RDSClient(clientConfig(endpoint, credentials));
+  // Instances first: a cluster with members cannot be deleted. Deleting an instance deletes its automated snapshots.
+  for (const instance of (await rds.send(new DescribeDBInstancesCommand({}))).DBInstances ?? []) {
+    const DBInstanceIdentifier = instance.DBInstanceIdentifier ?? '';
+    if (instance.DeletionProtection) await rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier, DeletionProtection: false, ApplyImmediately: true }));
+    await rds.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
+  }
+  for (const cluster of (await rds.send(new DescribeDBClustersCommand({}))).DBClusters ?? []) {
+    const DBClusterIdentifier = cluster.DBClusterIdentifier ?? '';
+    if (cluster.DeletionProtection) await rds.send(new ModifyDBClusterCommand({ DBClusterIdentifier, DeletionProtection: false, ApplyImmediately: true }));
+    await rds.send(new DeleteDBClusterCommand({ DBClusterIdentifier, SkipFinalSnapshot: true }));
+  }
+  for (const snapshot of (await rds.send(new DescribeDBSnapshotsCommand({}))).DBSnapshots ?? []) {
+    await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: snapshot.DBSnapshotIdentifier }));
+  }
+  for (const snapshot of (await rds.send(new DescribeDBClusterSnapshotsCommand({}))).DBClusterSnapshots ?? []) {
+    await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: snapshot.DBClusterSnapshotIdentifier }));
+  }
+  await createDatabase(rds, stack, options);
 }
