@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IMAGE_REFERENCE } from './image-reference';
+import { MetricName } from './metric-name';
 import { SqlCheckName } from './sql-check-name';
 
 /** The execution input: what CI, a person or an alarm asks the runbook to do. */
@@ -40,11 +41,11 @@ const planTrigger = z.strictObject({
   version,
 });
 
-/** The most SQL checks one `check` request (a plan's SQL gate) names. */
+/** The most SQL checks one `check` request (a plan's SQL gate) names, and the most metrics an `analyze` request names. */
 export const MAX_GATE_CHECKS = 20;
 
 export const DeployRequest = z.strictObject({
-  action: z.literal('deploy', { error: 'must be "deploy" (the default), "rollback", "watch", "drill" or "check"' }).default('deploy'),
+  action: z.literal('deploy', { error: 'must be "deploy" (the default), "rollback", "watch", "drill", "check" or "analyze"' }).default('deploy'),
   version,
   image: image.optional(),
   requestedBy: who.optional(),
@@ -78,6 +79,21 @@ export const CheckRequest = z.strictObject({
   action: z.literal('check'),
   checks: z.array(SqlCheckName).min(1).max(MAX_GATE_CHECKS),
   /** The plan and stage whose gate asks. */
+  plan: planTrigger.optional(),
+  requestedBy: who.optional(),
+  reason: reason.optional(),
+});
+
+/**
+ * Sent by a release plan's analysis gate: measure the latest release's analysis metrics once against the baselines its
+ * release kept, as a watch checkpoint does; the execution fails `AnalysisFailed` when one fails. It takes no lock,
+ * changes nothing and never rolls back (the plan decides).
+ */
+export const AnalyzeRequest = z.strictObject({
+  action: z.literal('analyze'),
+  /** The metrics to measure (`analysis.metrics[].name`, deciding ones); every deciding metric when absent. */
+  metrics: z.array(MetricName).min(1).max(MAX_GATE_CHECKS).optional(),
+  /** The plan and stage whose gate asks: the release measured must be of its version. */
   plan: planTrigger.optional(),
   requestedBy: who.optional(),
   reason: reason.optional(),
@@ -117,13 +133,17 @@ export type DeploymentRequest =
   | z.output<typeof RollbackRequest>
   | z.output<typeof WatchRequest>
   | z.output<typeof DrillRequest>
-  | z.output<typeof CheckRequest>;
+  | z.output<typeof CheckRequest>
+  | z.output<typeof AnalyzeRequest>;
 
 /** Picks the schema by `action` so that errors speak of the request the caller meant. */
-export function requestSchemaFor(raw: unknown): typeof DeployRequest | typeof RollbackRequest | typeof WatchRequest | typeof DrillRequest | typeof CheckRequest {
+export function requestSchemaFor(
+  raw: unknown,
+): typeof DeployRequest | typeof RollbackRequest | typeof WatchRequest | typeof DrillRequest | typeof CheckRequest | typeof AnalyzeRequest {
   const action = raw !== null && typeof raw === 'object' ? (raw as { action?: unknown }).action : undefined;
   if (action === 'watch') return WatchRequest;
   if (action === 'drill') return DrillRequest;
   if (action === 'check') return CheckRequest;
+  if (action === 'analyze') return AnalyzeRequest;
   return action === 'rollback' ? RollbackRequest : DeployRequest;
 }

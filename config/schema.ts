@@ -5,6 +5,7 @@ import { apsWorkspaceOf, canSucceed, parseCondition, parseSchedule } from './ana
 import { type HostCommand, placeholderProblem } from './host-commands';
 import { IMAGE_REPOSITORY } from './image-reference';
 import { metadataAddressProblem } from './metadata-addresses';
+import { MetricName } from './metric-name';
 import { SqlCheckName } from './sql-check-name';
 import { templateRefsOf } from './template-syntax';
 import { presetSteps, TRAFFIC_PRESET_FORMS, trafficStepProblems } from './traffic';
@@ -801,7 +802,7 @@ export const MetricProvider = z.discriminatedUnion('kind', [
 
 export const AnalysisMetric = z
   .strictObject({
-    name: key,
+    name: MetricName,
     provider: MetricProvider,
     /** The seconds each measurement covers, ending when it is taken (CloudWatch, Logs and log-file providers; PromQL says its own range). */
     windowSeconds: seconds(10, 86_400).default(300),

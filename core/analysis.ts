@@ -170,10 +170,11 @@ function outcomeOf(metric: AnalysisMetric, baseline: number | null, result: Read
 }
 
 /**
- * At the bake's last evaluation a metric is judged for good: one that never had a successful measurement
- * (only inconclusive ones, or none since its delay) fails, since a release is kept on evidence, not on silence.
+ * At the bake's last evaluation (and at a release plan's analysis gate) a metric is judged for good: one that never had
+ * a successful measurement (only inconclusive ones, or none since its delay) fails, since a release is kept on
+ * evidence, not on silence.
  */
-function closed(record: MetricRecord): MetricRecord {
+export function closed(record: MetricRecord): MetricRecord {
   if (record.verdict === 'failed' || record.measurements.some((measurement) => measurement.outcome === 'success')) return record;
   return { ...record, verdict: 'failed' };
 }

@@ -57,9 +57,10 @@ export const Deployment = z.object({
   id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
   /**
    * `watch`: a checkpoint of the post-release watch; it becomes `rollback` when the checkpoint fails. `drill`: a restore
-   * drill, nothing deployed. `check`: a release plan's SQL gate, the named checks run once (`checks`).
+   * drill, nothing deployed. `check`: a release plan's SQL gate, the named checks run once (`checks`). `analyze`: a
+   * release plan's analysis gate, the latest release's metrics measured once (`metrics`, or all deciding ones).
    */
-  action: z.enum(['deploy', 'rollback', 'watch', 'drill', 'check']),
+  action: z.enum(['deploy', 'rollback', 'watch', 'drill', 'check', 'analyze']),
   target: z.string().check(z.minLength(1)),
   version: z.nullable(z.string()),
   image: z.nullable(z.string()),
@@ -68,10 +69,12 @@ export const Deployment = z.object({
   alarm: z.nullable(z.object({ name: z.string(), reason: z.nullable(z.string()), time: z.nullable(z.string()) })),
   /** Set on the rollback a failed watch checkpoint starts, as `alarm` is on an alarm's. */
   watch: z.optional(z.nullable(WatchTrigger)),
-  /** Set on the rollback a release plan starts for a stage it completed, and on the checks of its SQL gate. */
+  /** Set on the rollback a release plan starts for a stage it completed, and on the checks of its SQL and analysis gates. */
   plan: z.optional(z.nullable(PlanTrigger)),
   /** `check`: the SQL checks to run, by name (`checks.sql[].name`). */
   checks: z.optional(z.nullable(z.array(z.string()))),
+  /** `analyze`: the metrics to measure, by name (`analysis.metrics[].name`); null or absent: every deciding one. */
+  metrics: z.optional(z.nullable(z.array(z.string()))),
   /** Alarm evaluations in the bake: ceil(bake.durationSeconds / bake.pollSeconds), at least one. */
   bakeChecks: z.int().check(z.minimum(1)),
   /** Restore approval wait, for the Task's TimeoutSecondsPath. */

@@ -119,9 +119,12 @@ export function executionHistoryGrant(scope: Construct, stateMachineName: string
   };
 }
 
-/** CheckWatch reads the lock, never writes it: a deployment holding the target ends the post-release watch. */
+/**
+ * CheckWatch and CheckAnalysis read the lock, never write it: a deployment holding the target ends the post-release
+ * watch, and fails a release plan's analysis gate. Both need a deciding analysis metric (analysis.watch requires one).
+ */
 function watchGrants(bucket: IBucket, config: RunbookConfig): TaskGrant[] {
-  if (!config.analysis.watch) return [];
+  if (!config.analysis.metrics.some((metric) => !metric.dryRun)) return [];
   const lock = bucket.arnForObjects(lockKey(config.name));
   return [{ actions: [S3.getObject], resources: [lock] }];
 }

@@ -176,6 +176,8 @@ const DURING_ROLLBACK: FailureZone = { resultPath: '$.rollbackError', next: 'Not
 const DRILL_FAILED: FailureZone = { resultPath: '$.error', next: 'DiscardDrillCopy' };
 /** A watch checkpoint that cannot be judged: nothing was touched, the execution fails. */
 const WATCH_UNJUDGED: FailureZone = { resultPath: '$.error', next: 'WatchUnavailable' };
+/** An analysis gate that cannot be judged: nothing was touched, the gate fails closed. */
+const ANALYSIS_UNJUDGED: FailureZone = { resultPath: '$.error', next: 'AnalysisUnavailable' };
 /** A step that only reports (record, release, notify): its failure is kept in `slot` and the execution goes on to `next`. */
 const bestEffort = (slot: string, next: string): FailureZone => ({ resultPath: slot, next });
 
@@ -464,8 +466,12 @@ export function runbookDefinition(): Record<string, Json> {
     .add(
       'RouteRequest',
       choice({
-        comment: "A watch checkpoint and a release plan's SQL gate decide without the lock; a deploy or a rollback takes it first.",
-        rules: [when(is.stringEquals($.deployment.action, 'watch'), 'CheckWatch'), when(is.stringEquals($.deployment.action, 'check'), 'GateChecks')],
+        comment: "A watch checkpoint and a release plan's SQL and analysis gates decide without the lock; a deploy or a rollback takes it first.",
+        rules: [
+          when(is.stringEquals($.deployment.action, 'watch'), 'CheckWatch'),
+          when(is.stringEquals($.deployment.action, 'check'), 'GateChecks'),
+          when(is.stringEquals($.deployment.action, 'analyze'), 'CheckAnalysis'),
+        ],
         otherwise: 'AcquireLock',
       }),
     )
@@ -1118,6 +1124,52 @@ export function runbookDefinition(): Record<string, Json> {
     .add('ChecksPassed', succeed("Every SQL check the plan's gate named passed."))
     .add('ChecksFailed', fail('ChecksFailed', $.dataGate.summary, "A SQL check the plan's gate named did not pass."))
     .add('ChecksUnavailable', fail('ChecksUnavailable', $.error.Cause, 'The checks could not run (database unreachable, task failure): the gate fails closed.'));
+
+  states
+    .task(
+      'CheckAnalysis',
+      fn.ledger,
+      { operation: 'check-analysis', config: ledgerConfig, deployment: $.deployment, execution: $.execution },
+      {
+        comment: "A release plan's analysis gate: reads the ledger and the lock, takes nothing. Is the latest release current, of the plan stage's version, and nobody changing the target?",
+        resultPath: '$.watch',
+        timeoutSeconds: 60,
+        catch: [catchAll(ANALYSIS_UNJUDGED)],
+        next: 'AnalysisDue',
+      },
+    )
+    .add(
+      'AnalysisDue',
+      choice({
+        comment: 'No release, rolled back, superseded or another execution holding the target: nothing can be measured, the gate fails closed.',
+        rules: [when(is.stringEquals($.watch.decision, 'measure'), 'MeasureAnalysis')],
+        otherwise: 'NothingToAnalyze',
+      }),
+    )
+    .add('NothingToAnalyze', fail('AnalysisUnavailable', $.watch.message, 'The release the gate would measure is not the current one: nothing measured, the gate fails closed.'))
+    .task(
+      'MeasureAnalysis',
+      fn.measureWatch,
+      { operation: 'analyze', config: sections('analysis', 'smokeTests'), deployment: $.deployment, execution: $.execution, watch: $.watch },
+      {
+        comment: "Measures the metrics the gate names (all deciding ones by default) once against the baselines kept with the release, as a watch checkpoint; nothing is changed, nothing rolled back.",
+        resultPath: '$.checkpoint',
+        timeoutSeconds: 60,
+        catch: [catchAll(ANALYSIS_UNJUDGED)],
+        next: 'AnalysisVerdict',
+      },
+    )
+    .add(
+      'AnalysisVerdict',
+      choice({
+        comment: 'One metric without a passing measurement fails the gate: the plan rolls back what it deployed.',
+        rules: [when(is.stringEquals($.checkpoint.decision, 'failed'), 'AnalysisFailed')],
+        otherwise: 'AnalysisPassed',
+      }),
+    )
+    .add('AnalysisPassed', succeed("Every metric the plan's analysis gate measured passed against the release's baseline."))
+    .add('AnalysisFailed', fail('AnalysisFailed', $.checkpoint.reason, "A metric the plan's analysis gate measured failed: its value and the condition are in the cause."))
+    .add('AnalysisUnavailable', fail('AnalysisUnavailable', $.error.Cause, 'The analysis could not be judged (ledger, lock or metrics unreadable): the gate fails closed.'));
 
   states.task(
     'RollbackApp',

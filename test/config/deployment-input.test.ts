@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DeployRequest, requestSchemaFor, RollbackRequest } from '../../config/deployment-input';
+import { AnalyzeRequest, DeployRequest, MAX_GATE_CHECKS, requestSchemaFor, RollbackRequest } from '../../config/deployment-input';
 import { IMAGE_REFERENCE } from '../../config/image-reference';
 import { describeValue, formatIssues } from '../../config/issues';
 
@@ -77,10 +77,30 @@ describe('DeployRequest', () => {
     ['reason is an object', { version: 'v1', reason: { text: 'x' } }, ['reason: Invalid input: expected string, received object (got {"text":"x"})']],
     ['an unknown field is sent', { version: 'v1', force: true }, ['force: unknown field (got true)']],
     ['a rollback field is sent with a deploy', { version: 'v1', alarm: { name: 'x' } }, ['alarm: unknown field (got {"name":"x"})']],
-    ['the action is unknown', { action: 'destroy', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch", "drill" or "check" (got "destroy")']],
-    ['the action has the wrong case', { action: 'Rollback', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch", "drill" or "check" (got "Rollback")']],
+    ['the action is unknown', { action: 'destroy', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch", "drill", "check" or "analyze" (got "destroy")']],
+    ['the action has the wrong case', { action: 'Rollback', version: 'v1' }, ['action: must be "deploy" (the default), "rollback", "watch", "drill", "check" or "analyze" (got "Rollback")']],
   ])('fails when %s, naming the field', (_case, input, lines) => {
     expect(problemsOf(input)).toEqual(lines);
+  });
+});
+
+describe("AnalyzeRequest: a release plan's analysis gate", () => {
+  const plan = { name: 'shop', execution: 'arn:aws:states:eu-west-1:123456789012:execution:ReleasePlan:plan-1', stage: 'production', version: 'v1.5.0' };
+
+  it('accepts no metrics (every deciding one), named metrics, and the plan that asks', () => {
+    expect(requestSchemaFor({ action: 'analyze' })).toBe(AnalyzeRequest);
+    expect(AnalyzeRequest.parse({ action: 'analyze' })).toEqual({ action: 'analyze' });
+    const request = { action: 'analyze', metrics: ['p95', 'error_rate'], plan, requestedBy: 'release-plan shop', reason: 'gate 1' };
+    expect(AnalyzeRequest.parse(request)).toEqual(request);
+  });
+
+  it.each([
+    ['an empty metric list', { action: 'analyze', metrics: [] }, 'metrics: Too small: expected array to have >=1 items (got [])'],
+    ['a metric name with a quote', { action: 'analyze', metrics: ["p95' or 1"] }, `metrics[0]: must be a letter followed by up to 63 letters, digits, _ or - (got "p95' or 1")`],
+    ['too many metrics', { action: 'analyze', metrics: Array.from({ length: MAX_GATE_CHECKS + 1 }, (_, i) => `m${i}`) }, `metrics: Too big: expected array to have <=${MAX_GATE_CHECKS} items`],
+    ['a version (the gate measures what is released)', { action: 'analyze', version: 'v1' }, 'version: unknown field (got "v1")'],
+  ])('refuses %s, naming the field and the value', (_case, input, line) => {
+    expect(problemsOf(input).join('\n')).toContain(line);
   });
 });
 

@@ -289,6 +289,17 @@ describe('analysis metrics', () => {
     for (const folder of FOLDERS) expect(analysisActions(plain, folder), folder).toEqual([]);
   });
 
+  it("lets the ledger read the target's lock object, and nothing more, for a release plan's analysis gate (CheckAnalysis), even without a watch", () => {
+    const bucket = bucketArn(s);
+    const plain = synth({ config: exampleInput });
+    expect(analysisInput.analysis?.watch).toBeUndefined();
+    const [objects, listing, history] = taskStatements(plain, 'ledger');
+    expect(taskStatements(s, 'ledger')).toEqual([objects, listing, allow(['s3:GetObject'], [`${bucket}/locks/shop-api.json`]), history]);
+    // MeasureAnalysis is the evaluate-alarms function, whose grants are exactly the providers' above: the gate adds none.
+    const dryRunOnly = synth({ config: { ...exampleInput, analysis: { ...analysisInput.analysis, metrics: analysisInput.analysis!.metrics!.map((metric) => ({ ...metric, dryRun: true })) } } as RunbookConfigInput });
+    expect(taskStatements(dryRunOnly, 'ledger')).toEqual(taskStatements(plain, 'ledger'));
+  });
+
   it('lets evaluate-alarms read the smoke-test secrets when an http metric re-runs the checks, and preflight once', () => {
     const metrics = [{ name: 'checks', provider: { kind: 'http' }, failureCondition: 'result > 0' }];
     const http = synth({ config: { ...exampleInput, analysis: { metrics } } as RunbookConfigInput });

@@ -25,6 +25,7 @@ import {
 import { loadDefinition } from '../../statemachines/definition';
 import {
   alarmInput,
+  analyzeInput,
   askingConfig,
   databaseWith,
   DEFAULT_STATES,
@@ -83,6 +84,8 @@ const RESULT_SCHEMAS: Record<string, z.ZodMiniType> = {
   VerifyRollback: SmokeReport,
   CheckWatch: WatchStatus,
   MeasureWatchCheckpoint: WatchResult,
+  CheckAnalysis: WatchStatus,
+  MeasureAnalysis: WatchResult,
 };
 
 const TASKS = Object.entries(loadDefinition().States as Record<string, { Type: string; ResultPath?: string | null }>).filter(([, s]) => s.Type === 'Task');
@@ -112,6 +115,7 @@ describe('the scripted harness', () => {
       runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }) } }),
       runScripted({ config: askingConfig(), input: deployInput(), tasks: { SmokeTest: defaultWith({ passed: false, summary: 'health failed' }), AwaitRollbackApproval: { approved: false, by: 'lead', comment: null } } }),
       runScripted({ config: testConfig({ checks: { sql: [{ name: 'backfill complete', sql: 'SELECT 0', expect: { equals: 0 }, when: ['after-migrations'] }] } }), input: { action: 'check', checks: ['backfill complete'] } }),
+      runScripted({ config: watchConfig(), input: analyzeInput() }),
     ]);
 
     const calls = runs.flatMap((run) => run.log.calls);

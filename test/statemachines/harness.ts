@@ -72,6 +72,11 @@ export function drillInput(): Json {
   return { action: 'drill', requestedBy: 'restore drill schedule' };
 }
 
+/** The execution input a release plan's analysis gate sends. */
+export function analyzeInput(fields: Record<string, Json> = {}): Json {
+  return { action: 'analyze', requestedBy: 'release-plan shop', ...fields };
+}
+
 /** The execution input the watch schedule sends (analysis.watch). */
 export function watchInput(): Json {
   return { action: 'watch', requestedBy: 'post-release watch schedule' };
@@ -402,6 +407,8 @@ const DEFAULTS: Record<string, (event: Event) => unknown> = {
   NotifyNoRollback: () => ({ published: true }),
   CheckWatch: (): WatchStatus => watchStatus(),
   MeasureWatchCheckpoint: (e): WatchResult => watchCheckpoint(e.watch, e.execution.name),
+  CheckAnalysis: (): WatchStatus => ({ ...watchStatus('measure', 'Analysis of release v1.5.0 of shop-api against the baselines it kept.'), checkpoint: 1, until: null }),
+  MeasureAnalysis: (e): WatchResult => watchCheckpoint(e.watch, e.execution.name),
   RecordWatchCheckpoint: (e) => ({ ledgerKey: `ledger/${e.config.name}.json`, checkpoint: e.checkpoint.checkpoint, decision: e.checkpoint.decision }),
 };
 
@@ -428,11 +435,12 @@ export function defaultResult(call: TaskCall): unknown {
 }
 
 function defaultDeployment(input: Event, config: RunbookConfig, execution: Execution): Deployment {
-  const rollback = input.action === 'rollback' || input.action === 'watch' || input.action === 'check';
+  const rollback = input.action === 'rollback' || input.action === 'watch' || input.action === 'check' || input.action === 'analyze';
   return {
     id: deploymentIdFor(execution.name, execution.id),
-    action: input.action === 'watch' || input.action === 'drill' || input.action === 'check' ? input.action : rollback ? 'rollback' : 'deploy',
+    action: ['watch', 'drill', 'check', 'analyze'].includes(input.action) ? input.action : rollback ? 'rollback' : 'deploy',
     ...(input.action === 'check' ? { checks: input.checks } : {}),
+    ...(input.action === 'analyze' ? { metrics: input.metrics ?? null, ...(input.plan ? { plan: input.plan } : {}) } : {}),
     target: config.name,
     version: rollback ? null : (input.version ?? null),
     image: rollback ? null : (input.image ?? null),

@@ -15,6 +15,7 @@ import { type Json, loadDefinition } from '../../statemachines/definition';
 import {
   ABORT_TAIL,
   alarmInput,
+  analyzeInput,
   askingConfig,
   byDefault,
   databaseWith,
@@ -265,6 +266,19 @@ const CASES: Case[] = [
     terminal: 'WatchPassed',
     calls: ['ValidateInput', 'CheckWatch', 'MeasureWatchCheckpoint', 'RecordWatchCheckpoint'],
   },
+  ...(['CheckAnalysis', 'MeasureAnalysis'] as const).map(
+    (state, index): Case => ({
+      // A release plan's analysis gate fails closed: the plan rolls back what it deployed.
+      state,
+      error: failure('LedgerDocumentInvalidError', 'the ledger ledger/shop-api.json is not JSON'),
+      input: analyzeInput(),
+      config: watchConfig(),
+      status: 'FAILED',
+      terminal: 'AnalysisUnavailable',
+      cause: lambdaCause(failure('LedgerDocumentInvalidError', 'the ledger ledger/shop-api.json is not JSON')),
+      calls: ['ValidateInput', 'CheckAnalysis', 'MeasureAnalysis'].slice(0, index + 2),
+    }),
+  ),
   {
     // A release plan's SQL gate fails closed: the plan rolls back what it deployed.
     state: 'GateChecks',

@@ -246,6 +246,7 @@ function leaseOf(key: string, record: LockRecord, etag: string): Lease {
 function lockedFor(deployment: Deployment): LockRecord['action'] {
   if (deployment.action === 'watch') throw new InvalidInputError(`deployment ${deployment.id} is a watch checkpoint: it takes no lock (only the rollback a failed checkpoint becomes does)`);
   if (deployment.action === 'check') throw new InvalidInputError(`deployment ${deployment.id} runs a plan gate's SQL checks: read-only, it takes no lock`);
+  if (deployment.action === 'analyze') throw new InvalidInputError(`deployment ${deployment.id} measures a plan gate's analysis: read-only, it takes no lock`);
   return deployment.action;
 }
 

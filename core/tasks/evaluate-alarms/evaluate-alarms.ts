@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { RunbookConfig } from '../../../config/schema';
 import { watchedAlarms } from '../../../config/watched-alarms';
-import { failedMetrics, measureCheckpoint, measureWatchCheckpoint } from '../../analysis';
+import { closed, failedMetrics, measureCheckpoint, measureWatchCheckpoint } from '../../analysis';
 import { InvalidInputError } from '../../errors';
 import type { AlarmSource } from '../../ports/alarm-source';
 import type { Clock } from '../../ports/clock';
@@ -19,9 +19,12 @@ export const EvaluateAlarmsEvent = z.object({
 });
 export type EvaluateAlarmsEvent = z.output<typeof EvaluateAlarmsEvent>;
 
-/** MeasureWatchCheckpoint's Parameters: the watch execution's request and CheckWatch's answer. */
+/**
+ * MeasureWatchCheckpoint's Parameters: the watch execution's request and CheckWatch's answer; MeasureAnalysis sends the
+ * same with `operation: analyze` (a release plan's analysis gate) and CheckAnalysis' answer.
+ */
 export const WatchCheckpointEvent = z.object({
-  operation: z.literal('watch-checkpoint'),
+  operation: z.enum(['watch-checkpoint', 'analyze']),
   config: judged<Pick<RunbookConfig, 'analysis' | 'smokeTests'>>(),
   deployment: Deployment,
   execution: Execution,
@@ -29,13 +32,13 @@ export const WatchCheckpointEvent = z.object({
 });
 export type WatchCheckpointEvent = z.output<typeof WatchCheckpointEvent>;
 
-/** What the function accepts: a bake evaluation, or a checkpoint of the post-release watch (`operation: watch-checkpoint`). */
+/** What the function accepts: a bake evaluation, or one measurement of the latest release (`operation: watch-checkpoint` or `analyze`). */
 export const EvaluateAlarmsFunctionEvent = z.union([WatchCheckpointEvent, EvaluateAlarmsEvent]);
 export type EvaluateAlarmsFunctionEvent = z.output<typeof EvaluateAlarmsFunctionEvent>;
 
-/** Whether the event is a watch checkpoint rather than a bake evaluation. */
+/** Whether the event measures the latest release once (a watch checkpoint, an analysis gate) rather than a bake evaluation. */
 export function isWatchCheckpoint(event: EvaluateAlarmsFunctionEvent): event is WatchCheckpointEvent {
-  return 'operation' in event && event.operation === 'watch-checkpoint';
+  return 'operation' in event && (event.operation === 'watch-checkpoint' || event.operation === 'analyze');
 }
 
 /** Ports the evaluation needs. */
@@ -98,6 +101,11 @@ function capitalized(text: string): string {
  * A checkpoint of the post-release watch: each deciding metric measured once against the baseline recorded with the
  * release, failureLimit and consecutiveErrorLimit counted over the watch. A failed checkpoint hands the state machine
  * the rollback request (`patch`): the same request an alarm makes, with the checkpoint and the metrics as its trigger.
+ *
+ * A release plan's analysis gate (`operation: analyze`) measures the same way, once, only the metrics it names (all
+ * deciding ones when none), and judges each for good as the bake's end does: a metric without a passing measurement
+ * (a failing one whatever its failureLimit, no data, inconclusive, an unanswered query) fails. It never asks for a
+ * rollback: the plan decides.
  */
 export async function measureWatch(event: WatchCheckpointEvent, deps: Pick<EvaluateAlarmsDeps, 'metrics' | 'clock'>): Promise<WatchResult> {
   const { watch, deployment, execution } = event;
@@ -106,11 +114,15 @@ export async function measureWatch(event: WatchCheckpointEvent, deps: Pick<Evalu
     throw new InvalidInputError(`a watch checkpoint needs CheckWatch's decision "measure" and the release to measure (got "${watch.decision}")`);
   }
   const at = deps.clock.now();
-  const metrics = await measureWatchCheckpoint(
-    { analysis: event.config.analysis, baselines: release.baselines ?? [], records: watch.records, checkpoint: watch.checkpoint, expectedVersion: release.version },
+  const gate = event.operation === 'analyze';
+  const named = deployment.metrics ?? null;
+  const analysis = gate && named !== null ? { ...event.config.analysis, metrics: event.config.analysis.metrics.filter((metric) => named.includes(metric.name)) } : event.config.analysis;
+  const measured = await measureWatchCheckpoint(
+    { analysis, baselines: release.baselines ?? [], records: watch.records, checkpoint: watch.checkpoint, expectedVersion: release.version },
     deps.metrics,
     at,
   );
+  const metrics = gate ? measured.map(closed) : measured;
   const failed = failedMetrics(metrics);
   const reason = failed.length > 0 ? capitalized(failed.join('; ')) : null;
   const checkpoint = {
@@ -123,7 +135,7 @@ export async function measureWatch(event: WatchCheckpointEvent, deps: Pick<Evalu
     metrics,
     reason,
   };
-  if (reason === null) return { ...checkpoint, patch: null };
+  if (reason === null || gate) return { ...checkpoint, patch: null };
   const trigger = {
     releaseId: release.deploymentId,
     checkpoint: watch.checkpoint,

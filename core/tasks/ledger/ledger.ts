@@ -5,7 +5,7 @@ import { recordDrill } from './drill-record';
 import { type LedgerDeps, recordAbort, recordKept, recordRelease, recordRollback, recordRollbackFailure } from './record-outcome';
 import { checkRollbackWindow } from './rollback-window';
 import { LedgerSlots } from './slots';
-import { type CheckpointRecorded, checkWatch, recordWatchCheckpoint } from './watch';
+import { checkAnalysis, type CheckpointRecorded, checkWatch, recordWatchCheckpoint } from './watch';
 
 export const LedgerOperation = z.enum([
   'record-backup',
@@ -18,10 +18,11 @@ export const LedgerOperation = z.enum([
   'check-window',
   'check-watch',
   'record-checkpoint',
+  'check-analysis',
 ]);
 export type LedgerOperation = z.output<typeof LedgerOperation>;
 
-/** RecordBackup, RecordDrill, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure, RecordKept, CheckRollbackWindow, CheckWatch and RecordWatchCheckpoint send `operation` and the slots. */
+/** RecordBackup, RecordDrill, RecordRelease, RecordAbort, RecordRollback, RecordRollbackFailure, RecordKept, CheckRollbackWindow, CheckWatch, RecordWatchCheckpoint and CheckAnalysis send `operation` and the slots. */
 export const LedgerEvent = z.extend(LedgerSlots, { operation: LedgerOperation });
 export type LedgerEvent = z.output<typeof LedgerEvent>;
 
@@ -50,5 +51,7 @@ export async function runLedger(event: LedgerEvent, deps: LedgerDeps): Promise<B
       return checkWatch(event, deps);
     case 'record-checkpoint':
       return recordWatchCheckpoint(event, deps);
+    case 'check-analysis':
+      return checkAnalysis(event, deps);
   }
 }

@@ -4,7 +4,7 @@ import type { ArtifactStore } from '../../ports/artifact-store';
 import type { Clock } from '../../ports/clock';
 import type { ReleaseRecord, WatchCheckpoint, WatchStatus } from '../../model';
 import { lockKey, parseLockRecord } from '../deployment-lock/deployment-lock';
-import { ledgerKey, MAX_CHECKPOINTS, readLedger, updateLedger, withEntry } from './release-ledger';
+import { type LedgerDocument, ledgerKey, MAX_CHECKPOINTS, readLedger, updateLedger, withEntry } from './release-ledger';
 import { type LedgerSlots, requireSlot } from './slots';
 
 /**
@@ -19,24 +19,9 @@ export async function checkWatch(slots: LedgerSlots, deps: { store: ArtifactStor
   if (!watch) throw new InvalidInputError(`check-watch needs config.analysis.watch, but ${config.name} has no post-release watch configured`);
   const now = deps.clock.now();
   const { document } = await readLedger(deps.store, config.name);
-  const current = document.current;
-  const ended = (decision: Exclude<WatchStatus['decision'], 'measure'>, message: string, release: ReleaseRecord | null, until: Date | null = null): WatchStatus => ({
-    decision,
-    message,
-    release,
-    checkpoint: 1,
-    records: [],
-    until: until?.toISOString() ?? null,
-  });
-
-  if (!current) return ended('no-release', `No release of ${config.name} is recorded in ${ledgerKey(config.name)}: nothing to watch.`, null);
+  const current = latestRelease(document, config.name);
+  if ('decision' in current) return current;
   const label = versionLabel(current);
-  if (current.rolledBack) return ended('rolled-back', `Release ${label} of ${config.name} was rolled back at ${current.rolledBack.at}: the watch is over.`, current);
-  const latest = document.releases[0];
-  if (latest && latest.deploymentId !== current.deploymentId) {
-    const how = latest.rolledBack ? `was rolled back at ${latest.rolledBack.at}` : 'replaced it';
-    return ended('superseded', `A later deployment of ${config.name} (${versionLabel(latest)}) ${how}: ${label} is not watched any more.`, current);
-  }
   const untilHours = watch.untilHours ?? config.rollbackWindowHours;
   const until = new Date(Date.parse(current.finishedAt) + untilHours * 3_600_000);
   if (now.getTime() > until.getTime()) {
@@ -55,6 +40,44 @@ export async function checkWatch(slots: LedgerSlots, deps: { store: ArtifactStor
     records: last?.metrics ?? [],
     until: until.toISOString(),
   };
+}
+
+/**
+ * CheckAnalysis, for a release plan's analysis gate: the release to measure once is the latest, current, not rolled
+ * back, of the plan stage's version when a plan asks, and no deployment holds the target. Anything else is named in
+ * `message` and the gate fails closed. The measurement starts afresh (checkpoint 1, no records), whatever the watch did.
+ */
+export async function checkAnalysis(slots: LedgerSlots, deps: { store: ArtifactStore; clock: Clock }): Promise<WatchStatus> {
+  const { config, deployment } = slots;
+  const { document } = await readLedger(deps.store, config.name);
+  const current = latestRelease(document, config.name);
+  if ('decision' in current) return current;
+  const label = versionLabel(current);
+  const plan = deployment.plan;
+  if (plan && current.version !== plan.version) {
+    return ended('superseded', `The current release of ${config.name} is ${label}, not ${plan.version} that stage ${plan.stage} of plan ${plan.name} deployed: nothing measured.`, current);
+  }
+  const holder = await lockHolder(deps.store, config.name, deps.clock.now());
+  if (holder) return ended('deployment-running', `${holder}: release ${label} is not measured while another execution changes the target.`, current);
+  return { decision: 'measure', message: `Analysis of release ${label} of ${config.name} against the baselines it kept.`, release: current, checkpoint: 1, records: [], until: null };
+}
+
+function ended(decision: Exclude<WatchStatus['decision'], 'measure'>, message: string, release: ReleaseRecord | null, until: Date | null = null): WatchStatus {
+  return { decision, message, release, checkpoint: 1, records: [], until: until?.toISOString() ?? null };
+}
+
+/** The ledger's current release when it is the one to measure (recorded, not rolled back, not replaced by a later deployment); otherwise why not. */
+function latestRelease(document: LedgerDocument, target: string): ReleaseRecord | WatchStatus {
+  const current = document.current;
+  if (!current) return ended('no-release', `No release of ${target} is recorded in ${ledgerKey(target)}: nothing to watch.`, null);
+  const label = versionLabel(current);
+  if (current.rolledBack) return ended('rolled-back', `Release ${label} of ${target} was rolled back at ${current.rolledBack.at}: the watch is over.`, current);
+  const latest = document.releases[0];
+  if (latest && latest.deploymentId !== current.deploymentId) {
+    const how = latest.rolledBack ? `was rolled back at ${latest.rolledBack.at}` : 'replaced it';
+    return ended('superseded', `A later deployment of ${target} (${versionLabel(latest)}) ${how}: ${label} is not watched any more.`, current);
+  }
+  return current;
 }
 
 /** Who holds the target's lock now, in words, or null when nobody does (no lock, released, or an expired lease). */

@@ -80,6 +80,8 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
       const has = known.length > 0 ? `checks.sql has ${known.map((k) => `'${k}'`).join(', ')}` : 'this runbook has no checks.sql';
       problems.push(`checks[${index}]: names no SQL check of this runbook: ${has} (got '${name}')`);
     });
+  } else if (request.action === 'analyze') {
+    problems.push(...analyzeProblems(config.analysis.metrics, request.metrics));
   } else if (request.alarm && request.plan) {
     problems.push(`plan: a rollback is started by an alarm or by a release plan, not both (got alarm "${request.alarm.name}" and plan "${request.plan.name}")`);
   } else if (request.alarm) {
@@ -104,13 +106,32 @@ export async function validateInput(event: ValidateInputEvent, deps: ValidateInp
     requestedBy: request.requestedBy ?? null,
     reason: request.reason ?? null,
     alarm,
-    ...((request.action === 'rollback' || request.action === 'check') && request.plan ? { plan: request.plan } : {}),
+    ...((request.action === 'rollback' || request.action === 'check' || request.action === 'analyze') && request.plan ? { plan: request.plan } : {}),
     ...(request.action === 'check' ? { checks: request.checks } : {}),
+    ...(request.action === 'analyze' ? { metrics: request.metrics ?? null } : {}),
     bakeChecks: bakeChecks(config.bake),
     approvalTimeoutSeconds: (config.database?.restoreApproval.timeoutMinutes ?? 60) * 60,
     executionId: event.execution.id,
     startedAt: deps.clock.now().toISOString(),
   };
+}
+
+/**
+ * An analysis gate measures deciding metrics only: a runbook without one has nothing to judge, and a dry-run metric
+ * (reported, never deciding) or an unknown name is refused by name.
+ */
+function analyzeProblems(metrics: RunbookConfig['analysis']['metrics'], names: readonly string[] | undefined): string[] {
+  const deciding = metrics.filter((metric) => !metric.dryRun).map((metric) => metric.name);
+  if (deciding.length === 0) {
+    const why = metrics.length === 0 ? 'analysis.metrics is empty' : `every metric of analysis.metrics is dryRun (${metrics.map((metric) => metric.name).join(', ')})`;
+    return [`action: "analyze" needs an analysis metric that decides: ${why} (got "analyze")`];
+  }
+  return (names ?? []).flatMap((name, index) => {
+    if (deciding.includes(name)) return [];
+    const dryRun = metrics.some((metric) => metric.name === name);
+    const why = dryRun ? 'it is dryRun: it is reported, never decides' : 'it names no metric of this runbook';
+    return [`metrics[${index}]: ${why}; the deciding metrics of analysis.metrics are ${deciding.map((d) => `'${d}'`).join(', ')} (got '${name}')`];
+  });
 }
 
 /**

@@ -103,3 +103,50 @@ describe('measureWatch: a checkpoint of the post-release watch', () => {
     );
   });
 });
+
+describe("measureWatch with operation analyze: a release plan's analysis gate", () => {
+  const gateDeployment = (metrics: string[] | null) => ({ ...deploymentFor(execution, { action: 'analyze', version: null, image: null, requestedBy: 'release-plan shop' }), metrics });
+  const gateStatus: WatchStatus = { decision: 'measure', message: 'Analysis', release, checkpoint: 1, records: [], until: null };
+
+  async function analyze(script: Record<string, ScriptedAnswer[]>, metrics: string[] | null = null) {
+    const parsed = EvaluateAlarmsFunctionEvent.parse({
+      operation: 'analyze',
+      config: config({ analysis: { metrics: METRICS } } as never),
+      deployment: gateDeployment(metrics),
+      execution,
+      watch: gateStatus,
+    });
+    if (!isWatchCheckpoint(parsed)) throw new Error('not parsed as a one-shot measurement');
+    const query = scriptedMetrics(script);
+    return { result: await measureWatch(parsed, { metrics: query, clock }), asked: query.asked.map((a) => a.name).sort() };
+  }
+
+  it('measures every deciding metric once against the baselines the release kept and passes, asking for no rollback', async () => {
+    const { result, asked } = await analyze({ p95: [0.3], errors: [0] });
+    expect(asked).toEqual(['errors', 'p95']);
+    expect(result).toMatchObject({ releaseId: release.deploymentId, version: 'v2', checkpoint: 1, decision: 'passed', reason: null, patch: null });
+  });
+
+  it('measures only the metrics the gate names', async () => {
+    const { result, asked } = await analyze({ p95: [0.3] }, ['p95']);
+    expect(asked).toEqual(['p95']);
+    expect(result.metrics.map((m) => m.name)).toEqual(['p95']);
+  });
+
+  it('fails naming the metric, its value and the bound, and never hands over a rollback', async () => {
+    const { result } = await analyze({ p95: [0.9], errors: [0] });
+    expect(result).toMatchObject({
+      decision: 'failed',
+      reason: 'Metric p95: 1 failed measurement(s), the last at check 1: 0.9 does not meet "result <= baseline * 2" (baseline 0.2, so <= 0.4)',
+      patch: null,
+    });
+  });
+
+  it('judges once for good: a failure within failureLimit, or a query error within consecutiveErrorLimit, still fails the gate', async () => {
+    const tolerated = await analyze({ p95: [0.3], errors: [0.05] });
+    expect(tolerated.result).toMatchObject({ decision: 'failed', reason: expect.stringContaining('Metric errors: 1 failed measurement(s), the last at check 1: 0.05') });
+    const unanswered = await analyze({ p95: [{ error: 'Prometheus answered 503' }], errors: [0] });
+    expect(unanswered.result).toMatchObject({ decision: 'failed', reason: 'Metric p95: its query failed 1 time(s) in a row: Prometheus answered 503' });
+  });
+});
+

@@ -246,3 +246,66 @@ describe('the post-release watch in the ledger', () => {
     });
   });
 });
+
+describe("a release plan's analysis gate in the ledger (check-analysis)", () => {
+  let store: FileArtifactStore;
+  const clock = fixedClock(RELEASED_AT);
+  const deps = () => ({ store, clock, metrics: new RecordingMetrics() });
+  const gateExecution = executionNamed('plan-1-c2g1-production', '2025-03-04T12:00:00.000Z');
+  const plan = { name: 'shop', execution: 'arn:aws:states:eu-west-1:123456789012:execution:ReleasePlan:plan-1', stage: 'production', version: 'v1.4.2' };
+  const gateDeployment = (version = 'v1.4.2'): Deployment =>
+    ({ ...deploymentFor(gateExecution, { action: 'analyze', version: null, image: null, requestedBy: 'release-plan shop' }), plan: { ...plan, version } }) as Deployment;
+
+  beforeEach(async () => {
+    const temp = await tempFileStore('analysis-gate-');
+    store = temp.store;
+    clock.set(RELEASED_AT);
+    return temp.remove;
+  });
+
+  async function release(): Promise<void> {
+    await runLedger(eventOf('record-release', { ...releasedSlots(), preflight: { ...preflight, baseline: { ...preflight.baseline, metrics: BASELINES } } }), deps());
+  }
+
+  /** A runbook without analysis.watch: the gate does not need one. */
+  async function checkAnalysis(deployment = gateDeployment(), hoursAfter = 30): Promise<WatchStatus> {
+    clock.set(new Date(Date.parse(RELEASED_AT) + hoursAfter * HOUR).toISOString());
+    const config = parseConfig({ ...structuredClone(exampleConfig) });
+    return (await runLedger(eventOf('check-analysis', { config, deployment, execution: gateExecution }), deps())) as WatchStatus;
+  }
+
+  it("measures the current release of the plan stage's version afresh, with its baselines, whatever the watch window", async () => {
+    await release();
+    const ledgerBefore = (await store.get('ledger/shop-api.json'))!.etag;
+    expect(await checkAnalysis()).toEqual({
+      decision: 'measure',
+      message: 'Analysis of release v1.4.2 of shop-api against the baselines it kept.',
+      release: expect.objectContaining({ version: 'v1.4.2', baselines: BASELINES }),
+      checkpoint: 1,
+      records: [],
+      until: null,
+    });
+    expect((await store.get('ledger/shop-api.json'))!.etag).toBe(ledgerBefore);
+    expect(await store.get(lockKey('shop-api'))).toBeUndefined();
+  });
+
+  it("refuses to measure a release of another version than the plan stage's", async () => {
+    await release();
+    expect(await checkAnalysis(gateDeployment('v1.5.0'))).toMatchObject({
+      decision: 'superseded',
+      message: 'The current release of shop-api is v1.4.2, not v1.5.0 that stage production of plan shop deployed: nothing measured.',
+    });
+  });
+
+  it('refuses without a release, with a rolled-back one, or while a deployment holds the target', async () => {
+    expect(await checkAnalysis()).toMatchObject({ decision: 'no-release' });
+    await release();
+    const next = executionNamed('deploy-v1-5-0', '2025-03-04T12:30:00.000Z');
+    clock.set('2025-03-04T12:30:00.000Z');
+    await acquireLock({ operation: 'acquire', config: watchedConfig(), deployment: deploymentFor(next, { version: 'v1.5.0' }), execution: next }, { store, clock });
+    expect(await checkAnalysis(gateDeployment(), 2)).toMatchObject({ decision: 'deployment-running', message: expect.stringContaining('holds the lock on shop-api') });
+    const current = (await readLedger(store, 'shop-api')).document.current!;
+    await updateLedger(store, 'shop-api', (doc) => ({ ...doc, current: { ...current, rolledBack: { at: '2025-03-04T11:30:00.000Z', executionId: 'y', reason: 'AlarmFired' } } }));
+    expect(await checkAnalysis()).toMatchObject({ decision: 'rolled-back' });
+  });
+});
