@@ -27,8 +27,8 @@ function indented(out: OutputStream, by: string): OutputStream {
 
 /**
  * Nested progress of a release plan: one header per child execution (`▶ stage staging: deploy v2`, `⧗ stage staging:
- * SQL checks 'backfill'`, `↩ stage staging: rollback`), its own steps under it as `start --wait` shows them, and the
- * plan's gates between them.
+ * SQL checks 'backfill'`, `⧗ stage staging: analysis of 'p95'`, `↩ stage staging: rollback`), its own steps under it
+ * as `start --wait` shows them, and the plan's gates between them.
  */
 export class PlanProgressView {
   private child: Progress | null = null;
@@ -52,8 +52,15 @@ export class PlanProgressView {
     if (result === null) {
       const { action } = start.input;
       const checks = Array.isArray(start.input.checks) ? start.input.checks.map((name) => `'${terminalText(String(name))}'`).join(', ') : '';
+      const metrics = Array.isArray(start.input.metrics) ? start.input.metrics.map((name) => `'${terminalText(String(name))}'`).join(', ') : 'every deciding metric';
       const [mark, what] =
-        action === 'rollback' ? ['↩', 'rollback'] : action === 'check' ? ['⧗', `SQL checks ${checks}`] : ['▶', `deploy ${terminalText(String(start.input.version ?? ''))}`];
+        action === 'rollback'
+          ? ['↩', 'rollback']
+          : action === 'check'
+            ? ['⧗', `SQL checks ${checks}`]
+            : action === 'analyze'
+              ? ['⧗', `analysis of ${metrics}`]
+              : ['▶', `deploy ${terminalText(String(start.input.version ?? ''))}`];
       this.out.write(`${mark} stage ${terminalText(stage)}: ${what} (${terminalText(start.name)})\n`);
       this.child = new Progress({ out: indented(this.out, '    '), verdicts: this.verdicts, tty: false });
       return;

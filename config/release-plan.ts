@@ -3,6 +3,7 @@ import { RunbookError } from '../core/errors';
 import { DeployRequest, MAX_GATE_CHECKS } from './deployment-input';
 import { formatIssues } from './issues';
 import { readJsonFile } from './load';
+import { MetricName } from './metric-name';
 import { SqlCheckName } from './sql-check-name';
 
 /**
@@ -40,6 +41,12 @@ export const Gate = z.discriminatedUnion('kind', [
    * its database by a child execution of that runbook (`{"action": "check"}`); one failing fails the gate.
    */
   z.strictObject({ kind: z.literal('sql'), checks: z.array(SqlCheckName).min(1).max(MAX_GATE_CHECKS) }),
+  /**
+   * Analysis metrics of the stage's runbook (its `analysis.metrics[].name`, deciding ones; all of them when `metrics` is
+   * absent), measured once against the baselines the stage's release kept, as a watch checkpoint measures, by a child
+   * execution of that runbook (`{"action": "analyze"}`); one metric without a passing measurement fails the gate.
+   */
+  z.strictObject({ kind: z.literal('analysis'), metrics: z.array(MetricName).min(1).max(MAX_GATE_CHECKS).optional() }),
 ]);
 export type Gate = z.output<typeof Gate>;
 

@@ -14,6 +14,8 @@ export const PlanGate = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('soak'), seconds: z.int().check(z.minimum(1)) }),
   z.object({ kind: z.literal('approval'), timeoutSeconds: z.int().check(z.minimum(1)) }),
   z.object({ kind: z.literal('sql'), checks: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) }),
+  /** Analysis metrics of the stage's runbook by name, null for every deciding one (`{action: "analyze", metrics}`). */
+  z.object({ kind: z.literal('analysis'), metrics: z.nullable(z.array(z.string().check(z.minLength(1)))) }),
 ]);
 export type PlanGate = z.output<typeof PlanGate>;
 
@@ -68,11 +70,11 @@ export const StageRecord = z.object({
 });
 export type StageRecord = z.output<typeof StageRecord>;
 
-/** What the parent does next (`check`: a SQL gate's child execution); the last four end the plan. */
-export const PlanStep = z.enum(['run-stage', 'soak', 'approval', 'check', 'undo', 'succeeded', 'rolled-back', 'aborted', 'rollback-failed']);
+/** What the parent does next (`check`: a SQL gate's child execution, `analyze`: an analysis gate's); the last four end the plan. */
+export const PlanStep = z.enum(['run-stage', 'soak', 'approval', 'check', 'analyze', 'undo', 'succeeded', 'rolled-back', 'aborted', 'rollback-failed']);
 export type PlanStep = z.output<typeof PlanStep>;
 
-/** The child execution RunStage, RunGateChecks or RollBackStage starts: `startExecution.sync:2`'s StateMachineArn, Name and Input. */
+/** The child execution RunStage, RunGateChecks, RunGateAnalysis or RollBackStage starts: `startExecution.sync:2`'s StateMachineArn, Name and Input. */
 export const ChildStart = z.object({
   stateMachineArn: z.string(),
   name: z.string(),
@@ -96,6 +98,8 @@ export const PlanProgress = z.object({
       timeoutSeconds: z.nullable(z.int()),
       /** A `sql` gate's check names. */
       checks: z.optional(z.nullable(z.array(z.string()))),
+      /** An `analysis` gate's metric names (null: every deciding one). */
+      metrics: z.optional(z.nullable(z.array(z.string()))),
     }),
   ),
   stages: z.array(StageRecord),

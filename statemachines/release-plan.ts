@@ -8,7 +8,7 @@ import type { Json } from './definition';
 /**
  * The release plan's state machine: validates the plan, takes the plan's lock, then loops — Advance (the plan
  * function decides the next step from the last one) → RouteStep → a child execution of a runbook
- * (`startExecution.sync:2`: a stage, or a SQL gate's checks), a soak (Wait) or an approval (an activity) → Advance —
+ * (`startExecution.sync:2`: a stage, a SQL gate's checks or an analysis gate's measurement), a soak (Wait) or an approval (an activity) → Advance —
  * until the plan ends. When a stage or gate fails, Advance turns the loop around: the stages already deployed are
  * rolled back newest first, each by its own runbook. JSONPath only, like the runbook.
  */
@@ -158,6 +158,7 @@ export function releasePlanDefinition(): Record<string, Json> {
           when(is.stringEquals($.progress.next, 'soak'), 'Soak'),
           when(is.stringEquals($.progress.next, 'approval'), 'PrepareApproval'),
           when(is.stringEquals($.progress.next, 'check'), 'RunGateChecks'),
+          when(is.stringEquals($.progress.next, 'analyze'), 'RunGateAnalysis'),
           when(is.stringEquals($.progress.next, 'undo'), 'RollBackStage'),
           when(is.stringEquals($.progress.next, 'rollback-failed'), 'KeepPlanLockForHuman'),
         ],
@@ -168,6 +169,12 @@ export function releasePlanDefinition(): Record<string, Json> {
     .add(
       'RunGateChecks',
       childTask("A SQL gate: the stage's runbook runs the named checks read-only ({action: check}), as an execution of its own; one failing fails the gate."),
+    )
+    .add(
+      'RunGateAnalysis',
+      childTask(
+        "An analysis gate: the stage's runbook measures its release's metrics once against the baselines it kept ({action: analyze}), as an execution of its own; one failing fails the gate.",
+      ),
     )
     .add('RollBackStage', childTask("Rolls back a stage the plan deployed, by its runbook's rollback ({action: rollback, plan}): only the version the plan released, while it is current."))
     .add('Soak', { Type: 'Wait', Comment: 'The stage runs at least this long before the next one starts.', SecondsPath: '$.progress.gate.seconds', Next: 'SoakOver' })

@@ -46,7 +46,7 @@ export class SfnRunbookCatalog implements RunbookCatalog {
     }
     const config = runbookConfigOf(definition);
     if (!config) return `${arn} is not a deploy-runbook runbook: its definition has no ValidateInput state carrying a configuration`;
-    return { stateMachineArn: arn, target: config.name, targetKind: config.targetKind, checks: config.checks };
+    return { stateMachineArn: arn, target: config.name, targetKind: config.targetKind, checks: config.checks, metrics: config.metrics };
   }
 
   async reportLocation(target: string, deploymentId: string): Promise<string> {
@@ -56,16 +56,20 @@ export class SfnRunbookCatalog implements RunbookCatalog {
   }
 }
 
-/** The runbook's configuration name, target kind and SQL check names, from the definition (`ValidateInput.Parameters.config`). */
-export function runbookConfigOf(definition: string | undefined): { name: string; targetKind: string; checks: string[] } | null {
+/** The runbook's configuration name, target kind, SQL check names and deciding analysis metrics, from the definition (`ValidateInput.Parameters.config`). */
+export function runbookConfigOf(definition: string | undefined): { name: string; targetKind: string; checks: string[]; metrics: string[] } | null {
   try {
     const parsed = JSON.parse(definition ?? '') as {
-      States?: Record<string, { Parameters?: { config?: { name?: unknown; target?: { kind?: unknown }; checks?: { sql?: { name?: unknown }[] } } } }>;
+      States?: Record<
+        string,
+        { Parameters?: { config?: { name?: unknown; target?: { kind?: unknown }; checks?: { sql?: { name?: unknown }[] }; analysis?: { metrics?: { name?: unknown; dryRun?: unknown }[] } } } }
+      >;
     };
     const config = parsed.States?.ValidateInput?.Parameters?.config;
     if (typeof config?.name !== 'string' || typeof config.target?.kind !== 'string') return null;
     const checks = (config.checks?.sql ?? []).flatMap((check) => (typeof check?.name === 'string' ? [check.name] : []));
-    return { name: config.name, targetKind: config.target.kind, checks };
+    const metrics = (config.analysis?.metrics ?? []).flatMap((metric) => (typeof metric?.name === 'string' && metric.dryRun !== true ? [metric.name] : []));
+    return { name: config.name, targetKind: config.target.kind, checks, metrics };
   } catch {
     return null;
   }

@@ -37,8 +37,8 @@ export interface ReleaseOptions {
 /** The stack `release` reads the plan state machine from unless told otherwise. */
 export const DEFAULT_PLAN_STACK = 'DeployRunbook-ReleasePlans';
 
-/** The states that start a child execution of a runbook: a stage, a SQL gate's checks, a stage's rollback. */
-const CHILD_STATES = new Set(['RunStage', 'RunGateChecks', 'RollBackStage']);
+/** The states that start a child execution of a runbook: a stage, a SQL gate's checks, an analysis gate's measurement, a stage's rollback. */
+const CHILD_STATES = new Set(['RunStage', 'RunGateChecks', 'RunGateAnalysis', 'RollBackStage']);
 
 /**
  * `deploy-runbook release --plan plan.json`: resolves every stage's runbook (stack → StateMachineArn), checks the plan

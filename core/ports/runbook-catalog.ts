@@ -9,6 +9,8 @@ export interface RunbookEntry {
   readonly targetKind: string;
   /** Its configuration's SQL checks by name (`checks.sql[].name`): what a plan's `sql` gate may name. */
   readonly checks: readonly string[];
+  /** Its configuration's deciding analysis metrics by name (`analysis.metrics[].name`, not dryRun): what a plan's `analysis` gate may name. */
+  readonly metrics: readonly string[];
 }
 
 /**

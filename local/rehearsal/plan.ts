@@ -172,7 +172,7 @@ export async function rehearsePlan(options: PlanRehearsalOptions): Promise<PlanR
         const index = plan.stages.findIndex((stage) => 'config' in stage.runbook && 'config' in reference && stage.runbook.config === reference.config);
         const stage = index >= 0 ? stages[index] : undefined;
         return stage
-          ? { stateMachineArn: stage.stateMachineArn, target: stage.config.name, targetKind: stage.config.target.kind, checks: stage.config.checks.sql.map((check) => check.name) }
+          ? { stateMachineArn: stage.stateMachineArn, target: stage.config.name, targetKind: stage.config.target.kind, checks: stage.config.checks.sql.map((check) => check.name), metrics: stage.config.analysis.metrics.filter((metric) => !metric.dryRun).map((metric) => metric.name) }
           : 'the rehearsal runs only the configurations the plan file names';
       },
       reportLocation: async (target, id) => {

@@ -17,12 +17,15 @@ import { fixedClock, tempFileStore } from '../core/tasks/ledger/fixtures';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-${name}`;
 
-/** Two runbooks, as a catalog finds them by stack name, each with one SQL check; anything else does not exist. */
+/**
+ * Two runbooks, as a catalog finds them by stack name, each with one SQL check and two deciding analysis metrics, and a
+ * third (worker) without analysis; anything else does not exist.
+ */
 const catalog: RunbookCatalog = {
   find: async (reference: RunbookReference) => {
-    if ('stack' in reference && ['DeployRunbook-staging', 'DeployRunbook-production'].includes(reference.stack)) {
+    if ('stack' in reference && ['DeployRunbook-staging', 'DeployRunbook-production', 'DeployRunbook-worker'].includes(reference.stack)) {
       const target = reference.stack.replace('DeployRunbook-', '');
-      return { stateMachineArn: ARN(target), target, targetKind: 'process', checks: ['backfill complete'] };
+      return { stateMachineArn: ARN(target), target, targetKind: 'process', checks: ['backfill complete'], metrics: target === 'worker' ? [] : ['p95', 'errors'] };
     }
     return 'no deploy-runbook stack of that name';
   },
@@ -103,7 +106,7 @@ describe('the release plan definition', () => {
     const resources = new Set(Object.values(definition.States).flatMap((state) => (state.Resource ? [state.Resource] : [])));
     expect([...resources].sort()).toEqual(['${PlanApprovalActivityArn}', '${ReleasePlanFunctionArn}', 'arn:aws:states:::states:startExecution.sync:2']);
     const children = Object.entries(definition.States).filter(([, state]) => state.Resource === 'arn:aws:states:::states:startExecution.sync:2');
-    expect(children.map(([name]) => name).sort()).toEqual(['RollBackStage', 'RunGateChecks', 'RunStage']);
+    expect(children.map(([name]) => name).sort()).toEqual(['RollBackStage', 'RunGateAnalysis', 'RunGateChecks', 'RunStage']);
     expect(placeholdersOf(definition as unknown as Json).sort()).toEqual(
       ['PlanApprovalActivityArn', 'PlanSettings', 'PlanTimeoutSeconds', 'ReleasePlanFunctionArn', 'StageTimeoutSeconds'].sort(),
     );
@@ -246,6 +249,32 @@ describe('a release plan run by the local engine', () => {
       "plan.stages[0].gates[1].checks[1]: names no SQL check of the stage's runbook: checks.sql of staging has 'backfill complete' (got 'backfil')",
     ],
     ['a SQL gate naming no check', { stages: [{ name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'sql', checks: [] }] }] }, 'plan.stages[0].gates[0].checks'],
+    [
+      'an analysis gate naming a metric its stage does not have',
+      {
+        stages: [
+          { name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'analysis', metrics: ['p95', 'p59'] }] },
+          { name: 'production', runbook: { stack: 'DeployRunbook-production' }, version: 'v2' },
+        ],
+      },
+      "plan.stages[0].gates[0].metrics[1]: names no deciding analysis metric of the stage's runbook: analysis.metrics of staging has 'p95', 'errors' (got 'p59')",
+    ],
+    [
+      'an analysis gate on a runbook without analysis',
+      {
+        stages: [
+          { name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2' },
+          { name: 'worker', runbook: { stack: 'DeployRunbook-worker' }, version: 'v2', gates: [{ kind: 'analysis' }] },
+        ],
+      },
+      'plan.stages[1].gates[0]: the stage\'s runbook worker has no analysis metric that decides (analysis.metrics empty or every one dryRun): nothing to measure (got {"kind":"analysis"})',
+    ],
+    ['an analysis gate naming no metric', { stages: [{ name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'analysis', metrics: [] }] }] }, 'plan.stages[0].gates[0].metrics'],
+    [
+      'an analysis gate with a field it does not have',
+      { stages: [{ name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'analysis', threshold: 0.5 }] }] },
+      'plan.stages[0].gates[0].threshold: unknown field (got 0.5)',
+    ],
   ])('fails InvalidInput, naming the field, for %s, before any stage starts', async (_, overrides, message) => {
     const { result, started, calls } = await runPlan({ plan: plan(overrides) }, () => 'SUCCEEDED');
     expect(result.error).toBe('InvalidInput');
@@ -326,6 +355,85 @@ describe('a release plan run by the local engine', () => {
     expect(started.map((s) => [s.stateMachineArn, s.input.action ?? 'deploy'])).toEqual([
       [ARN('staging'), 'deploy'],
       [ARN('staging'), 'check'],
+      [ARN('staging'), 'rollback'],
+    ]);
+  });
+
+  it("runs an analysis gate as an analyze execution of the gated stage's runbook, and goes on when it succeeds", async () => {
+    const gated = plan({
+      stages: [
+        { name: 'backend', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'analysis', metrics: ['p95'] }] },
+        { name: 'frontend', runbook: { stack: 'DeployRunbook-production' }, version: 'v2', gates: [{ kind: 'analysis' }] },
+      ],
+    });
+    const { result, started, progress } = await runPlan({ plan: gated, requestedBy: 'ci' }, () => 'SUCCEEDED');
+    expect(result.status).toBe('SUCCEEDED');
+    expect(started.map((s) => [s.stateMachineArn, s.input.action ?? 'deploy'])).toEqual([
+      [ARN('staging'), 'deploy'],
+      [ARN('staging'), 'analyze'],
+      [ARN('production'), 'deploy'],
+      [ARN('production'), 'analyze'],
+    ]);
+    expect(started[1]).toEqual({
+      stateMachineArn: ARN('staging'),
+      name: `${deploymentIdFor('plan-shop-1', result.executionId)}-a1g1-backend`,
+      input: {
+        action: 'analyze',
+        metrics: ['p95'],
+        plan: { name: 'shop', execution: result.executionId, stage: 'backend', version: 'v2' },
+        requestedBy: 'release-plan shop for ci',
+        reason: 'release plan shop: the analysis gate 1 after stage backend',
+      },
+    });
+    // Without metrics the child measures every deciding one: the input names none.
+    expect(started[3].input).not.toHaveProperty('metrics');
+    const entered = result.events.filter((e) => e.type === 'entered').map((e) => e.state);
+    expect(entered.filter((state) => ['RunStage', 'RunGateAnalysis'].includes(state))).toEqual(['RunStage', 'RunGateAnalysis', 'RunStage', 'RunGateAnalysis']);
+    expect(progress?.stages[0].gates).toEqual([{ kind: 'analysis', passed: true, detail: `analysis of metrics 'p95' passed against the release's baseline (${started[1].name})` }]);
+    expect(progress?.stages[1].gates).toEqual([{ kind: 'analysis', passed: true, detail: `analysis of every deciding metric passed against the release's baseline (${started[3].name})` }]);
+  });
+
+  it('rolls back every completed stage, newest first, when an analysis gate after the second fails: RolledBack', async () => {
+    const gated = plan({
+      stages: [
+        { name: 'staging', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'analysis' }] },
+        { name: 'production', runbook: { stack: 'DeployRunbook-production' }, version: 'v2', gates: [{ kind: 'analysis' }] },
+      ],
+    });
+    // staging's analysis passes; production's fails (its runbook ends AnalysisFailed); both rollbacks succeed.
+    const script = (start: ChildStart) =>
+      start.input.action === 'rollback' ? 'RolledBack' : start.input.action === 'analyze' && start.stateMachineArn === ARN('production') ? 'AnalysisFailed' : 'SUCCEEDED';
+    const { result, started, progress } = await runPlan({ plan: gated }, script);
+
+    expect(result.error).toBe('RolledBack');
+    expect(started.map((s) => [s.stateMachineArn.split('-').pop(), s.input.action ?? 'deploy'])).toEqual([
+      ['staging', 'deploy'],
+      ['staging', 'analyze'],
+      ['production', 'deploy'],
+      ['production', 'analyze'],
+      ['production', 'rollback'],
+      ['staging', 'rollback'],
+    ]);
+    expect(started[4].input).toMatchObject({ action: 'rollback', plan: { stage: 'production', version: 'v2' }, reason: 'GateAnalysisFailed at production: the plan rolls back every stage it deployed' });
+    expect(progress?.stages.map((s) => s.status)).toEqual(['rolled-back', 'rolled-back']);
+    expect(progress?.stages[1].gates).toEqual([{ kind: 'analysis', passed: false, detail: `AnalysisFailed: AnalysisFailed in ${started[3].name}` }]);
+    expect(progress?.failure).toMatchObject({ stage: 'production', Error: 'GateAnalysisFailed' });
+    expect(result.cause).toContain('production failed (GateAnalysisFailed: The analysis gate after stage production');
+    expect(result.cause).toContain('rolled back staging, production');
+  });
+
+  it('rolls back the gated first stage and never starts the second when its analysis cannot be judged', async () => {
+    const gated = plan({
+      stages: [
+        { name: 'backend', runbook: { stack: 'DeployRunbook-staging' }, version: 'v2', gates: [{ kind: 'analysis' }] },
+        { name: 'frontend', runbook: { stack: 'DeployRunbook-production' }, version: 'v2' },
+      ],
+    });
+    const { result, started } = await runPlan({ plan: gated }, (start) => (start.input.action === 'analyze' ? 'AnalysisUnavailable' : start.input.action === 'rollback' ? 'RolledBack' : 'SUCCEEDED'));
+    expect(result.error).toBe('RolledBack');
+    expect(started.map((s) => [s.stateMachineArn, s.input.action ?? 'deploy'])).toEqual([
+      [ARN('staging'), 'deploy'],
+      [ARN('staging'), 'analyze'],
       [ARN('staging'), 'rollback'],
     ]);
   });

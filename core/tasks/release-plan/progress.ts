@@ -23,6 +23,8 @@ export function advancePlan(release: Release, progress: PlanProgress | null, las
       return afterApproval(release, progress, last);
     case 'check':
       return afterGateChecks(release, progress, childOutcome(last, progress.run));
+    case 'analyze':
+      return afterGateAnalysis(release, progress, childOutcome(last, progress.run));
     case 'undo':
       return afterUndo(release, progress, childOutcome(last, progress.run));
     default:
@@ -54,11 +56,12 @@ function initialProgress(release: Release): PlanProgress {
 
 /**
  * A child's execution name: unique per plan execution, stage and gate, within Step Functions' 80 characters —
- * `s<n>` deploys stage n, `r<n>` rolls it back, `c<n>g<m>` runs the SQL checks of its gate m.
+ * `s<n>` deploys stage n, `r<n>` rolls it back, `c<n>g<m>` runs the SQL checks of its gate m, `a<n>g<m>` measures the
+ * analysis of its gate m.
  */
-export function childExecutionName(release: Release, index: number, kind: 'deploy' | 'rollback' | 'check', gateIndex = 0): string {
+export function childExecutionName(release: Release, index: number, kind: 'deploy' | 'rollback' | 'check' | 'analyze', gateIndex = 0): string {
   const stage = release.stages[index].name.replace(/[^A-Za-z0-9_-]/g, '-');
-  const step = { deploy: `s${index + 1}`, rollback: `r${index + 1}`, check: `c${index + 1}g${gateIndex + 1}` }[kind];
+  const step = { deploy: `s${index + 1}`, rollback: `r${index + 1}`, check: `c${index + 1}g${gateIndex + 1}`, analyze: `a${index + 1}g${gateIndex + 1}` }[kind];
   return `${release.id}-${step}-${stage}`.slice(0, 80);
 }
 
@@ -126,16 +129,17 @@ function nextAfterGates(release: Release, progress: PlanProgress, index: number,
   if (gate) {
     return {
       ...progress,
-      next: gate.kind === 'sql' ? 'check' : gate.kind,
+      next: gate.kind === 'sql' ? 'check' : gate.kind === 'analysis' ? 'analyze' : gate.kind,
       index,
       gateIndex,
-      run: gate.kind === 'sql' ? gateChecksRun(release, index, gateIndex, gate.checks) : null,
+      run: gate.kind === 'sql' ? gateChecksRun(release, index, gateIndex, gate.checks) : gate.kind === 'analysis' ? gateAnalysisRun(release, index, gateIndex, gate.metrics) : null,
       gate: {
         stage: stage.name,
         kind: gate.kind,
         seconds: gate.kind === 'soak' ? gate.seconds : null,
         timeoutSeconds: gate.kind === 'approval' ? gate.timeoutSeconds : null,
         checks: gate.kind === 'sql' ? gate.checks : null,
+        ...(gate.kind === 'analysis' ? { metrics: gate.metrics } : {}),
       },
     };
   }
@@ -155,6 +159,35 @@ function gateChecksRun(release: Release, index: number, gateIndex: number, check
     reason: `release plan ${release.name}: the SQL gate ${gateIndex + 1} after stage ${stage.name}`.slice(0, 1024),
   };
   return { stateMachineArn: stage.stateMachineArn, name: childExecutionName(release, index, 'check', gateIndex), input };
+}
+
+/**
+ * An analysis gate's child: the stage's runbook measures its release's metrics once against the baselines it kept
+ * (`{action: "analyze"}`), taking no lock and rolling nothing back; the plan's version tells it which release.
+ */
+function gateAnalysisRun(release: Release, index: number, gateIndex: number, metrics: readonly string[] | null): ChildStart {
+  const stage = release.stages[index];
+  const input = {
+    action: 'analyze',
+    ...(metrics ? { metrics: [...metrics] } : {}),
+    plan: { name: release.name, execution: release.executionId, stage: stage.name, version: stage.version },
+    requestedBy: requestedBy(release),
+    reason: `release plan ${release.name}: the analysis gate ${gateIndex + 1} after stage ${stage.name}`.slice(0, 1024),
+  };
+  return { stateMachineArn: stage.stateMachineArn, name: childExecutionName(release, index, 'analyze', gateIndex), input };
+}
+
+/** An analysis gate passes when its child succeeded (every metric measured passed); otherwise the gated stage is rolled back with the ones before it. */
+function afterGateAnalysis(release: Release, progress: PlanProgress, child: ReturnType<typeof childOutcome>): PlanProgress {
+  const named = progress.gate?.metrics;
+  const metrics = named ? `metrics ${named.map((name) => `'${name}'`).join(', ')}` : 'every deciding metric';
+  if (child.ended === 'SUCCEEDED') return gatePassed(release, progress, `analysis of ${metrics} passed against the release's baseline (${child.name})`);
+  const stage = release.stages[progress.index].name;
+  const detail = `${child.ended ?? 'failed'}: ${child.cause ?? `the analysis of ${metrics} did not pass`}`;
+  const record = progress.stages[progress.index];
+  const stages = replaced(progress.stages, progress.index, { ...record, gates: [...record.gates, { kind: 'analysis', passed: false, detail }] });
+  const failure = { stage, Error: 'GateAnalysisFailed', Cause: `The analysis gate after stage ${stage} (${child.name}): ${detail}` };
+  return undoFrom(release, { ...progress, stages, failure }, progress.index);
 }
 
 /** A SQL gate passes when its child succeeded (every named check passed); otherwise the gated stage is rolled back with the ones before it. */

@@ -4,7 +4,7 @@ import { type Gate, PlanRequest, ReleasePlan } from '../../../config/release-pla
 import { MAX_INPUT_BYTES } from '../../../config/deployment-input';
 import type { ArtifactStore } from '../../ports/artifact-store';
 import type { Clock } from '../../ports/clock';
-import type { RunbookCatalog } from '../../ports/runbook-catalog';
+import type { RunbookCatalog, RunbookEntry } from '../../ports/runbook-catalog';
 import { deploymentIdFor } from '../../deployment-id';
 import { InvalidInputError } from '../../errors';
 import { type Deployment, Execution, judged, Lease, TaskError } from '../../model';
@@ -72,8 +72,8 @@ export async function runReleasePlan(event: ReleasePlanEvent, deps: ReleasePlanD
 
 /**
  * Judges the plan before any stage starts: the document (stages, versions, gates, no stage or runbook twice), then
- * every stage's runbook (it must exist: an ECS target needs an image, a SQL gate names its checks). Every problem is
- * named, field and value.
+ * every stage's runbook (it must exist: an ECS target needs an image, a SQL gate names its checks, an analysis gate
+ * deciding metrics it has). Every problem is named, field and value.
  */
 export async function validatePlan(input: unknown, execution: Execution, deps: Pick<ReleasePlanDeps, 'runbooks' | 'clock'>): Promise<Release> {
   const size = Buffer.byteLength(JSON.stringify(input ?? null));
@@ -98,6 +98,10 @@ export async function validatePlan(input: unknown, execution: Execution, deps: P
     const twice = stages.find((other) => other.stateMachineArn === entry.stateMachineArn);
     if (twice) problems.push(`${at}.runbook: a cycle: stage ${twice.name} already deploys ${entry.stateMachineArn} (got ${describeValue(stage.runbook)})`);
     stage.gates.forEach((gate, gateIndex) => {
+      if (gate.kind === 'analysis') {
+        problems.push(...analysisGateProblems(`${at}.gates[${gateIndex}]`, gate.metrics, entry));
+        return;
+      }
       if (gate.kind !== 'sql') return;
       gate.checks.forEach((check, checkIndex) => {
         if (entry.checks.includes(check)) return;
@@ -135,7 +139,20 @@ function planGate(gate: Gate): PlanGate {
       return { kind: 'approval', timeoutSeconds: gate.timeoutMinutes * 60 };
     case 'sql':
       return { kind: 'sql', checks: gate.checks };
+    case 'analysis':
+      return { kind: 'analysis', metrics: gate.metrics ?? null };
   }
+}
+
+/** An analysis gate needs a deciding metric in the stage's runbook, and names only those (a dry-run metric decides nothing). */
+function analysisGateProblems(at: string, metrics: readonly string[] | undefined, entry: RunbookEntry): string[] {
+  if (entry.metrics.length === 0) {
+    return [`${at}: the stage's runbook ${entry.target} has no analysis metric that decides (analysis.metrics empty or every one dryRun): nothing to measure (got {"kind":"analysis"})`];
+  }
+  const known = entry.metrics.map((name) => `'${name}'`).join(', ');
+  return (metrics ?? []).flatMap((name, index) =>
+    entry.metrics.includes(name) ? [] : [`${at}.metrics[${index}]: names no deciding analysis metric of the stage's runbook: analysis.metrics of ${entry.target} has ${known} (got '${name}')`],
+  );
 }
 
 /** The plan's lease is a runbook lease on the plan's name: the same lock code, the same records. */

@@ -6,8 +6,8 @@ import { runbookConfigOf, SfnRunbookCatalog } from '../../../adapters/aws/sfn-ru
 const STAGING = 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-staging';
 const PRODUCTION = 'arn:aws:states:eu-west-1:123456789012:stateMachine:DeployRunbook-shop-api';
 /** What DescribeStateMachine returns for a runbook: its definition, the configuration written into ValidateInput. */
-const runbookDefinition = (name: string, kind = 'ecs', sql: unknown[] = []) =>
-  JSON.stringify({ StartAt: 'LoadConfig', States: { ValidateInput: { Type: 'Task', Parameters: { config: { name, target: { kind }, checks: { sql } } } } } });
+const runbookDefinition = (name: string, kind = 'ecs', sql: unknown[] = [], metrics: unknown[] = []) =>
+  JSON.stringify({ StartAt: 'LoadConfig', States: { ValidateInput: { Type: 'Task', Parameters: { config: { name, target: { kind }, checks: { sql }, analysis: { metrics } } } } } });
 
 const sfn = mockClient(SFNClient);
 const catalog = () =>
@@ -22,8 +22,19 @@ describe('SfnRunbookCatalog', () => {
   it('describes the named runbook and reads its target and SQL check names from the definition', async () => {
     const sql = [{ name: 'backfill complete', sql: 'SELECT 0', expect: { equals: 0 }, when: ['after-migrations'] }, { name: 'queue drained', sql: 'SELECT 0', expect: { equals: 0 }, when: ['preflight'] }];
     sfn.on(DescribeStateMachineCommand, { stateMachineArn: STAGING }).resolves({ definition: runbookDefinition('shop-staging', 'ecs', sql) });
-    expect(await catalog().find({ stateMachineArn: STAGING })).toEqual({ stateMachineArn: STAGING, target: 'shop-staging', targetKind: 'ecs', checks: ['backfill complete', 'queue drained'] });
+    expect(await catalog().find({ stateMachineArn: STAGING })).toEqual({ stateMachineArn: STAGING, target: 'shop-staging', targetKind: 'ecs', checks: ['backfill complete', 'queue drained'], metrics: [] });
     expect(sfn.commandCalls(DescribeStateMachineCommand).map((call) => call.args[0].input)).toEqual([{ stateMachineArn: STAGING }]);
+  });
+
+  it("reads the deciding analysis metrics' names (not the dry-run ones) for a plan's analysis gate", async () => {
+    const provider = { kind: 'prometheus', url: 'https://prometheus.example.com', query: 'q' };
+    const metrics = [
+      { name: 'p95', provider, successCondition: 'result <= baseline * 2', dryRun: false },
+      { name: 'cpu', provider, successCondition: 'result < 70', dryRun: true },
+      { name: 'errors', provider, failureCondition: 'result > 0.01', dryRun: false },
+    ];
+    sfn.on(DescribeStateMachineCommand, { stateMachineArn: STAGING }).resolves({ definition: runbookDefinition('shop-staging', 'ecs', [], metrics) });
+    expect(await catalog().find({ stateMachineArn: STAGING })).toMatchObject({ target: 'shop-staging', checks: [], metrics: ['p95', 'errors'] });
   });
 
   it('refuses a state machine the plan stack was not given, without asking AWS', async () => {
