@@ -84,6 +84,8 @@ function gateWords(gate: PlanGate): string {
       return `a soak of ${Math.round(gate.seconds / 60)} min`;
     case 'approval':
       return `an approval (answered within ${Math.round(gate.timeoutSeconds / 60)} min)`;
+    case 'analysis':
+      return `an analysis of ${gate.metrics ? gate.metrics.map((name) => `'${name}'`).join(', ') : 'every deciding metric'} against the release's baseline`;
     default:
       // A gate kind this wording does not know yet is still named.
       return `a ${(gate as { kind: string }).kind} gate`;

@@ -21,7 +21,7 @@ const release: Release = {
   reason: 'release 1.5.0',
   startedAt: '2026-12-06T10:00:00.000Z',
   stages: [
-    { name: 'staging', stateMachineArn: 'arn:staging', target: 'shop-api-staging', version: 'v1.5.0', image: 'repo/shop-api:v1.5.0', gates: [{ kind: 'soak', seconds: 1800 }, { kind: 'approval', timeoutSeconds: 7200 }] },
+    { name: 'staging', stateMachineArn: 'arn:staging', target: 'shop-api-staging', version: 'v1.5.0', image: 'repo/shop-api:v1.5.0', gates: [{ kind: 'soak', seconds: 1800 }, { kind: 'approval', timeoutSeconds: 7200 }, { kind: 'analysis', metrics: ['p95'] }] },
     { name: 'production', stateMachineArn: 'arn:production', target: 'shop-api', version: 'v1.5.0', image: 'repo/shop-api:v1.5.0', gates: [] },
   ],
 };
@@ -45,7 +45,7 @@ describe('notifyPlanStarted', () => {
     const message = [
       'The release plan shop has started: 2 stages in order, each by its own runbook. When a stage fails, the stages before it are rolled back too.',
       '',
-      '1. staging: shop-api-staging → v1.5.0 (image repo/shop-api:v1.5.0); then a soak of 30 min, an approval (answered within 120 min)',
+      "1. staging: shop-api-staging → v1.5.0 (image repo/shop-api:v1.5.0); then a soak of 30 min, an approval (answered within 120 min), an analysis of 'p95' against the release's baseline",
       '2. production: shop-api → v1.5.0 (image repo/shop-api:v1.5.0)',
       '',
       'Expected duration: about 1 h 00 min (median of the last 3 successful plan runs: 50 min to 1 h 10 min)',
