@@ -1146,7 +1146,15 @@ export function runbookDefinition(): Record<string, Json> {
         otherwise: 'NothingToAnalyze',
       }),
     )
-    .add('NothingToAnalyze', fail('AnalysisUnavailable', $.watch.message, 'The release the gate would measure is not the current one: nothing measured, the gate fails closed.'))
+    .add(
+      'NothingToAnalyze',
+      pass({
+        comment: "CheckAnalysis' message becomes the cause: nothing measured, the gate fails closed.",
+        parameters: { Error: 'NothingToAnalyze', Cause: $.watch.message },
+        resultPath: '$.error',
+        next: 'AnalysisUnavailable',
+      }),
+    )
     .task(
       'MeasureAnalysis',
       fn.measureWatch,

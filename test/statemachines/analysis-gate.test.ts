@@ -57,7 +57,7 @@ describe("a release plan's analysis gate in the runbook ({action: analyze})", ()
   it.each(['no-release', 'rolled-back', 'superseded', 'deployment-running'] as const)('fails closed, AnalysisUnavailable, when CheckAnalysis says %s: nothing measured', async (decision) => {
     const run = await runScripted({ config: analyzed(), input: analyzeInput(), tasks: { CheckAnalysis: watchStatus(decision, `why: ${decision}`) as unknown as Json } });
 
-    expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'NothingToAnalyze', error: 'AnalysisUnavailable', cause: `why: ${decision}` });
+    expect(ending(run)).toEqual({ status: 'FAILED', terminal: 'AnalysisUnavailable', error: 'AnalysisUnavailable', cause: `why: ${decision}` });
     expect(run.states).toEqual(['ValidateInput', 'CheckAnalysis']);
   });
 
