@@ -130,6 +130,17 @@ export class EmulatedAws {
   }
 
   /**
+   * Starts a scenario on the stack `name`: isolated (see `isolate`) when it is the stack this file deployed last, else
+   * deployed afresh (see `deploy`), with `control` either way. A file whose scenarios are grouped by stack deploys each
+   * stack once.
+   */
+  async scenarioOn(name: TierStackName, control: TierControl = {}): Promise<DeployedStack> {
+    if (this.deployed?.name === name) await this.isolate(control);
+    else await this.deploy(name, control);
+    return this.stack;
+  }
+
+  /**
    * Starts a scenario on the stack the last `deploy` deployed, without deploying it again: once no execution of its
    * state machine runs any more (one an alarm rule started in the previous scenario), the runbook's bucket is emptied
    * (every version of the ledger, the lock, the reports and the backups), the alarms are OK again, the notifications

@@ -1,7 +1,7 @@
 import { GetExecutionHistoryCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './cli';
-import { EmulatedAws } from './emulated-aws';
+import { useEmulatedAws } from './emulated-aws';
 import { inspect } from './inspect';
 import { stackName } from './stacks';
 import { IMAGE } from './world';
@@ -9,7 +9,11 @@ import { IMAGE } from './world';
 // Restores (a person approving or rejecting through the CLI, an Aurora cluster) and the operator's CLI, all
 // against the synthesized stacks in moto, as a team would run them from CI.
 describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout: 180_000 }, () => {
-  let aws: EmulatedAws;
+  // One world for the file, each stack deployed once: the scenarios are grouped by stack, the first of each group
+  // deploys it and the next ones start isolated on it (the bucket emptied, the service on v1, RDS as the world created
+  // it: no restored copy, no failed one kept, no snapshot; no execution of an earlier scenario among their own). After
+  // each one, moto refused no call and the smoke-test password appeared nowhere (useEmulatedAws).
+  const aws = useEmulatedAws();
 
   const cli = (...args: string[]) => runCli(aws, ...args);
 
@@ -41,21 +45,8 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
     throw new Error('the rule on ended executions did not act within 20 s');
   }
 
-  beforeAll(async () => {
-    aws = await EmulatedAws.start();
-  }, 300_000);
-
-  afterAll(async () => {
-    await aws?.stop();
-  });
-
-  afterEach(() => {
-    expect(aws.denied()).toEqual([]);
-    expect(aws.host.logsContaining(aws.app.password)).toEqual([]);
-  });
-
   it('start --wait --json deploys v2 and exits 0; status of the execution says succeeded', async () => {
-    await aws.deploy('instance');
+    await aws.scenarioOn('instance');
     aws.app.versions = { v1: {}, v2: {} };
     const started = await cli('start', '--version', 'v2', '--image', IMAGE('v2'), '--stack', stackName('instance'), '--wait', '--json');
     expect(started.code, started.stderr).toBe(0);
@@ -68,7 +59,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
   });
 
   it('start --wait exits 2 after an automatic rollback, with the rollback path in its progress', async () => {
-    await aws.deploy('instance');
+    await aws.scenarioOn('instance');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const started = await cli('start', '--version', 'v2', '--image', IMAGE('v2'), '--stack', stackName('instance'), '--wait');
     expect(started.code, started.stderr).toBe(2);
@@ -81,7 +72,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
   });
 
   it('restores the database after a person approves with deploy-runbook approve', async () => {
-    await aws.deploy('approval');
+    await aws.scenarioOn('approval');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
     const approved = await cli(...(await approveCommand(execution)), '--by', 'lead');
@@ -103,7 +94,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
   });
 
   it('keeps the database as it is when the person rejects the restore', async () => {
-    await aws.deploy('approval');
+    await aws.scenarioOn('approval');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
     const rejected = await cli(...(await approveCommand(execution, true)), '--by', 'lead', '--comment', 'data written since is worth more');
@@ -135,7 +126,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
   }
 
   it('marks the lock stuck and tells people when an execution is stopped mid-rollback, outside the runbook\'s end states', async () => {
-    await aws.deploy('approval');
+    await aws.scenarioOn('approval');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
     await approvalRequest();
@@ -148,7 +139,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
   });
 
   it('marks the lock stuck and tells people when the execution timeout elapses mid-rollback, while the restore waits for approval', async () => {
-    await aws.deploy('timeout');
+    await aws.scenarioOn('timeout');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const started = Date.now();
     const execution = await aws.startExecution({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
@@ -170,7 +161,7 @@ describe('the deployed runbook on emulated AWS: restores and the CLI', { timeout
   });
 
   it('restores an Aurora cluster by rename-swap, keeping the failed cluster', async () => {
-    await aws.deploy('aurora');
+    await aws.scenarioOn('aurora');
     aws.app.versions = { v1: {}, v2: { healthStatus: 500 } };
     const ended = await aws.run({ action: 'deploy', version: 'v2', image: IMAGE('v2') });
     expect([ended.status, ended.error]).toEqual(['FAILED', 'RolledBack']);
