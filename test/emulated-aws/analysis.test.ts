@@ -40,6 +40,15 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
     return world;
   }
 
+  /** Deploys the stack and releases v2, which holds every metric (p95 0.13 s, 2 errors in 1500 requests). */
+  async function releaseHealthyV2(): Promise<void> {
+    const world = await deploy();
+    prometheus.latency = { v1: 0.12, v2: 0.13 };
+    aws.app.versions = { v1: {}, v2: { onServe: () => world.traffic(2, 1500) } };
+    const released = await run(deployV2);
+    expect([released.status, released.end], released.cause ?? '').toEqual(['SUCCEEDED', 'DeploymentSucceeded']);
+  }
+
   /** What a function returned, over this scenario's invocations. */
   const results = <T>(fn: string): T[] => aws.host.invocations.filter((i) => i.functionName.includes(fn) && !i.functionError).map((i) => i.result as T);
   const baselines = () => results<{ baseline: { metrics: Baseline[] } }>('PreflightFunction').at(-1)?.baseline.metrics ?? [];
@@ -123,11 +132,7 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
   });
 
   it('watches v2 after the release without the lock: a checkpoint that holds keeps it, one that regresses rolls it back once', async () => {
-    const world = await deploy();
-    prometheus.latency = { v1: 0.12, v2: 0.13 };
-    aws.app.versions = { v1: {}, v2: { onServe: () => world.traffic(2, 1500) } };
-    const released = await run(deployV2);
-    expect([released.status, released.end], released.cause ?? '').toEqual(['SUCCEEDED', 'DeploymentSucceeded']);
+    await releaseHealthyV2();
 
     // What the schedule sends every hour, started here directly (the tier runs no schedule: moto/launch.py).
     const passed = await run({ action: 'watch', requestedBy: 'post-release watch schedule' });
@@ -151,6 +156,40 @@ describe('analysis metrics on emulated AWS (CloudWatch, Logs Insights, Prometheu
     const after = await run({ action: 'watch', requestedBy: 'post-release watch schedule' });
     expect([after.status, after.end]).toEqual(['SUCCEEDED', 'WatchNotNeeded']);
     expect((await inspect(aws).lock())?.state).toBe('released');
+  });
+
+  it("measures the release once for a plan's analysis gate ({action: analyze}): passes, fails naming the metric, never locks, records or rolls back", async () => {
+    await releaseHealthyV2();
+    const ledger = () => aws.artifact<unknown>('ledger/shop.json');
+    const ledgerAfterRelease = await ledger();
+
+    // What a release plan's analysis gate starts as a child execution, started here directly.
+    const passed = await run({ action: 'analyze', requestedBy: 'release plan' });
+    expect([passed.status, passed.end], passed.cause ?? '').toEqual(['SUCCEEDED', 'AnalysisPassed']);
+    expect(passed.states).toEqual(expect.arrayContaining(['CheckAnalysis', 'MeasureAnalysis']));
+    expect(passed.states).not.toContain('AcquireLock');
+
+    // p95 three times the baseline Preflight kept with v2's release: the gate fails, naming it; v2 stays.
+    prometheus.latency = { v1: 0.12, v2: 0.36 };
+    prometheus.queries.length = 0;
+    const failed = await run({ action: 'analyze', metrics: ['p95-latency'], requestedBy: 'release plan' });
+    expect([failed.status, failed.error], failed.cause ?? failed.end).toEqual(['FAILED', 'AnalysisFailed']);
+    expect(failed.cause).toContain('Metric p95-latency: 1 failed measurement(s)');
+    expect(failed.cause).toContain('0.36 does not meet "result <= baseline * 1.5" (baseline 0.12, so <= 0.18)');
+    expect(failed.cause).not.toContain('error-rate');
+    expect(prometheus.queries.map((q) => [q.version, q.authorized])).toEqual([['v2', true]]);
+    for (const state of ['AcquireLock', 'RollbackApp', 'RecordWatchCheckpoint']) expect(failed.states).not.toContain(state);
+    expect(await inspect(aws).runningTag()).toBe('v2');
+    expect((await inspect(aws).lock())?.state).toBe('released');
+    expect(await ledger()).toEqual(ledgerAfterRelease);
+
+    // A metric the runbook does not have is refused before anything is measured.
+    prometheus.queries.length = 0;
+    const refused = await run({ action: 'analyze', metrics: ['p59-latency'], requestedBy: 'release plan' });
+    expect([refused.status, refused.error]).toEqual(['FAILED', 'InvalidInput']);
+    expect(refused.cause).toContain("metrics[0]: it names no metric of this runbook");
+    expect(refused.states).not.toContain('MeasureAnalysis');
+    expect(prometheus.queries).toEqual([]);
   });
 
   it('aborts before anything changes when a metric query is refused (Logs Insights: unknown log group), naming the metric and the error', async () => {
